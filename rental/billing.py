@@ -1,0 +1,325 @@
+"""Account state and per-second charging (DESIGN §3; R10, R13, R15, R17-R19, R21, R23, R25).
+
+An account runs as (as_of, balance, rate): settling to t charges min(balance, rate·(t−as_of))
+in O(number of rented lines), whatever the account's history. Every function is pure: it
+returns the new state and the ledger entries that explain the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
+
+from .errors import RentalError
+from .money import SECONDS_PER_MONTH, TICKS_PER_MILLI, check_milli, require_int
+from .pricing import PriceList
+
+CREDIT = "credit"
+CHARGE = "charge"
+FORFEIT = "forfeit"
+EXPIRY = "expiry"
+
+ACTIVE = "active"
+IDLE = "idle"
+SUSPENDED = "suspended"
+DELETED = "deleted"
+
+
+class ClockError(RentalError, ValueError):
+    """A time earlier than the account's last settled second: money never runs backwards."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A rented item on one PBX at the unit price in force when it was rated (R23)."""
+
+    pbx_id: str
+    ref: str
+    qty: int
+    monthly_milli: int
+    price_version: str
+
+    @property
+    def rate(self) -> int:
+        """Ticks per second: 12 · monthly price · quantity (SPEC, arithmetic)."""
+        return 12 * self.monthly_milli * self.qty
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger line: a credit, a charge of one item over one period, a forfeit or an expiry (R25).
+
+    ``ticks`` is always ≥ 0; its kind says which way it moves the balance.
+    """
+
+    kind: str
+    at: int
+    ticks: int
+    pbx_id: str | None = None
+    ref: str | None = None
+    qty: int = 0
+    start: int | None = None
+    end: int | None = None
+    seconds: int = 0
+    rate: int = 0
+    price_version: str | None = None
+    key_id: str | None = None
+
+    @property
+    def signed_ticks(self) -> int:
+        """The entry's effect on the balance."""
+        return self.ticks if self.kind == CREDIT else -self.ticks
+
+
+@dataclass(frozen=True)
+class Account:
+    """The running state of an account's credit (DESIGN §3)."""
+
+    as_of: int
+    balance: int = 0
+    lines: tuple[Line, ...] = ()
+    suspended: bool = False
+    deleted: bool = False
+    #: start of the retention period of R19: the end of the last charged second, or the last credit
+    last_activity_at: int = 0
+    price_version: str | None = None
+
+    def __post_init__(self) -> None:
+        require_int(self.as_of, "as_of")
+        require_int(self.balance, "balance")
+        if self.balance < 0:
+            raise RentalError("an account balance is never negative")
+
+    @property
+    def configured_rate(self) -> int:
+        """Ticks per second of the configuration, whether running or suspended."""
+        return sum(line.rate for line in self.lines)
+
+    @property
+    def rate(self) -> int:
+        """Ticks per second being charged now (0 when suspended, idle or deleted)."""
+        if self.suspended or self.deleted:
+            return 0
+        return self.configured_rate
+
+    @property
+    def depletes_at(self) -> int | None:
+        """The first second the balance cannot pay in full (R10, R18); None when nothing runs."""
+        rate = self.rate
+        if rate == 0:
+            return None
+        return self.as_of + self.balance // rate
+
+    @property
+    def status(self) -> str:
+        """active, idle (nothing rented), suspended (credit used up, R18) or deleted (R13)."""
+        if self.deleted:
+            return DELETED
+        if not self.lines:
+            return IDLE
+        return SUSPENDED if self.suspended else ACTIVE
+
+    @property
+    def monthly_milli(self) -> int:
+        """Monthly consumption of the configuration in milli-iSC (R16, R21)."""
+        return sum(line.monthly_milli * line.qty for line in self.lines)
+
+    @property
+    def remaining_seconds(self) -> int | None:
+        """Seconds of rent the balance still pays at the current rate (R16); None when nothing runs."""
+        rate = self.rate
+        return None if rate == 0 else self.balance // rate
+
+    def lines_of(self, pbx_id: str) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if line.pbx_id == pbx_id)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The result of an operation on an account: the new state and the ledger entries."""
+
+    account: Account
+    entries: tuple[Entry, ...] = ()
+    depleted_at: int | None = None  # set when this change ran the credit out (R18)
+
+
+def open_account(at: int) -> Account:
+    """A new account with no credit and nothing rented."""
+    return Account(as_of=require_int(at, "time"), last_activity_at=at)
+
+
+def settle(account: Account, at: int) -> Change:
+    """Charge the account up to second at: one entry per rented line (R10, R25); stop at depletion (R18)."""
+    require_int(at, "time")
+    if at < account.as_of:
+        raise ClockError(
+            f"cannot settle to {at}: the account is already settled to {account.as_of} "
+            "(times that decide money only move forward)"
+        )
+    rate = account.rate
+    if rate == 0:
+        return Change(replace(account, as_of=at))
+    depletes_at = account.as_of + account.balance // rate
+    end = min(at, depletes_at)
+    seconds = end - account.as_of
+    entries = tuple(
+        Entry(kind=CHARGE, at=end, ticks=line.rate * seconds, pbx_id=line.pbx_id, ref=line.ref,
+              qty=line.qty, start=account.as_of, end=end, seconds=seconds, rate=line.rate,
+              price_version=line.price_version)
+        for line in account.lines
+        if seconds > 0 and line.rate > 0
+    )
+    depleted = at >= depletes_at
+    settled = replace(
+        account,
+        as_of=at,
+        balance=account.balance - rate * seconds,
+        suspended=depleted,
+        last_activity_at=end if seconds > 0 else account.last_activity_at,
+    )
+    return Change(settled, entries, depletes_at if depleted else None)
+
+
+def project(account: Account, at: int) -> Account:
+    """The account as it will be at second at, with nothing else happening (for display)."""
+    if at <= account.as_of:
+        return account
+    return settle(account, at).account
+
+
+def credit(account: Account, at: int, milli: int, *, key_id: str | None = None) -> Change:
+    """Settle, then load milli-iSC (R11, R17); resumption is a separate decision (R14, R18)."""
+    check_milli(milli, "credit")
+    _require_alive(account)
+    change = settle(account, at)
+    entry = Entry(kind=CREDIT, at=at, ticks=milli * TICKS_PER_MILLI, key_id=key_id)
+    account = replace(change.account, balance=change.account.balance + entry.ticks, last_activity_at=at)
+    return Change(account, change.entries + (entry,), change.depleted_at)
+
+
+def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: bool | None = None) -> Change:
+    """Settle at the old rates, then run the new configuration from second at (R15, R19).
+
+    ``resume`` True lifts a suspension (the caller checked R14), False keeps it, None keeps
+    the current state. An empty configuration ends the rent: nothing is charged from at on.
+    """
+    _require_alive(account)
+    change = settle(account, at)
+    new_lines = tuple(line for line in lines if line.qty > 0)
+    suspended = change.account.suspended if resume is None else not resume
+    if not new_lines:
+        suspended = False
+    account = replace(change.account, lines=new_lines, suspended=suspended)
+    if account.rate and account.balance < account.rate:
+        account = replace(account, suspended=True)  # cannot pay even the first second (R10)
+    return Change(account, change.entries, change.depleted_at)
+
+
+def rerate(lines: Iterable[Line], pricelist: PriceList) -> tuple[Line, ...]:
+    """The same items at the prices of pricelist (R23): applied only at a connection event.
+
+    An item no longer on the list keeps the price it was rated at.
+    """
+    rated = []
+    for line in lines:
+        item = pricelist.get(line.ref)
+        if item is None:
+            rated.append(line)
+        else:
+            rated.append(replace(line, monthly_milli=item.monthly_milli, price_version=pricelist.version))
+    return tuple(rated)
+
+
+def lines_for(pbx_id: str, items: Mapping[str, int], pricelist: PriceList) -> tuple[Line, ...]:
+    """Lines of a desired PBX configuration rated at pricelist (refs must be on it)."""
+    lines = []
+    for ref, qty in sorted(items.items()):
+        require_int(qty, f"quantity of {ref}")
+        if qty <= 0:
+            continue
+        item = pricelist.item(ref)
+        lines.append(Line(pbx_id=pbx_id, ref=ref, qty=qty, monthly_milli=item.monthly_milli,
+                          price_version=pricelist.version))
+    return tuple(lines)
+
+
+def replace_pbx_lines(account: Account, pbx_id: str, new_lines: Iterable[Line]) -> tuple[Line, ...]:
+    """The account's lines with those of pbx_id replaced by new_lines."""
+    kept = tuple(line for line in account.lines if line.pbx_id != pbx_id)
+    return kept + tuple(new_lines)
+
+
+def forfeit(account: Account, at: int) -> Change:
+    """Delete the account: the remaining iSC are forfeited for good (R13)."""
+    _require_alive(account)
+    change = settle(account, at)
+    balance = change.account.balance
+    entries = change.entries
+    if balance:
+        entries += (Entry(kind=FORFEIT, at=at, ticks=balance),)
+    account = replace(change.account, balance=0, lines=(), suspended=False, deleted=True)
+    return Change(account, entries, change.depleted_at)
+
+
+def retention_ends_at(account: Account, retention_s: int) -> int | None:
+    """When the left-over credit of an account that runs nothing expires (R19); None if it runs or holds nothing."""
+    if account.deleted or account.balance == 0 or account.rate:
+        return None
+    return account.last_activity_at + retention_s
+
+
+def expire(account: Account, at: int, retention_s: int) -> Change:
+    """Expire the balance kept past the retention period (R19); no change before it ends."""
+    change = settle(account, at)
+    account = change.account
+    ends = retention_ends_at(account, retention_s)
+    if ends is None or at < ends:
+        return change
+    entry = Entry(kind=EXPIRY, at=ends, ticks=account.balance)
+    return Change(replace(account, balance=0), change.entries + (entry,), change.depleted_at)
+
+
+def monthly_ticks(rate: int) -> int:
+    """Ticks one average month costs at rate (R21)."""
+    return require_int(rate, "rate") * SECONDS_PER_MONTH
+
+
+def _require_alive(account: Account) -> None:
+    if account.deleted:
+        raise RentalError("the account was deleted: its iSC were forfeited and it can no longer be used (R13)")
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """Per PBX and item: seconds charged, rate and amount over a period (R25)."""
+
+    pbx_id: str
+    ref: str
+    seconds: int = 0
+    ticks: int = 0
+    rates: tuple[int, ...] = field(default=())
+
+
+def statement(entries: Iterable[Entry], start: int, end: int) -> tuple[list[StatementRow], dict[str, int]]:
+    """Sum the charge entries whose period lies in [start, end) per (PBX, item), with totals by kind.
+
+    Charges that straddle a bound are pro-rated by the exact second: additivity (SPEC) makes
+    rate·seconds of the overlap the exact charge of that overlap.
+    """
+    rows: dict[tuple[str, str], StatementRow] = {}
+    totals = {CREDIT: 0, CHARGE: 0, FORFEIT: 0, EXPIRY: 0}
+    for entry in entries:
+        if entry.kind == CHARGE:
+            lo, hi = max(entry.start, start), min(entry.end, end)
+            if hi <= lo:
+                continue
+            seconds = hi - lo
+            ticks = entry.rate * seconds
+            key = (entry.pbx_id, entry.ref)
+            row = rows.get(key, StatementRow(entry.pbx_id, entry.ref))
+            rates = row.rates if entry.rate in row.rates else row.rates + (entry.rate,)
+            rows[key] = StatementRow(entry.pbx_id, entry.ref, row.seconds + seconds, row.ticks + ticks, rates)
+            totals[CHARGE] += ticks
+        elif start <= entry.at < end:
+            totals[entry.kind] += entry.ticks
+    return sorted(rows.values(), key=lambda r: (r.pbx_id, r.ref)), totals

@@ -1,0 +1,182 @@
+"""The price list: items, their monthly price and whether they may be rented (R2, R3, R12)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import PriceListError, RuleViolation
+from .money import MAX_MILLI, rate_ticks_per_s
+
+HARDWARE_PREFIX = "01-00500-"
+#: Categories the guide excludes or includes by nature (R2, R3).
+THIRD_PARTY = "third-party"
+MAINTENANCE = "maintenance"
+HARDWARE = "hardware"
+
+_REF = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class PriceItem:
+    """One price-list reference with its monthly rent in milli-iSC (R12)."""
+
+    ref: str
+    name: str
+    category: str
+    monthly_milli: int
+    rentable: bool = True
+    note: str = ""
+
+    @property
+    def rate_ticks_per_s(self) -> int:
+        """Per-second rent of one unit, exact (R21)."""
+        return rate_ticks_per_s(self.monthly_milli)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "name": self.name,
+            "category": self.category,
+            "monthly_milli": self.monthly_milli,
+            "rentable": self.rentable,
+            "note": self.note,
+        }
+
+
+def is_hardware_ref(ref: str) -> bool:
+    """Hardware licenses (01-00500-xxx) are never rented, whatever a list says (R2)."""
+    return ref.upper().startswith(HARDWARE_PREFIX)
+
+
+def is_maintenance(item: PriceItem) -> bool:
+    """Software maintenance is included in the rent and never billed (R3)."""
+    return item.category == MAINTENANCE
+
+
+def rentability_problem(item: PriceItem) -> RuleViolation | None:
+    """Why item cannot be rented on a rental PBX, or None if it can (R2, R3)."""
+    if is_hardware_ref(item.ref) or item.category == HARDWARE:
+        return RuleViolation(
+            "R2",
+            f"{item.ref} ({item.name}) is a hardware license: hardware licenses (01-00500-xxx) "
+            "are bought, never rented. Remove it from the rental configuration.",
+            ref=item.ref,
+        )
+    if item.category == THIRD_PARTY:
+        return RuleViolation(
+            "R2",
+            f"{item.ref} ({item.name}) is partner or third-party software, which cannot be rented. "
+            "License it from its vendor and remove it from the rental configuration.",
+            ref=item.ref,
+        )
+    if is_maintenance(item):
+        return RuleViolation(
+            "R3",
+            f"{item.ref} ({item.name}) is software maintenance, already included in the rent "
+            "(a rental PBX may always run the newest firmware). Remove it: it is never billed.",
+            ref=item.ref,
+        )
+    if not item.rentable:
+        note = f" ({item.note})" if item.note else ""
+        return RuleViolation(
+            "R2",
+            f"{item.ref} ({item.name}) is not offered for rent{note}. Remove it from the rental configuration.",
+            ref=item.ref,
+        )
+    return None
+
+
+def is_rentable(item: PriceItem) -> bool:
+    """True when the item may be part of a rental configuration (R2, R3)."""
+    return rentability_problem(item) is None
+
+
+@dataclass(frozen=True)
+class PriceList:
+    """A published price list; its version is recorded on every charge (R23, R25)."""
+
+    version: str
+    published_at: int
+    items: Mapping[str, PriceItem] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", MappingProxyType(dict(self.items)))
+
+    def get(self, ref: str) -> PriceItem | None:
+        return self.items.get(ref)
+
+    def item(self, ref: str) -> PriceItem:
+        """The item for ref, or a clear not-found violation."""
+        found = self.items.get(ref)
+        if found is None:
+            raise RuleViolation(
+                "not-found",
+                f"{ref} is not on price list {self.version}: check the reference or sync to get the newest list.",
+                ref=ref,
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "published_at": self.published_at,
+            "items": [item.to_dict() for item in self.items.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, published_at: int | None = None) -> "PriceList":
+        """Validate a price list read from JSON; every message names the bad item."""
+        if not isinstance(data, dict):
+            raise PriceListError("A price list must be a JSON object with 'version' and 'items'.")
+        version = data.get("version")
+        if not isinstance(version, str) or not version.strip() or len(version) > 64:
+            raise PriceListError("The price list needs a 'version': a non-empty text of at most 64 characters.")
+        when = data.get("published_at", published_at)
+        if when is None:
+            when = 0
+        if isinstance(when, bool) or not isinstance(when, int) or when < 0:
+            raise PriceListError("'published_at' must be whole UTC seconds (an integer ≥ 0).")
+        raw_items = data.get("items")
+        if not isinstance(raw_items, list) or not raw_items:
+            raise PriceListError("The price list needs 'items': a non-empty list of items.")
+        items: dict[str, PriceItem] = {}
+        for index, raw in enumerate(raw_items):
+            item = _item_from_dict(raw, index)
+            if item.ref in items:
+                raise PriceListError(f"Item #{index + 1} ({item.ref}) appears twice: each reference once.")
+            items[item.ref] = item
+        return cls(version=version, published_at=when, items=items)
+
+
+def _item_from_dict(raw: Any, index: int) -> PriceItem:
+    where = f"Item #{index + 1}"
+    if not isinstance(raw, dict):
+        raise PriceListError(f"{where} must be an object with ref, name, category, monthly_milli.")
+    ref = raw.get("ref")
+    if not isinstance(ref, str) or not _REF.match(ref):
+        raise PriceListError(f"{where} has no valid 'ref' (letters, digits, '-', '.', up to 40 characters).")
+    where = f"Item #{index + 1} ({ref})"
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise PriceListError(f"{where} needs a 'name'.")
+    category = raw.get("category")
+    if not isinstance(category, str) or not category.strip():
+        raise PriceListError(f"{where} needs a 'category'.")
+    monthly = raw.get("monthly_milli")
+    if isinstance(monthly, float):
+        raise PriceListError(f"{where}: 'monthly_milli' is a float; prices are whole milli-iSC (e.g. 1234 for 1.234 iSC).")
+    if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0 or monthly > MAX_MILLI:
+        raise PriceListError(f"{where}: 'monthly_milli' must be a whole number of milli-iSC ≥ 0.")
+    rentable = raw.get("rentable", True)
+    if not isinstance(rentable, bool):
+        raise PriceListError(f"{where}: 'rentable' must be true or false.")
+    note = raw.get("note", "") or ""
+    if not isinstance(note, str):
+        raise PriceListError(f"{where}: 'note' must be text.")
+    if is_hardware_ref(ref):
+        rentable = False  # R2: refused by reference whatever the list says
+    return PriceItem(ref=ref, name=name.strip(), category=category.strip(), monthly_milli=monthly,
+                     rentable=rentable, note=note)

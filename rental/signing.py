@@ -1,0 +1,491 @@
+"""Signed documents (DESIGN §4): Ed25519 envelopes from the license server and activation keys (R11).
+
+Anything read from outside is refused with a SignatureError unless its signature is
+checked first and good; the only file I/O is the two key loaders at the bottom and
+`Keyring.from_dir`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from rental.errors import AmountError, KeyFormatError, SignatureError
+from rental.money import MAX_ISC_AMOUNT, MAX_MILLI, check_milli, require_int
+
+__all__ = [
+    "ENVELOPE_TYPES",
+    "KEY_PREFIX",
+    "ActivationKey",
+    "Keyring",
+    "SigningKey",
+    "canonical",
+    "load_signing_key",
+    "write_key_pair",
+]
+
+#: The only envelope types there are (DESIGN §4).
+ENVELOPE_TYPES = frozenset({"account", "op-result", "pricelist"})
+
+#: A kid is also a file stem (`keys/<kid>.pub`) and travels inside every activation key:
+#: keep it short and harmless on any file system.
+_KID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+_SIG_LEN = 64
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_ENVELOPE_FIELDS = ("type", "kid", "payload", "sig")
+
+
+def _check_kid(kid: object) -> str:
+    """A kid names a file and is packed into keys, so only a short plain name will do."""
+    if not isinstance(kid, str) or not _KID.fullmatch(kid):
+        raise ValueError(
+            f"a key id (kid) is 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit, not {kid!r}"
+        )
+    return kid
+
+
+def _envelope_domain(type_: str) -> bytes:
+    """What is signed before the payload, so a signature for one type never verifies as another."""
+    return b"rentdesk/" + type_.encode() + b"/v1\n"
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def _refuse_non_json(value: object, where: str = "payload") -> None:
+    """Floats never touch money (SPEC, arithmetic), so a signed payload holds none at all."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has a key that is not a string: {key!r}")
+            _refuse_non_json(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _refuse_non_json(item, f"{where}[{index}]")
+    elif isinstance(value, float):
+        raise TypeError(f"{where} is a float ({value!r}): signed payloads hold only ints, never floats")
+    elif not (value is None or isinstance(value, (str, int))):  # bool is an int
+        raise TypeError(f"{where} cannot be signed: {type(value).__name__} is not JSON")
+
+
+def _payload_bytes(payload: dict) -> bytes:
+    """The one serialisation the server writes (DESIGN §4): compact, sorted keys, UTF-8."""
+    text = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate in some string
+        raise ValueError(f"payload holds text that is not valid Unicode: {exc}") from None
+
+
+def _refuse_float(text: str) -> Any:
+    raise SignatureError(f"signed payload holds a float ({text}): amounts are integers, so it is refused")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise SignatureError(f"signed payload holds {text}, which is not JSON")
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise SignatureError(f"signed payload names {_short(key)} twice, so it is ambiguous and refused")
+        result[key] = value
+    return result
+
+
+def _parse_payload(raw: bytes) -> dict:
+    """Parse a payload whose signature is already good; still refuse anything that is not plain JSON."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(
+            text,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_refuse_duplicates,
+        )
+    except SignatureError:
+        raise
+    except UnicodeDecodeError:
+        raise SignatureError("signed payload is not UTF-8 text") from None
+    except RecursionError:
+        raise SignatureError("signed payload is nested too deeply to read") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
+        raise SignatureError(f"signed payload is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SignatureError(f"signed payload must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _b64url_encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str, field: str) -> bytes:
+    """Strict unpadded base64url: one text per byte string, so no bit of it can change unnoticed."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise SignatureError(f"envelope {field!r} is not unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise SignatureError(f"envelope {field!r} is not unpadded base64url") from None
+    if _b64url_encode(raw) != text:  # stray bits in the last character
+        raise SignatureError(f"envelope {field!r} is not canonical base64url")
+    return raw
+
+
+def _short(value: str, limit: int = 40) -> str:
+    """Quote outside text in a message without letting it take the message over."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+# --------------------------------------------------------------------------- activation keys
+
+#: Text prefix of every activation key (R11); the 1 is the text format's version.
+KEY_PREFIX = "ISC1-"
+_KEY_VERSION = 1
+_KEY_DOMAIN = b"rentdesk/isc-key/v1\n"
+_KEY_ID_LEN = 10
+# version (1) | key_id (10) | amount_milli (u64 BE) | issued_at (u64 BE, UTC s) | kid length (1)
+_KEY_HEADER_LEN = 1 + _KEY_ID_LEN + 8 + 8 + 1
+_GROUP = 5
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_SYMBOL_VALUE: dict[str, int] = {}
+for _value, _symbol in enumerate(_CROCKFORD):
+    _SYMBOL_VALUE[_symbol] = _SYMBOL_VALUE[_symbol.lower()] = _value
+for _look_alike, _symbol in (("O", "0"), ("I", "1"), ("L", "1")):
+    _SYMBOL_VALUE[_look_alike] = _SYMBOL_VALUE[_look_alike.lower()] = _SYMBOL_VALUE[_symbol]
+del _value, _symbol, _look_alike
+
+_NOT_GENUINE = "this key is not genuine or was mistyped"
+_INCOMPLETE = "the key is incomplete or has extra characters: check it was copied whole"
+
+
+def _crockford_encode(raw: bytes) -> str:
+    """Bytes as Crockford base32, most significant bit first, the last symbol padded with zero bits."""
+    bits = len(raw) * 8
+    pad = -bits % 5
+    number = int.from_bytes(raw, "big") << pad
+    count = (bits + pad) // 5
+    return "".join(_CROCKFORD[(number >> (5 * (count - 1 - i))) & 31] for i in range(count))
+
+
+def _crockford_decode(values: list[int]) -> bytes:
+    """The inverse of _crockford_encode, refusing lengths and padding it never writes."""
+    bits = len(values) * 5
+    size = bits // 8
+    pad = bits - size * 8
+    if pad >= 5:  # no byte string encodes to this many symbols
+        raise KeyFormatError(_INCOMPLETE)
+    number = 0
+    for value in values:
+        number = (number << 5) | value
+    if number & ((1 << pad) - 1):  # only a typo sets the padding bits
+        raise KeyFormatError(_NOT_GENUINE)
+    return (number >> pad).to_bytes(size, "big")
+
+
+def _group(body: str) -> str:
+    return KEY_PREFIX + "-".join(body[i : i + _GROUP] for i in range(0, len(body), _GROUP))
+
+
+def _read_symbols(text: object) -> list[int]:
+    """The symbol values of a typed key after its prefix; case, spaces and dashes do not matter."""
+    if not isinstance(text, str):
+        raise KeyFormatError(f"an activation key is text, not {type(text).__name__}")
+    chars = [(position, char) for position, char in enumerate(text, 1) if char != "-" and not char.isspace()]
+    prefix = "".join(char for _, char in chars[:4]).upper()
+    if len(prefix) < 4 or prefix[:3] != "ISC" or _SYMBOL_VALUE.get(prefix[3]) != 1:
+        raise KeyFormatError("an activation key starts with ISC1-: check it was copied whole")
+    values = []
+    for position, char in chars[4:]:
+        value = _SYMBOL_VALUE.get(char)
+        if value is None:
+            hint = " (an activation key never contains U)" if char in "Uu" else ""
+            raise KeyFormatError(f"the key cannot contain {char!r} (character {position}){hint}")
+        values.append(value)
+    return values
+
+
+def canonical(text: str) -> str:
+    """A typed key in the form we print (upper case, look-alikes mapped, groups of 5), for display and storage."""
+    return _group("".join(_CROCKFORD[value] for value in _read_symbols(text)))
+
+
+def _pack_key_fields(key_id: bytes, amount_milli: int, issued_at: int, kid: str) -> bytes:
+    kid_bytes = kid.encode("ascii")
+    return (
+        bytes([_KEY_VERSION])
+        + key_id
+        + amount_milli.to_bytes(8, "big")
+        + issued_at.to_bytes(8, "big")
+        + bytes([len(kid_bytes)])
+        + kid_bytes
+    )
+
+
+def _sign_key_fields(private_key: Ed25519PrivateKey, fields: bytes) -> str:
+    """Key text for already packed fields; issue_key checks the values, tests use this to forge bad ones."""
+    return _group(_crockford_encode(fields + private_key.sign(_KEY_DOMAIN + fields)))
+
+
+@dataclass(frozen=True)
+class ActivationKey:
+    """A verified activation key (R11): genuine, but only the server knows whether it was redeemed."""
+
+    key_id: bytes
+    amount_milli: int
+    issued_at: int  # whole UTC seconds
+    kid: str
+    text: str  # canonical form, as canonical() gives it
+
+    @property
+    def key_id_hex(self) -> str:
+        """The key id as the server stores it and support quotes it."""
+        return self.key_id.hex()
+
+
+# --------------------------------------------------------------------------- keys
+
+
+class SigningKey:
+    """A private Ed25519 key and its kid: the license server's signer (and the demo's)."""
+
+    def __init__(self, kid: str, private_key: Ed25519PrivateKey):
+        if not isinstance(private_key, Ed25519PrivateKey):
+            raise TypeError(f"a SigningKey holds an Ed25519 private key, not {type(private_key).__name__}")
+        self.kid = _check_kid(kid)
+        self._private_key = private_key
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r})"  # never the key itself
+
+    @classmethod
+    def generate(cls, kid: str) -> SigningKey:
+        """A fresh random key pair."""
+        return cls(kid, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, kid: str, pem_bytes: bytes) -> SigningKey:
+        """Read an unencrypted PKCS8 PEM private key; anything else is a KeyFormatError."""
+        try:
+            key = serialization.load_pem_private_key(pem_bytes, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise KeyFormatError(f"signing key {kid!r} is not an unencrypted PEM private key: {exc}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyFormatError(f"signing key {kid!r} is not an Ed25519 key")
+        return cls(kid, key)
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self._private_key.public_key()
+
+    def private_pem(self) -> bytes:
+        """PKCS8 PEM, unencrypted: protect the file instead (mode 0600, outside the repo)."""
+        return self._private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def public_pem(self) -> bytes:
+        """The `<kid>.pub` file the app trusts."""
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def sign_envelope(self, type_: str, payload: dict) -> dict:
+        """Sign a payload as an envelope of type_ (DESIGN §4); floats anywhere are a TypeError."""
+        if type_ not in ENVELOPE_TYPES:
+            raise ValueError(f"unknown envelope type {type_!r}: one of {sorted(ENVELOPE_TYPES)}")
+        if not isinstance(payload, dict):
+            raise TypeError(f"an envelope payload is a dict, not {type(payload).__name__}")
+        if payload.get("type", type_) != type_:
+            raise ValueError(f"payload says type {payload['type']!r} but is signed as {type_!r}")
+        payload = {**payload, "type": type_}
+        _refuse_non_json(payload)
+        raw = _payload_bytes(payload)
+        sig = self._private_key.sign(_envelope_domain(type_) + raw)
+        return {"type": type_, "kid": self.kid, "payload": _b64url_encode(raw), "sig": _b64url_encode(sig)}
+
+    def issue_key(self, amount_milli: int, issued_at: int, key_id: bytes | None = None) -> str:
+        """A new activation key worth amount_milli (R11); its text in canonical form."""
+        check_milli(amount_milli, "key amount")
+        if amount_milli == 0:
+            raise AmountError("an activation key is worth more than 0 iSC")
+        require_int(issued_at, "issued_at")
+        if not 0 <= issued_at < 2**64:
+            raise ValueError(f"issued_at must be whole UTC seconds since 1970, not {issued_at}")
+        if key_id is None:
+            key_id = os.urandom(_KEY_ID_LEN)
+        if not isinstance(key_id, bytes) or len(key_id) != _KEY_ID_LEN:
+            raise ValueError(f"a key id is {_KEY_ID_LEN} bytes")
+        return _sign_key_fields(self._private_key, _pack_key_fields(key_id, amount_milli, issued_at, self.kid))
+
+
+class Keyring:
+    """The public keys this side trusts, by kid; several at once during a rotation (DESIGN §4)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = {}
+
+    def __repr__(self) -> str:
+        return f"Keyring(kids={list(self.kids)!r})"
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def kids(self) -> tuple[str, ...]:
+        return tuple(sorted(self._keys))
+
+    def add(self, kid: str, public_key_or_pem: Ed25519PublicKey | bytes | str) -> Keyring:
+        """Trust one more key; a kid already trusted with another key is refused (rotate with a new kid)."""
+        _check_kid(kid)
+        key = public_key_or_pem
+        if isinstance(key, str):
+            key = key.encode()
+        if isinstance(key, bytes):
+            try:
+                key = serialization.load_pem_public_key(key)
+            except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+                raise KeyFormatError(f"trusted key {kid!r} is not a PEM public key: {exc}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyFormatError(f"trusted key {kid!r} is not an Ed25519 public key")
+        known = self._keys.get(kid)
+        if known is not None and _raw(known) != _raw(key):
+            raise SignatureError(f"kid {kid!r} is already trusted with another key: a new key needs a new kid")
+        self._keys[kid] = key
+        return self
+
+    @classmethod
+    def from_dir(cls, path: str | os.PathLike, *, include_demo: bool = False) -> Keyring:
+        """Trust every `<kid>.pub` in path; the demo keys in path/demo only when asked (`rentdesk demo`, tests)."""
+        folder = Path(path)
+        ring = cls()
+        files: Iterable[Path] = sorted(folder.glob("*.pub"))
+        if include_demo:
+            files = [*files, *sorted((folder / "demo").glob("*.pub"))]
+        for file in files:
+            ring.add(file.stem, file.read_bytes())
+        return ring
+
+    def fingerprint(self, kid: str) -> str:
+        """A short SHA-256 of the raw key, for a person to compare with the one the vendor publishes."""
+        digest = hashlib.sha256(_raw(self._key(kid))).hexdigest()[:32]
+        return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+    def _key(self, kid: str) -> Ed25519PublicKey:
+        try:
+            return self._keys[kid]
+        except (KeyError, TypeError):
+            trusted = ", ".join(map(repr, self.kids)) or "none"
+            shown = _short(kid) if isinstance(kid, str) else type(kid).__name__
+            raise SignatureError(f"unknown key {shown}: trusted keys are {trusted}") from None
+
+    def verify_envelope(self, envelope: object, expected_type: str | None = None) -> dict:
+        """The payload of a genuine envelope (DESIGN §4); anything else, whatever it is, raises SignatureError."""
+        if expected_type is not None and expected_type not in ENVELOPE_TYPES:
+            raise ValueError(f"unknown envelope type {expected_type!r}: one of {sorted(ENVELOPE_TYPES)}")
+        if not isinstance(envelope, dict):
+            raise SignatureError(f"an envelope is a JSON object, not {type(envelope).__name__}")
+        if set(envelope) != set(_ENVELOPE_FIELDS):
+            fields = ", ".join(sorted(map(repr, envelope)))
+            raise SignatureError(f"an envelope has exactly the fields type, kid, payload and sig, not {fields}")
+        for field in _ENVELOPE_FIELDS:
+            if not isinstance(envelope[field], str):
+                raise SignatureError(f"envelope {field!r} is not a string")
+        type_, kid = envelope["type"], envelope["kid"]
+        if type_ not in ENVELOPE_TYPES:
+            raise SignatureError(f"unknown envelope type {_short(type_)}")
+        if expected_type is not None and type_ != expected_type:
+            raise SignatureError(f"expected a {expected_type!r} envelope, got {type_!r}")
+        if kid not in self._keys:
+            trusted = ", ".join(map(repr, self.kids)) or "none"
+            raise SignatureError(f"envelope signed by unknown key {_short(kid)}: trusted keys are {trusted}")
+        raw = _b64url_decode(envelope["payload"], "payload")
+        sig = _b64url_decode(envelope["sig"], "sig")
+        if len(sig) != _SIG_LEN:
+            raise SignatureError(f"envelope 'sig' is {len(sig)} bytes, an Ed25519 signature is {_SIG_LEN}")
+        try:
+            self._keys[kid].verify(sig, _envelope_domain(type_) + raw)
+        except InvalidSignature:
+            raise SignatureError(f"bad signature on {type_!r} envelope from key {kid!r}: refused") from None
+        payload = _parse_payload(raw)  # only now: never parse what is not signed
+        if payload.get("type") != type_:
+            shown = repr(payload.get("type"))[:40]
+            raise SignatureError(f"payload type {shown} differs from envelope type {type_!r}")
+        return payload
+
+    def read_key(self, text: object) -> ActivationKey:
+        """Check a typed activation key offline (R11); the server alone knows whether it was redeemed."""
+        raw = _crockford_decode(_read_symbols(text))
+        if len(raw) < _KEY_HEADER_LEN + _SIG_LEN:
+            raise KeyFormatError(_INCOMPLETE)
+        kid_len = raw[_KEY_HEADER_LEN - 1]
+        fields_len = _KEY_HEADER_LEN + kid_len
+        if len(raw) != fields_len + _SIG_LEN:
+            raise KeyFormatError(_INCOMPLETE)
+        if raw[0] != _KEY_VERSION:
+            raise KeyFormatError(f"{_NOT_GENUINE} (unknown key version {raw[0]})")
+        fields, sig = raw[:fields_len], raw[fields_len:]
+        key_id = fields[1 : 1 + _KEY_ID_LEN]
+        amount_milli = int.from_bytes(fields[11:19], "big")
+        issued_at = int.from_bytes(fields[19:27], "big")
+        try:
+            kid = fields[_KEY_HEADER_LEN:].decode("ascii")
+        except UnicodeDecodeError:
+            raise KeyFormatError(_NOT_GENUINE) from None
+        if not _KID.fullmatch(kid):
+            raise KeyFormatError(_NOT_GENUINE)
+        if not 0 < amount_milli <= MAX_MILLI:
+            raise KeyFormatError(
+                f"{_NOT_GENUINE} (it claims {amount_milli} milli-iSC; a key holds 0.001 to {MAX_ISC_AMOUNT:,} iSC)"
+            )
+        if kid not in self._keys:
+            raise SignatureError(f"{_NOT_GENUINE} (it names signing key {kid!r}, which is not trusted here)")
+        try:
+            self._keys[kid].verify(sig, _KEY_DOMAIN + fields)
+        except InvalidSignature:
+            raise SignatureError(_NOT_GENUINE) from None
+        return ActivationKey(key_id, amount_milli, issued_at, kid, _group(_crockford_encode(raw)))
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def load_signing_key(path: str | os.PathLike) -> SigningKey:
+    """The server's signing key from its PEM file; the kid is the file's stem (DESIGN §5, gen-key)."""
+    path = Path(path)
+    return SigningKey.from_pem(path.stem, path.read_bytes())
+
+
+def write_key_pair(kid: str, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Make a key pair as out_dir/<kid>.key (mode 0600) and <kid>.pub; never overwrites a private key."""
+    key = SigningKey.generate(kid)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path, pub_path = folder / f"{kid}.key", folder / f"{kid}.pub"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(key.private_pem())
+    pub_path.write_bytes(key.public_pem())
+    return key_path, pub_path
