@@ -198,3 +198,113 @@ def toggling_warning(refs: list[str]) -> str | None:
         f"Raising {', '.join(refs)} again soon after reducing it counts as reduce-then-restore (R6): "
         "rented licenses must run continuously, and repeated occurrences are refused."
     )
+
+
+# --- whole decisions, the same on the server and in the offline app ------------------------
+
+@dataclass(frozen=True)
+class Policy:
+    """The server's policy settings for the "our decision" parts of SPEC."""
+
+    min_credit_days: int = MIN_CREDIT_DAYS  # R14
+    toggle_window_s: int = TOGGLE_WINDOW_S  # R6
+    toggle_period_s: int = TOGGLE_PERIOD_S  # R6
+    toggle_refuse_at: int = TOGGLE_REFUSE_AT  # R6
+    retention_s: int = RETENTION_S  # R19
+
+
+@dataclass(frozen=True)
+class PbxFacts:
+    """What the rules need to know of a PBX."""
+
+    pbx_id: str
+    mode: str
+    platform: str
+    firmware: str
+    licenses: Mapping[str, int]
+
+
+def check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> None:
+    """A PBX may be registered or edited like this (R1, R7 for a rental PBX; a firmware must parse)."""
+    if mode not in MODES:
+        raise RuleViolation("bad-op", f"Mode {mode!r} is unknown: a PBX is either 'rental' or 'purchased'.")
+    if mode == "rental":
+        check_firmware(firmware)
+        check_platform(platform, cloud_contract)
+    else:
+        parse_firmware(firmware)
+
+
+@dataclass(frozen=True)
+class LicenseVerdict:
+    """What a desired configuration would do: problems refuse it, warnings only inform."""
+
+    problems: tuple[RuleViolation, ...]
+    warnings: tuple[str, ...]
+    restored: tuple[str, ...]  # refs raised again soon after a reduction (R6)
+    new_rate: int  # ticks/s of the whole account after the change, at the given price list
+    resume: bool  # the change lifts a suspension (R14, R18)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def evaluate_licenses(
+    *,
+    balance: int,
+    rate: int,
+    suspended: bool,
+    other_rate: int,
+    pbx: PbxFacts,
+    desired: Mapping[str, int],
+    pricelist: PriceList,
+    cloud_contract: bool,
+    history: Iterable[Reduction] = (),
+    occurrences_in_period: int = 0,
+    at: int,
+    policy: Policy = Policy(),
+    locale: str = "en",
+) -> LicenseVerdict:
+    """Judge set_licenses on a PBX exactly as the license server will (R1-R3, R6-R8, R14, R18).
+
+    balance, rate and suspended describe the account settled to ``at``; other_rate is the
+    rate of the account's other PBXs re-rated at pricelist (a connection event re-rates all).
+    """
+    problems: list[RuleViolation] = list(check_items(desired, pricelist))
+    wanted = {ref: qty for ref, qty in desired.items() if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0}
+    if wanted:
+        for check in (lambda: check_mode(pbx.mode, wanted),
+                      lambda: check_firmware(pbx.firmware),
+                      lambda: check_platform(pbx.platform, cloud_contract)):
+            try:
+                check()
+            except RuleViolation as violation:
+                problems.append(violation)
+                break
+    pbx_rate = 0
+    for ref, qty in wanted.items():
+        item = pricelist.get(ref)
+        if item is not None:
+            pbx_rate += 12 * item.monthly_milli * qty
+    new_rate = other_rate + pbx_rate
+    if not problems and new_rate > 0 and (suspended or new_rate > rate):
+        try:
+            check_min_credit(balance, new_rate, policy.min_credit_days, locale)
+        except RuleViolation as violation:
+            problems.append(violation)
+    warnings: list[str] = []
+    restored = restored_refs(history, pbx.pbx_id, pbx.licenses, wanted, at, policy.toggle_window_s)
+    if restored:
+        try:
+            check_toggling(restored, occurrences_in_period, policy.toggle_refuse_at)
+            warnings.append(toggling_warning(restored))
+        except RuleViolation as violation:
+            problems.append(violation)
+    resume = suspended and new_rate > 0 and not problems
+    return LicenseVerdict(tuple(problems), tuple(warnings), tuple(restored), new_rate, resume)
+
+
+def resumes_after_credit(balance: int, configured_rate: int, suspended: bool, policy: Policy = Policy()) -> bool:
+    """Loading iSC is a connection event: a suspended configuration resumes when covered (R14, R18)."""
+    return suspended and configured_rate > 0 and credit_shortfall_milli(balance, configured_rate, policy.min_credit_days) == 0

@@ -152,3 +152,79 @@ def test_a_hardware_reference_on_the_list_is_never_rentable():
     data = {"version": "v", "items": [{"ref": "01-00500-007", "name": "HW", "category": "port",
                                        "monthly_milli": 10, "rentable": True}]}
     assert PriceList.from_dict(data).items["01-00500-007"].rentable is False
+
+
+# --- evaluate_licenses: the whole decision both sides make -----------------------------
+
+from rental.rules import PbxFacts, Policy, check_pbx, evaluate_licenses, resumes_after_credit  # noqa: E402
+
+RENTAL_PBX = PbxFacts("pbx-1", "rental", "vmware", "13r2", {"01-00010-001": 10})
+RATE_10 = 12 * 1234 * 10
+PLENTY = 1_000_000 * TICKS_PER_MILLI
+
+
+def judge(desired, *, balance=PLENTY, rate=RATE_10, suspended=False, pbx=RENTAL_PBX, **kw):
+    return evaluate_licenses(balance=balance, rate=rate, suspended=suspended, other_rate=0, pbx=pbx,
+                             desired=desired, pricelist=PRICES, cloud_contract=False, at=T0, **kw)
+
+
+def test_a_covered_change_is_accepted_with_its_new_rate():
+    verdict = judge({"01-00010-001": 12})
+    assert verdict.ok and verdict.new_rate == 12 * 1234 * 12 and not verdict.resume
+
+
+def test_a_reduction_is_allowed_even_when_credit_is_short():
+    assert judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI).ok
+
+
+def test_an_increase_needs_thirty_days_of_credit():
+    verdict = judge({"01-00010-001": 20}, balance=TICKS_PER_MILLI)
+    assert [p.rule for p in verdict.problems] == ["R14"]
+
+
+def test_a_suspended_account_resumes_only_with_thirty_days_of_credit():
+    assert judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI, suspended=True).problems[0].rule == "R14"
+    assert judge({"01-00010-001": 2}, suspended=True).resume is True
+
+
+def test_ending_the_rent_is_always_allowed():
+    verdict = judge({}, balance=0, suspended=True)
+    assert verdict.ok and verdict.new_rate == 0 and not verdict.resume
+
+
+def test_old_firmware_purchased_mode_and_bad_platform_are_refused_next_to_their_rule():
+    old = PbxFacts("p", "rental", "vmware", "12r2", {})
+    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=old).problems] == ["R1"]
+    bought = PbxFacts("p", "purchased", "vmware", "13r2", {})
+    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=bought).problems] == ["R8"]
+    cloud = PbxFacts("p", "rental", "cloud", "13r2", {})
+    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=cloud).problems] == ["R7"]
+
+
+def test_restore_soon_after_a_reduction_warns_then_is_refused_the_third_time():
+    history = [Reduction(T0 - 3600, "pbx-1", "01-00010-001", 10, 4)]
+    pbx = PbxFacts("pbx-1", "rental", "vmware", "13r2", {"01-00010-001": 4})
+    first = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=0)
+    assert first.ok and first.restored == ("01-00010-001",) and "R6" in first.warnings[0]
+    third = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=2)
+    assert [p.rule for p in third.problems] == ["R6"]
+    lenient = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=2,
+                    policy=Policy(toggle_refuse_at=5))
+    assert lenient.ok
+
+
+def test_registering_checks_firmware_and_platform_only_for_rental_pbxs():
+    check_pbx("purchased", "virtualbox", "12r1", cloud_contract=False)
+    with pytest.raises(RuleViolation) as error:
+        check_pbx("rental", "vmware", "12r1", cloud_contract=False)
+    assert error.value.rule == "R1"
+    with pytest.raises(RuleViolation) as error:
+        check_pbx("rental", "virtualbox", "13r1", cloud_contract=False)
+    assert error.value.rule == "R7"
+
+
+def test_a_key_resumes_a_suspended_account_only_when_it_covers_thirty_days():
+    need = 30 * SECONDS_PER_DAY * RATE_10
+    assert resumes_after_credit(need, RATE_10, suspended=True)
+    assert not resumes_after_credit(need - 1, RATE_10, suspended=True)
+    assert not resumes_after_credit(need, RATE_10, suspended=False)
