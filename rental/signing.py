@@ -376,10 +376,12 @@ class Keyring:
     def from_dir(cls, path: str | os.PathLike, *, include_demo: bool = False) -> Keyring:
         """Trust every `<kid>.pub` in path; the demo keys in path/demo only when asked (`rentdesk demo`, tests)."""
         folder = Path(path)
+        folders = [folder, folder / "demo"] if include_demo else [folder]
+        for each in folders:
+            if not each.is_dir():  # a bundle without its keys is broken: say so, do not trust nothing quietly
+                raise FileNotFoundError(f"no folder of trusted keys at {each}")
         ring = cls()
-        files: Iterable[Path] = sorted(folder.glob("*.pub"))
-        if include_demo:
-            files = [*files, *sorted((folder / "demo").glob("*.pub"))]
+        files: Iterable[Path] = [file for each in folders for file in sorted(each.glob("*.pub"))]
         for file in files:
             ring.add(file.stem, file.read_bytes())
         return ring
