@@ -71,7 +71,7 @@ class Entry:
         return self.ticks if self.kind == CREDIT else -self.ticks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """The running state of an account's credit (DESIGN §3)."""
 
@@ -83,17 +83,16 @@ class Account:
     #: start of the retention period of R19: the end of the last charged second, or the last credit
     last_activity_at: int = 0
     price_version: str | None = None
+    #: the configuration's rate, derived from lines once (settling is on the hot path)
+    configured_rate: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         require_int(self.as_of, "as_of")
         require_int(self.balance, "balance")
         if self.balance < 0:
             raise RentalError("an account balance is never negative")
-
-    @property
-    def configured_rate(self) -> int:
-        """Ticks per second of the configuration, whether running or suspended."""
-        return sum(line.rate for line in self.lines)
+        object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "configured_rate", sum(line.rate for line in self.lines))
 
     @property
     def rate(self) -> int:
@@ -134,13 +133,69 @@ class Account:
         return tuple(line for line in self.lines if line.pbx_id == pbx_id)
 
 
-@dataclass(frozen=True)
-class Change:
-    """The result of an operation on an account: the new state and the ledger entries."""
+_new_account = object.__new__
+_set = object.__setattr__
 
-    account: Account
-    entries: tuple[Entry, ...] = ()
-    depleted_at: int | None = None  # set when this change ran the credit out (R18)
+
+def _advanced(account: Account, as_of: int, balance: int, suspended: bool, last_activity_at: int) -> Account:
+    """A copy of account with the fields settling changes, built without re-validating (hot path)."""
+    new = _new_account(Account)
+    _set(new, "as_of", as_of)
+    _set(new, "balance", balance)
+    _set(new, "lines", account.lines)
+    _set(new, "suspended", suspended)
+    _set(new, "deleted", account.deleted)
+    _set(new, "last_activity_at", last_activity_at)
+    _set(new, "price_version", account.price_version)
+    _set(new, "configured_rate", account.configured_rate)
+    return new
+
+
+class Change:
+    """The result of an operation on an account: the new state and the ledger entries that explain it.
+
+    The charge entries of a settled period are built only when read (settling stays O(1)).
+    """
+
+    __slots__ = ("account", "depleted_at", "_charged", "_extra", "_entries")
+
+    def __init__(self, account: Account, entries: Iterable[Entry] = (), depleted_at: int | None = None,
+                 *, charged: tuple | None = None):
+        self.account = account
+        self.depleted_at = depleted_at  # set when this change ran the credit out (R18)
+        self._charged = charged  # (lines, start, end) of the charge, expanded lazily
+        self._extra = tuple(entries)
+        self._entries = None
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        if self._entries is None:
+            charges: tuple[Entry, ...] = ()
+            if self._charged is not None:
+                lines, start, end = self._charged
+                seconds = end - start
+                charges = tuple(
+                    Entry(kind=CHARGE, at=end, ticks=line.rate * seconds, pbx_id=line.pbx_id, ref=line.ref,
+                          qty=line.qty, start=start, end=end, seconds=seconds, rate=line.rate,
+                          price_version=line.price_version)
+                    for line in lines
+                    if line.rate > 0
+                )
+            self._entries = charges + self._extra
+        return self._entries
+
+    @property
+    def charged_ticks(self) -> int:
+        """Ticks charged by the settled period of this change."""
+        if self._charged is None:
+            return 0
+        lines, start, end = self._charged
+        return sum(line.rate for line in lines) * (end - start)
+
+    def then(self, account: Account, *entries: Entry) -> "Change":
+        """This change followed by more entries, ending in account."""
+        change = Change(account, self._extra + entries, self.depleted_at, charged=self._charged)
+        return change
 
 
 def open_account(at: int) -> Account:
@@ -150,34 +205,29 @@ def open_account(at: int) -> Account:
 
 def settle(account: Account, at: int) -> Change:
     """Charge the account up to second at: one entry per rented line (R10, R25); stop at depletion (R18)."""
-    require_int(at, "time")
-    if at < account.as_of:
+    if type(at) is not int:
+        require_int(at, "time")
+    as_of = account.as_of
+    if at < as_of:
         raise ClockError(
-            f"cannot settle to {at}: the account is already settled to {account.as_of} "
+            f"cannot settle to {at}: the account is already settled to {as_of} "
             "(times that decide money only move forward)"
         )
-    rate = account.rate
+    rate = 0 if account.suspended or account.deleted else account.configured_rate
     if rate == 0:
-        return Change(replace(account, as_of=at))
-    depletes_at = account.as_of + account.balance // rate
-    end = min(at, depletes_at)
-    seconds = end - account.as_of
-    entries = tuple(
-        Entry(kind=CHARGE, at=end, ticks=line.rate * seconds, pbx_id=line.pbx_id, ref=line.ref,
-              qty=line.qty, start=account.as_of, end=end, seconds=seconds, rate=line.rate,
-              price_version=line.price_version)
-        for line in account.lines
-        if seconds > 0 and line.rate > 0
+        return Change(_advanced(account, at, account.balance, account.suspended, account.last_activity_at))
+    depletes_at = as_of + account.balance // rate
+    if at < depletes_at:
+        end, depleted = at, False
+    else:
+        end, depleted = depletes_at, True
+    seconds = end - as_of
+    settled = _advanced(
+        account, at, account.balance - rate * seconds, depleted,
+        end if seconds > 0 else account.last_activity_at,
     )
-    depleted = at >= depletes_at
-    settled = replace(
-        account,
-        as_of=at,
-        balance=account.balance - rate * seconds,
-        suspended=depleted,
-        last_activity_at=end if seconds > 0 else account.last_activity_at,
-    )
-    return Change(settled, entries, depletes_at if depleted else None)
+    charged = (account.lines, as_of, end) if seconds > 0 else None
+    return Change(settled, (), depletes_at if depleted else None, charged=charged)
 
 
 def project(account: Account, at: int) -> Account:
@@ -194,7 +244,7 @@ def credit(account: Account, at: int, milli: int, *, key_id: str | None = None) 
     change = settle(account, at)
     entry = Entry(kind=CREDIT, at=at, ticks=milli * TICKS_PER_MILLI, key_id=key_id)
     account = replace(change.account, balance=change.account.balance + entry.ticks, last_activity_at=at)
-    return Change(account, change.entries + (entry,), change.depleted_at)
+    return change.then(account, entry)
 
 
 def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: bool | None = None) -> Change:
@@ -212,7 +262,7 @@ def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: boo
     account = replace(change.account, lines=new_lines, suspended=suspended)
     if account.rate and account.balance < account.rate:
         account = replace(account, suspended=True)  # cannot pay even the first second (R10)
-    return Change(account, change.entries, change.depleted_at)
+    return change.then(account)
 
 
 def rerate(lines: Iterable[Line], pricelist: PriceList) -> tuple[Line, ...]:
@@ -254,11 +304,10 @@ def forfeit(account: Account, at: int) -> Change:
     _require_alive(account)
     change = settle(account, at)
     balance = change.account.balance
-    entries = change.entries
-    if balance:
-        entries += (Entry(kind=FORFEIT, at=at, ticks=balance),)
     account = replace(change.account, balance=0, lines=(), suspended=False, deleted=True)
-    return Change(account, entries, change.depleted_at)
+    if not balance:
+        return change.then(account)
+    return change.then(account, Entry(kind=FORFEIT, at=at, ticks=balance))
 
 
 def retention_ends_at(account: Account, retention_s: int) -> int | None:
@@ -276,7 +325,7 @@ def expire(account: Account, at: int, retention_s: int) -> Change:
     if ends is None or at < ends:
         return change
     entry = Entry(kind=EXPIRY, at=ends, ticks=account.balance)
-    return Change(replace(account, balance=0), change.entries + (entry,), change.depleted_at)
+    return change.then(replace(account, balance=0), entry)
 
 
 def monthly_ticks(rate: int) -> int:
