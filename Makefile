@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := server,postgres,desktop,test
 TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 fonts-dejavu-core
+BENCH_DEBS := wrk postgresql
 
 .PHONY: all venv debs test test-unit soak bench run screenshots dist clean
 
@@ -31,6 +32,7 @@ soak: venv debs
 	RENTDESK_SOAK=1 $(PY) -m pytest -q -m slow tests/reliability
 
 bench: venv debs
+	build/ensure-debian-packages $(BENCH_DEBS)
 	$(PY) bench/run.py
 
 clean:

@@ -71,7 +71,10 @@ def main(argv=None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budget", type=float, default=1.5, help="seconds per figure")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--quick", action="store_true", help="short budget, to check the harness")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.budget = 0.3
     figures = {"billing_settles_per_s": bench_settle(args.budget), **bench_signing(args.budget)}
     if args.json:
         print(json.dumps(figures))
