@@ -1,0 +1,85 @@
+"""The outbox (DESIGN §6): ops in creation order with their op_id, kept until their verified result is stored.
+
+Pending set_licenses of one PBX that never left the laptop collapse into the newest desired
+state; an op that a sync may have carried is never rewritten (the server may have applied it).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import OpResult, OutboxOp
+
+PENDING, REJECTED, CONFLICT = "pending", "rejected", "conflict"
+
+
+def enqueue(session: Session, kind: str, account_id: str, fields: dict, now: int, *, pbx_id: str | None = None,
+            note: str | None = None) -> OutboxOp:
+    """Queue an op with a fresh op_id at the end of the outbox (collapsing an unsent set_licenses of the PBX)."""
+    if kind == "set_licenses":
+        for old in session.scalars(select(OutboxOp).where(
+                OutboxOp.kind == "set_licenses", OutboxOp.pbx_id == pbx_id, OutboxOp.state == PENDING,
+                OutboxOp.attempts == 0)):
+            session.delete(old)
+        session.flush()
+    op_id = str(uuid.uuid4())
+    body = {"op_id": op_id, "kind": kind, "account_id": account_id, **fields}
+    op = OutboxOp(op_id=op_id, kind=kind, account_id=account_id, pbx_id=pbx_id, body=json.dumps(body),
+                  created_at=now, state=PENDING, attempts=0, note=note)
+    session.add(op)
+    session.flush()
+    return op
+
+
+def all_ops(session: Session, account_id: str | None = None) -> list[OutboxOp]:
+    query = select(OutboxOp).order_by(OutboxOp.seq)
+    if account_id is not None:
+        query = query.where(OutboxOp.account_id == account_id)
+    return list(session.scalars(query))
+
+
+def pending(session: Session, account_id: str | None = None) -> list[OutboxOp]:
+    return [op for op in all_ops(session, account_id) if op.state == PENDING]
+
+
+def get(session: Session, op_id: str) -> OutboxOp | None:
+    return session.scalars(select(OutboxOp).where(OutboxOp.op_id == op_id)).first()
+
+
+def remove(session: Session, op: OutboxOp) -> None:
+    session.delete(op)
+
+
+def mark_attempt(session: Session, ops: list[OutboxOp]) -> None:
+    """Before sending: from now on these ops may reach the server, so they are never collapsed or rewritten."""
+    for op in ops:
+        op.attempts += 1
+
+
+def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object, now: int) -> OpResult:
+    """Store a verified op-result; an applied op leaves the outbox in this same transaction."""
+    result = session.get(OpResult, payload["op_id"])
+    if result is None:
+        result = OpResult(op_id=payload["op_id"])
+        session.add(result)
+    result.account_id = payload["account_id"]
+    result.kind = op.kind
+    result.status = payload["status"]
+    result.rule = payload.get("rule")
+    result.message = payload.get("message")
+    result.server_time = payload["server_time"]
+    result.revision = payload.get("revision")
+    result.envelope = json.dumps(envelope, sort_keys=True)
+    result.received_at = now
+    if payload["status"] == "applied":
+        session.delete(op)
+    else:
+        op.state = REJECTED if payload["status"] == "rejected" else CONFLICT
+        op.rule = payload.get("rule")
+        op.message = payload.get("message")
+        op.server_time = payload["server_time"]
+    return result

@@ -1,0 +1,186 @@
+"""The verified replica (DESIGN §6): signed envelopes kept verbatim with their parsed fields, never a rollback.
+
+Anything that fails verification, or a snapshot older than the one held, is refused and the
+reason stored for the UI; nothing here raises on bad input from the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from rental import billing
+from rental.errors import PriceListError, SignatureError
+from rental.pricing import PriceList
+from rental.signing import Keyring
+
+from .models import AccountReplica, LedgerLine, PricelistReplica, Refusal
+
+ACCOUNT_FIELDS = ("account_id", "revision", "name", "status", "as_of", "balance_ticks", "rate_ticks_per_s")
+MAX_REFUSALS_KEPT = 200
+
+
+def record_refusal(session: Session, what: str, subject: str | None, reason: str, now: int) -> Refusal:
+    """Keep the reason something was not believed, for the sync screen."""
+    row = Refusal(at=now, what=what, subject=subject, reason=reason)
+    session.add(row)
+    return row
+
+
+def refusals(session: Session, limit: int = 50) -> list[Refusal]:
+    return list(session.scalars(select(Refusal).order_by(Refusal.id.desc()).limit(limit)))
+
+
+def verify(keyring: Keyring, envelope: object, expected_type: str) -> dict:
+    """The payload of a genuine envelope of expected_type, or SignatureError (never anything else)."""
+    try:
+        return keyring.verify_envelope(envelope, expected_type)
+    except SignatureError:
+        raise
+    except Exception as exc:  # whatever arrives, it is a refusal, never a crash
+        raise SignatureError(f"unreadable {expected_type} envelope: {exc}") from None
+
+
+def check_account_payload(payload: dict) -> None:
+    """The fields the app relies on are there and of the right type (a signed payload can still be odd)."""
+    for name in ACCOUNT_FIELDS:
+        if name not in payload:
+            raise SignatureError(f"signed account snapshot lacks {name!r}: refused")
+    for name in ("revision", "as_of", "balance_ticks", "rate_ticks_per_s"):
+        value = payload[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SignatureError(f"signed account snapshot has a bad {name!r}: refused")
+    if not isinstance(payload.get("pbxs", []), list):
+        raise SignatureError("signed account snapshot has a bad 'pbxs': refused")
+
+
+def store_account(session: Session, keyring: Keyring, envelope: object, now: int) -> AccountReplica | None:
+    """Verify and keep an account snapshot unless it is older than the one held (anti-rollback)."""
+    try:
+        payload = verify(keyring, envelope, "account")
+        check_account_payload(payload)
+    except SignatureError as exc:
+        record_refusal(session, "account", _account_id_hint(envelope), f"Account snapshot refused: {exc}", now)
+        return None
+    return keep_account(session, payload, envelope, now)
+
+
+def keep_account(session: Session, payload: dict, envelope: object, now: int) -> AccountReplica | None:
+    """Keep an already verified snapshot, applying the anti-rollback rule."""
+    account_id = payload["account_id"]
+    row = session.get(AccountReplica, account_id)
+    if row is not None:
+        if payload["revision"] < row.revision or (payload["revision"] == row.revision and payload["as_of"] < row.as_of):
+            record_refusal(session, "account", account_id,
+                           f"Account snapshot refused: revision {payload['revision']} (as of {payload['as_of']}) is "
+                           f"older than revision {row.revision} (as of {row.as_of}) held here; an old answer was "
+                           "replayed or delayed, so the newer one is kept.", now)
+            return None
+    else:
+        row = AccountReplica(account_id=account_id)
+        session.add(row)
+    row.revision = payload["revision"]
+    row.name = str(payload.get("name") or "")
+    row.status = str(payload["status"])
+    row.as_of = payload["as_of"]
+    row.balance_ticks = payload["balance_ticks"]
+    row.rate_ticks_per_s = payload["rate_ticks_per_s"]
+    row.depletes_at = payload.get("depletes_at")
+    row.price_version = payload.get("price_version")
+    row.payload = json.dumps(payload, sort_keys=True)
+    row.envelope = json.dumps(envelope, sort_keys=True)
+    row.received_at = now
+    return row
+
+
+def store_pricelist(session: Session, keyring: Keyring, envelope: object, now: int) -> PricelistReplica | None:
+    """Verify and keep a price list; an older one (by publication time) never replaces the current one."""
+    try:
+        payload = verify(keyring, envelope, "pricelist")
+        PriceList.from_dict(payload)
+    except (SignatureError, PriceListError) as exc:
+        record_refusal(session, "pricelist", None, f"Price list refused: {exc}", now)
+        return None
+    current = session.scalars(select(PricelistReplica).where(PricelistReplica.is_current)).first()
+    if current is not None and current.published_at > payload.get("published_at", 0):
+        record_refusal(session, "pricelist", payload["version"],
+                       f"Price list {payload['version']} refused: it is older than {current.version}, held here.", now)
+        return None
+    row = session.get(PricelistReplica, payload["version"])
+    if row is None:
+        row = PricelistReplica(version=payload["version"])
+        session.add(row)
+    session.execute(update(PricelistReplica).values(is_current=False))
+    row.published_at = payload.get("published_at", 0)
+    row.payload = json.dumps(payload, sort_keys=True)
+    row.envelope = json.dumps(envelope, sort_keys=True)
+    row.received_at = now
+    row.is_current = True
+    return row
+
+
+def current_pricelist(session: Session) -> PriceList | None:
+    row = session.scalars(select(PricelistReplica).where(PricelistReplica.is_current)).first()
+    return None if row is None else PriceList.from_dict(json.loads(row.payload))
+
+
+def get_account(session: Session, account_id: str) -> AccountReplica | None:
+    return session.get(AccountReplica, account_id)
+
+
+def all_accounts(session: Session) -> list[AccountReplica]:
+    return list(session.scalars(select(AccountReplica)))
+
+
+def account_payload(row: AccountReplica) -> dict:
+    return json.loads(row.payload)
+
+
+def _account_id_hint(envelope: object) -> str | None:
+    """Nothing unverified is believed; this is only a label for the refusal, cut short."""
+    return None
+
+
+# --------------------------------------------------------------------------- ledger (R25)
+
+_ENTRY_INTS = ("at", "ticks", "qty", "seconds", "rate")
+
+
+def store_ledger_lines(session: Session, account_id: str, lines: list, now: int) -> int:
+    """Keep ledger lines pulled from the server (unsigned: display only, never used for money decisions)."""
+    added = 0
+    for raw in lines:
+        if not isinstance(raw, dict) or raw.get("kind") not in (billing.CREDIT, billing.CHARGE, billing.FORFEIT,
+                                                                  billing.EXPIRY):
+            continue
+        if any(isinstance(raw.get(k, 0), (bool, float)) or not isinstance(raw.get(k, 0), int) for k in _ENTRY_INTS):
+            continue
+        text = json.dumps(raw, sort_keys=True)
+        key = str(raw.get("id") or raw.get("line_id") or hashlib.sha256(text.encode()).hexdigest())
+        exists = session.scalars(select(LedgerLine.id).where(LedgerLine.account_id == account_id,
+                                                             LedgerLine.line_key == key)).first()
+        if exists:
+            continue
+        session.add(LedgerLine(
+            account_id=account_id, line_key=key, kind=raw["kind"], at=raw.get("at", 0), ticks=raw.get("ticks", 0),
+            pbx_id=raw.get("pbx_id"), ref=raw.get("ref"), qty=raw.get("qty", 0) or 0, start=raw.get("start"),
+            end=raw.get("end"), seconds=raw.get("seconds", 0) or 0, rate=raw.get("rate", 0) or 0,
+            price_version=raw.get("price_version"), raw=text))
+        added += 1
+    from . import settings
+
+    settings.put(session, f"ledger_fetched_at:{account_id}", now)
+    return added
+
+
+def ledger_entries(session: Session, account_id: str) -> tuple[list[billing.Entry], int | None, int]:
+    from . import settings
+
+    rows = list(session.scalars(select(LedgerLine).where(LedgerLine.account_id == account_id)))
+    entries = [billing.Entry(kind=r.kind, at=r.at, ticks=r.ticks, pbx_id=r.pbx_id, ref=r.ref, qty=r.qty,
+                             start=r.start, end=r.end, seconds=r.seconds, rate=r.rate,
+                             price_version=r.price_version) for r in rows]
+    return entries, settings.get(session, f"ledger_fetched_at:{account_id}"), len(rows)

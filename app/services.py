@@ -1,0 +1,869 @@
+"""The desktop app's use cases: what the UI calls. Each takes a unit of work and a clock; none knows Flask.
+
+Reads return frozen views (amounts as int ticks / milli-iSC: format them with
+``rental.money.format_ticks`` / ``format_milli``). Writes run the offline checks — the very
+``rental.rules`` functions the license server runs — and queue an op with a fresh op_id, or
+raise ``Refused`` (every problem with its rule and fix) and queue nothing.
+
+Typical UI use::
+
+    store = services.unlock(home, passphrase)            # or initialise(...) on first run
+    views = services.list_accounts(store.unit_of_work(), clock)
+    services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {"01-00010-001": 5})
+    report = services.sync_now(store, clock)             # a Store is a unit-of-work factory
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from rental import billing
+from rental.errors import AmountError, KeyFormatError, RuleViolation, SignatureError
+from rental.money import check_milli, ticks_to_milli_floor
+from rental.pricing import PriceList
+from rental.rules import LicenseVerdict
+
+from . import checks, outbox, projection, replica, settings as settings_mod
+from .clock import Clock
+from .store import (  # re-exported: the UI needs only this module
+    Store,
+    StoreError,
+    StoreExists,
+    StoreMissing,
+    UnitOfWork,
+    WeakPassphrase,
+    WrongPassphrase,
+)
+from . import store as _store
+
+__all__ = [
+    # errors
+    "Refused", "NeedsConfirmation", "NotFound", "StoreError", "StoreExists", "StoreMissing", "WeakPassphrase",
+    "WrongPassphrase", "InsecureServerUrl",
+    # views
+    "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
+    "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
+    "QueuedOp", "SyncReport", "KeyFingerprint",
+    # setup
+    "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
+    "trusted_key_fingerprints",
+    # reads
+    "list_accounts", "account_detail", "pbx_detail", "current_pricelist", "pricelist_notice", "burn_down",
+    "statement", "sync_status",
+    # writes
+    "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
+    "remove_pbx", "redeem_key", "delete_account", "resolve",
+    # sync
+    "sync_now", "BackgroundSyncer",
+]
+
+InsecureServerUrl = settings_mod.InsecureServerUrl
+
+
+# =========================================================================== errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it."""
+
+    rule: str
+    message: str
+    ref: str | None = None  # the price-list item concerned, for per-line display
+    field: str | None = None  # the form field concerned (name, contact_email, firmware, ...), when known
+
+    @classmethod
+    def of(cls, violation: RuleViolation, field: str | None = None) -> "Problem":
+        return cls(violation.rule, violation.message, getattr(violation, "ref", None), field)
+
+
+class Refused(RuleViolation):
+    """An edit the offline checks refuse; nothing was queued. ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[Problem], warnings: Sequence[str] = ()):
+        problems = tuple(problems)
+        first = problems[0]
+        super().__init__(first.rule, first.message, ref=first.ref)
+        self.problems = problems
+        self.warnings = tuple(warnings)
+
+
+class NeedsConfirmation(Exception):
+    """The edit is allowed but comes with warnings (R6) the technician must accept: call again with confirm=True."""
+
+    def __init__(self, warnings: Sequence[str]):
+        super().__init__(" ".join(warnings))
+        self.warnings = tuple(warnings)
+
+
+class NotFound(LookupError):
+    """No such account, PBX or op in this store (maybe deleted, or not synced yet)."""
+
+
+# =========================================================================== views
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows."""
+
+    at: int
+    balance_ticks: int
+    rate_ticks_per_s: int  # being charged now (0 when suspended or idle)
+    monthly_milli: int  # consumption of the configuration (R16, R21), even while suspended
+    remaining_seconds: int | None  # None when nothing runs
+    ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
+    status: str  # active | idle | suspended | deleted
+
+
+@dataclass(frozen=True)
+class LicenseLine:
+    ref: str
+    name: str  # from the current price list, or the ref when unknown
+    qty: int
+    monthly_milli: int  # unit price the line is rated at (R23)
+    rate_ticks_per_s: int  # the line's whole rate
+
+
+@dataclass(frozen=True)
+class PbxView:
+    pbx_id: str
+    name: str
+    serial: str
+    platform: str
+    hardware_model: str | None
+    firmware: str
+    mode: str  # rental | purchased
+    status: str
+    revision: int | None  # None while only registered offline
+    licenses: tuple[LicenseLine, ...]  # confirmed by the server
+    pending_licenses: tuple[LicenseLine, ...] | None  # the desired state queued, when one is
+    is_confirmed: bool  # the server knows this PBX
+    is_pending_removal: bool
+    has_pending_changes: bool
+
+
+@dataclass(frozen=True)
+class OpView:
+    """An op in the outbox: pending, or rejected/conflicting with the server's reason until resolved."""
+
+    op_id: str
+    seq: int
+    kind: str
+    account_id: str
+    pbx_id: str | None
+    summary: str  # one line in plain words ("Set licenses of PBX Lobby: 01-00010-001 × 5")
+    effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
+    state: str  # pending | rejected | conflict
+    rule: str | None
+    message: str | None
+    created_at: int
+    attempts: int  # how many syncs carried it (0: never left the laptop)
+    credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account_id: str
+    name: str
+    contact_email: str
+    status: str  # projected to now (suspended from the exact second the server will use, R18)
+    balance_ticks: int
+    remaining_seconds: int | None
+    ends_at: int | None
+    monthly_milli: int
+    pending_ops: int
+    problem_ops: int  # rejected or conflicting ops waiting for a decision
+    pending_credit_milli: int  # keys queued, not yet confirmed
+    is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_id: str
+    name: str
+    contact_email: str
+    cloud_contract: bool
+    language: str
+    partner: str | None
+    revision: int | None
+    is_confirmed: bool
+    is_deleted: bool
+    confirmed: Figures  # the verified snapshot projected to now
+    pending: Figures | None  # the same figures with the queued ops applied; None when nothing is queued
+    pending_credit_milli: int  # "+X iSC, not yet confirmed"
+    price_version: str | None  # the list the account is rated at (R23)
+    pbxs: tuple[PbxView, ...]
+    ops: tuple[OpView, ...]  # pending, rejected and conflicting ops of this account, in order
+    verified_at: int | None  # server time of the verified snapshot (its as_of)
+    received_at: int | None  # laptop time it was received
+    pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
+
+
+@dataclass(frozen=True)
+class LicensePreview:
+    """What a desired configuration of one PBX would do (R14, R16), computed offline with rental.rules."""
+
+    ok: bool
+    problems: tuple[Problem, ...]  # each with its ref when it concerns one item
+    warnings: tuple[str, ...]  # R6 reduce-then-restore
+    current: Figures
+    after: Figures  # balance, new monthly consumption, new runtime and end date
+    lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
+    missing_milli: int  # iSC missing for R14 (0 when enough)
+
+
+@dataclass(frozen=True)
+class PricelistNotice:
+    """A newer price list applies to this account at its next connection event (R23)."""
+
+    account_version: str | None
+    current_version: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    """Balance over time until the end of credit; ``points`` are (second, balance ticks)."""
+
+    now: int
+    confirmed: tuple[tuple[int, int], ...]
+    pending: tuple[tuple[int, int], ...] | None
+    confirmed_ends_at: int | None
+    pending_ends_at: int | None
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    pbx_id: str
+    pbx_name: str
+    ref: str
+    item_name: str
+    seconds: int
+    rates: tuple[int, ...]  # ticks per second, one per price in the period
+    ticks: int
+
+
+@dataclass(frozen=True)
+class StatementView:
+    """R25: per PBX and item the seconds, rate and amount, totals matching the ledger to the tick."""
+
+    account_id: str
+    start: int
+    end: int
+    rows: tuple[StatementRow, ...]
+    charged_ticks: int
+    credited_ticks: int
+    forfeited_ticks: int
+    expired_ticks: int
+    lines_known: int  # ledger lines held for the account
+    fetched_at: int | None  # when the ledger was last pulled; figures are as of then
+
+
+@dataclass(frozen=True)
+class RefusalView:
+    """Something the app refused to believe, with the reason (shown, never a crash)."""
+
+    at: int
+    what: str
+    subject: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    server_url: str | None
+    online: bool | None  # None: never tried
+    last_attempt_at: int | None
+    last_success_at: int | None
+    last_error: str | None
+    queued: int  # pending ops
+    problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
+    refusals: tuple[RefusalView, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    server_url: str | None
+    has_token: bool
+    language: str | None
+    client_id: str
+
+
+@dataclass(frozen=True)
+class QueuedOp:
+    """What a write queued: its op_id, and warnings shown with it."""
+
+    op_id: str
+    kind: str
+    account_id: str
+    warnings: tuple[str, ...] = ()
+    pbx_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    ok: bool
+    sent: int = 0
+    applied: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    accounts_updated: int = 0
+    refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
+    error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
+
+
+@dataclass(frozen=True)
+class KeyFingerprint:
+    kid: str
+    fingerprint: str
+    is_demo: bool
+
+
+# =========================================================================== setup
+
+
+def is_initialised(home) -> bool:
+    """True when the data folder already holds a store (show unlock, not setup)."""
+    return _store.is_initialised(home)
+
+
+def initialise(home, passphrase: str, server_url: str | None = None, token: str | None = None, *,
+               language: str | None = None, demo: bool = False, keys_dir=None, kdf: dict | None = None) -> Store:
+    """First run: create the encrypted store, then keep the server URL and token inside it.
+
+    Raises WeakPassphrase, StoreExists, InsecureServerUrl (plain http to another machine).
+    """
+    if server_url:
+        settings_mod.check_server_url(server_url)
+    store = _store.create(home, passphrase, demo=demo, keys_dir=keys_dir, kdf=kdf)
+    with store.unit_of_work() as uow:
+        settings_mod.ensure_client_id(uow.session)
+        if server_url is not None:
+            settings_mod.put(uow.session, "server_url", settings_mod.check_server_url(server_url))
+        if token is not None:
+            settings_mod.put(uow.session, "token", token.strip())
+        if language is not None:
+            settings_mod.put(uow.session, "language", settings_mod.check_language(language))
+        uow.commit()
+    return store
+
+
+def unlock(home, passphrase: str, *, demo: bool = False, keys_dir=None) -> Store:
+    """Open the store (runs migrations); WrongPassphrase leaves the file untouched."""
+    return _store.unlock(home, passphrase, demo=demo, keys_dir=keys_dir)
+
+
+def change_passphrase(store: Store, old: str, new: str) -> None:
+    """Re-key the store for a new passphrase (WrongPassphrase if old is wrong, WeakPassphrase if new is short)."""
+    _store.change_passphrase(store, old, new)
+
+
+def get_settings(uow: UnitOfWork) -> SettingsView:
+    """The settings screen (the token itself is never shown back)."""
+    with uow:
+        client_id = settings_mod.ensure_client_id(uow.session)
+        view = SettingsView(
+            server_url=settings_mod.get(uow.session, "server_url"),
+            has_token=bool(settings_mod.get(uow.session, "token")),
+            language=settings_mod.get(uow.session, "language"),
+            client_id=client_id,
+        )
+        uow.commit()
+        return view
+
+
+_UNSET = object()
+
+
+def set_settings(uow: UnitOfWork, *, server_url=_UNSET, token=_UNSET, language=_UNSET) -> SettingsView:
+    """Change the server URL, token or language (only those given). Bad values raise, nothing changes."""
+    if server_url is not _UNSET and server_url:
+        server_url = settings_mod.check_server_url(server_url)
+    if language is not _UNSET and language:
+        language = settings_mod.check_language(language)
+    with uow:
+        for key, value in (("server_url", server_url), ("token", token), ("language", language)):
+            if value is _UNSET:
+                continue
+            if value in (None, ""):
+                settings_mod.delete(uow.session, key)
+            else:
+                settings_mod.put(uow.session, key, value.strip() if isinstance(value, str) else value)
+        uow.commit()
+    return get_settings(uow.store.unit_of_work())
+
+
+def trusted_key_fingerprints(store_or_keyring) -> list[KeyFingerprint]:
+    """The signing keys this app believes, with fingerprints to compare with the vendor's (DESIGN §4)."""
+    ring = getattr(store_or_keyring, "keyring", store_or_keyring)
+    return [KeyFingerprint(kid, ring.fingerprint(kid), kid == "demo") for kid in ring.kids]
+
+
+# =========================================================================== reads
+
+
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[AccountSummary]:
+    """Every account held (verified or created offline), projected to now, filtered by name/e-mail/id."""
+    now = clock.now()
+    needle = query.strip().lower()
+    result = []
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        for state in book.accounts():
+            if needle and needle not in " ".join((state.name, state.contact_email, state.account_id)).lower():
+                continue
+            shown = book.pending_state(state.account_id) or state
+            figures = projection.figures(state.billing, now)
+            result.append(AccountSummary(
+                account_id=state.account_id, name=shown.name, contact_email=shown.contact_email,
+                status=figures.status if state.confirmed else "pending",
+                balance_ticks=figures.balance_ticks, remaining_seconds=figures.remaining_seconds,
+                ends_at=figures.ends_at, monthly_milli=figures.monthly_milli,
+                pending_ops=book.count_ops(state.account_id, "pending"),
+                problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
+                pending_credit_milli=(book.pending_state(state.account_id) or state).pending_credit_milli,
+                is_confirmed=state.confirmed,
+            ))
+    result.sort(key=lambda a: (a.name.lower(), a.account_id))
+    return result
+
+
+def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountView:
+    """One account for now: confirmed figures, pending figures, PBXs with licenses, ops with effect (R16)."""
+    now = clock.now()
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        return _account_view(book, account_id, now)
+
+
+def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:
+    """One PBX of an account, with its confirmed and pending licenses."""
+    view = account_detail(uow, clock, account_id)
+    for pbx in view.pbxs:
+        if pbx.pbx_id == pbx_id:
+            return pbx
+    raise NotFound(f"No PBX {pbx_id} on account {view.name}.")
+
+
+def current_pricelist(uow: UnitOfWork) -> PriceList | None:
+    """The newest verified price list, or None before the first sync."""
+    with uow:
+        return replica.current_pricelist(uow.session)
+
+
+def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None:
+    """R23: when a newer list than the account's applies at its next connection event, say so."""
+    with uow:
+        prices = replica.current_pricelist(uow.session)
+        row = replica.get_account(uow.session, account_id)
+        if prices is None or row is None or not row.price_version or row.price_version == prices.version:
+            return None
+        return PricelistNotice(
+            account_version=row.price_version, current_version=prices.version,
+            message=(f"Price list {prices.version} is newer than {row.price_version}, the one this account runs at. "
+                     "Its prices apply from the account's next connection event (a license change, a new PBX "
+                     "or loading iSC); until then the old prices stay valid (R23)."),
+        )
+
+
+def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
+    """Balance over time until the end of credit, for the current and the pending configuration."""
+    now = clock.now()
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        state = book.require(account_id)
+        pending = book.pending_state(account_id)
+    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points)
+    pending_pts = pending_end = None
+    if pending is not None:
+        pending_pts, pending_end = projection.burn_points(pending.billing, now, points)
+    return BurnDown(now, confirmed_pts, pending_pts, confirmed_end, pending_end)
+
+
+def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> StatementView:
+    """R25 from the ledger lines pulled at sync: per PBX and item, seconds, rates and amount."""
+    if end <= start:
+        raise ValueError("A statement period ends after it starts: pick an end date after the start date.")
+    with uow:
+        row = replica.get_account(uow.session, account_id)
+        if row is None:
+            raise NotFound(f"No verified account {account_id}: sync first.")
+        payload = json.loads(row.payload)
+        entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
+        prices = replica.current_pricelist(uow.session)
+    rows, totals = billing.statement(entries, start, end)
+    pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
+    view_rows = tuple(StatementRow(
+        pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
+        item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
+        seconds=r.seconds, rates=r.rates, ticks=r.ticks) for r in rows)
+    return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
+
+
+def sync_status(uow: UnitOfWork) -> SyncStatus:
+    """Online/offline, last sync, queue length, ops waiting for a decision, refusals (newest first)."""
+    with uow:
+        state = settings_mod.sync_state(uow.session)
+        ops = outbox.all_ops(uow.session)
+        problems = tuple(_op_view(op) for op in ops if op.state != "pending")
+        refusals = tuple(RefusalView(r.at, r.what, r.subject, r.reason) for r in replica.refusals(uow.session))
+        return SyncStatus(
+            server_url=settings_mod.get(uow.session, "server_url"),
+            online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
+            last_success_at=state.get("last_success_at"), last_error=state.get("last_error"),
+            queued=sum(1 for op in ops if op.state == "pending"), problems=problems, refusals=refusals,
+        )
+
+
+# =========================================================================== writes
+
+
+def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str, cloud_contract: bool = False,
+                   language: str = "en") -> QueuedOp:
+    """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says)."""
+    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
+                                   language=language, required=True)
+    account_id = str(uuid.uuid4())
+    with uow:
+        op = outbox.enqueue(uow.session, "create_account", account_id, fields, clock.now())
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None, contact_email=None,
+                   cloud_contract=None, language=None) -> QueuedOp:
+    """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given)."""
+    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
+                                   language=language, required=False)
+    if not fields:
+        raise Refused([Problem("bad-op", "Nothing to change: edit at least one field.")])
+    with uow:
+        book = projection.Book.load(uow.session, clock.now())
+        state = book.require_alive(account_id)
+        if fields.get("cloud_contract") is False:
+            checks.cloud_contract_still_needed(state)
+        op = outbox.enqueue(uow.session, "update_account", account_id, fields, clock.now())
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, serial: str, platform: str,
+                 firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
+    """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
+    with uow:
+        book = projection.Book.load(uow.session, clock.now())
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
+                                   mode=mode, hardware_model=hardware_model)
+        pbx_id = str(uuid.uuid4())
+        op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, clock.now(),
+                            pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
+               platform=None, hardware_model=None) -> QueuedOp:
+    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true."""
+    with uow:
+        book = projection.Book.load(uow.session, clock.now())
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        pbx = book.require_pbx(state, pbx_id)
+        fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
+                                          hardware_model=hardware_model)
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
+        op = outbox.enqueue(uow.session, "update_pbx", account_id, body, clock.now(), pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str,
+                     items: Mapping[str, int]) -> LicensePreview:
+    """What set_licenses would do, offline (R2, R6, R8, R14, R16): figures, problems per ref, warnings."""
+    now = clock.now()
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        return _preview(book, account_id, pbx_id, items, now)
+
+
+def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
+                 confirm: bool = False) -> QueuedOp:
+    """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
+
+    Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
+    """
+    now = clock.now()
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        preview = _preview(book, account_id, pbx_id, items, now)
+        if not preview.ok:
+            raise Refused(preview.problems, preview.warnings)
+        if preview.warnings and not confirm:
+            raise NeedsConfirmation(preview.warnings)
+        desired = {ref: qty for ref, qty in items.items() if qty > 0}
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id, collapsing=True),
+                "items": dict(sorted(desired.items()))}
+        op = outbox.enqueue(uow.session, "set_licenses", account_id, body, now, pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, preview.warnings, pbx_id)
+
+
+def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
+    """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
+    with uow:
+        book = projection.Book.load(uow.session, clock.now())
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        book.require_pbx(state, pbx_id)
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
+        op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, clock.now(), pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+    """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
+
+    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before.
+    """
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError) as exc:
+        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
+    with uow:
+        book = projection.Book.load(uow.session, clock.now())
+        book.require_alive(account_id)
+        for op in outbox.all_ops(uow.session):
+            if op.kind == "redeem_key" and json.loads(op.body).get("key") == key.text and op.state == "pending":
+                raise Refused([Problem("key-used", "This key is already queued on this laptop "
+                                       f"(account {book.name_of(op.account_id)}); a key is loaded once.",
+                                       field="key")])
+        op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, clock.now(),
+                            note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
+    """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
+    now = clock.now()
+    try:
+        check_milli(confirm_forfeit_milli, "confirmed balance")
+    except (AmountError, TypeError) as exc:
+        raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
+    with uow:
+        book = projection.Book.load(uow.session, now)
+        state = book.require_alive(account_id)
+        shown = ticks_to_milli_floor(state.billing.balance)
+        if confirm_forfeit_milli != shown:
+            raise Refused([Problem("R13", f"Type the balance shown, {_fmt(shown)}, to confirm: deleting the account "
+                                   "forfeits its iSC for good; they are never refunded or moved.",
+                                   field="confirm_forfeit_milli")])
+        op = outbox.enqueue(uow.session, "delete_account", account_id,
+                            {"confirm_forfeit_milli": confirm_forfeit_milli}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedOp | None:
+    """Decide about a rejected or conflicting op: "discard" drops it; "reapply" checks it again on the newest
+    verified state and queues it with a fresh op_id (returned)."""
+    if decision not in ("reapply", "discard"):
+        raise ValueError('decision is "reapply" or "discard"')
+    now = clock.now()
+    with uow:
+        op = outbox.get(uow.session, op_id)
+        if op is None:
+            raise NotFound(f"No op {op_id} waiting for a decision.")
+        if op.state == "pending":
+            raise Refused([Problem("bad-op", "This change is still queued: it has no server answer to resolve yet.")])
+        body = json.loads(op.body)
+        if decision == "discard":
+            outbox.remove(uow.session, op)
+            uow.commit()
+            return None
+        outbox.remove(uow.session, op)
+        uow.session.flush()
+        book = projection.Book.load(uow.session, now)
+        queued = _requeue(uow, book, op, body, now)
+        uow.commit()
+        return queued
+
+
+# =========================================================================== sync
+
+
+def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None,
+             progress: Callable[[str], None] | None = None) -> SyncReport:
+    """Push the outbox in one batch, verify every envelope, merge; pull the partner's accounts and prices."""
+    from . import sync
+
+    return sync.sync_now(uow_factory, clock, transport=transport, progress=progress)
+
+
+def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory named like the class it makes
+    """A thread that syncs with back-off and retries as soon as the server answers: start(), poke(), stop()."""
+    from . import sync
+
+    return sync.BackgroundSyncer(uow_factory, clock, **kwargs)
+
+
+# =========================================================================== helpers
+
+
+def _fmt(milli: int) -> str:
+    from rental.money import format_milli
+
+    return format_milli(milli)
+
+
+def _op_view(op, book=None) -> OpView:
+    body = json.loads(op.body)
+    note = json.loads(op.note) if op.note else {}
+    credit = note.get("amount_milli", 0) if op.kind == "redeem_key" else 0
+    effect = None
+    if credit:
+        effect = f"+{_fmt(credit)}, not yet confirmed" if op.state == "pending" else None
+    return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
+                  summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
+                  message=op.message, created_at=op.created_at, attempts=op.attempts,
+                  credit_milli=credit if op.state == "pending" else 0)
+
+
+def _figures(account: billing.Account, now: int) -> Figures:
+    f = projection.figures(account, now)
+    return Figures(f.at, f.balance_ticks, f.rate_ticks_per_s, f.monthly_milli, f.remaining_seconds, f.ends_at,
+                   f.status)
+
+
+def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
+    return tuple(LicenseLine(l.ref, (prices.get(l.ref).name if prices and prices.get(l.ref) else l.ref), l.qty,
+                             l.monthly_milli, l.rate) for l in sorted(lines, key=lambda l: l.ref))
+
+
+def _account_view(book: "projection.Book", account_id: str, now: int) -> AccountView:
+    state = book.require(account_id)
+    pending = book.pending_state(account_id)
+    prices = book.pricelist
+    ops = tuple(_op_view(op, book) for op in book.ops_of(account_id))
+    pbxs = []
+    shown = pending or state
+    for pbx_id, pbx in shown.pbxs.items():
+        confirmed_pbx = state.pbxs.get(pbx_id) if state.confirmed else None
+        confirmed_lines = state.billing.lines_of(pbx_id) if confirmed_pbx and confirmed_pbx.confirmed else ()
+        pending_lines = None
+        if pending is not None and pbx.licenses_pending:
+            pending_lines = _lines_view(pending.billing.lines_of(pbx_id), prices)
+        pbxs.append(PbxView(
+            pbx_id=pbx_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
+            hardware_model=pbx.hardware_model, firmware=pbx.firmware, mode=pbx.mode,
+            status=projection.pbx_status(state, pbx_id) if confirmed_pbx else "pending",
+            revision=confirmed_pbx.revision if confirmed_pbx else None,
+            licenses=_lines_view(confirmed_lines, prices), pending_licenses=pending_lines,
+            is_confirmed=bool(confirmed_pbx and confirmed_pbx.confirmed), is_pending_removal=pbx.removed,
+            has_pending_changes=pbx.changed))
+    return AccountView(
+        account_id=account_id, name=shown.name, contact_email=shown.contact_email,
+        cloud_contract=shown.cloud_contract, language=shown.language, partner=state.partner,
+        revision=state.revision, is_confirmed=state.confirmed, is_deleted=state.billing.deleted,
+        confirmed=_figures(state.billing, now),
+        pending=_figures(pending.billing, now) if pending is not None else None,
+        pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
+        price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
+        verified_at=state.verified_at, received_at=state.received_at,
+        pending_edits=dict(book.pending_account_edits(account_id)),
+    )
+
+
+def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
+             now: int) -> LicensePreview:
+    state = book.pending_state(account_id) or book.require_alive(account_id)
+    pbx = book.require_pbx(state, pbx_id)
+    prices = book.pricelist
+    if prices is None:
+        raise Refused([Problem("not-found", "No price list on this laptop yet: sync once while online, "
+                               "then set licenses.")])
+    verdict, after_account, lines = checks.judge_licenses(book, state, pbx, dict(items), prices, now)
+    problems = tuple(Problem.of(v) for v in verdict.problems)
+    missing = 0
+    for v in verdict.problems:
+        if v.rule == "R14":
+            from rental.rules import credit_shortfall_milli
+
+            missing = credit_shortfall_milli(state.billing.balance, verdict.new_rate, book.policy.min_credit_days)
+    return LicensePreview(ok=verdict.ok, problems=problems, warnings=verdict.warnings,
+                          current=_figures(state.billing, now), after=_figures(after_account, now),
+                          lines=_lines_view(lines, prices), missing_milli=missing)
+
+
+def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int) -> QueuedOp:
+    """Run a resolved op's checks again on the newest state and queue it anew (fresh op_id, fresh base_revision)."""
+    clock = _FixedClock(now)
+    account_id = op.account_id
+    # each call below opens the same session again: hand it a unit of work bound to this one
+    inner = _BoundUnitOfWork(uow)
+    kind = op.kind
+    if kind == "create_account":
+        fields = {k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body}
+        checks.account_fields(required=True, **fields)
+        new = outbox.enqueue(uow.session, kind, account_id, fields, now)
+        return QueuedOp(new.op_id, kind, account_id)
+    if kind == "update_account":
+        fields = {k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body}
+        return update_account(inner, clock, account_id, **fields)
+    if kind == "register_pbx":
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        fields = checks.pbx_fields(state, **{k: body.get(k) for k in
+                                             ("name", "serial", "platform", "firmware", "mode", "hardware_model")})
+        new = outbox.enqueue(uow.session, kind, account_id, {"pbx_id": body["pbx_id"], **fields}, now,
+                             pbx_id=body["pbx_id"])
+        return QueuedOp(new.op_id, kind, account_id, pbx_id=body["pbx_id"])
+    if kind == "update_pbx":
+        fields = {k: body[k] for k in ("name", "firmware", "platform", "hardware_model") if k in body}
+        return update_pbx(inner, clock, account_id, body["pbx_id"], **fields)
+    if kind == "set_licenses":
+        return set_licenses(inner, clock, account_id, body["pbx_id"], body["items"], confirm=True)
+    if kind == "remove_pbx":
+        return remove_pbx(inner, clock, account_id, body["pbx_id"])
+    if kind == "redeem_key":
+        return redeem_key(inner, clock, account_id, body["key"])
+    if kind == "delete_account":
+        state = book.require_alive(account_id)
+        return delete_account(inner, clock, account_id, ticks_to_milli_floor(state.billing.balance))
+    raise ValueError(f"unknown op kind {kind!r}")
+
+
+class _FixedClock:
+    def __init__(self, at: int):
+        self._at = at
+
+    def now(self) -> int:
+        return self._at
+
+
+class _BoundUnitOfWork:
+    """The open unit of work of resolve(), entered again by the write it calls: commit is left to resolve()."""
+
+    def __init__(self, outer: UnitOfWork):
+        self._outer = outer
+        self.session = outer.session
+        self.store = outer.store
+
+    @property
+    def keyring(self):
+        return self._outer.keyring
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def commit(self):
+        self.session.flush()
+
+

@@ -1,0 +1,90 @@
+"""Settings kept inside the encrypted store: server URL, technician token, language, client id, sync state."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import uuid
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from .models import Setting
+
+LANGUAGES = ("en", "fr")
+
+
+class InsecureServerUrl(ValueError):
+    """A server URL the token must not travel to (plain http to another machine) or that is not a URL."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(url: str) -> str:
+    """https anywhere, plain http only to this machine (DESIGN §6: the token must not travel in clear)."""
+    text = (url or "").strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InsecureServerUrl(f"{url!r} is not a server address: write it like https://licenses.example.com")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise InsecureServerUrl(
+            f"{url!r} uses plain http to another machine, so the technician token would travel in clear. "
+            "Use the https:// address of the license server.")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InsecureServerUrl(f"{url!r} has parts a server address never has (query, fragment or user): remove them.")
+    return text
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"Language {language!r} is not offered: choose one of {', '.join(LANGUAGES)}.")
+    return language
+
+
+def get(session: Session, key: str, default=None):
+    row = session.get(Setting, key)
+    return default if row is None else json.loads(row.value)
+
+
+def put(session: Session, key: str, value) -> None:
+    row = session.get(Setting, key)
+    text = json.dumps(value)
+    if row is None:
+        session.add(Setting(key=key, value=text))
+    else:
+        row.value = text
+
+
+def delete(session: Session, key: str) -> None:
+    row = session.get(Setting, key)
+    if row is not None:
+        session.delete(row)
+
+
+def ensure_client_id(session: Session) -> str:
+    """This laptop's id for POST /sync (made once, a UUID)."""
+    client_id = get(session, "client_id")
+    if not client_id:
+        client_id = str(uuid.uuid4())
+        put(session, "client_id", client_id)
+    return client_id
+
+
+def sync_state(session: Session) -> dict:
+    return get(session, "sync_state", {}) or {}
+
+
+def update_sync_state(session: Session, **changes) -> dict:
+    state = sync_state(session)
+    state.update(changes)
+    put(session, "sync_state", state)
+    return state

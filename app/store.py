@@ -1,0 +1,322 @@
+"""The encrypted store (DESIGN §6): a SQLCipher file keyed once from the passphrase, and its units of work.
+
+The passphrase is stretched with scrypt (salt and parameters in a small clear header next to
+the file) into a 256-bit raw key handed to SQLCipher as ``x'<hex>'``, so opening a pooled
+connection costs no key derivation. A wrong passphrase is found by a read-only probe before
+anything else touches the file, so it writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from . import paths
+
+HEADER_FORMAT = "rentdesk-store/1"
+#: scrypt cost: ~60-100 ms and 32 MiB once per unlock, never per connection (NOTES, SQLCipher)
+DEFAULT_KDF = {"name": "scrypt", "n": 2**15, "r": 8, "p": 1}
+MIN_PASSPHRASE = 8
+
+
+class StoreError(Exception):
+    """A problem with the store the technician can act on; the message says what to do."""
+
+
+class WrongPassphrase(StoreError):
+    """The passphrase does not open this store; nothing was written."""
+
+    def __init__(self, message: str = "Wrong passphrase: this store did not open. Check the passphrase "
+                                      "(it is case-sensitive) and try again. Nothing was changed."):
+        super().__init__(message)
+
+
+class StoreMissing(StoreError):
+    """No store in this data folder yet: run the first-time setup."""
+
+
+class StoreExists(StoreError):
+    """A store already exists here; it is never overwritten by setup."""
+
+
+class WeakPassphrase(StoreError):
+    """A new passphrase that is too short to protect customer data."""
+
+
+@dataclass(frozen=True)
+class Header:
+    """The clear header: which KDF, with which salt. It holds no secret."""
+
+    salt: bytes
+    kdf: dict
+
+    def to_json(self) -> str:
+        return json.dumps({"format": HEADER_FORMAT, "kdf": self.kdf, "salt": self.salt.hex()}, indent=2)
+
+    @classmethod
+    def fresh(cls, kdf: dict | None = None) -> "Header":
+        return cls(salt=secrets.token_bytes(16), kdf=dict(kdf or DEFAULT_KDF))
+
+    @classmethod
+    def read(cls, path: Path) -> "Header":
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if data.get("format") != HEADER_FORMAT or data["kdf"].get("name") != "scrypt":
+                raise ValueError("unknown format")
+            kdf = {k: int(data["kdf"][k]) for k in ("n", "r", "p")}
+            return cls(salt=bytes.fromhex(data["salt"]), kdf={"name": "scrypt", **kdf})
+        except FileNotFoundError:
+            raise StoreMissing(f"No store header at {path}: run the first-time setup.") from None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise StoreError(f"The store header {path} is damaged: restore it from a backup.") from None
+
+    def derive(self, passphrase: str) -> bytes:
+        """The 32-byte raw SQLCipher key for passphrase (the one slow step, done once per unlock)."""
+        if not isinstance(passphrase, str):
+            raise TypeError("a passphrase is text")
+        return Scrypt(salt=self.salt, length=32, n=self.kdf["n"], r=self.kdf["r"], p=self.kdf["p"]).derive(
+            passphrase.encode("utf-8"))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+
+
+def _raw_key_literal(key: bytes) -> str:
+    return f"x'{key.hex()}'"
+
+
+def _probe(db_path: Path, key: bytes) -> bool:
+    """True when key opens the file; a read-only check that writes nothing on failure."""
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(str(db_path))
+    try:
+        conn.execute("PRAGMA cipher_log_level=NONE")
+        conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        return True
+    except sqlcipher3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+
+
+def _make_engine(db_path: Path, key: bytes) -> Engine:
+    url = f"sqlite+pysqlcipher://:{quote(_raw_key_literal(key), safe='')}@/{db_path}"
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=4,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # runs after the dialect applied the key
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA cipher_log_level=NONE")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
+        cursor.close()
+
+    return engine
+
+
+class UnitOfWork:
+    """One transaction on the store: ``with uow:`` opens it; commit() keeps it; leaving without commit undoes it."""
+
+    def __init__(self, store: "Store"):
+        self.store = store
+        self.session: Session | None = None
+
+    @property
+    def keyring(self):
+        return self.store.keyring
+
+    def __enter__(self) -> "UnitOfWork":
+        if self.session is not None:
+            raise RuntimeError("this unit of work is already open: take a new one from store.unit_of_work()")
+        self.session = self.store._sessions()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.session.rollback()  # a no-op after commit(); undoes anything not committed
+        finally:
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class Store:
+    """An unlocked store: an engine keyed with the derived raw key, the trusted keyring, and units of work."""
+
+    def __init__(self, home: Path, key: bytes, *, keyring=None, demo: bool = False, keys_dir=None):
+        self.home = Path(home)
+        self.path = paths.store_path(home)
+        self._key = key
+        self.demo = demo
+        self.keyring = keyring if keyring is not None else trusted_keyring(demo=demo, keys_dir=keys_dir)
+        self._lock = threading.RLock()
+        self.engine = _make_engine(self.path, key)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    __call__ = unit_of_work  # a Store is itself a unit-of-work factory
+
+    @contextmanager
+    def raw_connection(self) -> Iterator[object]:
+        """A DBAPI connection from the pool (backup, checkpoints)."""
+        conn = self.engine.raw_connection()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (before a backup, or to check what the file holds)."""
+        with self.raw_connection() as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def rekey(self, new_key: bytes) -> None:
+        """Re-encrypt the whole file with new_key (PRAGMA rekey), then reopen the pool with it."""
+        with self._lock:
+            self.engine.dispose()
+            import sqlcipher3
+
+            conn = sqlcipher3.connect(str(self.path))
+            try:
+                conn.execute("PRAGMA cipher_log_level=NONE")
+                conn.execute(f'PRAGMA key="{_raw_key_literal(self._key)}"')
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute(f'PRAGMA rekey="{_raw_key_literal(new_key)}"')
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+            self._key = new_key
+            self.engine = _make_engine(self.path, new_key)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Drop every pooled connection (lock the app)."""
+        self.engine.dispose()
+
+
+def trusted_keyring(*, demo: bool = False, keys_dir=None):
+    """The public keys the app trusts (keys/*.pub); the demo key only in demo mode and tests (DESIGN §4)."""
+    from rental.signing import Keyring
+
+    return Keyring.from_dir(keys_dir or paths.keys_dir(), include_demo=demo)
+
+
+def is_initialised(home: str | os.PathLike) -> bool:
+    """True when this data folder holds a store (header and file)."""
+    return paths.header_path(home).exists() and paths.store_path(home).exists()
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE:
+        raise WeakPassphrase(
+            f"The passphrase must have at least {MIN_PASSPHRASE} characters: it protects customer data "
+            "on a laptop that may be lost. Choose a longer one.")
+
+
+def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None, demo: bool = False,
+           keys_dir=None) -> Store:
+    """First run: make the header and an empty encrypted store, schema migrated to the newest revision."""
+    home = Path(home)
+    check_new_passphrase(passphrase)
+    if paths.store_path(home).exists() or paths.header_path(home).exists():
+        raise StoreExists(f"A store already exists in {home}: unlock it instead (it is never overwritten).")
+    home.mkdir(parents=True, exist_ok=True)
+    header = Header.fresh(kdf)
+    key = header.derive(passphrase)
+    _write_atomically(paths.header_path(home), header.to_json())
+    store = Store(home, key, demo=demo, keys_dir=keys_dir)
+    from .migrations import upgrade
+
+    upgrade(store.engine)
+    return store
+
+
+def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys_dir=None,
+           migrate: bool = True) -> Store:
+    """Open the store with passphrase; WrongPassphrase (nothing written) when it does not fit."""
+    home = Path(home)
+    _finish_interrupted_rekey(home, passphrase)
+    header = Header.read(paths.header_path(home))
+    if not paths.store_path(home).exists():
+        raise StoreMissing(f"No store in {home}: run the first-time setup, or import a backup.")
+    key = header.derive(passphrase)
+    if not _probe(paths.store_path(home), key):
+        raise WrongPassphrase()
+    store = Store(home, key, demo=demo, keys_dir=keys_dir)
+    if migrate:
+        from .migrations import upgrade
+
+        upgrade(store.engine)
+    return store
+
+
+def change_passphrase(store: Store, old: str, new: str) -> None:
+    """Re-key the file for a new passphrase; the old one must be given again (someone may have walked up)."""
+    header = Header.read(paths.header_path(store.home))
+    if not secrets.compare_digest(header.derive(old), store._key):
+        raise WrongPassphrase("The current passphrase is wrong: the passphrase was not changed.")
+    check_new_passphrase(new)
+    fresh = Header.fresh(header.kdf)
+    new_key = fresh.derive(new)
+    pending = paths.header_path(store.home).with_name(paths.HEADER_FILE + ".new")
+    # The new header is written first: a crash between the rekey and the rename is repaired
+    # at the next unlock by _finish_interrupted_rekey, so the file never outlives its salt.
+    _write_atomically(pending, fresh.to_json())
+    store.rekey(new_key)
+    os.replace(pending, paths.header_path(store.home))
+
+
+def _finish_interrupted_rekey(home: Path, passphrase: str) -> None:
+    """After a crash mid-change_passphrase, keep whichever header opens the file."""
+    pending = paths.header_path(home).with_name(paths.HEADER_FILE + ".new")
+    if not pending.exists() or not paths.store_path(home).exists():
+        return
+    try:
+        fresh = Header.read(pending)
+    except StoreError:
+        pending.unlink()
+        return
+    if _probe(paths.store_path(home), fresh.derive(passphrase)):
+        os.replace(pending, paths.header_path(home))
+    else:
+        try:
+            old = Header.read(paths.header_path(home))
+        except StoreError:
+            return
+        if _probe(paths.store_path(home), old.derive(passphrase)):
+            pending.unlink()  # the rekey never happened: the old header stays right
