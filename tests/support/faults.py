@@ -14,19 +14,24 @@ untouched. Every fault injected is counted in `proxy.injected`, so a test can pr
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import random
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["FaultProxy", "Fault", "KillableProcess", "wait_for_port", "free_port"]
+__all__ = ["FaultProxy", "Fault", "KillableProcess", "wait_for_port", "free_port", "tiny_disk", "fill_disk",
+           "read_only_view"]
 
 #: What a connection can suffer, from the client's side of the proxy:
 #: forward         nothing: bytes flow both ways untouched
@@ -333,3 +338,62 @@ class KillableProcess:
 
     def stop(self) -> None:
         self.kill()
+
+
+# ------------------------------------------------------------------ disks that fail
+# Real file-system faults, not mocks: a tmpfs of a few hundred KiB fills up for real, and a
+# read-only bind mount refuses writes even to root (chmod would not stop root). Both need
+# root (as in CI and here); without it they raise with a message saying so.
+
+
+@contextlib.contextmanager
+def tiny_disk(size_kib: int = 512):
+    """A real tmpfs of size_kib KiB mounted on a fresh temp dir; unmounted (lazily) afterwards."""
+    mount_point = Path(tempfile.mkdtemp(prefix="rentdesk-tiny-disk-"))
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        mount_point.rmdir()
+        raise RuntimeError(f"cannot mount a tmpfs (root needed): {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+        shutil.rmtree(mount_point, ignore_errors=True)
+
+
+def fill_disk(folder: Path, leave_bytes: int = 0, name: str = "ballast") -> Path:
+    """Fill the file system of folder until at most leave_bytes stay free; delete the file to free it."""
+    ballast = Path(folder) / name
+    with open(ballast, "ab") as file:
+        chunk = b"\0" * 4096
+        while True:
+            free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+            if free <= leave_bytes:
+                break
+            try:
+                file.write(chunk[: max(1, min(len(chunk), free - leave_bytes))])
+                file.flush()
+            except OSError:  # ENOSPC: as full as it gets
+                break
+    return ballast
+
+
+@contextlib.contextmanager
+def read_only_view(folder: Path):
+    """The same folder seen through a read-only bind mount: every write fails with EROFS, even as root."""
+    view = Path(tempfile.mkdtemp(prefix="rentdesk-ro-"))
+    for cmd in (["mount", "--bind", str(folder), str(view)], ["mount", "-o", "remount,ro,bind", str(view)]):
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            subprocess.run(["umount", str(view)], capture_output=True)
+            view.rmdir()
+            raise RuntimeError(f"cannot make a read-only bind mount (root needed): {done.stderr.strip()}")
+    try:
+        yield view
+    finally:
+        subprocess.run(["umount", "-l", str(view)], capture_output=True)
+        try:
+            view.rmdir()
+        except OSError:
+            pass
