@@ -120,8 +120,12 @@ def _probe(db_path: Path, key: bytes) -> bool:
         conn.close()
 
 
-def _make_engine(db_path: Path, key: bytes) -> Engine:
-    url = f"sqlite+pysqlcipher://:{quote(_raw_key_literal(key), safe='')}@/{db_path}"
+def _make_engine(db_path: Path, key: bytes | None) -> Engine:
+    # key None: a plain SQLite file, only for bench/ui.py's encrypted-over-plain figure (never the app)
+    if key is None:
+        url = f"sqlite:///{db_path}"
+    else:
+        url = f"sqlite+pysqlcipher://:{quote(_raw_key_literal(key), safe='')}@/{db_path}"
     engine = create_engine(
         url,
         poolclass=QueuePool,
@@ -133,7 +137,8 @@ def _make_engine(db_path: Path, key: bytes) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # runs after the dialect applied the key
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA cipher_log_level=NONE")
+        if key is not None:
+            cursor.execute("PRAGMA cipher_log_level=NONE")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
