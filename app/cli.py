@@ -1,0 +1,80 @@
+"""The `rentdesk` command (DESIGN §6): `rentdesk` opens the window, `--browser` the default browser,
+`serve --port N` serves only, `demo` runs the whole system on this computer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+RentDesk: rent PBX licenses on prepaid service credits (iSC), offline on a laptop.
+
+  rentdesk                  open the RentDesk window
+  rentdesk --browser        open RentDesk in your default web browser instead
+  rentdesk serve --port N   serve only, on 127.0.0.1:N (prints the launch URL)
+  rentdesk demo             try everything on this computer: a local license server with
+                            demo prices, a technician and activation keys, in a throwaway folder
+
+The data folder is --home, else $RENTDESK_HOME, else your per-user data folder.
+"""
+
+
+def version() -> str:
+    """The installed version (kept in the bundle as package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("rentdesk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rentdesk", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rentdesk {version()}")
+    parser.add_argument("--browser", action="store_true",
+                        help="open RentDesk in the default web browser instead of its own window")
+    parser.add_argument("--home", metavar="DIR", help="data folder (default: $RENTDESK_HOME or the per-user folder)")
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve only on 127.0.0.1 (prints the launch URL on stdout)")
+    serve.add_argument("--port", type=int, default=0, metavar="N",
+                       help="port on 127.0.0.1 (default 0: a free one)")
+    serve.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data folder")
+    serve.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+
+    demo = commands.add_parser("demo", help="the whole system on this computer, nothing to set up")
+    demo.add_argument("--browser", action="store_true", default=argparse.SUPPRESS,
+                      help="open the demo in the default web browser")
+    demo.add_argument("--serve", action="store_true",
+                      help="open nothing: print the addresses and serve until Ctrl+C")
+    demo.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS,
+                      help="keep the demo in DIR (default: a throwaway folder removed at exit)")
+    demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        if not 0 <= args.port <= 65535:
+            print(f"rentdesk serve: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+            return 2
+        from .launcher import run
+
+        return run("serve", home=args.home, port=args.port, verbose=args.verbose)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        mode = "serve" if args.serve else "browser" if args.browser else "window"
+        return run_demo(mode, home=args.home, verbose=args.verbose)
+    from .launcher import run
+
+    return run("browser" if args.browser else "window", home=args.home, verbose=args.verbose)
+
+
+if __name__ == "__main__":  # python -m app.cli, and the PyInstaller entry script
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Runs one launch of the app: take the data folder's lock, serve the Flask app on 127.0.0.1 at a
+random port in a thread, open it (window, browser or nothing), and shut down in order.
+
+Serving it ourselves (rather than letting pywebview do it) keeps the localhost guard of
+DESIGN §6 in force: the window gets the launch URL, which trades the per-launch secret for
+the HttpOnly cookie, and the Host check is pinned to the port we bound.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from .instance import SHOW_PATH, TOKEN_HEADER, AlreadyRunning, InstanceLock, ask_to_show
+
+LOOPBACK = "127.0.0.1"
+EXIT_OK = 0
+#: A second launch on a data folder that is in use, when the first could not be brought forward.
+EXIT_ALREADY_RUNNING = 3
+MODES = ("window", "browser", "serve")
+SHUTDOWN_HOOK = "rentdesk.shutdown"
+
+log = logging.getLogger(__name__)
+
+
+class InstanceControl:
+    """WSGI wrapper answering a later launch's "show yourself" (token from the 0600 instance file);
+    everything else goes to the app and its localhost guard untouched."""
+
+    def __init__(self, app, token: str, on_show: Callable[[], str]):
+        self.app = app
+        self.token = token
+        self.on_show = on_show
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != SHOW_PATH:
+            return self.app(environ, start_response)
+        sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
+        if environ.get("REQUEST_METHOD") != "POST" or not hmac.compare_digest(sent, self.token):
+            start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
+            return [b"forbidden"]
+        shown = self.on_show()
+        body = json.dumps({"shown": shown}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class LocalServer:
+    """A werkzeug server on loopback in a daemon thread (port 0 picks a free one)."""
+
+    def __init__(self, wsgi_app, port: int = 0, host: str = LOOPBACK):
+        from werkzeug.serving import make_server
+
+        self.httpd = make_server(host, port, wsgi_app, threaded=True)
+        self.host = host
+        self.port = self.httpd.server_port
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"serve-{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "LocalServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, finish the loop, free the port."""
+        if self._thread.is_alive():
+            self.httpd.shutdown()
+            self._thread.join()
+        self.httpd.server_close()
+
+
+def close_app(app) -> None:
+    """Orderly end: the app's own hook stops background sync and closes the store (WAL committed,
+    outbox durable); an app without one holds nothing open that a commit has not made durable."""
+    hook = app.extensions.get(SHUTDOWN_HOOK)
+    if hook is not None:
+        hook()
+
+
+def _quiet_request_log(verbose: bool) -> None:
+    # werkzeug logs every request at INFO; a desktop user should not see that on their terminal.
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM end a serve or browser launch in order instead of killing it mid-write."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> threading.Event:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, lambda *_: self.event.set())
+        return self.event
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trust_demo: bool = False,
+        config: dict | None = None, out: TextIO | None = None, err: TextIO | None = None,
+        verbose: bool = False, on_window: Callable[[Any], None] | None = None,
+        banner: Callable[[str], None] | None = None) -> int:
+    """One launch in mode window|browser|serve; returns the process exit code.
+
+    on_window(window) runs in its own thread once the window is up (tests probe it there);
+    banner(launch_url) prints what the user needs before the app opens (rentdesk demo).
+    """
+    from . import create_app, launch_url, paths
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    out = out or sys.stdout
+    err = err or sys.stderr
+    home = Path(home).expanduser().resolve() if home else paths.data_dir()
+
+    window = None
+    if mode == "window":
+        from . import desktop
+
+        problem = desktop.window_problem()
+        if problem:
+            print(f"RentDesk cannot open its window: {problem}\nOpening it in your web browser instead.",
+                  file=err, flush=True)
+            mode = "browser"
+
+    lock = InstanceLock(home)
+    try:
+        lock.acquire()
+    except AlreadyRunning as running:
+        # The running one owns the store; we never open it a second time.
+        if mode != "serve":
+            shown = ask_to_show(running.info)
+            if shown:
+                print(f"RentDesk is already running on {home}; brought it to the front ({shown}).",
+                      file=err, flush=True)
+                return EXIT_OK
+        print(str(running), file=err, flush=True)
+        return EXIT_ALREADY_RUNNING
+
+    _quiet_request_log(verbose)
+    app = server = None
+    try:
+        settings = {"RENTDESK_HOME": str(home), "TRUST_DEMO_KEY": bool(trust_demo)}
+        settings.update(config or {})
+        app = create_app(settings)
+        url_holder: dict[str, str] = {}
+
+        def show() -> str:
+            if window is not None:
+                window.bring_to_front()
+                return "window"
+            if mode == "browser":
+                webbrowser.open(url_holder["url"])
+                return "browser"
+            return mode
+
+        server = LocalServer(InstanceControl(app, lock.token, show), port=port)
+        url = url_holder["url"] = launch_url(app, LOOPBACK, server.port)
+        server.start()
+        lock.publish(port=server.port, mode=mode)
+        if banner:
+            banner(url)
+
+        if mode == "window":
+            from . import desktop
+
+            window = desktop.DesktopWindow(url)
+            window.open(on_started=on_window)
+            return EXIT_OK
+
+        if mode == "browser":
+            opened = webbrowser.open(url)
+            note = "" if opened else " (no web browser could be started: open it yourself)"
+            print(f"RentDesk is running. Open this address in your browser{note}:\n{url}\n"
+                  "Press Ctrl+C to stop.", file=out, flush=True)
+        else:
+            # serve: the launch URL is the one line on stdout, for scripts and tests.
+            print(url, file=out, flush=True)
+        with _StopSignals() as stop:
+            while not stop.wait(0.5):  # a timed wait lets Ctrl+C through on Windows too
+                pass
+        return EXIT_OK
+    finally:
+        if server is not None:
+            server.stop()
+        if app is not None:
+            close_app(app)
+        lock.release()
