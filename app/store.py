@@ -8,6 +8,7 @@ anything else touches the file, so it writes nothing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -54,6 +55,40 @@ class StoreExists(StoreError):
 
 class WeakPassphrase(StoreError):
     """A new passphrase that is too short to protect customer data."""
+
+
+class DiskFull(StoreError):
+    """The disk holding the data folder is full: the change was not saved, and nothing is half-written."""
+
+
+class ReadOnlyFolder(StoreError):
+    """The data folder cannot be written (read-only disk or folder): nothing was changed."""
+
+
+def _nearly_full(home: Path, margin: int = 1 << 20) -> bool:
+    """True when the disk of home (or of its nearest existing parent) has less than margin bytes free."""
+    folder = Path(home)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < margin
+
+
+def disk_problem(exc: BaseException, home: Path) -> StoreError | None:
+    """A full disk or a read-only folder behind exc, told as what the technician can do; None for anything else."""
+    code = getattr(exc, "errno", None)
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    # SQLite reports a WAL index it cannot grow as a mere "disk I/O error": look at the disk itself.
+    if code == errno.ENOSPC or "disk is full" in text or ("disk i/o error" in text and _nearly_full(home)):
+        return DiskFull(f"The disk holding {home} is full: this change was not saved. Free some space on it "
+                        "(or move the data folder with RENTDESK_HOME) and try again; what was saved before is intact.")
+    if code == errno.EROFS or "readonly database" in text or "read-only file system" in text:
+        return ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot save anything there. Make it "
+                              "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was changed.")
+    return None
 
 
 @dataclass(frozen=True)
@@ -164,12 +199,16 @@ class UnitOfWork:
         self.session = self.store._sessions()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self.session.rollback()  # a no-op after commit(); undoes anything not committed
         finally:
             self.session.close()
             self.session = None
+        # A full disk or read-only folder is the technician's to fix: say so, not "OperationalError".
+        problem = disk_problem(exc, self.store.home) if exc is not None else None
+        if problem is not None:
+            raise problem from exc
 
     def commit(self) -> None:
         self.session.commit()
@@ -260,15 +299,45 @@ def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None,
     check_new_passphrase(passphrase)
     if paths.store_path(home).exists() or paths.header_path(home).exists():
         raise StoreExists(f"A store already exists in {home}: unlock it instead (it is never overwritten).")
-    home.mkdir(parents=True, exist_ok=True)
     header = Header.fresh(kdf)
     key = header.derive(passphrase)
-    _write_atomically(paths.header_path(home), header.to_json())
-    store = Store(home, key, demo=demo, keys_dir=keys_dir)
-    from .migrations import upgrade
+    made_home = not home.exists()
+    store = None
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        _write_atomically(paths.header_path(home), header.to_json())
+        store = Store(home, key, demo=demo, keys_dir=keys_dir)
+        from .migrations import upgrade
 
-    upgrade(store.engine)
+        upgrade(store.engine)
+    except Exception as exc:
+        # Nothing half-made may stay: a header without a whole store would block the retry (StoreExists).
+        if store is not None:
+            store.close()
+        discard_new_store(home, remove_folder=made_home)
+        problem = disk_problem(exc, home)
+        if problem is not None:
+            raise problem from exc
+        raise
     return store
+
+
+def discard_new_store(home: str | os.PathLike, *, remove_folder: bool = False) -> None:
+    """Remove a store that setup could not finish (its files only; the checks above saw none before)."""
+    home = Path(home)
+    for path in (paths.store_path(home), paths.header_path(home)):
+        for name in (path.name, path.name + "-wal", path.name + "-shm", path.name + "-journal", path.name + ".tmp"):
+            try:
+                (home / name).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass  # a read-only folder: nothing could have been written there either
+    if remove_folder:
+        try:
+            home.rmdir()
+        except OSError:
+            pass
 
 
 def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys_dir=None,
@@ -279,6 +348,11 @@ def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys
     header = Header.read(paths.header_path(home))
     if not paths.store_path(home).exists():
         raise StoreMissing(f"No store in {home}: run the first-time setup, or import a backup.")
+    for path in (home, paths.store_path(home)):
+        if not os.access(path, os.W_OK):  # else SQLCipher fails to open it and it looks like a wrong passphrase
+            raise ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot open its store there. Make "
+                                 "it writable (or choose another folder with RENTDESK_HOME) and try again; nothing "
+                                 "was changed.")
     key = header.derive(passphrase)
     if not _probe(paths.store_path(home), key):
         raise WrongPassphrase()
