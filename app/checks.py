@@ -7,6 +7,7 @@ state (verified snapshot plus pending ops), so a mistake shows on site, not days
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Mapping
 
 from rental import billing
@@ -138,6 +139,6 @@ def judge_licenses(book: Book, state: AccountState, pbx: PbxState, desired: Mapp
               if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0 and prices.get(ref) is not None}
     lines = billing.lines_for(pbx.pbx_id, wanted, prices)
     others = billing.rerate([line for line in account.lines if line.pbx_id != pbx.pbx_id], prices)
-    resume = verdict.resume if verdict.ok else None
-    after = billing.reconfigure(account, now, others + lines, resume=resume).account
+    after = billing.reconfigure(account, now, others + lines, resume=True if verdict.ok and verdict.resume else None)
+    after = replace(after, price_version=prices.version)
     return verdict, after, lines

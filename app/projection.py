@@ -307,7 +307,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, prices: PriceList | None,
             pbx_id=body["pbx_id"], name=body["name"], serial=body["serial"], platform=body["platform"],
             hardware_model=body.get("hardware_model"), firmware=body["firmware"], mode=body["mode"], revision=None,
             confirmed=False, changed=True)
-        _connection_event(state, prices, now, state.billing.lines)
+        _connection_event(state, prices, now, state.billing.lines, policy=policy)
         return state
     pbx = state.pbxs.get(body.get("pbx_id")) if body.get("pbx_id") else None
     if kind == "update_pbx" and pbx is not None:
@@ -321,7 +321,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, prices: PriceList | None,
         lines = billing.replace_pbx_lines(state.billing, pbx.pbx_id, _lines(pbx.pbx_id, items, prices, state))
         pbx.licenses = items
         pbx.changed = pbx.licenses_pending = True
-        _connection_event(state, prices, now, lines, licenses_changed=True)
+        _connection_event(state, prices, now, lines, licenses_changed=True, policy=policy)
         return state
     if kind == "remove_pbx" and pbx is not None:
         lines = billing.replace_pbx_lines(state.billing, pbx.pbx_id, ())
@@ -335,9 +335,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, prices: PriceList | None,
         state.pending_credit_milli += amount
         # loading iSC is a connection event: re-rate (R23) and resume when covered (R14, R18)
         state.billing = account
-        _connection_event(state, prices, now, account.lines,
-                          resume=resumes_after_credit(account.balance, account.configured_rate, account.suspended,
-                                                      policy))
+        _connection_event(state, prices, now, account.lines, policy=policy)
         return state
     if kind == "delete_account":
         state.billing = billing.forfeit(billing.project(state.billing, now), now).account
@@ -352,16 +350,16 @@ def _lines(pbx_id: str, items: dict[str, int], prices: PriceList | None, state: 
 
 
 def _connection_event(state: AccountState, prices: PriceList | None, now: int, lines, *,
-                      licenses_changed: bool = False, resume: bool | None = None) -> None:
-    """Settle at the old rates, then re-rate every line at the current list (R9, R23)."""
+                      licenses_changed: bool = False, resume: bool | None = None, policy: Policy = Policy()) -> None:
+    """Settle at the old rates, re-rate every line at the current list (R9, R23), resume when covered (R14, R18)."""
     account = billing.project(state.billing, now)
     if prices is not None:
         lines = billing.rerate(lines, prices)
         state.price_version = prices.version
-    if licenses_changed and resume is None:
+    if resume is None:
         rate = sum(line.rate for line in lines)
-        resume = account.suspended and rate > 0 and account.balance >= rate  # the checks already applied R14
-    state.billing = billing.reconfigure(account, now, lines, resume=resume).account
+        resume = resumes_after_credit(account.balance, rate, account.suspended, policy)
+    state.billing = billing.reconfigure(account, now, lines, resume=True if resume else None).account
     if prices is not None:
         state.billing = replace(state.billing, price_version=prices.version)
 

@@ -6,7 +6,6 @@ reason stored for the UI; nothing here raises on bad input from the network.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from sqlalchemy import select, update
@@ -150,30 +149,48 @@ _ENTRY_INTS = ("at", "ticks", "qty", "seconds", "rate")
 
 
 def store_ledger_lines(session: Session, account_id: str, lines: list, now: int) -> int:
-    """Keep ledger lines pulled from the server (unsigned: display only, never used for money decisions)."""
+    """Keep ledger lines pulled from the server (unsigned: shown in statements, never used to decide money).
+
+    Written lines are kept once by their id; the "open" charge the server adds (charged up to its
+    now, not yet written) replaces the previous open lines, so nothing is counted twice.
+    """
+    from sqlalchemy import delete
+
+    session.execute(delete(LedgerLine).where(LedgerLine.account_id == account_id,
+                                             LedgerLine.line_key.like("open:%")))
     added = 0
-    for raw in lines:
+    for index, raw in enumerate(lines):
         if not isinstance(raw, dict) or raw.get("kind") not in (billing.CREDIT, billing.CHARGE, billing.FORFEIT,
                                                                   billing.EXPIRY):
             continue
-        if any(isinstance(raw.get(k, 0), (bool, float)) or not isinstance(raw.get(k, 0), int) for k in _ENTRY_INTS):
+        if any(isinstance(raw.get(k) or 0, (bool, float)) or not isinstance(raw.get(k) or 0, int) for k in _ENTRY_INTS):
             continue
         text = json.dumps(raw, sort_keys=True)
-        key = str(raw.get("id") or raw.get("line_id") or hashlib.sha256(text.encode()).hexdigest())
-        exists = session.scalars(select(LedgerLine.id).where(LedgerLine.account_id == account_id,
-                                                             LedgerLine.line_key == key)).first()
-        if exists:
-            continue
+        if raw.get("open") or raw.get("id") is None:
+            key = f"open:{index}"
+        else:
+            key = f"id:{raw['id']}"
+            exists = session.scalars(select(LedgerLine.id).where(LedgerLine.account_id == account_id,
+                                                                 LedgerLine.line_key == key)).first()
+            if exists:
+                continue
         session.add(LedgerLine(
-            account_id=account_id, line_key=key, kind=raw["kind"], at=raw.get("at", 0), ticks=raw.get("ticks", 0),
-            pbx_id=raw.get("pbx_id"), ref=raw.get("ref"), qty=raw.get("qty", 0) or 0, start=raw.get("start"),
-            end=raw.get("end"), seconds=raw.get("seconds", 0) or 0, rate=raw.get("rate", 0) or 0,
+            account_id=account_id, line_key=key, kind=raw["kind"], at=raw.get("at") or 0, ticks=raw.get("ticks") or 0,
+            pbx_id=raw.get("pbx_id"), ref=raw.get("ref"), qty=raw.get("qty") or 0, start=raw.get("start"),
+            end=raw.get("end"), seconds=raw.get("seconds") or 0, rate=raw.get("rate") or 0,
             price_version=raw.get("price_version"), raw=text))
         added += 1
     from . import settings
 
     settings.put(session, f"ledger_fetched_at:{account_id}", now)
     return added
+
+
+def newest_ledger_id(session: Session, account_id: str) -> int | None:
+    """The highest written line id held, so a pull fetches only newer pages."""
+    ids = [int(k[3:]) for k in session.scalars(select(LedgerLine.line_key).where(
+        LedgerLine.account_id == account_id, LedgerLine.line_key.like("id:%")))]
+    return max(ids) if ids else None
 
 
 def ledger_entries(session: Session, account_id: str) -> tuple[list[billing.Entry], int | None, int]:

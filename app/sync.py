@@ -1,1 +1,423 @@
-"""Sync (DESIGN §5, §6): push the outbox in one batch, verify every envelope, merge; pull accounts and prices."""
+"""Sync (DESIGN §5, §6): push the outbox in one batch, verify every envelope, merge; pull accounts and prices.
+
+Safety rests on three facts: an op keeps its op_id for ever, so a resend after any failure is
+applied once (the server answers the stored result); an op leaves the outbox only in the
+transaction that stores its verified result; and an answer holding any envelope that fails
+verification is refused whole (the reason is kept), so nothing unsigned is ever believed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+
+from rental.errors import SignatureError
+from rental.rules import reductions as reductions_of
+
+from . import outbox, replica, settings
+from .models import Reduction as ReductionRow
+
+API = "/api/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+MAX_BATCH = 200  # ops per POST /sync; a longer outbox goes in several batches, in order
+STATUSES = ("applied", "rejected", "conflict")
+
+
+class SyncError(Exception):
+    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost."""
+
+
+class ServerError(SyncError):
+    """The server answered with an error document {error, message}."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"The license server said {code} ({status}): {message}")
+        self.status, self.code, self.server_message = status, code, message
+
+
+class HttpTransport:
+    """The license server's JSON API over httpx, with timeouts; https unless the server is this machine."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = settings.check_server_url(base_url)
+        self._client = httpx.Client(base_url=self.base_url + API, timeout=timeout, transport=transport,
+                                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                                    follow_redirects=False, trust_env=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        try:
+            response = self._client.request(method, path, json=body, params=params)
+        except httpx.TimeoutException:
+            raise SyncError("The license server did not answer in time: the changes stay queued and are sent "
+                            "again later (each is applied once).") from None
+        except httpx.HTTPError as exc:
+            raise SyncError(f"The license server cannot be reached ({type(exc).__name__}): working offline; "
+                            "the changes stay queued.") from None
+        try:
+            data = response.json()
+        except ValueError:
+            raise SyncError(f"The license server answered {response.status_code} with something that is not "
+                            "JSON: the changes stay queued.") from None
+        if response.status_code >= 400:
+            code = data.get("error", "error") if isinstance(data, dict) else "error"
+            message = data.get("message", "") if isinstance(data, dict) else ""
+            if response.status_code == 401:
+                message = (f"{message} Check the technician token in Settings.").strip()
+            raise ServerError(response.status_code, str(code), str(message))
+        if not isinstance(data, dict):
+            raise SyncError("The license server's answer is not a JSON object: refused.")
+        return data
+
+    def health(self) -> dict:
+        return self._call("GET", "/health")
+
+    def pricelist(self) -> dict:
+        return self._call("GET", "/pricelist")
+
+    def accounts(self) -> dict:
+        return self._call("GET", "/accounts")
+
+    def account(self, account_id: str) -> dict:
+        return self._call("GET", f"/accounts/{account_id}")
+
+    def ledger(self, account_id: str, newer_than: int | None = None) -> list:
+        """Ledger lines of the account newest first, following the pages back to line newer_than."""
+        lines: list = []
+        params: dict = {}
+        for _ in range(10_000):
+            page = self._call("GET", f"/accounts/{account_id}/ledger", params=params)
+            found = page.get("lines")
+            if not isinstance(found, list):
+                break
+            lines.extend(found)
+            cursor = page.get("next_before")
+            reached = newer_than is not None and any(
+                isinstance(line, dict) and isinstance(line.get("id"), int) and line["id"] <= newer_than
+                for line in found)
+            if not isinstance(cursor, int) or not found or reached:
+                break
+            params = {"before": cursor}
+        return lines
+
+    def sync(self, body: dict) -> dict:
+        return self._call("POST", "/sync", body)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    results: list  # (payload, envelope)
+    accounts: list  # (payload, envelope)
+    pricelist: tuple | None  # (payload, envelope)
+
+
+def _verify_answer(keyring, answer: dict, sent: dict[str, dict]) -> _Verified:
+    """Every envelope of a POST /sync answer, verified; SignatureError names the first that is not genuine."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("results"), list) \
+            or not isinstance(answer.get("accounts", []), list):
+        raise SignatureError("the sync answer is not the document DESIGN §5 describes")
+    results = []
+    for envelope in answer["results"]:
+        payload = replica.verify(keyring, envelope, "op-result")
+        op = sent.get(payload.get("op_id"))
+        if op is None:
+            continue  # a result for an op not sent now (a replayed answer): nothing to merge
+        if payload.get("account_id") != op["account_id"] or payload.get("status") not in STATUSES \
+                or isinstance(payload.get("server_time"), bool) or not isinstance(payload.get("server_time"), int):
+            raise SignatureError(f"the result for op {payload.get('op_id')} does not match the op sent")
+        results.append((payload, envelope))
+    accounts = []
+    for envelope in answer.get("accounts", []):
+        payload = replica.verify(keyring, envelope, "account")
+        replica.check_account_payload(payload)
+        accounts.append((payload, envelope))
+    pricelist = None
+    if answer.get("pricelist") is not None:
+        payload = replica.verify(keyring, answer["pricelist"], "pricelist")
+        pricelist = (payload, answer["pricelist"])
+    return _Verified(results, accounts, pricelist)
+
+
+def _merge(uow, verified: _Verified, now: int) -> tuple[int, int, int, int, list[str]]:
+    """Store a verified answer in the open unit of work: prices, snapshots (anti-rollback), then results."""
+    session = uow.session
+    refused: list[str] = []
+    before = {row.account_id: json.loads(row.payload) for row in replica.all_accounts(session)}
+    if verified.pricelist is not None:
+        if replica.store_pricelist(session, uow.keyring, verified.pricelist[1], now) is None:
+            refused.append("price list")
+    updated = 0
+    for payload, envelope in verified.accounts:
+        if replica.keep_account(session, payload, envelope, now) is None:
+            refused.append(f"account {payload['account_id']} revision {payload['revision']} (older than held)")
+        else:
+            updated += 1
+    applied = rejected = conflicts = 0
+    for payload, envelope in verified.results:
+        op = outbox.get(session, payload["op_id"])
+        if op is None or op.state != outbox.PENDING:
+            continue
+        if payload["status"] == "applied":
+            applied += 1
+            if op.kind == "set_licenses":
+                _remember_reductions(session, op, before.get(op.account_id), payload["server_time"])
+        elif payload["status"] == "rejected":
+            rejected += 1
+        else:
+            conflicts += 1
+        outbox.apply_result(session, op, payload, envelope, now)
+    return applied, rejected, conflicts, updated, refused
+
+
+def _remember_reductions(session, op, previous: dict | None, at: int) -> None:
+    """Keep what an applied set_licenses lowered, so a quick restore warns offline (R6)."""
+    body = json.loads(op.body)
+    current: dict[str, int] = {}
+    for pbx in (previous or {}).get("pbxs", []):
+        if pbx.get("pbx_id") == body["pbx_id"]:
+            current = {lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])}
+    for r in reductions_of(body["pbx_id"], current, body["items"], at):
+        session.add(ReductionRow(at=r.at, pbx_id=r.pbx_id, ref=r.ref, from_qty=r.from_qty, to_qty=r.to_qty))
+
+
+def _note_failure(uow_factory, now: int, error: str, refusal: str | None = None) -> None:
+    with uow_factory() as uow:
+        settings.update_sync_state(uow.session, online=refusal is not None, last_attempt_at=now, last_error=error)
+        if refusal:
+            replica.record_refusal(uow.session, "answer", None, refusal, now)
+        uow.commit()
+
+
+def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
+             tries: int = 1, sleep: Callable[[float], None] = time.sleep, backoff_s: float = 1.0):
+    """One sync: push every pending op (in order, in batches of MAX_BATCH), verify, merge; then pull.
+
+    tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once).
+    """
+    from .services import SyncReport
+
+    say = progress or (lambda message: None)
+    now = clock.now()
+    with uow_factory() as uow:
+        url = settings.get(uow.session, "server_url")
+        token = settings.get(uow.session, "token")
+        client_id = settings.ensure_client_id(uow.session)
+        uow.commit()
+    if transport is None:
+        if not url or not token:
+            error = "No license server or token set: enter them in Settings to sync."
+            _note_failure(uow_factory, now, error)
+            return SyncReport(ok=False, error=error)
+        try:
+            transport = HttpTransport(url, token)
+        except settings.InsecureServerUrl as exc:
+            _note_failure(uow_factory, now, str(exc))
+            return SyncReport(ok=False, error=str(exc))
+        owned = True
+    else:
+        owned = False
+    try:
+        return _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s)
+    finally:
+        if owned:
+            transport.close()
+
+
+def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
+    from .services import SyncReport
+
+    sent = applied = rejected = conflicts = updated = 0
+    refused: list[str] = []
+    try:
+        while True:
+            with uow_factory() as uow:
+                ops = outbox.pending(uow.session)
+                batch = ops[:MAX_BATCH]
+                if not batch:
+                    break
+                bodies = [json.loads(op.body) for op in batch]
+                outbox.mark_attempt(uow.session, batch)  # from here on they may reach the server
+                uow.commit()
+            say(f"Sending {len(bodies)} change(s)…")
+            answer = _with_retries(lambda: transport.sync({"client_id": client_id, "ops": bodies}),
+                                   tries, sleep, backoff_s)
+            now = clock.now()
+            with uow_factory() as uow:
+                try:
+                    verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies})
+                except SignatureError as exc:
+                    reason = f"The server's answer was refused, nothing of it was believed: {exc}."
+                    uow.rollback()
+                    _note_failure(uow_factory, now, reason, refusal=reason)
+                    return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
+                                      accounts_updated=updated, refused=tuple(refused + [reason]), error=reason)
+                a, r, c, u, ref = _merge(uow, verified, now)
+                uow.commit()
+            sent += len(bodies)
+            applied, rejected, conflicts, updated = applied + a, rejected + r, conflicts + c, updated + u
+            refused += ref
+            if len(verified.results) < len(bodies):
+                # the server answered only part of the batch; the rest stays queued for the next sync
+                break
+        say("Fetching accounts and prices…")
+        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s)
+        updated += len(updated_ids)
+        refused += ref
+        say("Fetching ledgers…")
+        _pull_ledgers(uow_factory, clock, transport, updated_ids)
+    except SyncError as exc:
+        _note_failure(uow_factory, clock.now(), str(exc))
+        return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
+                          accounts_updated=updated, refused=tuple(refused), error=str(exc))
+    now = clock.now()
+    with uow_factory() as uow:
+        settings.update_sync_state(uow.session, online=True, last_attempt_at=now, last_success_at=now,
+                                   last_error=None)
+        uow.commit()
+    say("Up to date.")
+    return SyncReport(ok=True, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
+                      accounts_updated=updated, refused=tuple(refused))
+
+
+def _with_retries(call, tries: int, sleep, backoff_s: float):
+    delay = backoff_s
+    for attempt in range(max(1, tries)):
+        try:
+            return call()
+        except ServerError as exc:
+            if exc.status < 500 or attempt + 1 >= tries:
+                raise
+        except SyncError:
+            if attempt + 1 >= tries:
+                raise
+        sleep(delay)
+        delay = min(delay * 2, 60.0)
+    raise AssertionError("unreachable")
+
+
+def _pull(uow_factory, clock, transport, tries, sleep, backoff_s) -> tuple[list[str], list[str]]:
+    """GET /pricelist and GET /accounts: a fresh laptop gets the partner's accounts; others get news."""
+    prices = _with_retries(transport.pricelist, tries, sleep, backoff_s)
+    listing = _with_retries(transport.accounts, tries, sleep, backoff_s)
+    now = clock.now()
+    refused: list[str] = []
+    updated: list[str] = []
+    with uow_factory() as uow:
+        if replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
+            refused.append("price list")
+        envelopes = listing.get("accounts") if isinstance(listing, dict) else None
+        if not isinstance(envelopes, list):
+            replica.record_refusal(uow.session, "answer", None, "The account list is not what DESIGN §5 describes: "
+                                                               "refused.", now)
+            refused.append("account list")
+            envelopes = []
+        for envelope in envelopes:
+            held = {row.account_id: row.revision for row in replica.all_accounts(uow.session)}
+            row = replica.store_account(uow.session, uow.keyring, envelope, now)
+            if row is None:
+                refused.append("account snapshot")
+            elif held.get(row.account_id) != row.revision:
+                updated.append(row.account_id)
+        uow.commit()
+    return updated, refused
+
+
+def _pull_ledgers(uow_factory, clock, transport, account_ids) -> None:
+    """Ledger lines for statements offline (R25); best effort, never blocks a sync."""
+    for account_id in account_ids:
+        with uow_factory() as uow:
+            newest = replica.newest_ledger_id(uow.session, account_id)
+        try:
+            lines = transport.ledger(account_id, newest)
+        except SyncError:
+            return
+        with uow_factory() as uow:
+            replica.store_ledger_lines(uow.session, account_id, lines, clock.now())
+            uow.commit()
+
+
+class BackgroundSyncer:
+    """Syncs in a thread: at start, on poke() (after an edit), every interval, and with back-off while offline.
+
+    While the server is unreachable it retries at min_backoff doubling to max_backoff, so the first
+    attempt after the server comes back reaches it; a report goes to on_report after each attempt.
+    """
+
+    def __init__(self, uow_factory, clock, *, interval_s: float = 300.0, min_backoff_s: float = 5.0,
+                 max_backoff_s: float = 300.0, transport_factory: Callable[[], object] | None = None,
+                 on_report: Callable[[object], None] | None = None):
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self.interval_s = interval_s
+        self.min_backoff_s = min_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._transport_factory = transport_factory
+        self._on_report = on_report
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one sync at a time, also against a manual "Sync now"
+        self.last_report = None
+        self.attempts = 0
+        self.next_delay_s = 0.0
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def start(self) -> "BackgroundSyncer":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="rentdesk-sync", daemon=True)
+            self._thread.start()
+        return self
+
+    def poke(self) -> None:
+        """Try now (an edit was queued, or the user pressed Sync now)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def sync_once(self):
+        with self._lock:
+            transport = self._transport_factory() if self._transport_factory else None
+            try:
+                report = sync_now(self._uow_factory, self._clock, transport=transport)
+            except Exception as exc:  # a sync must never kill the thread; the reason is kept
+                from .services import SyncReport
+
+                report = SyncReport(ok=False, error=f"Sync failed unexpectedly: {exc}")
+            finally:
+                close = getattr(transport, "close", None)
+                if close:
+                    close()
+        self.attempts += 1
+        self.last_report = report
+        if self._on_report:
+            self._on_report(report)
+        return report
+
+    def _run(self) -> None:
+        backoff = self.min_backoff_s
+        while not self._stop.is_set():
+            report = self.sync_once()
+            if report.ok:
+                backoff = self.min_backoff_s
+                self.next_delay_s = self.interval_s
+            else:
+                self.next_delay_s = backoff
+                backoff = min(backoff * 2, self.max_backoff_s)
+            self._wake.wait(self.next_delay_s)
+            self._wake.clear()

@@ -1,0 +1,220 @@
+"""The encrypted store (DESIGN §6): SQLCipher files nobody else can read, a wrong passphrase writes nothing,
+re-keying, and Alembic migrations at unlock."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+from sqlalchemy import inspect
+
+from app import paths, services, store as store_mod
+from app.migrations import current_revision, upgrade
+from app.models import Base
+
+from .conftest import FAST_KDF, PASSPHRASE
+
+
+def folder_fingerprint(folder):
+    """Every file of the data folder with a digest of its bytes."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def all_store_bytes(store):
+    path = store.path
+    data = path.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            data += extra.read_bytes()
+    return data
+
+
+def test_a_new_store_cannot_be_read_by_plain_sqlite(store):
+    store.checkpoint()
+    conn = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+        conn.execute("SELECT * FROM sqlite_master").fetchall()
+    conn.close()
+
+
+def test_no_customer_name_email_or_token_appears_in_the_store_files(store, clock):
+    services.create_account(store.unit_of_work(), clock, "Zanzibar Plumbing", "boss@zanzibar-plumbing.example")
+    services.set_settings(store.unit_of_work(), token="tok-secret-123-XYZZY")
+    in_wal = all_store_bytes(store)  # before the checkpoint the new pages sit in the WAL
+    store.checkpoint()
+    after = all_store_bytes(store)
+    for secret in (b"Zanzibar", b"zanzibar-plumbing", b"XYZZY", "Zanzibar".encode("utf-16-le")):
+        assert secret not in in_wal
+        assert secret not in after
+    header = paths.header_path(store.home).read_bytes()
+    assert b"XYZZY" not in header and b"Zanzibar" not in header
+
+
+def test_the_store_keeps_the_server_url_and_token_inside(store):
+    view = services.get_settings(store.unit_of_work())
+    assert view.server_url == "http://127.0.0.1:9" and view.has_token
+
+
+def test_a_wrong_passphrase_says_so_and_writes_nothing(store, home):
+    services.create_account(store.unit_of_work(), services_clock(), "Acme", "it@acme.example")
+    store.close()
+    before = folder_fingerprint(home)
+    with pytest.raises(services.WrongPassphrase, match="Wrong passphrase"):
+        services.unlock(home, "not the passphrase", demo=True)
+    assert folder_fingerprint(home) == before
+
+
+def test_the_right_passphrase_opens_the_store_with_its_data(store, home):
+    clock = services_clock()
+    services.create_account(store.unit_of_work(), clock, "Acme", "it@acme.example")
+    store.close()
+    again = services.unlock(home, PASSPHRASE, demo=True)
+    assert [a.name for a in services.list_accounts(again.unit_of_work(), clock)] == ["Acme"]
+    again.close()
+
+
+def test_changing_the_passphrase_rekeys_the_file(store, home):
+    clock = services_clock()
+    services.create_account(store.unit_of_work(), clock, "Acme", "it@acme.example")
+    store.checkpoint()
+    old_bytes = store.path.read_bytes()
+    services.change_passphrase(store, PASSPHRASE, "a brand new passphrase")
+    assert store.path.read_bytes() != old_bytes
+    assert [a.name for a in services.list_accounts(store.unit_of_work(), clock)] == ["Acme"]
+    store.close()
+    with pytest.raises(services.WrongPassphrase):
+        services.unlock(home, PASSPHRASE, demo=True)
+    again = services.unlock(home, "a brand new passphrase", demo=True)
+    assert [a.name for a in services.list_accounts(again.unit_of_work(), clock)] == ["Acme"]
+    again.close()
+
+
+def test_changing_the_passphrase_needs_the_current_one(store):
+    with pytest.raises(services.WrongPassphrase, match="not changed"):
+        services.change_passphrase(store, "a guess at it", "a brand new passphrase")
+
+
+def test_a_rekey_interrupted_before_the_header_was_renamed_still_unlocks(store, home):
+    clock = services_clock()
+    services.create_account(store.unit_of_work(), clock, "Acme", "it@acme.example")
+    header = paths.header_path(home)
+    old_header = header.read_bytes()
+    services.change_passphrase(store, PASSPHRASE, "a brand new passphrase")
+    store.close()
+    # simulate a crash after PRAGMA rekey but before the new header replaced the old one
+    header.with_name(header.name + ".new").write_bytes(header.read_bytes())
+    header.write_bytes(old_header)
+    again = services.unlock(home, "a brand new passphrase", demo=True)
+    assert [a.name for a in services.list_accounts(again.unit_of_work(), clock)] == ["Acme"]
+    assert not header.with_name(header.name + ".new").exists()
+    again.close()
+
+
+def test_setup_never_overwrites_an_existing_store(store, home):
+    with pytest.raises(services.StoreExists):
+        services.initialise(home, "another passphrase")
+
+
+def test_a_short_passphrase_is_refused_and_nothing_is_created(tmp_path):
+    with pytest.raises(services.WeakPassphrase, match="at least 8"):
+        services.initialise(tmp_path / "h", "short")
+    assert not (tmp_path / "h").exists() or not any((tmp_path / "h").iterdir())
+
+
+def test_unlocking_an_empty_folder_says_to_run_setup(tmp_path):
+    with pytest.raises(services.StoreMissing, match="setup"):
+        services.unlock(tmp_path, PASSPHRASE)
+    assert not services.is_initialised(tmp_path)
+
+
+def test_the_default_key_derivation_is_scrypt_with_a_real_cost(tmp_path):
+    made = services.initialise(tmp_path / "h", PASSPHRASE)
+    header = store_mod.Header.read(paths.header_path(tmp_path / "h"))
+    assert header.kdf == store_mod.DEFAULT_KDF and header.kdf["n"] >= 2**15 and len(header.salt) == 16
+    made.close()
+
+
+def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
+    home = tmp_path / "old"
+    home.mkdir()
+    header = store_mod.Header.fresh(FAST_KDF)
+    store_mod._write_atomically(paths.header_path(home), header.to_json())
+    old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
+    upgrade(old.engine, "0001")
+    assert current_revision(old.engine) == "0001"
+    assert "ledger_line" not in inspect(old.engine).get_table_names()
+    with old.unit_of_work() as uow:  # a setting written by the first version of the app
+        from app import settings
+
+        settings.put(uow.session, "server_url", "https://licenses.example.com")
+        uow.commit()
+    old.close()
+    new = services.unlock(home, PASSPHRASE, demo=True)
+    assert current_revision(new.engine) == "0002"
+    assert {"ledger_line", "reduction"} <= set(inspect(new.engine).get_table_names())
+    assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
+    new.close()
+
+
+def test_the_models_match_the_newest_migration(store):
+    inspector = inspect(store.engine)
+    for table in Base.metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_the_store_runs_in_wal_mode_with_a_queue_pool(store):
+    from sqlalchemy.pool import QueuePool
+
+    assert isinstance(store.engine.pool, QueuePool)
+    with store.raw_connection() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_store_is_usable_from_another_thread(store):
+    import threading
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(services.sync_status(store.unit_of_work()).queued))
+    worker.start()
+    worker.join()
+    assert seen == [0]
+
+
+def test_rentdesk_home_names_the_data_folder(tmp_path):
+    assert paths.data_dir({"RENTDESK_HOME": str(tmp_path)}) == tmp_path.resolve()
+
+
+def test_without_rentdesk_home_the_per_user_folder_is_used():
+    import platformdirs
+
+    assert paths.data_dir({}) == paths.Path(platformdirs.user_data_dir("RentDesk", appauthor=False))
+
+
+def test_a_frozen_bundle_reads_resources_from_its_own_folder(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert paths.keys_dir() == tmp_path / "keys"
+
+
+def test_a_normal_start_never_trusts_the_demo_key(tmp_path):
+    made = services.initialise(tmp_path / "h", PASSPHRASE, kdf=FAST_KDF)
+    assert "demo" not in made.keyring
+    assert all(not k.is_demo for k in services.trusted_key_fingerprints(made))
+    made.close()
+
+
+def test_demo_mode_trusts_the_demo_key(store):
+    assert [k.kid for k in services.trusted_key_fingerprints(store) if k.is_demo] == ["demo"]
+
+
+def services_clock():
+    from app.clock import MovableClock
+
+    from .conftest import START
+
+    return MovableClock(START)
