@@ -1,0 +1,39 @@
+"""RentDesk's license server: the authority for credit, keys and signed answers (DESIGN §5).
+
+`create_app(config)` builds the Flask app; nothing happens at import time.
+Production: `gunicorn "license_server:create_app()"` with settings in LICENSE_SERVER_<KEY>.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def create_app(config: Mapping[str, Any] | None = None):
+    """The WSGI app: settings from config, else LICENSE_SERVER_<KEY> (DESIGN §5); CLOCK only from config."""
+    from flask import Flask
+
+    from . import api, errors, sweep
+    from .context import ServerContext
+
+    ctx = ServerContext.from_config(config)
+    ctx.signer  # fail at start, not at the first answer, when the signing key is missing or unreadable
+    app = Flask(__name__, instance_path=ctx.settings.INSTANCE_PATH)
+    app.config["MAX_CONTENT_LENGTH"] = ctx.settings.MAX_BODY_BYTES
+    app.config["RENTDESK_VERSION"] = version()
+    app.json.sort_keys = False
+    app.extensions["license_server"] = ctx
+    app.register_blueprint(api.blueprint)
+    errors.init_app(app)
+    if ctx.settings.SWEEP_INTERVAL:
+        sweep.start_periodic(ctx, ctx.settings.SWEEP_INTERVAL)
+    return app
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+
+    try:
+        return dist_version("rentdesk")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"

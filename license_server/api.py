@@ -1,0 +1,208 @@
+"""The JSON API under /api/v1 (DESIGN §5): thin views that parse, call the services, and answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from rental import billing
+
+from . import models, store
+from .auth import bearer_token
+from .context import ServerContext
+from .db import reading
+from .envelopes import account_payload
+from .ops import apply_op
+from .opschema import is_uuid
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC = {"api.health", "api.openapi"}
+LEDGER_PAGE = 100
+LEDGER_MAX_PAGE = 1000
+
+
+class ApiError(Exception):
+    """An answer other than 200: {"error": code, "message": text} with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str):
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="rentdesk"'
+    return response
+
+
+def server() -> ServerContext:
+    return current_app.extensions["license_server"]
+
+
+@blueprint.before_request
+def authenticate() -> None:
+    """Every route but health and the API description needs a technician's bearer token."""
+    if request.endpoint in PUBLIC or request.endpoint is None:
+        return
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise ApiError(401, "unauthorized", "Send the technician's token as 'Authorization: Bearer <token>'.")
+    ctx = server()
+    with ctx.engine.connect() as connection:
+        caller = ctx.tokens.caller(connection, token)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")
+    g.caller = caller
+
+
+@blueprint.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/health")
+def health():
+    return jsonify({"status": "ok", "version": current_app.config["RENTDESK_VERSION"]})
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    from .openapi import spec
+
+    return jsonify(spec(current_app.config["RENTDESK_VERSION"], server().settings.MAX_OPS))
+
+
+@blueprint.get("/pricelist")
+def pricelist():
+    ctx = server()
+    with reading(ctx.engine) as connection:
+        prices = ctx.current_prices(connection)
+    if prices is None:
+        raise ApiError(404, "not-found", "No price list is published yet (license-server publish-prices FILE).")
+    return jsonify(prices.envelope)
+
+
+@blueprint.get("/accounts")
+def accounts():
+    ctx = server()
+    now = ctx.now()
+    with reading(ctx.engine) as connection:
+        records = store.load_partner(connection, g.caller.partner)
+    return jsonify({"accounts": [ctx.sign("account", account_payload(r, now)) for r in records.values()]})
+
+
+def _own_account(connection, account_id: str) -> store.AccountRecord:
+    """The caller's account, or 404 whether it is missing or another partner's (learning nothing)."""
+    record = store.load(connection, account_id) if is_uuid(account_id) else None
+    if record is None or record.row["partner"] != g.caller.partner:
+        raise ApiError(404, "not-found", "No such account among your partner's accounts.")
+    return record
+
+
+@blueprint.get("/accounts/<account_id>")
+def account(account_id: str):
+    """A read is not a connection event (R23): nothing is re-rated or stored."""
+    ctx = server()
+    now = ctx.now()
+    with reading(ctx.engine) as connection:
+        record = _own_account(connection, account_id)
+    return jsonify(ctx.sign("account", account_payload(record, now)))
+
+
+@blueprint.get("/accounts/<account_id>/ledger")
+def ledger(account_id: str):
+    """Ledger lines newest first, paged by `before` (a line id); page one also shows the charge still open (R25)."""
+    limit = _int_arg("limit", LEDGER_PAGE, 1, LEDGER_MAX_PAGE)
+    before = _int_arg("before", None, 1, 2**62)
+    ctx = server()
+    now = ctx.now()
+    lines: list[dict[str, Any]] = []
+    with reading(ctx.engine) as connection:
+        record = _own_account(connection, account_id)
+        if before is None and not record.row["deleted"]:
+            state = record.state()
+            if now > state.as_of:  # charged by the time of the answer, written at the next change or sweep
+                lines += [_line(None, entry, open_=True) for entry in reversed(billing.settle(state, now).entries)]
+        C = models.ledger.c
+        query = select(models.ledger).where(C.account_id == record.id)
+        if before is not None:
+            query = query.where(C.id < before)
+        rows = connection.execute(query.order_by(C.id.desc()).limit(limit + 1)).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines += [_line(row["id"], row) for row in rows]
+    return jsonify({"lines": lines, "as_of": now, "next_before": rows[-1]["id"] if more else None})
+
+
+def _line(line_id, source, open_: bool = False) -> dict[str, Any]:
+    if isinstance(source, billing.Entry):
+        entry = source
+        data = {"kind": entry.kind, "at": entry.at, "ticks": entry.ticks, "pbx_id": entry.pbx_id, "ref": entry.ref,
+                "qty": entry.qty, "start": entry.start, "end": entry.end, "seconds": entry.seconds,
+                "rate": entry.rate, "price_version": entry.price_version, "key_id": entry.key_id}
+    else:
+        data = {"kind": source["kind"], "at": source["at"], "ticks": source["ticks"], "pbx_id": source["pbx_id"],
+                "ref": source["ref"], "qty": source["qty"], "start": source["period_start"],
+                "end": source["period_end"], "seconds": source["seconds"], "rate": source["rate"],
+                "price_version": source["price_version"], "key_id": source["key_id"]}
+    return {"id": line_id, "open": open_, **data}
+
+
+def _int_arg(name: str, default, low: int, high: int):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(422, "bad-request", f"'{name}' must be a whole number from {low} to {high}.")
+    return int(raw)
+
+
+@blueprint.post("/sync")
+def sync():
+    """Apply the ops in order, one transaction each; answer their results and the accounts they named, as of now."""
+    ctx = server()
+    body = _json_body()
+    if not isinstance(body, dict) or not is_uuid(body.get("client_id")) or not isinstance(body.get("ops"), list):
+        raise ApiError(422, "bad-request", 'The body must be {"client_id": UUID, "ops": [op, ...]}.')
+    ops = body["ops"]
+    if len(ops) > ctx.settings.MAX_OPS:
+        raise ApiError(413, "too-large", f"{len(ops)} ops in one batch: at most {ctx.settings.MAX_OPS} ops per "
+                                         "/sync request. Send them in several batches, in order.")
+    now = ctx.now()
+    with reading(ctx.engine) as connection:
+        prices = ctx.current_prices(connection)
+    results, named = [], []
+    for op in ops:
+        outcome = apply_op(ctx, g.caller, op, now, prices)
+        results.append(outcome.result)
+        if outcome.account_id is not None:
+            named.append(outcome.account_id)
+    with reading(ctx.engine) as connection:
+        records = store.load_many(connection, named)
+    accounts_out = [ctx.sign("account", account_payload(record, now)) for record in records.values()
+                    if record.row["partner"] == g.caller.partner]
+    return jsonify({"results": results, "accounts": accounts_out,
+                    "pricelist": prices.envelope if prices else None})
+
+
+def _json_body() -> Any:
+    raw = request.get_data(cache=False)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "bad-json", f"The body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8.") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "bad-json", f"The body is not JSON: {str(exc)[:200]}.") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")

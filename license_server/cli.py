@@ -1,0 +1,94 @@
+"""`license-server` (DESIGN §5): on success stdout carries only what each command promises; diagnostics go to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from rental.errors import RentalError
+from rental.money import parse_isc
+
+from .config import SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="license-server",
+        description="RentDesk license server. Settings come from LICENSE_SERVER_<KEY> environment variables "
+                    "(DATABASE_URL, SIGNING_KEY_PATH, SMTP_HOST, SMTP_PORT, MAIL_FROM, …).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("init-db", help="create or migrate the schema (Alembic)")
+    gen = commands.add_parser("gen-key", help="write DIR/K.key (private, 0600) and DIR/K.pub")
+    gen.add_argument("--kid", required=True, help="the key id, also the files' stem")
+    gen.add_argument("--out", required=True, help="the folder to write the key pair to")
+    tech = commands.add_parser("add-technician", help="print a new technician's bearer token (shown once)")
+    tech.add_argument("--partner", required=True)
+    tech.add_argument("--name", required=True)
+    keys = commands.add_parser("issue-keys", help="print N activation keys, one a line")
+    keys.add_argument("--amount", required=True, help="iSC per key, e.g. 250 or 12.5")
+    keys.add_argument("--count", required=True, type=int)
+    prices = commands.add_parser("publish-prices", help="make the price list in FILE current from now")
+    prices.add_argument("file")
+    commands.add_parser("sweep", help="suspend depleted accounts, send due reminders, expire retained credit")
+    serve = commands.add_parser("serve", help="development server (production: gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (SettingsError, RentalError, ValueError, OSError) as exc:
+        print(f"license-server {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "gen-key":
+        from rental.signing import write_key_pair
+
+        try:
+            key_path, pub_path = write_key_pair(args.kid, args.out)
+        except FileExistsError:
+            raise ValueError(f"{args.out}/{args.kid}.key exists already: a private key is never overwritten") from None
+        print(f"wrote {key_path} (private, keep it secret) and {pub_path} (public)", file=sys.stderr)
+        return 0
+
+    from . import admin
+    from .context import ServerContext
+
+    ctx = ServerContext.from_config()
+    if args.command == "init-db":
+        admin.init_db(ctx)
+        print(f"schema up to date in {ctx.engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
+    elif args.command == "add-technician":
+        print(admin.add_technician(ctx, args.partner, args.name))
+    elif args.command == "issue-keys":
+        amount = parse_isc(args.amount)
+        keys = admin.issue_keys(ctx, amount, args.count)
+        sys.stdout.write("".join(key + "\n" for key in keys))
+        print(f"issued {len(keys)} key(s) of {args.amount} iSC, signed by {ctx.signer.kid!r}", file=sys.stderr)
+    elif args.command == "publish-prices":
+        pricelist = admin.publish_prices(ctx, args.file)
+        print(f"price list {pricelist.version} ({len(pricelist.items)} items) is current from now", file=sys.stderr)
+    elif args.command == "sweep":
+        from .sweep import sweep
+
+        report = sweep(ctx)
+        print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
+              f"expired {report.expired}", file=sys.stderr)
+    elif args.command == "serve":
+        from . import create_app
+
+        config = {} if ctx.settings.SWEEP_INTERVAL else {"SWEEP_INTERVAL": 60}  # a periodic sweep in development too
+        app = create_app(config)
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    ctx.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

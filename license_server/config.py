@@ -1,0 +1,112 @@
+"""Settings of the license server: from create_app(config), else env LICENSE_SERVER_<KEY> (DESIGN §5)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from rental import rules
+from rental.money import SECONDS_PER_DAY
+
+ENV_PREFIX = "LICENSE_SERVER_"
+
+#: Every setting, its default and how to read it from an environment variable.
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    "INSTANCE_PATH": None,  # None: ./instance
+    "SIGNING_KEY_PATH": None,
+    "TRUSTED_KEYS_DIR": None,  # more <kid>.pub whose activation keys stay valid after a rotation
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "MAIL_FROM": "RentDesk <no-reply@localhost>",
+    "MIN_CREDIT_DAYS": rules.MIN_CREDIT_DAYS,  # R14
+    "TOGGLE_WINDOW_S": rules.TOGGLE_WINDOW_S,  # R6
+    "TOGGLE_PERIOD_S": rules.TOGGLE_PERIOD_S,  # R6
+    "TOGGLE_REFUSE_AT": rules.TOGGLE_REFUSE_AT,  # R6
+    "RETENTION_S": rules.RETENTION_S,  # R19
+    "REMINDER_WEEKS": 7,  # R20: weekly reminders from this many weeks before the end
+    "REMINDER_LAST_S": SECONDS_PER_DAY,  # R20: and one more this long before the end
+    "MAX_OPS": 1000,  # ops per /sync batch; more is answered 413
+    "MAX_BODY_BYTES": 4 * 1024 * 1024,
+    "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
+}
+INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
+            "RETENTION_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES", "SWEEP_INTERVAL"}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it and says what it should be."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings, plus the clock (create_app only) that tests move."""
+
+    values: Mapping[str, Any]
+    clock: Callable[[], int]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    @property
+    def policy(self) -> rules.Policy:
+        """The "our decision" thresholds of SPEC as the core takes them (R6, R14, R19)."""
+        return rules.Policy(
+            min_credit_days=self.MIN_CREDIT_DAYS,
+            toggle_window_s=self.TOGGLE_WINDOW_S,
+            toggle_period_s=self.TOGGLE_PERIOD_S,
+            toggle_refuse_at=self.TOGGLE_REFUSE_AT,
+            retention_s=self.RETENTION_S,
+        )
+
+
+def system_clock() -> int:
+    """Whole UTC seconds of the server's clock: the one place the server reads the wall clock."""
+    import time
+
+    return int(time.time())
+
+
+def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every setting: config first, then LICENSE_SERVER_<KEY>, then the default."""
+    config = dict(config or {})
+    environ = os.environ if environ is None else environ
+    clock = config.pop("CLOCK", None) or system_clock
+    if not callable(clock):
+        raise SettingsError("CLOCK must be a callable returning whole UTC seconds")
+    values: dict[str, Any] = {}
+    for key, default in DEFAULTS.items():
+        if key in config:
+            value = config[key]
+        elif ENV_PREFIX + key in environ and environ[ENV_PREFIX + key] != "":
+            value = environ[ENV_PREFIX + key]
+        else:
+            value = default
+        if key in INT_KEYS and value is not None:
+            value = _to_int(key, value)
+        values[key] = value
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK")
+    instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
+    values["INSTANCE_PATH"] = str(instance)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{instance / 'license_server.sqlite3'}"
+    return Settings(values, clock)
+
+
+def _to_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise SettingsError(f"{key} must be a whole number, not {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{ENV_PREFIX}{key} must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"{key} must not be negative ({number})")
+    return number

@@ -1,0 +1,101 @@
+"""What one server process holds: settings, engine, clock, signing key, trusted keys, current price list.
+
+Built once per process (create_app, the CLI); the signing key and the signed price list are
+cached here so no request loads a key or re-signs a list.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, Engine, select
+
+from rental.pricing import PriceList
+from rental.signing import Keyring, SigningKey, load_signing_key
+
+from . import models
+from .auth import TokenCache
+from .config import Settings, SettingsError, load_settings
+from .db import make_engine
+
+
+@dataclass(frozen=True)
+class CurrentPrices:
+    """The current price list, parsed and signed once."""
+
+    row_id: int
+    pricelist: PriceList
+    envelope: dict
+
+
+class ServerContext:
+    """One server's collaborators, passed to every service function."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        self.engine = engine or make_engine(settings.DATABASE_URL)
+        self.policy = settings.policy
+        self._prices: CurrentPrices | None = None
+        self._lock = threading.Lock()
+        self.tokens = TokenCache()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None = None) -> "ServerContext":
+        return cls(load_settings(config))
+
+    def now(self) -> int:
+        """The server's time in whole UTC seconds: the only time that decides money."""
+        now = self.settings.clock()
+        if isinstance(now, bool) or not isinstance(now, int):
+            raise TypeError(f"CLOCK must return whole UTC seconds (int), not {type(now).__name__}")
+        return now
+
+    @cached_property
+    def signer(self) -> SigningKey:
+        """The signing key, loaded once (its kid is the file's stem)."""
+        path = self.settings.SIGNING_KEY_PATH
+        if not path:
+            raise SettingsError(
+                "no signing key: set LICENSE_SERVER_SIGNING_KEY_PATH to a private key made by "
+                "`license-server gen-key --kid K --out DIR`"
+            )
+        return load_signing_key(path)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """Keys whose activation keys this server accepts: its own, plus TRUSTED_KEYS_DIR after a rotation."""
+        ring = Keyring()
+        folder = self.settings.TRUSTED_KEYS_DIR
+        if folder:
+            for file in sorted(Path(folder).glob("*.pub")):
+                ring.add(file.stem, file.read_bytes())
+        ring.add(self.signer.kid, self.signer.public_pem())
+        return ring
+
+    def sign(self, type_: str, payload: dict) -> dict:
+        return self.signer.sign_envelope(type_, payload)
+
+    def current_prices(self, connection: Connection) -> CurrentPrices | None:
+        """The current price list; one indexed look-up tells whether another process published a newer one."""
+        latest = connection.execute(select(models.pricelists.c.id).order_by(models.pricelists.c.id.desc()).limit(1)).scalar()
+        if latest is None:
+            return None
+        cached = self._prices
+        if cached is not None and cached.row_id == latest:
+            return cached
+        row = connection.execute(select(models.pricelists).where(models.pricelists.c.id == latest)).one()
+        pricelist = PriceList.from_dict(json.loads(row.body), published_at=row.published_at)
+        payload = {"version": pricelist.version, "published_at": row.published_at,
+                   "items": [item.to_dict() for item in pricelist.items.values()]}
+        with self._lock:
+            self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload))
+            return self._prices
+
+    def forget_prices(self) -> None:
+        """Drop the cached list (after a publish in this process)."""
+        self._prices = None

@@ -1,0 +1,57 @@
+"""Payloads of the three signed documents (DESIGN §4, §5): account, op-result, pricelist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rental import billing
+
+from .store import AccountRecord
+
+
+def account_payload(record: AccountRecord, now: int) -> dict[str, Any]:
+    """The account as of the server's now: past depletes_at it is suspended, charged up to that second (R18)."""
+    row = record.row
+    state = record.state()
+    if not state.deleted and now > state.as_of:
+        state = billing.project(state, now)
+    status = state.status
+    pbxs = []
+    for pbx_id, pbx in record.pbxs.items():
+        lines = state.lines_of(pbx_id)
+        if not lines:
+            pbx_status = "idle"
+        else:
+            pbx_status = "suspended" if state.suspended else "active"
+        pbxs.append({
+            "pbx_id": pbx_id, "name": pbx["name"], "serial": pbx["serial"], "platform": pbx["platform"],
+            "hardware_model": pbx["hardware_model"], "firmware": pbx["firmware"], "mode": pbx["mode"],
+            "status": pbx_status, "revision": pbx["revision"],
+            "licenses": [
+                {"ref": line.ref, "qty": line.qty, "monthly_milli": line.monthly_milli,
+                 "rate_ticks_per_s": line.rate, "price_version": line.price_version}
+                for line in lines
+            ],
+        })
+    return {
+        "account_id": record.id, "partner": row["partner"], "name": row["name"],
+        "contact_email": row["contact_email"], "cloud_contract": row["cloud_contract"],
+        "language": row["language"], "status": status, "revision": row["revision"],
+        "as_of": state.as_of, "balance_ticks": state.balance, "rate_ticks_per_s": state.rate,
+        "depletes_at": state.depletes_at, "price_version": state.price_version,
+        # extensions: what R16 shows, and where R19's retention starts
+        "monthly_milli": state.monthly_milli,
+        "last_activity_at": state.last_activity_at,
+        "pbxs": pbxs,
+    }
+
+
+def op_result_payload(op_id: Any, account_id: Any, status: str, rule: str | None, message: str,
+                      server_time: int, revision: int | None, warnings: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What became of one op (DESIGN §5); rule names the rule that said no."""
+    return {
+        "op_id": op_id if isinstance(op_id, str) else None,
+        "account_id": account_id if isinstance(account_id, str) else None,
+        "status": status, "rule": rule, "message": message, "server_time": server_time,
+        "revision": revision, "warnings": list(warnings),
+    }

@@ -1,0 +1,161 @@
+"""The server's tables (SQLAlchemy Core): the same schema on SQLite and PostgreSQL; money is BigInteger ticks."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
+    MetaData, String, Table, Text,
+)
+
+metadata = MetaData()
+
+#: SQLite numbers rows only through INTEGER PRIMARY KEY, PostgreSQL wants a BIGINT for a long ledger.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+partners = Table(
+    "partners", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+technicians = Table(
+    "technicians", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(100), ForeignKey("partners.name"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the bearer token
+    Column("created_at", BigInteger, nullable=False),
+)
+
+pricelists = Table(
+    "pricelists", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the highest is the current list
+    Column("version", String(64), nullable=False, unique=True),
+    Column("published_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # PriceList.to_dict() as JSON
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("partner", String(100), ForeignKey("partners.name"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("contact_email", String(254), nullable=False),
+    Column("cloud_contract", Boolean, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("as_of", BigInteger, nullable=False),
+    Column("balance_ticks", BigInteger, CheckConstraint("balance_ticks >= 0", name="balance_never_negative"),
+           nullable=False),
+    Column("rate_ticks_per_s", BigInteger, nullable=False),  # charged now: 0 when idle, suspended or deleted
+    Column("suspended", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("depletes_at", BigInteger, nullable=True, index=True),  # NULL when nothing runs (DESIGN §3)
+    Column("last_activity_at", BigInteger, nullable=False, index=True),  # start of R19's retention
+    Column("price_version", String(64), nullable=True),
+    Column("episode", Integer, nullable=False),  # depletion episode of R20; a credit starts a new one
+    Column("reminder_level", Integer, nullable=False),  # the last reminder sent in the episode, -1 none
+    Column("reminder_due_at", BigInteger, nullable=True, index=True),  # when the next reminder is due
+    Column("created_at", BigInteger, nullable=False),
+)
+
+pbxs = Table(
+    "pbxs", metadata,
+    Column("account_id", String(36), ForeignKey("accounts.id"), primary_key=True),
+    Column("pbx_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("serial", String(100), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("hardware_model", String(100), nullable=True),
+    Column("firmware", String(20), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+licenses = Table(
+    "licenses", metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("pbx_id", String(64), primary_key=True),
+    Column("ref", String(40), primary_key=True),
+    Column("qty", Integer, CheckConstraint("qty > 0", name="qty_positive"), nullable=False),
+    Column("monthly_milli", BigInteger, nullable=False),  # the unit price it was rated at (R23)
+    Column("price_version", String(64), nullable=False),
+    ForeignKeyConstraint(["account_id", "pbx_id"], ["pbxs.account_id", "pbxs.pbx_id"]),
+)
+
+#: Append-only (R25): rows are inserted, never updated or deleted.
+ledger = Table(
+    "ledger", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # credit, charge, forfeit, expiry
+    Column("at", BigInteger, nullable=False),
+    Column("ticks", BigInteger, CheckConstraint("ticks >= 0", name="ticks_never_negative"), nullable=False),
+    Column("pbx_id", String(64)),
+    Column("ref", String(40)),
+    Column("qty", Integer, nullable=False, default=0),
+    Column("period_start", BigInteger),
+    Column("period_end", BigInteger),
+    Column("seconds", BigInteger, nullable=False, default=0),
+    Column("rate", BigInteger, nullable=False, default=0),
+    Column("price_version", String(64)),
+    Column("key_id", String(20)),
+    Index("ix_ledger_account_id", "account_id", "id"),
+)
+
+#: The primary key decides a race between two redemptions of one key, not a check-then-insert (R11).
+redeemed_keys = Table(
+    "redeemed_keys", metadata,
+    Column("key_id", String(20), primary_key=True),
+    Column("account_id", String(36), nullable=False),
+    Column("op_id", String(36), nullable=False),
+    Column("amount_milli", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+#: Every op answered, for idempotency: the same op_id gets the same stored result.
+ops = Table(
+    "ops", metadata,
+    Column("op_id", String(36), primary_key=True),
+    Column("partner", String(100), nullable=False),
+    Column("account_id", String(36)),
+    Column("kind", String(20), nullable=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the op's canonical JSON
+    Column("result", Text, nullable=False),  # the signed op-result envelope as JSON
+    Column("at", BigInteger, nullable=False),
+)
+
+#: Lowered quantities, remembered to detect a reduce-then-restore (R6).
+reductions = Table(
+    "reductions", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=False),
+    Column("pbx_id", String(64), nullable=False),
+    Column("ref", String(40), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("from_qty", Integer, nullable=False),
+    Column("to_qty", Integer, nullable=False),
+    Index("ix_reductions_account_pbx_at", "account_id", "pbx_id", "at"),
+)
+
+#: Each reduce-then-restore accepted on an account (R6); the refusal counts them.
+toggle_occurrences = Table(
+    "toggle_occurrences", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=False),
+    Column("pbx_id", String(64), nullable=False),
+    Column("refs", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_toggle_occurrences_account_at", "account_id", "at"),
+)
+
+#: Reminders sent (R20): once per account, depletion episode and kind.
+reminders = Table(
+    "reminders", metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("episode", Integer, primary_key=True),
+    Column("kind", String(4), primary_key=True),  # w7..w1 (weeks before), d1 (a day before)
+    Column("at", BigInteger, nullable=False),
+    Column("depletes_at", BigInteger, nullable=False),
+    Column("contact_email", String(254), nullable=False),
+)

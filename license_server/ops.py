@@ -1,0 +1,386 @@
+"""Applying ops (DESIGN §5): one transaction per op, one handler per kind, every decision by `rental`.
+
+A handler decides before it writes: a refusal raised before the first write leaves the
+account untouched, and the op's stored result is all that changes. The one decision a
+database makes is whether an activation key was redeemed before (a primary key, R11).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from sqlalchemy import func, insert, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+
+from rental import billing, rules
+from rental.errors import RuleViolation, SignatureError
+from rental.money import format_milli, ticks_to_milli_floor
+from rental.pricing import PriceList
+
+from . import models, store
+from .auth import Caller
+from .context import CurrentPrices, ServerContext
+from .db import writing
+from .envelopes import op_result_payload
+from .opschema import OPS, BadOp, is_uuid, validate
+
+APPLIED, REJECTED, CONFLICT = "applied", "rejected", "conflict"
+MAX_BALANCE = 2**63 - 1  # a BIGINT column
+
+
+class Refusal(Exception):
+    """An op that is not applied: status rejected (a rule said no) or conflict; nothing was written."""
+
+    def __init__(self, rule: str | None, message: str, status: str = REJECTED):
+        super().__init__(message)
+        self.rule, self.message, self.status = rule, message, status
+
+    @classmethod
+    def of(cls, violation: RuleViolation) -> "Refusal":
+        return cls(violation.rule, violation.message)
+
+
+@dataclass
+class Outcome:
+    result: dict  # the signed op-result envelope
+    account_id: str | None  # the account to answer with, when the caller may see it
+
+
+@dataclass
+class Job:
+    """One op being applied: its transaction, the caller, the time and the account (locked)."""
+
+    ctx: ServerContext
+    connection: Any
+    caller: Caller
+    op: dict[str, Any]
+    fields: dict[str, Any]
+    now: int
+    prices: CurrentPrices | None
+    record: store.AccountRecord | None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def pricelist(self) -> PriceList:
+        if self.prices is None:
+            raise Refusal("not-found", "No price list is published yet: the vendor must publish one first.")
+        return self.prices.pricelist
+
+    def save(self, state: billing.Account | None = None, entries=(), **columns: Any) -> int:
+        return store.save(self.connection, self.record, self.ctx.settings, state=state, entries=entries, **columns)
+
+    def pbx(self) -> dict[str, Any]:
+        pbx = self.record.pbxs.get(self.fields["pbx_id"])
+        if pbx is None:
+            raise Refusal("not-found", f"PBX {self.fields['pbx_id']} is not registered on this account: "
+                                       "register it first, or sync to see the account's PBXs.")
+        return pbx
+
+    def check_base_revision(self, pbx: dict[str, Any]) -> None:
+        if self.fields["base_revision"] != pbx["revision"]:
+            raise Refusal(None, f"PBX {pbx['pbx_id']} changed meanwhile (revision {pbx['revision']}, this change "
+                                f"was made on revision {self.fields['base_revision']}): sync, review it and redo the change.",
+                          CONFLICT)
+
+    def settled(self) -> billing.Change:
+        """The account charged up to now at its old rates (money never runs backwards)."""
+        state = self.record.state()
+        return billing.settle(state, max(self.now, state.as_of))
+
+    def rerated(self, lines) -> tuple[billing.Line, ...]:
+        """A connection event re-rates every rented item at the current list (R23)."""
+        return billing.rerate(lines, self.prices.pricelist) if self.prices else tuple(lines)
+
+
+def op_digest(op: dict[str, Any]) -> str:
+    """What makes two ops with one op_id the same op."""
+    text = json.dumps(op, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def apply_op(ctx: ServerContext, caller: Caller, op: Any, now: int, prices: CurrentPrices | None) -> Outcome:
+    """Apply one op in its own transaction, or return the result stored for its op_id."""
+    if not isinstance(op, dict):
+        return _unstored(ctx, None, None, now, f"an op is an object with op_id, kind and account_id, not {type(op).__name__}")
+    op_id, kind, account_id = op.get("op_id"), op.get("kind"), op.get("account_id")
+    if not is_uuid(op_id):
+        return _unstored(ctx, op_id, account_id, now, "op_id must be a UUID made by the client (the idempotency key).")
+    if not isinstance(kind, str) or kind not in OPS:
+        return _unstored(ctx, op_id, account_id, now, f"kind {str(kind)[:40]!r} is unknown: one of {', '.join(OPS)}.")
+    if not is_uuid(account_id):
+        return _unstored(ctx, op_id, account_id, now, "account_id must be a UUID (the client makes it at create_account).")
+    digest = op_digest(op)
+    for attempt in range(3):
+        try:
+            return _apply_once(ctx, caller, op, digest, now, prices)
+        except IntegrityError:
+            if attempt == 2:  # pragma: no cover - only a pathological race gets here
+                raise
+            continue  # another request stored this op_id meanwhile: answer from the stored result
+    raise AssertionError("unreachable")
+
+
+def _apply_once(ctx, caller, op, digest, now, prices) -> Outcome:
+    op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
+    O = models.ops.c
+    with writing(ctx.engine) as connection:
+        stored = connection.execute(select(O.partner, O.digest, O.result).where(O.op_id == op_id)).first()
+        if stored is not None:
+            if stored.partner == caller.partner and stored.digest == digest:
+                return Outcome(json.loads(stored.result), account_id)
+            return _unstored(ctx, op_id, account_id, now,
+                             "This op_id was already used for another op: each op needs a new UUID.", rule="op-reuse",
+                             account=account_id if stored.partner == caller.partner else None)
+        record = store.load(connection, account_id, for_update=True)
+        job = Job(ctx, connection, caller, op, {}, now, prices, record)
+        try:
+            _check_access(job, kind)
+            try:
+                job.fields = validate(op)
+            except BadOp as exc:
+                raise Refusal("bad-op", str(exc)) from None
+            HANDLERS[kind](job)
+            status, rule, message = APPLIED, None, ""
+        except Refusal as refusal:
+            status, rule, message = refusal.status, refusal.rule, refusal.message
+        mine = job.record is not None and job.record.row["partner"] == caller.partner
+        visible = account_id if mine else None
+        revision = job.record.row["revision"] if mine else None
+        payload = op_result_payload(op_id, account_id, status, rule, message, now, revision, job.warnings)
+        envelope = ctx.sign("op-result", payload)
+        connection.execute(insert(models.ops).values(
+            op_id=op_id, partner=caller.partner, account_id=account_id, kind=kind, digest=digest,
+            result=json.dumps(envelope), at=now))
+        return Outcome(envelope, visible)
+
+
+def _unstored(ctx, op_id, account_id, now, message, rule="bad-op", account=None) -> Outcome:
+    """A refusal that cannot be stored under its op_id (none, or the id belongs to another op)."""
+    payload = op_result_payload(op_id, account_id, REJECTED, rule, message, now, None)
+    return Outcome(ctx.sign("op-result", payload), account)
+
+
+def _check_access(job: Job, kind: str) -> None:
+    """Another partner's account reveals nothing (access); a deleted one takes no more ops (R13)."""
+    record = job.record
+    if record is None:
+        if kind != "create_account":
+            raise Refusal("not-found", "No such account: create it first (create_account), or check the account_id.")
+        return
+    if record.row["partner"] != job.caller.partner:
+        raise Refusal("access", "This account cannot be changed with your credentials.")
+    if record.row["deleted"]:
+        raise Refusal("deleted", "This account was deleted: its iSC were forfeited and it takes no more changes (R13).")
+    if kind == "create_account":
+        raise Refusal("bad-op", "An account with this account_id exists already: make a new UUID for a new account.")
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def create_account(job: Job) -> None:
+    f = job.fields
+    now = job.now
+    job.connection.execute(insert(models.accounts).values(
+        id=job.op["account_id"], partner=job.caller.partner, name=f["name"], contact_email=f["contact_email"],
+        cloud_contract=f["cloud_contract"], language=f.get("language", "en"), revision=1, as_of=now,
+        balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
+        last_activity_at=now, price_version=job.prices.pricelist.version if job.prices else None,
+        episode=0, reminder_level=-1, reminder_due_at=None, created_at=now))
+    job.record = store.load(job.connection, job.op["account_id"])
+
+
+def update_account(job: Job) -> None:
+    f = job.fields
+    if not f:
+        raise Refusal("bad-op", "update_account changes nothing: give name, contact_email, cloud_contract or language.")
+    if f.get("cloud_contract") is False and job.record.row["cloud_contract"]:
+        clouds = [p["pbx_id"] for p in job.record.pbxs.values()
+                  if p["platform"] == "cloud" and p["mode"] == "rental" and job.record.state().lines_of(p["pbx_id"])]
+        if clouds:
+            raise Refusal("R7", f"PBX {clouds[0]} runs rented licenses in the cloud, which needs the cloud contract. "
+                                "End its rent or move it to VMware, Hyper-V or vendor hardware first.")
+    job.save(**f)
+
+
+def register_pbx(job: Job) -> None:
+    """A connection event (R9): settle at the old rates, re-rate at the current list (R23), maybe resume (R18)."""
+    f = job.fields
+    if f["pbx_id"] in job.record.pbxs:
+        raise Refusal("bad-op", f"PBX {f['pbx_id']} is registered on this account already: use update_pbx to change it.")
+    _check_pbx(job, f["mode"], f["platform"], f["firmware"])
+    change = job.settled()
+    state = _reconnected(job, change.account, job.rerated(change.account.lines))
+    job.connection.execute(insert(models.pbxs).values(
+        account_id=job.record.id, pbx_id=f["pbx_id"], name=f["name"], serial=f["serial"], platform=f["platform"],
+        hardware_model=f.get("hardware_model"), firmware=f["firmware"], mode=f["mode"], revision=1))
+    job.record.pbxs[f["pbx_id"]] = {**f, "hardware_model": f.get("hardware_model"), "revision": 1,
+                                    "account_id": job.record.id}
+    job.save(state.account, change.entries + state.entries)
+
+
+def update_pbx(job: Job) -> None:
+    """Edit a PBX's facts; a rental PBX must still satisfy R1 and R7. Not a connection event: no re-rating."""
+    pbx = job.pbx()
+    job.check_base_revision(pbx)
+    f = {key: value for key, value in job.fields.items() if key not in ("pbx_id", "base_revision")}
+    if not f:
+        raise Refusal("bad-op", "update_pbx changes nothing: give name, firmware, platform or hardware_model.")
+    merged = {**pbx, **f}
+    _check_pbx(job, merged["mode"], merged["platform"], merged["firmware"])
+    _bump_pbx(job, pbx, **f)
+    job.save()
+
+
+def set_licenses(job: Job) -> None:
+    """The desired rental state of a PBX (R2, R3, R6, R8, R14, R15); {} ends the rent (R19). A connection event."""
+    pbx = job.pbx()
+    job.check_base_revision(pbx)
+    pricelist = job.pricelist
+    desired = job.fields["items"]
+    change = job.settled()
+    settled = change.account
+    others = job.rerated(line for line in settled.lines if line.pbx_id != pbx["pbx_id"])
+    current = {line.ref: line.qty for line in settled.lines_of(pbx["pbx_id"])}
+    history = _reductions(job, pbx["pbx_id"])
+    verdict = rules.evaluate_licenses(
+        balance=settled.balance, rate=settled.rate, suspended=settled.suspended,
+        other_rate=sum(line.rate for line in others),
+        pbx=rules.PbxFacts(pbx["pbx_id"], pbx["mode"], pbx["platform"], pbx["firmware"], current),
+        desired=desired, pricelist=pricelist, cloud_contract=job.record.row["cloud_contract"],
+        history=history, occurrences_in_period=_occurrences(job) if history else 0, at=job.now,
+        policy=job.ctx.policy,
+    )
+    if not verdict.ok:
+        first = verdict.problems[0]
+        raise Refusal(first.rule, " ".join(problem.message for problem in verdict.problems))
+    wanted = {ref: qty for ref, qty in desired.items() if qty > 0}
+    lines = others + billing.lines_for(pbx["pbx_id"], wanted, pricelist)
+    final = billing.reconfigure(settled, job.now, lines, resume=True if verdict.resume else None)
+    state = final.account
+    if job.prices:
+        state = _with_price_version(state, pricelist.version)
+    made = rules.reductions(pbx["pbx_id"], current, wanted, job.now)
+    if made:
+        job.connection.execute(insert(models.reductions), [
+            {"account_id": job.record.id, "pbx_id": r.pbx_id, "ref": r.ref, "at": r.at, "from_qty": r.from_qty,
+             "to_qty": r.to_qty} for r in made])
+    if verdict.restored:  # R6: each reduce-then-restore is recorded on the account
+        job.connection.execute(insert(models.toggle_occurrences).values(
+            account_id=job.record.id, pbx_id=pbx["pbx_id"], refs=",".join(verdict.restored), at=job.now))
+    job.warnings = verdict.warnings
+    _bump_pbx(job, pbx)
+    job.save(state, change.entries + final.entries)
+
+
+def remove_pbx(job: Job) -> None:
+    """Remove a PBX: its rent ends this second (R19). Not a connection event: the others keep their rates."""
+    pbx = job.pbx()
+    job.check_base_revision(pbx)
+    change = job.settled()
+    others = [line for line in change.account.lines if line.pbx_id != pbx["pbx_id"]]
+    final = billing.reconfigure(change.account, job.now, others, resume=None)
+    state = final.account
+    store.save_lines(job.connection, job.record.id, job.record.lines, state.lines)
+    job.record.lines = state.lines
+    P = models.pbxs.c
+    job.connection.execute(sql_delete(models.pbxs).where(P.account_id == job.record.id, P.pbx_id == pbx["pbx_id"]))
+    del job.record.pbxs[pbx["pbx_id"]]
+    job.save(state, change.entries + final.entries)
+
+
+def redeem_key(job: Job) -> None:
+    """Load an activation key (R11, R17): a connection event; a suspended configuration resumes when covered (R14, R18)."""
+    try:
+        key = job.ctx.keyring.read_key(job.fields["key"])
+    except SignatureError as exc:
+        raise Refusal("key-invalid", f"This activation key cannot be used: {exc}. Check it against the printed key.") from None
+    state = job.record.state()
+    at = max(job.now, state.as_of)
+    change = billing.credit(state, at, key.amount_milli, key_id=key.key_id_hex)
+    if change.account.balance > MAX_BALANCE:
+        raise Refusal("bad-op", "This key would raise the balance beyond what one account can hold: "
+                                "use the credit first or load it on another account.")
+    after = _reconnected(job, change.account, job.rerated(change.account.lines))
+    K = models.redeemed_keys
+    try:
+        with job.connection.begin_nested():  # the primary key decides a race between two redemptions
+            job.connection.execute(insert(K).values(key_id=key.key_id_hex, account_id=job.record.id,
+                                                    op_id=job.op["op_id"], amount_milli=key.amount_milli, at=at))
+    except IntegrityError:
+        raise Refusal("key-used", "This activation key was redeemed before: each key loads credit once. "
+                                  "Use another key.") from None
+    # R20: loading iSC starts a new depletion episode, so every reminder may be sent again
+    job.save(after.account, change.entries + after.entries, episode=job.record.row["episode"] + 1, reminder_level=-1)
+
+
+def delete_account(job: Job) -> None:
+    """Delete the account; the consent must name the exact balance, which is forfeited for good (R13)."""
+    change = job.settled()
+    shown = ticks_to_milli_floor(change.account.balance)
+    if job.fields["confirm_forfeit_milli"] != shown:
+        raise Refusal("R13", f"The account holds {format_milli(shown)} now: deleting it forfeits them for good. "
+                             f"To confirm, send confirm_forfeit_milli = {shown} (not "
+                             f"{job.fields['confirm_forfeit_milli']}).")
+    final = billing.forfeit(change.account, change.account.as_of)
+    job.save(final.account, change.entries + final.entries)
+
+
+HANDLERS: dict[str, Callable[[Job], None]] = {
+    "create_account": create_account, "update_account": update_account, "register_pbx": register_pbx,
+    "update_pbx": update_pbx, "set_licenses": set_licenses, "remove_pbx": remove_pbx,
+    "redeem_key": redeem_key, "delete_account": delete_account,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_pbx(job: Job, mode: str, platform: str, firmware: str) -> None:
+    try:
+        rules.check_pbx(mode, platform, firmware, job.record.row["cloud_contract"])
+    except RuleViolation as violation:
+        raise Refusal.of(violation) from None
+    if mode != "rental" and platform not in rules.PLATFORMS:
+        raise Refusal("bad-op", f"Platform {platform[:20]!r} is unknown: one of {', '.join(rules.PLATFORMS)}.")
+
+
+def _reconnected(job: Job, settled: billing.Account, lines) -> billing.Change:
+    """The configuration at current prices; a suspension lifts when the credit covers it (R14, R18)."""
+    rate = sum(line.rate for line in lines)
+    resume = rules.resumes_after_credit(settled.balance, rate, settled.suspended, job.ctx.policy)
+    change = billing.reconfigure(settled, settled.as_of, lines, resume=True if resume else None)
+    if job.prices:
+        return billing.Change(_with_price_version(change.account, job.prices.pricelist.version), change.entries,
+                              change.depleted_at)
+    return change
+
+
+def _with_price_version(state: billing.Account, version: str) -> billing.Account:
+    return replace(state, price_version=version)
+
+
+def _bump_pbx(job: Job, pbx: dict[str, Any], **columns: Any) -> None:
+    P = models.pbxs.c
+    revision = pbx["revision"] + 1
+    job.connection.execute(sql_update(models.pbxs).where(P.account_id == job.record.id, P.pbx_id == pbx["pbx_id"])
+                           .values(revision=revision, **columns))
+    pbx.update(columns, revision=revision)
+
+
+def _reductions(job: Job, pbx_id: str) -> list[rules.Reduction]:
+    R = models.reductions.c
+    rows = job.connection.execute(select(R.at, R.pbx_id, R.ref, R.from_qty, R.to_qty).where(
+        R.account_id == job.record.id, R.pbx_id == pbx_id, R.at >= job.now - job.ctx.policy.toggle_window_s))
+    return [rules.Reduction(row.at, row.pbx_id, row.ref, row.from_qty, row.to_qty) for row in rows]
+
+
+def _occurrences(job: Job) -> int:
+    T = models.toggle_occurrences.c
+    return job.connection.execute(select(func.count()).select_from(models.toggle_occurrences).where(
+        T.account_id == job.record.id, T.at > job.now - job.ctx.policy.toggle_period_s)).scalar_one()

@@ -1,0 +1,169 @@
+"""The fields of each op kind (DESIGN §5), as data: the server validates with it and openapi.json shows it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rental.rules import MAX_QTY, MODES, PLATFORMS
+
+MAX_TEXT = 200
+MAX_ITEMS = 500
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BadOp(ValueError):
+    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`)."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # text, email, bool, language, pbx_id, platform, mode, firmware, revision, items, key, milli
+    required: bool = True
+    max_len: int = MAX_TEXT
+    description: str = ""
+
+
+OPS: dict[str, tuple[Field, ...]] = {
+    "create_account": (
+        Field("name", "text"), Field("contact_email", "email", max_len=254), Field("cloud_contract", "bool"),
+        Field("language", "language", required=False, description="en or fr (default en): the language of e-mails"),
+    ),
+    "update_account": (
+        Field("name", "text", False), Field("contact_email", "email", False, 254),
+        Field("cloud_contract", "bool", False), Field("language", "language", False),
+    ),
+    "register_pbx": (
+        Field("pbx_id", "pbx_id"), Field("name", "text"), Field("serial", "text", max_len=100),
+        Field("platform", "platform"), Field("hardware_model", "text", False, 100), Field("firmware", "firmware"),
+        Field("mode", "mode"),
+    ),
+    "update_pbx": (
+        Field("pbx_id", "pbx_id"), Field("base_revision", "revision"), Field("name", "text", False),
+        Field("firmware", "firmware", False), Field("platform", "platform", False),
+        Field("hardware_model", "text", False, 100),
+    ),
+    "set_licenses": (
+        Field("pbx_id", "pbx_id"), Field("base_revision", "revision"),
+        Field("items", "items", description="the desired state {ref: qty}; {} ends the rent (R19)"),
+    ),
+    "remove_pbx": (Field("pbx_id", "pbx_id"), Field("base_revision", "revision")),
+    "redeem_key": (Field("key", "key", max_len=300, description="an activation key, ISC1-…"),),
+    "delete_account": (
+        Field("confirm_forfeit_milli", "milli",
+              description="the balance in milli-iSC as shown, rounded down: consent to forfeit it (R13)"),
+    ),
+}
+COMMON = ("op_id", "kind", "account_id")
+
+
+def is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate(op: dict[str, Any]) -> dict[str, Any]:
+    """The op's own fields, checked; BadOp names the first wrong field and what it should be."""
+    kind = op["kind"]
+    spec = OPS[kind]
+    known = {field.name for field in spec}
+    unknown = sorted(set(op) - known - set(COMMON))
+    if unknown:
+        raise BadOp(f"{kind} has no field {unknown[0]!r}: its fields are {', '.join(sorted(known))}.")
+    values: dict[str, Any] = {}
+    for field in spec:
+        if field.name not in op or (op[field.name] is None and not field.required):
+            if field.required:
+                raise BadOp(f"{kind} needs {field.name!r}.")
+            continue
+        values[field.name] = _check(kind, field, op[field.name])
+    return values
+
+
+def _check(kind: str, field: Field, value: Any) -> Any:
+    where = f"{kind}.{field.name}"
+    if field.kind in ("text", "email", "firmware", "key", "platform", "mode", "pbx_id", "language"):
+        if not isinstance(value, str):
+            raise BadOp(f"{where} must be text, not {_type(value)}.")
+        value = value.strip()
+        if not value or len(value) > field.max_len or _CONTROL.search(value):
+            raise BadOp(f"{where} must be 1 to {field.max_len} printable characters.")
+    if field.kind == "email" and not _EMAIL.match(value):
+        raise BadOp(f"{where} {value[:60]!r} is not an e-mail address: write it like name@example.com.")
+    if field.kind == "language" and value not in ("en", "fr"):
+        raise BadOp(f"{where} must be 'en' or 'fr', not {value[:10]!r}.")
+    if field.kind == "pbx_id" and not _PBX_ID.match(value):
+        raise BadOp(f"{where} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will do).")
+    if field.kind == "firmware" and len(value) > 20:
+        raise BadOp(f"{where} is too long for a firmware version such as 13r2sr5.")
+    if field.kind == "bool" and not isinstance(value, bool):
+        raise BadOp(f"{where} must be true or false, not {_type(value)}.")
+    if field.kind in ("revision", "milli"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadOp(f"{where} must be a whole number, not {_type(value)}.")
+        if value < 0 or value > 2**62:
+            raise BadOp(f"{where} must be a whole number ≥ 0 ({value} is out of range).")
+    if field.kind == "items":
+        if not isinstance(value, dict):
+            raise BadOp(f"{where} must be an object {{ref: quantity}}, not {_type(value)}; {{}} ends the rent.")
+        if len(value) > MAX_ITEMS:
+            raise BadOp(f"{where} names {len(value)} items; at most {MAX_ITEMS}.")
+        for ref, qty in value.items():
+            if len(ref) > 40:
+                raise BadOp(f"{where} has a reference longer than 40 characters: {ref[:40]!r}….")
+            if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_QTY:
+                raise BadOp(f"The quantity of {ref} must be a whole number from 0 to {MAX_QTY:,}, not {qty!r}.")
+    return value
+
+
+def _type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a decimal number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one op kind, for openapi.json."""
+    props: dict[str, Any] = {
+        "op_id": {"type": "string", "format": "uuid", "description": "idempotency key, made by the client"},
+        "kind": {"const": kind},
+        "account_id": {"type": "string", "format": "uuid"},
+    }
+    for field in OPS[kind]:
+        props[field.name] = _field_schema(field)
+    required = list(COMMON) + [field.name for field in OPS[kind] if field.required]
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def _field_schema(field: Field) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if field.kind == "bool":
+        schema = {"type": "boolean"}
+    elif field.kind in ("revision", "milli"):
+        schema = {"type": "integer", "minimum": 0}
+    elif field.kind == "items":
+        schema = {"type": "object", "maxProperties": MAX_ITEMS,
+                  "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_QTY}}
+    elif field.kind == "language":
+        schema = {"type": "string", "enum": ["en", "fr"]}
+    elif field.kind == "platform":
+        schema = {"type": "string", "enum": list(PLATFORMS),
+                  "description": "a rental PBX on any other platform is refused (R7)"}
+    elif field.kind == "mode":
+        schema = {"type": "string", "enum": list(MODES)}
+    elif field.kind == "email":
+        schema = {"type": "string", "format": "email", "maxLength": field.max_len}
+    else:
+        schema = {"type": "string", "minLength": 1, "maxLength": field.max_len}
+    if field.description:
+        schema["description"] = field.description
+    return schema
