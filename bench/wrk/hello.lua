@@ -1,0 +1,2 @@
+-- GET / on the hello-world app; only the report.
+dofile(os.getenv("WRK_REPORT"))
