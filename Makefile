@@ -3,15 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := server,postgres,desktop,test
-TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 fonts-dejavu-core
+# gui-qt: the window's Qt back-end (~530 MB download, needed by the window test and `make run`);
+# build: PyInstaller, for `make dist` and the bundle test.
+EXTRAS := server,postgres,desktop,gui-qt,test,build
+TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 fonts-dejavu-core
+# what Qt's xcb plugin loads: without them the window cannot open (rentdesk then falls back to the browser)
+WINDOW_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 BENCH_DEBS := wrk postgresql
 
 .PHONY: all venv debs test test-unit soak bench run screenshots dist clean
 
 all: test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
@@ -34,6 +38,18 @@ soak: venv debs
 bench: venv debs
 	build/ensure-debian-packages $(BENCH_DEBS)
 	$(PY) bench/run.py
+
+# The demo opens a window where a display exists, else the browser, printing the URL either way.
+run: venv
+	-build/ensure-debian-packages $(WINDOW_DEBS)
+	$(VENV)/bin/rentdesk demo
+
+# dist/rentdesk/rentdesk (PyInstaller one-folder) and, on Debian, dist/rentdesk_<version>_<arch>.deb
+dist: venv
+	build/ensure-debian-packages $(WINDOW_DEBS)
+	$(PY) -m PyInstaller build/rentdesk.spec --distpath dist --workpath build/out/pyinstaller --noconfirm --log-level WARN
+	$(PY) build/make_deb.py --bundle dist/rentdesk --out dist
+	du -sh dist/rentdesk
 
 clean:
 	rm -rf $(VENV) build/out dist .pytest_cache .hypothesis

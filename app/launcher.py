@@ -95,16 +95,23 @@ def _quiet_request_log(verbose: bool) -> None:
 
 
 class _StopSignals:
-    """SIGINT/SIGTERM end a serve or browser launch in order instead of killing it mid-write."""
+    """SIGINT/SIGTERM end a launch in order (window closed, server stopped, store closed) instead of
+    killing it mid-write."""
 
-    def __init__(self):
+    def __init__(self, on_stop: Callable[[], None] | None = None):
         self.event = threading.Event()
+        self.on_stop = on_stop
         self._old: dict[int, Any] = {}
+
+    def _stop(self, *_args) -> None:
+        self.event.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
     def __enter__(self) -> threading.Event:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, lambda *_: self.event.set())
+                self._old[sig] = signal.signal(sig, self._stop)
         return self.event
 
     def __exit__(self, *exc) -> None:
@@ -115,11 +122,13 @@ class _StopSignals:
 def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trust_demo: bool = False,
         config: dict | None = None, out: TextIO | None = None, err: TextIO | None = None,
         verbose: bool = False, on_window: Callable[[Any], None] | None = None,
-        banner: Callable[[str], None] | None = None) -> int:
+        banner: Callable[[str], None] | None = None, lock: InstanceLock | None = None) -> int:
     """One launch in mode window|browser|serve; returns the process exit code.
 
     on_window(window) runs in its own thread once the window is up (tests probe it there);
-    banner(launch_url) prints what the user needs before the app opens (rentdesk demo).
+    banner(launch_url) prints what the user needs before the app opens (rentdesk demo);
+    lock is the data folder's lock when the caller took it already (rentdesk demo does, before
+    it starts its license server); it is released here either way.
     """
     from . import create_app, launch_url, paths
 
@@ -139,9 +148,9 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
                   file=err, flush=True)
             mode = "browser"
 
-    lock = InstanceLock(home)
     try:
-        lock.acquire()
+        if lock is None:
+            lock = InstanceLock(home).acquire()
     except AlreadyRunning as running:
         # The running one owns the store; we never open it a second time.
         if mode != "serve":
@@ -181,7 +190,8 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
             from . import desktop
 
             window = desktop.DesktopWindow(url)
-            window.open(on_started=on_window)
+            with _StopSignals(on_stop=window.close):
+                window.open(on_started=on_window)
             return EXIT_OK
 
         if mode == "browser":

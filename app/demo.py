@@ -1,0 +1,156 @@
+"""`rentdesk demo`: the whole system on one laptop — a license server on 127.0.0.1 signing with the
+public demo key, the demo price list, a technician and activation keys — and the app on top of it.
+
+The only module of app/ that imports license_server (DESIGN §2). The demo key is trusted here and
+in tests only: a normal start never trusts it (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from . import paths
+from .instance import AlreadyRunning, InstanceLock
+
+#: Told to the user, on the terminal and on the unlock page: the demo's data is throwaway.
+DEMO_PASSPHRASE = "rentdesk-demo"
+DEMO_PARTNER = "Demo Partner"
+DEMO_TECHNICIAN = "Demo Technician"
+#: (iSC, how many): enough to rent a few items for months, and a small one to see R14 refuse.
+DEMO_KEYS_MILLI = ((500_000, 2), (100_000, 1), (5_000, 1))
+
+
+def demo_key_path() -> Path:
+    return paths.resource_path("keys", "demo", "demo.key")
+
+
+@dataclass
+class DemoServer:
+    """A running demo license server: its URL, the technician's token and the keys it issued."""
+
+    url: str
+    token: str
+    keys: list[tuple[int, str]] = field(default_factory=list)  # (amount in milli-iSC, key text)
+    _server: object = None
+    _ctx: object = None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self._ctx is not None:
+            self._ctx.engine.dispose()
+
+
+def start_license_server(folder: Path, clock=None) -> DemoServer:
+    """A license server on 127.0.0.1 (random port) over SQLite in folder, with prices, a technician and keys."""
+    import license_server
+    from license_server import admin
+    from rental.errors import PriceListError
+
+    from .launcher import LocalServer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "DATABASE_URL": f"sqlite:///{(folder / 'license-server.db').as_posix()}",
+        "INSTANCE_PATH": str(folder),
+        "SIGNING_KEY_PATH": str(demo_key_path()),
+    }
+    if clock is not None:
+        config["CLOCK"] = clock
+    server_app = license_server.create_app(config)
+    ctx = server_app.extensions["license_server"]
+    admin.init_db(ctx)
+    try:
+        admin.publish_prices(ctx, admin.demo_pricelist())
+    except PriceListError:
+        pass  # a kept demo folder (--home) has it from an earlier run
+    token = admin.add_technician(ctx, DEMO_PARTNER, DEMO_TECHNICIAN)
+    keys = [(amount, key) for amount, count in DEMO_KEYS_MILLI for key in admin.issue_keys(ctx, amount, count)]
+    server = LocalServer(server_app).start()
+    return DemoServer(url=server.url, token=token, keys=keys, _server=server, _ctx=ctx)
+
+
+def prepare_store(home: Path, server: DemoServer) -> None:
+    """Make the app's store, already pointed at the demo server with the technician's token, so the
+    user's first screen is the unlock page (passphrase shown) rather than a set-up form."""
+    from . import services
+
+    if not services.is_initialised(home):
+        services.initialise(home, DEMO_PASSPHRASE, server.url, server.token, demo=True).close()
+        return
+    # a kept folder: the server came back on a new port, with a new technician token
+    try:
+        store = services.unlock(home, DEMO_PASSPHRASE, demo=True)
+    except Exception as exc:  # the user changed the passphrase: leave their settings alone
+        print(f"Note: the demo store in {home} did not open with the demo passphrase ({exc}); "
+              f"set the server to {server.url} in Settings.", file=sys.stderr)
+        return
+    try:
+        with store.unit_of_work() as uow:
+            services.set_settings(uow, server_url=server.url, token=server.token)
+            uow.commit()
+    finally:
+        store.close()
+
+
+def _isc(milli: int) -> str:
+    from rental.money import format_milli
+
+    return format_milli(milli)
+
+
+def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str) -> str:
+    keys = "\n".join(f"    {_isc(amount):>12} iSC   {key}" for amount, key in server.keys)
+    fate = "a throwaway folder, deleted when the demo ends" if throwaway else "kept"
+    return (
+        "RentDesk demo: the app and a license server, both on this computer.\n"
+        f"  data folder      {folder} ({fate})\n"
+        f"  license server   {server.url}  (signs with the public demo key: a normal start refuses it)\n"
+        f"  technician       {DEMO_TECHNICIAN} of {DEMO_PARTNER}; the app already holds the token\n"
+        f"  passphrase       {DEMO_PASSPHRASE}\n"
+        f"  activation keys to load on an account (each works once):\n{keys}\n"
+        f"  app              {app_url}\n"
+    )
+
+
+def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = False,
+             out: TextIO | None = None, clock=None) -> int:
+    """Start the demo server, prepare the store, open the app; everything stops (and a throwaway
+    folder goes) when the window closes or Ctrl+C is pressed."""
+    from . import launcher
+
+    out = out or sys.stdout
+    throwaway = home is None
+    folder = Path(tempfile.mkdtemp(prefix="rentdesk-demo-")) if throwaway else Path(home).expanduser().resolve()
+    app_home = folder / "app"
+    server = None
+    try:
+        try:
+            lock = InstanceLock(app_home).acquire()  # before the server: a second demo on a kept folder stops here
+        except AlreadyRunning as running:
+            print(str(running), file=sys.stderr)
+            return launcher.EXIT_ALREADY_RUNNING
+        try:
+            server = start_license_server(folder / "license-server", clock=clock)
+            prepare_store(app_home, server)
+        except BaseException:
+            lock.release()
+            raise
+        demo_info = {"passphrase": DEMO_PASSPHRASE, "server_url": server.url,
+                     "keys": [{"amount_milli": amount, "key": key} for amount, key in server.keys]}
+
+        def banner(app_url: str) -> None:
+            print(banner_text(folder, throwaway, server, app_url), file=out, flush=True)
+
+        return launcher.run(mode, home=app_home, trust_demo=True, verbose=verbose, lock=lock, out=out,
+                            config={"SERVER_URL": server.url, "DEMO": demo_info}, banner=banner)
+    finally:
+        if server is not None:
+            server.stop()
+        if throwaway:
+            shutil.rmtree(folder, ignore_errors=True)
