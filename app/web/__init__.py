@@ -1,0 +1,111 @@
+"""The app's web face: blueprints, localhost guard, i18n, error pages. Views stay thin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from . import i18n, labels, security, state as state_mod
+from .state import state
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Launchers and smoke tests poll this: no secret needed, no data given."""
+    response = make_response("ok", 200)
+    response.mimetype = "text/plain"
+    return response
+
+
+bp.add_url_rule("/launch", "launch", security.launch, methods=["GET"])
+
+
+@bp.get("/")
+def home():
+    """Send the technician where they can work: first run, unlock, or the accounts."""
+    from .auth import is_initialised
+
+    if state().store is None:
+        return redirect(url_for("auth.first_run" if not is_initialised() else "auth.unlock"))
+    return redirect(url_for("accounts.index"))
+
+
+def is_htmx() -> bool:
+    """True for an htmx request, which gets a partial instead of a page."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(template: str, partial: str | None = None, http_status: int = 200, **context):
+    """Render the page, or only its partial for an htmx request (Vary: HX-Request is always sent)."""
+    name = partial if (partial and is_htmx()) else template
+    return make_response(render_template(name, **context), http_status)
+
+
+def redirect_to(url: str):
+    """Go to url: an htmx request is told to load it as a whole page (HX-Redirect), a form post is redirected."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _error_page(status: int, title: str, message: str):
+    template = "partials/error.html" if is_htmx() else "error.html"
+    # htmx swaps only 2xx by default; an error partial must still show where the action was
+    code = 200 if is_htmx() else status
+    return make_response(render_template(template, title=title, message=message), code)
+
+
+def not_found(_error):
+    return _error_page(404, _("Not found"), _("This page does not exist (any more). Go back and try again."))
+
+
+def method_not_allowed(_error):
+    return _error_page(405, _("Not allowed"), _("This action cannot be done this way. Go back and use the buttons on the page."))
+
+
+def http_error(error: HTTPException):
+    return _error_page(error.code or 500, error.name, _("The request could not be handled. Go back and try again."))
+
+
+def internal_error(error: Exception):
+    """Never a stack trace on screen: a calm message; the details go to the log."""
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path, exc_info=error)
+    return _error_page(500, _("Something went wrong"),
+                       _("RentDesk could not finish this action; nothing was half-done. Try again, and if it happens again, restart RentDesk."))
+
+
+def inject_globals():
+    """What every template may ask: is the store open, and the clock's now."""
+    st = state()
+    return {"unlocked": st.store is not None, "now": st.clock.now()}
+
+
+def load_language():
+    """The language chosen in Settings (kept in memory once the store is open) wins over the system."""
+    g.language = state().language
+
+
+def init_app(app: Flask) -> None:
+    """Wire every part of the web face into app."""
+    state_mod.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
+    app.before_request(load_language)
+    app.context_processor(inject_globals)
+    app.register_error_handler(404, not_found)
+    app.register_error_handler(405, method_not_allowed)
+    app.register_error_handler(HTTPException, http_error)
+    if not app.config.get("PROPAGATE_EXCEPTIONS_IN_TESTS"):
+        app.register_error_handler(Exception, internal_error)
+    app.register_blueprint(bp)
+
+    from . import accounts, auth, pbx, prices, settings, sync
+
+    for module in (auth, accounts, pbx, sync, prices, settings):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,131 @@
+"""First run and unlock: the passphrase opens the encrypted store; nothing else works before it."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import gettext as _
+
+from .. import store as store_mod
+from . import core, forms
+from .state import state
+
+bp = Blueprint("auth", __name__)
+
+
+def is_initialised() -> bool:
+    """Whether this data folder already holds a store."""
+    return store_mod.is_initialised(current_app.config["RENTDESK_HOME"])
+
+
+def require_unlocked(view):
+    """Views that read customer data need the open store; else go to unlock (or first run)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if state().store is None:
+            target = url_for("auth.unlock" if is_initialised() else "auth.first_run")
+            if request.headers.get("HX-Request") == "true":
+                response = current_app.make_response(("", 204))
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _fingerprints():
+    """Trusted key ids and fingerprints, for the technician to compare with the vendor's."""
+    try:
+        ring = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
+                                         keys_dir=current_app.config["KEYS_DIR"])
+    except (OSError, ValueError):
+        return []
+    return [(kid, ring.fingerprint(kid)) for kid in ring.kids]
+
+
+@bp.route("/first-run", methods=["GET", "POST"])
+def first_run():
+    """Choose a passphrase, then the license server and token, or work offline for now."""
+    from . import render
+
+    if is_initialised():
+        return redirect(url_for("auth.unlock"))
+    form = forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""})
+    if request.method == "POST":
+        f = request.form
+        passphrase = f.get("passphrase", "")
+        offline = f.get("mode") == "offline"
+        form.values = {"server_url": forms.text(f, "server_url", 300), "token": forms.text(f, "token", 300)}
+        if len(passphrase) < store_mod.MIN_PASSPHRASE:
+            form.error("passphrase", _("The passphrase must have at least %(n)d characters: it protects customer data on a laptop that may be lost.", n=store_mod.MIN_PASSPHRASE))
+        elif passphrase != f.get("confirm", ""):
+            form.error("confirm", _("The two passphrases differ: type the same passphrase twice."))
+        url = token = None
+        if not offline:
+            url, problem = forms.server_url(form.values["server_url"])
+            if problem:
+                form.error("server_url", problem)
+            token = form.values["token"]
+            if not token:
+                form.error("token", _("Paste the technician token your partner administrator gave you, or choose “Work offline for now”."))
+        if form.ok:
+            try:
+                opened = core.initialise(passphrase, server_url=url, token=token)
+            except store_mod.StoreError as error:
+                form.error("passphrase", str(error))
+            else:
+                state().open(opened, current_app._get_current_object())
+                return redirect(url_for("accounts.index"))
+    return render("first_run.html", form=form, fingerprints=_fingerprints(),
+                  strength=forms.passphrase_strength(""))
+
+
+@bp.post("/first-run/strength")
+def strength():
+    """Inline hint while the passphrase is typed (htmx)."""
+    from . import render
+
+    return render("partials/strength.html", strength=forms.passphrase_strength(request.form.get("passphrase", "")))
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+def unlock():
+    """Open the store; a wrong passphrase says so, and repeated failures must wait (server side)."""
+    from . import render
+
+    if not is_initialised():
+        return redirect(url_for("auth.first_run"))
+    st = state()
+    if st.store is not None:
+        return redirect(url_for("accounts.index"))
+    error = None
+    now = st.clock.now()
+    wait = st.throttle.wait_s(now)
+    if request.method == "POST":
+        if wait:
+            error = _("Too many wrong passphrases: wait %(n)d seconds, then try again.", n=wait)
+        else:
+            try:
+                opened = core.unlock(request.form.get("passphrase", ""))
+            except store_mod.WrongPassphrase:
+                st.throttle.failed(now)
+                wait = st.throttle.wait_s(now)
+                error = _("Wrong passphrase: the store did not open. Check it (it is case-sensitive) and try again.")
+                if wait:
+                    error += " " + _("After several wrong attempts, wait %(n)d seconds before the next one.", n=wait)
+            except store_mod.StoreError as problem:
+                error = str(problem)
+            else:
+                st.open(opened, current_app._get_current_object())
+                return redirect(url_for("accounts.index"))
+    return render("unlock.html", error=error, wait=wait, home=current_app.config["RENTDESK_HOME"])
+
+
+@bp.post("/lock")
+def lock():
+    """Close the store: the next request needs the passphrase again."""
+    state().close()
+    return redirect(url_for("auth.unlock"))

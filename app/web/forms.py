@@ -1,0 +1,73 @@
+"""Reading form fields into typed values, with messages a technician can act on (no rules here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+
+
+@dataclass
+class Form:
+    """Submitted values and the error of each field, to re-render next to it (status 200)."""
+
+    values: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, name: str, message: str, rule: str | None = None) -> None:
+        self.errors.setdefault(name, {"message": message, "rule": rule})
+
+
+def text(form, name: str, limit: int = 200) -> str:
+    """A trimmed text field, cut at limit characters."""
+    return (form.get(name) or "").strip()[:limit]
+
+
+def passphrase_strength(passphrase: str) -> tuple[int, str]:
+    """A 0-4 score and hint: length matters most; a mix of kinds of characters helps."""
+    length = len(passphrase)
+    kinds = sum((any(c.islower() for c in passphrase), any(c.isupper() for c in passphrase),
+                 any(c.isdigit() for c in passphrase), any(not c.isalnum() for c in passphrase)))
+    if length == 0:
+        return 0, _("Choose a passphrase of at least 8 characters; a few unrelated words are best.")
+    if length < 8:
+        return 0, _("Too short: at least 8 characters.")
+    score = 1 + (length >= 12) + (length >= 16) + (kinds >= 3)
+    if len(set(passphrase)) <= 3:
+        score = 1
+    hints = {
+        1: _("Weak: make it longer (12 characters or more) or mix words, digits and signs."),
+        2: _("Fair: a few more characters would make it much stronger."),
+        3: _("Good."),
+        4: _("Strong."),
+    }
+    return min(score, 4), hints[min(score, 4)]
+
+
+def server_url(value: str) -> tuple[str | None, str | None]:
+    """A license server URL, or why it is not one (HTTPS unless on this machine: the token travels, DESIGN §6)."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return None, _("Type the license server address, e.g. https://licenses.example.com")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, _("This is not a web address: it should look like https://licenses.example.com")
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and not loopback:
+        return None, _("Use https:// for a server on the network: the technician token must not travel in clear.")
+    return value, None
+
+
+def quantity(value: str) -> tuple[int | None, str | None]:
+    """A license quantity: a whole number from 0 (0 removes the item)."""
+    value = (value or "").strip()
+    if value == "":
+        return 0, None
+    if not value.isdigit():
+        return None, _("Type a whole number (0 removes the item).")
+    return int(value), None

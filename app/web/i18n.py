@@ -1,0 +1,136 @@
+"""Language choice and locale formats (Flask-Babel): Settings first, then the system, English last."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone, tzinfo
+
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, get_locale, gettext, ngettext
+
+from rental.money import format_milli, format_ticks, monthly_milli_of_rate
+
+LANGUAGES = ("en", "fr")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+
+
+def system_language() -> str | None:
+    """The OS locale (LANG, LC_ALL…) when it names one of our languages."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(var, "")
+        code = value.split(":")[0].split(".")[0].split("_")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return None
+
+
+def select_locale() -> str:
+    """Settings (or a forced language) win; else the browser's Accept-Language, which follows the system."""
+    forced = current_app.config.get("LANGUAGE")
+    if forced in LANGUAGES:
+        return forced
+    chosen = getattr(g, "language", None)
+    if chosen in LANGUAGES:
+        return chosen
+    if request and request.accept_languages:
+        best = request.accept_languages.best_match(LANGUAGES)
+        if best:
+            return best
+    return system_language() or "en"
+
+
+def language() -> str:
+    """The language of the current request, as a two-letter code."""
+    return str(get_locale() or "en").split("_")[0]
+
+
+def local_zone() -> tzinfo:
+    """The laptop's time zone (a TIMEZONE setting wins, for tests and screenshots)."""
+    name = current_app.config.get("TIMEZONE")
+    if name:
+        return babel_dates.get_timezone(name)
+    return datetime.now(timezone.utc).astimezone().tzinfo or timezone.utc
+
+
+def _dt(ts: int) -> datetime:
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).astimezone(local_zone())
+
+
+def fmt_isc(ticks: int | None, unit: bool = True) -> str:
+    """Ticks as iSC, 3 decimals rounded down, in the locale's style (1 234,567 iSC)."""
+    if ticks is None:
+        return "—"
+    return format_ticks(ticks, language(), unit=unit)
+
+
+def fmt_milli(milli: int | None, unit: bool = True) -> str:
+    """Milli-iSC as iSC in the locale's style."""
+    if milli is None:
+        return "—"
+    return format_milli(milli, language(), unit=unit)
+
+
+def fmt_datetime(ts: int | None, fmt: str = "medium") -> str:
+    """A moment in the laptop's zone, the locale's way ("12 mars 2027, 14:05")."""
+    if ts is None:
+        return "—"
+    return babel_dates.format_datetime(_dt(ts), format=fmt, locale=language())
+
+
+def fmt_date(ts: int | None, fmt: str = "medium") -> str:
+    """A day, the locale's way."""
+    if ts is None:
+        return "—"
+    return babel_dates.format_date(_dt(ts).date(), format=fmt, locale=language())
+
+
+def fmt_number(n: int | None) -> str:
+    """A count or quantity with the locale's digit grouping."""
+    if n is None:
+        return "—"
+    return babel_numbers.format_decimal(n, locale=language())
+
+
+def fmt_duration(seconds: int | None) -> str:
+    """A remaining runtime in days and hours (or minutes and seconds near the end) (R16)."""
+    if seconds is None:
+        return gettext("no end (nothing running)")
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days >= 1:
+        parts = [ngettext("%(num)d day", "%(num)d days", days, num=days)]
+        if hours and days < 100:
+            parts.append(ngettext("%(num)d hour", "%(num)d hours", hours, num=hours))
+        return " ".join(parts)
+    if hours:
+        return ngettext("%(num)d hour", "%(num)d hours", hours, num=hours) + " " + gettext("%(num)d min", num=minutes)
+    return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
+
+
+def fmt_monthly_of_rate(rate: int | None) -> str:
+    """A rate in ticks per second shown as iSC per month (R21)."""
+    if rate is None:
+        return "—"
+    return fmt_milli(monthly_milli_of_rate(rate))
+
+
+def fmt_isodate(ts: int | None) -> str:
+    """YYYY-MM-DD for date inputs (UTC days, as the statement periods are)."""
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with our selector; the formatters as Jinja filters."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(
+        isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, date=fmt_date, number=fmt_number,
+        duration=fmt_duration, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
+    )
+    app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

@@ -1,0 +1,173 @@
+"""Words the screens show for codes (statuses, platforms, op kinds, rules), in the UI's language.
+
+The core and the server write their reasons in English; for the French UI the known
+reasons are translated here by pattern, keeping their figures (amounts, refs, versions).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from flask_babel import lazy_gettext as _l
+
+from rental.money import parse_isc
+from rental.errors import AmountError
+
+from .i18n import fmt_milli, language
+
+STATUS = {
+    "active": _l("active"),
+    "idle": _l("idle"),
+    "suspended": _l("suspended"),
+    "deleted": _l("deleted"),
+    "pending": _l("not yet synced"),
+    "rejected": _l("rejected"),
+    "conflict": _l("conflict"),
+    "applied": _l("applied"),
+}
+PLATFORM = {
+    "vmware": _l("VMware"),
+    "hyper-v": _l("Hyper-V"),
+    "hardware": _l("Vendor hardware"),
+    "cloud": _l("Cloud"),
+}
+MODE = {"rental": _l("rental"), "purchased": _l("purchased")}
+KIND = {
+    "create_account": _l("Create account"),
+    "update_account": _l("Edit account"),
+    "register_pbx": _l("Add PBX"),
+    "update_pbx": _l("Edit PBX"),
+    "set_licenses": _l("Set licenses"),
+    "remove_pbx": _l("Remove PBX"),
+    "redeem_key": _l("Load activation key"),
+    "delete_account": _l("Delete account"),
+}
+#: One line per rule: what it is about, shown before the reason.
+RULE_TITLE = {
+    "R1": _l("firmware 13r1 or later"),
+    "R2": _l("not rentable"),
+    "R3": _l("maintenance is included"),
+    "R6": _l("licenses must run continuously"),
+    "R7": _l("platform"),
+    "R8": _l("rented and purchased never mixed"),
+    "R13": _l("deleting forfeits the iSC"),
+    "R14": _l("not enough credit"),
+    "R18": _l("credit used up"),
+    "key-invalid": _l("activation key refused"),
+    "key-used": _l("activation key already used"),
+    "access": _l("no access"),
+    "deleted": _l("account deleted"),
+    "not-found": _l("not found"),
+    "bad-op": _l("invalid value"),
+    "op-reuse": _l("operation reused"),
+}
+
+# (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
+_FRENCH = [
+    (r"Firmware (\S+) is older than 13r1, the first version that supports rental\. Update the PBX to 13r1 or later, then put it in rental mode\.",
+     "Le firmware {0} est antérieur à 13r1, la première version qui permet la location. Mettez le PBX à jour en 13r1 ou plus récent, puis passez-le en mode location."),
+    (r"'(.*)' is not a firmware version: write it like 13r1, 13r2sr5 or 14r1\.",
+     "« {0} » n'est pas une version de firmware : écrivez-la comme 13r1, 13r2sr5 ou 14r1."),
+    (r"(\S+) \((.*)\) is a hardware license: hardware licenses \(01-00500-xxx\) are bought, never rented\. Remove it from the rental configuration\.",
+     "{0} ({1}) est une licence matérielle : les licences matérielles (01-00500-xxx) s'achètent, elles ne se louent pas. Retirez-la de la configuration en location."),
+    (r"(\S+) \((.*)\) is partner or third-party software, which cannot be rented\. License it from its vendor and remove it from the rental configuration\.",
+     "{0} ({1}) est un logiciel partenaire ou tiers, qui ne se loue pas. Obtenez sa licence auprès de son éditeur et retirez-le de la configuration en location."),
+    (r"(\S+) \((.*)\) is software maintenance, already included in the rent \(a rental PBX may always run the newest firmware\)\. Remove it: it is never billed\.",
+     "{0} ({1}) est de la maintenance logicielle, déjà comprise dans la location (un PBX en location peut toujours utiliser le firmware le plus récent). Retirez-la : elle n'est jamais facturée."),
+    (r"(\S+) \((.*)\) is not offered for rent(.*)\. Remove it from the rental configuration\.",
+     "{0} ({1}) n'est pas proposé en location{2}. Retirez-le de la configuration en location."),
+    (r"Platform '(.*)' cannot run rented licenses: .*",
+     "La plateforme « {0} » ne peut pas faire tourner de licences louées : utilisez la virtualisation VMware ou Hyper-V, du matériel dédié du fabricant, ou le cloud du fabricant (avec un contrat cloud)."),
+    (r"A cloud installation needs a cloud contract on the account\..*",
+     "Une installation cloud exige un contrat cloud sur le compte. Enregistrez d'abord le contrat sur le compte, ou installez le PBX sur VMware, Hyper-V ou du matériel du fabricant."),
+    (r"This PBX runs purchased licenses; rented licenses cannot be mixed with them on one PBX\..*",
+     "Ce PBX utilise des licences achetées ; on ne peut pas y mêler des licences louées. Enregistrez un PBX distinct en mode location pour les licences louées."),
+    (r"The credit does not cover this configuration for (\d+) days\. Load at least (.*) more, then try again\.",
+     "Le crédit ne couvre pas cette configuration pendant {0} jours. Chargez au moins {1:amount} de plus, puis réessayez."),
+    (r"Raising (.*) again so soon after reducing it would be reduce-then-restore number (\d+) in the period:.*",
+     "Remonter {0} si tôt après l'avoir réduit serait la réduction-puis-rétablissement n° {1} de la période : les licences louées doivent fonctionner en continu. Gardez une configuration stable, dimensionnée pour le besoin habituel."),
+    (r"Raising (.*) again soon after reducing it counts as reduce-then-restore \(R6\):.*",
+     "Remonter {0} peu après l'avoir réduit compte comme une réduction-puis-rétablissement (R6) : les licences louées doivent fonctionner en continu, et les répétitions sont refusées."),
+    (r"The quantity of (\S+) must be a whole number from 0 to (.*)\.",
+     "La quantité de {0} doit être un nombre entier de 0 à {1}."),
+    (r"(\S+) is not on price list (\S+): check the reference.*",
+     "{0} ne figure pas dans la liste de prix {1} : vérifiez la référence ou synchronisez pour obtenir la liste la plus récente."),
+    (r"This activation key was refused: (.*)",
+     "Cette clé d'activation a été refusée : {0}"),
+    (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
+     "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
+    (r"Type the balance shown, (.*), to confirm: .*",
+     "Tapez le solde affiché, {0:amount}, pour confirmer : supprimer le compte fait perdre ses iSC pour de bon ; ils ne sont jamais remboursés ni transférés."),
+    (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
+     "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
+]
+_FRENCH_COMPILED = [(re.compile(p, re.DOTALL), t) for p, t in _FRENCH]
+_AMOUNT_FIELD = re.compile(r"\{(\d+):amount\}")
+
+
+def _amount_in_french(text: str) -> str:
+    """An amount the core formatted in English, re-formatted the French way."""
+    try:
+        return fmt_milli(parse_isc(text))
+    except (AmountError, TypeError):
+        return text
+
+
+def translate_reason(message: str | None, rule: str | None = None) -> str:
+    """A reason from the core or the server in the UI's language (English is the original)."""
+    if not message:
+        return ""
+    message = str(message)
+    if language() != "fr":
+        return message
+    for pattern, template in _FRENCH_COMPILED:
+        match = pattern.fullmatch(message.strip())
+        if match:
+            groups = match.groups()
+            text = _AMOUNT_FIELD.sub(lambda m: _amount_in_french(groups[int(m.group(1))]), template)
+            return text.format(*groups)
+    return message
+
+
+def status_label(code: str | None) -> str:
+    return str(STATUS.get(code or "", code or ""))
+
+
+def platform_label(code: str | None) -> str:
+    return str(PLATFORM.get(code or "", code or ""))
+
+
+def mode_label(code: str | None) -> str:
+    return str(MODE.get(code or "", code or ""))
+
+
+def kind_label(code: str | None) -> str:
+    return str(KIND.get(code or "", code or ""))
+
+
+def rule_title(rule: str | None) -> str:
+    return str(RULE_TITLE.get(rule or "", ""))
+
+
+def urgency(status: str | None, remaining_seconds: int | None) -> str:
+    """ok / warn / danger: under 30 days (R14's horizon) warns, under 7 days or suspended is urgent."""
+    if status == "suspended":
+        return "danger"
+    if remaining_seconds is None:
+        return "ok"
+    if remaining_seconds < 7 * 86_400:
+        return "danger"
+    if remaining_seconds < 30 * 86_400:
+        return "warn"
+    return "ok"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        rule_message=translate_reason, status_label=status_label, platform_label=platform_label,
+        mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
+    )
+    app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)
+

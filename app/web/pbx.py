@@ -1,0 +1,197 @@
+"""PBXs and the license editor: every rule problem shows next to its item before anything is queued."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+
+from rental.rules import MODES, PLATFORMS
+
+from .. import services
+from . import core, forms, redirect_to, render
+from .accounts import problems_to_form
+from .auth import require_unlocked
+
+bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
+bp.before_request(require_unlocked(lambda: None))
+
+PBX_FIELDS = ("name", "serial", "platform", "firmware", "mode", "hardware_model")
+
+
+def _account(account_id: str) -> services.AccountView:
+    try:
+        return services.account_detail(core.uow(), core.clock(), account_id)
+    except services.NotFound:
+        abort(404)
+
+
+def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
+    for pbx in account.pbxs:
+        if pbx.pbx_id == pbx_id:
+            return pbx
+    abort(404)
+
+
+def _pbx_form_values(f) -> dict:
+    values = {name: forms.text(f, name, 200) for name in PBX_FIELDS}
+    values["hardware_model"] = values["hardware_model"] or None
+    return values
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new(account_id: str):
+    """Register a PBX: platform, firmware, mode (R1, R7 checked now)."""
+    account = _account(account_id)
+    form = forms.Form(values={"platform": "vmware", "mode": "rental"})
+    if request.method == "POST":
+        form.values = _pbx_form_values(request.form)
+        try:
+            queued = services.register_pbx(core.uow(), core.clock(), account_id, **form.values)
+        except services.Refused as error:
+            problems_to_form(form, error, "name")
+        else:
+            flash(_("PBX %(name)s added; it is registered with the server at the next sync. Now choose its licenses.",
+                    name=form.values["name"]))
+            return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=queued.pbx_id))
+    return render("pbx/form.html", account=account, pbx=None, form=form, platforms=PLATFORMS, modes=MODES)
+
+
+@bp.route("/<pbx_id>/edit", methods=["GET", "POST"])
+def edit(account_id: str, pbx_id: str):
+    """Edit a PBX's name, firmware, platform or hardware model (R1, R7 stay true)."""
+    account = _account(account_id)
+    pbx = _pbx(account, pbx_id)
+    current = {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
+               "hardware_model": pbx.hardware_model, "serial": pbx.serial, "mode": pbx.mode}
+    form = forms.Form(values=dict(current))
+    if request.method == "POST":
+        wanted = _pbx_form_values(request.form)
+        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model") if wanted[k] != current[k]}
+        form.values = {**current, **changed}
+        if not changed:
+            return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
+        try:
+            services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed)
+        except services.Refused as error:
+            problems_to_form(form, error, "name")
+        else:
+            return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
+    return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES)
+
+
+@bp.post("/<pbx_id>/remove")
+def remove(account_id: str, pbx_id: str):
+    """Queue the removal of a PBX (its rented items stop being charged, R19)."""
+    try:
+        services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id)
+    except services.NotFound:
+        abort(404)
+    except services.Refused as error:
+        flash(" ".join(p.message for p in error.problems))
+    else:
+        flash(_("Removing the PBX is queued; it happens at the next sync."))
+    return redirect_to(url_for("accounts.show", account_id=account_id))
+
+
+# ---------------------------------------------------------------- the license editor
+
+
+def _desired_from(pbx: services.PbxView) -> dict[str, int]:
+    """What the editor starts from: the queued desired state, else the confirmed licenses."""
+    lines = pbx.pending_licenses if pbx.pending_licenses is not None else pbx.licenses
+    return {line.ref: line.qty for line in lines}
+
+
+def _desired_from_form(f) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """Quantities typed in the editor (fields named qty-<ref>); typing errors per ref."""
+    items: dict[str, int] = {}
+    raw: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, value in f.items():
+        if not name.startswith("qty-"):
+            continue
+        ref = name[4:]
+        raw[ref] = value
+        qty, problem = forms.quantity(value)
+        if problem:
+            errors[ref] = problem
+        elif qty:
+            items[ref] = qty
+    return items, raw, errors
+
+
+def _catalog(prices, query: str, category: str, desired: dict[str, int]):
+    """Price-list items with whether each is shown under the search (chosen items always are)."""
+    needle = query.strip().lower()
+    rows = []
+    for item in sorted(prices.items.values(), key=lambda i: (i.category, i.ref)):
+        matches = (not needle or needle in f"{item.ref} {item.name} {item.category}".lower()) and \
+                  (not category or item.category == category)
+        rows.append((item, matches or desired.get(item.ref, 0) > 0))
+    return rows
+
+
+def _editor(account_id: str, pbx_id: str, f=None):
+    """Everything the editor shows: catalog, typed quantities, preview with problems per item."""
+    account = _account(account_id)
+    pbx = _pbx(account, pbx_id)
+    prices = services.current_pricelist(core.uow())
+    if f is None:
+        desired = _desired_from(pbx)
+        raw = {ref: str(qty) for ref, qty in desired.items()}
+        typing_errors: dict[str, str] = {}
+        query = category = ""
+    else:
+        desired, raw, typing_errors = _desired_from_form(f)
+        query, category = forms.text(f, "q", 100), forms.text(f, "category", 60)
+    preview = None
+    refusal = None
+    if prices is not None:
+        try:
+            preview = services.preview_licenses(core.uow(), core.clock(), account_id, pbx_id, desired)
+        except services.Refused as error:
+            refusal = error
+    problems_by_ref: dict[str, list] = {}
+    general = []
+    if preview:
+        for problem in preview.problems:
+            if problem.ref:
+                problems_by_ref.setdefault(problem.ref, []).append(problem)
+            else:
+                general.append(problem)
+    categories = sorted({item.category for item in prices.items.values()}) if prices else []
+    return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
+                query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
+                general_problems=general, categories=categories,
+                catalog=_catalog(prices, query, category, desired) if prices else [])
+
+
+@bp.get("/<pbx_id>")
+def show(account_id: str, pbx_id: str):
+    """The PBX and its license editor."""
+    return render("pbx/show.html", **_editor(account_id, pbx_id))
+
+
+@bp.post("/<pbx_id>/licenses/preview")
+def preview(account_id: str, pbx_id: str):
+    """As the technician types: new consumption, runtime, end date and every problem (R1, R2, R6-R8, R14)."""
+    return render("pbx/show.html", "pbx/_editor.html", **_editor(account_id, pbx_id, request.form))
+
+
+@bp.post("/<pbx_id>/licenses")
+def save(account_id: str, pbx_id: str):
+    """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200)."""
+    context = _editor(account_id, pbx_id, request.form)
+    if context["typing_errors"]:
+        return render("pbx/show.html", "pbx/_editor.html", **context)
+    try:
+        queued = services.set_licenses(core.uow(), core.clock(), account_id, pbx_id, context["desired"],
+                                       confirm=request.form.get("confirm_warnings") == "yes")
+    except services.Refused:
+        return render("pbx/show.html", "pbx/_editor.html", **context)
+    except services.NeedsConfirmation as needs:
+        context["needs_confirmation"] = needs.warnings
+        return render("pbx/show.html", "pbx/_editor.html", **context)
+    flash(_("Licenses queued for %(name)s; the server applies them at the next sync.", name=context["pbx"].name))
+    del queued
+    return redirect_to(url_for("accounts.show", account_id=account_id))

@@ -1,0 +1,168 @@
+"""Localhost safety (DESIGN §6): launch cookie, Host check, same-origin and CSRF on every POST.
+
+The app listens on 127.0.0.1, where any web page the technician visits could reach it.
+Only the window RentDesk opened holds the launch cookie; a rebinding page has the wrong
+Host; a cross-site form has a foreign Origin and no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
+
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+#: Endpoints that answer without the launch cookie: they reveal nothing.
+OPEN_ENDPOINTS = {"web.healthz", "web.launch", "static"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class Refused(Exception):
+    """A request the localhost guard refuses; reason is for the log and the tests, never secret."""
+
+    def __init__(self, reason: str, status: int = 403):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def _derive(app: Flask, purpose: bytes) -> str:
+    return hmac.new(app.config["LAUNCH_SECRET"].encode(), purpose, hashlib.sha256).hexdigest()
+
+
+def cookie_name(port: str | int | None) -> str:
+    """One cookie per port: cookies ignore ports, and two RentDesks (demo and real) may run at once."""
+    return f"rentdesk_{port or 'app'}"
+
+
+def cookie_value(app: Flask) -> str:
+    """What the launch cookie holds: derived from the secret, so the secret itself never sits in a cookie."""
+    return _derive(app, b"rentdesk/launch-cookie")
+
+
+def csrf_token(app: Flask | None = None) -> str:
+    """The per-launch CSRF token every POST must carry (form field or htmx header)."""
+    return _derive(app or current_app, b"rentdesk/csrf")
+
+
+def launch_path(app: Flask) -> str:
+    """The path that trades the launch secret for the cookie."""
+    return f"/launch?secret={app.config['LAUNCH_SECRET']}"
+
+
+def allow_host(app: Flask, host: str) -> None:
+    """Accept this exact Host header from now on (the launcher knows the port once bound)."""
+    hosts = app.config.get("ALLOWED_HOSTS")
+    hosts = set(hosts or ())
+    hosts.add(host.lower())
+    if host.startswith("127.0.0.1:"):
+        hosts.add("localhost:" + host.split(":", 1)[1])
+    app.config["ALLOWED_HOSTS"] = hosts
+
+
+def _request_port() -> str | None:
+    host = request.host
+    if host.startswith("["):
+        _, _, rest = host.partition("]")
+        return rest[1:] or None
+    return host.rpartition(":")[2] if ":" in host else None
+
+
+def check_host(app: Flask) -> None:
+    """Refuse a Host that is not the app's own (DNS rebinding)."""
+    host = (request.host or "").lower()
+    allowed = app.config.get("ALLOWED_HOSTS")
+    if allowed:
+        if host not in {h.lower() for h in allowed}:
+            raise Refused(f"host {host!r} is not this app's")
+        return
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name not in LOOPBACK_NAMES:
+        raise Refused(f"host {host!r} is not a loopback name")
+
+
+def check_launch_cookie(app: Flask) -> None:
+    """Refuse a request that did not come from the window RentDesk opened."""
+    got = request.cookies.get(cookie_name(_request_port()), "")
+    if not hmac.compare_digest(got, cookie_value(app)):
+        raise Refused("no launch cookie")
+
+
+def check_same_origin() -> None:
+    """Refuse a state-changing request sent by another site (Origin or Sec-Fetch-Site say so)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if origin == "null" or parts.netloc.lower() != (request.host or "").lower():
+            raise Refused(f"cross-origin request from {origin!r}")
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in {"same-origin", "none"}:
+        raise Refused(f"cross-site request ({site})")
+
+
+def check_csrf(app: Flask) -> None:
+    """Every POST carries the launch's CSRF token, in the htmx header or a hidden form field."""
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    if not hmac.compare_digest(sent, csrf_token(app)):
+        raise Refused("missing or wrong CSRF token")
+
+
+def guard() -> None:
+    """before_request: every check of DESIGN §6 in order; the first that fails refuses."""
+    app = current_app._get_current_object()
+    check_host(app)
+    if request.endpoint in OPEN_ENDPOINTS:
+        return
+    check_launch_cookie(app)
+    if request.method not in SAFE_METHODS:
+        check_same_origin()
+        check_csrf(app)
+
+
+def refused(error: Refused):
+    """The short page a refused request gets: no data, just what to do."""
+    current_app.logger.warning("refused %s %s: %s", request.method, request.path, error.reason)
+    response = make_response(render_template("refused.html", reason_code=error.reason), error.status)
+    return response
+
+
+def launch():
+    """Trade the launch secret (once per launch URL) for the HttpOnly SameSite=Strict cookie."""
+    app = current_app._get_current_object()
+    secret = request.args.get("secret", "")
+    if not hmac.compare_digest(secret, app.config["LAUNCH_SECRET"]):
+        raise Refused("wrong launch secret")
+    response = redirect(url_for("web.home"))
+    response.set_cookie(
+        cookie_name(_request_port()), cookie_value(app), httponly=True, samesite="Strict", path="/",
+        secure=False,  # plain HTTP on loopback; the cookie never leaves 127.0.0.1
+    )
+    return response
+
+
+def add_headers(response):
+    """after_request: nothing cached (money changes by the second), no framing, no referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+    response.vary.add("HX-Request")
+    response.vary.add("Cookie")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the guard on every request and the refusal page."""
+    app.before_request(guard)
+    app.after_request(add_headers)
+    app.register_error_handler(Refused, refused)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD

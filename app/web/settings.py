@@ -1,0 +1,89 @@
+"""Settings: license server and token, language, passphrase, encrypted backup, and about."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, request, url_for
+from flask_babel import gettext as _
+
+from .. import services
+from . import core, forms, redirect_to, render
+from .auth import require_unlocked
+from .i18n import LANGUAGES
+from .state import state
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+bp.before_request(require_unlocked(lambda: None))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rentdesk")
+    except PackageNotFoundError:  # a frozen bundle without metadata
+        return "unknown"
+
+
+def _page(server_form=None, password_form=None):
+    view = services.get_settings(core.uow())
+    return render("settings/index.html", settings=view,
+                  server_form=server_form or forms.Form(values={"server_url": view.server_url or ""}),
+                  password_form=password_form or forms.Form(),
+                  fingerprints=services.trusted_key_fingerprints(core.store()),
+                  home=current_app.config["RENTDESK_HOME"], version=_version(),
+                  has_backup=hasattr(services, "export_backup"))
+
+
+@bp.get("/")
+def index():
+    return _page()
+
+
+@bp.post("/server")
+def server():
+    """Change the license server address and, when typed, the technician token."""
+    form = forms.Form(values={"server_url": forms.text(request.form, "server_url", 300)})
+    url, problem = forms.server_url(form.values["server_url"])
+    if problem:
+        form.error("server_url", problem)
+        return _page(server_form=form)
+    token = forms.text(request.form, "token", 300)
+    changes = {"server_url": url}
+    if token:
+        changes["token"] = token
+    try:
+        services.set_settings(core.uow(), **changes)
+    except ValueError as error:
+        form.error("server_url", str(error))
+        return _page(server_form=form)
+    flash(_("Server settings saved."))
+    return redirect_to(url_for("settings.index"))
+
+
+@bp.post("/language")
+def language():
+    """Choose the UI language (kept in the store; the system's language when none is chosen)."""
+    code = request.form.get("language", "")
+    services.set_settings(core.uow(), language=code if code in LANGUAGES else None)
+    state().language = code if code in LANGUAGES else None
+    return redirect_to(url_for("settings.index"))
+
+
+@bp.post("/passphrase")
+def passphrase():
+    """Change the passphrase: the store is re-encrypted with the new one."""
+    form = forms.Form()
+    old, new, again = (request.form.get(k, "") for k in ("old", "new", "again"))
+    if new != again:
+        form.error("again", _("The two new passphrases differ: type the same one twice."))
+    else:
+        try:
+            services.change_passphrase(core.store(), old, new)
+        except services.WrongPassphrase:
+            form.error("old", _("The current passphrase is wrong: the passphrase was not changed."))
+        except services.WeakPassphrase:
+            form.error("new", _("The passphrase must have at least %(n)d characters: it protects customer data on a laptop that may be lost.", n=8))
+        else:
+            flash(_("Passphrase changed: use the new one from now on."))
+            return redirect_to(url_for("settings.index"))
+    return _page(password_form=form)

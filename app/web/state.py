@@ -1,0 +1,127 @@
+"""What one launch holds in memory: the clock, the unlocked store, and the unlock throttle.
+
+One technician, one process: the unlocked store lives here, not in a cookie, so closing
+the app locks it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Flask, current_app
+
+from ..clock import SystemClock
+
+EXTENSION = "rentdesk.web"
+
+
+class CallableClock:
+    """Adapts a CLOCK callable (the license server's convention) to the app's .now() clocks."""
+
+    def __init__(self, fn: Callable[[], int]):
+        self._fn = fn
+
+    def now(self) -> int:
+        return int(self._fn())
+
+    def __call__(self) -> int:
+        return self.now()
+
+
+def make_clock(value: Any):
+    """The app's clock from the CLOCK setting: None (system), an object with now(), or a callable."""
+    if value is None:
+        return SystemClock()
+    if hasattr(value, "now"):
+        return value
+    if callable(value):
+        return CallableClock(value)
+    raise TypeError("CLOCK must be a callable returning whole UTC seconds, or an object with now()")
+
+
+@dataclass
+class Throttle:
+    """Slows passphrase guessing: after a few failures each attempt must wait, doubling (server side)."""
+
+    free_attempts: int = 3
+    first_delay_s: int = 5
+    max_delay_s: int = 300
+    failures: int = 0
+    not_before: int = 0
+
+    def wait_s(self, now: int) -> int:
+        """Seconds before the next attempt is heard (0: now)."""
+        return max(0, self.not_before - now)
+
+    def failed(self, now: int) -> None:
+        self.failures += 1
+        extra = self.failures - self.free_attempts
+        if extra >= 0:
+            delay = min(self.max_delay_s, self.first_delay_s * (2 ** min(extra, 16)))
+            self.not_before = now + delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.not_before = 0
+
+
+@dataclass
+class WebState:
+    """The launch's in-memory state."""
+
+    clock: Any
+    throttle: Throttle
+    store: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    #: last sync progress for the progress bar: {"state": "idle"|"running"|"done", ...}
+    sync_progress: dict = field(default_factory=lambda: {"state": "idle"})
+    backup_progress: dict = field(default_factory=lambda: {"state": "idle"})
+    language: str | None = None
+    syncer: Any = None  # the background syncer while the store is open
+
+    def open(self, store, app) -> None:
+        """Unlocked: keep the store, remember the chosen language, start background sync."""
+        from . import sync
+
+        with self.lock:
+            self.store = store
+            self.throttle.succeeded()
+            from .. import services
+
+            self.language = services.get_settings(store.unit_of_work()).language
+            sync.start_background(app, store)
+
+    def close(self) -> None:
+        """Lock: stop background sync, drop the store's connections (the launcher calls this at shutdown)."""
+        with self.lock:
+            if self.syncer is not None:
+                try:
+                    self.syncer.stop()
+                finally:
+                    self.syncer = None
+            if self.store is not None:
+                try:
+                    self.store.close()
+                finally:
+                    self.store = None
+
+
+def init_app(app: Flask) -> WebState:
+    state = WebState(
+        clock=make_clock(app.config.get("CLOCK")),
+        throttle=Throttle(
+            free_attempts=int(app.config["UNLOCK_FREE_ATTEMPTS"]),
+            first_delay_s=int(app.config["UNLOCK_DELAY_S"]),
+            max_delay_s=int(app.config["UNLOCK_MAX_DELAY_S"]),
+        ),
+    )
+    app.extensions[EXTENSION] = state
+    app.extensions["rentdesk.shutdown"] = state.close  # app/launcher.py close_app() calls it
+    return state
+
+
+def state() -> WebState:
+    """The current app's launch state."""
+    return current_app.extensions[EXTENSION]

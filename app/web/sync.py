@@ -1,0 +1,125 @@
+"""Sync: online state, the queue, "Sync now" with progress, results and decisions on refused changes."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import services
+from . import core, redirect_to, render
+from .auth import require_unlocked
+from .state import EXTENSION, state
+
+bp = Blueprint("sync", __name__, url_prefix="/sync")
+bp.before_request(require_unlocked(lambda: None))
+
+_manual = threading.Lock()  # one manual sync at a time per process
+
+#: The sync's progress messages (app/sync.py) in the order they come, with the words we show.
+STEPS = (
+    ("Sending", _l("Sending your changes…")),
+    ("Fetching accounts", _l("Fetching accounts and prices…")),
+    ("Fetching ledgers", _l("Fetching statements…")),
+    ("Up to date", _l("Up to date.")),
+)
+
+
+def _step_of(message: str) -> int:
+    for index, (prefix, _label) in enumerate(STEPS):
+        if message.startswith(prefix):
+            return index + 1
+    return 0
+
+
+def start_background(app, store) -> None:
+    """After unlock: sync in the background with back-off, retrying as soon as the server answers (DESIGN §6)."""
+    if not app.config.get("BACKGROUND_SYNC", True):
+        return
+    st = app.extensions[EXTENSION]
+    st.syncer = services.BackgroundSyncer(store.unit_of_work, st.clock).start()
+
+
+def run_sync():
+    """Run one sync now, recording progress for the polling progress bar."""
+    st = state()
+    progress = st.sync_progress
+
+    def say(message: str) -> None:
+        step = _step_of(message)
+        progress.update(state="running", step=max(step, progress.get("step", 0)), message=message)
+
+    progress.clear()
+    progress.update(state="running", step=0, total=len(STEPS))
+    syncer = getattr(st, "syncer", None)
+    guard = syncer.lock if syncer is not None else _manual
+    try:
+        with guard:
+            report = services.sync_now(core.store().unit_of_work, core.clock(), progress=say)
+    finally:
+        progress["state"] = "done"
+    return report
+
+
+@bp.get("/")
+def index():
+    """The sync screen."""
+    status = services.sync_status(core.uow())
+    queue = _queue()
+    return render("sync/index.html", status=status, queue=queue, report=None, progress=state().sync_progress,
+                  steps=STEPS)
+
+
+def _queue():
+    """Pending ops of every account, in order."""
+    ops = []
+    for summary in services.list_accounts(core.uow(), core.clock()):
+        if summary.pending_ops or summary.problem_ops:
+            ops.extend(op for op in services.account_detail(core.uow(), core.clock(), summary.account_id).ops)
+    return sorted(ops, key=lambda op: op.seq)
+
+
+@bp.post("/run")
+def run():
+    """Sync now; htmx gets the result panel (the progress bar polled meanwhile)."""
+    report = run_sync()
+    status = services.sync_status(core.uow())
+    return render("sync/index.html", "sync/_result.html", status=status, queue=_queue(), report=report,
+                  progress=state().sync_progress, steps=STEPS)
+
+
+@bp.get("/progress")
+def progress():
+    """The progress bar while a sync runs (polled)."""
+    return render("sync/_progress.html", "sync/_progress.html", progress=state().sync_progress, steps=STEPS)
+
+
+@bp.get("/chip")
+def chip():
+    """The small online/offline indicator in the header."""
+    status = services.sync_status(core.uow())
+    return render("sync/_chip.html", "sync/_chip.html", status=status)
+
+
+@bp.post("/ops/<op_id>/resolve")
+def resolve(op_id: str):
+    """Decide about a rejected or conflicting change: re-apply it on the new state, or discard it."""
+    decision = request.form.get("decision")
+    if decision not in ("reapply", "discard"):
+        abort(400)
+    try:
+        services.resolve(core.uow(), core.clock(), op_id, decision)
+    except services.NotFound:
+        flash(_("This change was already resolved."))
+    except services.Refused as error:
+        flash(_("The change could not be re-applied: %(reason)s",
+                reason="; ".join(f"{p.rule} · {p.message}" for p in error.problems)))
+    else:
+        flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
+    target = request.form.get("next") or url_for("sync.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("sync.index")  # only our own pages
+    return redirect_to(target)
+
