@@ -1,0 +1,171 @@
+"""GET /api/v1/openapi.json: the API as OpenAPI 3.1, built from the same op schemas the server validates with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .opschema import OPS, json_schema
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    texts = {400: "the body is not JSON or not UTF-8", 401: "missing or unknown bearer token",
+             404: "no such account among the caller's partner's accounts (another partner's answers the same)",
+             413: "too many ops in one batch, or a body too large", 422: "JSON of the wrong shape"}
+    return {str(status): _json(_ref("Error"), texts[status]) for status in statuses}
+
+
+def spec(version: str, max_ops: int) -> dict[str, Any]:
+    """The whole description; every route of api.py is here (a test keeps it so)."""
+    account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    envelope = _ref("Envelope")
+    op_kinds = {kind: json_schema(kind) for kind in OPS}
+    schemas: dict[str, Any] = {
+        "Error": {
+            "type": "object", "required": ["error", "message"], "additionalProperties": False,
+            "properties": {
+                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "method-not-allowed",
+                                                     "too-large", "bad-request", "internal"]},
+                "message": {"type": "string", "description": "what went wrong and what would fix it"},
+            },
+        },
+        "Envelope": {
+            "type": "object", "required": ["type", "kid", "payload", "sig"], "additionalProperties": False,
+            "description": "A signed document (DESIGN §4): sig is Ed25519 over b'rentdesk/' + type + b'/v1\\n' + "
+                           "payload bytes; verify before parsing. Payloads: AccountPayload, OpResultPayload, "
+                           "PricelistPayload.",
+            "properties": {
+                "type": {"type": "string", "enum": ["account", "op-result", "pricelist"]},
+                "kid": {"type": "string"},
+                "payload": {"type": "string", "description": "base64url (unpadded) of the UTF-8 JSON payload"},
+                "sig": {"type": "string", "description": "base64url (unpadded) Ed25519 signature"},
+            },
+        },
+        "Op": {"oneOf": [_ref(f"Op_{kind}") for kind in OPS], "discriminator": {
+            "propertyName": "kind", "mapping": {kind: f"#/components/schemas/Op_{kind}" for kind in OPS}}},
+        **{f"Op_{kind}": schema for kind, schema in op_kinds.items()},
+        "OpResultPayload": {
+            "type": "object",
+            "required": ["type", "op_id", "account_id", "status", "rule", "message", "server_time", "revision"],
+            "properties": {
+                "type": {"const": "op-result"},
+                "op_id": {"type": ["string", "null"]}, "account_id": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": ["applied", "rejected", "conflict"]},
+                "rule": {"type": ["string", "null"], "description": "R1…R25, or key-invalid, key-used, access, "
+                         "deleted, not-found, bad-op, op-reuse"},
+                "message": {"type": "string"}, "server_time": {"type": "integer"},
+                "revision": {"type": ["integer", "null"]},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "AccountPayload": {
+            "type": "object",
+            "required": ["type", "account_id", "partner", "name", "contact_email", "cloud_contract", "language",
+                         "status", "revision", "as_of", "balance_ticks", "rate_ticks_per_s", "depletes_at",
+                         "price_version", "pbxs"],
+            "properties": {
+                "type": {"const": "account"}, "account_id": {"type": "string"}, "partner": {"type": "string"},
+                "name": {"type": "string"}, "contact_email": {"type": "string"}, "cloud_contract": {"type": "boolean"},
+                "language": {"type": "string", "enum": ["en", "fr"]},
+                "status": {"type": "string", "enum": ["active", "idle", "suspended", "deleted"]},
+                "revision": {"type": "integer"}, "as_of": {"type": "integer"},
+                "balance_ticks": {"type": "integer"}, "rate_ticks_per_s": {"type": "integer"},
+                "depletes_at": {"type": ["integer", "null"]}, "price_version": {"type": ["string", "null"]},
+                "monthly_milli": {"type": "integer"}, "last_activity_at": {"type": "integer"},
+                "pbxs": {"type": "array", "items": {"type": "object", "properties": {
+                    "pbx_id": {"type": "string"}, "name": {"type": "string"}, "serial": {"type": "string"},
+                    "platform": {"type": "string"}, "hardware_model": {"type": ["string", "null"]},
+                    "firmware": {"type": "string"}, "mode": {"type": "string"},
+                    "status": {"type": "string", "enum": ["active", "idle", "suspended"]},
+                    "revision": {"type": "integer"},
+                    "licenses": {"type": "array", "items": {"type": "object", "properties": {
+                        "ref": {"type": "string"}, "qty": {"type": "integer"}, "monthly_milli": {"type": "integer"},
+                        "rate_ticks_per_s": {"type": "integer"}, "price_version": {"type": "string"}}}},
+                }}},
+            },
+        },
+        "PricelistPayload": {
+            "type": "object", "required": ["type", "version", "published_at", "items"],
+            "properties": {
+                "type": {"const": "pricelist"}, "version": {"type": "string"}, "published_at": {"type": "integer"},
+                "items": {"type": "array", "items": {"type": "object",
+                          "required": ["ref", "name", "category", "monthly_milli", "rentable", "note"], "properties": {
+                              "ref": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
+                              "monthly_milli": {"type": "integer"}, "rentable": {"type": "boolean"},
+                              "note": {"type": "string"}}}},
+            },
+        },
+        "LedgerLine": {
+            "type": "object",
+            "properties": {
+                "id": {"type": ["integer", "null"], "description": "null for the charge still open (not yet written)"},
+                "open": {"type": "boolean"},
+                "kind": {"type": "string", "enum": ["credit", "charge", "forfeit", "expiry"]},
+                "at": {"type": "integer"}, "ticks": {"type": "integer", "minimum": 0},
+                "pbx_id": {"type": ["string", "null"]}, "ref": {"type": ["string", "null"]}, "qty": {"type": "integer"},
+                "start": {"type": ["integer", "null"]}, "end": {"type": ["integer", "null"]},
+                "seconds": {"type": "integer"}, "rate": {"type": "integer"},
+                "price_version": {"type": ["string", "null"]}, "key_id": {"type": ["string", "null"]},
+            },
+        },
+    }
+    public: list[dict[str, list[str]]] = []
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "RentDesk license server", "version": version,
+                 "description": "The authority for credit, keys and signed answers (DESIGN §5). Every answer is "
+                                "as of the server's now; amounts are integers (ticks, milli-iSC)."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
+        "paths": {
+            "/health": {"get": {"operationId": "health", "security": public, "responses": {"200": _json({
+                "type": "object", "required": ["status", "version"],
+                "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "the server runs")}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "security": public,
+                                      "responses": {"200": _json({"type": "object"}, "this description")}}},
+            "/pricelist": {"get": {"operationId": "pricelist", "responses": {
+                "200": _json(envelope, "envelope of type pricelist (PricelistPayload)"), **_errors(401, 404)}}},
+            "/accounts": {"get": {"operationId": "accounts", "responses": {
+                "200": _json({"type": "object", "required": ["accounts"], "properties": {
+                    "accounts": {"type": "array", "items": envelope}}}, "the caller's partner's accounts"),
+                **_errors(401)}}},
+            "/accounts/{account_id}": {"get": {
+                "operationId": "account", "parameters": [account_id],
+                "description": "A read is not a connection event (R23): nothing is re-rated.",
+                "responses": {"200": _json(envelope, "envelope of type account (AccountPayload)"), **_errors(401, 404)}}},
+            "/accounts/{account_id}/ledger": {"get": {
+                "operationId": "ledger",
+                "parameters": [account_id,
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                               {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                                "description": "page on: the next_before of the previous page"}],
+                "responses": {"200": _json({"type": "object", "required": ["lines", "as_of", "next_before"],
+                                            "properties": {"lines": {"type": "array", "items": _ref("LedgerLine")},
+                                                           "as_of": {"type": "integer"},
+                                                           "next_before": {"type": ["integer", "null"]}}},
+                                           "ledger lines, newest first"), **_errors(401, 404, 422)}}},
+            "/sync": {"post": {
+                "operationId": "sync",
+                "description": f"Apply ops in order, one transaction each (at most {max_ops} per request).",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["client_id", "ops"],
+                    "properties": {"client_id": {"type": "string", "format": "uuid"},
+                                   "ops": {"type": "array", "maxItems": max_ops, "items": _ref("Op")}}}}}},
+                "responses": {"200": _json({
+                    "type": "object", "required": ["results", "accounts", "pricelist"], "properties": {
+                        "results": {"type": "array", "items": envelope,
+                                    "description": "op-result envelopes (OpResultPayload), one per op, in order"},
+                        "accounts": {"type": "array", "items": envelope,
+                                     "description": "account envelopes of every account the ops named"},
+                        "pricelist": {"oneOf": [envelope, {"type": "null"}]}}}, "the results"),
+                    **_errors(400, 401, 413, 422)}}},
+        },
+    }

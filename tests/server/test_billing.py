@@ -1,0 +1,172 @@
+"""Money through the API, on SQLite and PostgreSQL alike: per-second charge, depletion, resume, re-rating, ledger.
+
+Rules: R10, R13, R14, R18, R19, R23, R25. Months pass in microseconds through the injected CLOCK.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from license_server import admin, models
+from rental.money import TICKS_PER_MILLI
+
+from .helpers import DAY, IP_PORT, MONTH, UC, ticks
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+
+TEN_PORTS_RATE = 12 * 500 * 10  # ticks per second of 10 IP ports at 500 milli-iSC a month
+
+
+def test_a_month_of_ten_ports_costs_exactly_their_monthly_price(api, clock):
+    account_id = api.running_account("100")
+    clock.advance(MONTH)
+    account = api.account(account_id)
+    assert account["balance_ticks"] == ticks(100_000 - 5_000)
+    assert account["rate_ticks_per_s"] == TEN_PORTS_RATE
+    assert account["monthly_milli"] == 5_000
+    assert account["status"] == "active"
+
+
+def test_credit_runs_out_at_the_first_second_it_cannot_pay_and_the_remainder_stays(api, clock):
+    account_id = api.running_account("100.001")  # 1 milli-iSC more than 20 months
+    start = clock.now
+    expected_end = start + (ticks(100_001)) // TEN_PORTS_RATE
+    assert api.account(account_id)["depletes_at"] == expected_end
+    clock.set(expected_end - 1)
+    assert api.account(account_id)["status"] == "active"
+    clock.set(expected_end + 5 * DAY)
+    account = api.account(account_id)  # R18 before any sweep: the answer is as of now
+    assert account["status"] == "suspended"
+    assert account["rate_ticks_per_s"] == 0
+    assert account["depletes_at"] is None
+    assert account["balance_ticks"] == ticks(100_001) % TEN_PORTS_RATE
+    assert account["pbxs"][0]["status"] == "suspended"
+
+
+def test_the_sweep_stores_exactly_what_the_answer_projected_and_raises_the_revision(api, clock):
+    account_id = api.running_account("100")
+    clock.advance(21 * MONTH)
+    projected = api.account(account_id)
+    report = api.sweep()
+    assert report.suspended == 1
+    swept = api.account(account_id)
+    assert swept["revision"] == projected["revision"] + 1
+    assert swept["balance_ticks"] == projected["balance_ticks"] == 0
+    assert swept["status"] == "suspended"
+    charges = [row for row in api.ledger_rows(account_id) if row["kind"] == "charge"]
+    assert sum(row["ticks"] for row in charges) == ticks(100_000)
+    assert api.sweep().suspended == 0  # nothing twice
+
+
+def test_a_configuration_the_credit_does_not_cover_for_30_days_is_refused_with_the_missing_amount(api):
+    account_id = api.new_account()
+    api.load(account_id, "1")
+    api.register(account_id)
+    before = api.account(account_id)
+    result = api.set_licenses(account_id, {UC: 2})  # 2.5 iSC a month: 30 days need ~2.464 iSC
+    assert result["status"] == "rejected"
+    assert result["rule"] == "R14"
+    assert "Load at least 1.465 iSC more" in result["message"]
+    assert api.account(account_id) == before
+
+
+def test_loading_enough_credit_resumes_a_suspended_configuration(api, clock):
+    account_id = api.running_account("10")  # 2 months of 10 ports
+    clock.advance(3 * MONTH)
+    assert api.account(account_id)["status"] == "suspended"
+    api.load(account_id, "1")  # covers less than 30 days: stays suspended (R14)
+    assert api.account(account_id)["status"] == "suspended"
+    api.load(account_id, "20")
+    account = api.account(account_id)
+    assert account["status"] == "active"
+    assert account["rate_ticks_per_s"] == TEN_PORTS_RATE
+    clock.advance(MONTH)
+    assert api.account(account_id)["balance_ticks"] == account["balance_ticks"] - ticks(5_000)
+
+
+def test_removing_every_item_ends_the_rent_that_second(api, clock):
+    account_id = api.running_account("100")
+    clock.advance(MONTH)
+    assert api.set_licenses(account_id, {})["status"] == "applied"  # R19: no minimum term
+    ended = api.account(account_id)
+    assert ended["status"] == "idle"
+    assert ended["balance_ticks"] == ticks(95_000)
+    clock.advance(12 * MONTH)
+    assert api.account(account_id)["balance_ticks"] == ticks(95_000)
+
+
+def test_left_over_credit_expires_after_the_retention_period_with_a_ledger_line(api, clock, ctx):
+    account_id = api.running_account("100")
+    clock.advance(MONTH)
+    api.set_licenses(account_id, {})
+    ended_at = clock.now
+    clock.set(ended_at + ctx.policy.retention_s - 1)
+    assert api.sweep().expired == 0
+    clock.set(ended_at + ctx.policy.retention_s)
+    assert api.sweep().expired == 1
+    assert api.account(account_id)["balance_ticks"] == 0
+    expiry = api.ledger_rows(account_id)[-1]
+    assert (expiry["kind"], expiry["at"], expiry["ticks"]) == ("expiry", ended_at + ctx.policy.retention_s, ticks(95_000))
+
+
+def test_new_prices_apply_from_the_next_connection_event_only(api, clock, ctx):
+    account_id = api.running_account("100")
+    dearer = admin.demo_pricelist()
+    dearer["version"] = "2027-01"
+    for item in dearer["items"]:
+        if item["ref"] == IP_PORT:
+            item["monthly_milli"] = 600
+    admin.publish_prices(ctx, dearer)
+    clock.advance(MONTH)
+    assert api.account(account_id)["rate_ticks_per_s"] == TEN_PORTS_RATE  # a read is no connection event (R23)
+    api.applied(api.op("update_account", account_id, name="Boulangerie Émile & fils"))
+    assert api.account(account_id)["rate_ticks_per_s"] == TEN_PORTS_RATE  # neither is an update
+    assert api.register(account_id, "pbx-2")["status"] == "applied"  # this is
+    account = api.account(account_id)
+    assert account["rate_ticks_per_s"] == 12 * 600 * 10
+    assert account["price_version"] == "2027-01"
+    assert account["balance_ticks"] == ticks(95_000)  # the month before ran at the old price
+    charge = [row for row in api.ledger_rows(account_id) if row["kind"] == "charge"][-1]
+    assert (charge["price_version"], charge["rate"], charge["seconds"]) == ("2026-11", TEN_PORTS_RATE, MONTH)
+
+
+def test_the_ledger_ties_to_the_balance_to_the_tick(api, clock):
+    account_id = api.running_account("37.5", {IP_PORT: 3, UC: 2})
+    for step in (1, DAY + 7, 3 * MONTH + 13):
+        clock.advance(step)
+        api.set_licenses(account_id, {IP_PORT: 3 + step % 2, UC: 2})
+    clock.advance(11 * DAY + 3)
+    lines = api.ledger(account_id, limit=1000)["lines"]
+    signed = {"credit": 1, "charge": -1, "forfeit": -1, "expiry": -1}
+    assert sum(signed[line["kind"]] * line["ticks"] for line in lines) == api.account(account_id)["balance_ticks"]
+    for line in lines:
+        if line["kind"] == "charge":
+            assert line["ticks"] == line["rate"] * line["seconds"] == line["rate"] * (line["end"] - line["start"])
+    assert any(line["open"] for line in lines)  # the charge since the last change, not yet written
+
+
+def test_deleting_an_account_needs_the_exact_balance_as_consent_then_forfeits_it(api, clock):
+    account_id = api.running_account("100")
+    clock.advance(MONTH + 1)
+    shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    wrong = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=100_000)).result
+    assert (wrong["status"], wrong["rule"]) == ("rejected", "R13")
+    assert f"confirm_forfeit_milli = {shown}" in wrong["message"]
+    assert api.account(account_id)["status"] == "active"
+    deleted = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown))
+    assert deleted.result["status"] == "applied"
+    account = deleted.accounts[account_id]
+    assert (account["status"], account["balance_ticks"], account["rate_ticks_per_s"]) == ("deleted", 0, 0)
+    forfeit = api.ledger_rows(account_id)[-1]
+    assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI == shown
+    after = api.sync(api.op("redeem_key", account_id, key="ISC1-00000"))
+    assert (after.result["status"], after.result["rule"]) == ("rejected", "deleted")
+
+
+def test_the_database_refuses_a_negative_balance(api, ctx):
+    account_id = api.new_account()
+    with pytest.raises(Exception) as caught:
+        with ctx.engine.begin() as connection:
+            connection.execute(models.accounts.update().where(models.accounts.c.id == account_id)
+                               .values(balance_ticks=-1))
+    assert "balance_never_negative" in str(caught.value) or "CHECK" in str(caught.value).upper()
