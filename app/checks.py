@@ -139,6 +139,6 @@ def judge_licenses(book: Book, state: AccountState, pbx: PbxState, desired: Mapp
               if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0 and prices.get(ref) is not None}
     lines = billing.lines_for(pbx.pbx_id, wanted, prices)
     others = billing.rerate([line for line in account.lines if line.pbx_id != pbx.pbx_id], prices)
-    after = billing.reconfigure(account, now, others + lines, resume=True if verdict.ok and verdict.resume else None)
+    after = billing.reconfigure(account, now, others + lines, resume=True if verdict.ok and verdict.resume else None).account
     after = replace(after, price_version=prices.version)
     return verdict, after, lines

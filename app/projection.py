@@ -200,6 +200,7 @@ class Book:
         return state
 
     def require_alive(self, account_id: str) -> AccountState:
+        """The account (verified state) unless it is deleted or its deletion is queued."""
         state = self.pending_state(account_id) or self.require(account_id)
         if state.billing.deleted:
             from .services import Problem, Refused

@@ -80,7 +80,6 @@ def keep_account(session: Session, payload: dict, envelope: object, now: int) ->
             return None
     else:
         row = AccountReplica(account_id=account_id)
-        session.add(row)
     row.revision = payload["revision"]
     row.name = str(payload.get("name") or "")
     row.status = str(payload["status"])
@@ -92,6 +91,7 @@ def keep_account(session: Session, payload: dict, envelope: object, now: int) ->
     row.payload = json.dumps(payload, sort_keys=True)
     row.envelope = json.dumps(envelope, sort_keys=True)
     row.received_at = now
+    session.add(row)
     return row
 
 
@@ -108,16 +108,16 @@ def store_pricelist(session: Session, keyring: Keyring, envelope: object, now: i
         record_refusal(session, "pricelist", payload["version"],
                        f"Price list {payload['version']} refused: it is older than {current.version}, held here.", now)
         return None
+    session.execute(update(PricelistReplica).values(is_current=False))
     row = session.get(PricelistReplica, payload["version"])
     if row is None:
         row = PricelistReplica(version=payload["version"])
-        session.add(row)
-    session.execute(update(PricelistReplica).values(is_current=False))
     row.published_at = payload.get("published_at", 0)
     row.payload = json.dumps(payload, sort_keys=True)
     row.envelope = json.dumps(envelope, sort_keys=True)
     row.received_at = now
     row.is_current = True
+    session.add(row)
     return row
 
 

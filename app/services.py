@@ -781,7 +781,8 @@ def _account_view(book: "projection.Book", account_id: str, now: int) -> Account
 
 def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
              now: int) -> LicensePreview:
-    state = book.pending_state(account_id) or book.require_alive(account_id)
+    book.require_alive(account_id)
+    state = book.pending_state(account_id) or book.require(account_id)
     pbx = book.require_pbx(state, pbx_id)
     prices = book.pricelist
     if prices is None:
