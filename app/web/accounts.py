@@ -29,10 +29,13 @@ def _account_or_404(account_id: str) -> services.AccountView:
         abort(404)
 
 
-def problems_to_form(form: forms.Form, error: services.Refused, default_field: str) -> None:
+def problems_to_form(form: forms.Form, error: services.Refused, default_field: str,
+                     aliases: dict[str, str] | None = None) -> None:
     """Put each refused reason next to the field it concerns (or the form's main field)."""
+    aliases = aliases or {}
     for problem in error.problems:
-        form.error(problem.field or default_field, problem.message, problem.rule)
+        name = aliases.get(problem.field, problem.field) or default_field
+        form.error(name, problem.message, problem.rule)
 
 
 @bp.get("/")
@@ -225,7 +228,7 @@ def delete(account_id: str):
             try:
                 services.delete_account(core.uow(), core.clock(), account_id, milli)
             except services.Refused as error:
-                problems_to_form(form, error, "confirm_amount")
+                problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
             else:
                 flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
                 return redirect(url_for("accounts.show", account_id=account_id))

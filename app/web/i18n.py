@@ -102,12 +102,12 @@ def fmt_duration(seconds: int | None) -> str:
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
     if days >= 1:
-        parts = [ngettext("%(num)d day", "%(num)d days", days, num=days)]
+        parts = [ngettext("%(num)d day", "%(num)d days", days)]
         if hours and days < 100:
-            parts.append(ngettext("%(num)d hour", "%(num)d hours", hours, num=hours))
+            parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
         return " ".join(parts)
     if hours:
-        return ngettext("%(num)d hour", "%(num)d hours", hours, num=hours) + " " + gettext("%(num)d min", num=minutes)
+        return ngettext("%(num)d hour", "%(num)d hours", hours) + " " + gettext("%(num)d min", num=minutes)
     return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 

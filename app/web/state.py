@@ -34,7 +34,7 @@ def make_clock(value: Any):
     """The app's clock from the CLOCK setting: None (system), an object with now(), or a callable."""
     if value is None:
         return SystemClock()
-    if hasattr(value, "now"):
+    if callable(getattr(value, "now", None)):
         return value
     if callable(value):
         return CallableClock(value)

@@ -1,0 +1,112 @@
+"""Screens through the test client: thin views over the services, partials for htmx, errors next to fields."""
+
+from __future__ import annotations
+
+from .conftest import htmx
+
+
+def create_account(client, csrf, name="Acme Hotel", email="it@acme.example"):
+    response = client.post("/accounts/new", data={"name": name, "contact_email": email, "language": "en",
+                                                  "csrf_token": csrf})
+    assert response.status_code == 302, response.data
+    return response.headers["Location"]
+
+
+def test_a_new_account_shows_up_in_the_list_with_a_pending_badge(unlocked, csrf):
+    create_account(unlocked, csrf)
+    page = unlocked.get("/accounts/").data.decode()
+    assert "Acme Hotel" in page and "1 pending" in page
+
+
+def test_search_as_you_type_answers_htmx_with_the_rows_only(unlocked, csrf):
+    create_account(unlocked, csrf, "Acme Hotel")
+    create_account(unlocked, csrf, "Bistro Lune", "chef@lune.example")
+    partial = unlocked.get("/accounts/?q=lune", headers=htmx()).data.decode()
+    assert partial.startswith('\n<div id="account-list">') or partial.lstrip().startswith('<div id="account-list">')
+    assert "Bistro Lune" in partial and "Acme Hotel" not in partial and "<html" not in partial
+
+
+def test_a_bad_email_is_shown_next_to_its_field_with_status_200(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "not-an-email",
+                                                    "language": "en", "csrf_token": csrf})
+    assert response.status_code == 200
+    assert 'id="contact_email-error"' in response.data.decode()
+
+
+def test_an_old_firmware_is_refused_next_to_the_firmware_field_citing_r1(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    response = unlocked.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
+                                                         "firmware": "12r3", "mode": "rental", "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200
+    assert 'id="firmware-error"' in page and "R1" in page and "13r1" in page
+
+
+def test_the_credit_meter_is_a_partial_that_polls_itself_every_second(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    meter = unlocked.get(account + "/meter", headers=htmx()).data.decode()
+    assert 'hx-trigger="every 1s"' in meter and 'hx-target="this"' in meter and 'hx-swap="outerHTML"' in meter
+    assert "0.000 iSC" in meter
+
+
+def test_the_account_page_draws_the_burn_down_chart_as_svg(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    assert "<svg" in unlocked.get(account).data.decode()
+
+
+def test_the_delete_page_shows_the_amount_to_forfeit_and_wants_it_typed(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    page = unlocked.get(account + "/delete").data.decode()
+    assert "R13" in page and 'data-confirm-text="0.000"' in page
+    wrong = unlocked.post(account + "/delete", data={"confirm_amount": "12", "csrf_token": csrf})
+    assert wrong.status_code == 200 and 'id="confirm_amount-error"' in wrong.data.decode()
+
+
+def test_a_forged_activation_key_is_refused_next_to_the_key_field(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    response = unlocked.post(account + "/key", data={"key": "ISC1-AAAAA-BBBBB-CCCCC", "csrf_token": csrf},
+                             headers=htmx())
+    page = response.data.decode()
+    assert response.status_code == 200 and 'id="key-error"' in page and "key-invalid" in page
+
+
+def test_an_unknown_page_is_a_calm_404_without_a_stack_trace(unlocked):
+    response = unlocked.get("/accounts/no-such-account")
+    assert response.status_code == 404
+    assert b"Traceback" not in response.data and b"does not exist" in response.data
+
+
+def test_an_unexpected_error_shows_a_calm_page_not_a_stack_trace(unlocked, monkeypatch):
+    from app import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(services, "list_accounts", broken)
+    response = unlocked.get("/accounts/")
+    assert response.status_code == 500
+    assert b"internal detail" not in response.data and b"Something went wrong" in response.data
+
+
+def test_every_screen_renders_for_an_unlocked_store(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    for path in ("/accounts/", account, account + "/edit", account + "/statement", account + "/pbx/new",
+                 "/sync/", "/prices/", "/settings/"):
+        assert unlocked.get(path).status_code == 200, path
+
+
+def test_the_statement_of_an_account_not_yet_synced_says_to_sync(unlocked, csrf):
+    account = create_account(unlocked, csrf)
+    assert b"has not been synced yet" in unlocked.get(account + "/statement").data
+
+
+def test_settings_refuse_a_plain_http_server_on_the_network_next_to_the_field(unlocked, csrf):
+    response = unlocked.post("/settings/server", data={"server_url": "http://licenses.example.com",
+                                                       "csrf_token": csrf})
+    assert response.status_code == 200 and 'id="server_url-error"' in response.data.decode()
+
+
+def test_choosing_french_in_settings_turns_the_ui_french(unlocked, csrf):
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.get("/accounts/").data.decode()
+    assert 'lang="fr"' in page and "Comptes" in page

@@ -1,0 +1,99 @@
+"""Localhost safety (DESIGN §6): only the window RentDesk opened, on its own Host, may use the app."""
+
+from __future__ import annotations
+
+from app import launch_url
+from app.web.security import CSRF_HEADER
+
+
+def test_a_request_without_the_launch_cookie_is_refused_with_a_page_saying_where_to_open_rentdesk(stranger):
+    response = stranger.get("/accounts/")
+    assert response.status_code == 403
+    assert b"Open RentDesk from its own window" in response.data
+
+
+def test_a_forged_launch_cookie_is_refused(app, stranger):
+    stranger.set_cookie("rentdesk_app", "0" * 64)
+    assert stranger.get("/").status_code == 403
+
+
+def test_the_launch_url_sets_an_httponly_strict_cookie_and_redirects(app, stranger):
+    response = stranger.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert app.config["LAUNCH_SECRET"] not in cookie  # the secret itself never sits in a cookie
+
+
+def test_a_wrong_launch_secret_is_refused(stranger):
+    assert stranger.get("/launch?secret=guess").status_code == 403
+
+
+def test_healthz_answers_ok_without_the_secret_and_gives_no_data(stranger):
+    response = stranger.get("/healthz")
+    assert response.status_code == 200 and response.data == b"ok"
+
+
+def test_a_foreign_host_header_is_refused_even_with_the_cookie(client):
+    response = client.get("/accounts/", headers={"Host": "evil.example:8000"})
+    assert response.status_code == 403
+
+
+def test_healthz_too_refuses_a_foreign_host(stranger):
+    assert stranger.get("/healthz", headers={"Host": "rebound.example"}).status_code == 403
+
+
+def test_launch_url_pins_the_host_check_to_the_bound_port(app, client):
+    url = launch_url(app, "127.0.0.1", 8123)
+    assert url.startswith("http://127.0.0.1:8123/launch?secret=")
+    assert client.get("/healthz", headers={"Host": "127.0.0.1:8123"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "127.0.0.1:9999"}).status_code == 403
+
+
+def test_a_post_without_csrf_token_is_refused_and_changes_nothing(unlocked):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example"})
+    assert response.status_code == 403
+    assert b"Acme" not in unlocked.get("/accounts/").data
+
+
+def test_a_post_with_a_wrong_csrf_token_is_refused(unlocked):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                    "csrf_token": "f" * 64})
+    assert response.status_code == 403
+
+
+def test_the_htmx_header_carries_the_csrf_token(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example"},
+                             headers={CSRF_HEADER: csrf})
+    assert response.status_code == 302
+
+
+def test_a_cross_origin_post_is_refused_even_with_token_and_cookie(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                    "csrf_token": csrf},
+                             headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_a_cross_site_fetch_is_refused(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "A", "contact_email": "a@b.example", "csrf_token": csrf},
+                             headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+
+
+def test_a_same_origin_post_is_accepted(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                    "csrf_token": csrf},
+                             headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 302
+
+
+def test_every_answer_says_no_store_and_varies_on_htmx(client):
+    response = client.get("/first-run")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_pages_forbid_inline_scripts_and_framing(client):
+    policy = client.get("/first-run").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
