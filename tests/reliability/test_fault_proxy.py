@@ -102,6 +102,15 @@ def test_a_hook_runs_once_the_request_went_through(proxy):
     assert called.wait(5)
 
 
+def test_an_answer_hook_runs_after_the_server_acted_and_the_client_gets_nothing(proxy):
+    called = threading.Event()
+    proxy.plan("on_answer", hook=called.set)
+
+    with pytest.raises(httpx.TransportError):
+        post(proxy)
+    assert called.is_set() and _Counting.seen == [b"hello"]
+
+
 def test_a_killed_process_is_gone_at_once_and_starts_again_on_its_port(tmp_path):
     port = free_port()
     server = KillableProcess([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], port=port,

@@ -42,7 +42,10 @@ __all__ = ["FaultProxy", "Fault", "KillableProcess", "wait_for_port", "free_port
 #: blackhole       the request is read and swallowed; nothing ever comes back until the client gives up
 #: on_request      forward, and call `hook` once the request's first bytes went through (e.g. to
 #:                 SIGKILL the server at a random point while it works on them)
-KINDS = ("forward", "refuse", "cut_request", "cut_response", "blackhole", "on_request")
+#: on_answer       forward the request; when the answer's first bytes arrive (the server has done
+#:                 all its work), call `hook` (e.g. SIGKILL the server), then reset the client
+#:                 without passing on a byte: a crash after the commit, before the answer
+KINDS = ("forward", "refuse", "cut_request", "cut_response", "blackhole", "on_request", "on_answer")
 
 
 def free_port() -> int:
@@ -248,6 +251,11 @@ class FaultProxy:
                         self._count("on_request")
                         threading.Thread(target=fault.hook, daemon=True).start()
                 else:
+                    if fault.kind == "on_answer":
+                        self._count("on_answer")
+                        if fault.hook is not None:
+                            fault.hook()
+                        return
                     if fault.kind == "cut_response" and sent_down + len(data) >= fault.after:
                         try:
                             client.sendall(data[: max(0, fault.after - sent_down)])
@@ -283,48 +291,58 @@ class KillableProcess:
         self.kills = 0
         self.starts = 0
         self._log = None
+        self._lock = threading.RLock()
 
     def start(self, timeout: float = 30.0) -> "KillableProcess":
-        if self.process is not None and self.process.poll() is None:
-            raise RuntimeError("the server is already running")
-        if self.log_path:
-            self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, start_new_session=True,
-            stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
-        )
-        self.starts += 1
-        wait_for_port(self.port, process=self.process, timeout=timeout)
+        with self._lock:  # never while a kill timer is still tearing the last one down
+            if self.process is not None and self.process.poll() is None:
+                raise RuntimeError("the server is already running")
+            self._log = open(self.log_path, "ab") if self.log_path else None
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, start_new_session=True,
+                stdout=self._log or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
+            )
+            self.starts += 1
+            wait_for_port(self.port, process=self.process, timeout=timeout)
         if self.ready is not None:
             self.ready()
         return self
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        with self._lock:  # a kill under way counts as done only once the port is free
+            return self.process is not None and self.process.poll() is None
 
     def kill(self) -> bool:
         """SIGKILL the whole process group now; False when it had already gone."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return False
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return False
-        process.wait(timeout=10)
-        self.kills += 1
+        with self._lock:
+            process, log = self.process, self._log
+            if process is None:
+                return False
+            if process.poll() is not None:
+                self._close_log()
+                return False
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=10)
+            self.kills += 1
+            self._close_log()
+            # The port is free again once every worker is gone; wait for that before a restart.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                        break
+                time.sleep(0.01)
+            return True
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
-        # The port is free again once every worker is gone; wait for that before a restart.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
-                    break
-            time.sleep(0.01)
-        return True
 
     def kill_after(self, seconds: float) -> threading.Timer:
         """SIGKILL after a delay (a random point of whatever the server is doing then)."""
