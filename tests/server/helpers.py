@@ -161,6 +161,12 @@ class Api:
         with self.ctx.engine.connect() as connection:
             return connection.execute(select(func.count()).select_from(table)).scalar_one()
 
+    def count_occurrences(self, account_id: str) -> int:
+        """Reduce-then-restore occurrences recorded on the account (R6)."""
+        T = models.toggle_occurrences.c
+        with self.ctx.engine.connect() as connection:
+            return connection.execute(select(func.count()).where(T.account_id == account_id)).scalar_one()
+
     def ledger_rows(self, account_id: str) -> list[dict]:
         L = models.ledger.c
         with self.ctx.engine.connect() as connection:

@@ -1,0 +1,141 @@
+"""Bad input gets the error of DESIGN §5, a message naming the problem, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .helpers import IP_PORT, new_id
+
+
+@pytest.fixture
+def account_id(api):
+    return api.running_account()
+
+
+def _sync_raw(api, raw: bytes, token="mine"):
+    return api.call("POST", "/sync", raw=raw, token=token)
+
+
+def test_a_body_that_is_not_json_is_400(api, account_id):
+    before = api.snapshot()
+    status, body = _sync_raw(api, b'{"client_id": "x", "ops": [')
+    assert (status, body["error"]) == (400, "bad-json")
+    assert "not JSON" in body["message"]
+    assert api.snapshot() == before
+
+
+def test_a_body_that_is_not_utf8_is_400(api, account_id):
+    before = api.snapshot()
+    raw = json.dumps({"client_id": new_id(), "ops": [api.op("update_account", account_id, name="X")]}).encode()
+    status, body = _sync_raw(api, raw.replace(b'"X"', b'"\xff\xfe"'))
+    assert (status, body["error"]) == (400, "bad-json")
+    assert "not UTF-8" in body["message"]
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("payload", [
+    [], {"ops": []}, {"client_id": "not-a-uuid", "ops": []}, {"client_id": None, "ops": {}}, "ops",
+])
+def test_json_of_the_wrong_shape_is_422(api, payload):
+    status, body = api.call("POST", "/sync", payload)
+    assert (status, body["error"]) == (422, "bad-request")
+    assert "client_id" in body["message"]
+
+
+def test_a_batch_over_the_limit_is_413_with_the_limit_stated(api, account_id):
+    before = api.snapshot()
+    ops = [api.op("update_account", account_id, name=f"N{i}") for i in range(10_000)]
+    status, body = api.call("POST", "/sync", {"client_id": new_id(), "ops": ops})
+    assert (status, body["error"]) == (413, "too-large")
+    assert "at most 1000 ops" in body["message"]
+    assert api.snapshot() == before
+
+
+def test_a_body_over_the_size_limit_is_413(api):
+    status, body = _sync_raw(api, b'{"client_id": "' + b"x" * (5 * 1024 * 1024) + b'"}')
+    assert (status, body["error"]) == (413, "too-large")
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token", "x" * 500])
+def test_a_missing_or_unknown_token_is_401_and_changes_nothing(api, account_id, token):
+    before = api.snapshot()
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    status, body = api.transport("POST", "/sync", {"client_id": new_id(), "ops": [
+        api.op("update_account", account_id, name="Hacked")]}, headers)
+    assert (status, body["error"]) == (401, "unauthorized")
+    assert api.snapshot() == before
+    assert api.transport("GET", f"/accounts/{account_id}", None, headers)[0] == 401
+
+
+def test_another_scheme_than_bearer_is_401(api):
+    status, body = api.transport("GET", "/accounts", None, {"Authorization": f"Basic {api.token}"})
+    assert (status, body["error"]) == (401, "unauthorized")
+
+
+@pytest.mark.parametrize("op_change, words", [
+    ({"kind": "launch_rocket"}, "kind 'launch_rocket' is unknown"),
+    ({"op_id": "42"}, "op_id must be a UUID"),
+    ({"account_id": 7}, "account_id must be a UUID"),
+    ({"items": {IP_PORT: -1}}, "from 0 to 100,000"),
+    ({"items": {IP_PORT: 10**9}}, "from 0 to 100,000"),
+    ({"items": {IP_PORT: 2.5}}, "from 0 to 100,000"),
+    ({"items": {IP_PORT: "3"}}, "from 0 to 100,000"),
+    ({"items": {IP_PORT: True}}, "from 0 to 100,000"),
+    ({"items": [IP_PORT]}, "must be an object"),
+    ({"base_revision": "2"}, "base_revision must be a whole number"),
+    ({"pbx_id": None}, "pbx_id must be text, not null"),
+    ({"colour": "red"}, "has no field 'colour'"),
+])
+def test_an_op_with_wrong_fields_is_rejected_as_bad_op_and_changes_nothing(api, account_id, op_change, words):
+    before = api.snapshot()
+    op = {**api.set_licenses_op(account_id, {IP_PORT: 3}), **op_change}
+    answer = api.sync(op)
+    assert answer.status_code == 200
+    assert (answer.result["status"], answer.result["rule"]) == ("rejected", "bad-op")
+    assert words in answer.result["message"]
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"name": ""}, "name must be 1 to 200"),
+    ({"name": 12}, "name must be text"),
+    ({"contact_email": "nobody"}, "not an e-mail address"),
+    ({"cloud_contract": "yes"}, "true or false"),
+    ({"language": "de"}, "'en' or 'fr'"),
+])
+def test_account_fields_of_the_wrong_kind_are_bad_ops(api, fields, words):
+    base = {"name": "Café", "contact_email": "cafe@example.com", "cloud_contract": False}
+    result = api.sync(api.op("create_account", new_id(), **{**base, **fields})).result
+    assert (result["status"], result["rule"]) == ("rejected", "bad-op")
+    assert words in result["message"]
+
+
+def test_a_negative_forfeit_confirmation_is_a_bad_op(api, account_id):
+    result = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=-5)).result
+    assert result["rule"] == "bad-op"
+
+
+def test_an_op_that_is_not_an_object_is_rejected_without_stopping_the_batch(api, account_id):
+    answer = api.sync("hello", api.op("update_account", account_id, name="Still applied"))
+    assert [(r["status"], r["rule"]) for r in answer.results] == [("rejected", "bad-op"), ("applied", None)]
+
+
+def test_unknown_paths_and_methods_answer_json_errors(api):
+    assert api.call("GET", "/nowhere")[1]["error"] == "not-found"
+    status, body = api.call("DELETE", "/sync")
+    assert (status, body["error"]) == (405, "method-not-allowed")
+
+
+def test_ledger_paging_arguments_are_checked(api, account_id):
+    status, body = api.call("GET", f"/accounts/{account_id}/ledger?limit=0")
+    assert (status, body["error"]) == (422, "bad-request")
+    assert "'limit'" in body["message"]
+
+
+def test_an_op_missing_a_required_field_names_it(api, account_id):
+    op = api.set_licenses_op(account_id, {IP_PORT: 3})
+    del op["items"]
+    result = api.sync(op).result
+    assert (result["rule"], result["message"]) == ("bad-op", "set_licenses needs 'items'.")
