@@ -101,7 +101,7 @@ def prepare_store(home: Path, server: DemoServer) -> None:
 def _isc(milli: int) -> str:
     from rental.money import format_milli
 
-    return format_milli(milli)
+    return format_milli(milli, unit=False)
 
 
 def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str) -> str:

@@ -164,6 +164,9 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
 
     _quiet_request_log(verbose)
     app = server = None
+    # Signals are caught from here on, before anyone can learn our URL and ask us to stop.
+    stopper = _StopSignals()
+    stop = stopper.__enter__()
     try:
         settings = {"RENTDESK_HOME": str(home), "TRUST_DEMO_KEY": bool(trust_demo)}
         settings.update(config or {})
@@ -177,7 +180,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
             if mode == "browser":
                 webbrowser.open(url_holder["url"])
                 return "browser"
-            return mode
+            return ""  # serve: nothing to bring forward; the later launch is refused
 
         server = LocalServer(InstanceControl(app, lock.token, show), port=port)
         url = url_holder["url"] = launch_url(app, LOOPBACK, server.port)
@@ -190,7 +193,8 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
             from . import desktop
 
             window = desktop.DesktopWindow(url)
-            with _StopSignals(on_stop=window.close):
+            stopper.on_stop = window.close
+            if not stop.is_set():
                 window.open(on_started=on_window)
             return EXIT_OK
 
@@ -202,11 +206,11 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         else:
             # serve: the launch URL is the one line on stdout, for scripts and tests.
             print(url, file=out, flush=True)
-        with _StopSignals() as stop:
-            while not stop.wait(0.5):  # a timed wait lets Ctrl+C through on Windows too
-                pass
+        while not stop.wait(0.5):  # a timed wait lets Ctrl+C through on Windows too
+            pass
         return EXIT_OK
     finally:
+        stopper.__exit__(None, None, None)
         if server is not None:
             server.stop()
         if app is not None:
