@@ -272,7 +272,9 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         updated += len(updated_ids)
         refused += ref
         say("Fetching ledgers…")
-        _pull_ledgers(uow_factory, clock, transport, updated_ids)
+        with uow_factory() as uow:
+            held = [row.account_id for row in replica.all_accounts(uow.session) if row.status != "deleted"]
+        _pull_ledgers(uow_factory, clock, transport, held)
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), str(exc))
         return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
