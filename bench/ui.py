@@ -136,7 +136,7 @@ class Client:
         content = response.read()
         elapsed = time.perf_counter() - start
         if response.status != 200:
-            raise RuntimeError(f"{method} {path} answered {response.status}: {content[:300]!r}")
+            raise RuntimeError(f"{method} {path} answered {response.status}")
         return elapsed
 
     def close(self) -> None:
@@ -144,14 +144,22 @@ class Client:
 
 
 def start_app(home: Path, plain: bool):
+    """One app process on one store; its log goes next to the store (read when a request fails)."""
     args = [sys.executable, str(ROOT / "bench" / "ui_server.py"), "--home", str(home), "--now", str(NOW)]
     args += ["--plain"] if plain else ["--passphrase", PASSPHRASE]
-    proc = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = open(home.with_suffix(".log"), "wb")
+    proc = spawn(args, stdout=subprocess.PIPE, stderr=log)
+    log.close()
     line = proc.stdout.readline()
     if not line:
-        tail = (proc.stderr.read().decode().strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"ui_server.py did not start: {tail}")
+        raise RuntimeError(f"ui_server.py did not start: {last_error(home)}")
     return proc, json.loads(line)
+
+
+def last_error(home: Path) -> str:
+    lines = home.with_suffix(".log").read_text(errors="replace").strip().splitlines()
+    errors = [line for line in lines if line and not line.startswith(" ")]
+    return errors[-1] if errors else "no log"
 
 
 def requests_for(account_id: str, pbx_ids: list[str], rng: random.Random):
@@ -201,6 +209,8 @@ def compute(args) -> dict:
                 done += 1
             enc.close()
             plain.close()
+        except RuntimeError as error:
+            raise RuntimeError(f"{error} -- app log: {last_error(folder / 'encrypted')}") from None
         finally:
             stop(enc_proc)
             stop(plain_proc)
