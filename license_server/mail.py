@@ -73,11 +73,11 @@ def reminder(*, to: str, sender: str, name: str, language: str, now: int, deplet
     message["Subject"] = text["subject"].format(name=name, date=_when(depletes_at, language, "date"))
     message["Date"] = formatdate(now, usegmt=True)
     message["Message-ID"] = make_msgid(domain="rentdesk.invalid")
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text["body"].format(
         name=name, when=_when(depletes_at, language, "at"), left=left,
         balance=format_ticks(balance_ticks, language), monthly=format_milli(monthly_milli, language)))
+    message["Content-Language"] = language  # after set_content, which drops Content-* headers
     return message
 
 
