@@ -58,6 +58,8 @@ __all__ = [
     "remove_pbx", "redeem_key", "delete_account", "resolve",
     # sync
     "sync_now", "BackgroundSyncer",
+    # backup
+    "export_backup", "import_backup",
 ]
 
 InsecureServerUrl = settings_mod.InsecureServerUrl
@@ -710,6 +712,25 @@ def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory na
     from . import sync
 
     return sync.BackgroundSyncer(uow_factory, clock, **kwargs)
+
+
+# =========================================================================== backup
+
+
+def export_backup(store: Store, dest, progress: Callable[[int, int], None] | None = None):
+    """Write an encrypted backup file (same passphrase) and return its path; progress gets (done, total)."""
+    from . import backup
+
+    return backup.export_backup(store, dest, progress)
+
+
+def import_backup(src, home, passphrase: str, progress: Callable[[int, int], None] | None = None, *,
+                  demo: bool = False, keys_dir=None) -> Store:
+    """Restore a backup into an empty data folder and unlock it (WrongPassphrase restores nothing)."""
+    from . import backup
+
+    backup.import_backup(src, home, passphrase, progress)
+    return unlock(home, passphrase, demo=demo, keys_dir=keys_dir)
 
 
 # =========================================================================== helpers

@@ -218,3 +218,24 @@ def services_clock():
     from .conftest import START
 
     return MovableClock(START)
+
+
+def test_a_backup_is_encrypted_and_restores_with_the_same_passphrase(store, tmp_path):
+    clock = services_clock()
+    services.create_account(store.unit_of_work(), clock, "Zanzibar Plumbing", "boss@zanzibar-plumbing.example")
+    seen = []
+    made = services.export_backup(store, tmp_path / "saved" / "monday", progress=lambda done, total: seen.append((done, total)))
+    assert made.name == "monday.rentdesk-backup" and seen[-1][0] == seen[-1][1] > 0
+    assert b"Zanzibar" not in made.read_bytes() and b"tok-secret" not in made.read_bytes()
+    with pytest.raises(services.WrongPassphrase, match="Nothing was restored"):
+        services.import_backup(made, tmp_path / "restored", "not the passphrase")
+    assert not paths.store_path(tmp_path / "restored").exists()
+    restored = services.import_backup(made, tmp_path / "restored", PASSPHRASE, demo=True)
+    assert [a.name for a in services.list_accounts(restored.unit_of_work(), clock)] == ["Zanzibar Plumbing"]
+    restored.close()
+
+
+def test_a_backup_is_never_restored_over_an_existing_store(store, tmp_path):
+    made = services.export_backup(store, tmp_path / "b")
+    with pytest.raises(services.StoreExists):
+        services.import_backup(made, store.home, PASSPHRASE)
