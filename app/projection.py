@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from rental import billing
 from rental.billing import Account, Line
 from rental.pricing import PriceList
-from rental.rules import Policy, Reduction, reductions as reductions_of, resumes_after_credit
+from rental.rules import Policy, Reduction, resumes_after_credit
 
 from . import outbox, replica
 from .models import OutboxOp, Reduction as ReductionRow
@@ -363,7 +363,3 @@ def _connection_event(state: AccountState, prices: PriceList | None, now: int, l
     state.billing = billing.reconfigure(account, now, lines, resume=True if resume else None).account
     if prices is not None:
         state.billing = replace(state.billing, price_version=prices.version)
-
-
-def reductions_for(pbx_id: str, current: dict[str, int], desired: dict[str, int], at: int) -> list[Reduction]:
-    return reductions_of(pbx_id, current, desired, at)

@@ -62,7 +62,7 @@ def store_account(session: Session, keyring: Keyring, envelope: object, now: int
         payload = verify(keyring, envelope, "account")
         check_account_payload(payload)
     except SignatureError as exc:
-        record_refusal(session, "account", _account_id_hint(envelope), f"Account snapshot refused: {exc}", now)
+        record_refusal(session, "account", None, f"Account snapshot refused: {exc}", now)
         return None
     return keep_account(session, payload, envelope, now)
 
@@ -136,11 +136,6 @@ def all_accounts(session: Session) -> list[AccountReplica]:
 
 def account_payload(row: AccountReplica) -> dict:
     return json.loads(row.payload)
-
-
-def _account_id_hint(envelope: object) -> str | None:
-    """Nothing unverified is believed; this is only a label for the refusal, cut short."""
-    return None
 
 
 # --------------------------------------------------------------------------- ledger (R25)

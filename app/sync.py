@@ -225,10 +225,22 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
     else:
         owned = False
     try:
-        return _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s)
+        with _lock_for(uow_factory):  # "Sync now" and the background syncer never run at once
+            return _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s)
     finally:
         if owned:
             transport.close()
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(uow_factory) -> threading.Lock:
+    """One sync at a time per store (keyed by its data folder)."""
+    key = str(getattr(uow_factory, "home", id(uow_factory)))
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
 
 
 def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
