@@ -24,7 +24,6 @@ from rental import billing
 from rental.errors import AmountError, KeyFormatError, RuleViolation, SignatureError
 from rental.money import check_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
-from rental.rules import LicenseVerdict
 
 from . import checks, outbox, projection, replica, settings as settings_mod
 from .clock import Clock

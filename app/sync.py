@@ -238,7 +238,8 @@ _locks_guard = threading.Lock()
 
 def _lock_for(uow_factory) -> threading.Lock:
     """One sync at a time per store (keyed by its data folder)."""
-    key = str(getattr(uow_factory, "home", id(uow_factory)))
+    owner = getattr(uow_factory, "__self__", uow_factory)  # a Store, or its bound unit_of_work
+    key = str(getattr(owner, "home", "any"))
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
 

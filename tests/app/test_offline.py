@@ -11,7 +11,6 @@ from app import outbox, services
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 
 from .builders import ACCOUNT_ID, PBX_ID, account_payload, monthly, pricelist_payload, seed
-from .conftest import START
 
 IP_PORT = "01-00010-001"  # 0.500 iSC a month
 UC = "01-00020-001"  # 1.250 iSC a month
@@ -39,15 +38,18 @@ def detail(store, clock):
 # --------------------------------------------------------------------------- replica
 
 
-def test_a_verified_snapshot_is_kept_verbatim_with_its_parsed_fields(online_once, signer, clock):
-    with online_once.unit_of_work() as uow:
-        from app.replica import get_account
+def test_a_verified_snapshot_is_kept_verbatim_with_its_parsed_fields(store, signer, prices, clock):
+    from app.replica import get_account, store_account
 
+    envelope = signer.sign_envelope("account", account_payload(as_of=clock.now(), licenses={IP_PORT: 10},
+                                                               prices=prices))
+    with store.unit_of_work() as uow:
+        store_account(uow.session, uow.keyring, envelope, clock.now())
+        uow.commit()
+    with store.unit_of_work() as uow:
         row = get_account(uow.session, ACCOUNT_ID)
-        envelope = json.loads(row.envelope)
-        assert signer.sign_envelope  # the envelope is the signed one, byte for byte
-        assert uow.keyring.verify_envelope(envelope, "account")["revision"] == row.revision == 3
-        assert row.name == "Acme Dental" and row.status == "active"
+        assert json.loads(row.envelope) == envelope
+        assert (row.revision, row.name, row.status, row.rate_ticks_per_s) == (3, "Acme Dental", "active", 60_000)
 
 
 def test_a_snapshot_older_than_the_one_held_is_refused_with_the_reason_shown(online_once, signer, prices, clock):
@@ -309,5 +311,3 @@ def _body(store, op_id):
     with store.unit_of_work() as uow:
         return json.loads(outbox.get(uow.session, op_id).body)
 
-
-assert START

@@ -385,3 +385,15 @@ def test_a_refused_token_is_reported_and_nothing_is_lost(server, laptop, clock):
     report = sync_now(store, clock)
     assert not report.ok and "token" in report.error
     assert services.sync_status(store.unit_of_work()).queued == 1
+
+
+def test_a_manual_sync_waits_while_the_background_one_runs(server, laptop, clock):
+    store = laptop("a")
+    assert sync._lock_for(store.unit_of_work) is sync._lock_for(store)
+    with sync._lock_for(store):
+        finished = threading.Event()
+        worker = threading.Thread(target=lambda: (services.sync_now(store.unit_of_work, clock), finished.set()))
+        worker.start()
+        assert not finished.wait(0.2)  # it queues behind the running sync instead of sending the ops twice
+    worker.join(20)
+    assert finished.is_set()

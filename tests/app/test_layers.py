@@ -1,0 +1,28 @@
+"""The app's core stays below the UI (DESIGN §2, §6): no Flask, no webview, no license server in it."""
+
+import ast
+import pathlib
+
+APP = pathlib.Path(__file__).resolve().parents[2] / "app"
+CORE = ["paths.py", "clock.py", "store.py", "models.py", "settings.py", "replica.py", "outbox.py", "projection.py",
+        "checks.py", "sync.py", "services.py", "backup.py", "migrations/__init__.py", "migrations/env.py"]
+
+
+def imported(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def test_the_core_modules_import_no_flask_no_webview_and_no_license_server():
+    for name in CORE:
+        assert not set(imported(APP / name)) & {"flask", "flask_babel", "webview", "license_server"}, name
+
+
+def test_only_the_clock_module_reads_the_wall_clock():
+    for name in CORE:
+        if name != "clock.py":
+            source = (APP / name).read_text()
+            assert "time.time(" not in source and "datetime.now(" not in source, name
