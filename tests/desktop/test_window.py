@@ -1,0 +1,101 @@
+"""The real pywebview window (Qt) on Debian's Xvfb: it shows the unlock page, not a blank window;
+with no display, rentdesk says what is missing and falls back to the browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from app import desktop
+from app.instance import INFO_FILE
+
+from .helpers import ROOT, Running, clean_env, make_browser_recorder, make_store, opened_urls, rentdesk, run_to_end, wait_until
+from .screen import Screenshot, Xvfb
+
+
+def stylesheet_colour(name: str) -> tuple[int, int, int]:
+    """A colour the app's stylesheet defines (static/rentdesk.css :root), as RGB."""
+    css = (ROOT / "static" / "rentdesk.css").read_text(encoding="utf-8")
+    match = re.search(rf"--{name}:\s*#([0-9a-fA-F]{{6}})\b", css)
+    assert match, f"static/rentdesk.css no longer defines --{name} as #rrggbb: update this test"
+    value = match.group(1)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def shows_the_styled_page(shot: Screenshot) -> bool:
+    """Painted with our stylesheet: its page ground fills much of the screen and its accent (the
+    Unlock button) is there as a solid patch. A blank or unstyled window has neither."""
+    colours = shot.colours()
+    total = sum(colours.values())
+    return (colours[stylesheet_colour("ground")] > total * 0.3
+            and colours[stylesheet_colour("accent")] > 300)
+
+
+def test_the_window_opens_on_the_unlock_page_and_the_screen_shows_it(tmp_path):
+    home = tmp_path / "home"
+    make_store(home)
+    with Xvfb() as screen:
+        env = clean_env(DISPLAY=screen.display)
+        with Running([sys.executable, "-m", "tests.desktop.window_probe", str(home)], env=env) as window:
+            page = json.loads(window.wait_for_line(r'"loaded"').string)
+            assert page["loaded"] is True
+            assert page["url"].endswith("/unlock")
+            assert page["title"].startswith("Unlock")
+            assert "Unlock RentDesk" in page["text"] and "Passphrase" in page["text"]
+
+            shot = screen.wait_for(shows_the_styled_page)
+            shot.save_png(tmp_path / "window.png")
+            assert shows_the_styled_page(shot), f"the screen does not show the page: see {tmp_path / 'window.png'}"
+
+            # a second launch on the same data folder raises this window instead of opening the store again
+            second = run_to_end("--home", str(home), env=env)
+            assert second.returncode == 0
+            assert "brought it to the front (window)" in second.stderr
+
+            assert window.stop() == 0  # SIGTERM closes the window, then the server and the store, in order
+            assert '{"closed": true, "rc": 0}\n' in window.stdout
+    assert not (home / INFO_FILE).exists()
+
+
+def test_without_a_display_rentdesk_says_so_and_opens_the_browser_instead(tmp_path):
+    browser, log = make_browser_recorder(tmp_path)
+    with rentdesk("--home", str(tmp_path / "home"), env=clean_env(BROWSER=str(browser))) as app:
+        url = app.launch_url()
+        assert wait_until(lambda: opened_urls(log)) == [url]
+        assert app.stop() == 0
+    stderr = "".join(app.stderr)
+    assert "RentDesk cannot open its window: no display" in stderr
+    assert "Opening it in your web browser instead" in stderr
+
+
+def test_a_display_nobody_answers_is_caught_before_qt_could_abort_the_program(tmp_path):
+    browser, log = make_browser_recorder(tmp_path)
+    env = clean_env(DISPLAY=":4242", BROWSER=str(browser))
+    with rentdesk("--home", str(tmp_path / "home"), env=env) as app:
+        url = app.launch_url()
+        assert wait_until(lambda: opened_urls(log)) == [url]
+        assert app.stop() == 0
+    assert "no X server answers at DISPLAY=:4242" in "".join(app.stderr)
+
+
+def test_no_display_is_named_as_the_problem_and_qt_offscreen_is_accepted():
+    assert "DISPLAY is not set" in desktop.window_problem({})
+    assert desktop.window_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+def test_a_python_without_the_qt_back_end_is_told_which_package_to_install(tmp_path):
+    """A real interpreter that has pywebview but not PyQt6 (no site-packages, webview linked in alone)."""
+    import subprocess
+
+    import webview
+
+    (tmp_path / "webview").symlink_to(Path(webview.__file__).parent)
+    script = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; from app import desktop; "
+              "print(desktop.window_problem({'DISPLAY': ':0'}))")
+    done = subprocess.run([sys.executable, "-S", "-c", script, str(ROOT), str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "the Qt window back-end (PyQt6 with WebEngine) is missing" in done.stdout
+    assert 'pip install "pywebview[qt]"' in done.stdout
