@@ -175,7 +175,9 @@ def show(account_id: str, pbx_id: str):
 @bp.post("/<pbx_id>/licenses/preview")
 def preview(account_id: str, pbx_id: str):
     """As the technician types: new consumption, runtime, end date and every problem (R1, R2, R6-R8, R14)."""
-    return render("pbx/show.html", "pbx/_editor.html", **_editor(account_id, pbx_id, request.form))
+    part = {"summary": "pbx/_preview.html", "catalog": "pbx/_rows.html"}.get(request.args.get("part", ""),
+                                                                           "pbx/_editor.html")
+    return render("pbx/show.html", part, **_editor(account_id, pbx_id, request.form))
 
 
 @bp.post("/<pbx_id>/licenses")

@@ -1,0 +1,76 @@
+"""What a technician does, as browser steps: each waits for what the screen shows, never for time."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .conftest import PASSPHRASE
+
+
+def first_run(page: Page, app, server=None, token: str | None = None) -> None:
+    """Open RentDesk from its launch URL and create the store, connected or offline."""
+    page.goto(app.launch_url)
+    expect(page.locator("h1")).to_be_visible()
+    page.fill("#passphrase", PASSPHRASE)
+    page.fill("#confirm", PASSPHRASE)
+    if server is None:
+        page.click("button[value=offline]")
+    else:
+        page.fill("#server_url", server.url)
+        page.fill("#token", token)
+        page.click("button[value=online]")
+    expect(page).to_have_url(re.compile(r"/accounts/$"))
+
+
+def sync_now(page: Page, app) -> str:
+    """Press Sync now and return the report's text once it shows."""
+    page.goto(app.url("/sync/"))
+    page.click("#sync-now")
+    report = page.locator("[data-testid=sync-report]")
+    expect(report).to_be_visible()
+    return report.inner_text()
+
+
+def create_account(page: Page, app, name: str, email: str) -> str:
+    """A new account; returns its page URL."""
+    page.goto(app.url("/accounts/new"))
+    page.fill("#name", name)
+    page.fill("#contact_email", email)
+    page.click("form.panel button[type=submit]")
+    expect(page.locator("h1")).to_contain_text(name)
+    return page.url
+
+
+def load_key(page: Page, account_url: str, key: str) -> None:
+    page.goto(account_url)
+    page.fill("#key", key)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator(".notice.ok, #key-error").first).to_be_visible()  # queued (page reloaded) or refused
+
+
+def add_pbx(page: Page, account_url: str, name: str, serial: str, firmware: str = "13r2", platform: str = "vmware") -> str:
+    """Register a rental PBX; returns the PBX page URL (the license editor)."""
+    page.goto(account_url)
+    page.get_by_role("link", name=re.compile("Add PBX|Ajouter un PBX")).first.click()
+    page.fill("#name", name)
+    page.fill("#serial", serial)
+    page.select_option("#platform", platform)
+    page.fill("#firmware", firmware)
+    page.click("form.panel button[type=submit]")
+    expect(page.locator("#license-editor")).to_be_visible()
+    return page.url
+
+
+def set_quantities(page: Page, quantities: dict[str, int], expect_monthly: str | None = None) -> None:
+    """Type quantities in the license editor and wait for the preview to show them."""
+    for ref, qty in quantities.items():
+        page.fill(f"#qty-{ref}", str(qty))
+    if expect_monthly:
+        expect(page.locator("[data-testid=after-monthly]")).to_have_text(expect_monthly)
+
+
+def queue_licenses(page: Page) -> None:
+    page.click("#license-editor button[type=submit]")
+    expect(page.locator(".meter-panel")).to_be_visible()
