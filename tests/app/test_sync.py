@@ -353,19 +353,19 @@ def test_the_background_syncer_syncs_as_soon_as_the_server_answers(server, lapto
     store = laptop("a", synced=False)
     account = services.create_account(store.unit_of_work(), clock, "Acme Dental", "office@acme-dental.example")
     reports = []
-    synced = threading.Event()
+    attempted, synced = threading.Event(), threading.Event()
 
     def on_report(report):
         reports.append(report)
+        attempted.set()
         if report.ok:
             synced.set()
 
     syncer = services.BackgroundSyncer(store, clock, interval_s=60, min_backoff_s=0.02, max_backoff_s=0.05,
                                        on_report=on_report).start()
     try:
-        while not reports:  # the first attempt fails: the server is down
-            threading.Event().wait(0.01)
-        assert not reports[0].ok
+        assert attempted.wait(20)
+        assert not reports[0].ok  # the first attempt fails: the server is down
         server.start()
         assert synced.wait(20), reports[-1]
     finally:
