@@ -1,0 +1,95 @@
+"""`rentdesk demo` runs the whole system on one laptop; the demo key it signs with is trusted by the
+demo only: a normal start refuses every answer signed with it (DESIGN §4)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import services
+from app.clock import SystemClock
+from app.demo import DEMO_KEYS_MILLI, DEMO_PASSPHRASE, start_license_server
+from rental.errors import SignatureError
+from rental.signing import Keyring
+
+from .helpers import ROOT, csrf_of, open_session, rentdesk
+
+PASSPHRASE = "a normal laptop passphrase"
+
+
+def unlock_and_sync(client: httpx.Client, passphrase: str) -> httpx.Response:
+    """What a technician does in the window: unlock, then press "Sync now"."""
+    unlock = client.get("/unlock")
+    opened = client.post("/unlock", data={"csrf_token": csrf_of(unlock.text), "passphrase": passphrase})
+    assert opened.url.path.startswith("/accounts"), opened.text[:500]
+    sync_page = client.get("/sync/")
+    return client.post("/sync/run", data={"csrf_token": csrf_of(sync_page.text)})
+
+
+def test_rentdesk_demo_brings_up_a_license_server_and_an_app_that_syncs_with_it():
+    with rentdesk("demo", "--serve") as demo:
+        launch = demo.launch_url()
+        banner = "".join(demo.stdout)
+        folder = Path(re.search(r"data folder\s+(\S+)", banner).group(1))
+        server = re.search(r"license server\s+(http://127\.0\.0\.1:\d+)", banner).group(1)
+        keys = re.findall(r"ISC1-[0-9A-Z-]+", banner)
+        assert f"passphrase       {DEMO_PASSPHRASE}" in banner
+        assert len(keys) == sum(count for _amount, count in DEMO_KEYS_MILLI)
+
+        health = httpx.get(server + "/api/v1/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+
+        # the keys shown are real activation keys, signed with the demo key
+        demo_ring = Keyring.from_dir(ROOT / "keys", include_demo=True)
+        amounts = sorted(demo_ring.read_key(key).amount_milli for key in keys)
+        assert amounts == sorted(a for a, n in DEMO_KEYS_MILLI for _ in range(n))
+
+        with open_session(launch) as (client, first_page):
+            assert first_page.url.path == "/unlock"  # no set-up: the store already knows the server
+            result = unlock_and_sync(client, DEMO_PASSPHRASE)
+            assert result.status_code == 200
+            assert "Sync complete." in result.text
+        assert folder.is_dir()
+        assert demo.stop() == 0
+    assert not folder.exists(), "the throwaway demo folder outlived the demo"
+
+
+def test_activation_keys_signed_with_the_demo_key_do_not_verify_in_a_normal_keyring(tmp_path):
+    server = start_license_server(tmp_path / "server")
+    try:
+        key = server.keys[0][1]
+        with pytest.raises(SignatureError, match="'demo', which is not trusted here"):
+            Keyring.from_dir(ROOT / "keys").read_key(key)
+    finally:
+        server.stop()
+
+
+def test_a_normal_start_refuses_answers_signed_with_the_demo_key(tmp_path):
+    server = start_license_server(tmp_path / "server")
+    home = tmp_path / "laptop"
+    try:
+        services.initialise(home, PASSPHRASE, server.url, server.token).close()  # demo=False: a normal laptop
+        store = services.unlock(home, PASSPHRASE)
+        services.create_account(store.unit_of_work(), SystemClock(), "Hotel du Lac", "it@hotel-du-lac.example")
+        store.close()
+
+        with rentdesk("serve", "--home", str(home)) as app:  # a normal start, as `rentdesk` makes it
+            with open_session(app.launch_url()) as (client, _page):
+                result = unlock_and_sync(client, PASSPHRASE)
+                assert "The sync did not complete." in result.text
+                assert "unknown key &#39;demo&#39;" in result.text or "unknown key 'demo'" in result.text
+            assert app.stop() == 0
+    finally:
+        server.stop()
+
+    store = services.unlock(home, PASSPHRASE)
+    try:
+        status = services.sync_status(store.unit_of_work())
+        assert status.queued == 1  # nothing of the answer was believed: the change is still waiting
+        assert any("demo" in refusal.reason for refusal in status.refusals)
+        assert services.current_pricelist(store.unit_of_work()) is None
+    finally:
+        store.close()
