@@ -16,8 +16,8 @@ from rental.pricing import PriceList
 from rental.rules import MODES, PLATFORMS, PbxFacts, check_pbx, evaluate_licenses
 
 from .projection import AccountState, Book, PbxState
+from .settings import LANGUAGES
 
-LANGUAGES = ("en", "fr")
 MAX_TEXT = 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
