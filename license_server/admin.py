@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from rental.errors import PriceListError
 from rental.pricing import PriceList
 
-from . import migrations, models
+from . import models
 from .auth import new_token, token_hash
 from .context import ServerContext
 from .db import writing
@@ -23,6 +23,8 @@ MAX_KEYS_PER_CALL = 10_000
 
 def init_db(ctx: ServerContext) -> None:
     """Create or migrate the schema (Alembic)."""
+    from . import migrations  # Alembic is slow to import and only this command needs it
+
     migrations.upgrade(ctx.engine)
 
 

@@ -81,11 +81,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
               f"expired {report.expired}", file=sys.stderr)
     elif args.command == "serve":
+        from werkzeug.serving import run_simple
+
         from . import create_app
 
         config = {} if ctx.settings.SWEEP_INTERVAL else {"SWEEP_INTERVAL": 60}  # a periodic sweep in development too
         app = create_app(config)
-        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+        print(f"license server (development) on http://{args.host}:{args.port}/api/v1 — "
+              "use gunicorn in production", file=sys.stderr)
+        run_simple(args.host, args.port, app, threaded=True)  # logs to stderr; stdout stays empty
     ctx.engine.dispose()
     return 0
 

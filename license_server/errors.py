@@ -26,7 +26,11 @@ def _http_error(exc: HTTPException):
         return error_response(413, code, "The request body is too large: send fewer ops per /sync request.")
     if exc.code == 404:
         return error_response(404, code, "No such path: see /api/v1/openapi.json for the API.")
-    return error_response(exc.code or 500, code, exc.description or exc.name)
+    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    allow = dict(exc.get_headers()).get("Allow")
+    if allow:  # a 405 names the methods that would do (RFC 9110)
+        response.headers["Allow"] = allow
+    return response
 
 
 def _crash(exc: Exception):

@@ -158,7 +158,10 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["client_id", "ops"],
                     "properties": {"client_id": {"type": "string", "format": "uuid"},
-                                   "ops": {"type": "array", "maxItems": max_ops, "items": _ref("Op")}}}}}},
+                                   "ops": {"type": "array", "maxItems": max_ops, "items": {"anyOf": [
+                                       _ref("Op"),
+                                       {"description": "anything else is answered in its place by a rejected "
+                                                       "op-result with rule bad-op, not by an HTTP error"}]}}}}}}},
                 "responses": {"200": _json({
                     "type": "object", "required": ["results", "accounts", "pricelist"], "properties": {
                         "results": {"type": "array", "items": envelope,
