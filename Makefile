@@ -11,7 +11,7 @@ TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysym
 WINDOW_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 BENCH_DEBS := wrk postgresql
 
-.PHONY: all venv debs test test-unit soak bench run screenshots dist clean
+.PHONY: all venv debs test test-unit soak bench run screenshots translations dist clean
 
 all: test
 
@@ -50,6 +50,16 @@ dist: venv
 	$(PY) -m PyInstaller build/rentdesk.spec --distpath dist --workpath build/out/pyinstaller --noconfirm --log-level WARN
 	$(PY) build/make_deb.py --bundle dist/rentdesk --out dist
 	du -sh dist/rentdesk
+
+# Each main screen with demo data, in headless Chromium, into docs/screenshots/ (shown in the README).
+screenshots: venv debs
+	$(PY) build/screenshots.py --out docs/screenshots
+
+# After changing UI text: extract, merge into the French catalog, compile (.po and .mo are committed).
+translations: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d translations -l fr --statistics
 
 clean:
 	rm -rf $(VENV) build/out dist .pytest_cache .hypothesis

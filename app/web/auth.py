@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import store as store_mod
 from . import core, forms
@@ -106,7 +107,8 @@ def unlock():
     wait = st.throttle.wait_s(now)
     if request.method == "POST":
         if wait:
-            error = _("Too many wrong passphrases: wait %(n)d seconds, then try again.", n=wait)
+            error = ngettext("Too many wrong passphrases: wait %(num)d second, then try again.",
+                             "Too many wrong passphrases: wait %(num)d seconds, then try again.", wait)
         else:
             try:
                 opened = core.unlock(request.form.get("passphrase", ""))
@@ -115,7 +117,8 @@ def unlock():
                 wait = st.throttle.wait_s(now)
                 error = _("Wrong passphrase: the store did not open. Check it (it is case-sensitive) and try again.")
                 if wait:
-                    error += " " + _("After several wrong attempts, wait %(n)d seconds before the next one.", n=wait)
+                    error += " " + ngettext("After several wrong attempts, wait %(num)d second before the next one.",
+                                            "After several wrong attempts, wait %(num)d seconds before the next one.", wait)
             except store_mod.StoreError as problem:
                 error = str(problem)
             else:

@@ -66,7 +66,7 @@ def test_the_wait_doubles_with_each_further_failure(unlocked, csrf, clock):
     clock.advance(5)
     unlocked.post("/unlock", data={"passphrase": "wrong again", "csrf_token": csrf})
     clock.advance(9)
-    assert b"wait 1 seconds" in unlocked.post("/unlock", data={"passphrase": PASSPHRASE, "csrf_token": csrf}).data
+    assert b"wait 1 second," in unlocked.post("/unlock", data={"passphrase": PASSPHRASE, "csrf_token": csrf}).data
 
 
 def test_locked_pages_send_to_unlock(unlocked, csrf):
