@@ -26,7 +26,7 @@ def first_run(page: Page, app, server=None, token: str | None = None) -> None:
 
 def sync_now(page: Page, app) -> str:
     """Press Sync now and return the report's text once it shows."""
-    page.goto(app.url("/sync/"))
+    page.goto(app.url("/sync/"))  # goto waits for "load": htmx is ready
     page.click("#sync-now")
     report = page.locator("[data-testid=sync-report]")
     expect(report).to_be_visible()
@@ -60,6 +60,7 @@ def add_pbx(page: Page, account_url: str, name: str, serial: str, firmware: str 
     page.fill("#firmware", firmware)
     page.click("form.panel button[type=submit]")
     expect(page.locator("#license-editor")).to_be_visible()
+    page.wait_for_load_state("load")  # htmx is ready before anything is typed
     return page.url
 
 

@@ -107,3 +107,48 @@ def test_credit_running_out_shows_the_account_suspended(page, live_app, license_
     steps.sync_now(page, live_app)
     page.goto(live_app.url("/accounts/"))
     expect(page.locator("#account-list")).to_contain_text("suspended")
+
+
+def test_the_french_ui_end_to_end_follows_the_system_language(page_fr, live_app, license_server):
+    page = page_fr
+    token = license_server.add_technician("Partenaire", "Léa")
+    [key] = license_server.issue_keys("1234.5", 1)
+    page.goto(live_app.launch_url)
+    expect(page.locator("h1")).to_have_text("Bienvenue dans RentDesk")
+    page.fill("#passphrase", "abc")
+    expect(page.locator("#strength-text")).to_have_text("Trop courte : au moins 8 caractères.")
+    steps.first_run(page, live_app, license_server, token)
+    expect(page.locator("nav")).to_contain_text("Comptes")
+    assert "Synchronisation terminée" in steps.sync_now(page, live_app)
+
+    page.goto(live_app.url("/accounts/new"))
+    page.fill("#name", "Hôtel des Alpes")
+    page.fill("#contact_email", "accueil@alpes.example")
+    page.click("form.panel button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Hôtel des Alpes")
+    account = page.url
+    steps.load_key(page, account, key)
+    expect(page.locator(".meter-panel")).to_contain_text("+1\u00a0234,500 iSC pas encore confirmés")
+    page.get_by_role("link", name="Ajouter un PBX").first.click()
+    page.fill("#name", "Accueil")
+    page.fill("#serial", "SN-FR-1")
+    page.fill("#firmware", "12r1")  # R1 refuses it, in French
+    page.click("form.panel button[type=submit]")
+    expect(page.locator("#firmware-error")).to_contain_text("R1")
+    expect(page.locator("#firmware-error")).to_contain_text("antérieur à 13r1")
+    page.fill("#firmware", "14r2sr3")
+    page.click("form.panel button[type=submit]")
+    expect(page.locator("#license-editor")).to_contain_text("Avant de mettre en attente")
+    page.wait_for_load_state("load")  # htmx is ready before anything is typed
+    page.fill(f"#qty-{HARDWARE}", "1")
+    row = page.locator("tr.item-row", has=page.locator(f"#qty-{HARDWARE}"))
+    expect(row.locator(".problem")).to_contain_text("licence matérielle")
+    page.fill(f"#qty-{HARDWARE}", "0")
+    steps.set_quantities(page, {UC: 8}, expect_monthly="10,000 iSC")
+    steps.queue_licenses(page)
+    report = steps.sync_now(page, live_app)
+    assert "4 changements envoyés" in report and "4 appliqués" in report
+    page.goto(account)
+    expect(page.locator("h1 .badge")).to_have_text("actif")
+    expect(page.locator("[data-testid=balance]")).to_have_text("1\u00a0234,500 iSC")
+    expect(page.locator("[data-testid=runtime]")).to_contain_text("jours")
