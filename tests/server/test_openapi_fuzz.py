@@ -10,9 +10,9 @@ from schemathesis.config import SchemathesisConfig
 
 from license_server import admin
 
-#: The statuses DESIGN §5 gives invalid input (413: too many ops, with the limit stated).
+#: The statuses DESIGN §5 gives invalid input (413: too many ops, with the limit stated; 429: token guessing).
 CONFIG = SchemathesisConfig.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": [400, 401, 404, 405, 413, 422]}}})
+    {"checks": {"negative_data_rejection": {"expected-statuses": [400, 401, 404, 405, 413, 422, 429]}}})
 FEW = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
