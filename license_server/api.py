@@ -28,16 +28,19 @@ LEDGER_MAX_PAGE = 1000
 class ApiError(Exception):
     """An answer other than 200: {"error": code, "message": text} with its HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str, retry_after: int | None = None):
     response = jsonify({"error": code, "message": message})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="rentdesk"'
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -54,9 +57,16 @@ def authenticate() -> None:
     if token is None:
         raise ApiError(401, "unauthorized", "Send the technician's token as 'Authorization: Bearer <token>'.")
     ctx = server()
+    address, now = request.remote_addr or "?", ctx.now()
+    wait = ctx.guesses.retry_after(address, now)
+    if wait is not None:  # token guessing: the token is not even looked at
+        raise ApiError(429, "too-many-requests", f"Too many unknown tokens from this address: wait {wait} s, "
+                                                 "then check the token (ask the vendor for a technician token).",
+                       retry_after=wait)
     with ctx.engine.connect() as connection:
         caller = ctx.tokens.caller(connection, token)
     if caller is None:
+        ctx.guesses.failed(address, now)
         raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")
     g.caller = caller
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import deque
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -59,3 +61,43 @@ class TokenCache:
         if len(self._known) < self._limit:
             self._known[digest] = caller
         return caller
+
+
+class GuessLimiter:
+    """Slows down token guessing: after `limit` unknown tokens from one address within `window_s` seconds,
+    that address is answered 429 (without checking its token, so a guess learns nothing) until the window ends.
+
+    Kept per process and keyed on the peer address: behind a reverse proxy, every client shares its
+    address, so set the limit with that in mind (0 turns the limiter off). Times are the server's clock.
+    """
+
+    def __init__(self, limit: int, window_s: int, max_addresses: int = 100_000):
+        self.limit, self.window_s, self.max_addresses = limit, window_s, max_addresses
+        self._failures: dict[str, deque[int]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str, now: int) -> int | None:
+        """Seconds the address must wait before its next token is checked; None when it may try now."""
+        if not self.limit:
+            return None
+        with self._lock:
+            failures = self._failures.get(address)
+            if not failures:
+                return None
+            while failures and failures[0] <= now - self.window_s:
+                failures.popleft()
+            if not failures:
+                del self._failures[address]
+                return None
+            if len(failures) < self.limit:
+                return None
+            return max(1, failures[0] + self.window_s - now)
+
+    def failed(self, address: str, now: int) -> None:
+        """Count an unknown token presented by address."""
+        if not self.limit:
+            return
+        with self._lock:
+            if address not in self._failures and len(self._failures) >= self.max_addresses:
+                self._failures.pop(next(iter(self._failures)))  # forget the oldest address, never grow unbounded
+            self._failures.setdefault(address, deque(maxlen=self.limit)).append(now)

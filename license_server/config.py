@@ -31,9 +31,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPS": 1000,  # ops per /sync batch; more is answered 413
     "MAX_BODY_BYTES": 4 * 1024 * 1024,
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
+    "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
+    "TOKEN_GUESS_WINDOW_S": 300,
 }
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
-            "RETENTION_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES", "SWEEP_INTERVAL"}
+            "RETENTION_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES", "SWEEP_INTERVAL",
+            "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
 
 
 class SettingsError(ValueError):

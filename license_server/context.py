@@ -19,7 +19,7 @@ from rental.pricing import PriceList
 from rental.signing import Keyring, SigningKey, load_signing_key
 
 from . import models
-from .auth import TokenCache
+from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
 from .db import make_engine
 
@@ -43,6 +43,7 @@ class ServerContext:
         self._prices: CurrentPrices | None = None
         self._lock = threading.Lock()
         self.tokens = TokenCache()
+        self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "ServerContext":

@@ -15,7 +15,8 @@ _CODES = {400: "bad-json", 401: "unauthorized", 404: "not-found", 405: "method-n
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message))
+    app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message,
+                                                                    exc.retry_after))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
 

@@ -18,8 +18,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     texts = {400: "the body is not JSON or not UTF-8", 401: "missing or unknown bearer token",
              404: "no such account among the caller's partner's accounts (another partner's answers the same)",
-             413: "too many ops in one batch, or a body too large", 422: "JSON of the wrong shape"}
-    return {str(status): _json(_ref("Error"), texts[status]) for status in statuses}
+             413: "too many ops in one batch, or a body too large", 422: "JSON of the wrong shape",
+             429: "too many unknown tokens from this address: wait Retry-After seconds (token guessing)"}
+    answers = {str(status): _json(_ref("Error"), texts[status]) for status in statuses}
+    if "401" in answers:  # wherever a token is checked, guessing it is limited
+        answers["429"] = _json(_ref("Error"), texts[429])
+        answers["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1},
+                                                     "description": "seconds to wait"}}
+    return answers
 
 
 def spec(version: str, max_ops: int) -> dict[str, Any]:
@@ -32,7 +38,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "type": "object", "required": ["error", "message"], "additionalProperties": False,
             "properties": {
                 "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "method-not-allowed",
-                                                     "too-large", "bad-request", "internal"]},
+                                                     "too-large", "bad-request", "too-many-requests", "internal"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
             },
         },
