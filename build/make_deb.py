@@ -26,7 +26,7 @@ MAINTAINER = "RentDesk developers <rentdesk@example.invalid>"
 DESKTOP_ENTRY = """\
 [Desktop Entry]
 Type=Application
-Version=1.5
+Version=1.4
 Name=RentDesk
 GenericName=PBX license rental
 GenericName[fr]=Location de licences PBX
@@ -36,7 +36,7 @@ Exec=rentdesk
 TryExec=/opt/rentdesk/rentdesk
 Icon=rentdesk
 Terminal=false
-Categories=Office;Finance;Network;
+Categories=Office;Finance;
 Keywords=PBX;license;rental;iSC;credit;
 StartupNotify=true
 Actions=demo;
@@ -121,13 +121,21 @@ def packages_for(libraries: set[str]) -> list[str]:
     return sorted(packages)
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link where the file system allows one (same device), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     path.chmod(mode)
 
 
-def build_deb(bundle: Path, out_dir: Path) -> Path:
+def build_deb(bundle: Path, out_dir: Path, level: int = 6) -> Path:
     bundle = bundle.resolve()
     if not (bundle / "rentdesk").is_file():
         raise SystemExit(f"make_deb: no bundle at {bundle}/rentdesk; run `make dist` (PyInstaller) first")
@@ -135,10 +143,11 @@ def build_deb(bundle: Path, out_dir: Path) -> Path:
     depends = packages_for(system_libraries(bundle))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{PACKAGE}_{ver}_{arch}.deb"
-    with tempfile.TemporaryDirectory(prefix="rentdesk-deb-") as tmp:
+    # staged next to the output, so the 500 MB bundle can be hard-linked rather than copied
+    with tempfile.TemporaryDirectory(prefix=".rentdesk-deb-", dir=out_dir) as tmp:
         stage = Path(tmp) / "root"
         opt = stage / INSTALL_DIR.lstrip("/")
-        shutil.copytree(bundle, opt, symlinks=True)
+        shutil.copytree(bundle, opt, symlinks=True, copy_function=_link_or_copy)
         _write(stage / "usr/bin/rentdesk", LAUNCHER, 0o755)
         _write(stage / "usr/share/applications/rentdesk.desktop", DESKTOP_ENTRY)
         for size, name in (("256x256", "rentdesk.png"), ("48x48", "rentdesk-48.png")):
@@ -171,7 +180,7 @@ def build_deb(bundle: Path, out_dir: Path) -> Path:
                 mode = path.stat().st_mode
                 path.chmod(0o755 if mode & stat.S_IXUSR else 0o644)
         # gzip, not xz: 500 MB of Qt compresses ~5x faster and every dpkg reads it
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(stage), str(target)],
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", f"-z{level}", "--build", str(stage), str(target)],
                        check=True, stdout=subprocess.DEVNULL)
     return target
 
@@ -180,12 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", default=str(ROOT / "dist" / "rentdesk"), help="the PyInstaller one-folder bundle")
     parser.add_argument("--out", default=str(ROOT / "dist"), help="where to write the .deb")
+    parser.add_argument("--level", type=int, default=6, choices=range(1, 10), metavar="1-9",
+                        help="gzip level (tests use 1: the same package, built faster)")
     args = parser.parse_args(argv)
     if shutil.which("dpkg-deb") is None:
         print("make_deb: dpkg-deb is missing (this is not Debian); the bundle in dist/rentdesk is still usable",
               file=sys.stderr)
         return 1
-    print(build_deb(Path(args.bundle), Path(args.out)))
+    print(build_deb(Path(args.bundle), Path(args.out), args.level))
     return 0
 
 

@@ -14,9 +14,12 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import httpx
+
+if TYPE_CHECKING:
+    from .screen import Screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 RENTDESK = Path(sys.executable).parent / "rentdesk"  # the console script pyproject declares
@@ -175,3 +178,32 @@ def make_store(home: Path, passphrase: str = "correct horse battery", **kwargs) 
     from app import services
 
     services.initialise(home, passphrase, **kwargs).close()
+
+
+def unlock_and_sync(client: httpx.Client, passphrase: str) -> httpx.Response:
+    """What a technician does in the window: unlock, then press "Sync now"."""
+    unlock = client.get("/unlock")
+    opened = client.post("/unlock", data={"csrf_token": csrf_of(unlock.text), "passphrase": passphrase})
+    assert opened.url.path.startswith("/accounts"), opened.text[:500]
+    sync_page = client.get("/sync/")
+    return client.post("/sync/run", data={"csrf_token": csrf_of(sync_page.text)})
+
+
+def stylesheet_colour(name: str) -> tuple[int, int, int]:
+    """A colour the app's stylesheet defines (static/rentdesk.css :root), as RGB."""
+    css = (ROOT / "static" / "rentdesk.css").read_text(encoding="utf-8")
+    match = re.search(rf"--{name}:\s*#([0-9a-fA-F]{{6}})\b", css)
+    assert match, f"static/rentdesk.css no longer defines --{name} as #rrggbb: update this test"
+    value = match.group(1)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def shows_the_styled_page(shot: "Screenshot") -> bool:
+    """Painted with our stylesheet: its page ground fills much of the screen and its accent (the
+    Unlock button) is there as a solid patch. A blank or unstyled window has neither."""
+    colours = shot.colours()
+    total = sum(colours.values())
+    return (colours[stylesheet_colour("ground")] > total * 0.3
+            and colours[stylesheet_colour("accent")] > 300)
+
+

@@ -15,18 +15,9 @@ from app.demo import DEMO_KEYS_MILLI, DEMO_PASSPHRASE, start_license_server
 from rental.errors import SignatureError
 from rental.signing import Keyring
 
-from .helpers import ROOT, csrf_of, open_session, rentdesk
+from .helpers import ROOT, open_session, rentdesk, unlock_and_sync
 
 PASSPHRASE = "a normal laptop passphrase"
-
-
-def unlock_and_sync(client: httpx.Client, passphrase: str) -> httpx.Response:
-    """What a technician does in the window: unlock, then press "Sync now"."""
-    unlock = client.get("/unlock")
-    opened = client.post("/unlock", data={"csrf_token": csrf_of(unlock.text), "passphrase": passphrase})
-    assert opened.url.path.startswith("/accounts"), opened.text[:500]
-    sync_page = client.get("/sync/")
-    return client.post("/sync/run", data={"csrf_token": csrf_of(sync_page.text)})
 
 
 def test_rentdesk_demo_brings_up_a_license_server_and_an_app_that_syncs_with_it():

@@ -4,33 +4,15 @@ with no display, rentdesk says what is missing and falls back to the browser."""
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 from app import desktop
 from app.instance import INFO_FILE
 
-from .helpers import ROOT, Running, clean_env, make_browser_recorder, make_store, opened_urls, rentdesk, run_to_end, wait_until
-from .screen import Screenshot, Xvfb
-
-
-def stylesheet_colour(name: str) -> tuple[int, int, int]:
-    """A colour the app's stylesheet defines (static/rentdesk.css :root), as RGB."""
-    css = (ROOT / "static" / "rentdesk.css").read_text(encoding="utf-8")
-    match = re.search(rf"--{name}:\s*#([0-9a-fA-F]{{6}})\b", css)
-    assert match, f"static/rentdesk.css no longer defines --{name} as #rrggbb: update this test"
-    value = match.group(1)
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-
-
-def shows_the_styled_page(shot: Screenshot) -> bool:
-    """Painted with our stylesheet: its page ground fills much of the screen and its accent (the
-    Unlock button) is there as a solid patch. A blank or unstyled window has neither."""
-    colours = shot.colours()
-    total = sum(colours.values())
-    return (colours[stylesheet_colour("ground")] > total * 0.3
-            and colours[stylesheet_colour("accent")] > 300)
+from .helpers import (ROOT, Running, clean_env, make_browser_recorder, make_store, opened_urls, rentdesk, run_to_end,
+                      shows_the_styled_page, wait_until)
+from .screen import Xvfb
 
 
 def test_the_window_opens_on_the_unlock_page_and_the_screen_shows_it(tmp_path):
