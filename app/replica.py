@@ -143,7 +143,32 @@ def account_payload(row: AccountReplica) -> dict:
 _ENTRY_INTS = ("at", "ticks", "qty", "seconds", "rate")
 
 
-def store_ledger_lines(session: Session, account_id: str, lines: list, now: int) -> int:
+LEDGER_REVISION = "ledger_revision:"  # setting prefix: the account revision the held ledger lines are as of
+
+
+def ledger_revisions(session: Session) -> dict[str, int]:
+    """For every account whose ledger was pulled: the account revision it was pulled at (one query)."""
+    from .models import Setting
+
+    rows = session.scalars(select(Setting).where(Setting.key.like(LEDGER_REVISION + "%")))
+    return {row.key[len(LEDGER_REVISION):]: json.loads(row.value) for row in rows}
+
+
+def ledgers_to_pull(session: Session, named: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Accounts whose ledger may hold news: revision changed since the last pull, or named by an op just sent.
+
+    A revision rises at every change of the account (DESIGN §5), sweeps included, so an unchanged
+    revision means no new written line: 10,000 quiet accounts cost no request at all.
+    """
+    pulled = ledger_revisions(session)
+    wanted = []
+    for account_id, revision in session.execute(select(AccountReplica.account_id, AccountReplica.revision)):
+        if account_id in named or pulled.get(account_id) != revision:
+            wanted.append(account_id)
+    return sorted(wanted)
+
+
+def store_ledger_lines(session: Session, account_id: str, lines: list, now: int, revision: int | None = None) -> int:
     """Keep ledger lines pulled from the server (unsigned: shown in statements, never used to decide money).
 
     Written lines are kept once by their id; the "open" charge the server adds (charged up to its
@@ -178,6 +203,8 @@ def store_ledger_lines(session: Session, account_id: str, lines: list, now: int)
     from . import settings
 
     settings.put(session, f"ledger_fetched_at:{account_id}", now)
+    if revision is not None:
+        settings.put(session, LEDGER_REVISION + account_id, revision)
     return added
 
 

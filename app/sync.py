@@ -232,16 +232,48 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
             transport.close()
 
 
-_locks: dict[str, threading.Lock] = {}
+class SyncLock:
+    """A lock that can tell how many syncs wait for it, so a test sees a second sync queue up without a timer."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self.waiting = 0
+
+    def __enter__(self) -> "SyncLock":
+        with self._changed:
+            self.waiting += 1
+            self._changed.notify_all()
+        try:
+            self._lock.acquire()
+        finally:
+            with self._changed:
+                self.waiting -= 1
+                self._changed.notify_all()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def wait_for_waiters(self, count: int, timeout: float) -> bool:
+        """True once count syncs wait for this lock (an event to wait on, not a delay)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.waiting >= count, timeout)
+
+
+_locks: dict[str, SyncLock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(uow_factory) -> threading.Lock:
+def _lock_for(uow_factory) -> SyncLock:
     """One sync at a time per store (keyed by its data folder)."""
     owner = getattr(uow_factory, "__self__", uow_factory)  # a Store, or its bound unit_of_work
     key = str(getattr(owner, "home", "any"))
     with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+        return _locks.setdefault(key, SyncLock())
 
 
 def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
@@ -249,6 +281,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
 
     sent = applied = rejected = conflicts = updated = 0
     refused: list[str] = []
+    named: set[str] = set()  # accounts the sent ops named: their ledgers are pulled whatever their revision
     try:
         while True:
             with uow_factory() as uow:
@@ -275,6 +308,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 a, r, c, u, ref = _merge(uow, verified, now)
                 uow.commit()
             sent += len(bodies)
+            named.update(b["account_id"] for b in bodies)
             applied, rejected, conflicts, updated = applied + a, rejected + r, conflicts + c, updated + u
             refused += ref
             if len(verified.results) < len(bodies):
@@ -286,8 +320,8 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         refused += ref
         say("Fetching ledgers…")
         with uow_factory() as uow:
-            held = [row.account_id for row in replica.all_accounts(uow.session) if row.status != "deleted"]
-        _pull_ledgers(uow_factory, clock, transport, held)
+            wanted = replica.ledgers_to_pull(uow.session, named)
+        _pull_ledgers(uow_factory, clock, transport, wanted)
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), str(exc))
         return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -346,16 +380,26 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s) -> tuple[list[
 
 
 def _pull_ledgers(uow_factory, clock, transport, account_ids) -> None:
-    """Ledger lines for statements offline (R25); best effort, never blocks a sync."""
+    """Ledger lines for statements offline (R25); best effort, never blocks a sync.
+
+    Each is recorded with the account revision it was pulled at (read before the request, so a change
+    made meanwhile is pulled again next time); a pull that fails is simply tried at the next sync.
+    """
     for account_id in account_ids:
         with uow_factory() as uow:
             newest = replica.newest_ledger_id(uow.session, account_id)
+            row = replica.get_account(uow.session, account_id)
+            revision = row.revision if row is not None else None
         try:
             lines = transport.ledger(account_id, newest)
+        except ServerError as exc:
+            if exc.status >= 500:
+                return
+            continue  # this account's ledger is refused (e.g. no longer the partner's): the others still come
         except SyncError:
-            return
+            return  # offline again: the rest waits for the next sync
         with uow_factory() as uow:
-            replica.store_ledger_lines(uow.session, account_id, lines, clock.now())
+            replica.store_ledger_lines(uow.session, account_id, lines, clock.now(), revision)
             uow.commit()
 
 
@@ -364,11 +408,14 @@ class BackgroundSyncer:
 
     While the server is unreachable it retries at min_backoff doubling to max_backoff, so the first
     attempt after the server comes back reaches it; a report goes to on_report after each attempt.
+    ``wait(seconds)`` is how the thread waits between attempts: by default on its wake-up event, so
+    poke() and stop() cut it short; tests pass their own and no test waits in real time.
     """
 
     def __init__(self, uow_factory, clock, *, interval_s: float = 300.0, min_backoff_s: float = 5.0,
                  max_backoff_s: float = 300.0, transport_factory: Callable[[], object] | None = None,
-                 on_report: Callable[[object], None] | None = None):
+                 on_report: Callable[[object], None] | None = None,
+                 wait: Callable[[float], object] | None = None):
         self._uow_factory = uow_factory
         self._clock = clock
         self.interval_s = interval_s
@@ -378,15 +425,21 @@ class BackgroundSyncer:
         self._on_report = on_report
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._wait = wait or self._wake.wait
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one sync at a time, also against a manual "Sync now"
         self.last_report = None
         self.attempts = 0
         self.next_delay_s = 0.0
+        self._backoff = min_backoff_s
 
     @property
     def lock(self) -> threading.Lock:
         return self._lock
+
+    @property
+    def is_stopping(self) -> bool:
+        return self._stop.is_set()
 
     def start(self) -> "BackgroundSyncer":
         if self._thread is None:
@@ -398,9 +451,20 @@ class BackgroundSyncer:
         """Try now (an edit was queued, or the user pressed Sync now)."""
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the thread to end after its current attempt (stop() also waits for it)."""
         self._stop.set()
         self._wake.set()
+
+    def join(self, timeout: float = 30.0) -> bool:
+        """Wait for the thread to end by itself (after request_stop()); True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -424,15 +488,22 @@ class BackgroundSyncer:
             self._on_report(report)
         return report
 
+    def step(self) -> float:
+        """One attempt; returns how long to wait before the next: the interval after a success, else the back-off
+        (min_backoff doubling up to max_backoff while the server stays unreachable)."""
+        report = self.sync_once()
+        if report.ok:
+            self._backoff = self.min_backoff_s
+            self.next_delay_s = self.interval_s
+        else:
+            self.next_delay_s = self._backoff
+            self._backoff = min(self._backoff * 2, self.max_backoff_s)
+        return self.next_delay_s
+
     def _run(self) -> None:
-        backoff = self.min_backoff_s
         while not self._stop.is_set():
-            report = self.sync_once()
-            if report.ok:
-                backoff = self.min_backoff_s
-                self.next_delay_s = self.interval_s
-            else:
-                self.next_delay_s = backoff
-                backoff = min(backoff * 2, self.max_backoff_s)
-            self._wake.wait(self.next_delay_s)
+            delay = self.step()
+            if self._stop.is_set():
+                break
+            self._wait(delay)
             self._wake.clear()

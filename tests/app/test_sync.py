@@ -327,6 +327,50 @@ def test_a_rule_the_server_applies_rejects_an_op_with_its_reason(server, laptop,
 # --------------------------------------------------------------------------- statement, background, transport
 
 
+class Counting(httpx.HTTPTransport):
+    """Real HTTP to the server, noting the path of every request."""
+
+    def __init__(self):
+        super().__init__()
+        self.paths: list[str] = []
+
+    def handle_request(self, request):
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+    def ledgers(self) -> list[str]:
+        return [path.split("/")[-2] for path in self.paths if path.endswith("/ledger")]
+
+
+def counted_sync(store, clock, server, token) -> tuple:
+    counting = Counting()
+    transport = sync.HttpTransport(server.url, token, transport=counting)
+    try:
+        return sync_now(store, clock, transport=transport), counting
+    finally:
+        transport.close()
+
+
+def test_a_sync_pulls_only_the_ledgers_of_accounts_that_changed(server, laptop, clock, token):
+    store = laptop("a")
+    ids = [services.create_account(store.unit_of_work(), clock, name, f"office@{name.split()[0].lower()}.example"
+                                   ).account_id for name in ("Acme Dental", "Bistro Nord", "Cafe Sud")]
+    report, counting = counted_sync(store, clock, server, token)
+    assert report.ok and sorted(counting.ledgers()) == sorted(ids)  # named by the ops sent
+    report, counting = counted_sync(store, clock, server, token)
+    assert report.ok and counting.ledgers() == []  # nothing changed: no ledger request at all
+    services.update_account(store.unit_of_work(), clock, ids[1], name="Bistro Nord et Fils")
+    report, counting = counted_sync(store, clock, server, token)
+    assert report.ok and counting.ledgers() == [ids[1]]
+    other = laptop("b")
+    services.update_account(other.unit_of_work(), clock, ids[2], name="Cafe Sud-Ouest")
+    assert sync_now(other, clock).ok
+    report, counting = counted_sync(store, clock, server, token)
+    assert report.ok and counting.ledgers() == [ids[2]]  # changed elsewhere: its revision rose
+
+
+
+
 def test_the_statement_matches_the_servers_ledger_to_the_tick(server, laptop, clock, token):
     store = laptop("a")
     account_id, pbx_id, _ = prepare_customer(store, clock, server)
@@ -352,25 +396,36 @@ def test_the_background_syncer_syncs_as_soon_as_the_server_answers(server, lapto
     server.stop()
     store = laptop("a", synced=False)
     account = services.create_account(store.unit_of_work(), clock, "Acme Dental", "office@acme-dental.example")
-    reports = []
-    attempted, synced = threading.Event(), threading.Event()
+    reports, waits = [], []
 
-    def on_report(report):
-        reports.append(report)
-        attempted.set()
-        if report.ok:
-            synced.set()
+    def wait(seconds):
+        """Instead of waiting: note the delay; the server comes back during the second wait."""
+        waits.append(seconds)
+        if len(waits) == 2:
+            server.start()
+        if reports[-1].ok:
+            syncer.request_stop()
 
-    syncer = services.BackgroundSyncer(store, clock, interval_s=60, min_backoff_s=0.02, max_backoff_s=0.05,
-                                       on_report=on_report).start()
+    syncer = services.BackgroundSyncer(store, clock, interval_s=60, min_backoff_s=5, max_backoff_s=300,
+                                       on_report=reports.append, wait=wait)
     try:
-        assert attempted.wait(20)
-        assert not reports[0].ok  # the first attempt fails: the server is down
-        server.start()
-        assert synced.wait(20), reports[-1]
+        assert syncer.start().join(timeout=60)  # it stops itself once synced
     finally:
         syncer.stop()
+    assert [r.ok for r in reports] == [False, False, True]  # down, down, back: the next attempt reaches it
+    assert waits == [5, 10, 60]  # back-off doubles while offline, then the normal interval
     assert services.account_detail(store.unit_of_work(), clock, account.account_id).is_confirmed
+
+
+def test_the_background_back_off_doubles_up_to_its_ceiling_and_resets_after_a_success(server, laptop, clock):
+    store = laptop("a")
+    server.stop()
+    syncer = services.BackgroundSyncer(store, clock, interval_s=300, min_backoff_s=5, max_backoff_s=30)
+    assert [syncer.step() for _ in range(5)] == [5, 10, 20, 30, 30]
+    server.start()
+    assert syncer.step() == 300 and syncer.last_report.ok
+    server.stop()
+    assert syncer.step() == 5
 
 
 def test_a_server_over_plain_http_to_another_machine_is_never_called():
@@ -390,10 +445,12 @@ def test_a_refused_token_is_reported_and_nothing_is_lost(server, laptop, clock):
 def test_a_manual_sync_waits_while_the_background_one_runs(server, laptop, clock):
     store = laptop("a")
     assert sync._lock_for(store.unit_of_work) is sync._lock_for(store)
-    with sync._lock_for(store):
-        finished = threading.Event()
-        worker = threading.Thread(target=lambda: (services.sync_now(store.unit_of_work, clock), finished.set()))
+    services.create_account(store.unit_of_work(), clock, "Acme Dental", "office@acme-dental.example")
+    lock = sync._lock_for(store)
+    with lock:
+        worker = threading.Thread(target=services.sync_now, args=(store.unit_of_work, clock))
         worker.start()
-        assert not finished.wait(0.2)  # it queues behind the running sync instead of sending the ops twice
+        assert lock.wait_for_waiters(1, timeout=20)  # it queues behind the running sync...
+        assert services.sync_status(store.unit_of_work()).queued == 1  # ...having sent nothing twice
     worker.join(20)
-    assert finished.is_set()
+    assert not worker.is_alive() and services.sync_status(store.unit_of_work()).queued == 0
