@@ -80,8 +80,32 @@ def first_run():
             else:
                 state().open(opened, current_app._get_current_object())
                 return redirect(url_for("accounts.index"))
-    return render("first_run.html", form=form, fingerprints=_fingerprints(),
+    return render("first_run.html", form=form, fingerprints=_fingerprints(), restore_form=forms.Form(),
                   strength=forms.passphrase_strength(""))
+
+
+@bp.post("/first-run/restore")
+def restore():
+    """First run from a backup: restore it into the empty data folder, then open it with its passphrase."""
+    from . import render
+
+    if is_initialised():
+        return redirect(url_for("auth.unlock"))
+    form = forms.Form(values={"backup_path": forms.text(request.form, "backup_path", 1000)})
+    if not form.values["backup_path"]:
+        form.error("backup_path", _("Type the path of the backup file (it ends in .rentdesk-backup)."))
+    else:
+        try:
+            opened = core.restore(form.values["backup_path"], request.form.get("backup_passphrase", ""))
+        except store_mod.WrongPassphrase:
+            form.error("backup_passphrase", _("Wrong passphrase for this backup: nothing was restored. Type the passphrase the backup was made with."))
+        except (OSError, store_mod.StoreError) as error:
+            form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=getattr(error, "strerror", None) or str(error)))
+        else:
+            state().open(opened, current_app._get_current_object())
+            return redirect(url_for("accounts.index"))
+    return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
+                  restore_form=form, fingerprints=_fingerprints(), strength=forms.passphrase_strength(""))
 
 
 @bp.post("/first-run/strength")

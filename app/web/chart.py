@@ -11,7 +11,7 @@ from html import escape
 from typing import Callable, Sequence
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 92, 16, 14, 34
+LEFT, RIGHT, TOP, BOTTOM = 96, 16, 34, 34  # the legend sits above the plot
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ def render_burn_down(
         if not s.points:
             continue
         dash = ' stroke-dasharray="7 5"' if s.dashed else ""
-        out.append(f'<line class="line {escape(s.css)}" x1="{lx}" y1="{TOP + 8}" x2="{lx + 22}" y2="{TOP + 8}"{dash}/>')
-        out.append(f'<text class="legend" x="{lx + 28}" y="{TOP + 12}">{escape(s.name)}</text>')
-        lx += 40 + 8 * len(s.name)
+        out.append(f'<line class="line {escape(s.css)}" x1="{lx}" y1="12" x2="{lx + 22}" y2="12"{dash}/>')
+        out.append(f'<text class="legend" x="{lx + 28}" y="16">{escape(s.name)}</text>')
+        lx += 44 + 8 * len(s.name)
     out.append("</svg>")
     return "".join(out)

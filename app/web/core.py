@@ -28,6 +28,11 @@ def unlock(passphrase: str):
     return services.unlock(current_app.config["RENTDESK_HOME"], passphrase, **_options())
 
 
+def restore(backup_path: str, passphrase: str):
+    """First run from a backup file (services.import_backup)."""
+    return services.import_backup(backup_path, current_app.config["RENTDESK_HOME"], passphrase, **_options())
+
+
 def uow():
     """A fresh unit of work on the open store."""
     return state().store.unit_of_work()

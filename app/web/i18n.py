@@ -79,6 +79,15 @@ def fmt_datetime(ts: int | None, fmt: str = "medium") -> str:
     return babel_dates.format_datetime(_dt(ts), format=fmt, locale=language())
 
 
+def fmt_moment(ts: int | None) -> str:
+    """A day and a minute, the locale's way ("May 12, 2026 4:42 AM" / "12 mai 2026 04:42")."""
+    if ts is None:
+        return "—"
+    moment = _dt(ts)
+    return (babel_dates.format_date(moment.date(), format="medium", locale=language()) + " "
+            + babel_dates.format_time(moment, format="short", locale=language()))
+
+
 def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     """A day, the locale's way."""
     if ts is None:
@@ -130,7 +139,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
-        isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, date=fmt_date, number=fmt_number,
+        isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, date=fmt_date, number=fmt_number,
         duration=fmt_duration, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

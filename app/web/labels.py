@@ -100,6 +100,18 @@ _FRENCH = [
      "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
     (r"Type the balance shown, (.*), to confirm: .*",
      "Tapez le solde affiché, {0:amount}, pour confirmer : supprimer le compte fait perdre ses iSC pour de bon ; ils ne sont jamais remboursés ni transférés."),
+    # one-line summaries of queued changes (app/projection.py describe())
+    (r"Create account (.*) \((.*)\)", "Créer le compte {0} ({1})"),
+    (r"Edit account: (.*)", "Modifier le compte : {0}"),
+    (r"Register PBX (.*) \((.*)\)", "Enregistrer le PBX {0} ({1})"),
+    (r"Edit PBX (.*?): (.*)", "Modifier le PBX {0} : {1}"),
+    (r"Set licenses of PBX (.*?): none \(rent ended\)", "Licences du PBX {0} : aucune (fin de la location)"),
+    (r"Set licenses of PBX (.*?): (.*)", "Licences du PBX {0} : {1}"),
+    (r"Remove PBX (.*)", "Retirer le PBX {0}"),
+    (r"Load activation key (.*)", "Charger la clé d'activation {0}"),
+    (r"Delete the account \(its iSC are forfeited, R13\)", "Supprimer le compte (ses iSC sont perdus, R13)"),
+    (r"No license server or token set: enter them in Settings to sync\.",
+     "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
     (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
      "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
 ]

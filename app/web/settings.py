@@ -24,14 +24,28 @@ def _version() -> str:
         return "unknown"
 
 
-def _page(server_form=None, password_form=None):
+def _default_backup_path() -> str:
+    """Where a backup goes unless told otherwise: the user's home folder, named by the day."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    stamp = datetime.fromtimestamp(core.clock().now(), tz=timezone.utc).strftime("%Y-%m-%d")
+    return str(Path.home() / f"rentdesk-{stamp}.rentdesk-backup")
+
+
+def _page(server_form=None, password_form=None, backup_form=None, backup_done=None):
+    return render("settings/index.html", **_context(server_form, password_form, backup_form, backup_done))
+
+
+def _context(server_form=None, password_form=None, backup_form=None, backup_done=None) -> dict:
     view = services.get_settings(core.uow())
-    return render("settings/index.html", settings=view,
-                  server_form=server_form or forms.Form(values={"server_url": view.server_url or ""}),
-                  password_form=password_form or forms.Form(),
-                  fingerprints=services.trusted_key_fingerprints(core.store()),
-                  home=current_app.config["RENTDESK_HOME"], version=_version(),
-                  has_backup=hasattr(services, "export_backup"))
+    return dict(settings=view,
+                server_form=server_form or forms.Form(values={"server_url": view.server_url or ""}),
+                password_form=password_form or forms.Form(),
+                fingerprints=services.trusted_key_fingerprints(core.store()),
+                home=current_app.config["RENTDESK_HOME"], version=_version(),
+                backup_form=backup_form or forms.Form(values={"dest": _default_backup_path()}),
+                backup_done=backup_done, progress=state().backup_progress)
 
 
 @bp.get("/")
@@ -87,3 +101,35 @@ def passphrase():
             flash(_("Passphrase changed: use the new one from now on."))
             return redirect_to(url_for("settings.index"))
     return _page(password_form=form)
+
+
+@bp.post("/backup")
+def backup():
+    """Write an encrypted backup (it opens with the same passphrase); htmx shows progress meanwhile."""
+    form = forms.Form(values={"dest": forms.text(request.form, "dest", 1000)})
+    done = None
+    progress = state().backup_progress
+    if not form.values["dest"]:
+        form.error("dest", _("Type where to write the backup, e.g. %(path)s", path=_default_backup_path()))
+    else:
+        progress.clear()
+        progress.update(state="running", done=0, total=0)
+
+        def step(done_pages: int, total_pages: int) -> None:
+            progress.update(done=done_pages, total=total_pages)
+
+        try:
+            done = services.export_backup(core.store(), form.values["dest"], step)
+        except (OSError, services.StoreError) as error:
+            form.error("dest", _("The backup could not be written there: %(reason)s. Choose a folder you can write to.",
+                                 reason=getattr(error, "strerror", None) or str(error)))
+        finally:
+            progress["state"] = "done"
+    return render("settings/index.html", "settings/_backup.html", **_context(backup_form=form, backup_done=done))
+
+
+@bp.get("/backup/progress")
+def backup_progress():
+    """The backup's progress bar (polled while the export runs)."""
+    return render("settings/_backup_progress.html", "settings/_backup_progress.html",
+                       progress=state().backup_progress)

@@ -110,3 +110,30 @@ def test_choosing_french_in_settings_turns_the_ui_french(unlocked, csrf):
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     page = unlocked.get("/accounts/").data.decode()
     assert 'lang="fr"' in page and "Comptes" in page
+
+
+def test_a_backup_exported_in_settings_restores_on_a_fresh_first_run(unlocked, csrf, tmp_path):
+    from app import create_app
+    from app.web.security import csrf_token
+
+    from .conftest import FAST_KDF, PASSPHRASE
+
+    create_account(unlocked, csrf, "Acme Hotel")
+    dest = tmp_path / "saved" / "acme"
+    page = unlocked.post("/settings/backup", data={"dest": str(dest), "csrf_token": csrf}, headers=htmx()).data.decode()
+    assert "Backup written to" in page
+    [backup] = (tmp_path / "saved").iterdir()
+
+    other = create_app({"RENTDESK_HOME": str(tmp_path / "other"), "TESTING": True, "TRUST_DEMO_KEY": True,
+                        "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF})
+    client = other.test_client()
+    client.get("/launch?secret=" + other.config["LAUNCH_SECRET"])
+    token = csrf_token(other)
+    wrong = client.post("/first-run/restore", data={"backup_path": str(backup), "backup_passphrase": "nope nope",
+                                                    "csrf_token": token})
+    assert wrong.status_code == 200 and 'id="backup_passphrase-error"' in wrong.data.decode()
+    right = client.post("/first-run/restore", data={"backup_path": str(backup), "backup_passphrase": PASSPHRASE,
+                                                    "csrf_token": token})
+    assert right.status_code == 302
+    assert "Acme Hotel" in client.get("/accounts/").data.decode()
+    other.extensions["rentdesk.shutdown"]()
