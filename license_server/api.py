@@ -15,7 +15,7 @@ from .auth import bearer_token
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
-from .ops import apply_op
+from .ops import apply_ops
 from .opschema import is_uuid
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -188,12 +188,9 @@ def sync():
     now = ctx.now()
     with reading(ctx.engine) as connection:
         prices = ctx.current_prices(connection)
-    results, named = [], []
-    for op in ops:
-        outcome = apply_op(ctx, g.caller, op, now, prices)
-        results.append(outcome.result)
-        if outcome.account_id is not None:
-            named.append(outcome.account_id)
+    outcomes = apply_ops(ctx, g.caller, ops, now, prices)
+    results = [outcome.result for outcome in outcomes]
+    named = [outcome.account_id for outcome in outcomes if outcome.account_id is not None]
     with reading(ctx.engine) as connection:
         records = store.load_many(connection, named)
     accounts_out = [ctx.sign("account", account_payload(record, now)) for record in records.values()

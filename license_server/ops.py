@@ -12,20 +12,17 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from sqlalchemy import func, insert, select
-from sqlalchemy import delete as sql_delete
-from sqlalchemy import update as sql_update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import billing, rules
 from rental.errors import RuleViolation, SignatureError
 from rental.money import format_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
 
-from . import models, store
+from . import store
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
-from .db import writing
+from .db import Sql, in_list, writing
 from .envelopes import op_result_payload
 from .opschema import OPS, BadOp, is_uuid, validate
 
@@ -103,41 +100,96 @@ def op_digest(op: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def apply_op(ctx: ServerContext, caller: Caller, op: Any, now: int, prices: CurrentPrices | None) -> Outcome:
-    """Apply one op in its own transaction, or return the result stored for its op_id."""
-    if not isinstance(op, dict):
-        return _unstored(ctx, None, None, now, f"an op is an object with op_id, kind and account_id, not {type(op).__name__}")
-    op_id, kind, account_id = op.get("op_id"), op.get("kind"), op.get("account_id")
-    if not is_uuid(op_id):
-        return _unstored(ctx, op_id, account_id, now, "op_id must be a UUID made by the client (the idempotency key).")
-    if not isinstance(kind, str) or kind not in OPS:
-        return _unstored(ctx, op_id, account_id, now, f"kind {str(kind)[:40]!r} is unknown: one of {', '.join(OPS)}.")
-    if not is_uuid(account_id):
-        return _unstored(ctx, op_id, account_id, now, "account_id must be a UUID (the client makes it at create_account).")
-    digest = op_digest(op)
+def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int,
+              prices: CurrentPrices | None) -> list[Outcome]:
+    """Apply a batch in order: one database transaction, a savepoint per op (a refused op changes nothing)."""
+    outcomes: list[Outcome | None] = [None] * len(ops)
+    todo = []
+    for index, op in enumerate(ops):
+        problem = _shape_problem(op)
+        if problem is None:
+            todo.append((index, op, op_digest(op)))
+        else:
+            fields = op if isinstance(op, dict) else {}
+            outcomes[index] = _unstored(ctx, fields.get("op_id"), fields.get("account_id"), now, problem)
     for attempt in range(3):
         try:
-            return _apply_once(ctx, caller, op, digest, now, prices)
-        except IntegrityError:
-            if attempt == 2:  # pragma: no cover - only a pathological race gets here
+            with writing(ctx.engine) as connection:
+                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo])
+                applied = [batch.apply(op, digest) for _, op, digest in todo]
+            break
+        except OperationalError as exc:
+            if attempt == 2 or getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
                 raise
-            continue  # another request stored this op_id meanwhile: answer from the stored result
-    raise AssertionError("unreachable")
+            continue  # a deadlock between two batches' key inserts: nothing was committed, so run it again
+    for (index, _, _), outcome in zip(todo, applied):
+        outcomes[index] = outcome
+    return outcomes
 
 
-def _apply_once(ctx, caller, op, digest, now, prices) -> Outcome:
-    op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
-    O = models.ops.c
-    with writing(ctx.engine) as connection:
-        stored = connection.execute(select(O.partner, O.digest, O.result).where(O.op_id == op_id)).first()
-        if stored is not None:
-            if stored.partner == caller.partner and stored.digest == digest:
-                return Outcome(json.loads(stored.result), account_id)
-            return _unstored(ctx, op_id, account_id, now,
-                             "This op_id was already used for another op: each op needs a new UUID.", rule="op-reuse",
-                             account=account_id if stored.partner == caller.partner else None)
-        record = store.load(connection, account_id, for_update=True)
-        job = Job(ctx, connection, caller, op, {}, now, prices, record)
+def _shape_problem(op: Any) -> str | None:
+    """Why an op cannot even be stored under its op_id, or None."""
+    if not isinstance(op, dict):
+        return f"an op is an object with op_id, kind and account_id, not {type(op).__name__}"
+    if not is_uuid(op.get("op_id")):
+        return "op_id must be a UUID made by the client (the idempotency key)."
+    kind = op.get("kind")
+    if not isinstance(kind, str) or kind not in OPS:
+        return f"kind {str(kind)[:40]!r} is unknown: one of {', '.join(OPS)}."
+    if not is_uuid(op.get("account_id")):
+        return "account_id must be a UUID (the client makes it at create_account)."
+    return None
+
+
+SELECT_OP = Sql("SELECT op_id, partner, digest, result FROM ops WHERE op_id = :op_id")
+INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
+                "VALUES (:op_id, :partner, :account_id, :kind, :digest, :result, :at)")
+
+
+class Batch:
+    """The ops of one /sync request in one transaction: accounts locked (in id order) and read once."""
+
+    def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict]):
+        self.ctx, self.connection, self.caller, self.now, self.prices = ctx, connection, caller, now, prices
+        # Lock first, then read stored results: a concurrent batch on these accounts has committed by now.
+        self.records = store.load_many(connection, (op["account_id"] for op in ops), for_update=True)
+        marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
+        rows = Sql(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
+        self.stored = {row[0]: tuple(row[1:]) for row in rows} if params else {}
+
+    def apply(self, op: dict, digest: str) -> Outcome:
+        op_id, account_id = op["op_id"], op["account_id"]
+        if op_id in self.stored:
+            return self._answer_stored(op, digest, self.stored[op_id])
+        record = self.records.get(account_id)
+        backup = record.copy() if record is not None else None
+        try:
+            with self.connection.begin_nested():
+                outcome = self._run(op, digest, record)
+        except IntegrityError:  # another batch stored this op_id or created this account meanwhile
+            if backup is not None:
+                self.records[account_id] = backup
+            row = SELECT_OP.run(self.connection, {"op_id": op_id}).first()
+            if row is not None:
+                return self._answer_stored(op, digest, tuple(row[1:]))
+            self.records.pop(account_id, None)
+            self.records.update(store.load_many(self.connection, [account_id], for_update=True))
+            with self.connection.begin_nested():
+                outcome = self._run(op, digest, self.records.get(account_id))
+        return outcome
+
+    def _answer_stored(self, op: dict, digest: str, stored: tuple) -> Outcome:
+        partner, stored_digest, result = stored
+        if partner == self.caller.partner and stored_digest == digest:
+            return Outcome(json.loads(result), op["account_id"])
+        return _unstored(self.ctx, op["op_id"], op["account_id"], self.now,
+                         "This op_id was already used for another op: each op needs a new UUID.", rule="op-reuse",
+                         account=op["account_id"] if partner == self.caller.partner else None)
+
+    def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
+        op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
+        caller, now = self.caller, self.now
+        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record)
         try:
             _check_access(job, kind)
             try:
@@ -149,14 +201,16 @@ def _apply_once(ctx, caller, op, digest, now, prices) -> Outcome:
         except Refusal as refusal:
             status, rule, message = refusal.status, refusal.rule, refusal.message
         mine = job.record is not None and job.record.row["partner"] == caller.partner
-        visible = account_id if mine else None
-        revision = job.record.row["revision"] if mine else None
-        payload = op_result_payload(op_id, account_id, status, rule, message, now, revision, job.warnings)
-        envelope = ctx.sign("op-result", payload)
-        connection.execute(insert(models.ops).values(
-            op_id=op_id, partner=caller.partner, account_id=account_id, kind=kind, digest=digest,
-            result=json.dumps(envelope), at=now))
-        return Outcome(envelope, visible)
+        if mine:
+            self.records[account_id] = job.record
+        payload = op_result_payload(op_id, account_id, status, rule, message, now,
+                                    job.record.row["revision"] if mine else None, job.warnings)
+        envelope = self.ctx.sign("op-result", payload)
+        result = json.dumps(envelope)
+        INSERT_OP.run(self.connection, {"op_id": op_id, "partner": caller.partner, "account_id": account_id,
+                                        "kind": kind, "digest": digest, "result": result, "at": now})
+        self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
+        return Outcome(envelope, account_id if mine else None)
 
 
 def _unstored(ctx, op_id, account_id, now, message, rule="bad-op", account=None) -> Outcome:
@@ -186,13 +240,12 @@ def _check_access(job: Job, kind: str) -> None:
 def create_account(job: Job) -> None:
     f = job.fields
     now = job.now
-    job.connection.execute(insert(models.accounts).values(
+    job.record = store.insert_account(job.connection, dict(
         id=job.op["account_id"], partner=job.caller.partner, name=f["name"], contact_email=f["contact_email"],
         cloud_contract=f["cloud_contract"], language=f.get("language", "en"), revision=1, as_of=now,
         balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
         last_activity_at=now, price_version=job.prices.pricelist.version if job.prices else None,
         episode=0, reminder_level=-1, reminder_due_at=None, created_at=now))
-    job.record = store.load(job.connection, job.op["account_id"])
 
 
 def update_account(job: Job) -> None:
@@ -216,11 +269,11 @@ def register_pbx(job: Job) -> None:
     _check_pbx(job, f["mode"], f["platform"], f["firmware"])
     change = job.settled()
     state = _reconnected(job, change.account, job.rerated(change.account.lines))
-    job.connection.execute(insert(models.pbxs).values(
-        account_id=job.record.id, pbx_id=f["pbx_id"], name=f["name"], serial=f["serial"], platform=f["platform"],
-        hardware_model=f.get("hardware_model"), firmware=f["firmware"], mode=f["mode"], revision=1))
-    job.record.pbxs[f["pbx_id"]] = {**f, "hardware_model": f.get("hardware_model"), "revision": 1,
-                                    "account_id": job.record.id}
+    pbx = {"account_id": job.record.id, "pbx_id": f["pbx_id"], "name": f["name"], "serial": f["serial"],
+           "platform": f["platform"], "hardware_model": f.get("hardware_model"), "firmware": f["firmware"],
+           "mode": f["mode"], "revision": 1}
+    INSERT_PBX.run(job.connection, pbx)
+    job.record.pbxs[f["pbx_id"]] = pbx
     job.save(state.account, change.entries + state.entries)
 
 
@@ -267,12 +320,12 @@ def set_licenses(job: Job) -> None:
         state = _with_price_version(state, pricelist.version)
     made = rules.reductions(pbx["pbx_id"], current, wanted, job.now)
     if made:
-        job.connection.execute(insert(models.reductions), [
+        INSERT_REDUCTION.run(job.connection, [
             {"account_id": job.record.id, "pbx_id": r.pbx_id, "ref": r.ref, "at": r.at, "from_qty": r.from_qty,
              "to_qty": r.to_qty} for r in made])
     if verdict.restored:  # R6: each reduce-then-restore is recorded on the account
-        job.connection.execute(insert(models.toggle_occurrences).values(
-            account_id=job.record.id, pbx_id=pbx["pbx_id"], refs=",".join(verdict.restored), at=job.now))
+        INSERT_OCCURRENCE.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx["pbx_id"],
+                                               "refs": ",".join(verdict.restored), "at": job.now})
     job.warnings = verdict.warnings
     _bump_pbx(job, pbx)
     job.save(state, change.entries + final.entries)
@@ -288,8 +341,7 @@ def remove_pbx(job: Job) -> None:
     state = final.account
     store.save_lines(job.connection, job.record.id, job.record.lines, state.lines)
     job.record.lines = state.lines
-    P = models.pbxs.c
-    job.connection.execute(sql_delete(models.pbxs).where(P.account_id == job.record.id, P.pbx_id == pbx["pbx_id"]))
+    DELETE_PBX.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx["pbx_id"]})
     del job.record.pbxs[pbx["pbx_id"]]
     job.save(state, change.entries + final.entries)
 
@@ -307,11 +359,10 @@ def redeem_key(job: Job) -> None:
         raise Refusal("bad-op", "This key would raise the balance beyond what one account can hold: "
                                 "use the credit first or load it on another account.")
     after = _reconnected(job, change.account, job.rerated(change.account.lines))
-    K = models.redeemed_keys
     try:
         with job.connection.begin_nested():  # the primary key decides a race between two redemptions
-            job.connection.execute(insert(K).values(key_id=key.key_id_hex, account_id=job.record.id,
-                                                    op_id=job.op["op_id"], amount_milli=key.amount_milli, at=at))
+            INSERT_KEY.run(job.connection, {"key_id": key.key_id_hex, "account_id": job.record.id,
+                                            "op_id": job.op["op_id"], "amount_milli": key.amount_milli, "at": at})
     except IntegrityError:
         raise Refusal("key-used", "This activation key was redeemed before: each key loads credit once. "
                                   "Use another key.") from None
@@ -366,21 +417,34 @@ def _with_price_version(state: billing.Account, version: str) -> billing.Account
 
 
 def _bump_pbx(job: Job, pbx: dict[str, Any], **columns: Any) -> None:
-    P = models.pbxs.c
-    revision = pbx["revision"] + 1
-    job.connection.execute(sql_update(models.pbxs).where(P.account_id == job.record.id, P.pbx_id == pbx["pbx_id"])
-                           .values(revision=revision, **columns))
-    pbx.update(columns, revision=revision)
+    pbx.update(columns, revision=pbx["revision"] + 1)
+    UPDATE_PBX.run(job.connection, {key: pbx.get(key) for key in (
+        "account_id", "pbx_id", "name", "serial", "platform", "hardware_model", "firmware", "revision")}
+        | {"account_id": job.record.id})
 
 
 def _reductions(job: Job, pbx_id: str) -> list[rules.Reduction]:
-    R = models.reductions.c
-    rows = job.connection.execute(select(R.at, R.pbx_id, R.ref, R.from_qty, R.to_qty).where(
-        R.account_id == job.record.id, R.pbx_id == pbx_id, R.at >= job.now - job.ctx.policy.toggle_window_s))
-    return [rules.Reduction(row.at, row.pbx_id, row.ref, row.from_qty, row.to_qty) for row in rows]
+    rows = SELECT_REDUCTIONS.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx_id,
+                                                  "since": job.now - job.ctx.policy.toggle_window_s})
+    return [rules.Reduction(*row) for row in rows]
 
 
 def _occurrences(job: Job) -> int:
-    T = models.toggle_occurrences.c
-    return job.connection.execute(select(func.count()).select_from(models.toggle_occurrences).where(
-        T.account_id == job.record.id, T.at > job.now - job.ctx.policy.toggle_period_s)).scalar_one()
+    return COUNT_OCCURRENCES.run(job.connection, {"account_id": job.record.id,
+                                                  "since": job.now - job.ctx.policy.toggle_period_s}).scalar_one()
+
+
+INSERT_PBX = Sql("INSERT INTO pbxs (account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision) "
+                 "VALUES (:account_id, :pbx_id, :name, :serial, :platform, :hardware_model, :firmware, :mode, :revision)")
+UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :platform, hardware_model = :hardware_model, "
+                 "firmware = :firmware, revision = :revision WHERE account_id = :account_id AND pbx_id = :pbx_id")
+DELETE_PBX = Sql("DELETE FROM pbxs WHERE account_id = :account_id AND pbx_id = :pbx_id")
+INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at) "
+                 "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at)")
+INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, pbx_id, ref, at, from_qty, to_qty) "
+                       "VALUES (:account_id, :pbx_id, :ref, :at, :from_qty, :to_qty)")
+SELECT_REDUCTIONS = Sql("SELECT at, pbx_id, ref, from_qty, to_qty FROM reductions "
+                        "WHERE account_id = :account_id AND pbx_id = :pbx_id AND at >= :since")
+INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, pbx_id, refs, at) "
+                        "VALUES (:account_id, :pbx_id, :refs, :at)")
+COUNT_OCCURRENCES = Sql("SELECT count(*) FROM toggle_occurrences WHERE account_id = :account_id AND at > :since")

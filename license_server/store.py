@@ -1,27 +1,33 @@
-"""Reading and writing the account aggregate (account row, PBXs, rented lines) and its append-only ledger."""
+"""Reading and writing the account aggregate (account row, PBXs, rented lines) and its append-only ledger.
+
+The hot path of /sync: plain SQL (db.Sql), few statements per op, many rows per statement.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
 from rental import billing
 from rental.billing import Entry, Line
 
-from . import models, reminders
+from . import reminders
 from .config import Settings
-from .db import is_sqlite
+from .db import Sql, in_list, is_sqlite
 
-A = models.accounts.c
-P = models.pbxs.c
-L = models.licenses.c
+ACCOUNT_COLUMNS = (
+    "id, partner, name, contact_email, cloud_contract, language, revision, as_of, balance_ticks, rate_ticks_per_s, "
+    "suspended, deleted, depletes_at, last_activity_at, price_version, episode, reminder_level, reminder_due_at, "
+    "created_at"
+)
+_BOOLEANS = ("cloud_contract", "suspended", "deleted")  # SQLite answers 0/1
 
 
 @dataclass
 class AccountRecord:
-    """An account as stored: its row, PBXs by id (in registration order) and rented lines."""
+    """An account as stored: its row, PBXs by id and rented lines."""
 
     row: dict[str, Any]
     pbxs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -39,48 +45,56 @@ class AccountRecord:
             deleted=row["deleted"], last_activity_at=row["last_activity_at"], price_version=row["price_version"],
         )
 
+    def copy(self) -> "AccountRecord":
+        """A copy to restore if an op fails half-way (its savepoint is rolled back too)."""
+        return AccountRecord(dict(self.row), {k: dict(v) for k, v in self.pbxs.items()}, self.lines)
 
-def _line(row: Any) -> Line:
-    return Line(pbx_id=row.pbx_id, ref=row.ref, qty=row.qty, monthly_milli=row.monthly_milli,
-                price_version=row.price_version)
+
+def _account(row) -> dict[str, Any]:
+    found = dict(row)
+    for key in _BOOLEANS:
+        found[key] = bool(found[key])
+    return found
 
 
 def load(connection: Connection, account_id: str, *, for_update: bool = False) -> AccountRecord | None:
     """One account with its PBXs and lines; for_update locks the row on PostgreSQL (SQLite holds the write lock)."""
-    query = select(models.accounts).where(A.id == account_id)
-    if for_update and not is_sqlite(connection.engine):
-        query = query.with_for_update()
-    row = connection.execute(query).mappings().first()
-    if row is None:
-        return None
-    return _fill(connection, {account_id: AccountRecord(dict(row))})[account_id]
+    return load_many(connection, [account_id], for_update=for_update).get(account_id)
 
 
-def load_many(connection: Connection, account_ids: Iterable[str]) -> dict[str, AccountRecord]:
-    """Several accounts in three queries, whatever their number."""
-    ids = list(dict.fromkeys(account_ids))
+def load_many(connection: Connection, account_ids: Iterable[str], *, for_update: bool = False) -> dict[str, AccountRecord]:
+    """Several accounts in three queries; for_update locks them in id order (no deadlock between batches)."""
+    ids = sorted(set(account_ids))
     if not ids:
         return {}
-    rows = connection.execute(select(models.accounts).where(A.id.in_(ids))).mappings().all()
-    return _fill(connection, {row["id"]: AccountRecord(dict(row)) for row in rows})
+    marks, params = in_list("a", ids)
+    lock = " FOR UPDATE" if for_update and not is_sqlite(connection.engine) else ""
+    rows = Sql(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({marks}) ORDER BY id{lock}").run(
+        connection, params).mappings()
+    return _fill(connection, {row["id"]: AccountRecord(_account(row)) for row in rows})
 
 
 def load_partner(connection: Connection, partner: str) -> dict[str, AccountRecord]:
-    rows = connection.execute(select(models.accounts).where(A.partner == partner).order_by(A.created_at, A.id))
-    return _fill(connection, {row["id"]: AccountRecord(dict(row)) for row in rows.mappings()})
+    rows = Sql(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE partner = :p ORDER BY created_at, id").run(
+        connection, {"p": partner}).mappings()
+    return _fill(connection, {row["id"]: AccountRecord(_account(row)) for row in rows})
 
 
 def _fill(connection: Connection, records: dict[str, AccountRecord]) -> dict[str, AccountRecord]:
     if not records:
         return records
-    ids = list(records)
-    for pbx in connection.execute(select(models.pbxs).where(P.account_id.in_(ids)).order_by(P.account_id, P.pbx_id)).mappings():
+    marks, params = in_list("a", list(records))
+    pbxs = Sql("SELECT account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision "
+               f"FROM pbxs WHERE account_id IN ({marks}) ORDER BY account_id, pbx_id").run(connection, params)
+    for pbx in pbxs.mappings():
         records[pbx["account_id"]].pbxs[pbx["pbx_id"]] = dict(pbx)
-    lines: dict[str, list[Line]] = {}
-    for row in connection.execute(select(models.licenses).where(L.account_id.in_(ids)).order_by(L.pbx_id, L.ref)):
-        lines.setdefault(row.account_id, []).append(_line(row))
-    for account_id, found in lines.items():
-        records[account_id].lines = tuple(found)
+    found: dict[str, list[Line]] = {}
+    rows = Sql("SELECT account_id, pbx_id, ref, qty, monthly_milli, price_version FROM licenses "
+               f"WHERE account_id IN ({marks}) ORDER BY account_id, pbx_id, ref").run(connection, params)
+    for account_id, pbx_id, ref, qty, monthly_milli, price_version in rows:
+        found.setdefault(account_id, []).append(Line(pbx_id, ref, qty, monthly_milli, price_version))
+    for account_id, lines in found.items():
+        records[account_id].lines = tuple(lines)
     return records
 
 
@@ -101,49 +115,68 @@ def state_columns(state: billing.Account, row: dict[str, Any], settings: Setting
     }
 
 
+_UPDATABLE = ("name", "contact_email", "cloud_contract", "language", "revision", "as_of", "balance_ticks",
+              "rate_ticks_per_s", "suspended", "deleted", "depletes_at", "last_activity_at", "price_version",
+              "episode", "reminder_level", "reminder_due_at")
+UPDATE_ACCOUNT = Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in _UPDATABLE) + " WHERE id = :id")
+INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
+                     + ", ".join(":" + c.strip() for c in ACCOUNT_COLUMNS.split(",")) + ")")
+
+
+def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord:
+    INSERT_ACCOUNT.run(connection, row)
+    return AccountRecord(dict(row))
+
+
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
          entries: Iterable[Entry] = (), **columns: Any) -> int:
     """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision."""
     row = record.row
-    values = dict(columns)
-    row.update(values)  # episode/reminder_level may change before the schedule is derived
+    row.update(columns)  # episode/reminder_level may change before the schedule is derived
     if state is not None:
-        values.update(state_columns(state, row, settings))
+        row.update(state_columns(state, row, settings))
         save_lines(connection, record.id, record.lines, state.lines)
         record.lines = state.lines
-    values["revision"] = row["revision"] + 1
-    connection.execute(update(models.accounts).where(A.id == record.id).values(**values))
-    row.update(values)
+    row["revision"] += 1
+    UPDATE_ACCOUNT.run(connection, {key: row[key] for key in (*_UPDATABLE, "id")})
     append_ledger(connection, record.id, entries)
-    return values["revision"]
+    return row["revision"]
+
+
+DELETE_LINE = Sql("DELETE FROM licenses WHERE account_id = :account_id AND pbx_id = :pbx_id AND ref = :ref")
+INSERT_LINE = Sql("INSERT INTO licenses (account_id, pbx_id, ref, qty, monthly_milli, price_version) "
+                  "VALUES (:account_id, :pbx_id, :ref, :qty, :monthly_milli, :price_version)")
+UPDATE_LINE = Sql("UPDATE licenses SET qty = :qty, monthly_milli = :monthly_milli, price_version = :price_version "
+                  "WHERE account_id = :account_id AND pbx_id = :pbx_id AND ref = :ref")
+
+
+def _line_params(account_id: str, line: Line) -> dict[str, Any]:
+    return {"account_id": account_id, "pbx_id": line.pbx_id, "ref": line.ref, "qty": line.qty,
+            "monthly_milli": line.monthly_milli, "price_version": line.price_version}
 
 
 def save_lines(connection: Connection, account_id: str, old: Iterable[Line], new: Iterable[Line]) -> None:
-    """Apply the difference between two sets of rented lines."""
+    """Apply the difference between two sets of rented lines (one statement per kind of change)."""
     before = {(line.pbx_id, line.ref): line for line in old}
     after = {(line.pbx_id, line.ref): line for line in new}
-    gone = [key for key in before if key not in after]
-    for pbx_id, ref in gone:
-        connection.execute(delete(models.licenses).where(
-            L.account_id == account_id, L.pbx_id == pbx_id, L.ref == ref))
-    added = [line for key, line in after.items() if key not in before]
-    if added:
-        connection.execute(insert(models.licenses), [
-            {"account_id": account_id, "pbx_id": line.pbx_id, "ref": line.ref, "qty": line.qty,
-             "monthly_milli": line.monthly_milli, "price_version": line.price_version} for line in added])
-    for key, line in after.items():
-        old_line = before.get(key)
-        if old_line is not None and old_line != line:
-            connection.execute(update(models.licenses).where(
-                L.account_id == account_id, L.pbx_id == line.pbx_id, L.ref == line.ref,
-            ).values(qty=line.qty, monthly_milli=line.monthly_milli, price_version=line.price_version))
+    gone = [{"account_id": account_id, "pbx_id": pbx_id, "ref": ref} for pbx_id, ref in before if (pbx_id, ref) not in after]
+    added = [_line_params(account_id, line) for key, line in after.items() if key not in before]
+    changed = [_line_params(account_id, line) for key, line in after.items() if key in before and before[key] != line]
+    for statement, params in ((DELETE_LINE, gone), (INSERT_LINE, added), (UPDATE_LINE, changed)):
+        if params:
+            statement.run(connection, params)
+
+
+LEDGER_COLUMNS = ("account_id", "kind", "at", "ticks", "pbx_id", "ref", "qty", "period_start", "period_end",
+                  "seconds", "rate", "price_version", "key_id")
+INSERT_LEDGER = Sql(f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join(':' + c for c in LEDGER_COLUMNS)})")
 
 
 def append_ledger(connection: Connection, account_id: str, entries: Iterable[Entry]) -> None:
     """Append entries to the ledger (never updated, never deleted: R25)."""
     rows = [ledger_row(account_id, entry) for entry in entries if entry.ticks or entry.seconds]
     if rows:
-        connection.execute(insert(models.ledger), rows)
+        INSERT_LEDGER.run(connection, rows)
 
 
 def ledger_row(account_id: str, entry: Entry) -> dict[str, Any]:
