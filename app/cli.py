@@ -57,7 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ensure_std_streams() -> None:
+    """A windowed bundle (Windows, macOS) starts with no stdout/stderr: print() must not crash it."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+
+
 def main(argv: list[str] | None = None) -> int:
+    _ensure_std_streams()
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         if not 0 <= args.port <= 65535:
