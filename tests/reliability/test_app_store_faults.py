@@ -18,9 +18,11 @@ from app import outbox, services
 from app.clock import MovableClock
 from app.store import StoreError
 from tests.support.faults import fill_disk, read_only_view, tiny_disk
+from tests.support.license_server import LiveLicenseServer
 
 from .app_worker import FAST_KDF
 from .figures import record
+from .ledger import audit_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery staple"
@@ -45,10 +47,13 @@ def integrity(store) -> str:
 # ------------------------------------------------------------------ the app killed mid-write
 
 
-def run_and_kill(home: Path, seed: int, rng: random.Random, mode: str = "write") -> list[str]:
-    """Start the app core writing, SIGKILL it after a random number of acknowledged ops; return the acks."""
+def run_and_kill(home: Path, seed: int, rng: random.Random, mode: str = "write", extra: tuple[str, ...] = (),
+                 syncs: list | None = None) -> list[str]:
+    """Start the app core writing (or writing and syncing), SIGKILL it after a random number of acknowledged
+    ops; return the acks (and append to syncs each completed sync it reported)."""
     worker = subprocess.Popen([sys.executable, "-m", "tests.reliability.app_worker", mode, str(home), PASSPHRASE,
-                               str(seed)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               str(seed), *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     acked: list[str] = []
     try:
         assert worker.stdout.readline().strip() == "ready", worker.stderr.read()
@@ -58,6 +63,8 @@ def run_and_kill(home: Path, seed: int, rng: random.Random, mode: str = "write")
             assert line, f"the worker died on its own: {worker.stderr.read()}"
             if line.startswith("ack "):
                 acked.append(line.split()[1])
+            elif line.startswith("synced ") and syncs is not None:
+                syncs.append(line.split()[1:])
         # The kill lands while the next write is under way (the worker never pauses).
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -184,3 +191,54 @@ def test_setting_up_in_a_read_only_folder_says_so_and_writes_nothing(tmp_path):
     message = str(refusal.value).lower()
     assert "read-only" in message or "read only" in message or "cannot write" in message, message
     assert list(target.iterdir()) == []
+
+
+def test_the_app_killed_during_sync_again_and_again_loses_no_op_and_the_server_applies_each_once(tmp_path):
+    """SIGKILL while the app core pushes its outbox: after each kill the store opens whole; in the end every
+    acknowledged op reached the server exactly once, and the server's ledger agrees with itself."""
+    from sqlalchemy import create_engine, text as sql
+
+    from app.models import OpResult
+
+    with LiveLicenseServer(tmp_path / "server") as server:
+        token = server.add_technician("Acme Telecom", "Ann")
+        keys_file = tmp_path / "keys.txt"
+        kills = 40 if SOAK else 10
+        keys_file.write_text("\n".join(server.issue_keys("20", 50 * kills)))
+        home = tmp_path / "home"
+        services.initialise(home, PASSPHRASE, server_url=server.url, token=token, demo=True, kdf=FAST_KDF).close()
+        rng = random.Random(88)
+        acknowledged: list[str] = []
+        syncs: list = []
+        for round_ in range(kills):
+            acknowledged += run_and_kill(home, seed=round_, rng=rng, mode="sync", extra=(str(keys_file),),
+                                         syncs=syncs)
+            store = services.unlock(home, PASSPHRASE, demo=True)
+            try:
+                assert integrity(store) == "ok"
+                with store.unit_of_work() as uow:
+                    held = set(outbox_op_ids(store)) | {row.op_id for row in uow.session.query(OpResult)}
+                missing = [op_id for op_id in acknowledged if op_id not in held]
+                assert not missing, f"round {round_}: acknowledged ops vanished after a SIGKILL mid-sync: {missing}"
+            finally:
+                store.close()
+        store = services.unlock(home, PASSPHRASE, demo=True)
+        try:
+            clock = MovableClock(server.clock.now)
+            report = services.sync_now(store, clock)
+            assert report.ok, report.error
+            assert services.sync_status(store.unit_of_work()).queued == 0
+        finally:
+            store.close()
+        engine = create_engine(server.database_url)
+        try:
+            with engine.connect() as conn:
+                on_server = [row[0] for row in conn.execute(sql("SELECT op_id FROM ops"))]
+            assert sorted(set(acknowledged) - set(on_server)) == [], "an acknowledged op never reached the server"
+            audit = audit_database(engine)
+            audit.assert_clean()
+        finally:
+            engine.dispose()
+    record("app_killed_during_sync", kills=kills, ops_acknowledged=len(acknowledged),
+           syncs_completed_between_kills=len(syncs), keys_redeemed=audit.keys_redeemed, ops_lost=0,
+           ops_applied_twice=0)
