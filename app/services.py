@@ -437,7 +437,7 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
     """One account for now: confirmed figures, pending figures, PBXs with licenses, ops with effect (R16)."""
     now = clock.now()
     with uow:
-        book = projection.Book.load(uow.session, now)
+        book = projection.Book.load(uow.session, now, account_id)
         return _account_view(book, account_id, now)
 
 
@@ -475,7 +475,7 @@ def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) 
     """Balance over time until the end of credit, for the current and the pending configuration."""
     now = clock.now()
     with uow:
-        book = projection.Book.load(uow.session, now)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
     confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points)
@@ -544,7 +544,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     if not fields:
         raise Refused([Problem("bad-op", "Nothing to change: edit at least one field.")])
     with uow:
-        book = projection.Book.load(uow.session, clock.now())
+        book = projection.Book.load(uow.session, clock.now(), account_id)
         state = book.require_alive(account_id)
         if fields.get("cloud_contract") is False:
             checks.cloud_contract_still_needed(state)
@@ -557,7 +557,7 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
                  firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
     """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now())
+        book = projection.Book.load(uow.session, clock.now(), account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
                                    mode=mode, hardware_model=hardware_model)
@@ -572,7 +572,7 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
                platform=None, hardware_model=None) -> QueuedOp:
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now())
+        book = projection.Book.load(uow.session, clock.now(), account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         pbx = book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
@@ -588,7 +588,7 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
     """What set_licenses would do, offline (R2, R6, R8, R14, R16): figures, problems per ref, warnings."""
     now = clock.now()
     with uow:
-        book = projection.Book.load(uow.session, now)
+        book = projection.Book.load(uow.session, now, account_id)
         return _preview(book, account_id, pbx_id, items, now)
 
 
@@ -600,7 +600,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
     """
     now = clock.now()
     with uow:
-        book = projection.Book.load(uow.session, now)
+        book = projection.Book.load(uow.session, now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise Refused(preview.problems, preview.warnings)
@@ -617,7 +617,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
 def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
     """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now())
+        book = projection.Book.load(uow.session, clock.now(), account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         book.require_pbx(state, pbx_id)
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
@@ -657,7 +657,7 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
     except (AmountError, TypeError) as exc:
         raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
     with uow:
-        book = projection.Book.load(uow.session, now)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.require_alive(account_id)
         shown = ticks_to_milli_floor(state.billing.balance)
         if confirm_forfeit_milli != shown:
