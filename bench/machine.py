@@ -39,6 +39,8 @@ def describe() -> dict:
         "sqlite": sqlite3.sqlite_version,
         "sqlcipher": _sqlcipher_version(),
         "postgresql": _postgres_version(),
+        # other work on the box skews every figure: keep the load next to them
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
