@@ -186,17 +186,11 @@ def sync():
         raise ApiError(413, "too-large", f"{len(ops)} ops in one batch: at most {ctx.settings.MAX_OPS} ops per "
                                          "/sync request. Send them in several batches, in order.")
     now = ctx.now()
-    with reading(ctx.engine) as connection:
-        prices = ctx.current_prices(connection)
-    outcomes = apply_ops(ctx, g.caller, ops, now, prices)
-    results = [outcome.result for outcome in outcomes]
-    named = [outcome.account_id for outcome in outcomes if outcome.account_id is not None]
-    with reading(ctx.engine) as connection:
-        records = store.load_many(connection, named)
-    accounts_out = [ctx.sign("account", account_payload(record, now)) for record in records.values()
-                    if record.row["partner"] == g.caller.partner]
-    return jsonify({"results": results, "accounts": accounts_out,
-                    "pricelist": prices.envelope if prices else None})
+    batch = apply_ops(ctx, g.caller, ops, now)
+    named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
+    accounts_out = [ctx.sign("account", account_payload(batch.records[account_id], now)) for account_id in named]
+    return jsonify({"results": [outcome.result for outcome in batch.outcomes], "accounts": accounts_out,
+                    "pricelist": batch.prices.envelope if batch.prices else None})
 
 
 def _json_body() -> Any:

@@ -85,3 +85,17 @@ def in_list(name: str, values) -> tuple[str, dict]:
     """Placeholders and parameters for `IN (...)` over values (both drivers)."""
     params = {f"{name}{i}": value for i, value in enumerate(values)}
     return ", ".join(f":{key}" for key in params), params
+
+
+@contextlib.contextmanager
+def savepoint(connection: Connection, name: str = "op") -> Iterator[None]:
+    """A savepoint as plain SQL (cheaper than SQLAlchemy's nested transaction on the hot path);
+    an exception rolls back to it and propagates."""
+    connection.exec_driver_sql(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        raise
+    connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")

@@ -22,7 +22,7 @@ from rental.pricing import PriceList
 from . import store
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
-from .db import Sql, in_list, writing
+from .db import Sql, in_list, reading, savepoint, writing
 from .envelopes import op_result_payload
 from .opschema import OPS, BadOp, is_uuid, validate
 
@@ -100,11 +100,17 @@ def op_digest(op: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int,
-              prices: CurrentPrices | None) -> list[Outcome]:
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome]
+    records: dict[str, store.AccountRecord]  # every account the batch read, as committed
+    prices: CurrentPrices | None
+
+
+def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> BatchResult:
     """Apply a batch in order: one database transaction, a savepoint per op (a refused op changes nothing)."""
     outcomes: list[Outcome | None] = [None] * len(ops)
-    todo = []
+    todo: list[tuple[int, dict, str]] = []
     for index, op in enumerate(ops):
         problem = _shape_problem(op)
         if problem is None:
@@ -112,9 +118,13 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int,
         else:
             fields = op if isinstance(op, dict) else {}
             outcomes[index] = _unstored(ctx, fields.get("op_id"), fields.get("account_id"), now, problem)
+    if not todo:
+        with reading(ctx.engine) as connection:
+            return BatchResult(outcomes, {}, ctx.current_prices(connection))
     for attempt in range(3):
         try:
             with writing(ctx.engine) as connection:
+                prices = ctx.current_prices(connection)
                 batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo])
                 applied = [batch.apply(op, digest) for _, op, digest in todo]
             break
@@ -124,7 +134,7 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int,
             continue  # a deadlock between two batches' key inserts: nothing was committed, so run it again
     for (index, _, _), outcome in zip(todo, applied):
         outcomes[index] = outcome
-    return outcomes
+    return BatchResult(outcomes, batch.records, prices)
 
 
 def _shape_problem(op: Any) -> str | None:
@@ -164,7 +174,7 @@ class Batch:
         record = self.records.get(account_id)
         backup = record.copy() if record is not None else None
         try:
-            with self.connection.begin_nested():
+            with savepoint(self.connection):
                 outcome = self._run(op, digest, record)
         except IntegrityError:  # another batch stored this op_id or created this account meanwhile
             if backup is not None:
@@ -174,7 +184,7 @@ class Batch:
                 return self._answer_stored(op, digest, tuple(row[1:]))
             self.records.pop(account_id, None)
             self.records.update(store.load_many(self.connection, [account_id], for_update=True))
-            with self.connection.begin_nested():
+            with savepoint(self.connection):
                 outcome = self._run(op, digest, self.records.get(account_id))
         return outcome
 
@@ -360,7 +370,7 @@ def redeem_key(job: Job) -> None:
                                 "use the credit first or load it on another account.")
     after = _reconnected(job, change.account, job.rerated(change.account.lines))
     try:
-        with job.connection.begin_nested():  # the primary key decides a race between two redemptions
+        with savepoint(job.connection, "key"):  # the primary key decides a race between two redemptions
             INSERT_KEY.run(job.connection, {"key_id": key.key_id_hex, "account_id": job.record.id,
                                             "op_id": job.op["op_id"], "amount_milli": key.amount_milli, "at": at})
     except IntegrityError:
