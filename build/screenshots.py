@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             steps.queue_licenses(page)
             steps.sync_now(page, app)
             server.clock.advance(40 * DAY)  # time passes: balances drop, the bakery runs low
+            steps.sync_now(page, app)  # the ledgers come back: statements have rows
             steps.create_account(page, app, "Garage Roux", "atelier@roux.example")  # created offline, pending
 
             page.goto(app.url("/accounts/"))
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
             page.goto(app.url("/sync/"))
             shoot(page, out, "05-sync")
+            page.goto(reception)  # back to a valid configuration, then sync: the server settles (R25 rows)
+            page.fill("#qty-01-00500-001", "0")
+            steps.queue_licenses(page)
+            steps.sync_now(page, app)
             page.goto(app.url("/prices/"))
             shoot(page, out, "06-price-list")
             page.goto(app.url("/settings/"))
