@@ -66,4 +66,6 @@ def launch_url(app, host: str, port: int) -> str:
     from .web.security import allow_host, launch_path
 
     allow_host(app, f"{host}:{port}")
-    return f"http://{host}:{port}{launch_path(app)}"
+    url = f"http://{host}:{port}{launch_path(app)}"
+    app.config["LAUNCH_URL"] = url  # for whoever opens the window or prints the address
+    return url
