@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -46,3 +47,182 @@ class MovableClock:
 
     def __call__(self) -> int:  # usable as the license server's CLOCK callable too
         return self.now()
+
+
+# =========================================================================== the server's time on this laptop
+#
+# Times that decide money are the license server's clock (SPEC, arithmetic). The laptop's own clock
+# may be wrong or be set back or forward by hand, so at each sync the app learns the offset between
+# the two (from signed times: op-results' server_time and fresh account snapshots' as_of; the HTTP
+# Date header only when nothing signed came back) and projects at laptop time + offset. It never
+# projects earlier than the newest verified snapshot: a clock set back must not "un-charge". A clock
+# changed by hand after the last sync is noticed when it went backwards (the highest laptop time
+# seen is kept); one moved forward cannot be told from time passing, and the next sync corrects it.
+
+#: An offset above this is shown to the technician (below it, it is the noise of a round trip).
+NOTICE_OFFSET_S = 120
+#: A laptop clock this far behind the highest time it showed before "went backwards".
+NOTICE_BACKWARDS_S = 120
+#: Reads record the laptop time at most this often (a write to the store); writes and syncs always do.
+NOTE_EVERY_S = 300
+SETTING = "clock"  # JSON in the encrypted store's settings
+SIGNED, DATE = "signed", "date"
+
+
+@dataclass(frozen=True)
+class Skew:
+    """What the store knows of the laptop's clock against the server's."""
+
+    offset_s: int = 0  # server time − laptop time, learned at the last sync that measured it
+    source: str | None = None  # SIGNED, DATE, or None before the first measurement
+    learned_at: int | None = None  # the server's time when it was learned
+    highest_laptop_seen: int | None = None  # the latest laptop time used so far (reset by each measurement)
+
+    def to_json(self) -> dict:
+        return {"offset_s": self.offset_s, "source": self.source, "learned_at": self.learned_at,
+                "highest_laptop_seen": self.highest_laptop_seen}
+
+    @classmethod
+    def from_json(cls, data) -> "Skew":
+        if not isinstance(data, dict):
+            return cls()
+        def whole(name):
+            value = data.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return cls(offset_s=whole("offset_s") or 0, source=data.get("source") if data.get("source") in (SIGNED, DATE)
+                   else None, learned_at=whole("learned_at"), highest_laptop_seen=whole("highest_laptop_seen"))
+
+
+@dataclass(frozen=True)
+class ClockNotice:
+    """The laptop's clock is off, or went backwards: shown to the technician (the figures stay right)."""
+
+    offset_s: int  # server − laptop learned at the last sync: > 0 the laptop is behind, < 0 ahead
+    went_back_s: int  # how far the laptop's clock is behind the latest time it showed before (0: it is not)
+    learned_at: int | None  # the server's time of that sync
+    source: str | None  # "signed" (from signed answers) or "date" (the server's HTTP Date header, unsigned)
+    message: str  # in plain English; the numbers above let the UI word it in its own language
+
+
+def estimate_offset(server_time: int, laptop_before: int, laptop_after: int) -> int:
+    """server − laptop, taking the laptop's time halfway through the request that carried server_time."""
+    return int(server_time) - (int(laptop_before) + int(laptop_after)) // 2
+
+
+def corrected(laptop_now: int, skew: Skew, floor: int | None = None) -> int:
+    """The server's time now as this laptop best knows it, never before floor (the newest verified as_of).
+
+    Only a signed offset moves money; one read from the unsigned Date header is shown, never used.
+    """
+    now = int(laptop_now) + (skew.offset_s if skew.source == SIGNED else 0)
+    return now if floor is None else max(now, int(floor))
+
+
+def went_back_by(laptop_now: int, skew: Skew) -> int:
+    """Seconds the laptop's clock is behind the latest time it showed (0 within NOTICE_BACKWARDS_S)."""
+    if skew.highest_laptop_seen is None:
+        return 0
+    behind = skew.highest_laptop_seen - int(laptop_now)
+    return behind if behind > NOTICE_BACKWARDS_S else 0
+
+
+def notice(laptop_now: int | None, skew: Skew) -> ClockNotice | None:
+    """A ClockNotice when the offset is above NOTICE_OFFSET_S or the clock went backwards; else None."""
+    back = went_back_by(laptop_now, skew) if laptop_now is not None else 0
+    off = skew.offset_s if abs(skew.offset_s) > NOTICE_OFFSET_S else 0
+    if not back and not off:
+        return None
+    parts = []
+    if off:
+        where = "behind" if off > 0 else "ahead of"
+        heard = "its answers' Date header (unsigned)" if skew.source == DATE else "its signed answers"
+        parts.append(f"This laptop's clock is {span(abs(off))} {where} the license server's (learned at the last "
+                     f"sync, from {heard}). RentDesk counts in the server's time, so balances and the second "
+                     "a suspension starts stay right; set the laptop's clock to avoid confusion.")
+    if back:
+        parts.append(f"This laptop's clock went back by {span(back)} since it was last used. The figures stay at "
+                     "the latest time already shown (a charge is never undone); check the laptop's clock and sync "
+                     "to learn the server's time again.")
+    return ClockNotice(skew.offset_s, back, skew.learned_at, skew.source, " ".join(parts))
+
+
+def span(seconds: int) -> str:
+    """A duration in words, to the minute ("1 day 2 hours", "7 days", "3 minutes")."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+# --------------------------------------------------------------------------- kept in the store
+
+
+def load_skew(session) -> Skew:
+    from . import settings
+
+    return Skew.from_json(settings.get(session, SETTING))
+
+
+def _save(session, skew: Skew) -> None:
+    from . import settings
+
+    settings.put(session, SETTING, skew.to_json())
+
+
+def replica_floor(session) -> int | None:
+    """The newest as_of of the verified snapshots held: the server's time was at least this."""
+    from sqlalchemy import func, select
+
+    from .models import AccountReplica
+
+    return session.scalar(select(func.max(AccountReplica.as_of)))
+
+
+def server_now(session, laptop_now: int) -> int:
+    """The server's time now for projecting money on this laptop (laptop time + learned offset, floored)."""
+    return corrected(laptop_now, load_skew(session), replica_floor(session))
+
+
+def learn(session, server_time: int, laptop_before: int, laptop_after: int, source: str) -> Skew:
+    """Keep the offset one answer measured; the laptop time of that moment becomes the highest seen."""
+    skew = Skew(offset_s=estimate_offset(server_time, laptop_before, laptop_after), source=source,
+                learned_at=int(server_time), highest_laptop_seen=int(laptop_after))
+    _save(session, skew)
+    return skew
+
+
+def learn_from_date(session, date: int, laptop_before: int, laptop_after: int) -> Skew | None:
+    """The Date header's offset, kept only while no signed offset was ever learned (it is shown, not used)."""
+    if load_skew(session).source == SIGNED:
+        return None
+    return learn(session, date, laptop_before, laptop_after, DATE)
+
+
+def note_laptop_time(session, laptop_now: int, *, every_s: int = 0) -> bool:
+    """Remember the latest laptop time used (when it is later than the one kept by more than every_s).
+
+    True when something was written (the caller commits).
+    """
+    skew = load_skew(session)
+    if skew.highest_laptop_seen is not None and laptop_now <= skew.highest_laptop_seen + every_s:
+        return False
+    _save(session, Skew(skew.offset_s, skew.source, skew.learned_at, int(laptop_now)))
+    return True
+
+
+def http_date(value: str | None) -> int | None:
+    """Whole UTC seconds of an HTTP Date header, or None when absent or unreadable."""
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return int(moment.timestamp())

@@ -73,7 +73,7 @@ def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object
     result.message = payload.get("message")
     result.server_time = payload["server_time"]
     result.revision = payload.get("revision")
-    result.envelope = json.dumps(envelope, sort_keys=True)
+    result.envelope = json.dumps(envelope, sort_keys=True)  # verbatim: its warnings (R6) are read back from it
     result.received_at = now
     if payload["status"] == "applied":
         session.delete(op)
@@ -83,3 +83,32 @@ def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object
         op.message = payload.get("message")
         op.server_time = payload["server_time"]
     return result
+
+
+def warnings_of(payload: dict) -> tuple[str, ...]:
+    """The warnings a verified op-result carries (R6 reduce-then-restore), as text; anything odd is dropped."""
+    found = payload.get("warnings")
+    if not isinstance(found, list):
+        return ()
+    return tuple(w for w in found if isinstance(w, str) and w.strip())
+
+
+def recent_results(session: Session, keyring, account_id: str | None = None,
+                   limit: int = 50) -> list[tuple[OpResult, tuple[str, ...]]]:
+    """The newest verified results (of one account, or all) with their warnings, read from the signed envelope.
+
+    The envelope is verified again on the way out: what the UI shows is what the server signed.
+    """
+    # newest first: by the server's second, then by the revision each op left its account at (same second)
+    query = select(OpResult).order_by(OpResult.server_time.desc(), OpResult.revision.desc(),
+                                      OpResult.received_at.desc(), OpResult.op_id)
+    if account_id is not None:
+        query = query.where(OpResult.account_id == account_id)
+    found = []
+    for row in session.scalars(query.limit(limit)):
+        try:
+            payload = keyring.verify_envelope(json.loads(row.envelope), "op-result")
+        except Exception:  # a key rotated out since, or a damaged row: the result stays, its warnings cannot
+            payload = {}
+        found.append((row, warnings_of(payload)))
+    return found

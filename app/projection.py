@@ -173,11 +173,13 @@ class Book:
     def load(cls, session: Session, now: int, account_id: str | None = None) -> "Book":
         """Every account, or only account_id and its ops: a screen about one account must not parse them all
         (with 10,000 accounts the whole book takes about a second; see docs/benchmarks.md)."""
-        book = cls(now, replica.current_pricelist(session))
         if account_id is None:
             rows = replica.all_accounts(session)
         else:
             rows = [row for row in (replica.get_account(session, account_id),) if row is not None]
+        # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
+        now = max([now] + [row.as_of for row in rows])
+        book = cls(now, replica.current_pricelist(session))
         for row in rows:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now)
         book.history = [Reduction(r.at, r.pbx_id, r.ref, r.from_qty, r.to_qty)

@@ -134,6 +134,15 @@ def all_accounts(session: Session) -> list[AccountReplica]:
     return list(session.scalars(select(AccountReplica)))
 
 
+def names_of(session: Session, account_ids) -> dict[str, str]:
+    """Account names by id, for the few ids given (without reading the snapshots)."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    query = select(AccountReplica.account_id, AccountReplica.name).where(AccountReplica.account_id.in_(ids))
+    return {account_id: name for account_id, name in session.execute(query)}
+
+
 def account_payload(row: AccountReplica) -> dict:
     return json.loads(row.payload)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from rental import billing
@@ -25,8 +25,10 @@ from rental.errors import AmountError, KeyFormatError, RuleViolation, SignatureE
 from rental.money import check_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
 
-from . import checks, outbox, projection, replica, settings as settings_mod
-from .clock import Clock
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod
+from .clock import Clock, ClockNotice
 from .store import (  # re-exported: the UI needs only this module
     Store,
     StoreError,
@@ -45,7 +47,7 @@ __all__ = [
     # views
     "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
     "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
-    "QueuedOp", "SyncReport", "KeyFingerprint",
+    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice",
     # setup
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
@@ -180,6 +182,7 @@ class AccountSummary:
     problem_ops: int  # rejected or conflicting ops waiting for a decision
     pending_credit_milli: int  # keys queued, not yet confirmed
     is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back (the same for every account)
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class AccountView:
     verified_at: int | None  # server time of the verified snapshot (its as_of)
     received_at: int | None  # laptop time it was received
     pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
+    results: tuple[ResultView, ...] = ()  # the account's newest verified op results (20), with warnings (R6)
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back; figures use the server's time
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,22 @@ class RefusalView:
 
 
 @dataclass(frozen=True)
+class ResultView:
+    """The server's verified answer to one op, newest first, with the warnings it carried (R6)."""
+
+    op_id: str
+    account_id: str
+    account_name: str
+    kind: str | None
+    status: str  # applied | rejected | conflict
+    rule: str | None
+    message: str | None
+    warnings: tuple[str, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
+    server_time: int  # the server's second the op took effect (or was refused)
+    received_at: int  # laptop time the answer arrived
+
+
+@dataclass(frozen=True)
 class SyncStatus:
     server_url: str | None
     online: bool | None  # None: never tried
@@ -284,6 +305,9 @@ class SyncStatus:
     queued: int  # pending ops
     problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
     refusals: tuple[RefusalView, ...]  # newest first
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off (> 2 min) or went back since last seen
+    clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
+    results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
 
 
 @dataclass(frozen=True)
@@ -315,6 +339,8 @@ class SyncReport:
     accounts_updated: int = 0
     refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
     error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
+    clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
+    warnings: tuple[str, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
 
 
 @dataclass(frozen=True)
@@ -409,10 +435,10 @@ def trusted_key_fingerprints(store_or_keyring) -> list[KeyFingerprint]:
 
 def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[AccountSummary]:
     """Every account held (verified or created offline), projected to now, filtered by name/e-mail/id."""
-    now = clock.now()
     needle = query.strip().lower()
     result = []
     with uow:
+        now, notice = _now_and_notice(uow, clock)
         book = projection.Book.load(uow.session, now)
         for state in book.accounts():
             if needle and needle not in " ".join((state.name, state.contact_email, state.account_id)).lower():
@@ -427,7 +453,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[Accoun
                 pending_ops=book.count_ops(state.account_id, "pending"),
                 problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
                 pending_credit_milli=(book.pending_state(state.account_id) or state).pending_credit_milli,
-                is_confirmed=state.confirmed,
+                is_confirmed=state.confirmed, clock_notice=notice,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
     return result
@@ -435,10 +461,10 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[Accoun
 
 def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountView:
     """One account for now: confirmed figures, pending figures, PBXs with licenses, ops with effect (R16)."""
-    now = clock.now()
     with uow:
+        now, notice = _now_and_notice(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
-        return _account_view(book, account_id, now)
+        return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
 
 
 def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:
@@ -473,8 +499,8 @@ def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None
 
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
     """Balance over time until the end of credit, for the current and the pending configuration."""
-    now = clock.now()
     with uow:
+        now = _now(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
@@ -506,19 +532,35 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
                          totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
 
 
-def sync_status(uow: UnitOfWork) -> SyncStatus:
-    """Online/offline, last sync, queue length, ops waiting for a decision, refusals (newest first)."""
+def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
+    """Online/offline, last sync, queue length, ops waiting for a decision, refusals (newest first), the newest
+    op results with the server's warnings, and the clock notice (pass the clock to also notice a clock set back)."""
     with uow:
+        laptop = clock.now() if clock is not None else None
+        if laptop is not None:
+            _now(uow, clock, laptop=laptop)  # notes the laptop time seen
         state = settings_mod.sync_state(uow.session)
         ops = outbox.all_ops(uow.session)
         problems = tuple(_op_view(op) for op in ops if op.state != "pending")
         refusals = tuple(RefusalView(r.at, r.what, r.subject, r.reason) for r in replica.refusals(uow.session))
+        skew = clock_mod.load_skew(uow.session)
         return SyncStatus(
             server_url=settings_mod.get(uow.session, "server_url"),
             online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
             last_success_at=state.get("last_success_at"), last_error=state.get("last_error"),
             queued=sum(1 for op in ops if op.state == "pending"), problems=problems, refusals=refusals,
+            clock_notice=clock_mod.notice(laptop, skew), clock_offset_s=skew.offset_s,
+            results=_result_views(uow, None, 50),
         )
+
+
+def _result_views(uow, account_id: str | None, limit: int) -> tuple[ResultView, ...]:
+    rows = outbox.recent_results(uow.session, uow.keyring, account_id, limit)
+    names = replica.names_of(uow.session, {row.account_id for row, _ in rows})
+    return tuple(ResultView(
+        op_id=row.op_id, account_id=row.account_id, account_name=names.get(row.account_id, row.account_id),
+        kind=row.kind, status=row.status, rule=row.rule, message=row.message, warnings=warnings,
+        server_time=row.server_time, received_at=row.received_at) for row, warnings in rows)
 
 
 # =========================================================================== writes
@@ -531,7 +573,7 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
                                    language=language, required=True)
     account_id = str(uuid.uuid4())
     with uow:
-        op = outbox.enqueue(uow.session, "create_account", account_id, fields, clock.now())
+        op = outbox.enqueue(uow.session, "create_account", account_id, fields, _now(uow, clock, writing=True))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -544,11 +586,12 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     if not fields:
         raise Refused([Problem("bad-op", "Nothing to change: edit at least one field.")])
     with uow:
-        book = projection.Book.load(uow.session, clock.now(), account_id)
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.require_alive(account_id)
         if fields.get("cloud_contract") is False:
             checks.cloud_contract_still_needed(state)
-        op = outbox.enqueue(uow.session, "update_account", account_id, fields, clock.now())
+        op = outbox.enqueue(uow.session, "update_account", account_id, fields, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -557,12 +600,13 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
                  firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
     """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now(), account_id)
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
                                    mode=mode, hardware_model=hardware_model)
         pbx_id = str(uuid.uuid4())
-        op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, clock.now(),
+        op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
                             pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
@@ -572,13 +616,14 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
                platform=None, hardware_model=None) -> QueuedOp:
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now(), account_id)
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         pbx = book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
                                           hardware_model=hardware_model)
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
-        op = outbox.enqueue(uow.session, "update_pbx", account_id, body, clock.now(), pbx_id=pbx_id)
+        op = outbox.enqueue(uow.session, "update_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
 
@@ -586,8 +631,8 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
 def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str,
                      items: Mapping[str, int]) -> LicensePreview:
     """What set_licenses would do, offline (R2, R6, R8, R14, R16): figures, problems per ref, warnings."""
-    now = clock.now()
     with uow:
+        now = _now(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
         return _preview(book, account_id, pbx_id, items, now)
 
@@ -598,8 +643,8 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
 
     Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
-    now = clock.now()
     with uow:
+        now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
@@ -617,11 +662,12 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
 def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
     """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
     with uow:
-        book = projection.Book.load(uow.session, clock.now(), account_id)
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         book.require_pbx(state, pbx_id)
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
-        op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, clock.now(), pbx_id=pbx_id)
+        op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
 
@@ -636,14 +682,15 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
     except (KeyFormatError, SignatureError) as exc:
         raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
     with uow:
-        book = projection.Book.load(uow.session, clock.now())
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
         for op in outbox.all_ops(uow.session):
             if op.kind == "redeem_key" and json.loads(op.body).get("key") == key.text and op.state == "pending":
                 raise Refused([Problem("key-used", "This key is already queued on this laptop "
                                        f"(account {book.name_of(op.account_id)}); a key is loaded once.",
                                        field="key")])
-        op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, clock.now(),
+        op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
@@ -651,12 +698,12 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
     """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
-    now = clock.now()
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
     except (AmountError, TypeError) as exc:
         raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
     with uow:
+        now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require_alive(account_id)
         shown = ticks_to_milli_floor(state.billing.balance)
@@ -675,8 +722,8 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
     verified state and queues it with a fresh op_id (returned)."""
     if decision not in ("reapply", "discard"):
         raise ValueError('decision is "reapply" or "discard"')
-    now = clock.now()
     with uow:
+        now = _now(uow, clock, writing=True)
         op = outbox.get(uow.session, op_id)
         if op is None:
             raise NotFound(f"No op {op_id} waiting for a decision.")
@@ -765,7 +812,7 @@ def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
                              l.monthly_milli, l.rate) for l in sorted(lines, key=lambda l: l.ref))
 
 
-def _account_view(book: "projection.Book", account_id: str, now: int) -> AccountView:
+def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) -> AccountView:
     state = book.require(account_id)
     pending = book.pending_state(account_id)
     prices = book.pricelist
@@ -796,6 +843,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int) -> Account
         price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
         verified_at=state.verified_at, received_at=state.received_at,
         pending_edits=dict(book.pending_account_edits(account_id)),
+        results=_result_views(uow, account_id, 20) if uow is not None else (),
     )
 
 
@@ -859,11 +907,39 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
 
 
 class _FixedClock:
+    """The server's time resolve() already worked out, handed to the writes it calls (not corrected again)."""
+
+    is_server_time = True
+
     def __init__(self, at: int):
         self._at = at
 
     def now(self) -> int:
         return self._at
+
+
+def _now(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None) -> int:
+    """The server's time now on this laptop: laptop clock + the offset learned at sync, never before the newest
+    verified snapshot (SPEC: times that decide money are the server's). Also notes the laptop time seen, so a
+    clock set back is noticed: always when writing (the write commits it), every few minutes when reading."""
+    laptop = clock.now() if laptop is None else laptop
+    if getattr(clock, "is_server_time", False):
+        return laptop
+    if writing:
+        clock_mod.note_laptop_time(uow.session, laptop)
+    elif clock_mod.note_laptop_time(uow.session, laptop, every_s=clock_mod.NOTE_EVERY_S):
+        try:
+            uow.commit()
+        except SQLAlchemyError:  # a read never fails for want of noting the time (read-only folder, busy)
+            uow.rollback()
+    return clock_mod.server_now(uow.session, laptop)
+
+
+def _now_and_notice(uow, clock: Clock) -> tuple[int, "ClockNotice | None"]:
+    """The server's time now, and what to tell the technician about the laptop's clock (None: nothing)."""
+    laptop = clock.now()
+    now = _now(uow, clock, laptop=laptop)
+    return now, clock_mod.notice(laptop, clock_mod.load_skew(uow.session))
 
 
 class _BoundUnitOfWork:

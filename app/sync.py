@@ -19,7 +19,7 @@ import httpx
 from rental.errors import SignatureError
 from rental.rules import reductions as reductions_of
 
-from . import outbox, replica, settings
+from . import clock as clock_mod, outbox, replica, settings
 from .models import Reduction as ReductionRow
 
 API = "/api/v1"
@@ -49,6 +49,7 @@ class HttpTransport:
         self._client = httpx.Client(base_url=self.base_url + API, timeout=timeout, transport=transport,
                                     headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                                     follow_redirects=False, trust_env=False)
+        self.last_date: int | None = None  # the last answer's HTTP Date (unsigned: a fallback for the clock offset)
 
     def close(self) -> None:
         self._client.close()
@@ -62,6 +63,7 @@ class HttpTransport:
         except httpx.HTTPError as exc:
             raise SyncError(f"The license server cannot be reached ({type(exc).__name__}): working offline; "
                             "the changes stay queued.") from None
+        self.last_date = clock_mod.http_date(response.headers.get("date"))
         try:
             data = response.json()
         except ValueError:
@@ -146,7 +148,8 @@ def _verify_answer(keyring, answer: dict, sent: dict[str, dict]) -> _Verified:
     return _Verified(results, accounts, pricelist)
 
 
-def _merge(uow, verified: _Verified, now: int) -> tuple[int, int, int, int, list[str]]:
+def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
+           ) -> tuple[int, int, int, int, list[str]]:
     """Store a verified answer in the open unit of work: prices, snapshots (anti-rollback), then results."""
     session = uow.session
     refused: list[str] = []
@@ -174,6 +177,8 @@ def _merge(uow, verified: _Verified, now: int) -> tuple[int, int, int, int, list
         else:
             conflicts += 1
         outbox.apply_result(session, op, payload, envelope, now)
+        if warned is not None:
+            warned.extend(outbox.warnings_of(payload))
     return applied, rejected, conflicts, updated, refused
 
 
@@ -188,8 +193,19 @@ def _remember_reductions(session, op, previous: dict | None, at: int) -> None:
         session.add(ReductionRow(at=r.at, pbx_id=r.pbx_id, ref=r.ref, from_qty=r.from_qty, to_qty=r.to_qty))
 
 
+def _fresh_times(verified: _Verified, floor: int | None) -> list[int]:
+    """The signed server times of an answer that can date "now": results' server_time and live snapshots' as_of.
+
+    A time older than the newest snapshot held is a stored result answered again, or a replay: not now.
+    """
+    times = [payload["server_time"] for payload, _ in verified.results]
+    times += [payload["as_of"] for payload, _ in verified.accounts if payload.get("status") != "deleted"]
+    return [t for t in times if floor is None or t >= floor]
+
+
 def _note_failure(uow_factory, now: int, error: str, refusal: str | None = None) -> None:
     with uow_factory() as uow:
+        clock_mod.note_laptop_time(uow.session, now)
         settings.update_sync_state(uow.session, online=refusal is not None, last_attempt_at=now, last_error=error)
         if refusal:
             replica.record_refusal(uow.session, "answer", None, refusal, now)
@@ -282,6 +298,8 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
     sent = applied = rejected = conflicts = updated = 0
     refused: list[str] = []
     named: set[str] = set()  # accounts the sent ops named: their ledgers are pulled whatever their revision
+    learned = False  # a signed server time dated this sync (else the HTTP Date header may)
+    warned: list[str] = []  # warnings the server gave with applied ops (R6)
     try:
         while True:
             with uow_factory() as uow:
@@ -293,8 +311,13 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 outbox.mark_attempt(uow.session, batch)  # from here on they may reach the server
                 uow.commit()
             say(f"Sending {len(bodies)} change(s)…")
-            answer = _with_retries(lambda: transport.sync({"client_id": client_id, "ops": bodies}),
-                                   tries, sleep, backoff_s)
+            sent_at: list[int] = []
+
+            def send():
+                sent_at.append(clock.now())  # the laptop's time of the attempt that answered (clock offset)
+                return transport.sync({"client_id": client_id, "ops": bodies})
+
+            answer = _with_retries(send, tries, sleep, backoff_s)
             now = clock.now()
             with uow_factory() as uow:
                 try:
@@ -304,8 +327,13 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                     uow.rollback()
                     _note_failure(uow_factory, now, reason, refusal=reason)
                     return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
-                                      accounts_updated=updated, refused=tuple(refused + [reason]), error=reason)
-                a, r, c, u, ref = _merge(uow, verified, now)
+                                      accounts_updated=updated, refused=tuple(refused + [reason]), error=reason,
+                                      warnings=tuple(warned))
+                fresh = _fresh_times(verified, clock_mod.replica_floor(uow.session))
+                a, r, c, u, ref = _merge(uow, verified, now, warned)
+                if fresh:
+                    clock_mod.learn(uow.session, max(fresh), sent_at[-1], now, clock_mod.SIGNED)
+                    learned = True
                 uow.commit()
             sent += len(bodies)
             named.update(b["account_id"] for b in bodies)
@@ -315,7 +343,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 # the server answered only part of the batch; the rest stays queued for the next sync
                 break
         say("Fetching accounts and prices…")
-        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s)
+        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned)
         updated += len(updated_ids)
         refused += ref
         say("Fetching ledgers…")
@@ -325,15 +353,18 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), str(exc))
         return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
-                          accounts_updated=updated, refused=tuple(refused), error=str(exc))
+                          accounts_updated=updated, refused=tuple(refused), error=str(exc), warnings=tuple(warned))
     now = clock.now()
     with uow_factory() as uow:
+        clock_mod.note_laptop_time(uow.session, now)
+        skew = clock_mod.load_skew(uow.session)
         settings.update_sync_state(uow.session, online=True, last_attempt_at=now, last_success_at=now,
                                    last_error=None)
         uow.commit()
     say("Up to date.")
     return SyncReport(ok=True, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
-                      accounts_updated=updated, refused=tuple(refused))
+                      accounts_updated=updated, refused=tuple(refused), clock_offset_s=skew.offset_s,
+                      warnings=tuple(warned))
 
 
 def _with_retries(call, tries: int, sleep, backoff_s: float):
@@ -352,14 +383,28 @@ def _with_retries(call, tries: int, sleep, backoff_s: float):
     raise AssertionError("unreachable")
 
 
-def _pull(uow_factory, clock, transport, tries, sleep, backoff_s) -> tuple[list[str], list[str]]:
-    """GET /pricelist and GET /accounts: a fresh laptop gets the partner's accounts; others get news."""
+def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool = False
+          ) -> tuple[list[str], list[str]]:
+    """GET /pricelist and GET /accounts: a fresh laptop gets the partner's accounts; others get news.
+
+    The live snapshots' as_of date the server's now (signed), so the clock offset is learned here too;
+    when nothing signed dated this sync, the answer's HTTP Date header does (unsigned, a fallback).
+    """
     prices = _with_retries(transport.pricelist, tries, sleep, backoff_s)
-    listing = _with_retries(transport.accounts, tries, sleep, backoff_s)
+    asked_at: list[int] = []
+
+    def listing_call():
+        asked_at.append(clock.now())
+        return transport.accounts()
+
+    listing = _with_retries(listing_call, tries, sleep, backoff_s)
     now = clock.now()
+    date = getattr(transport, "last_date", None)
     refused: list[str] = []
     updated: list[str] = []
     with uow_factory() as uow:
+        floor = clock_mod.replica_floor(uow.session)
+        fresh: list[int] = []
         if replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
             refused.append("price list")
         envelopes = listing.get("accounts") if isinstance(listing, dict) else None
@@ -373,8 +418,15 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s) -> tuple[list[
             row = replica.store_account(uow.session, uow.keyring, envelope, now)
             if row is None:
                 refused.append("account snapshot")
-            elif held.get(row.account_id) != row.revision:
+                continue
+            if held.get(row.account_id) != row.revision:
                 updated.append(row.account_id)
+            if row.status != "deleted" and (floor is None or row.as_of >= floor):
+                fresh.append(row.as_of)
+        if fresh:
+            clock_mod.learn(uow.session, max(fresh), asked_at[-1], now, clock_mod.SIGNED)
+        elif not learned and isinstance(date, int):
+            clock_mod.learn_from_date(uow.session, date, asked_at[-1], now)
         uow.commit()
     return updated, refused
 

@@ -324,6 +324,25 @@ def test_a_rule_the_server_applies_rejects_an_op_with_its_reason(server, laptop,
     assert sync_now(store, clock).ok
 
 
+def test_the_servers_r6_warning_is_kept_with_the_result_and_shown(server, laptop, clock, token):
+    store = laptop("a")
+    account_id, pbx_id, _ = prepare_customer(store, clock, server)
+    for qty in (10, 5):  # a reduction...
+        services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: qty})
+        assert sync_now(store, clock).ok and not sync_now(store, clock).warnings
+    with pytest.raises(services.NeedsConfirmation, match="R6"):  # ...then a restore: the app warns first
+        services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10})
+    restore = services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10}, confirm=True)
+    report = sync_now(store, clock)
+    assert report.ok and report.applied == 1
+    assert len(report.warnings) == 1 and "reduce-then-restore (R6)" in report.warnings[0]  # the server's own words
+    latest = services.sync_status(store.unit_of_work(), clock).results[0]
+    assert (latest.op_id, latest.status, latest.warnings) == (restore.op_id, "applied", report.warnings)
+    assert latest.account_name == "Acme Dental"
+    results = services.account_detail(store.unit_of_work(), clock, account_id).results
+    assert results[0] == latest and not any(r.warnings for r in results[1:])
+
+
 # --------------------------------------------------------------------------- statement, background, transport
 
 
