@@ -87,3 +87,29 @@ def test_rentdesk_home_names_the_data_folder(tmp_path):
         app.launch_url()
         assert (tmp_path / INFO_FILE).exists()
         app.stop()
+
+
+def test_a_change_made_in_the_app_is_on_disk_and_the_store_closed_after_sigterm(tmp_path):
+    """Orderly shutdown: the queued op is durable and every store connection closed (SQLite then
+    folds and removes its WAL file, which it leaves behind when a connection is still open)."""
+    from app import services
+    from app.paths import store_path
+
+    from .helpers import csrf_of
+
+    make_store(tmp_path, "correct horse battery")
+    with rentdesk("serve", "--home", str(tmp_path)) as app:
+        with open_session(app.launch_url()) as (client, unlock):
+            client.post("/unlock", data={"csrf_token": csrf_of(unlock.text), "passphrase": "correct horse battery"})
+            form = client.get("/accounts/new")
+            made = client.post("/accounts/new", data={"csrf_token": csrf_of(form.text), "name": "Hotel du Lac",
+                                                      "contact_email": "it@hotel-du-lac.example", "language": "en"})
+            assert made.status_code == 200 and "Hotel du Lac" in made.text
+            assert store_path(tmp_path).with_name("store.db-wal").exists()  # open while it runs
+        assert app.stop() == 0
+    assert not store_path(tmp_path).with_name("store.db-wal").exists()
+    store = services.unlock(tmp_path, "correct horse battery")
+    try:
+        assert services.sync_status(store.unit_of_work()).queued == 1
+    finally:
+        store.close()
