@@ -188,7 +188,10 @@ def sync():
     now = ctx.now()
     batch = apply_ops(ctx, g.caller, ops, now)
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
-    accounts_out = [ctx.sign("account", account_payload(batch.records[account_id], now)) for account_id in named]
+    # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with
+    # another account_id): answer only accounts the batch holds, and only the caller's partner's (DESIGN §5).
+    accounts_out = [ctx.sign("account", account_payload(batch.records[account_id], now)) for account_id in named
+                    if account_id in batch.records and batch.records[account_id].row["partner"] == g.caller.partner]
     return jsonify({"results": [outcome.result for outcome in batch.outcomes], "accounts": accounts_out,
                     "pricelist": batch.prices.envelope if batch.prices else None})
 

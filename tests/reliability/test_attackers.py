@@ -233,3 +233,15 @@ def test_tokens_never_appear_in_the_apps_logs_or_messages(tmp_path, caplog):
     assert token not in caplog.text and wrong not in caplog.text
     assert token not in shown and wrong not in shown
     assert base64.b64encode(token.encode()).decode() not in caplog.text
+
+
+def test_resending_a_refused_create_account_or_reusing_an_op_id_answers_without_a_server_error(server, victim):
+    """A stored refusal names an account that never came to be; the answer must still be 200 (was a 500)."""
+    with server.client(victim["token"]) as client:
+        refused = op("create_account", str(uuid.uuid4()), name="", contact_email="nope", cloud_contract=False)
+        for _ in range(2):  # the second time it is answered from the stored result
+            [result] = [payload_of(envelope) for envelope in sync(client, refused)["results"]]
+            assert result["status"] == "rejected" and result["rule"] == "bad-op"
+        reused = {**refused, "account_id": str(uuid.uuid4())}
+        [result] = [payload_of(envelope) for envelope in sync(client, reused)["results"]]
+        assert result["rule"] == "op-reuse"
