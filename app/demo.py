@@ -75,14 +75,29 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
     return DemoServer(url=server.url, token=token, keys=keys, _server=server, _ctx=ctx)
 
 
-def prepare_store(home: Path, server: DemoServer) -> None:
-    """Make the app's store, already pointed at the demo server with the technician's token, so the
-    user's first screen is the unlock page (passphrase shown) rather than a set-up form."""
+DEMO_ACCOUNT = ("Hotel du Lac (demo)", "it@hotel-du-lac.example")
+
+
+def prepare_store(home: Path, server: DemoServer) -> str | None:
+    """Make the app's store, already pointed at the demo server with the technician's token, with one
+    customer account holding the first key's credit (synced), so there is something to work on.
+    Returns the key it loaded (None for a kept folder, which has its account already)."""
     from . import services
+    from .clock import SystemClock
 
     if not services.is_initialised(home):
-        services.initialise(home, DEMO_PASSPHRASE, server.url, server.token, demo=True).close()
-        return
+        store = services.initialise(home, DEMO_PASSPHRASE, server.url, server.token, demo=True)
+        try:
+            clock = SystemClock()
+            account = services.create_account(store.unit_of_work(), clock, *DEMO_ACCOUNT)
+            loaded = server.keys[0][1]
+            services.redeem_key(store.unit_of_work(), clock, account.account_id, loaded)
+            report = services.sync_now(store.unit_of_work, clock)
+            if not report.ok:
+                raise RuntimeError(f"the demo could not sync with its own license server: {report.error}")
+        finally:
+            store.close()
+        return loaded
     # a kept folder: the server came back on a new port, with a new technician token
     try:
         store = services.unlock(home, DEMO_PASSPHRASE, demo=True)
@@ -91,11 +106,20 @@ def prepare_store(home: Path, server: DemoServer) -> None:
               f"set the server to {server.url} in Settings.", file=sys.stderr)
         return
     try:
-        with store.unit_of_work() as uow:
-            services.set_settings(uow, server_url=server.url, token=server.token)
-            uow.commit()
+        services.set_settings(store.unit_of_work(), server_url=server.url, token=server.token)
     finally:
         store.close()
+    return None
+
+
+def open_for_the_user(app) -> None:
+    """Unlock the demo store at start: its passphrase is printed for all to see, so asking for it
+    would only be a step in the way (a real store is never opened without the technician)."""
+    from .web import core
+    from .web.state import EXTENSION
+
+    with app.app_context():
+        app.extensions[EXTENSION].open(core.unlock(DEMO_PASSPHRASE), app)
 
 
 def _isc(milli: int) -> str:
@@ -104,15 +128,16 @@ def _isc(milli: int) -> str:
     return format_milli(milli, unit=False)
 
 
-def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str) -> str:
-    keys = "\n".join(f"    {_isc(amount):>12} iSC   {key}" for amount, key in server.keys)
+def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str, loaded: str | None = None) -> str:
+    keys = "\n".join(f"    {_isc(amount):>12} iSC   {key}" + ("   (loaded on the demo account)" if key == loaded else "")
+                     for amount, key in server.keys)
     fate = "a throwaway folder, deleted when the demo ends" if throwaway else "kept"
     return (
         "RentDesk demo: the app and a license server, both on this computer.\n"
         f"  data folder      {folder} ({fate})\n"
         f"  license server   {server.url}  (signs with the public demo key: a normal start refuses it)\n"
         f"  technician       {DEMO_TECHNICIAN} of {DEMO_PARTNER}; the app already holds the token\n"
-        f"  passphrase       {DEMO_PASSPHRASE}\n"
+        f"  passphrase       {DEMO_PASSPHRASE} (the demo opens unlocked; Lock asks for it)\n"
         f"  activation keys to load on an account (each works once):\n{keys}\n"
         f"  app              {app_url}\n"
     )
@@ -137,7 +162,7 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
             return launcher.EXIT_ALREADY_RUNNING
         try:
             server = start_license_server(folder / "license-server", clock=clock)
-            prepare_store(app_home, server)
+            loaded = prepare_store(app_home, server)
         except BaseException:
             lock.release()
             raise
@@ -145,10 +170,11 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
                      "keys": [{"amount_milli": amount, "key": key} for amount, key in server.keys]}
 
         def banner(app_url: str) -> None:
-            print(banner_text(folder, throwaway, server, app_url), file=out, flush=True)
+            print(banner_text(folder, throwaway, server, app_url, loaded), file=out, flush=True)
 
         return launcher.run(mode, home=app_home, trust_demo=True, verbose=verbose, lock=lock, out=out,
-                            config={"SERVER_URL": server.url, "DEMO": demo_info}, banner=banner)
+                            config={"SERVER_URL": server.url, "DEMO": demo_info}, banner=banner,
+                            prepare_app=open_for_the_user)
     finally:
         if server is not None:
             server.stop()

@@ -122,13 +122,15 @@ class _StopSignals:
 def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trust_demo: bool = False,
         config: dict | None = None, out: TextIO | None = None, err: TextIO | None = None,
         verbose: bool = False, on_window: Callable[[Any], None] | None = None,
-        banner: Callable[[str], None] | None = None, lock: InstanceLock | None = None) -> int:
+        banner: Callable[[str], None] | None = None, lock: InstanceLock | None = None,
+        prepare_app: Callable[[Any], None] | None = None) -> int:
     """One launch in mode window|browser|serve; returns the process exit code.
 
     on_window(window) runs in its own thread once the window is up (tests probe it there);
     banner(launch_url) prints what the user needs before the app opens (rentdesk demo);
     lock is the data folder's lock when the caller took it already (rentdesk demo does, before
-    it starts its license server); it is released here either way.
+    it starts its license server); it is released here either way; prepare_app(app) runs once the
+    Flask app exists, before it serves (the demo unlocks its store there).
     """
     from . import create_app, launch_url, paths
 
@@ -171,6 +173,8 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         settings = {"RENTDESK_HOME": str(home), "TRUST_DEMO_KEY": bool(trust_demo)}
         settings.update(config or {})
         app = create_app(settings)
+        if prepare_app is not None:
+            prepare_app(app)
         url_holder: dict[str, str] = {}
 
         def show() -> str:

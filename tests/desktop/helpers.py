@@ -185,6 +185,11 @@ def unlock_and_sync(client: httpx.Client, passphrase: str) -> httpx.Response:
     unlock = client.get("/unlock")
     opened = client.post("/unlock", data={"csrf_token": csrf_of(unlock.text), "passphrase": passphrase})
     assert opened.url.path.startswith("/accounts"), opened.text[:500]
+    return press_sync(client)
+
+
+def press_sync(client: httpx.Client) -> httpx.Response:
+    """The "Sync now" button of the sync screen."""
     sync_page = client.get("/sync/")
     return client.post("/sync/run", data={"csrf_token": csrf_of(sync_page.text)})
 

@@ -19,8 +19,8 @@ import pytest
 
 from app.instance import INFO_FILE
 
-from .helpers import (ROOT, Running, clean_env, make_store, open_session, rentdesk, run_to_end, shows_the_styled_page,
-                      unlock_and_sync)
+from .helpers import (ROOT, Running, clean_env, make_store, open_session, press_sync, rentdesk, run_to_end,
+                      shows_the_styled_page)
 from .screen import Xvfb
 
 VERSION_LINE = f"rentdesk {__import__('app.cli', fromlist=['version']).version()}\n"
@@ -100,8 +100,9 @@ def test_the_bundle_serves_healthz_and_the_unlock_page(bundle, tmp_path):
 
 def test_the_bundle_runs_the_demo_with_its_own_license_server(bundle):
     with rentdesk("demo", "--serve", program=program(bundle)) as demo:
-        with open_session(demo.launch_url()) as (client, _page):
-            assert "Sync complete." in unlock_and_sync(client, "rentdesk-demo").text
+        with open_session(demo.launch_url()) as (client, page):
+            assert "Hotel du Lac (demo)" in page.text
+            assert "Sync complete." in press_sync(client).text
         assert demo.stop() == 0
 
 

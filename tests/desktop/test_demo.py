@@ -11,11 +11,11 @@ import pytest
 
 from app import services
 from app.clock import SystemClock
-from app.demo import DEMO_KEYS_MILLI, DEMO_PASSPHRASE, start_license_server
+from app.demo import DEMO_ACCOUNT, DEMO_KEYS_MILLI, DEMO_PASSPHRASE, start_license_server
 from rental.errors import SignatureError
 from rental.signing import Keyring
 
-from .helpers import ROOT, open_session, rentdesk, unlock_and_sync
+from .helpers import ROOT, open_session, press_sync, rentdesk, unlock_and_sync
 
 PASSPHRASE = "a normal laptop passphrase"
 
@@ -29,6 +29,7 @@ def test_rentdesk_demo_brings_up_a_license_server_and_an_app_that_syncs_with_it(
         keys = re.findall(r"ISC1-[0-9A-Z-]+", banner)
         assert f"passphrase       {DEMO_PASSPHRASE}" in banner
         assert len(keys) == sum(count for _amount, count in DEMO_KEYS_MILLI)
+        assert banner.count("(loaded on the demo account)") == 1
 
         health = httpx.get(server + "/api/v1/health")
         assert health.status_code == 200 and health.json()["status"] == "ok"
@@ -39,13 +40,23 @@ def test_rentdesk_demo_brings_up_a_license_server_and_an_app_that_syncs_with_it(
         assert amounts == sorted(a for a, n in DEMO_KEYS_MILLI for _ in range(n))
 
         with open_session(launch) as (client, first_page):
-            assert first_page.url.path == "/unlock"  # no set-up: the store already knows the server
-            result = unlock_and_sync(client, DEMO_PASSPHRASE)
-            assert result.status_code == 200
-            assert "Sync complete." in result.text
+            # no set-up, no passphrase: the demo opens on its customer account, credit confirmed
+            assert first_page.url.path.startswith("/accounts")
+            assert DEMO_ACCOUNT[0] in first_page.text
+            assert "Sync complete." in press_sync(client).text
         assert folder.is_dir()
         assert demo.stop() == 0
     assert not folder.exists(), "the throwaway demo folder outlived the demo"
+
+
+def test_a_demo_kept_with_home_comes_back_with_its_account_on_a_new_server_port(tmp_path):
+    for _run in range(2):
+        with rentdesk("demo", "--serve", "--home", str(tmp_path)) as demo:
+            with open_session(demo.launch_url()) as (client, first_page):
+                assert DEMO_ACCOUNT[0] in first_page.text
+                assert "Sync complete." in press_sync(client).text
+            assert demo.stop() == 0
+    assert (tmp_path / "app" / "store.db").exists()
 
 
 def test_activation_keys_signed_with_the_demo_key_do_not_verify_in_a_normal_keyring(tmp_path):
