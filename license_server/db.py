@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
+import threading
+import weakref
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+
+_WRITER_QUEUES: "weakref.WeakKeyDictionary[Engine, WriterQueue]" = weakref.WeakKeyDictionary()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -24,6 +31,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=20, max_overflow=20)
         _serialize_sqlite_writers(engine)
+        if parsed.database and parsed.database != ":memory:":
+            _WRITER_QUEUES[engine] = WriterQueue(parsed.database + ".write-lock")
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         raise ValueError("use postgresql+psycopg://… (psycopg 3) for PostgreSQL")
@@ -48,13 +57,41 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class WriterQueue:
+    """Queues SQLite writers of every thread and process on a blocking file lock.
+
+    SQLite's own busy handler polls with growing sleeps, so under load (several gunicorn
+    workers) writers wait far longer than the lock is held; a kernel lock hands over at once.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._thread_lock:  # flock excludes open files, not threads: one writer per process first
+            if self._fd is None or self._pid != os.getpid():  # a forked worker needs its own open file
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error."""
-    with engine.connect() as connection:
-        connection = connection.execution_options(write=True)
-        with connection.begin():
-            yield connection
+    queue = _WRITER_QUEUES.get(engine)
+    with queue.held() if queue is not None else contextlib.nullcontext():
+        with engine.connect() as connection:
+            connection = connection.execution_options(write=True)
+            with connection.begin():
+                yield connection
 
 
 @contextlib.contextmanager
