@@ -6,21 +6,15 @@ state (verified snapshot plus pending ops), so a mistake shows on site, not days
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from typing import Mapping
+from typing import Callable, Mapping
 
-from rental import billing
-from rental.errors import RuleViolation
+from rental import billing, validation
+from rental.errors import FieldError, RuleViolation
 from rental.pricing import PriceList
 from rental.rules import MODES, PLATFORMS, PbxFacts, check_pbx, evaluate_licenses
 
 from .projection import AccountState, Book, PbxState
-from .settings import LANGUAGES
-
-MAX_TEXT = 200
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _refuse(rule: str, message: str, field: str | None = None):
@@ -29,34 +23,31 @@ def _refuse(rule: str, message: str, field: str | None = None):
     return Refused([Problem(rule, message, field=field)])
 
 
-def _text(value, field: str, label: str, max_len: int = MAX_TEXT) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _refuse("bad-op", f"The {label} is missing: type it.", field)
-    value = value.strip()
-    if len(value) > max_len or _CONTROL.search(value):
-        raise _refuse("bad-op", f"The {label} must be one line of at most {max_len} characters.", field)
-    return value
+#: The words each form field goes by in messages.
+LABELS = {"name": "The name", "contact_email": "The contact e-mail", "cloud_contract": "The cloud contract",
+          "language": "The language", "serial": "The serial number", "hardware_model": "The hardware model",
+          "firmware": "The firmware"}
+
+
+def _valid(check: Callable, value, field: str, label: str | None = None):
+    """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it."""
+    try:
+        return check(value, label or LABELS[field])
+    except FieldError as exc:
+        raise _refuse("bad-op", exc.message, field) from None
 
 
 def account_fields(*, name=None, contact_email=None, cloud_contract=None, language=None, required: bool) -> dict:
     """The fields of create_account / update_account, checked as the server checks them (bad-op)."""
     fields: dict = {}
     if name is not None or required:
-        fields["name"] = _text(name, "name", "customer name")
+        fields["name"] = _valid(validation.text, name, "name", "The customer name")
     if contact_email is not None or required:
-        email = _text(contact_email, "contact_email", "contact e-mail", 254)
-        if not _EMAIL.match(email):
-            raise _refuse("bad-op", f"{email!r} is not an e-mail address: write it like name@example.com "
-                                    "(reminders go there, R20).", "contact_email")
-        fields["contact_email"] = email
+        fields["contact_email"] = _valid(validation.email, contact_email, "contact_email")
     if cloud_contract is not None or required:
-        if not isinstance(cloud_contract, bool):
-            raise _refuse("bad-op", "Cloud contract is yes or no.", "cloud_contract")
-        fields["cloud_contract"] = cloud_contract
+        fields["cloud_contract"] = _valid(validation.boolean, cloud_contract, "cloud_contract")
     if language is not None or required:
-        if language not in LANGUAGES:
-            raise _refuse("bad-op", f"Language {language!r} is not offered: choose en or fr.", "language")
-        fields["language"] = language
+        fields["language"] = _valid(validation.language, language, "language")
     return fields
 
 
@@ -76,19 +67,21 @@ def _violation(violation: RuleViolation, field: str):
 
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
     """register_pbx fields; rental mode needs firmware 13r1+ (R1) and a permitted platform (R7)."""
-    fields = {"name": _text(name, "name", "PBX name"), "serial": _text(serial, "serial", "serial number", 100)}
+    fields = {"name": _valid(validation.text, name, "name", "The PBX name"),
+              "serial": _valid(validation.serial, serial, "serial")}
     if platform not in PLATFORMS:
         raise _refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, Hyper-V, vendor "
                             "hardware or the vendor's cloud.", "platform")
     if mode not in MODES:
         raise _refuse("bad-op", f"Mode {mode!r} is unknown: a PBX is either rental or purchased.", "mode")
+    firmware = _valid(validation.firmware, firmware, "firmware")
     try:
-        check_pbx(mode, platform, firmware if isinstance(firmware, str) else "", state.cloud_contract)
+        check_pbx(mode, platform, firmware, state.cloud_contract)
     except RuleViolation as violation:
         raise _violation(violation, "platform" if violation.rule == "R7" else "firmware") from None
-    fields.update(platform=platform, firmware=firmware.strip(), mode=mode)
+    fields.update(platform=platform, firmware=firmware, mode=mode)
     if hardware_model:
-        fields["hardware_model"] = _text(hardware_model, "hardware_model", "hardware model", 100)
+        fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
     for other in state.pbxs.values():
         if not other.removed and other.serial == fields["serial"]:
             raise _refuse("bad-op", f"PBX {other.name} of this account already has serial {fields['serial']}: "
@@ -101,16 +94,16 @@ def pbx_update_fields(state: AccountState, pbx: PbxState, *, name=None, firmware
     """update_pbx fields; the PBX as it would be after the edit must still pass R1 and R7."""
     fields: dict = {}
     if name is not None:
-        fields["name"] = _text(name, "name", "PBX name")
+        fields["name"] = _valid(validation.text, name, "name", "The PBX name")
     if firmware is not None:
-        fields["firmware"] = _text(firmware, "firmware", "firmware")
+        fields["firmware"] = _valid(validation.firmware, firmware, "firmware")
     if platform is not None:
         if platform not in PLATFORMS:
             raise _refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, Hyper-V, vendor "
                                 "hardware or the vendor's cloud.", "platform")
         fields["platform"] = platform
     if hardware_model is not None:
-        fields["hardware_model"] = _text(hardware_model, "hardware_model", "hardware model", 100)
+        fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
     if not fields:
         raise _refuse("bad-op", "Nothing to change: edit at least one field.")
     try:

@@ -32,3 +32,15 @@ class SignatureError(RentalError, ValueError):
 
 class KeyFormatError(SignatureError):
     """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
+
+
+class FieldError(RentalError, ValueError):
+    """A field that is missing, of the wrong type or out of range; the message names it and says what to write.
+
+    The app turns it into a `bad-op` problem next to the field; the server into a `bad-op` rejection.
+    """
+
+    def __init__(self, label: str, message: str):
+        super().__init__(message)
+        self.label = label
+        self.message = message

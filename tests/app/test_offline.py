@@ -299,6 +299,18 @@ def test_a_bad_e_mail_is_refused_with_the_field_named(store, clock):
     assert services.list_accounts(store.unit_of_work(), clock) == []
 
 
+@pytest.mark.parametrize("field, fields, words", [
+    ("firmware", {"firmware": "13r2sr5-beta-build-0042"}, "too long for a firmware version"),
+    ("serial", {"serial": "S" * 101}, "The serial number must be 1 to 100 printable characters"),
+    ("name", {"name": "Lobby\nDesk"}, "The PBX name must be 1 to 200 printable characters on one line"),
+])
+def test_pbx_fields_are_checked_by_the_same_function_as_the_server_bad_op(online_once, clock, field, fields, words):
+    pbx = {"name": "Annex", "serial": "S-9", "platform": "vmware", "firmware": "13r2", **fields}
+    problem = refused(lambda: services.register_pbx(online_once.unit_of_work(), clock, ACCOUNT_ID, **pbx))
+    assert (problem.rule, problem.problems[0].field) == ("bad-op", field) and words in problem.message
+    assert detail(online_once, clock).ops == ()
+
+
 def test_a_plain_http_server_on_another_machine_is_refused(store):
     with pytest.raises(services.InsecureServerUrl, match="https"):
         services.set_settings(store.unit_of_work(), server_url="http://licenses.example.com")

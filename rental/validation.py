@@ -1,0 +1,117 @@
+"""Field checks shared by the app's offline checks and the license server's op schema (rule `bad-op`, DESIGN §5).
+
+Each takes the value and a label naming the field in the message (the app: "The customer name";
+the server: "create_account.name"), returns the cleaned value, or raises FieldError saying what
+to write instead. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import FieldError
+
+MAX_TEXT = 200  # names
+MAX_EMAIL = 254  # RFC 5321's longest path
+MAX_SERIAL = 100
+MAX_HARDWARE_MODEL = 100
+MAX_FIRMWARE = 20  # "14r2sr12" and friends
+MAX_KEY = 300  # an activation key as typed, spaces and dashes included
+MAX_WHOLE = 2**62  # revisions and milli-iSC: far beyond any real figure, inside every database's BIGINT
+LANGUAGES = ("en", "fr")  # the languages of e-mails (R20) and of the app
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def type_name(value: Any) -> str:
+    """What a JSON value is, in words, for messages ("text", "a number", "null")."""
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a decimal number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def text(value: Any, label: str, max_len: int = MAX_TEXT) -> str:
+    """One line of 1 to max_len printable characters, surrounding spaces removed."""
+    if not isinstance(value, str):
+        raise FieldError(label, f"{label} must be text, not {type_name(value)}.")
+    value = value.strip()
+    if not value:
+        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters: it is empty.")
+    if len(value) > max_len:
+        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters: it has {len(value)}.")
+    if _CONTROL.search(value):
+        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters on one line: it holds a "
+                                "line break, tab or other control character.")
+    return value
+
+
+def email(value: Any, label: str) -> str:
+    """An e-mail address such as name@example.com (reminders go there, R20)."""
+    value = text(value, label, MAX_EMAIL)
+    if not _EMAIL.fullmatch(value):
+        raise FieldError(label, f"{label} {value[:60]!r} is not an e-mail address: write it like name@example.com.")
+    return value
+
+
+def serial(value: Any, label: str) -> str:
+    return text(value, label, MAX_SERIAL)
+
+
+def hardware_model(value: Any, label: str) -> str:
+    return text(value, label, MAX_HARDWARE_MODEL)
+
+
+def firmware(value: Any, label: str) -> str:
+    """A firmware version as typed (its form and R1 are rental.rules.parse_firmware's and check_pbx's)."""
+    value = text(value, label)
+    if len(value) > MAX_FIRMWARE:
+        raise FieldError(label, f"{label} is too long for a firmware version such as 13r2sr5.")
+    return value
+
+
+def language(value: Any, label: str) -> str:
+    if not isinstance(value, str) or value not in LANGUAGES:
+        shown = repr(value[:10]) if isinstance(value, str) else type_name(value)
+        raise FieldError(label, f"{label} must be 'en' or 'fr', not {shown}.")
+    return value
+
+
+def boolean(value: Any, label: str) -> bool:
+    if not isinstance(value, bool):
+        raise FieldError(label, f"{label} must be true or false, not {type_name(value)}.")
+    return value
+
+
+def pbx_id(value: Any, label: str) -> str:
+    value = text(value, label, 64)
+    if not _PBX_ID.fullmatch(value):
+        raise FieldError(label, f"{label} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will do).")
+    return value
+
+
+def is_uuid(value: Any) -> bool:
+    """True for a UUID in its canonical 36-character form (8-4-4-4-12 hex digits)."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def uuid_text(value: Any, label: str) -> str:
+    if not is_uuid(value):
+        raise FieldError(label, f"{label} must be a UUID such as 6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d.")
+    return value
+
+
+def whole(value: Any, label: str, high: int = MAX_WHOLE) -> int:
+    """A whole number from 0 to high (a revision, an amount in milli-iSC); true/false and decimals are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(label, f"{label} must be a whole number, not {type_name(value)}.")
+    if value < 0 or value > high:
+        raise FieldError(label, f"{label} must be a whole number from 0 to {high} ({value} is out of range).")
+    return value
+
+
+def activation_key_text(value: Any, label: str) -> str:
+    """An activation key as typed, before it is read (rental.signing decides whether it is genuine)."""
+    return text(value, label, MAX_KEY)
