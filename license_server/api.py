@@ -63,8 +63,7 @@ def authenticate() -> None:
         raise ApiError(429, "too-many-requests", f"Too many unknown tokens from this address: wait {wait} s, "
                                                  "then check the token (ask the vendor for a technician token).",
                        retry_after=wait)
-    with ctx.engine.connect() as connection:
-        caller = ctx.tokens.caller(connection, token)
+    caller = ctx.tokens.caller(ctx.engine, token)
     if caller is None:
         ctx.guesses.failed(address, now)
         raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")

@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Engine, select
 
 from . import models
 
@@ -48,13 +48,15 @@ class TokenCache:
         self._known: dict[str, Caller] = {}
         self._limit = limit
 
-    def caller(self, connection: Connection, token: str) -> Caller | None:
+    def caller(self, engine: Engine, token: str) -> Caller | None:
+        """The token's technician; the database is asked only for a token not seen before."""
         digest = token_hash(token)
         known = self._known.get(digest)
         if known is not None:
             return known
         t = models.technicians.c
-        row = connection.execute(select(t.id, t.partner, t.name).where(t.token_hash == digest)).first()
+        with engine.connect() as connection:
+            row = connection.execute(select(t.id, t.partner, t.name).where(t.token_hash == digest)).first()
         if row is None:
             return None
         caller = Caller(row.id, row.partner, row.name)

@@ -108,7 +108,7 @@ class BatchResult:
 
 
 def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> BatchResult:
-    """Apply a batch in order: one database transaction, a savepoint per op (a refused op changes nothing)."""
+    """Apply a batch in order, in one database transaction (a refused op changes nothing)."""
     outcomes: list[Outcome | None] = [None] * len(ops)
     todo: list[tuple[int, dict, str]] = []
     for index, op in enumerate(ops):
@@ -121,17 +121,20 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> B
     if not todo:
         with reading(ctx.engine) as connection:
             return BatchResult(outcomes, {}, ctx.current_prices(connection))
-    for attempt in range(3):
+    for attempt in range(4):
         try:
             with writing(ctx.engine) as connection:
                 prices = ctx.current_prices(connection)
                 batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo])
                 applied = [batch.apply(op, digest) for _, op, digest in todo]
             break
-        except OperationalError as exc:
-            if attempt == 2 or getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001"):
+        except (IntegrityError, OperationalError) as exc:
+            # Another batch stored one of these op_ids or created one of these accounts first (a key or a
+            # unique constraint says so), or two batches' key inserts deadlocked: nothing was committed,
+            # and the next attempt reads what the other batch committed and answers accordingly.
+            retry = isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+            if attempt == 3 or not retry:
                 raise
-            continue  # a deadlock between two batches' key inserts: nothing was committed, so run it again
     for (index, _, _), outcome in zip(todo, applied):
         outcomes[index] = outcome
     return BatchResult(outcomes, batch.records, prices)
@@ -151,13 +154,16 @@ def _shape_problem(op: Any) -> str | None:
     return None
 
 
-SELECT_OP = Sql("SELECT op_id, partner, digest, result FROM ops WHERE op_id = :op_id")
 INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
                 "VALUES (:op_id, :partner, :account_id, :kind, :digest, :result, :at)")
 
 
 class Batch:
-    """The ops of one /sync request in one transaction: accounts locked (in id order) and read once."""
+    """The ops of one /sync request in one transaction: accounts locked (in id order) and read once.
+
+    Every handler decides before it writes, so a refused op writes nothing but its stored result,
+    and no savepoint per op is needed; a constraint violation retries the whole batch instead.
+    """
 
     def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict]):
         self.ctx, self.connection, self.caller, self.now, self.prices = ctx, connection, caller, now, prices
@@ -171,22 +177,7 @@ class Batch:
         op_id, account_id = op["op_id"], op["account_id"]
         if op_id in self.stored:
             return self._answer_stored(op, digest, self.stored[op_id])
-        record = self.records.get(account_id)
-        backup = record.copy() if record is not None else None
-        try:
-            with savepoint(self.connection):
-                outcome = self._run(op, digest, record)
-        except IntegrityError:  # another batch stored this op_id or created this account meanwhile
-            if backup is not None:
-                self.records[account_id] = backup
-            row = SELECT_OP.run(self.connection, {"op_id": op_id}).first()
-            if row is not None:
-                return self._answer_stored(op, digest, tuple(row[1:]))
-            self.records.pop(account_id, None)
-            self.records.update(store.load_many(self.connection, [account_id], for_update=True))
-            with savepoint(self.connection):
-                outcome = self._run(op, digest, self.records.get(account_id))
-        return outcome
+        return self._run(op, digest, self.records.get(account_id))
 
     def _answer_stored(self, op: dict, digest: str, stored: tuple) -> Outcome:
         partner, stored_digest, result = stored

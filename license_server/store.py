@@ -45,10 +45,6 @@ class AccountRecord:
             deleted=row["deleted"], last_activity_at=row["last_activity_at"], price_version=row["price_version"],
         )
 
-    def copy(self) -> "AccountRecord":
-        """A copy to restore if an op fails half-way (its savepoint is rolled back too)."""
-        return AccountRecord(dict(self.row), {k: dict(v) for k, v in self.pbxs.items()}, self.lines)
-
 
 def _account(row) -> dict[str, Any]:
     found = dict(row)
@@ -62,16 +58,41 @@ def load(connection: Connection, account_id: str, *, for_update: bool = False) -
     return load_many(connection, [account_id], for_update=for_update).get(account_id)
 
 
+_ACCOUNT_FIELDS = tuple(column.strip() for column in ACCOUNT_COLUMNS.split(","))
+_PBX_FIELDS = ("pbx_id", "name", "serial", "platform", "hardware_model", "firmware", "mode", "revision")
+_JOINED = (", ".join(f"a.{c}" for c in _ACCOUNT_FIELDS) + ", " + ", ".join(f"p.{c}" for c in _PBX_FIELDS)
+           + ", l.ref, l.qty, l.monthly_milli, l.price_version")
+
+
 def load_many(connection: Connection, account_ids: Iterable[str], *, for_update: bool = False) -> dict[str, AccountRecord]:
-    """Several accounts in three queries; for_update locks them in id order (no deadlock between batches)."""
+    """Several accounts with their PBXs and lines in one query; for_update locks them in id order
+    (so two batches never deadlock on accounts)."""
     ids = sorted(set(account_ids))
     if not ids:
         return {}
     marks, params = in_list("a", ids)
-    lock = " FOR UPDATE" if for_update and not is_sqlite(connection.engine) else ""
-    rows = Sql(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({marks}) ORDER BY id{lock}").run(
-        connection, params).mappings()
-    return _fill(connection, {row["id"]: AccountRecord(_account(row)) for row in rows})
+    lock = " FOR UPDATE OF a" if for_update and not is_sqlite(connection.engine) else ""
+    rows = Sql(f"SELECT {_JOINED} FROM accounts a "
+               "LEFT JOIN pbxs p ON p.account_id = a.id "
+               "LEFT JOIN licenses l ON l.account_id = p.account_id AND l.pbx_id = p.pbx_id "
+               f"WHERE a.id IN ({marks}) ORDER BY a.id, p.pbx_id, l.ref{lock}").run(connection, params)
+    records: dict[str, AccountRecord] = {}
+    lines: dict[str, list[Line]] = {}
+    accounts, pbxs = len(_ACCOUNT_FIELDS), len(_ACCOUNT_FIELDS) + len(_PBX_FIELDS)
+    for row in rows:
+        account_id = row[0]
+        record = records.get(account_id)
+        if record is None:
+            record = records[account_id] = AccountRecord(_account(zip(_ACCOUNT_FIELDS, row[:accounts])))
+        pbx_id = row[accounts]
+        if pbx_id is not None and pbx_id not in record.pbxs:
+            record.pbxs[pbx_id] = {"account_id": account_id, **dict(zip(_PBX_FIELDS, row[accounts:pbxs]))}
+        ref, qty, monthly_milli, price_version = row[pbxs:]
+        if ref is not None:
+            lines.setdefault(account_id, []).append(Line(pbx_id, ref, qty, monthly_milli, price_version))
+    for account_id, found in lines.items():
+        records[account_id].lines = tuple(found)
+    return records
 
 
 def load_partner(connection: Connection, partner: str) -> dict[str, AccountRecord]:
