@@ -199,8 +199,11 @@ class FaultProxy:
             if fault.kind == "blackhole":
                 self._count("blackhole")
                 while not self._closed.is_set():
-                    ready, _, _ = select.select([client], [], [], 0.1)
-                    if ready and not client.recv(65536):
+                    try:
+                        ready, _, _ = select.select([client], [], [], 0.1)
+                        if ready and not client.recv(65536):
+                            return
+                    except (OSError, ValueError):  # closed under us by close(): the test is over
                         return
                 return
             try:
