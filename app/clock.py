@@ -55,16 +55,18 @@ class MovableClock:
 # may be wrong or be set back or forward by hand, so at each sync the app learns the offset between
 # the two (from signed times: op-results' server_time and fresh account snapshots' as_of; the HTTP
 # Date header only when nothing signed came back) and projects at laptop time + offset. It never
-# projects earlier than the newest verified snapshot: a clock set back must not "un-charge". A clock
-# changed by hand after the last sync is noticed when it went backwards (the highest laptop time
-# seen is kept); one moved forward cannot be told from time passing, and the next sync corrects it.
+# projects earlier than the newest verified snapshot, nor earlier than the latest laptop time already
+# used (kept in the store): a clock set back must not "un-charge"; it is noticed and the figures hold
+# still until the laptop's clock catches up or a sync learns the new offset. A clock moved forward
+# cannot be told from time passing: the next sync corrects it.
 
 #: An offset above this is shown to the technician (below it, it is the noise of a round trip).
 NOTICE_OFFSET_S = 120
 #: A laptop clock this far behind the highest time it showed before "went backwards".
 NOTICE_BACKWARDS_S = 120
-#: Reads record the laptop time at most this often (a write to the store); writes and syncs always do.
-NOTE_EVERY_S = 300
+#: Reads record the laptop time once it moved on this much (a write to the store); writes and syncs always do.
+#: A clock set back can so "un-show" at most this much charge, below the notice threshold.
+NOTE_EVERY_S = 60
 SETTING = "clock"  # JSON in the encrypted store's settings
 SIGNED, DATE = "signed", "date"
 
@@ -110,12 +112,18 @@ def estimate_offset(server_time: int, laptop_before: int, laptop_after: int) -> 
 
 
 def corrected(laptop_now: int, skew: Skew, floor: int | None = None) -> int:
-    """The server's time now as this laptop best knows it, never before floor (the newest verified as_of).
+    """The server's time now as this laptop best knows it: never before floor (the newest verified as_of), nor
+    before the latest time already used here (so figures once shown are never "un-charged").
 
     Only a signed offset moves money; one read from the unsigned Date header is shown, never used.
     """
-    now = int(laptop_now) + (skew.offset_s if skew.source == SIGNED else 0)
-    return now if floor is None else max(now, int(floor))
+    offset = skew.offset_s if skew.source == SIGNED else 0
+    candidates = [int(laptop_now) + offset]
+    if floor is not None:
+        candidates.append(int(floor))
+    if skew.highest_laptop_seen is not None:
+        candidates.append(skew.highest_laptop_seen + offset)
+    return max(candidates)
 
 
 def went_back_by(laptop_now: int, skew: Skew) -> int:

@@ -135,6 +135,19 @@ def test_a_clock_set_back_after_the_sync_never_uncharges_and_is_noticed(server, 
     assert notice.went_back_s == 3 * DAY and "went back by 3 days" in notice.message
 
 
+def test_figures_once_shown_offline_are_never_uncharged_by_a_clock_set_back(server, laptop):
+    store, laptop_clock = laptop(0)
+    account_id = a_customer_running_on_credit(store, laptop_clock, server)
+    laptop_clock.advance(5 * DAY)  # offline: the app shows five more days charged
+    shown = services.account_detail(store.unit_of_work(), laptop_clock, account_id).confirmed
+    laptop_clock.advance(-2 * DAY)
+    later = services.account_detail(store.unit_of_work(), laptop_clock, account_id)
+    assert (later.confirmed.at, later.confirmed.balance_ticks) == (shown.at, shown.balance_ticks)
+    assert later.clock_notice.went_back_s == 2 * DAY
+    laptop_clock.advance(3 * DAY)  # the laptop's clock catches up: time runs on from there
+    assert services.account_detail(store.unit_of_work(), laptop_clock, account_id).confirmed.at == shown.at + DAY
+
+
 def test_the_technician_can_still_work_on_a_laptop_whose_clock_went_back(server, laptop):
     store, laptop_clock = laptop(0)
     account_id = a_customer_running_on_credit(store, laptop_clock, server)
@@ -192,6 +205,12 @@ def test_the_projection_time_is_the_laptop_time_plus_a_signed_offset_but_never_b
     assert clock_mod.corrected(1_000_000, signed) == 1_003_600
     assert clock_mod.corrected(1_000_000, signed, floor=1_010_000) == 1_010_000
     assert clock_mod.corrected(1_000_000, clock_mod.Skew(offset_s=3_600, source="date")) == 1_000_000
+
+
+def test_the_projection_time_never_goes_before_the_latest_laptop_time_already_used():
+    seen = clock_mod.Skew(offset_s=3_600, source="signed", highest_laptop_seen=1_050_000)
+    assert clock_mod.corrected(1_000_000, seen) == 1_053_600
+    assert clock_mod.corrected(1_060_000, seen) == 1_063_600
 
 
 def test_small_offsets_and_small_steps_back_are_not_worth_a_notice():
