@@ -30,7 +30,7 @@ class AccountReplica(Base):
     revision: Mapped[int] = mapped_column(BigInteger, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
-    as_of: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    as_of: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)  # clock.replica_floor: max(as_of)
     balance_ticks: Mapped[int] = mapped_column(BigInteger, nullable=False)
     rate_ticks_per_s: Mapped[int] = mapped_column(BigInteger, nullable=False)
     depletes_at: Mapped[int | None] = mapped_column(BigInteger)
