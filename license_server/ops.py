@@ -60,6 +60,7 @@ class Job:
     now: int
     prices: CurrentPrices | None
     record: store.AccountRecord | None
+    writes: store.Writes | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -69,7 +70,8 @@ class Job:
         return self.prices.pricelist
 
     def save(self, state: billing.Account | None = None, entries=(), **columns: Any) -> int:
-        return store.save(self.connection, self.record, self.ctx.settings, state=state, entries=entries, **columns)
+        return store.save(self.connection, self.record, self.ctx.settings, state=state, entries=entries,
+                          writes=self.writes, **columns)
 
     def pbx(self) -> dict[str, Any]:
         pbx = self.record.pbxs.get(self.fields["pbx_id"])
@@ -127,6 +129,7 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> B
                 prices = ctx.current_prices(connection)
                 batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo])
                 applied = [batch.apply(op, digest) for _, op, digest in todo]
+                batch.flush()
             break
         except (IntegrityError, OperationalError) as exc:
             # Another batch stored one of these op_ids or created one of these accounts first (a key or a
@@ -172,6 +175,14 @@ class Batch:
         marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
         rows = Sql(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
         self.stored = {row[0]: tuple(row[1:]) for row in rows} if params else {}
+        self.writes = store.Writes()
+        self.new_ops: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        """Write what the ops left for the end of the batch; constraint violations surface here too."""
+        self.writes.flush(self.connection)
+        if self.new_ops:
+            INSERT_OP.run(self.connection, self.new_ops)
 
     def apply(self, op: dict, digest: str) -> Outcome:
         op_id, account_id = op["op_id"], op["account_id"]
@@ -190,7 +201,7 @@ class Batch:
     def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
         op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
         caller, now = self.caller, self.now
-        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record)
+        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes)
         try:
             _check_access(job, kind)
             try:
@@ -208,8 +219,8 @@ class Batch:
                                     job.record.row["revision"] if mine else None, job.warnings)
         envelope = self.ctx.sign("op-result", payload)
         result = json.dumps(envelope)
-        INSERT_OP.run(self.connection, {"op_id": op_id, "partner": caller.partner, "account_id": account_id,
-                                        "kind": kind, "digest": digest, "result": result, "at": now})
+        self.new_ops.append({"op_id": op_id, "partner": caller.partner, "account_id": account_id, "kind": kind,
+                             "digest": digest, "result": result, "at": now})
         self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
         return Outcome(envelope, account_id if mine else None)
 

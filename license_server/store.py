@@ -149,9 +149,31 @@ def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord
     return AccountRecord(dict(row))
 
 
+class Writes:
+    """Account rows and ledger lines a batch writes at its end, many per statement (fewer round trips).
+
+    Only writes nothing in the batch reads back go here: an account's row (the batch works on it
+    in memory, locked) and ledger lines. Lines, PBXs and R6 history are written at once.
+    """
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.ledger: list[dict[str, Any]] = []
+
+    def flush(self, connection: Connection) -> None:
+        if self.accounts:
+            UPDATE_ACCOUNT.run(connection, list(self.accounts.values()))
+        if self.ledger:
+            INSERT_LEDGER.run(connection, self.ledger)
+        self.accounts, self.ledger = {}, []
+
+
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
-         entries: Iterable[Entry] = (), **columns: Any) -> int:
-    """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision."""
+         entries: Iterable[Entry] = (), writes: Writes | None = None, **columns: Any) -> int:
+    """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision.
+
+    With writes, the account row and ledger lines wait for writes.flush() (before the commit).
+    """
     row = record.row
     row.update(columns)  # episode/reminder_level may change before the schedule is derived
     if state is not None:
@@ -159,8 +181,11 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
         save_lines(connection, record.id, record.lines, state.lines)
         record.lines = state.lines
     row["revision"] += 1
-    UPDATE_ACCOUNT.run(connection, {key: row[key] for key in (*_UPDATABLE, "id")})
-    append_ledger(connection, record.id, entries)
+    pending = writes or Writes()
+    pending.accounts[record.id] = {key: row[key] for key in (*_UPDATABLE, "id")}
+    pending.ledger += [ledger_row(record.id, entry) for entry in entries if entry.ticks or entry.seconds]
+    if writes is None:
+        pending.flush(connection)
     return row["revision"]
 
 
@@ -193,14 +218,8 @@ LEDGER_COLUMNS = ("account_id", "kind", "at", "ticks", "pbx_id", "ref", "qty", "
 INSERT_LEDGER = Sql(f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join(':' + c for c in LEDGER_COLUMNS)})")
 
 
-def append_ledger(connection: Connection, account_id: str, entries: Iterable[Entry]) -> None:
-    """Append entries to the ledger (never updated, never deleted: R25)."""
-    rows = [ledger_row(account_id, entry) for entry in entries if entry.ticks or entry.seconds]
-    if rows:
-        INSERT_LEDGER.run(connection, rows)
-
-
 def ledger_row(account_id: str, entry: Entry) -> dict[str, Any]:
+    """A ledger line (the ledger is append-only: never updated, never deleted, R25)."""
     return {
         "account_id": account_id, "kind": entry.kind, "at": entry.at, "ticks": entry.ticks,
         "pbx_id": entry.pbx_id, "ref": entry.ref, "qty": entry.qty, "period_start": entry.start,
