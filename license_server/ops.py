@@ -61,6 +61,7 @@ class Job:
     prices: CurrentPrices | None
     record: store.AccountRecord | None
     writes: store.Writes | None = None
+    toggles: "ToggleHistory | None" = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -176,11 +177,13 @@ class Batch:
         rows = Sql(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
         self.stored = {row[0]: tuple(row[1:]) for row in rows} if params else {}
         self.writes = store.Writes()
+        self.toggles = ToggleHistory(connection, list(self.records), now, ctx.policy)
         self.new_ops: list[dict[str, Any]] = []
 
     def flush(self) -> None:
         """Write what the ops left for the end of the batch; constraint violations surface here too."""
         self.writes.flush(self.connection)
+        self.toggles.flush()
         if self.new_ops:
             INSERT_OP.run(self.connection, self.new_ops)
 
@@ -201,7 +204,7 @@ class Batch:
     def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
         op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
         caller, now = self.caller, self.now
-        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes)
+        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes, self.toggles)
         try:
             _check_access(job, kind)
             try:
@@ -312,13 +315,13 @@ def set_licenses(job: Job) -> None:
     settled = change.account
     others = job.rerated(line for line in settled.lines if line.pbx_id != pbx["pbx_id"])
     current = {line.ref: line.qty for line in settled.lines_of(pbx["pbx_id"])}
-    history = _reductions(job, pbx["pbx_id"])
+    history = job.toggles.reductions(job.record.id, pbx["pbx_id"])
     verdict = rules.evaluate_licenses(
         balance=settled.balance, rate=settled.rate, suspended=settled.suspended,
         other_rate=sum(line.rate for line in others),
         pbx=rules.PbxFacts(pbx["pbx_id"], pbx["mode"], pbx["platform"], pbx["firmware"], current),
         desired=desired, pricelist=pricelist, cloud_contract=job.record.row["cloud_contract"],
-        history=history, occurrences_in_period=_occurrences(job) if history else 0, at=job.now,
+        history=history, occurrences_in_period=job.toggles.occurrences(job.record.id) if history else 0, at=job.now,
         policy=job.ctx.policy,
     )
     if not verdict.ok:
@@ -330,14 +333,8 @@ def set_licenses(job: Job) -> None:
     state = final.account
     if job.prices:
         state = _with_price_version(state, pricelist.version)
-    made = rules.reductions(pbx["pbx_id"], current, wanted, job.now)
-    if made:
-        INSERT_REDUCTION.run(job.connection, [
-            {"account_id": job.record.id, "pbx_id": r.pbx_id, "ref": r.ref, "at": r.at, "from_qty": r.from_qty,
-             "to_qty": r.to_qty} for r in made])
-    if verdict.restored:  # R6: each reduce-then-restore is recorded on the account
-        INSERT_OCCURRENCE.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx["pbx_id"],
-                                               "refs": ",".join(verdict.restored), "at": job.now})
+    job.toggles.record(job.record.id, pbx["pbx_id"], rules.reductions(pbx["pbx_id"], current, wanted, job.now),
+                       verdict.restored)  # R6: reductions, and each reduce-then-restore, on the account
     job.warnings = verdict.warnings
     _bump_pbx(job, pbx)
     job.save(state, change.entries + final.entries)
@@ -435,15 +432,56 @@ def _bump_pbx(job: Job, pbx: dict[str, Any], **columns: Any) -> None:
         | {"account_id": job.record.id})
 
 
-def _reductions(job: Job, pbx_id: str) -> list[rules.Reduction]:
-    rows = SELECT_REDUCTIONS.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx_id,
-                                                  "since": job.now - job.ctx.policy.toggle_window_s})
-    return [rules.Reduction(*row) for row in rows]
+class ToggleHistory:
+    """The R6 history of a batch's accounts: read once (at the first set_licenses), kept up to date in
+    memory, and written at the end of the batch."""
 
+    def __init__(self, connection, account_ids: list[str], now: int, policy: rules.Policy):
+        self.connection, self.account_ids, self.now, self.policy = connection, account_ids, now, policy
+        self._reductions: dict[tuple[str, str], list[rules.Reduction]] | None = None
+        self._occurrences: dict[str, int] = {}
+        self.new_reductions: list[dict[str, Any]] = []
+        self.new_occurrences: list[dict[str, Any]] = []
 
-def _occurrences(job: Job) -> int:
-    return COUNT_OCCURRENCES.run(job.connection, {"account_id": job.record.id,
-                                                  "since": job.now - job.ctx.policy.toggle_period_s}).scalar_one()
+    def _load(self) -> dict[tuple[str, str], list[rules.Reduction]]:
+        if self._reductions is None:
+            self._reductions = {}
+            if self.account_ids:
+                marks, params = in_list("a", self.account_ids)
+                rows = Sql("SELECT account_id, at, pbx_id, ref, from_qty, to_qty FROM reductions "
+                           f"WHERE account_id IN ({marks}) AND at >= :since").run(
+                    self.connection, {**params, "since": self.now - self.policy.toggle_window_s})
+                for account_id, *fields in rows:
+                    self._reductions.setdefault((account_id, fields[1]), []).append(rules.Reduction(*fields))
+                rows = Sql("SELECT account_id, count(*) FROM toggle_occurrences "
+                           f"WHERE account_id IN ({marks}) AND at > :since GROUP BY account_id").run(
+                    self.connection, {**params, "since": self.now - self.policy.toggle_period_s})
+                self._occurrences = dict(rows.all())
+        return self._reductions
+
+    def reductions(self, account_id: str, pbx_id: str) -> list[rules.Reduction]:
+        """Reductions of the PBX's items within the window (an account created in the batch has none)."""
+        return list(self._load().get((account_id, pbx_id), ()))
+
+    def occurrences(self, account_id: str) -> int:
+        self._load()
+        return self._occurrences.get(account_id, 0)
+
+    def record(self, account_id: str, pbx_id: str, made: list[rules.Reduction], restored) -> None:
+        self._load().setdefault((account_id, pbx_id), []).extend(made)
+        self.new_reductions += [{"account_id": account_id, "pbx_id": r.pbx_id, "ref": r.ref, "at": r.at,
+                                 "from_qty": r.from_qty, "to_qty": r.to_qty} for r in made]
+        if restored:
+            self._occurrences[account_id] = self._occurrences.get(account_id, 0) + 1
+            self.new_occurrences.append({"account_id": account_id, "pbx_id": pbx_id, "refs": ",".join(restored),
+                                         "at": self.now})
+
+    def flush(self) -> None:
+        if self.new_reductions:
+            INSERT_REDUCTION.run(self.connection, self.new_reductions)
+        if self.new_occurrences:
+            INSERT_OCCURRENCE.run(self.connection, self.new_occurrences)
+        self.new_reductions, self.new_occurrences = [], []
 
 
 INSERT_PBX = Sql("INSERT INTO pbxs (account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision) "
@@ -455,8 +493,6 @@ INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_m
                  "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at)")
 INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, pbx_id, ref, at, from_qty, to_qty) "
                        "VALUES (:account_id, :pbx_id, :ref, :at, :from_qty, :to_qty)")
-SELECT_REDUCTIONS = Sql("SELECT at, pbx_id, ref, from_qty, to_qty FROM reductions "
-                        "WHERE account_id = :account_id AND pbx_id = :pbx_id AND at >= :since")
 INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, pbx_id, refs, at) "
                         "VALUES (:account_id, :pbx_id, :refs, :at)")
-COUNT_OCCURRENCES = Sql("SELECT count(*) FROM toggle_occurrences WHERE account_id = :account_id AND at > :since")
+
