@@ -35,6 +35,28 @@ def store(home):
     store.close()
 
 
+@pytest.fixture
+def server_clock():
+    """The license server's clock (a module may make it the laptops' clock too, or set it apart)."""
+    return MovableClock(START)
+
+
+@pytest.fixture
+def server(tmp_path, server_clock):
+    """A real license server on 127.0.0.1 (SQLite in tmp_path, demo key, demo price list)."""
+    from tests.support.license_server import LiveLicenseServer
+
+    made = LiveLicenseServer(tmp_path / "license-server", clock=server_clock).start()
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def token(server):
+    """A technician of the partner Acme Partners."""
+    return server.add_technician("Acme Partners", "Ann")
+
+
 @pytest.fixture(scope="session")
 def signer():
     """The demo key (public knowledge): what a server run by the tests signs with."""

@@ -8,7 +8,6 @@ import pytest
 from app import clock as clock_mod, services
 from app.clock import MovableClock
 from rental.money import SECONDS_PER_DAY
-from tests.support.license_server import LiveLicenseServer
 
 from .conftest import FAST_KDF, PASSPHRASE
 
@@ -20,18 +19,6 @@ DAY, WEEK = SECONDS_PER_DAY, 7 * SECONDS_PER_DAY
 def server_clock():
     # far from the real date, so the server's HTTP Date header (the real time) is visibly another clock
     return MovableClock(2_500_000_000)
-
-
-@pytest.fixture
-def server(tmp_path, server_clock):
-    made = LiveLicenseServer(tmp_path / "license-server", clock=server_clock).start()
-    yield made
-    made.stop()
-
-
-@pytest.fixture
-def token(server):
-    return server.add_technician("Acme Partners", "Ann")
 
 
 @pytest.fixture

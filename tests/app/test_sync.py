@@ -17,7 +17,6 @@ from app import services, sync
 from app.clock import MovableClock
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 from tests.support.faults import FaultProxy
-from tests.support.license_server import LiveLicenseServer
 
 from .conftest import FAST_KDF, PASSPHRASE, ROOT
 
@@ -26,21 +25,9 @@ UC = "01-00020-001"  # 1.250 iSC a month
 
 
 @pytest.fixture
-def clock():
+def server_clock(clock):
     """One clock for the server and the laptops: the server's time decides money (SPEC)."""
-    return MovableClock(1_800_000_000)
-
-
-@pytest.fixture
-def server(tmp_path, clock):
-    made = LiveLicenseServer(tmp_path / "license-server", clock=clock).start()
-    yield made
-    made.stop()
-
-
-@pytest.fixture
-def token(server):
-    return server.add_technician("Acme Partners", "Ann")
+    return clock
 
 
 @pytest.fixture
