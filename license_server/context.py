@@ -21,7 +21,7 @@ from rental.signing import Keyring, SigningKey, load_signing_key
 from . import models
 from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
-from .db import make_engine
+from .db import Sql, make_engine
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class CurrentPrices:
     row_id: int
     pricelist: PriceList
     envelope: dict
+
+
+LATEST_PRICES = Sql("SELECT max(id) FROM pricelists")  # on every /sync: plain SQL, an index look-up
 
 
 class ServerContext:
@@ -83,7 +86,7 @@ class ServerContext:
 
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""
-        latest = connection.execute(select(models.pricelists.c.id).order_by(models.pricelists.c.id.desc()).limit(1)).scalar()
+        latest = LATEST_PRICES.run(connection).scalar()
         if latest is None:
             return None
         cached = self._prices
