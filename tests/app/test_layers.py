@@ -26,3 +26,13 @@ def test_only_the_clock_module_reads_the_wall_clock():
         if name != "clock.py":
             source = (APP / name).read_text()
             assert "time.time(" not in source and "datetime.now(" not in source, name
+
+
+def test_no_app_test_sleeps_to_wait_for_time():
+    """Time is injected (DESIGN §7): a test moves a clock or waits on an event, never on a timer."""
+    tests = pathlib.Path(__file__).resolve().parent
+    for path in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                assert name != "sleep", f"{path.name}:{node.lineno} sleeps"
