@@ -150,6 +150,7 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
     from . import launcher
 
     out = out or sys.stdout
+    launcher.quiet_request_log(verbose)  # the demo server's requests too
     throwaway = home is None
     folder = Path(tempfile.mkdtemp(prefix="rentdesk-demo-")) if throwaway else Path(home).expanduser().resolve()
     app_home = folder / "app"

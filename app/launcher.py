@@ -89,7 +89,7 @@ def close_app(app) -> None:
         hook()
 
 
-def _quiet_request_log(verbose: bool) -> None:
+def quiet_request_log(verbose: bool) -> None:
     # werkzeug logs every request at INFO; a desktop user should not see that on their terminal.
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
 
@@ -164,7 +164,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         print(str(running), file=err, flush=True)
         return EXIT_ALREADY_RUNNING
 
-    _quiet_request_log(verbose)
+    quiet_request_log(verbose)
     app = server = None
     # Signals are caught from here on, before anyone can learn our URL and ask us to stop.
     stopper = _StopSignals()
