@@ -134,6 +134,11 @@ def all_accounts(session: Session) -> list[AccountReplica]:
     return list(session.scalars(select(AccountReplica)))
 
 
+def revisions(session: Session) -> dict[str, int]:
+    """The revision held of every account, without reading the snapshots."""
+    return dict(session.execute(select(AccountReplica.account_id, AccountReplica.revision)).all())
+
+
 def names_of(session: Session, account_ids) -> dict[str, str]:
     """Account names by id, for the few ids given (without reading the snapshots)."""
     ids = list(account_ids)
@@ -171,7 +176,7 @@ def ledgers_to_pull(session: Session, named: set[str] | frozenset[str] = frozens
     """
     pulled = ledger_revisions(session)
     wanted = []
-    for account_id, revision in session.execute(select(AccountReplica.account_id, AccountReplica.revision)):
+    for account_id, revision in revisions(session).items():
         if account_id in named or pulled.get(account_id) != revision:
             wanted.append(account_id)
     return sorted(wanted)

@@ -413,14 +413,15 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
                                                                "refused.", now)
             refused.append("account list")
             envelopes = []
+        held = replica.revisions(uow.session)  # read once: 10,000 accounts must not mean 10,000 full reads each
         for envelope in envelopes:
-            held = {row.account_id: row.revision for row in replica.all_accounts(uow.session)}
             row = replica.store_account(uow.session, uow.keyring, envelope, now)
             if row is None:
                 refused.append("account snapshot")
                 continue
             if held.get(row.account_id) != row.revision:
                 updated.append(row.account_id)
+                held[row.account_id] = row.revision
             if row.status != "deleted" and (floor is None or row.as_of >= floor):
                 fresh.append(row.as_of)
         if fresh:
