@@ -62,6 +62,7 @@ class Job:
     record: store.AccountRecord | None
     writes: store.Writes | None = None
     toggles: "ToggleHistory | None" = None
+    keys: dict[str, Any] | None = None  # activation keys checked before the transaction
     warnings: tuple[str, ...] = ()
 
     @property
@@ -124,11 +125,12 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> B
     if not todo:
         with reading(ctx.engine) as connection:
             return BatchResult(outcomes, {}, ctx.current_prices(connection))
+    keys = _verify_keys(ctx, [op for _, op, _ in todo])
     for attempt in range(4):
         try:
             with writing(ctx.engine) as connection:
                 prices = ctx.current_prices(connection)
-                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo])
+                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo], keys)
                 applied = [batch.apply(op, digest) for _, op, digest in todo]
                 batch.flush()
             break
@@ -142,6 +144,20 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> B
     for (index, _, _), outcome in zip(todo, applied):
         outcomes[index] = outcome
     return BatchResult(outcomes, batch.records, prices)
+
+
+def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
+    """Check the batch's activation keys offline before taking the write lock (signature checks are the
+    costliest step of a redemption): key text → ActivationKey or the SignatureError that refuses it."""
+    found: dict[str, Any] = {}
+    for op in ops:
+        text = op.get("key") if op["kind"] == "redeem_key" else None
+        if isinstance(text, str) and len(text.strip()) <= 300:
+            try:
+                found[text.strip()] = ctx.keyring.read_key(text.strip())
+            except SignatureError as exc:
+                found[text.strip()] = exc
+    return found
 
 
 def _shape_problem(op: Any) -> str | None:
@@ -169,8 +185,9 @@ class Batch:
     and no savepoint per op is needed; a constraint violation retries the whole batch instead.
     """
 
-    def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict]):
+    def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict], keys: dict[str, Any]):
         self.ctx, self.connection, self.caller, self.now, self.prices = ctx, connection, caller, now, prices
+        self.keys = keys
         # Lock first, then read stored results: a concurrent batch on these accounts has committed by now.
         self.records = store.load_many(connection, (op["account_id"] for op in ops), for_update=True)
         marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
@@ -204,7 +221,8 @@ class Batch:
     def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
         op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
         caller, now = self.caller, self.now
-        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes, self.toggles)
+        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes, self.toggles,
+                  self.keys)
         try:
             _check_access(job, kind)
             try:
@@ -357,10 +375,14 @@ def remove_pbx(job: Job) -> None:
 
 def redeem_key(job: Job) -> None:
     """Load an activation key (R11, R17): a connection event; a suspended configuration resumes when covered (R14, R18)."""
-    try:
-        key = job.ctx.keyring.read_key(job.fields["key"])
-    except SignatureError as exc:
-        raise Refusal("key-invalid", f"This activation key cannot be used: {exc}. Check it against the printed key.") from None
+    key = (job.keys or {}).get(job.fields["key"])
+    if key is None:
+        try:
+            key = job.ctx.keyring.read_key(job.fields["key"])
+        except SignatureError as exc:
+            key = exc
+    if isinstance(key, SignatureError):
+        raise Refusal("key-invalid", f"This activation key cannot be used: {key}. Check it against the printed key.")
     state = job.record.state()
     at = max(job.now, state.as_of)
     change = billing.credit(state, at, key.amount_milli, key_id=key.key_id_hex)
