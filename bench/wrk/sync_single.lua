@@ -1,10 +1,12 @@
 -- Single-op POST /api/v1/sync: each request redeems the next pre-issued key (unique op_id) on one of
 -- the funded accounts, round robin. Data (token, accounts, keys) comes from $WRK_DATA; one wrk thread.
+-- $WRK_OFFSET: keys already used by earlier slices of the run (each slice starts after them).
 local data = dofile(os.getenv("WRK_DATA"))
+local offset = tonumber(os.getenv("WRK_OFFSET") or "0")
 dofile(os.getenv("WRK_REPORT"))
 
-local sent = 0
-local answered = 0
+local sent = offset
+local answered = offset
 local client_id = "0b5e1c7a-0000-4000-8000-" .. string.format("%012x", 1)
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
