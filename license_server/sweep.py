@@ -48,8 +48,8 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
     """Charge every account whose depletes_at has come up to that second and suspend it (R10, R18)."""
     due = and_(A.depletes_at <= now, A.deleted == false(), A.suspended == false())
     with writing(ctx.engine) as connection:
-        if not is_sqlite(connection.engine):  # lock the due rows so an op in flight waits or is waited for
-            connection.execute(select(A.id).where(due).with_for_update()).all()
+        if not is_sqlite(connection.engine):  # lock the due rows in id order, as batches do: no deadlock
+            connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
         # The final charge of each rented line, exactly as rental.billing.settle writes it (R25).
         seconds = A.depletes_at - A.as_of
         rate = literal(12) * L.monthly_milli * L.qty
@@ -79,7 +79,7 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
                A.last_activity_at <= now - retention)
     with writing(ctx.engine) as connection:
         if not is_sqlite(connection.engine):
-            connection.execute(select(A.id).where(due).with_for_update()).all()
+            connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
         C = models.ledger.c
         connection.execute(insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.qty, C.seconds, C.rate],
