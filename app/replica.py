@@ -134,6 +134,12 @@ def all_accounts(session: Session) -> list[AccountReplica]:
     return list(session.scalars(select(AccountReplica)))
 
 
+def accounts_named(session: Session, account_ids) -> list[AccountReplica]:
+    """The snapshots held for these accounts (one query; a sync batch names at most a few hundred)."""
+    ids = list(account_ids)
+    return list(session.scalars(select(AccountReplica).where(AccountReplica.account_id.in_(ids)))) if ids else []
+
+
 def revisions(session: Session) -> dict[str, int]:
     """The revision held of every account, without reading the snapshots."""
     return dict(session.execute(select(AccountReplica.account_id, AccountReplica.revision)).all())
