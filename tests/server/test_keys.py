@@ -106,3 +106,37 @@ def test_two_clients_racing_one_key_get_exactly_one_credit(database_url, tmp_pat
         with server.ctx.engine.connect() as connection:
             credits = connection.execute(models.ledger.select().where(models.ledger.c.kind == "credit")).all()
         assert len(credits) == 1
+
+
+def test_the_same_batch_sent_twice_at_once_is_applied_once_and_answered_alike(database_url, tmp_path):
+    """A laptop resends a batch whose answer it never got while the first is still running: exactly once."""
+    with LiveLicenseServer(tmp_path / "live", database_url=database_url) as server:
+        token = server.add_technician("Acme Telecom", "Twice")
+        keys = server.issue_keys("30", 4)
+        ops = []
+        for key in keys:
+            account_id = str(uuid.uuid4())
+            ops += [{"op_id": new_id(), "kind": "create_account", "account_id": account_id, "name": "Twice",
+                     "contact_email": "t@example.com", "cloud_contract": False},
+                    {"op_id": new_id(), "kind": "redeem_key", "account_id": account_id, "key": key}]
+        body = {"client_id": new_id(), "ops": ops}
+        barrier = threading.Barrier(3)
+        answers: list[list[dict]] = []
+
+        def send() -> None:
+            with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                              timeout=30) as http:
+                barrier.wait()
+                answer = http.post("/sync", json=body).json()
+                answers.append([server.keyring.verify_envelope(e) for e in answer["results"]])
+
+        threads = [threading.Thread(target=send) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
+        assert {result["status"] for result in answers[0]} == {"applied"}
+        with server.ctx.engine.connect() as connection:
+            credits = connection.execute(models.ledger.select().where(models.ledger.c.kind == "credit")).all()
+        assert len(credits) == 4
