@@ -1,8 +1,10 @@
-"""Applying ops (DESIGN §5): one transaction per op, one handler per kind, every decision by `rental`.
+"""Applying ops (DESIGN §5): one handler per kind, every decision by `rental`.
 
-A handler decides before it writes: a refusal raised before the first write leaves the
-account untouched, and the op's stored result is all that changes. The one decision a
-database makes is whether an activation key was redeemed before (a primary key, R11).
+A /sync batch is one transaction with its accounts locked, applied op by op in order. A handler
+decides before it writes, so a refused op leaves everything untouched and its stored result is
+all it adds; a constraint violation (a concurrent batch stored the same op or account first)
+rolls the whole batch back and runs it again. The one decision a database makes is whether an
+activation key was redeemed before (a primary key, R11).
 """
 
 from __future__ import annotations
