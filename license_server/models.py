@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    MetaData, String, Table, Text,
+    MetaData, String, Table, Text, text,
 )
 
 metadata = MetaData()
+
+RETAINED = text("rate_ticks_per_s = 0 AND balance_ticks > 0 AND NOT deleted")
 
 #: SQLite numbers rows only through INTEGER PRIMARY KEY, PostgreSQL wants a BIGINT for a long ledger.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
@@ -51,12 +53,15 @@ accounts = Table(
     Column("suspended", Boolean, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("depletes_at", BigInteger, nullable=True, index=True),  # NULL when nothing runs (DESIGN §3)
-    Column("last_activity_at", BigInteger, nullable=False, index=True),  # start of R19's retention
+    Column("last_activity_at", BigInteger, nullable=False),  # start of R19's retention
     Column("price_version", String(64), nullable=True),
     Column("episode", Integer, nullable=False),  # depletion episode of R20; a credit starts a new one
     Column("reminder_level", Integer, nullable=False),  # the last reminder sent in the episode, -1 none
     Column("reminder_due_at", BigInteger, nullable=True, index=True),  # when the next reminder is due
     Column("created_at", BigInteger, nullable=False),
+    # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
+    # running and deleted accounts out of its range scan.
+    Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
 )
 
 pbxs = Table(

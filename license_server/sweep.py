@@ -75,8 +75,7 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
 def expire_retained(ctx: ServerContext, now: int) -> int:
     """Expire credit left unused for the retention period after the last charge (R19), with a ledger line."""
     retention = ctx.policy.retention_s
-    due = and_(A.deleted == false(), A.rate_ticks_per_s == 0, A.balance_ticks > 0,
-               A.last_activity_at <= now - retention)
+    due = and_(models.RETAINED, A.last_activity_at <= now - retention)  # the partial index's own predicate
     with writing(ctx.engine) as connection:
         if not is_sqlite(connection.engine):
             connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()

@@ -60,7 +60,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_accounts_partner", "accounts", ["partner"])
     op.create_index("ix_accounts_depletes_at", "accounts", ["depletes_at"])
-    op.create_index("ix_accounts_last_activity_at", "accounts", ["last_activity_at"])
+    retained = sa.text("rate_ticks_per_s = 0 AND balance_ticks > 0 AND NOT deleted")  # R19's expiry candidates
+    op.create_index("ix_accounts_retained", "accounts", ["last_activity_at"], postgresql_where=retained,
+                    sqlite_where=retained)
     op.create_index("ix_accounts_reminder_due_at", "accounts", ["reminder_due_at"])
     op.create_table(
         "pbxs",
