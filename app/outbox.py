@@ -50,6 +50,12 @@ def get(session: Session, op_id: str) -> OutboxOp | None:
     return session.scalars(select(OutboxOp).where(OutboxOp.op_id == op_id)).first()
 
 
+def get_many(session: Session, op_ids) -> dict[str, OutboxOp]:
+    """The ops of these ids still in the outbox, by id, in one query (a sync batch is at most a few hundred)."""
+    ids = list(op_ids)
+    return {op.op_id: op for op in session.scalars(select(OutboxOp).where(OutboxOp.op_id.in_(ids)))} if ids else {}
+
+
 def remove(session: Session, op: OutboxOp) -> None:
     session.delete(op)
 

@@ -166,21 +166,25 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
         else:
             updated += 1
     applied = rejected = conflicts = 0
-    for payload, envelope in verified.results:
-        op = outbox.get(session, payload["op_id"])
-        if op is None or op.state != outbox.PENDING:
-            continue
-        if payload["status"] == "applied":
-            applied += 1
-            if op.kind == "set_licenses":
-                _remember_reductions(session, op, before.get(op.account_id), payload["server_time"])
-        elif payload["status"] == "rejected":
-            rejected += 1
-        else:
-            conflicts += 1
-        outbox.apply_result(session, op, payload, envelope, now)
-        if warned is not None:
-            warned.extend(outbox.warnings_of(payload))
+    # The batch's ops in one query, and no flush before each look-up: a query (and a flush) per result
+    # took more than the rest of the merge (0.45 s of a 1.7 s sync of 1,000 ops).
+    ops = outbox.get_many(session, [payload["op_id"] for payload, _ in verified.results])
+    with session.no_autoflush:
+        for payload, envelope in verified.results:
+            op = ops.pop(payload["op_id"], None)  # a repeated result finds its op taken, as the op it names is
+            if op is None or op.state != outbox.PENDING:
+                continue
+            if payload["status"] == "applied":
+                applied += 1
+                if op.kind == "set_licenses":
+                    _remember_reductions(session, op, before.get(op.account_id), payload["server_time"])
+            elif payload["status"] == "rejected":
+                rejected += 1
+            else:
+                conflicts += 1
+            outbox.apply_result(session, op, payload, envelope, now)
+            if warned is not None:
+                warned.extend(outbox.warnings_of(payload))
     return applied, rejected, conflicts, updated, refused
 
 
