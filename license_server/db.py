@@ -13,6 +13,7 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 
 _WRITER_QUEUES: "weakref.WeakKeyDictionary[Engine, WriterQueue]" = weakref.WeakKeyDictionary()
@@ -105,17 +106,57 @@ def reading(engine: Engine) -> Iterator[Connection]:
 _NAMED = re.compile(r"(?<!:):(\w+)")
 
 
+class Rows:
+    """What a plain statement answered: rows as tuples, or as dicts by column name."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def __iter__(self):
+        return iter(self._cursor.fetchall())
+
+    def all(self) -> list:
+        return self._cursor.fetchall()
+
+    def first(self):
+        return self._cursor.fetchone()
+
+    def scalar(self):
+        row = self._cursor.fetchone()
+        return None if row is None else row[0]
+
+    def scalar_one(self):
+        rows = self._cursor.fetchall()
+        if len(rows) != 1:
+            raise LookupError(f"expected one row, got {len(rows)}")
+        return rows[0][0]
+
+    def mappings(self) -> list[dict]:
+        keys = [column[0] for column in self._cursor.description]
+        return [dict(zip(keys, row)) for row in self._cursor.fetchall()]
+
+
 class Sql:
-    """One hot-path statement as plain SQL with :name parameters, run on either driver without
-    SQLAlchemy's per-execution compile and cache-key work (a /sync batch runs thousands)."""
+    """One hot-path statement as plain SQL with :name parameters, run straight on the driver's
+    cursor in the caller's transaction: no compile, cache-key or result-proxy work per execution
+    (a /sync batch runs thousands). Driver errors come out as SQLAlchemy's (IntegrityError, …)."""
 
     def __init__(self, text: str):
         self.named = " ".join(text.split())
         self.pyformat = _NAMED.sub(r"%(\1)s", self.named)
 
-    def run(self, connection: Connection, params=None):
-        sql = self.pyformat if connection.dialect.paramstyle == "pyformat" else self.named
-        return connection.exec_driver_sql(sql, params if params is not None else {})
+    def run(self, connection: Connection, params=None) -> Rows:
+        dialect = connection.dialect
+        sql = self.pyformat if dialect.paramstyle == "pyformat" else self.named
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            if isinstance(params, list):
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params if params is not None else {})
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
+        return Rows(cursor)
 
 
 def in_list(name: str, values) -> tuple[str, dict]:
@@ -128,11 +169,11 @@ def in_list(name: str, values) -> tuple[str, dict]:
 def savepoint(connection: Connection, name: str = "op") -> Iterator[None]:
     """A savepoint as plain SQL (cheaper than SQLAlchemy's nested transaction on the hot path);
     an exception rolls back to it and propagates."""
-    connection.exec_driver_sql(f"SAVEPOINT {name}")
+    Sql(f"SAVEPOINT {name}").run(connection)
     try:
         yield
     except BaseException:
-        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-        connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        Sql(f"ROLLBACK TO SAVEPOINT {name}").run(connection)
+        Sql(f"RELEASE SAVEPOINT {name}").run(connection)
         raise
-    connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+    Sql(f"RELEASE SAVEPOINT {name}").run(connection)

@@ -96,27 +96,11 @@ def load_many(connection: Connection, account_ids: Iterable[str], *, for_update:
 
 
 def load_partner(connection: Connection, partner: str) -> dict[str, AccountRecord]:
-    rows = Sql(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE partner = :p ORDER BY created_at, id").run(
-        connection, {"p": partner}).mappings()
-    return _fill(connection, {row["id"]: AccountRecord(_account(row)) for row in rows})
-
-
-def _fill(connection: Connection, records: dict[str, AccountRecord]) -> dict[str, AccountRecord]:
-    if not records:
-        return records
-    marks, params = in_list("a", list(records))
-    pbxs = Sql("SELECT account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision "
-               f"FROM pbxs WHERE account_id IN ({marks}) ORDER BY account_id, pbx_id").run(connection, params)
-    for pbx in pbxs.mappings():
-        records[pbx["account_id"]].pbxs[pbx["pbx_id"]] = dict(pbx)
-    found: dict[str, list[Line]] = {}
-    rows = Sql("SELECT account_id, pbx_id, ref, qty, monthly_milli, price_version FROM licenses "
-               f"WHERE account_id IN ({marks}) ORDER BY account_id, pbx_id, ref").run(connection, params)
-    for account_id, pbx_id, ref, qty, monthly_milli, price_version in rows:
-        found.setdefault(account_id, []).append(Line(pbx_id, ref, qty, monthly_milli, price_version))
-    for account_id, lines in found.items():
-        records[account_id].lines = tuple(lines)
-    return records
+    """The partner's accounts, oldest first."""
+    ids = [row[0] for row in Sql("SELECT id FROM accounts WHERE partner = :p ORDER BY created_at, id").run(
+        connection, {"p": partner})]
+    found = load_many(connection, ids)
+    return {account_id: found[account_id] for account_id in ids}
 
 
 def state_columns(state: billing.Account, row: dict[str, Any], settings: Settings) -> dict[str, Any]:
