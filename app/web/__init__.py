@@ -79,10 +79,25 @@ def internal_error(error: Exception):
                        _("RentDesk could not finish this action; nothing was half-done. Try again, and if it happens again, restart RentDesk."))
 
 
+def current_clock_notice():
+    """The laptop-clock notice for the page header (issue 8), read once per request and only when asked.
+
+    No "now" is offered to templates: money is shown as of the server's time (Figures.at, BurnDown.now),
+    never the laptop's clock, which may be days off.
+    """
+    if "clock_notice" not in g:
+        st = state()
+        g.clock_notice = None
+        if st.store is not None:
+            from .. import services
+
+            g.clock_notice = services.sync_status(st.store.unit_of_work(), st.clock).clock_notice
+    return g.clock_notice
+
+
 def inject_globals():
-    """What every template may ask: is the store open, and the clock's now."""
-    st = state()
-    return {"unlocked": st.store is not None, "now": st.clock.now()}
+    """What every template may ask: is the store open, and (lazily) the laptop-clock notice."""
+    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice}
 
 
 def load_language():

@@ -143,10 +143,12 @@ def _key_amount(account_id: str, op_id: str) -> int:
     return 0
 
 
-def _period(args) -> tuple[int, int, dict]:
-    """A statement period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default: the last 30 days."""
+def _period(args, now: int) -> tuple[int, int, dict]:
+    """A statement period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default: the last 30 days.
+
+    ``now`` is the server's time as the account view projected it (Figures.at), not the laptop's clock.
+    """
     errors = {}
-    now = core.clock().now()
 
     def day(name: str, default: int) -> int:
         raw = (args.get(name) or "").strip()
@@ -171,7 +173,7 @@ def _period(args) -> tuple[int, int, dict]:
 def statement(account_id: str):
     """R25: per PBX and item, the seconds charged, the rate and the amount over a period."""
     account = _account_or_404(account_id)
-    start, end, errors = _period(request.args)
+    start, end, errors = _period(request.args, account.confirmed.at)
     view = None
     error = None
     try:
@@ -186,7 +188,7 @@ def statement(account_id: str):
 def statement_csv(account_id: str):
     """The statement as CSV (amounts in iSC with 3 decimals, rounded down; rates in ticks per second)."""
     account = _account_or_404(account_id)
-    start, end, _errors = _period(request.args)
+    start, end, _errors = _period(request.args, account.confirmed.at)
     try:
         view = services.statement(core.uow(), account_id, start, end)
     except services.NotFound:

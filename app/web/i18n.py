@@ -120,6 +120,29 @@ def fmt_duration(seconds: int | None) -> str:
     return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 
+def fmt_span(seconds: int | None) -> str:
+    """A clock offset in words, to the minute ("1 day 2 hours", "3 minutes"), the locale's way."""
+    if seconds is None:
+        return "—"
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        parts = [ngettext("%(num)d day", "%(num)d days", days)]
+        if hours:
+            parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
+    elif hours:
+        parts = [ngettext("%(num)d hour", "%(num)d hours", hours)]
+        if minutes:
+            parts.append(ngettext("%(num)d minute", "%(num)d minutes", minutes))
+    elif minutes:
+        parts = [ngettext("%(num)d minute", "%(num)d minutes", minutes)]
+    else:
+        parts = [ngettext("%(num)d second", "%(num)d seconds", seconds)]
+    return " ".join(parts)
+
+
 def fmt_monthly_of_rate(rate: int | None) -> str:
     """A rate in ticks per second shown as iSC per month (R21)."""
     if rate is None:
@@ -140,6 +163,6 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, date=fmt_date, number=fmt_number,
-        duration=fmt_duration, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
+        duration=fmt_duration, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

@@ -10,12 +10,14 @@ import re
 
 from flask import Flask
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from rental.money import parse_isc
 from rental.errors import AmountError
 
-from .i18n import fmt_milli, language
+from ..clock import DATE, NOTICE_OFFSET_S
+from .i18n import fmt_milli, fmt_moment, fmt_span, language
 
 STATUS = {
     "active": _l("active"),
@@ -143,6 +145,45 @@ def translate_reason(message: str | None, rule: str | None = None) -> str:
     return message
 
 
+def clock_notice_lines(notice) -> list[str]:
+    """What to tell the technician about the laptop's clock (issue 8), worded here from the notice's numbers.
+
+    ``notice`` is a services.ClockNotice; its English ``message`` is not shown, so French reads as French.
+    Only an offset learned from signed answers moves money (app/clock.py corrected()): the words say so.
+    """
+    if notice is None:
+        return []
+    lines = []
+    offset = int(notice.offset_s or 0)
+    if abs(offset) > NOTICE_OFFSET_S:
+        span, when = fmt_span(offset), fmt_moment(notice.learned_at)
+        if notice.source == DATE:
+            lines.append(gettext(
+                "This laptop's clock seems %(span)s behind the license server's (read at the last sync, %(when)s, "
+                "from its Date header, which is not signed). It is not used for money: the figures follow the "
+                "laptop's clock until a sync brings signed times. Set the laptop's clock.", span=span, when=when)
+                if offset > 0 else gettext(
+                "This laptop's clock seems %(span)s ahead of the license server's (read at the last sync, %(when)s, "
+                "from its Date header, which is not signed). It is not used for money: the figures follow the "
+                "laptop's clock until a sync brings signed times. Set the laptop's clock.", span=span, when=when))
+        else:
+            lines.append(gettext(
+                "This laptop's clock is %(span)s behind the license server's (learned at the last sync, %(when)s, "
+                "from its signed answers). Balances, end dates and the second a suspension starts are counted in "
+                "the server's time, so they stay right; set the laptop's clock to avoid confusion.",
+                span=span, when=when) if offset > 0 else gettext(
+                "This laptop's clock is %(span)s ahead of the license server's (learned at the last sync, %(when)s, "
+                "from its signed answers). Balances, end dates and the second a suspension starts are counted in "
+                "the server's time, so they stay right; set the laptop's clock to avoid confusion.",
+                span=span, when=when))
+    if notice.went_back_s:
+        lines.append(gettext(
+            "This laptop's clock went back by %(span)s since it was last used. The figures stay at the latest time "
+            "already shown (a charge is never undone); check the laptop's clock, then sync to learn the server's "
+            "time again.", span=fmt_span(notice.went_back_s)))
+    return lines
+
+
 def status_label(code: str | None) -> str:
     return str(STATUS.get(code or "", code or ""))
 
@@ -178,7 +219,7 @@ def urgency(status: str | None, remaining_seconds: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        rule_message=translate_reason, status_label=status_label, platform_label=platform_label,
+        rule_message=translate_reason, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
         mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)

@@ -66,7 +66,7 @@ def run_sync():
 @bp.get("/")
 def index():
     """The sync screen."""
-    status = services.sync_status(core.uow())
+    status = services.sync_status(core.uow(), core.clock())
     queue = _queue()
     return render("sync/index.html", status=status, queue=queue, report=None, progress=state().sync_progress,
                   steps=STEPS)
@@ -85,7 +85,7 @@ def _queue():
 def run():
     """Sync now; htmx gets the result panel (the progress bar polled meanwhile)."""
     report = run_sync()
-    status = services.sync_status(core.uow())
+    status = services.sync_status(core.uow(), core.clock())
     return render("sync/index.html", "sync/_result.html", status=status, queue=_queue(), report=report,
                   progress=state().sync_progress, steps=STEPS)
 
@@ -98,9 +98,9 @@ def progress():
 
 @bp.get("/chip")
 def chip():
-    """The small online/offline indicator in the header."""
-    status = services.sync_status(core.uow())
-    return render("sync/_chip.html", "sync/_chip.html", status=status)
+    """The small online/offline indicator in the header, and the clock banner out of band (issue 8)."""
+    status = services.sync_status(core.uow(), core.clock())
+    return render("sync/_chip_poll.html", "sync/_chip_poll.html", status=status)
 
 
 @bp.post("/ops/<op_id>/resolve")

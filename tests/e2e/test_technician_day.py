@@ -37,7 +37,7 @@ def test_a_day_online_then_offline_then_synced_applies_every_change(page, live_a
 
     license_server.stop()  # the server goes away; work goes on
     license_server.clock.advance(3600)
-    pbx = page.locator("table a", has_text="Reception").get_attribute("href")
+    pbx = page.locator("#pbxs table a", has_text="Reception").get_attribute("href")
     page.goto(live_app.url(pbx))
     steps.set_quantities(page, {IP_PORT: 24, UC: 4}, expect_monthly="17.000 iSC")
     steps.queue_licenses(page)
@@ -53,7 +53,7 @@ def test_a_day_online_then_offline_then_synced_applies_every_change(page, live_a
     expect(page.locator("#sync-result")).to_contain_text("Nothing is waiting")
     page.goto(account)
     expect(page.locator("[data-testid=monthly]")).to_have_text("17.000 iSC")
-    expect(page.locator("table")).to_contain_text("Annex")
+    expect(page.locator("#pbxs table")).to_contain_text("Annex")
 
 
 def test_a_rule_violation_shows_inline_next_to_its_item_and_nothing_is_queued(page, live_app, license_server):
