@@ -17,7 +17,7 @@ from rental.money import parse_isc
 from rental.errors import AmountError
 
 from ..clock import DATE, NOTICE_OFFSET_S
-from .i18n import fmt_milli, fmt_moment, fmt_span, language
+from .i18n import fmt_milli, fmt_moment, fmt_number, fmt_span, language
 
 STATUS = {
     "active": _l("active"),
@@ -96,8 +96,8 @@ _FRENCH = [
      "La quantité de {0} doit être un nombre entier de 0 à {1}."),
     (r"(\S+) is not on price list (\S+): check the reference.*",
      "{0} ne figure pas dans la liste de prix {1} : vérifiez la référence ou synchronisez pour obtenir la liste la plus récente."),
-    (r"This activation key was refused: (.*)",
-     "Cette clé d'activation a été refusée : {0}"),
+    (r"This activation key was refused: (.*?)\.?",
+     "Cette clé d'activation a été refusée : {0:reason}."),
     (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
      "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
     (r"Type the balance shown, (.*), to confirm: .*",
@@ -116,9 +116,178 @@ _FRENCH = [
      "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
     (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
      "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
+    # -------------------------------------------------------------------- field checks (rental/validation.py)
+    # The label names the field ("The customer name"); the server's are field paths, kept as they are.
+    (r"(.+?) must be text, not (.+)\.",
+     "{0:label} doit être du texte, pas {1:type}."),
+    (r"(.+?) must be 1 to (\d+) printable characters: it is empty\.",
+     "{0:label} doit comporter de 1 à {1} caractères imprimables : le champ est vide."),
+    (r"(.+?) must be 1 to (\d+) printable characters: it has (\d+)\.",
+     "{0:label} doit comporter de 1 à {1} caractères imprimables : le champ en compte {2}."),
+    (r"(.+?) must be 1 to (\d+) printable characters on one line: it holds a line break, tab or other control character\.",
+     "{0:label} doit comporter de 1 à {1} caractères imprimables sur une seule ligne : le champ contient un saut de ligne, une tabulation ou un autre caractère de contrôle."),
+    (r"(.+?) ('.*'|\".*\") is not an e-mail address: write it like name@example\.com\.",
+     "{0:label} {1} n'est pas une adresse e-mail : écrivez-la comme nom@exemple.com."),
+    (r"(.+?) is too long for a firmware version such as 13r2sr5\.",
+     "{0:label} est trop long pour une version de firmware comme 13r2sr5."),
+    (r"(.+?) must be 'en' or 'fr', not (.+)\.",
+     "{0:label} doit valoir « en » ou « fr », pas {1:type}."),
+    (r"(.+?) must be true or false, not (.+)\.",
+     "{0:label} doit valoir vrai ou faux, pas {1:type}."),
+    (r"(.+?) must be 1 to 64 letters, digits, '\.', '_', ':' or '-' \(a UUID will do\)\.",
+     "{0:label} doit comporter de 1 à 64 lettres, chiffres, « . », « _ », « : » ou « - » (un UUID convient)."),
+    (r"(.+?) must be a UUID such as (\S+)\.",
+     "{0:label} doit être un UUID comme {1}."),
+    (r"(.+?) must be a whole number, not (.+)\.",
+     "{0:label} doit être un nombre entier, pas {1:type}."),
+    (r"(.+?) must be a whole number from 0 to (\d+) \((.*) is out of range\)\.",
+     "{0:label} doit être un nombre entier de 0 à {1} ({2} est hors limites)."),
+    # -------------------------------------------------------------------- the app's own checks (app/checks.py, services)
+    (r"PBX (.*) runs in the cloud, which needs the cloud contract \(R7\)\. Move or remove that PBX first, then end the contract\.",
+     "Le PBX {0} fonctionne dans le cloud, ce qui exige le contrat cloud (R7). Déplacez ou retirez d'abord ce PBX, puis mettez fin au contrat."),
+    (r"Mode (.*) is unknown: a PBX is either '?rental'? or '?purchased'?\.",
+     "Le mode {0} est inconnu : un PBX est soit en location (rental), soit acheté (purchased)."),
+    (r"PBX (.*) of this account already has serial (.*): check the serial number\.",
+     "Le PBX {0} de ce compte a déjà le numéro de série {1} : vérifiez le numéro de série."),
+    (r"Nothing to change: edit at least one field\.",
+     "Rien à changer : modifiez au moins un champ."),
+    (r"This change is still queued: it has no server answer to resolve yet\.",
+     "Ce changement est encore en attente : il n'a pas encore de réponse du serveur à trancher."),
+    (r"No price list on this laptop yet: sync once while online, then set licenses\.",
+     "Aucune liste de prix sur cet ordinateur : synchronisez une fois en ligne, puis choisissez les licences."),
+    (r"Account (.*) is deleted \(or its deletion is queued\): it can no longer change\. Discard the queued deletion to keep it\.",
+     "Le compte {0} est supprimé (ou sa suppression est en attente) : il ne peut plus changer. Abandonnez la suppression en attente pour le garder."),
+    # -------------------------------------------------------------------- amounts as typed (rental/money.py)
+    (r"No amount given: type a number of iSC, e\.g\. 12\.5",
+     "Aucun montant : saisissez un nombre d'iSC, par ex. 12,5"),
+    (r"(.*) is negative: iSC amounts are never negative",
+     "{0} est négatif : un montant d'iSC n'est jamais négatif"),
+    (r"(.*) mixes separators oddly: write it as 1234\.5 or 1234,5",
+     "{0} mélange les séparateurs : écrivez 1234,5 ou 1234.5"),
+    (r"(.*) is not an amount of iSC: type digits with at most one decimal mark, e\.g\. 12\.5",
+     "{0} n'est pas un montant d'iSC : saisissez des chiffres avec au plus une virgule, par ex. 12,5"),
+    (r"(.*) is not an amount of iSC",
+     "{0} n'est pas un montant d'iSC"),
+    (r"(.*) has more than 3 decimals: the smallest amount is 0\.001 iSC",
+     "{0} a plus de 3 décimales : le plus petit montant est 0,001 iSC"),
+    (r"(.*) is more than ([\d,]+) iSC: check the amount for a typo",
+     "{0} dépasse {1:int} iSC : vérifiez le montant"),
+    (r"The (.*) is negative \((.*) milli-iSC\): iSC amounts are never negative",
+     "Le montant ({0}) est négatif ({1} milli-iSC) : un montant d'iSC n'est jamais négatif"),
+    (r"The (.*) is more than ([\d,]+) iSC: check it for a typo",
+     "Le montant ({0}) dépasse {1:int} iSC : vérifiez-le"),
+    # -------------------------------------------------------------------- activation keys as typed (rental/signing.py)
+    (r"this key is not genuine or was mistyped",
+     "cette clé n'est pas authentique ou a été mal saisie"),
+    (r"this key is not genuine or was mistyped \(unknown key version (\d+)\)",
+     "cette clé n'est pas authentique ou a été mal saisie (version de clé inconnue : {0})"),
+    (r"this key is not genuine or was mistyped \(it names signing key (.*), which is not trusted here\)",
+     "cette clé n'est pas authentique ou a été mal saisie (elle désigne la clé de signature {0}, qui n'est pas reconnue ici)"),
+    (r"this key is not genuine or was mistyped \(it claims (\d+) milli-iSC; a key holds 0\.001 to ([\d,]+) iSC\)",
+     "cette clé n'est pas authentique ou a été mal saisie (elle annonce {0} milli-iSC ; une clé contient de 0,001 à {1:int} iSC)"),
+    (r"the key is incomplete or has extra characters: check it was copied whole",
+     "la clé est incomplète ou contient des caractères en trop : vérifiez qu'elle a été copiée en entier"),
+    (r"an activation key starts with ISC1-: check it was copied whole",
+     "une clé d'activation commence par ISC1- : vérifiez qu'elle a été copiée en entier"),
+    (r"an activation key is text, not (.*)",
+     "une clé d'activation est un texte, pas {0:type}"),
+    (r"the key cannot contain (.*) \(character (\d+)\) \(an activation key never contains U\)",
+     "la clé ne peut pas contenir {0} (caractère {1}) (une clé d'activation ne contient jamais de U)"),
+    (r"the key cannot contain (.*) \(character (\d+)\)",
+     "la clé ne peut pas contenir {0} (caractère {1})"),
+    # -------------------------------------------------------------------- the license server's refusals (license_server/ops.py)
+    (r"No price list is published yet: the vendor must publish one first\.",
+     "Aucune liste de prix n'est encore publiée : l'éditeur doit d'abord en publier une."),
+    (r"PBX (\S+) is not registered on this account: register it first, or sync to see the account's PBXs\.",
+     "Le PBX {0} n'est pas enregistré sur ce compte : enregistrez-le d'abord, ou synchronisez pour voir les PBX du compte."),
+    (r"PBX (\S+) changed meanwhile \(revision (\d+), this change was made on revision (\d+)\): sync, review it and redo the change\.",
+     "Le PBX {0} a changé entre-temps (révision {1} ; ce changement a été fait sur la révision {2}) : synchronisez, vérifiez-le et refaites le changement."),
+    (r"No such account: create it first \(create_account\), or check the account_id\.",
+     "Compte inconnu : créez-le d'abord (create_account), ou vérifiez l'account_id."),
+    (r"This account cannot be changed with your credentials\.",
+     "Ce compte ne peut pas être modifié avec vos identifiants."),
+    (r"This account was deleted: its iSC were forfeited and it takes no more changes \(R13\)\.",
+     "Ce compte a été supprimé : ses iSC sont perdus et il n'accepte plus de changement (R13)."),
+    (r"An account with this account_id exists already: make a new UUID for a new account\.",
+     "Un compte avec cet account_id existe déjà : créez un nouvel UUID pour un nouveau compte."),
+    (r"update_account changes nothing: give name, contact_email, cloud_contract or language\.",
+     "update_account ne change rien : indiquez name, contact_email, cloud_contract ou language."),
+    (r"PBX (\S+) runs rented licenses in the cloud, which needs the cloud contract\. End its rent or move it to VMware, Hyper-V or vendor hardware first\.",
+     "Le PBX {0} fait tourner des licences louées dans le cloud, ce qui exige le contrat cloud. Mettez d'abord fin à sa location ou déplacez-le vers VMware, Hyper-V ou du matériel du fabricant."),
+    (r"PBX (\S+) is registered on this account already: use update_pbx to change it\.",
+     "Le PBX {0} est déjà enregistré sur ce compte : utilisez update_pbx pour le modifier."),
+    (r"update_pbx changes nothing: give name, firmware, platform or hardware_model\.",
+     "update_pbx ne change rien : indiquez name, firmware, platform ou hardware_model."),
+    (r"This activation key cannot be used: (.*)\. Check it against the printed key\.",
+     "Cette clé d'activation ne peut pas être utilisée : {0:reason}. Comparez-la à la clé imprimée."),
+    (r"This key would raise the balance beyond what one account can hold: use the credit first or load it on another account\.",
+     "Cette clé porterait le solde au-delà de ce qu'un compte peut contenir : utilisez d'abord le crédit ou chargez-la sur un autre compte."),
+    (r"This activation key was redeemed before: each key loads credit once\. Use another key\.",
+     "Cette clé d'activation a déjà été utilisée : chaque clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
+    (r"The account holds (.*) now: deleting it forfeits them for good\. To confirm, send confirm_forfeit_milli = (\d+) \(not (.*)\)\.",
+     "Le compte contient {0:amount} à présent : le supprimer les fait perdre pour de bon. Pour confirmer, envoyez confirm_forfeit_milli = {1} (et non {2})."),
+    (r"Platform (.*) is unknown: one of (.*)\.",
+     "La plateforme {0} est inconnue : choisissez parmi {1}."),
+    # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
+    (r"The license server did not answer in time: the changes stay queued and are sent again later \(each is applied once\)\.",
+     "Le serveur de licences n'a pas répondu à temps : les changements restent en attente et seront renvoyés plus tard (chacun n'est appliqué qu'une fois)."),
+    (r"The license server cannot be reached \((\w+)\): working offline; the changes stay queued\.",
+     "Le serveur de licences est injoignable ({0}) : travail hors ligne ; les changements restent en attente."),
+    (r"The license server answered (\d+) with something that is not JSON: the changes stay queued\.",
+     "Le serveur de licences a répondu {0} avec autre chose que du JSON : les changements restent en attente."),
+    (r"The license server's answer is not a JSON object: refused\.",
+     "La réponse du serveur de licences n'est pas un objet JSON : elle est refusée."),
+    (r"The license server said (\S+) \((\d+)\): (.*?) ?Check the technician token in Settings\.",
+     "Le serveur de licences a répondu {0} ({1}) : {2:reason} Vérifiez le jeton de technicien dans les Réglages."),
+    (r"The license server said (\S+) \((\d+)\): (.*)",
+     "Le serveur de licences a répondu {0} ({1}) : {2:reason}"),
+    (r"The server's answer was refused, nothing of it was believed: (.*)\.",
+     "La réponse du serveur a été refusée, rien n'en a été retenu : {0:reason}."),
+    (r"Sync failed unexpectedly: (.*)",
+     "La synchronisation a échoué de façon inattendue : {0}"),
+    # -------------------------------------------------------------------- answers the app refused (app/replica.py) and price lists (rental/pricing.py)
+    (r"Price list refused: (.*)",
+     "Liste de prix refusée : {0:reason}"),
+    (r"Price list (\S+) refused: it is older than (\S+), held here\.",
+     "Liste de prix {0} refusée : elle est plus ancienne que {1}, conservée ici."),
+    (r"A price list must be a JSON object with 'version' and 'items'\.",
+     "Une liste de prix doit être un objet JSON avec « version » et « items »."),
+    (r"The price list needs a 'version': a non-empty text of at most 64 characters\.",
+     "La liste de prix doit avoir une « version » : un texte non vide de 64 caractères au plus."),
+    (r"'published_at' must be whole UTC seconds \(an integer ≥ 0\)\.",
+     "« published_at » doit être en secondes UTC entières (un entier ≥ 0)."),
+    (r"The price list needs 'items': a non-empty list of items\.",
+     "La liste de prix doit avoir des « items » : une liste d'articles non vide."),
+    (r"Item #(\d+) \((.*)\) appears twice: each reference once\.",
+     "L'article n° {0} ({1}) apparaît deux fois : chaque référence une seule fois."),
+    (r"Item #(\d+)(.*?) must be an object with ref, name, category, monthly_milli\.",
+     "L'article n° {0}{1} doit être un objet avec ref, name, category, monthly_milli."),
+    (r"Item #(\d+)(.*?) has no valid 'ref' \(letters, digits, '-', '\.', up to 40 characters\)\.",
+     "L'article n° {0}{1} n'a pas de « ref » valide (lettres, chiffres, « - », « . », 40 caractères au plus)."),
+    (r"Item #(\d+)(.*?) needs a '(name|category)'\.",
+     "L'article n° {0}{1} doit avoir un « {2} »."),
+    (r"Item #(\d+)(.*?): 'monthly_milli' is a float; prices are whole milli-iSC \(e\.g\. 1234 for 1\.234 iSC\)\.",
+     "L'article n° {0}{1} : « monthly_milli » est un nombre décimal ; les prix sont en milli-iSC entiers (par ex. 1234 pour 1,234 iSC)."),
+    (r"Item #(\d+)(.*?): 'monthly_milli' must be a whole number of milli-iSC ≥ 0\.",
+     "L'article n° {0}{1} : « monthly_milli » doit être un nombre entier de milli-iSC ≥ 0."),
+    (r"Item #(\d+)(.*?): 'rentable' must be true or false\.",
+     "L'article n° {0}{1} : « rentable » doit valoir vrai ou faux."),
+    (r"Item #(\d+)(.*?): 'note' must be text\.",
+     "L'article n° {0}{1} : « note » doit être du texte."),
 ]
 _FRENCH_COMPILED = [(re.compile(p, re.DOTALL), t) for p, t in _FRENCH]
-_AMOUNT_FIELD = re.compile(r"\{(\d+):amount\}")
+_FIELD = re.compile(r"\{(\d+)(?::(\w+))?\}")
+
+#: The words app/checks.py names form fields with (rental/validation.py messages start with them).
+FIELD_LABELS_FR = {
+    "The customer name": "Le nom du client", "The PBX name": "Le nom du PBX", "The name": "Le nom",
+    "The contact e-mail": "L'adresse e-mail de contact", "The cloud contract": "Le contrat cloud",
+    "The language": "La langue", "The serial number": "Le numéro de série",
+    "The hardware model": "Le modèle de matériel", "The firmware": "Le firmware",
+}
+#: rental.validation.type_name's words.
+TYPE_NAMES_FR = {"an object": "un objet", "a list": "une liste", "text": "du texte", "true/false": "vrai/faux",
+                 "a number": "un nombre", "a decimal number": "un nombre décimal", "null": "null"}
 
 
 def _amount_in_french(text: str) -> str:
@@ -129,6 +298,40 @@ def _amount_in_french(text: str) -> str:
         return text
 
 
+def _whole_in_french(text: str) -> str:
+    """A whole number the core grouped with commas ("1,000,000"), grouped the French way."""
+    digits = text.replace(",", "")
+    return fmt_number(int(digits)) if digits.isdigit() else text
+
+
+_CONVERT = {
+    None: lambda text: text,
+    "amount": _amount_in_french,
+    "int": _whole_in_french,
+    "label": lambda text: FIELD_LABELS_FR.get(text, text),
+    "type": lambda text: TYPE_NAMES_FR.get(text, text),
+    "reason": lambda text: _french(text) or text,  # a reason quoted inside another one
+}
+
+
+def _french(message: str) -> str | None:
+    """The French of an English reason, or None when no pattern knows it."""
+    for pattern, template in _FRENCH_COMPILED:
+        match = pattern.fullmatch(message)
+        if match:
+            groups = match.groups()
+            return _FIELD.sub(lambda m: _CONVERT[m.group(2)](groups[int(m.group(1))] or ""), template)
+    return None
+
+
+def french_pattern_of(message: str) -> str | None:
+    """The pattern that translates message (tests use it to catch an English text changed under the UI)."""
+    for pattern, _template in _FRENCH_COMPILED:
+        if pattern.fullmatch(message.strip()):
+            return pattern.pattern
+    return None
+
+
 def translate_reason(message: str | None, rule: str | None = None) -> str:
     """A reason from the core or the server in the UI's language (English is the original)."""
     if not message:
@@ -136,13 +339,7 @@ def translate_reason(message: str | None, rule: str | None = None) -> str:
     message = str(message)
     if language() != "fr":
         return message
-    for pattern, template in _FRENCH_COMPILED:
-        match = pattern.fullmatch(message.strip())
-        if match:
-            groups = match.groups()
-            text = _AMOUNT_FIELD.sub(lambda m: _amount_in_french(groups[int(m.group(1))]), template)
-            return text.format(*groups)
-    return message
+    return _french(message.strip()) or message
 
 
 def clock_notice_lines(notice) -> list[str]:

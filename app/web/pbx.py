@@ -11,6 +11,7 @@ from .. import services
 from . import core, forms, redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
+from .labels import translate_reason
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
 bp.before_request(require_unlocked(lambda: None))
@@ -87,7 +88,7 @@ def remove(account_id: str, pbx_id: str):
     except services.NotFound:
         abort(404)
     except services.Refused as error:
-        flash(" ".join(p.message for p in error.problems))
+        flash(" ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems))
     else:
         flash(_("Removing the PBX is queued; it happens at the next sync."))
     return redirect_to(url_for("accounts.show", account_id=account_id))

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from .. import services
 from . import core, redirect_to, render
 from .auth import require_unlocked
+from .labels import translate_reason
 from .state import EXTENSION, state
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -115,7 +116,7 @@ def resolve(op_id: str):
         flash(_("This change was already resolved."))
     except services.Refused as error:
         flash(_("The change could not be re-applied: %(reason)s",
-                reason="; ".join(f"{p.rule} · {p.message}" for p in error.problems)))
+                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
     else:
         flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
     target = request.form.get("next") or url_for("sync.index")

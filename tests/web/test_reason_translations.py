@@ -1,0 +1,116 @@
+"""Every English reason the core, the app and the server can put on a screen has a French pattern in
+app/web/labels.py: a changed English text fails here, not silently in front of a French technician."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale
+
+from app.web.labels import french_pattern_of, translate_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where reasons are written, and the calls whose argument (by position) is the reason.
+SOURCES = {
+    "rental/rules.py": {"RuleViolation": 1},
+    "rental/pricing.py": {"RuleViolation": 1, "PriceListError": 0},  # a bad price list: the "Answers refused" panel
+    "rental/validation.py": {"FieldError": 1},
+    "rental/money.py": {"AmountError": 0},  # the typed confirmation of a deletion (R13)
+    "app/services.py": {"Problem": 1},
+    "app/checks.py": {"_refuse": 1},
+    "app/projection.py": {"Problem": 1},
+    "license_server/ops.py": {"Refusal": 1},  # the rejections and conflicts the sync screen shows
+    "app/sync.py": {"SyncError": 0},  # why a sync did not complete
+}
+#: Functions whose returned f-string is shown (rental.rules.toggling_warning: the R6 warning).
+RETURNED = {"rental/rules.py": ("toggling_warning",)}
+#: What a placeholder stands for, when "7" would not read as the real thing.
+SAMPLES = {"where": "Item #3 (01-00010-001)", "note": " (sold with hardware)", "listed": "01-00010-001"}
+
+
+def _sample(node: ast.expr) -> str | None:
+    """The text a message template produces with every placeholder filled, or None when it is not a literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    out = []
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            out.append(part.value)
+        else:
+            source = ast.unparse(part.value)
+            value = SAMPLES.get(source, "7")
+            out.append(repr(value) if part.conversion == ord("r") else value)
+    return "".join(out)
+
+
+def shown_reasons() -> list[tuple[str, int, str]]:
+    """(file, line, reason with sample values) for every literal reason of SOURCES and RETURNED."""
+    found = []
+    for name, calls in SOURCES.items():
+        tree = ast.parse((ROOT / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                position = calls.get(callee)
+                if position is not None and len(node.args) > position:
+                    text = _sample(node.args[position])
+                    if text is not None:
+                        found.append((name, node.lineno, text))
+            if isinstance(node, ast.FunctionDef) and node.name in RETURNED.get(name, ()):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Return) and inner.value is not None and _sample(inner.value):
+                        found.append((name, inner.lineno, _sample(inner.value)))
+    return found
+
+
+REASONS = shown_reasons()
+
+
+def test_the_reasons_are_found_in_every_source():
+    assert {name for name, _line, _text in REASONS} == set(SOURCES)
+    assert len(REASONS) > 60
+
+
+@pytest.mark.parametrize("name,line,text", REASONS, ids=[f"{n}:{line}" for n, line, _ in REASONS])
+def test_every_reason_that_reaches_a_screen_has_a_french_pattern(name, line, text):
+    assert french_pattern_of(text), f"{name}:{line}: add a French pattern to app/web/labels.py for {text!r}"
+
+
+def test_a_customer_name_left_empty_is_said_in_french(app):
+    with app.test_request_context(), force_locale("fr"):
+        french = translate_reason("The customer name must be 1 to 200 printable characters: it is empty.")
+    assert french == "Le nom du client doit comporter de 1 à 200 caractères imprimables : le champ est vide."
+
+
+def test_a_refused_key_is_said_in_french_inside_and_out(app):
+    with app.test_request_context(), force_locale("fr"):
+        french = translate_reason("This activation key was refused: the key cannot contain 'U' (character 7) "
+                                  "(an activation key never contains U).")
+    assert french == ("Cette clé d'activation a été refusée : la clé ne peut pas contenir 'U' (caractère 7) "
+                      "(une clé d'activation ne contient jamais de U).")
+
+
+def test_amounts_and_big_numbers_inside_a_reason_take_the_french_form(app):
+    with app.test_request_context(), force_locale("fr"):
+        r14 = translate_reason("The credit does not cover this configuration for 30 days. "
+                               "Load at least 1,234.500 iSC more, then try again.")
+        qty = translate_reason("'5000000' is more than 1,000,000,000,000 iSC: check the amount for a typo")
+    assert "1\u202f234,500 iSC" in r14 or "1\u00a0234,500 iSC" in r14
+    assert "1\u202f000\u202f000\u202f000\u202f000" in qty or "1\u00a0000\u00a0000\u00a0000\u00a0000" in qty
+
+
+def test_an_unknown_reason_is_shown_as_written_rather_than_lost(app):
+    with app.test_request_context(), force_locale("fr"):
+        assert translate_reason("Something new the server says.") == "Something new the server says."
+
+
+def test_the_new_account_form_says_an_empty_name_in_french_next_to_the_field(unlocked, csrf):
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.post("/accounts/new", data={"name": " ", "contact_email": "it@acme.example", "language": "en",
+                                                "csrf_token": csrf}).data.decode()
+    assert 'id="name-error"' in page
+    assert "Le nom du client doit comporter de 1 à 200 caractères imprimables : le champ est vide." in page
