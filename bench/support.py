@@ -62,12 +62,22 @@ def spawn(args: list[str], *, env: dict | None = None, cwd: str | os.PathLike | 
 
 
 def stop(proc: subprocess.Popen | None, grace_s: float = 5.0) -> None:
-    """Stop a spawned process and its whole group: TERM, then KILL after grace_s."""
+    """Stop a spawned process and its whole group: TERM, then KILL after grace_s.
+
+    The leader is reaped with wait(): an exited child stays a zombie in its group until then,
+    so probing the group alone would wait out the whole grace for nothing.
+    """
     if proc is None:
         return
-    kill_group(proc.pid, grace_s)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    kill_group(proc.pid, 1.0)  # whatever the leader left behind in its group
 
 
 def kill_group(pgid: int, grace_s: float = 5.0) -> None:
