@@ -175,7 +175,7 @@ def _int_arg(name: str, default, low: int, high: int):
 
 @blueprint.post("/sync")
 def sync():
-    """Apply the ops in order, one transaction each; answer their results and the accounts they named, as of now."""
+    """Apply the ops in order (one transaction, see ops.py); answer their results and the accounts they named, as of now."""
     ctx = server()
     body = _json_body()
     if not isinstance(body, dict) or not is_uuid(body.get("client_id")) or not isinstance(body.get("ops"), list):

@@ -193,3 +193,18 @@ def test_the_price_list_is_signed_and_lists_every_item(api):
     assert status == 200 and payload["version"] == "2026-11"
     hardware = [item for item in payload["items"] if item["ref"].startswith("01-00500-")]
     assert hardware and not any(item["rentable"] for item in hardware)
+
+
+def test_a_refused_op_sent_again_still_reveals_nothing_of_another_partners_account(api, rival):
+    account_id = api.running_account()
+    op = rival.op("update_account", account_id, name="Mine now")
+    first, again = rival.sync(op), rival.sync(op)
+    assert again.result == first.result and again.result["rule"] == "access"
+    assert again.accounts == {}
+
+
+def test_an_op_on_an_unknown_account_sent_again_gets_its_stored_answer(api):
+    op = api.op("update_account", new_id(), name="Nobody")
+    first, again = api.sync(op), api.sync(op)
+    assert again.status_code == 200 and again.result == first.result
+    assert (again.result["rule"], again.accounts) == ("not-found", {})
