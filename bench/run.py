@@ -58,6 +58,10 @@ GOALS: dict[str, tuple[str, float, str] | None] = {
 }
 
 
+#: units of the figures shown for context
+CONTEXT_UNITS = {"hello_rps": "/s", "sync_single_rps_sqlite": "/s", "ui_p50_ms": "ms"}
+
+
 def verdict(name: str, value) -> str:
     goal = GOALS.get(name)
     if value is None:
@@ -111,7 +115,7 @@ def table(results: dict) -> str:
     reasons = results.get("_reasons", {})
     for name, goal in GOALS.items():
         value = results.get(name)
-        unit = goal[2] if goal else ""
+        unit = goal[2] if goal else CONTEXT_UNITS.get(name, "")
         goal_text = f"{goal[0]} {format_value(goal[1], goal[2])}" if goal else "(context)"
         mark = verdict(name, value)
         if value is None:
