@@ -288,7 +288,17 @@ def evaluate_licenses(
         if item is not None:
             pbx_rate += 12 * item.monthly_milli * qty
     new_rate = other_rate + pbx_rate
-    if not problems and new_rate > 0 and (suspended or new_rate > rate):
+    covered = credit_shortfall_milli(balance, new_rate, policy.min_credit_days) == 0
+    if suspended:
+        # Nothing runs, so compare with the configuration as it would run at these prices: a
+        # reduction is always allowed (R19) and stays suspended unless covered; more needs R14.
+        current_rate = other_rate + sum(
+            12 * pricelist.items[ref].monthly_milli * qty
+            for ref, qty in pbx.licenses.items() if ref in pricelist.items and qty > 0)
+        raises = new_rate > current_rate
+    else:
+        raises = new_rate > rate
+    if not problems and new_rate > 0 and raises and not covered:
         try:
             check_min_credit(balance, new_rate, policy.min_credit_days, locale)
         except RuleViolation as violation:
@@ -301,7 +311,7 @@ def evaluate_licenses(
             warnings.append(toggling_warning(restored))
         except RuleViolation as violation:
             problems.append(violation)
-    resume = suspended and new_rate > 0 and not problems
+    resume = suspended and new_rate > 0 and covered and not problems
     return LicenseVerdict(tuple(problems), tuple(warnings), tuple(restored), new_rate, resume)
 
 

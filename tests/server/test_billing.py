@@ -84,6 +84,22 @@ def test_loading_enough_credit_resumes_a_suspended_configuration(api, clock):
     assert api.account(account_id)["balance_ticks"] == account["balance_ticks"] - ticks(5_000)
 
 
+def test_a_suspended_account_may_reduce_without_credit_but_not_add(api, clock):
+    # R19: the rent can be reduced at any time, even suspended; R14: more licenses need 30 days of credit
+    account_id = api.running_account("10")
+    clock.advance(3 * MONTH)
+    assert api.account(account_id)["status"] == "suspended"
+    reduced = api.set_licenses(account_id, {IP_PORT: 4})
+    assert reduced["status"] == "applied", reduced
+    account = api.account(account_id)
+    assert account["status"] == "suspended"  # not covered for 30 days: stays suspended (R18)
+    assert account["pbxs"][0]["licenses"][0]["qty"] == 4
+    more = api.set_licenses(account_id, {IP_PORT: 12})
+    assert (more["status"], more["rule"]) == ("rejected", "R14")
+    api.load(account_id, "5")  # 4 ports cost 2 iSC a month: covered, resumes at this connection event
+    assert api.account(account_id)["status"] == "active"
+
+
 def test_removing_every_item_ends_the_rent_that_second(api, clock):
     account_id = api.running_account("100")
     clock.advance(MONTH)

@@ -183,8 +183,16 @@ def test_an_increase_needs_thirty_days_of_credit():
 
 
 def test_a_suspended_account_resumes_only_with_thirty_days_of_credit():
-    assert judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI, suspended=True).problems[0].rule == "R14"
+    short = judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI, suspended=True)
+    assert short.ok and short.resume is False  # accepted, stays suspended
     assert judge({"01-00010-001": 2}, suspended=True).resume is True
+
+
+def test_a_suspended_account_may_reduce_without_credit_but_not_add():
+    # R19: the rent can be reduced or ended at any time; R14: more licenses need 30 days of credit
+    assert judge({"01-00010-001": 4}, balance=0, suspended=True).ok
+    more = judge({"01-00010-001": 11}, balance=TICKS_PER_MILLI, suspended=True)
+    assert [p.rule for p in more.problems] == ["R14"]
 
 
 def test_ending_the_rent_is_always_allowed():
