@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from rental import validation
+from rental.errors import FieldError
 from rental.rules import MAX_QTY, MODES, PLATFORMS
+from rental.validation import MAX_TEXT, is_uuid  # noqa: F401  (is_uuid: the server's one UUID check)
 
-MAX_TEXT = 200
 MAX_ITEMS = 500
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class BadOp(ValueError):
@@ -62,16 +59,6 @@ OPS: dict[str, tuple[Field, ...]] = {
 COMMON = ("op_id", "kind", "account_id")
 
 
-def is_uuid(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 36:
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def validate(op: dict[str, Any]) -> dict[str, Any]:
     """The op's own fields, checked; BadOp names the first wrong field and what it should be."""
     kind = op["kind"]
@@ -90,45 +77,37 @@ def validate(op: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+#: Field kinds checked by the validation the app runs offline too (rental.validation).
+_SHARED = {
+    "email": validation.email,
+    "language": validation.language,
+    "pbx_id": validation.pbx_id,
+    "firmware": validation.firmware,
+    "bool": validation.boolean,
+    "revision": validation.whole,
+    "milli": validation.whole,
+}
+
+
 def _check(kind: str, field: Field, value: Any) -> Any:
     where = f"{kind}.{field.name}"
-    if field.kind in ("text", "email", "firmware", "key", "platform", "mode", "pbx_id", "language"):
-        if not isinstance(value, str):
-            raise BadOp(f"{where} must be text, not {_type(value)}.")
-        value = value.strip()
-        if not value or len(value) > field.max_len or _CONTROL.search(value):
-            raise BadOp(f"{where} must be 1 to {field.max_len} printable characters.")
-    if field.kind == "email" and not _EMAIL.match(value):
-        raise BadOp(f"{where} {value[:60]!r} is not an e-mail address: write it like name@example.com.")
-    if field.kind == "language" and value not in ("en", "fr"):
-        raise BadOp(f"{where} must be 'en' or 'fr', not {value[:10]!r}.")
-    if field.kind == "pbx_id" and not _PBX_ID.match(value):
-        raise BadOp(f"{where} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will do).")
-    if field.kind == "firmware" and len(value) > 20:
-        raise BadOp(f"{where} is too long for a firmware version such as 13r2sr5.")
-    if field.kind == "bool" and not isinstance(value, bool):
-        raise BadOp(f"{where} must be true or false, not {_type(value)}.")
-    if field.kind in ("revision", "milli"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise BadOp(f"{where} must be a whole number, not {_type(value)}.")
-        if value < 0 or value > 2**62:
-            raise BadOp(f"{where} must be a whole number ≥ 0 ({value} is out of range).")
-    if field.kind == "items":
-        if not isinstance(value, dict):
-            raise BadOp(f"{where} must be an object {{ref: quantity}}, not {_type(value)}; {{}} ends the rent.")
-        if len(value) > MAX_ITEMS:
-            raise BadOp(f"{where} names {len(value)} items; at most {MAX_ITEMS}.")
-        for ref, qty in value.items():
-            if len(ref) > 40:
-                raise BadOp(f"{where} has a reference longer than 40 characters: {ref[:40]!r}….")
-            if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_QTY:
-                raise BadOp(f"The quantity of {ref} must be a whole number from 0 to {MAX_QTY:,}, not {qty!r}.")
+    try:
+        if field.kind in _SHARED:
+            return _SHARED[field.kind](value, where)
+        if field.kind != "items":  # text, key, platform, mode: their meaning is the rules' to judge
+            return validation.text(value, where, field.max_len)
+    except FieldError as exc:
+        raise BadOp(exc.message) from None
+    if not isinstance(value, dict):
+        raise BadOp(f"{where} must be an object {{ref: quantity}}, not {validation.type_name(value)}; {{}} ends the rent.")
+    if len(value) > MAX_ITEMS:
+        raise BadOp(f"{where} names {len(value)} items; at most {MAX_ITEMS}.")
+    for ref, qty in value.items():
+        if len(ref) > 40:
+            raise BadOp(f"{where} has a reference longer than 40 characters: {ref[:40]!r}….")
+        if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_QTY:
+            raise BadOp(f"The quantity of {ref} must be a whole number from 0 to {MAX_QTY:,}, not {qty!r}.")
     return value
-
-
-def _type(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a decimal number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def json_schema(kind: str) -> dict[str, Any]:
