@@ -15,6 +15,20 @@
   }
   document.addEventListener("DOMContentLoaded", function () { wireConfirm(document); });
   document.addEventListener("htmx:afterSwap", function (event) { wireConfirm(event.target); });
+  // The license editor previews as the technician types (after a short delay). A preview fired while
+  // "Queue these licenses" is on its way would replace (abort) the save: it is dropped instead, since the
+  // save's answer redraws the editor (or leaves the page) anyway.
+  var saving = 0;
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (saving && elt && elt.id === "license-editor") event.preventDefault();
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.hasAttribute && event.detail.elt.hasAttribute("data-saves-editor")) saving += 1;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.hasAttribute && event.detail.elt.hasAttribute("data-saves-editor")) saving = Math.max(0, saving - 1);
+  });
   // Long work (sync, backup): while the request runs, show its progress bar, which then polls itself.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
