@@ -22,10 +22,12 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveApp  # noqa: E402
 from tests.support.license_server import LiveLicenseServer  # noqa: E402
 
 DAY = 86_400
+HOUR = 3_600
 
 
 def shoot(page, out: Path, name: str) -> None:
     page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")  # sticky panels (the editor's summary) drawn where a reader starts
     path = out / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rentdesk-shots-") as tmp, sync_playwright() as playwright:
         server = LiveLicenseServer(Path(tmp) / "server").start()
-        app = LiveApp(Path(tmp) / "home", server.clock)
+        skew = {"s": 0}  # the laptop's clock against the server's: set back at the end, to show the banner
+        app = LiveApp(Path(tmp) / "home", lambda: server.clock() + skew["s"])
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             context = browser.new_context(locale="en-US", viewport={"width": 1024, "height": 768})
@@ -106,11 +109,31 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(hotel + "/delete")
             shoot(page, out, "09-delete")
 
+            # R6: voicemail reduced, synced, and restored two days later: "I understand" before it is queued
+            server.clock.advance(HOUR)
+            page.goto(reception)
+            steps.set_quantities(page, {"01-00037-001": 20}, expect_monthly="64.000 iSC")
+            steps.queue_licenses(page)
+            steps.sync_now(page, app)
+            server.clock.advance(2 * DAY)
+            page.goto(reception)
+            steps.set_quantities(page, {"01-00037-001": 40}, expect_monthly="68.000 iSC")
+            page.click("#license-editor button[type=submit]")
+            page.get_by_label("I understand the warning above and want to queue this change").wait_for()
+            shoot(page, out, "12-r6-confirm")
+            page.get_by_label("I understand the warning above and want to queue this change").check()
+            steps.queue_licenses(page)
+
             context_fr = browser.new_context(locale="fr-FR", viewport={"width": 1024, "height": 768})
             page_fr = context_fr.new_page()
             page_fr.goto(app.url("/launch?secret=") + app.app.config["LAUNCH_SECRET"])
             page_fr.goto(hotel)
             shoot(page_fr, out, "10-account-fr")
+            skew["s"] = -3 * DAY  # someone set the laptop's clock back: noticed, shown, nothing un-charged
+            steps.sync_now(page, app)  # the R6 restore is applied, with the server's warning
+            page.goto(app.url("/sync/"))
+            page.locator("[data-testid=clock-notice]").first.wait_for()
+            shoot(page, out, "13-sync-clock-and-r6")
             page.goto(app.url("/settings/"))
             page.click("form[action$='/lock'] button")
             page.wait_for_url("**/unlock")

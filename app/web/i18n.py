@@ -88,6 +88,13 @@ def fmt_moment(ts: int | None) -> str:
             + babel_dates.format_time(moment, format="short", locale=language()))
 
 
+def fmt_time(ts: int | None) -> str:
+    """A time of day to the minute, the locale's way ("4:42 AM" / "04:42")."""
+    if ts is None:
+        return "—"
+    return babel_dates.format_time(_dt(ts), format="short", locale=language())
+
+
 def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     """A day, the locale's way."""
     if ts is None:
@@ -162,7 +169,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
-        isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, date=fmt_date, number=fmt_number,
+        isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, time=fmt_time, date=fmt_date, number=fmt_number,
         duration=fmt_duration, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

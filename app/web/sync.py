@@ -87,7 +87,7 @@ def run():
     """Sync now; htmx gets the result panel (the progress bar polled meanwhile)."""
     report = run_sync()
     status = services.sync_status(core.uow(), core.clock())
-    return render("sync/index.html", "sync/_result.html", status=status, queue=_queue(), report=report,
+    return render("sync/index.html", "sync/_run.html", status=status, queue=_queue(), report=report,
                   progress=state().sync_progress, steps=STEPS)
 
 

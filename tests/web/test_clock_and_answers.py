@@ -122,7 +122,7 @@ def test_a_laptop_behind_the_server_says_so_and_counts_in_the_servers_time(unloc
     assert "as of Jan 18, 2027 8:05\u202fAM" in page
     sync_page = unlocked.get("/sync/").data.decode()
     assert re.search(r'data-testid="clock-offset">\s*<span class="badge warn">3 days behind the server', sync_page)
-    assert sync_page.count('data-testid="clock-notice"') == 2  # the header banner and the sync screen's own
+    assert sync_page.count('data-testid="clock-notice"') == 1  # the header's banner, not twice
 
 
 def test_a_laptop_behind_the_server_is_said_in_french(unlocked, csrf, server_ahead):
@@ -186,3 +186,13 @@ def test_a_restore_the_server_warns_about_shows_its_r6_warning_on_sync_and_accou
     french = unlocked.get(account).data.decode().split('id="server-answers"')[1]
     assert "réduction-puis-rétablissement (R6)" in french and "appliqué" in french
     assert "Raising" not in french
+
+
+def test_sync_now_answers_htmx_with_the_clock_banner_out_of_band(unlocked, csrf, server_ahead):
+    token = server_ahead.add_technician("Acme Partners", "Ann")
+    go_online(unlocked, csrf, server_ahead, token)
+    new_account(unlocked, csrf)
+    answer = unlocked.post("/sync/run", data={"csrf_token": csrf}, headers=htmx()).data.decode()
+    assert "<html" not in answer and 'id="sync-result"' in answer
+    banner_part = answer.split('<div id="clock-notice"')[1]
+    assert 'hx-swap-oob="true"' in banner_part and "3 days behind the license server" in html.unescape(banner_part)
