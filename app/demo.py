@@ -128,6 +128,14 @@ def _isc(milli: int) -> str:
     return format_milli(milli, unit=False)
 
 
+def app_config(server: DemoServer, loaded: str | None = None) -> dict:
+    """app.config["DEMO"]: what the banner prints, for the app to show too (header badge, the account's
+    "Load iSC" card, Settings): a demo started from the desktop menu has no terminal to read it on.
+    "loaded" marks the key prepare_store put on the demo account."""
+    return {"passphrase": DEMO_PASSPHRASE, "server_url": server.url,
+            "keys": [{"amount_milli": amount, "key": key, "loaded": key == loaded} for amount, key in server.keys]}
+
+
 def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str, loaded: str | None = None) -> str:
     keys = "\n".join(f"    {_isc(amount):>12} iSC   {key}" + ("   (loaded on the demo account)" if key == loaded else "")
                      for amount, key in server.keys)
@@ -167,8 +175,7 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
         except BaseException:
             lock.release()
             raise
-        demo_info = {"passphrase": DEMO_PASSPHRASE, "server_url": server.url,
-                     "keys": [{"amount_milli": amount, "key": key} for amount, key in server.keys]}
+        demo_info = app_config(server, loaded)
 
         def banner(app_url: str) -> None:
             print(banner_text(folder, throwaway, server, app_url, loaded), file=out, flush=True)

@@ -29,6 +29,15 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt && event.detail.elt.hasAttribute && event.detail.elt.hasAttribute("data-saves-editor")) saving = Math.max(0, saving - 1);
   });
+  // rentdesk demo: "Use this key" puts a demo activation key in the key field, ready for "Load key".
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-fill-key]") : null;
+    if (!button) return;
+    var input = document.getElementById(button.getAttribute("data-fill-target"));
+    if (!input) return;
+    input.value = button.getAttribute("data-fill-key");
+    input.focus();
+  });
   // Long work (sync, backup): while the request runs, show its progress bar, which then polls itself.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
