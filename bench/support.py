@@ -161,6 +161,8 @@ def clean_up_registry(path: str | os.PathLike) -> list[str]:
         elif kind == "pg" and (Path(value) / "postmaster.pid").exists():
             stop_postgres(value)
             stopped.append(line)
+        elif kind == "dir" and Path(value).exists():
+            shutil.rmtree(value, ignore_errors=True)
     return stopped
 
 
@@ -214,6 +216,7 @@ def bench_main(description: str, figures: tuple[str, ...],
 @contextlib.contextmanager
 def temp_dir(prefix: str) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix=prefix))
+    _register(f"dir {path}")  # removed by run.py if this script is killed before its finally
     try:
         yield path
     finally:
