@@ -29,6 +29,7 @@ class AccountReplica(Base):
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, nullable=False)
     name: Mapped[str] = mapped_column(Text, nullable=False)
+    contact_email: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")  # searched (0004)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     as_of: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)  # clock.replica_floor: max(as_of)
     balance_ticks: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import OpResult, OutboxOp
+from .models import AccountReplica, OpResult, OutboxOp
 
 PENDING, REJECTED, CONFLICT = "pending", "rejected", "conflict"
 
@@ -40,6 +40,21 @@ def all_ops(session: Session, account_id: str | None = None) -> list[OutboxOp]:
     if account_id is not None:
         query = query.where(OutboxOp.account_id == account_id)
     return list(session.scalars(query))
+
+
+def ops_of_accounts(session: Session, account_ids) -> list[OutboxOp]:
+    """The ops of these accounts only, in order (one query: a page of the accounts list)."""
+    ids = list(account_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(OutboxOp).where(OutboxOp.account_id.in_(ids)).order_by(OutboxOp.seq)))
+
+
+def created_offline(session: Session) -> list[OutboxOp]:
+    """create_account ops whose account has no verified snapshot yet (created on this laptop, not synced)."""
+    held = select(AccountReplica.account_id)
+    return list(session.scalars(select(OutboxOp).where(OutboxOp.kind == "create_account",
+                                                       OutboxOp.account_id.not_in(held)).order_by(OutboxOp.seq)))
 
 
 def pending(session: Session, account_id: str | None = None) -> list[OutboxOp]:

@@ -170,13 +170,15 @@ class Book:
         self.history: list[Reduction] = []
 
     @classmethod
-    def load(cls, session: Session, now: int, account_id: str | None = None) -> "Book":
-        """Every account, or only account_id and its ops: a screen about one account must not parse them all
-        (with 10,000 accounts the whole book takes about a second; see docs/benchmarks.md)."""
+    def load(cls, session: Session, now: int, account_id: "str | list[str] | None" = None) -> "Book":
+        """Every account, or only account_id (or a list of ids: a page of the list) and their ops: a screen
+        must not parse them all (with 10,000 accounts the whole book takes about a second; docs/benchmarks.md)."""
         if account_id is None:
             rows = replica.all_accounts(session)
-        else:
+        elif isinstance(account_id, str):
             rows = [row for row in (replica.get_account(session, account_id),) if row is not None]
+        else:
+            rows = replica.accounts_named(session, account_id)
         # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
         now = max([now] + [row.as_of for row in rows])
         book = cls(now, replica.current_pricelist(session))
@@ -184,7 +186,8 @@ class Book:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now)
         book.history = [Reduction(r.at, r.pbx_id, r.ref, r.from_qty, r.to_qty)
                         for r in session.query(ReductionRow).all()]
-        for op in outbox.all_ops(session, account_id):
+        for op in (outbox.all_ops(session, account_id) if account_id is None or isinstance(account_id, str)
+                   else outbox.ops_of_accounts(session, account_id)):
             book._ops.setdefault(op.account_id, []).append(op)
         for owner, ops in book._ops.items():
             book._project_pending(owner, ops)

@@ -82,6 +82,7 @@ def keep_account(session: Session, payload: dict, envelope: object, now: int) ->
         row = AccountReplica(account_id=account_id)
     row.revision = payload["revision"]
     row.name = str(payload.get("name") or "")
+    row.contact_email = str(payload.get("contact_email") or "")
     row.status = str(payload["status"])
     row.as_of = payload["as_of"]
     row.balance_ticks = payload["balance_ticks"]

@@ -25,10 +25,12 @@ from rental.errors import AmountError, KeyFormatError, RuleViolation, SignatureE
 from rental.money import check_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod
 from .clock import Clock, ClockNotice
+from .models import AccountReplica
 from .store import (  # re-exported: the UI needs only this module
     Store,
     StoreError,
@@ -433,15 +435,54 @@ def trusted_key_fingerprints(store_or_keyring) -> list[KeyFingerprint]:
 # =========================================================================== reads
 
 
-def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[AccountSummary]:
-    """Every account held (verified or created offline), projected to now, filtered by name/e-mail/id."""
+class AccountList(list):
+    """A page of the accounts list; total counts every account matching the search (the page may show fewer)."""
+
+    def __init__(self, items=(), total: int = 0):
+        super().__init__(items)
+        self.total = total
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self)
+
+
+#: rows the accounts list shows at once; typing narrows the rest (search-as-you-type, docs/benchmarks.md)
+LIST_PAGE = 100
+
+
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None) -> AccountList:
+    """Accounts held (verified or created offline), projected to now, matching name/e-mail/id, by name.
+
+    The search, order and limit run in SQL on the replica's columns; only the accounts shown are parsed
+    and projected (with their queued ops), so a keystroke costs the same with 10 or 10,000 accounts.
+    limit None lists every match (sync queue, price notices).
+    """
     needle = query.strip().lower()
-    result = []
     with uow:
         now, notice = _now_and_notice(uow, clock)
-        book = projection.Book.load(uow.session, now)
-        for state in book.accounts():
-            if needle and needle not in " ".join((state.name, state.contact_email, state.account_id)).lower():
+        session = uow.session
+        haystack = func.rd_fold(AccountReplica.name + " " + AccountReplica.contact_email + " "
+                                + AccountReplica.account_id)
+        where = [func.instr(haystack, needle) > 0] if needle else []
+        total = session.scalar(select(func.count()).select_from(AccountReplica).where(*where)) or 0
+        page = select(AccountReplica.account_id).where(*where).order_by(func.rd_fold(AccountReplica.name),
+                                                                         AccountReplica.account_id)
+        if limit is not None:
+            page = page.limit(limit)
+        ids = list(session.scalars(page))
+        # created on this laptop and not synced yet: no snapshot row, only a queued create_account (few)
+        offline = [op.account_id for op in outbox.created_offline(session)]
+        book = projection.Book.load(session, now, ids + offline)
+        matching_offline = []
+        for account_id in offline:
+            state = book.get(account_id)
+            if state is not None and (not needle or needle in " ".join(
+                    (state.name, state.contact_email, state.account_id)).lower()):
+                matching_offline.append(state)
+        result = []
+        for state in [book.get(a) for a in ids] + matching_offline:
+            if state is None:
                 continue
             shown = book.pending_state(state.account_id) or state
             figures = projection.figures(state.billing, now)
@@ -452,11 +493,13 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "") -> list[Accoun
                 ends_at=figures.ends_at, monthly_milli=figures.monthly_milli,
                 pending_ops=book.count_ops(state.account_id, "pending"),
                 problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
-                pending_credit_milli=(book.pending_state(state.account_id) or state).pending_credit_milli,
+                pending_credit_milli=shown.pending_credit_milli,
                 is_confirmed=state.confirmed, clock_notice=notice,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
-    return result
+    if limit is not None:
+        result = result[:limit]
+    return AccountList(result, total + len(matching_offline))
 
 
 def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountView:

@@ -42,7 +42,7 @@ def problems_to_form(form: forms.Form, error: services.Refused, default_field: s
 def index():
     """The list, searchable as you type: htmx asks for the rows only."""
     query = forms.text(request.args, "q", 100)
-    accounts = services.list_accounts(core.uow(), core.clock(), query)
+    accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE)
     return render("accounts/index.html", "accounts/_list.html", accounts=accounts, query=query)
 
 

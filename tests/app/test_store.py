@@ -4,6 +4,7 @@ re-keying, and Alembic migrations at unlock."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
 import pytest
@@ -152,7 +153,7 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
-    assert current_revision(new.engine) == "0003"
+    assert current_revision(new.engine) == "0004"
     assert {"ledger_line", "reduction"} <= set(inspect(new.engine).get_table_names())
     assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
     new.close()
@@ -239,3 +240,24 @@ def test_a_backup_is_never_restored_over_an_existing_store(store, tmp_path):
     made = services.export_backup(store, tmp_path / "b")
     with pytest.raises(services.StoreExists):
         services.import_backup(made, store.home, PASSPHRASE)
+
+
+def test_unlock_fills_the_searched_contact_email_of_snapshots_kept_before_it_had_a_column(tmp_path):
+    from sqlalchemy import text
+
+    home = tmp_path / "old"
+    home.mkdir()
+    header = store_mod.Header.fresh(FAST_KDF)
+    store_mod._write_atomically(paths.header_path(home), header.to_json())
+    old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
+    upgrade(old.engine, "0003")
+    payload = json.dumps({"account_id": "acc-1", "name": "Acme", "contact_email": "it@acme.example"})
+    with old.engine.begin() as conn:
+        conn.execute(text("INSERT INTO account_replica (account_id, revision, name, status, as_of, balance_ticks, "
+                          "rate_ticks_per_s, payload, envelope, received_at) VALUES ('acc-1', 1, 'Acme', 'idle', "
+                          "0, 0, 0, :payload, '{}', 0)"), {"payload": payload})
+    old.close()
+    new = services.unlock(home, PASSPHRASE, demo=True)
+    with new.engine.connect() as conn:
+        assert conn.execute(text("SELECT contact_email FROM account_replica")).scalar() == "it@acme.example"
+    new.close()
