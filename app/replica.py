@@ -67,6 +67,11 @@ def store_account(session: Session, keyring: Keyring, envelope: object, now: int
     return keep_account(session, payload, envelope, now)
 
 
+def list_keys(name: str, contact_email: str, account_id: str) -> tuple[str, str]:
+    """What the accounts list sorts by and searches in (migration 0004 computes the same for old rows)."""
+    return name.lower(), " ".join((name, contact_email, account_id)).lower()
+
+
 def keep_account(session: Session, payload: dict, envelope: object, now: int) -> AccountReplica | None:
     """Keep an already verified snapshot, applying the anti-rollback rule."""
     account_id = payload["account_id"]
@@ -83,6 +88,7 @@ def keep_account(session: Session, payload: dict, envelope: object, now: int) ->
     row.revision = payload["revision"]
     row.name = str(payload.get("name") or "")
     row.contact_email = str(payload.get("contact_email") or "")
+    row.name_key, row.search_key = list_keys(row.name, row.contact_email, account_id)
     row.status = str(payload["status"])
     row.as_of = payload["as_of"]
     row.balance_ticks = payload["balance_ticks"]

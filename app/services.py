@@ -462,11 +462,10 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
     with uow:
         now, notice = _now_and_notice(uow, clock)
         session = uow.session
-        haystack = func.rd_fold(AccountReplica.name + " " + AccountReplica.contact_email + " "
-                                + AccountReplica.account_id)
-        where = [func.instr(haystack, needle) > 0] if needle else []
-        total = session.scalar(select(func.count()).select_from(AccountReplica).where(*where)) or 0
-        page = select(AccountReplica.account_id).where(*where).order_by(func.rd_fold(AccountReplica.name),
+        # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
+        where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
+        total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
+        page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
                                                                          AccountReplica.account_id)
         if limit is not None:
             page = page.limit(limit)

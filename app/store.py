@@ -178,9 +178,6 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
         cursor.close()
-        # the accounts list searches and sorts in SQL; SQLite's lower() folds ASCII only ("Lumière")
-        dbapi_conn.create_function("rd_fold", 1, lambda text: text.lower() if text is not None else None,
-                                   deterministic=True)
 
     return engine
 

@@ -259,5 +259,6 @@ def test_unlock_fills_the_searched_contact_email_of_snapshots_kept_before_it_had
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
     with new.engine.connect() as conn:
-        assert conn.execute(text("SELECT contact_email FROM account_replica")).scalar() == "it@acme.example"
+        row = conn.execute(text("SELECT contact_email, name_key, search_key FROM account_replica")).one()
+    assert tuple(row) == ("it@acme.example", "acme", "acme it@acme.example acc-1")
     new.close()
