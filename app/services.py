@@ -472,7 +472,8 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
         ids = list(session.scalars(page))
         # created on this laptop and not synced yet: no snapshot row, only a queued create_account (few)
         offline = [op.account_id for op in outbox.created_offline(session)]
-        book = projection.Book.load(session, now, ids + offline)
+        # every account (limit None): the whole book, not an IN list longer than SQLite takes
+        book = projection.Book.load(session, now, ids + offline if limit is not None else None)
         matching_offline = []
         for account_id in offline:
             state = book.get(account_id)
