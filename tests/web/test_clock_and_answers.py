@@ -196,3 +196,14 @@ def test_sync_now_answers_htmx_with_the_clock_banner_out_of_band(unlocked, csrf,
     assert "<html" not in answer and 'id="sync-result"' in answer
     banner_part = answer.split('<div id="clock-notice"')[1]
     assert 'hx-swap-oob="true"' in banner_part and "3 days behind the license server" in html.unescape(banner_part)
+
+
+def test_sync_now_answers_htmx_with_the_header_chip_out_of_band_so_the_queue_badge_empties(
+        unlocked, csrf, server_in_step):
+    token = server_in_step.add_technician("Acme Partners", "Ann")
+    go_online(unlocked, csrf, server_in_step, token)
+    new_account(unlocked, csrf)
+    assert "1 queued" in unlocked.get("/sync/chip").data.decode()
+    answer = unlocked.post("/sync/run", data={"csrf_token": csrf}, headers=htmx()).data.decode()
+    chip = answer.split('<div id="sync-chip" hx-swap-oob="innerHTML">')[1].split("</div>")[0]
+    assert "Online" in chip and "queued" not in chip
