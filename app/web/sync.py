@@ -75,11 +75,7 @@ def index():
 
 def _queue():
     """Pending ops of every account, in order."""
-    ops = []
-    for summary in services.list_accounts(core.uow(), core.clock()):
-        if summary.pending_ops or summary.problem_ops:
-            ops.extend(op for op in services.account_detail(core.uow(), core.clock(), summary.account_id).ops)
-    return sorted(ops, key=lambda op: op.seq)
+    return services.queued_ops(core.uow(), core.clock())
 
 
 @bp.post("/run")

@@ -50,3 +50,13 @@ def test_the_page_shows_figures_projected_to_now_exactly_as_the_account_page(fiv
         current = services.account_detail(five_accounts.unit_of_work(), clock, summary.account_id).confirmed
         assert (summary.balance_ticks, summary.ends_at, summary.status) == (
             current.balance_ticks, current.ends_at, current.status)
+
+
+def test_the_queue_lists_every_op_of_the_laptop_in_order(store, clock):
+    """The sync screen's queue (issue 7: it must not parse all 10,000 accounts to show three ops)."""
+    first = services.create_account(store.unit_of_work(), clock, "Zebra Hotel", "it@zebra.example")
+    second = services.create_account(store.unit_of_work(), clock, "Alpha Clinic", "it@alpha.example")
+    ops = services.queued_ops(store.unit_of_work(), clock)
+    assert [op.account_id for op in ops] == [first.account_id, second.account_id]
+    assert [op.kind for op in ops] == ["create_account", "create_account"]
+    assert all(op.state == "pending" for op in ops)
