@@ -162,6 +162,7 @@ def run_rounds(rig: Rig, rounds: int, seed: int) -> dict:
     outcomes = {"before_commit": 0, "mid_batch": 0, "after_commit": 0, "answer_cut": 0, "kills": 0,
                 "server_starts": 0}
     batch_s = 0.05
+    timers: list = []
     for round_ in range(rounds):
         rig.advance(rng.randint(60, 20 * 86_400))
         tech.work(rng.randint(4, 25))
@@ -169,7 +170,8 @@ def run_rounds(rig: Rig, rounds: int, seed: int) -> dict:
         mode = rng.choice(["kill", "kill", "kill", "kill_after_commit", "cut"])
         if mode == "kill":
             # SIGKILL at a random moment of the batch: from its first byte to past its expected end.
-            rig.proxy.plan("on_request", hook=lambda delay=rng.uniform(0, 1.5 * batch_s): rig.server.kill_after(delay))
+            rig.proxy.plan("on_request", hook=lambda delay=rng.uniform(0, 1.5 * batch_s):
+                           timers.append(rig.server.kill_after(delay)))
         elif mode == "kill_after_commit":  # everything committed, the answer about to leave: SIGKILL
             rig.proxy.plan("on_answer", hook=rig.server.kill)
         else:
@@ -183,6 +185,9 @@ def run_rounds(rig: Rig, rounds: int, seed: int) -> dict:
         while mode == "kill" and rig.server.running and rig.server.kills == outcomes["kills"] \
                 and time.monotonic() < deadline:
             time.sleep(0.01)  # the kill timer may still be pending: let it land before looking
+        for timer in timers:  # a kill that has not landed by now must not hit a later round or the final check
+            timer.cancel()
+        timers.clear()
         if not rig.server.running:
             outcomes["kills"] += 1
             done = rig.ops_on_server(batch)
