@@ -245,8 +245,9 @@ def check_exactly_once(rig: Rig, tech: Technician) -> dict:
 
 def check_replica_matches_server(rig: Rig) -> int:
     """The app's verified replica shows, to the tick, what the server holds at the same second."""
-    with httpx.Client(base_url=rig.proxy.url + "/api/v1", headers={"Authorization": f"Bearer {rig.token}"},
-                      timeout=30) as client:
+    # straight to the server: this reads state, and the fault proxy may still hold a planned fault
+    with httpx.Client(base_url=f"http://127.0.0.1:{rig.server.port}/api/v1",
+                      headers={"Authorization": f"Bearer {rig.token}"}, timeout=30) as client:
         server = {}
         for envelope in client.get("/accounts").json()["accounts"]:
             payload = json.loads(__import__("base64").urlsafe_b64decode(envelope["payload"] + "=="))
