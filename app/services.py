@@ -49,13 +49,13 @@ __all__ = [
     # views
     "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
     "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
-    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice",
+    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef",
     # setup
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
     # reads
-    "list_accounts", "account_detail", "pbx_detail", "current_pricelist", "pricelist_notice", "burn_down",
-    "statement", "sync_status",
+    "list_accounts", "account_detail", "pbx_detail", "current_pricelist", "pricelist_notice", "pricelist_notices",
+    "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
     "remove_pbx", "redeem_key", "delete_account", "resolve",
@@ -222,6 +222,14 @@ class LicensePreview:
     after: Figures  # balance, new monthly consumption, new runtime and end date
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
     missing_milli: int  # iSC missing for R14 (0 when enough)
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account named on a screen that lists accounts for another reason (e.g. R23 notices)."""
+
+    account_id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -546,12 +554,33 @@ def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None
         row = replica.get_account(uow.session, account_id)
         if prices is None or row is None or not row.price_version or row.price_version == prices.version:
             return None
-        return PricelistNotice(
-            account_version=row.price_version, current_version=prices.version,
-            message=(f"Price list {prices.version} is newer than {row.price_version}, the one this account runs at. "
-                     "Its prices apply from the account's next connection event (a license change, a new PBX "
-                     "or loading iSC); until then the old prices stay valid (R23)."),
-        )
+        return _pricelist_notice(row.price_version, prices.version)
+
+
+def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice]]:
+    """Every account still running at an older price list than the current one (R23), by name.
+
+    One query over the replica's columns: the price list screen costs the same with 10 or 10,000 accounts.
+    """
+    with uow:
+        prices = replica.current_pricelist(uow.session)
+        if prices is None:
+            return []
+        rows = uow.session.execute(
+            select(AccountReplica.account_id, AccountReplica.name, AccountReplica.price_version)
+            .where(AccountReplica.price_version.is_not(None), AccountReplica.price_version != prices.version)
+            .order_by(AccountReplica.name_key, AccountReplica.account_id))
+        return [(AccountRef(account_id, name), _pricelist_notice(version, prices.version))
+                for account_id, name, version in rows]
+
+
+def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:
+    return PricelistNotice(
+        account_version=account_version, current_version=current_version,
+        message=(f"Price list {current_version} is newer than {account_version}, the one this account runs at. "
+                 "Its prices apply from the account's next connection event (a license change, a new PBX "
+                 "or loading iSC); until then the old prices stay valid (R23)."),
+    )
 
 
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:

@@ -25,10 +25,7 @@ def index():
         items = [item for item in sorted(prices.items.values(), key=lambda i: (i.category, i.ref))
                  if (not needle or needle in f"{item.ref} {item.name}".lower())
                  and (not category or item.category == category)]
-        for summary in services.list_accounts(core.uow(), core.clock()):
-            notice = services.pricelist_notice(core.uow(), summary.account_id)
-            if notice is not None:
-                notices.append((summary, notice))
+        notices = services.pricelist_notices(core.uow())
     categories = sorted({i.category for i in prices.items.values()}) if prices else []
     return render("prices/index.html", "prices/_items.html", prices=prices, items=items, notices=notices,
                   query=query, category=category, categories=categories)

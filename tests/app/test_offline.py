@@ -147,6 +147,8 @@ def test_a_newer_price_list_is_announced_for_the_next_connection(online_once, si
                                                                        published_at=clock.now()))
     notice = services.pricelist_notice(online_once.unit_of_work(), ACCOUNT_ID)
     assert notice.current_version == "2027-01" and notice.account_version == "2026-11" and "R23" in notice.message
+    [(account, listed)] = services.pricelist_notices(online_once.unit_of_work())
+    assert account.account_id == ACCOUNT_ID and listed == notice
 
 
 # --------------------------------------------------------------------------- outbox
