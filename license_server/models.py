@@ -140,7 +140,10 @@ reductions = Table(
     Column("at", BigInteger, nullable=False),
     Column("from_qty", Integer, nullable=False),
     Column("to_qty", Integer, nullable=False),
+    Column("partner", String(100), nullable=False, server_default=""),  # migration 0002: R6 follows the serial
+    Column("serial", String(100), nullable=False, server_default=""),
     Index("ix_reductions_account_pbx_at", "account_id", "pbx_id", "at"),
+    Index("ix_reductions_partner_serial_at", "partner", "serial", "at"),
 )
 
 #: Each reduce-then-restore accepted on an account (R6); the refusal counts them.
@@ -151,7 +154,10 @@ toggle_occurrences = Table(
     Column("pbx_id", String(64), nullable=False),
     Column("refs", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
+    Column("partner", String(100), nullable=False, server_default=""),  # migration 0002
+    Column("serial", String(100), nullable=False, server_default=""),
     Index("ix_toggle_occurrences_account_at", "account_id", "at"),
+    Index("ix_toggle_occurrences_partner_serial_at", "partner", "serial", "at"),
 )
 
 #: Reminders sent (R20): once per account, depletion episode and kind.
