@@ -57,7 +57,7 @@ screenshots: venv debs
 
 # After changing UI text: extract, merge into the French catalog, compile (.po and .mo are committed).
 translations: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --omit-header --no-wrap .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --omit-header --no-wrap .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching --no-wrap
 	$(VENV)/bin/pybabel compile -d translations -l fr --statistics
 

@@ -113,6 +113,9 @@ class Refused(Exception):
         return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
 
 
+#: Refusals that no later sync can change (the key was used, the account deleted, another partner's).
+FINAL_RULES = ("key-used", "key-invalid", "deleted", "access", "op-reuse")
+
 #: The form field a core refusal concerns, so the form shows it next to that field.
 FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
                  "cloud-needs-contract": "platform", "platform-unknown": "platform", "mode-unknown": "mode",
@@ -192,6 +195,8 @@ class OpView:
     created_at: int
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
+    problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
+    is_final: bool = False  # refused for a reason that cannot change (a used key): only "Discard" helps
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,7 @@ class ResultView:
     warnings: tuple[Reason, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
     server_time: int  # the server's second the op took effect (or was refused)
     received_at: int  # laptop time the answer arrived
+    problems: tuple[Reason, ...] = ()  # a refusal's problems as data
 
 
 @dataclass(frozen=True)
@@ -670,7 +676,8 @@ def _result_views(uow, account_id: str | None, limit: int) -> tuple[ResultView, 
     return tuple(ResultView(
         op_id=row.op_id, account_id=row.account_id, account_name=names.get(row.account_id, row.account_id),
         kind=row.kind, status=row.status, rule=row.rule, message=row.message, warnings=warnings,
-        server_time=row.server_time, received_at=row.received_at) for row, warnings in rows)
+        server_time=row.server_time, received_at=row.received_at, problems=outbox.problems_of(row.problems))
+        for row, warnings in rows)
 
 
 # =========================================================================== writes
@@ -907,7 +914,8 @@ def _op_view(op, book=None) -> OpView:
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
-                  credit_milli=credit if op.state == "pending" else 0)
+                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems),
+                  is_final=op.state == "rejected" and op.rule in FINAL_RULES)
 
 
 def _figures(account: billing.Account, now: int) -> Figures:

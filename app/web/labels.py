@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from rental.money import parse_isc
+from rental.reasons import render, template_of
 from rental.errors import AmountError
 
 from ..clock import DATE, NOTICE_OFFSET_S
@@ -332,6 +333,29 @@ def french_pattern_of(message: str) -> str | None:
     return None
 
 
+def reason_text(reason) -> str:
+    """A reason (rule, code, params) in the UI's language, from its code's template in the catalog (never from
+    its English words); the app's own problems without a code still go through translate_reason."""
+    def part(name):
+        return reason.get(name) if isinstance(reason, dict) else getattr(reason, name, None)
+
+    code = part("code")
+    template = template_of(code) if code else None
+    if template is None:
+        return translate_reason(part("message") or str(reason), part("rule"))
+    params = dict(part("params") or {})
+    if isinstance(params.get("detail"), str):  # a field or key check's own words (not yet reasons as data)
+        params["detail"] = translate_reason(params["detail"]).rstrip(".")
+    return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment)
+
+
+def reasons_text(reasons, message: str | None = None, rule: str | None = None) -> str:
+    """Every problem of a refusal, each in the UI's language; the message when none is known as data."""
+    if reasons:
+        return " ".join(reason_text(reason) for reason in reasons)
+    return translate_reason(message, rule)
+
+
 def translate_reason(message: str | None, rule: str | None = None) -> str:
     """A reason from the core or the server in the UI's language (English is the original)."""
     if not message:
@@ -416,7 +440,7 @@ def urgency(status: str | None, remaining_seconds: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        rule_message=translate_reason, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
+        rule_message=translate_reason, reason=reason_text, reasons=reasons_text, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
         mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)
