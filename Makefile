@@ -27,6 +27,7 @@ debs:
 	build/ensure-debian-packages $(TEST_DEBS)
 
 test: venv debs
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: venv
