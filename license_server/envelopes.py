@@ -1,4 +1,4 @@
-"""Payloads of the three signed documents (DESIGN §4, §5): account, op-result, pricelist."""
+"""Payloads of the signed documents (DESIGN §4, §5): account, op-result (pricelist and terms: context, terms)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def account_payload(record: AccountRecord, now: int) -> dict[str, Any]:
         "monthly_milli": state.monthly_milli,
         "last_activity_at": state.last_activity_at,
         "pbxs": pbxs,
+        # R26: the rental terms the customer accepted at creation (null before the vendor published any)
+        "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
+        "terms_accepted_at": row.get("terms_accepted_at"),
     }
 
 

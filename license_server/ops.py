@@ -21,7 +21,7 @@ from rental.errors import RuleViolation, SignatureError
 from rental.money import format_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
 
-from . import store
+from . import store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
@@ -275,12 +275,17 @@ def _check_access(job: Job, kind: str) -> None:
 def create_account(job: Job) -> None:
     f = job.fields
     now = job.now
+    accepted = f.get("terms_version"), f.get("accepted_by")
+    problem = terms.acceptance_problem(job.ctx.terms.current(job.ctx, job.connection), *accepted)
+    if problem:
+        raise Refusal("R26", problem)
     job.record = store.insert_account(job.connection, dict(
         id=job.op["account_id"], partner=job.caller.partner, name=f["name"], contact_email=f["contact_email"],
         cloud_contract=f["cloud_contract"], language=f.get("language", "en"), revision=1, as_of=now,
         balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
         last_activity_at=now, price_version=job.prices.pricelist.version if job.prices else None,
-        episode=0, reminder_level=-1, reminder_due_at=None, created_at=now))
+        created_at=now, terms_version=accepted[0], terms_accepted_by=accepted[1],
+        terms_accepted_at=now if accepted[0] else None))
 
 
 def update_account(job: Job) -> None:
@@ -399,8 +404,7 @@ def redeem_key(job: Job) -> None:
     except IntegrityError:
         raise Refusal("key-used", "This activation key was redeemed before: each key loads credit once. "
                                   "Use another key.") from None
-    # R20: loading iSC starts a new depletion episode, so every reminder may be sent again
-    job.save(after.account, change.entries + after.entries, episode=job.record.row["episode"] + 1, reminder_level=-1)
+    job.save(after.account, change.entries + after.entries)
 
 
 def delete_account(job: Job) -> None:
