@@ -57,6 +57,7 @@ RULE_TITLE = {
     "R13": _l("deleting forfeits the iSC"),
     "R14": _l("not enough credit"),
     "R18": _l("credit used up"),
+    "R26": _l("rental terms"),
     "key-invalid": _l("activation key refused"),
     "key-used": _l("activation key already used"),
     "access": _l("no access"),
@@ -68,6 +69,17 @@ RULE_TITLE = {
 
 # (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
 _FRENCH = [
+    # R26: the rental terms a new account accepts (app/terms.py offline, license_server/terms.py at sync)
+    (r"The customer must accept the rental terms version (.+?): let them read the terms, tick the box and type the signatory's name\.",
+     "Le client doit accepter les conditions de location version {0} : faites-lui lire les conditions, cochez la case et saisissez le nom du signataire."),
+    (r"The rental terms changed to version (.+?) meanwhile: show the customer the new terms and record their acceptance again\.",
+     "Les conditions de location sont passées à la version {0} entre-temps : montrez au client les nouvelles conditions et enregistrez de nouveau son acceptation."),
+    (r"The customer must accept the rental terms version (.+?) before the account is created: show them the terms \(Software rental\), record the signatory's name and create the account again\.",
+     "Le client doit accepter les conditions de location version {0} avant la création du compte : montrez-lui les conditions (Location de logiciels), enregistrez le nom du signataire et créez le compte de nouveau."),
+    (r"The customer accepted the rental terms version (.+?), but version (.+?) is current: sync, show them the new terms, record their acceptance and create the account again\.",
+     "Le client a accepté les conditions de location version {0}, mais la version {1} est en vigueur : synchronisez, montrez-lui les nouvelles conditions, enregistrez son acceptation et créez le compte de nouveau."),
+    (r"No rental terms are published on this server, so version (.+?) cannot be accepted: create the account without terms\.",
+     "Aucune condition de location n'est publiée sur ce serveur, la version {0} ne peut donc pas être acceptée : créez le compte sans conditions."),
     (r"Firmware (\S+) is older than 13r1, the first version that supports rental\. Update the PBX to 13r1 or later, then put it in rental mode\.",
      "Le firmware {0} est antérieur à 13r1, la première version qui permet la location. Mettez le PBX à jour en 13r1 ou plus récent, puis passez-le en mode location."),
     (r"'(.*)' is not a firmware version: write it like 13r1, 13r2sr5 or 14r1\.",
@@ -284,6 +296,7 @@ FIELD_LABELS_FR = {
     "The contact e-mail": "L'adresse e-mail de contact", "The cloud contract": "Le contrat cloud",
     "The language": "La langue", "The serial number": "Le numéro de série",
     "The hardware model": "Le modèle de matériel", "The firmware": "Le firmware",
+    "The signatory's name": "Le nom du signataire",
 }
 #: rental.validation.type_name's words.
 TYPE_NAMES_FR = {"an object": "un objet", "a list": "une liste", "text": "du texte", "true/false": "vrai/faux",

@@ -23,9 +23,11 @@ SOURCES = {
     "app/projection.py": {"Problem": 1},
     "license_server/ops.py": {"Refusal": 1},  # the rejections and conflicts the sync screen shows
     "app/sync.py": {"SyncError": 0},  # why a sync did not complete
+    "app/terms.py": {"Problem": 1},  # R26 offline: the customer's acceptance of the rental terms
+    "license_server/terms.py": {},  # R26 at sync: acceptance_problem's answers (RETURNED)
 }
 #: Functions whose returned f-string is shown (rental.rules.toggling_warning: the R6 warning).
-RETURNED = {"rental/rules.py": ("toggling_warning",)}
+RETURNED = {"rental/rules.py": ("toggling_warning",), "license_server/terms.py": ("acceptance_problem",)}
 #: What a placeholder stands for, when "7" would not read as the real thing.
 SAMPLES = {"where": "Item #3 (01-00010-001)", "note": " (sold with hardware)", "listed": "01-00010-001"}
 
