@@ -100,7 +100,8 @@ class _Words:
         _ = self._
         partner = self.customer.partner
         return [_("{partner} is your partner for iSC and for your telephone system: ask {partner}, who loads the "
-                  "credit for you. This message is sent automatically; replies to it are not read.").format(partner=partner),
+                  "credit for you. This message is sent automatically; replies to it are not read.").format(
+                    partner=partner),
                 _("RentDesk license server (automatic message)")]
 
 
@@ -146,8 +147,8 @@ def resumed(customer: Customer, *, at: int, depletes_at: int | None, balance_tic
         facts.append(_("The credit lasts until {when}").format(when=w.moment(depletes_at)))
     return Letter(_("{account}: the telephone system runs again").format(account=name), [
         _("Hello,"),
-        _("The rented licenses of the account \"{account}\" are active again since {when}: the telephone system "
-          "runs.").format(account=name, when=w.moment(at)),
+        _("The rented licenses of the account \"{account}\" have been active again since {when}: the "
+          "telephone system runs.").format(account=name, when=w.moment(at)),
         facts,
         _("You will be reminded by mail before the credit runs out."),
         *w.closing()])
@@ -161,7 +162,7 @@ def retention(customer: Customer, *, expires_at: int, balance_ticks: int, since:
     return Letter(_("{account}: {amount} of unused credit expire on {date}").format(
         account=name, amount=amount, date=w.date(expires_at)), [
         _("Hello,"),
-        _("The account \"{account}\" holds {amount} but rents nothing since {since}. Unused credit is kept for a "
+        _("The account \"{account}\" holds {amount} but has rented nothing since {since}. Unused credit is kept for a "
           "limited time after the last charge: these iSC expire on {when}, and are lost then.").format(
             account=name, amount=amount, since=w.date(since), when=w.moment(expires_at)),
         _("To keep them, rent licenses again on this account, or load iSC on it, before that date: ask "

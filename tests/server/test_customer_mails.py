@@ -85,7 +85,7 @@ def test_loading_credit_resumes_and_the_customer_is_mailed_that_it_runs_again(ap
     [message] = sink.take()
     assert message["Subject"] == "Boulangerie Émile: the telephone system runs again"
     body = text_of(message)
-    assert "are active again since March 2, 2026 at 23:00 (Central European Standard Time)" in body
+    assert "have been active again since March 2, 2026 at 23:00 (Central European Standard Time)" in body
     assert "Balance now: 100.000 iSC" in body
     assert "The credit lasts until " in body
     assert api.sweep().mails_sent == 0
@@ -171,7 +171,7 @@ def test_retained_credit_is_announced_30_days_before_it_expires_with_the_date_an
     # 100 iSC less 10 days of 5 iSC a month; 24 Julian months after the rent ended (10 days in, 01:00 in Paris)
     assert message["Subject"] == "Boulangerie Émile: 98.357 iSC of unused credit expire on January 11, 2028"
     body = text_of(message)
-    assert ('The account "Boulangerie Émile" holds 98.357 iSC but rents nothing since January 11, 2026. '
+    assert ('The account "Boulangerie Émile" holds 98.357 iSC but has rented nothing since January 11, 2026. '
             "Unused credit is kept for a limited time after the last charge: these iSC expire on "
             "January 11, 2028 at 13:00 (Central European Standard Time), and are lost then.") in body
     assert "ask Acme Telecom." in body
