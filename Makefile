@@ -27,6 +27,7 @@ debs:
 	build/ensure-debian-packages $(TEST_DEBS)
 
 test: venv debs
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: venv
@@ -57,7 +58,7 @@ screenshots: venv debs
 
 # After changing UI text: extract, merge into the French catalog, compile (.po and .mo are committed).
 translations: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --omit-header --no-wrap .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --omit-header --no-wrap .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching --no-wrap
 	$(VENV)/bin/pybabel compile -d translations -l fr --statistics
 	# the license server's mails to customers (R18-R20): their own domain, shipped inside the package

@@ -1,20 +1,17 @@
-"""Offline checks (DESIGN §6): the rules the server runs (R1, R2, R6 warning, R7, R8, R14), run before queuing.
+"""Offline field checks (DESIGN §6): each form field checked by the rental.validation function the server runs.
 
-Each check calls the same rental.rules function the license server calls, on the projected
-state (verified snapshot plus pending ops), so a mistake shows on site, not days later.
+What an op may do (R1-R8, R14, R18...) is not decided here: services ask rental.ops on the projected
+state (verified snapshot plus pending ops), the very call the license server makes.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Callable, Mapping
+from typing import Callable
 
-from rental import billing, validation
-from rental.errors import FieldError, RuleViolation
-from rental.pricing import PriceList
-from rental.rules import MODES, PLATFORMS, PbxFacts, check_pbx, evaluate_licenses
+from rental import validation
+from rental.errors import FieldError
 
-from .projection import AccountState, Book, PbxState
+from .projection import AccountState, PbxState
 
 
 def _refuse(rule: str, message: str, field: str | None = None):
@@ -51,87 +48,30 @@ def account_fields(*, name=None, contact_email=None, cloud_contract=None, langua
     return fields
 
 
-def cloud_contract_still_needed(state: AccountState) -> None:
-    """Removing the cloud contract while a rental PBX runs in the cloud would break R7."""
-    for pbx in state.pbxs.values():
-        if not pbx.removed and pbx.platform == "cloud" and pbx.mode == "rental":
-            raise _refuse("R7", f"PBX {pbx.name} runs in the cloud, which needs the cloud contract (R7). Move or "
-                                "remove that PBX first, then end the contract.", "cloud_contract")
-
-
-def _violation(violation: RuleViolation, field: str):
-    from .services import Problem, Refused
-
-    return Refused([Problem.of(violation, field)])
-
-
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
-    """register_pbx fields; rental mode needs firmware 13r1+ (R1) and a permitted platform (R7)."""
+    """register_pbx fields, checked as the server checks their shape (bad-op); the rules (R1, R7, a serial
+    twice) are the core's decision, asked next with the same call the server makes."""
     fields = {"name": _valid(validation.text, name, "name", "The PBX name"),
-              "serial": _valid(validation.serial, serial, "serial")}
-    if platform not in PLATFORMS:
-        raise _refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, Hyper-V, vendor "
-                            "hardware or the vendor's cloud.", "platform")
-    if mode not in MODES:
-        raise _refuse("bad-op", f"Mode {mode!r} is unknown: a PBX is either rental or purchased.", "mode")
-    firmware = _valid(validation.firmware, firmware, "firmware")
-    try:
-        check_pbx(mode, platform, firmware, state.cloud_contract)
-    except RuleViolation as violation:
-        raise _violation(violation, "platform" if violation.rule == "R7" else "firmware") from None
-    fields.update(platform=platform, firmware=firmware, mode=mode)
+              "serial": _valid(validation.serial, serial, "serial"),
+              "firmware": _valid(validation.firmware, firmware, "firmware"),
+              "platform": platform, "mode": mode}
     if hardware_model:
         fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
-    for other in state.pbxs.values():
-        if not other.removed and other.serial == fields["serial"]:
-            raise _refuse("bad-op", f"PBX {other.name} of this account already has serial {fields['serial']}: "
-                                    "check the serial number.", "serial")
     return fields
 
 
 def pbx_update_fields(state: AccountState, pbx: PbxState, *, name=None, firmware=None, platform=None,
-                      hardware_model=None) -> dict:
-    """update_pbx fields; the PBX as it would be after the edit must still pass R1 and R7."""
+                      hardware_model=None, mode=None) -> dict:
+    """update_pbx fields, checked for shape; what the PBX may become (R1, R7, R8) is the core's decision."""
     fields: dict = {}
     if name is not None:
         fields["name"] = _valid(validation.text, name, "name", "The PBX name")
     if firmware is not None:
         fields["firmware"] = _valid(validation.firmware, firmware, "firmware")
     if platform is not None:
-        if platform not in PLATFORMS:
-            raise _refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, Hyper-V, vendor "
-                                "hardware or the vendor's cloud.", "platform")
         fields["platform"] = platform
     if hardware_model is not None:
         fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
-    if not fields:
-        raise _refuse("bad-op", "Nothing to change: edit at least one field.")
-    try:
-        check_pbx(pbx.mode, fields.get("platform", pbx.platform), fields.get("firmware", pbx.firmware),
-                  state.cloud_contract)
-    except RuleViolation as violation:
-        raise _violation(violation, "platform" if violation.rule == "R7" else "firmware") from None
+    if mode is not None and mode != pbx.mode:
+        fields["mode"] = mode
     return fields
-
-
-def judge_licenses(book: Book, state: AccountState, pbx: PbxState, desired: Mapping[str, int], prices: PriceList,
-                   now: int):
-    """evaluate_licenses on the projected state (R2, R3, R6, R7, R8, R14), plus the account as it would run after.
-
-    Returns (verdict, account after the change, desired lines at the current list).
-    """
-    account = billing.project(state.billing, now)
-    verdict = evaluate_licenses(
-        balance=account.balance, rate=account.rate, suspended=account.suspended,
-        other_rate=book.other_rate(state, pbx.pbx_id),
-        pbx=PbxFacts(pbx.pbx_id, pbx.mode, pbx.platform, pbx.firmware, dict(pbx.licenses)),
-        desired=desired, pricelist=prices, cloud_contract=state.cloud_contract,
-        history=book.history, occurrences_in_period=0, at=now, policy=book.policy,
-    )
-    wanted = {ref: qty for ref, qty in desired.items()
-              if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0 and prices.get(ref) is not None}
-    lines = billing.lines_for(pbx.pbx_id, wanted, prices)
-    others = billing.rerate([line for line in account.lines if line.pbx_id != pbx.pbx_id], prices)
-    after = billing.reconfigure(account, now, others + lines, resume=True if verdict.ok and verdict.resume else None).account
-    after = replace(after, price_version=prices.version)
-    return verdict, after, lines

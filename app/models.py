@@ -73,6 +73,7 @@ class OutboxOp(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending|rejected|conflict
     rule: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)  # 0005: the refusal's reasons as data (JSON list)
     server_time: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # sends that may have reached the server
     note: Mapped[str | None] = mapped_column(Text)  # e.g. the key's amount, for "+X iSC, not yet confirmed"
@@ -88,6 +89,7 @@ class OpResult(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     rule: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)  # 0005: the refusal's reasons as data (JSON list)
     server_time: Mapped[int] = mapped_column(BigInteger, nullable=False)
     revision: Mapped[int | None] = mapped_column(BigInteger)
     envelope: Mapped[str] = mapped_column(Text, nullable=False)
@@ -137,12 +139,23 @@ class Reduction(Base):
     ref: Mapped[str] = mapped_column(String(64), nullable=False)
     from_qty: Mapped[int] = mapped_column(Integer, nullable=False)
     to_qty: Mapped[int] = mapped_column(Integer, nullable=False)
+    serial: Mapped[str] = mapped_column(String(100), nullable=False, default="", server_default="")  # 0005: R6
+
+
+class ToggleOccurrence(Base):
+    """A reduce-then-restore the server applied with its R6 warning, by serial: the third in the period is refused
+    (R6), and this laptop then says so offline. Migration 0005."""
+
+    __tablename__ = "toggle_occurrence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    serial: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
 
 
 class TermsReplica(Base):
     """A verified `terms` envelope (R26); the newest received is current, kept for the new-account form offline.
 
-    Added by migration 0005.
+    Added by migration 0006.
     """
 
     __tablename__ = "terms_replica"

@@ -12,6 +12,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rental.reasons import Reason
+
 from .models import AccountReplica, OpResult, OutboxOp
 
 PENDING, REJECTED, CONFLICT = "pending", "rejected", "conflict"
@@ -92,6 +94,7 @@ def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object
     result.status = payload["status"]
     result.rule = payload.get("rule")
     result.message = payload.get("message")
+    result.problems = json.dumps(payload.get("problems") or [])
     result.server_time = payload["server_time"]
     result.revision = payload.get("revision")
     result.envelope = json.dumps(envelope, sort_keys=True)  # verbatim: its warnings (R6) are read back from it
@@ -102,20 +105,34 @@ def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object
         op.state = REJECTED if payload["status"] == "rejected" else CONFLICT
         op.rule = payload.get("rule")
         op.message = payload.get("message")
+        op.problems = json.dumps(payload.get("problems") or [])
         op.server_time = payload["server_time"]
     return result
 
 
-def warnings_of(payload: dict) -> tuple[str, ...]:
-    """The warnings a verified op-result carries (R6 reduce-then-restore), as text; anything odd is dropped."""
-    found = payload.get("warnings")
+def warnings_of(payload: dict) -> tuple[Reason, ...]:
+    """The warnings a verified op-result carries, as reasons (rule, code, params); anything odd is dropped."""
+    return reasons_of(payload.get("warnings"))
+
+
+def problems_of(text: str | None) -> tuple[Reason, ...]:
+    """The problems stored with a refused op or result (JSON list of reasons)."""
+    try:
+        return reasons_of(json.loads(text)) if text else ()
+    except ValueError:
+        return ()
+
+
+def reasons_of(found) -> tuple[Reason, ...]:
     if not isinstance(found, list):
         return ()
-    return tuple(w for w in found if isinstance(w, str) and w.strip())
+    return tuple(Reason.from_dict(each) for each in found
+                 if isinstance(each, dict) and isinstance(each.get("code"), str)
+                 and isinstance(each.get("params", {}), dict))
 
 
 def recent_results(session: Session, keyring, account_id: str | None = None,
-                   limit: int = 50) -> list[tuple[OpResult, tuple[str, ...]]]:
+                   limit: int = 50) -> list[tuple[OpResult, tuple[Reason, ...]]]:
     """The newest verified results (of one account, or all) with their warnings, read from the signed envelope.
 
     The envelope is verified again on the way out: what the UI shows is what the server signed.

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session
 
 from rental import billing
+from rental import ops as decider
 from rental.billing import Account, Line
+from rental.errors import Refusal
 from rental.pricing import PriceList
-from rental.rules import Policy, Reduction, resumes_after_credit
+from rental.rules import Policy, Reduction
 
 from . import outbox, replica
-from .models import OutboxOp, Reduction as ReductionRow
+from .models import OutboxOp, Reduction as ReductionRow, ToggleOccurrence
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -167,7 +169,9 @@ class Book:
         self._confirmed: dict[str, AccountState] = {}
         self._pending: dict[str, AccountState] = {}
         self._ops: dict[str, list[OutboxOp]] = {}
-        self.history: list[Reduction] = []
+        self.history = LaptopHistory(policy)
+        #: queued ops the server would refuse if it saw them now (the balance moved, a price changed), by op_id
+        self.refusals: dict[str, Refusal] = {}
 
     @classmethod
     def load(cls, session: Session, now: int, account_id: "str | list[str] | None" = None) -> "Book":
@@ -181,11 +185,11 @@ class Book:
             rows = replica.accounts_named(session, account_id)
         # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
         now = max([now] + [row.as_of for row in rows])
-        book = cls(now, replica.current_pricelist(session))
+        pricelist, policy = replica.current_pricelist_and_policy(session)
+        book = cls(now, pricelist, policy)
         for row in rows:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now)
-        book.history = [Reduction(r.at, r.pbx_id, r.ref, r.from_qty, r.to_qty)
-                        for r in session.query(ReductionRow).all()]
+        book.history = LaptopHistory.load(session, now, policy)
         for op in (outbox.all_ops(session, account_id) if account_id is None or isinstance(account_id, str)
                    else outbox.ops_of_accounts(session, account_id)):
             book._ops.setdefault(op.account_id, []).append(op)
@@ -274,12 +278,18 @@ class Book:
             revision += 1
         return revision
 
-    def other_rate(self, state: AccountState, pbx_id: str) -> int:
-        """Rate of the other PBXs re-rated at the current list (a connection event re-rates all, R23)."""
-        lines = [line for line in state.billing.lines if line.pbx_id != pbx_id]
-        if self.pricelist is not None:
-            lines = billing.rerate(lines, self.pricelist)
-        return sum(line.rate for line in lines)
+    def context(self, key: decider.ActivationKey | None = None) -> decider.Context:
+        """What the core needs to decide an op offline as the server will (DESIGN §6, offline checks)."""
+        return decider.Context(now=self.now, pricelist=self.pricelist, policy=self.policy, history=self.history,
+                               key=key)
+
+    def decide(self, account_id: str, kind: str, fields: dict) -> tuple[AccountState | None, decider.Decision]:
+        """The decision the server would take on this op now, on the account with its queued ops applied;
+        raises Refusal with every problem (the same call the server makes)."""
+        state = self.pending_state(account_id) or self.get(account_id)
+        decision = decider.decide(kind, to_core(state) if state is not None else None,
+                                  {**fields, "account_id": account_id}, self.context(_key_of(kind, fields)))
+        return state, decision
 
     # ------------------------------------------------------------------ pending ops
 
@@ -290,87 +300,106 @@ class Book:
         base = self._confirmed.get(account_id)
         state = copy.deepcopy(base) if base is not None else None
         for op in pending:
-            state = apply_op(state, op, self.pricelist, self.now, self.policy)
+            try:
+                state = apply_op(state, op, self.context(_key_of(op.kind, op.note and json.loads(op.note))),
+                                 self.history)
+            except Refusal as refusal:
+                self.refusals[op.op_id] = refusal  # shown as pending; the server will answer it
         if state is not None:
             self._pending[account_id] = state
 
 
-def apply_op(state: AccountState | None, op: OutboxOp, prices: PriceList | None, now: int,
-             policy: Policy = Policy()) -> AccountState | None:
-    """The projected effect of one pending op, as the server would apply it now (for display and checks)."""
-    body = json.loads(op.body)
-    kind = op.kind
-    if kind == "create_account":
-        if state is not None:
-            return state
+class LaptopHistory:
+    """R6's memory as this laptop knows it: reductions and reduce-then-restore occurrences of its own applied
+    ops (kept at sync, by serial), plus those its queued ops would make."""
+
+    def __init__(self, policy: Policy = Policy(), reductions=(), occurrences=()):
+        self.policy = policy
+        self._reductions: list[Reduction] = list(reductions)
+        self._occurrences: list[tuple[int, str]] = list(occurrences)  # (at, serial)
+
+    @classmethod
+    def load(cls, session: Session, now: int, policy: Policy) -> "LaptopHistory":
+        reductions = [Reduction(r.at, r.serial, r.ref, r.from_qty, r.to_qty) for r in session.query(ReductionRow)
+                      .filter(ReductionRow.at >= now - policy.toggle_window_s)]
+        occurrences = [(o.at, o.serial) for o in session.query(ToggleOccurrence)
+                       .filter(ToggleOccurrence.at > now - policy.toggle_period_s)]
+        return cls(policy, reductions, occurrences)
+
+    def reductions(self, serial: str):
+        return [r for r in self._reductions if r.serial == serial]
+
+    def occurrences(self, serial: str) -> int:
+        return sum(1 for _, each in self._occurrences if each == serial)
+
+    def remember(self, decision: decider.Decision, serial: str | None, at: int) -> None:
+        self._reductions.extend(decision.reductions)
+        if decision.restored and serial:
+            self._occurrences.append((at, serial))
+
+
+def _key_of(kind: str, fields) -> decider.ActivationKey | None:
+    """The verified key a queued load carries (its amount was read offline when it was queued)."""
+    if kind != "redeem_key" or not fields or "amount_milli" not in fields:
+        return None
+    return decider.ActivationKey(str(fields.get("key_id") or ""), fields["amount_milli"])
+
+
+def to_core(state: AccountState) -> decider.State:
+    """The account as the core decides on it (removed PBXs are gone)."""
+    pbxs = {pbx_id: decider.Pbx(pbx_id=pbx_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
+                                firmware=pbx.firmware, mode=pbx.mode, hardware_model=pbx.hardware_model,
+                                revision=pbx.revision if pbx.revision is not None else FIRST_PBX_REVISION)
+            for pbx_id, pbx in state.pbxs.items() if not pbx.removed}
+    return decider.State(account_id=state.account_id, name=state.name, contact_email=state.contact_email,
+                         cloud_contract=state.cloud_contract, language=state.language, billing=state.billing,
+                         pbxs=pbxs)
+
+
+def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
+             history: LaptopHistory | None = None) -> AccountState | None:
+    """The projected effect of one pending op: the core's decision, as the server would take it now.
+
+    Raises Refusal when the server would refuse it now; the state is then unchanged.
+    """
+    body = {key: value for key, value in json.loads(op.body).items() if key != "base_revision"}
+    if op.kind == "create_account" and state is not None:
+        return state
+    core = to_core(state) if state is not None else None
+    decision = decider.decide(op.kind, core, {**body, "account_id": op.account_id}, ctx)
+    after = decision.state
+    if state is None:
         return AccountState(
-            account_id=op.account_id, name=body["name"], contact_email=body["contact_email"],
-            cloud_contract=bool(body.get("cloud_contract")), language=body.get("language", "en"), partner=None,
-            revision=None, billing=billing.open_account(now), pbxs={}, confirmed=False, price_version=None)
-    if state is None or state.billing.deleted:
-        return state
-    if kind == "update_account":
-        for key in ("name", "contact_email", "cloud_contract", "language"):
-            if key in body:
-                setattr(state, key, body[key])
-        return state
-    if kind == "register_pbx":
-        state.pbxs[body["pbx_id"]] = PbxState(
-            pbx_id=body["pbx_id"], name=body["name"], serial=body["serial"], platform=body["platform"],
-            hardware_model=body.get("hardware_model"), firmware=body["firmware"], mode=body["mode"], revision=None,
-            confirmed=False, changed=True)
-        _connection_event(state, prices, now, state.billing.lines, policy=policy)
-        return state
-    pbx = state.pbxs.get(body.get("pbx_id")) if body.get("pbx_id") else None
-    if kind == "update_pbx" and pbx is not None:
-        for key in ("name", "firmware", "platform", "hardware_model"):
-            if key in body:
-                setattr(pbx, key, body[key])
-        pbx.changed = True
-        return state
-    if kind == "set_licenses" and pbx is not None:
-        items = {ref: qty for ref, qty in body["items"].items() if qty > 0}
-        lines = billing.replace_pbx_lines(state.billing, pbx.pbx_id, _lines(pbx.pbx_id, items, prices, state))
-        pbx.licenses = items
-        pbx.changed = pbx.licenses_pending = True
-        _connection_event(state, prices, now, lines, licenses_changed=True, policy=policy)
-        return state
-    if kind == "remove_pbx" and pbx is not None:
-        lines = billing.replace_pbx_lines(state.billing, pbx.pbx_id, ())
-        state.billing = billing.reconfigure(billing.project(state.billing, now), now, lines).account
-        pbx.removed = pbx.changed = True
-        return state
-    if kind == "redeem_key":
-        note = json.loads(op.note) if op.note else {}
-        amount = note.get("amount_milli", 0)
-        account = billing.credit(billing.project(state.billing, now), now, amount).account
-        state.pending_credit_milli += amount
-        # loading iSC is a connection event: re-rate (R23) and resume when covered (R14, R18)
-        state.billing = account
-        _connection_event(state, prices, now, account.lines, policy=policy)
-        return state
-    if kind == "delete_account":
-        state.billing = billing.forfeit(billing.project(state.billing, now), now).account
-        return state
+            account_id=op.account_id, name=after.name, contact_email=after.contact_email,
+            cloud_contract=after.cloud_contract, language=after.language, partner=None, revision=None,
+            billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version)
+    pbx_id = body.get("pbx_id")
+    if history is not None:
+        serial = (core.pbxs.get(pbx_id) or after.pbxs.get(pbx_id)).serial if pbx_id and (
+            pbx_id in core.pbxs or pbx_id in after.pbxs) else None
+        history.remember(decision, serial, ctx.now)
+    for key in ("name", "contact_email", "cloud_contract", "language"):
+        setattr(state, key, getattr(after, key))
+    state.billing = after.billing
+    state.price_version = after.billing.price_version or state.price_version
+    for each_id, pbx in after.pbxs.items():
+        known = state.pbxs.get(each_id)
+        if known is None:
+            state.pbxs[each_id] = PbxState(
+                pbx_id=each_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
+                hardware_model=pbx.hardware_model, firmware=pbx.firmware, mode=pbx.mode, revision=None,
+                confirmed=False, changed=True)
+        elif core.pbxs.get(each_id) != pbx:
+            for key in ("name", "serial", "platform", "hardware_model", "firmware", "mode"):
+                setattr(known, key, getattr(pbx, key))
+            known.changed = True
+    for each_id, known in state.pbxs.items():
+        if each_id not in after.pbxs:
+            known.removed = known.changed = True
+    if op.kind == "set_licenses" and pbx_id in state.pbxs:
+        pbx = state.pbxs[pbx_id]
+        pbx.licenses = after.licenses_of(pbx_id)
+        pbx.licenses_pending = True
+    if op.kind == "redeem_key" and ctx.key is not None:
+        state.pending_credit_milli += ctx.key.amount_milli
     return state
-
-
-def _lines(pbx_id: str, items: dict[str, int], prices: PriceList | None, state: AccountState) -> tuple[Line, ...]:
-    if prices is None:
-        return ()
-    return billing.lines_for(pbx_id, {r: q for r, q in items.items() if prices.get(r) is not None}, prices)
-
-
-def _connection_event(state: AccountState, prices: PriceList | None, now: int, lines, *,
-                      licenses_changed: bool = False, resume: bool | None = None, policy: Policy = Policy()) -> None:
-    """Settle at the old rates, re-rate every line at the current list (R9, R23), resume when covered (R14, R18)."""
-    account = billing.project(state.billing, now)
-    if prices is not None:
-        lines = billing.rerate(lines, prices)
-        state.price_version = prices.version
-    if resume is None:
-        rate = sum(line.rate for line in lines)
-        resume = resumes_after_credit(account.balance, rate, account.suspended, policy)
-    state.billing = billing.reconfigure(account, now, lines, resume=True if resume else None).account
-    if prices is not None:
-        state.billing = replace(state.billing, price_version=prices.version)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rental import billing
 from rental.errors import PriceListError, SignatureError
 from rental.pricing import PriceList
+from rental.rules import Policy
 from rental.signing import Keyring
 
 from .models import AccountReplica, LedgerLine, PricelistReplica, Refusal
@@ -129,8 +130,16 @@ def store_pricelist(session: Session, keyring: Keyring, envelope: object, now: i
 
 
 def current_pricelist(session: Session) -> PriceList | None:
+    return current_pricelist_and_policy(session)[0]
+
+
+def current_pricelist_and_policy(session: Session) -> tuple[PriceList | None, Policy]:
+    """The current verified price list and the server's policy it carries (DESIGN §5), or defaults."""
     row = session.scalars(select(PricelistReplica).where(PricelistReplica.is_current)).first()
-    return None if row is None else PriceList.from_dict(json.loads(row.payload))
+    if row is None:
+        return None, Policy()
+    payload = json.loads(row.payload)
+    return PriceList.from_dict(payload), Policy.from_dict(payload.get("policy"))
 
 
 def get_account(session: Session, account_id: str) -> AccountReplica | None:

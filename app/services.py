@@ -15,13 +15,15 @@ Typical UI use::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from rental import billing
-from rental.errors import AmountError, KeyFormatError, RuleViolation, SignatureError
+from rental.errors import AmountError, KeyFormatError, Refusal, RuleViolation, SignatureError
+from rental.reasons import Reason
 from rental.money import check_milli, ticks_to_milli_floor
 from rental.pricing import PriceList
 
@@ -73,34 +75,59 @@ InsecureServerUrl = settings_mod.InsecureServerUrl
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it."""
+    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it.
+
+    A problem the core decided carries its ``code`` and ``params`` (screens translate from them); the
+    app's own problems still carry English ``message`` only.
+    """
 
     rule: str
     message: str
     ref: str | None = None  # the price-list item concerned, for per-line display
     field: str | None = None  # the form field concerned (name, contact_email, firmware, ...), when known
+    code: str | None = None
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def of(cls, violation: RuleViolation, field: str | None = None) -> "Problem":
-        return cls(violation.rule, violation.message, getattr(violation, "ref", None), field)
+    def of(cls, violation: "RuleViolation | Reason", field: str | None = None) -> "Problem":
+        reason = violation.reason if isinstance(violation, RuleViolation) else violation
+        ref = reason.params.get("ref")
+        return cls(reason.rule, reason.message, ref if isinstance(ref, str) else None, field, reason.code,
+                   dict(reason.params))
 
 
-class Refused(RuleViolation):
+class Refused(Exception):
     """An edit the offline checks refuse; nothing was queued. ``problems`` lists every reason."""
 
-    def __init__(self, problems: Sequence[Problem], warnings: Sequence[str] = ()):
+    def __init__(self, problems: Sequence[Problem], warnings: Sequence[Reason] = ()):
         problems = tuple(problems)
-        first = problems[0]
-        super().__init__(first.rule, first.message, ref=first.ref)
+        super().__init__(" ".join(problem.message for problem in problems))
         self.problems = problems
+        self.rule = problems[0].rule
+        self.message = problems[0].message
         self.warnings = tuple(warnings)
+
+    @classmethod
+    def of(cls, refusal: Refusal, field: str | None = None) -> "Refused":
+        """The core's refusal as the app's, each problem by its code (fields named when one is concerned)."""
+        return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
+
+
+#: Refusals that no later sync can change (the key was used, the account deleted, another partner's).
+FINAL_RULES = ("key-used", "key-invalid", "deleted", "access", "op-reuse")
+
+#: The form field a core refusal concerns, so the form shows it next to that field.
+FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
+                 "cloud-needs-contract": "platform", "platform-unknown": "platform", "mode-unknown": "mode",
+                 "serial-duplicate": "serial", "cloud-contract-in-use": "cloud_contract",
+                 "still-renting": "mode", "forfeit-consent": "confirm_forfeit_milli"}
 
 
 class NeedsConfirmation(Exception):
     """The edit is allowed but comes with warnings (R6) the technician must accept: call again with confirm=True."""
 
-    def __init__(self, warnings: Sequence[str]):
-        super().__init__(" ".join(warnings))
+    def __init__(self, warnings: Sequence[Reason]):
+        super().__init__(" ".join(warning.message for warning in warnings))
         self.warnings = tuple(warnings)
 
 
@@ -168,6 +195,8 @@ class OpView:
     created_at: int
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
+    problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
+    is_final: bool = False  # refused for a reason that cannot change (a used key): only "Discard" helps
 
 
 @dataclass(frozen=True)
@@ -217,7 +246,7 @@ class LicensePreview:
 
     ok: bool
     problems: tuple[Problem, ...]  # each with its ref when it concerns one item
-    warnings: tuple[str, ...]  # R6 reduce-then-restore
+    warnings: tuple[Reason, ...]  # R6 reduce-then-restore, R18 still suspended
     current: Figures
     after: Figures  # balance, new monthly consumption, new runtime and end date
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
@@ -300,9 +329,10 @@ class ResultView:
     status: str  # applied | rejected | conflict
     rule: str | None
     message: str | None
-    warnings: tuple[str, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
+    warnings: tuple[Reason, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
     server_time: int  # the server's second the op took effect (or was refused)
     received_at: int  # laptop time the answer arrived
+    problems: tuple[Reason, ...] = ()  # a refusal's problems as data
 
 
 @dataclass(frozen=True)
@@ -335,7 +365,7 @@ class QueuedOp:
     op_id: str
     kind: str
     account_id: str
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Reason, ...] = ()
     pbx_id: str | None = None
 
 
@@ -350,7 +380,7 @@ class SyncReport:
     refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
     error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
     clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
-    warnings: tuple[str, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
+    warnings: tuple[Reason, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
 
 
 @dataclass(frozen=True)
@@ -646,7 +676,8 @@ def _result_views(uow, account_id: str | None, limit: int) -> tuple[ResultView, 
     return tuple(ResultView(
         op_id=row.op_id, account_id=row.account_id, account_name=names.get(row.account_id, row.account_id),
         kind=row.kind, status=row.status, rule=row.rule, message=row.message, warnings=warnings,
-        server_time=row.server_time, received_at=row.received_at) for row, warnings in rows)
+        server_time=row.server_time, received_at=row.received_at, problems=outbox.problems_of(row.problems))
+        for row, warnings in rows)
 
 
 # =========================================================================== writes
@@ -677,9 +708,8 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
-        state = book.require_alive(account_id)
-        if fields.get("cloud_contract") is False:
-            checks.cloud_contract_still_needed(state)
+        book.require_alive(account_id)
+        _decide(book, account_id, "update_account", fields)
         op = outbox.enqueue(uow.session, "update_account", account_id, fields, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
@@ -695,6 +725,7 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
         fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
                                    mode=mode, hardware_model=hardware_model)
         pbx_id = str(uuid.uuid4())
+        _decide(book, account_id, "register_pbx", {"pbx_id": pbx_id, **fields})
         op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
                             pbx_id=pbx_id)
         uow.commit()
@@ -702,15 +733,16 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
 
 
 def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
-               platform=None, hardware_model=None) -> QueuedOp:
-    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true."""
+               platform=None, hardware_model=None, mode=None) -> QueuedOp:
+    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows."""
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         pbx = book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
-                                          hardware_model=hardware_model)
+                                          hardware_model=hardware_model, mode=mode)
+        _decide(book, account_id, "update_pbx", {"pbx_id": pbx_id, **fields})
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
         op = outbox.enqueue(uow.session, "update_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
@@ -738,8 +770,9 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise Refused(preview.problems, preview.warnings)
-        if preview.warnings and not confirm:
-            raise NeedsConfirmation(preview.warnings)
+        confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
+        if confirmable and not confirm:
+            raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id, collapsing=True),
                 "items": dict(sorted(desired.items()))}
@@ -755,6 +788,7 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
         book = projection.Book.load(uow.session, now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         book.require_pbx(state, pbx_id)
+        _decide(book, account_id, "remove_pbx", {"pbx_id": pbx_id})
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
         op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
@@ -794,12 +828,8 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
-        state = book.require_alive(account_id)
-        shown = ticks_to_milli_floor(state.billing.balance)
-        if confirm_forfeit_milli != shown:
-            raise Refused([Problem("R13", f"Type the balance shown, {_fmt(shown)}, to confirm: deleting the account "
-                                   "forfeits its iSC for good; they are never refunded or moved.",
-                                   field="confirm_forfeit_milli")])
+        book.require_alive(account_id)
+        _decide(book, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
         op = outbox.enqueue(uow.session, "delete_account", account_id,
                             {"confirm_forfeit_milli": confirm_forfeit_milli}, now)
         uow.commit()
@@ -887,7 +917,8 @@ def _op_view(op, book=None) -> OpView:
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
-                  credit_milli=credit if op.state == "pending" else 0)
+                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems),
+                  is_final=op.state == "rejected" and op.rule in FINAL_RULES)
 
 
 def _figures(account: billing.Account, now: int) -> Figures:
@@ -936,26 +967,39 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
     )
 
 
+def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
+    """The core's decision on this op offline, exactly as the server will take it; Refused otherwise."""
+    try:
+        return book.decide(account_id, kind, fields)[1]
+    except Refusal as refusal:
+        raise Refused.of(refusal) from None
+
+
 def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
              now: int) -> LicensePreview:
+    """set_licenses decided by the core on the projected state (R2, R3, R6, R7, R8, R14, R18), with figures."""
     book.require_alive(account_id)
     state = book.pending_state(account_id) or book.require(account_id)
-    pbx = book.require_pbx(state, pbx_id)
+    book.require_pbx(state, pbx_id)
     prices = book.pricelist
     if prices is None:
-        raise Refused([Problem("not-found", "No price list on this laptop yet: sync once while online, "
-                               "then set licenses.")])
-    verdict, after_account, lines = checks.judge_licenses(book, state, pbx, dict(items), prices, now)
-    problems = tuple(Problem.of(v) for v in verdict.problems)
-    missing = 0
-    for v in verdict.problems:
-        if v.rule == "R14":
-            from rental.rules import credit_shortfall_milli
-
-            missing = credit_shortfall_milli(state.billing.balance, verdict.new_rate, book.policy.min_credit_days)
-    return LicensePreview(ok=verdict.ok, problems=problems, warnings=verdict.warnings,
-                          current=_figures(state.billing, now), after=_figures(after_account, now),
-                          lines=_lines_view(lines, prices), missing_milli=missing)
+        raise Refused([Problem.of(Reason.of("no-pricelist"))])
+    wanted = {ref: qty for ref, qty in items.items() if isinstance(qty, int) and not isinstance(qty, bool)
+              and qty > 0 and prices.get(ref) is not None}
+    lines = billing.lines_for(pbx_id, wanted, prices)
+    try:
+        decision = book.decide(account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(items)})[1]
+    except Refusal as refusal:
+        # the figures still show what the configuration would cost, at the current list
+        others = billing.rerate([l for l in state.billing.lines if l.pbx_id != pbx_id], prices)
+        after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
+        problems = tuple(Problem.of(reason) for reason in refusal.problems)
+        missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
+        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now),
+                              after=_figures(after, now), lines=_lines_view(lines, prices), missing_milli=missing)
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now),
+                          after=_figures(decision.state.billing, now), lines=_lines_view(lines, prices),
+                          missing_milli=0)
 
 
 def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int) -> QueuedOp:
@@ -981,7 +1025,7 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
                              pbx_id=body["pbx_id"])
         return QueuedOp(new.op_id, kind, account_id, pbx_id=body["pbx_id"])
     if kind == "update_pbx":
-        fields = {k: body[k] for k in ("name", "firmware", "platform", "hardware_model") if k in body}
+        fields = {k: body[k] for k in ("name", "firmware", "platform", "hardware_model", "mode") if k in body}
         return update_pbx(inner, clock, account_id, body["pbx_id"], **fields)
     if kind == "set_licenses":
         return set_licenses(inner, clock, account_id, body["pbx_id"], body["items"], confirm=True)

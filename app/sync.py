@@ -20,7 +20,7 @@ from rental.errors import SignatureError
 from rental.rules import reductions as reductions_of
 
 from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
-from .models import Reduction as ReductionRow
+from .models import Reduction as ReductionRow, ToggleOccurrence
 
 API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -179,8 +179,8 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
                 continue
             if payload["status"] == "applied":
                 applied += 1
-                if op.kind == "set_licenses":
-                    _remember_reductions(session, op, before.get(op.account_id), payload["server_time"])
+                if op.kind in ("set_licenses", "remove_pbx"):
+                    _remember_reductions(session, op, before.get(op.account_id), payload)
             elif payload["status"] == "rejected":
                 rejected += 1
             else:
@@ -191,15 +191,22 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
     return applied, rejected, conflicts, updated, refused
 
 
-def _remember_reductions(session, op, previous: dict | None, at: int) -> None:
-    """Keep what an applied set_licenses lowered, so a quick restore warns offline (R6)."""
+def _remember_reductions(session, op, previous: dict | None, payload: dict) -> None:
+    """Keep what an applied set_licenses or remove_pbx lowered, by the PBX's serial, and each reduce-then-restore
+    the server warned of, so a quick restore warns (or, the third time, is refused) offline too (R6)."""
     body = json.loads(op.body)
+    at = payload["server_time"]
     current: dict[str, int] = {}
+    serial = ""
     for pbx in (previous or {}).get("pbxs", []):
         if pbx.get("pbx_id") == body["pbx_id"]:
             current = {lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])}
-    for r in reductions_of(body["pbx_id"], current, body["items"], at):
-        session.add(ReductionRow(at=r.at, pbx_id=r.pbx_id, ref=r.ref, from_qty=r.from_qty, to_qty=r.to_qty))
+            serial = str(pbx.get("serial") or "")
+    for r in reductions_of(serial, current, body.get("items", {}), at):
+        session.add(ReductionRow(at=r.at, pbx_id=body["pbx_id"], serial=r.serial, ref=r.ref, from_qty=r.from_qty,
+                                 to_qty=r.to_qty))
+    if any(warning.code == "toggle-warning" for warning in outbox.warnings_of(payload)):
+        session.add(ToggleOccurrence(at=at, serial=serial))
 
 
 def _fresh_times(verified: _Verified, floor: int | None) -> list[int]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from rental import validation
 from rental.errors import FieldError, SignatureError
 from rental.signing import Keyring
+from rental.terms import acceptance_problem
 
 from . import replica
 from .models import TermsReplica
@@ -109,7 +110,8 @@ def pull(uow_factory, clock, transport) -> bool:
 
 
 def acceptance(session: Session, terms_version: str | None, accepted_by: str | None, accepted: bool) -> dict:
-    """create_account's terms fields (R26), checked offline against the terms held; Refused says what is missing.
+    """create_account's terms fields (R26), checked offline against the terms held, as the server checks them
+    (rental.terms); Refused says what is missing, next to the signatory's field.
 
     With no terms on this laptop nothing is asked (the server refuses at sync if it holds some).
     """
@@ -118,15 +120,10 @@ def acceptance(session: Session, terms_version: str | None, accepted_by: str | N
     held = current(session)
     if held is None:
         return {}
-    name = (accepted_by or "").strip()
-    if not accepted or not name:
-        raise Refused([Problem("R26", f"The customer must accept the rental terms version {held.version}: let them "
-                                      "read the terms, tick the box and type the signatory's name.",
-                               field="accepted_by")])
-    if terms_version != held.version:
-        raise Refused([Problem("R26", f"The rental terms changed to version {held.version} meanwhile: show the "
-                                      "customer the new terms and record their acceptance again.",
-                               field="accepted_by")])
+    name = (accepted_by or "").strip() if accepted else ""  # an unticked box is no acceptance, whatever is typed
+    problem = acceptance_problem(held.version, terms_version, name or None)
+    if problem is not None:
+        raise Refused([Problem.of(problem, "accepted_by")])
     try:
         name = validation.text(name, "The signatory's name", MAX_SIGNATORY)
     except FieldError as exc:

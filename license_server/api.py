@@ -115,7 +115,13 @@ def accounts():
     now = ctx.now()
     with reading(ctx.engine) as connection:
         records = store.load_partner(connection, g.caller.partner)
-    return jsonify({"accounts": [ctx.sign("account", account_payload(r, now)) for r in records.values()]})
+        prices = ctx.current_prices(connection)
+    return jsonify({"accounts": [_signed_account(ctx, r, now, prices) for r in records.values()]})
+
+
+def _signed_account(ctx: ServerContext, record: store.AccountRecord, now: int, prices) -> dict:
+    """The account envelope as of now, with what the policy and the current list say of it (R18, R19)."""
+    return ctx.sign("account", account_payload(record, now, ctx.policy, prices.pricelist if prices else None))
 
 
 def _own_account(connection, account_id: str) -> store.AccountRecord:
@@ -133,7 +139,8 @@ def account(account_id: str):
     now = ctx.now()
     with reading(ctx.engine) as connection:
         record = _own_account(connection, account_id)
-    return jsonify(ctx.sign("account", account_payload(record, now)))
+        prices = ctx.current_prices(connection)
+    return jsonify(_signed_account(ctx, record, now, prices))
 
 
 @blueprint.get("/accounts/<account_id>/ledger")
@@ -200,7 +207,7 @@ def sync():
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
     # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with
     # another account_id): answer only accounts the batch holds, and only the caller's partner's (DESIGN §5).
-    accounts_out = [ctx.sign("account", account_payload(batch.records[account_id], now)) for account_id in named
+    accounts_out = [_signed_account(ctx, batch.records[account_id], now, batch.prices) for account_id in named
                     if account_id in batch.records and batch.records[account_id].row["partner"] == g.caller.partner]
     return jsonify({"results": [outcome.result for outcome in batch.outcomes], "accounts": accounts_out,
                     "pricelist": batch.prices.envelope if batch.prices else None})

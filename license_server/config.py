@@ -23,22 +23,23 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "RentDesk <no-reply@localhost>",
     "MAIL_TIMEZONE": "Europe/Paris",  # R18-R20: the times in customers' mails (an IANA zone name)
     "MIN_CREDIT_DAYS": rules.MIN_CREDIT_DAYS,  # R14
+    "RESUME_MIN_DAYS": rules.RESUME_MIN_DAYS,  # R18
     "TOGGLE_WINDOW_S": rules.TOGGLE_WINDOW_S,  # R6
     "TOGGLE_PERIOD_S": rules.TOGGLE_PERIOD_S,  # R6
     "TOGGLE_REFUSE_AT": rules.TOGGLE_REFUSE_AT,  # R6
     "RETENTION_S": rules.RETENTION_S,  # R19
     "RETENTION_WARNING_S": 30 * SECONDS_PER_DAY,  # R19: the customer is mailed this long before credit expires
-    "REMINDER_WEEKS": 7,  # R20: weekly reminders from this many weeks before the end
-    "REMINDER_LAST_S": SECONDS_PER_DAY,  # R20: and one more this long before the end
+    "REMINDER_WEEKS": rules.REMINDER_WEEKS,  # R20: weekly reminders from this many weeks before the end
+    "REMINDER_LAST_S": rules.REMINDER_LAST_S,  # R20: and one more this long before the end
     "MAX_OPS": 1000,  # ops per /sync batch; more is answered 413
     "MAX_BODY_BYTES": 4 * 1024 * 1024,
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
 }
-INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
-            "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES", "SWEEP_INTERVAL",
-            "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
+INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
+            "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
+            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
 
 
 class SettingsError(ValueError):
@@ -63,10 +64,13 @@ class Settings:
         """The "our decision" thresholds of SPEC as the core takes them (R6, R14, R19)."""
         return rules.Policy(
             min_credit_days=self.MIN_CREDIT_DAYS,
+            resume_min_days=self.RESUME_MIN_DAYS,
             toggle_window_s=self.TOGGLE_WINDOW_S,
             toggle_period_s=self.TOGGLE_PERIOD_S,
             toggle_refuse_at=self.TOGGLE_REFUSE_AT,
             retention_s=self.RETENTION_S,
+            reminder_weeks=self.REMINDER_WEEKS,
+            reminder_last_s=self.REMINDER_LAST_S,
         )
 
 

@@ -97,7 +97,8 @@ class ServerContext:
         row = connection.execute(select(models.pricelists).where(models.pricelists.c.id == latest)).one()
         pricelist = PriceList.from_dict(json.loads(row.body), published_at=row.published_at)
         payload = {"version": pricelist.version, "published_at": row.published_at,
-                   "items": [item.to_dict() for item in pricelist.items.values()]}
+                   "items": [item.to_dict() for item in pricelist.items.values()],
+                   "policy": self.policy.to_dict()}  # the thresholds the app's offline checks use (DESIGN §5)
         with self._lock:
             self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload))
             return self._prices

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from rental import billing
+from rental import ops as decider
+from rental.pricing import PriceList
+from rental.reasons import Reason
+from rental.rules import Policy
 
 from .store import AccountRecord
 
 
-def account_payload(record: AccountRecord, now: int) -> dict[str, Any]:
-    """The account as of the server's now: past depletes_at it is suspended, charged up to that second (R18)."""
+def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
+                    pricelist: PriceList | None = None) -> dict[str, Any]:
+    """The account as of the server's now: past depletes_at it is suspended, charged up to that second (R18);
+    with when unused credit expires (R19) and, suspended, the least load that resumes it at the current list."""
     row = record.row
     state = record.state()
     if not state.deleted and now > state.as_of:
@@ -42,6 +48,8 @@ def account_payload(record: AccountRecord, now: int) -> dict[str, Any]:
         # extensions: what R16 shows, and where R19's retention starts
         "monthly_milli": state.monthly_milli,
         "last_activity_at": state.last_activity_at,
+        "retained_until": decider.retained_until(state, policy),
+        "resume_needs_milli": decider.resume_needs(state, pricelist, policy),
         "pbxs": pbxs,
         # R26: the rental terms the customer accepted at creation (null before the vendor published any)
         "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
@@ -49,12 +57,19 @@ def account_payload(record: AccountRecord, now: int) -> dict[str, Any]:
     }
 
 
-def op_result_payload(op_id: Any, account_id: Any, status: str, rule: str | None, message: str,
-                      server_time: int, revision: int | None, warnings: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What became of one op (DESIGN §5); rule names the rule that said no."""
+def op_result_payload(op_id: Any, account_id: Any, status: str, problems: tuple[Reason, ...],
+                      warnings: tuple[Reason, ...], server_time: int, revision: int | None) -> dict[str, Any]:
+    """What became of one op (DESIGN §5): reasons as data; rule and code name the first problem."""
+    first = problems[0] if problems else None
     return {
         "op_id": op_id if isinstance(op_id, str) else None,
         "account_id": account_id if isinstance(account_id, str) else None,
-        "status": status, "rule": rule, "message": message, "server_time": server_time,
-        "revision": revision, "warnings": list(warnings),
+        "status": status,
+        "rule": first.rule if first else None,
+        "code": first.code if first else None,
+        "params": dict(first.params) if first else {},
+        "message": " ".join(problem.message for problem in problems),
+        "problems": [problem.to_dict() for problem in problems],
+        "warnings": [warning.to_dict() for warning in warnings],
+        "server_time": server_time, "revision": revision,
     }

@@ -145,7 +145,10 @@ reductions = Table(
     Column("at", BigInteger, nullable=False),
     Column("from_qty", Integer, nullable=False),
     Column("to_qty", Integer, nullable=False),
+    Column("partner", String(100), nullable=False, server_default=""),  # migration 0002: R6 follows the serial
+    Column("serial", String(100), nullable=False, server_default=""),
     Index("ix_reductions_account_pbx_at", "account_id", "pbx_id", "at"),
+    Index("ix_reductions_partner_serial_at", "partner", "serial", "at"),
 )
 
 #: Each reduce-then-restore accepted on an account (R6); the refusal counts them.
@@ -156,7 +159,10 @@ toggle_occurrences = Table(
     Column("pbx_id", String(64), nullable=False),
     Column("refs", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
+    Column("partner", String(100), nullable=False, server_default=""),  # migration 0002
+    Column("serial", String(100), nullable=False, server_default=""),
     Index("ix_toggle_occurrences_account_at", "account_id", "at"),
+    Index("ix_toggle_occurrences_partner_serial_at", "partner", "serial", "at"),
 )
 
 #: Every mail to a customer (R18 stopped/resumed, R19 retention warning, R20 reminders), once each.

@@ -16,10 +16,11 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from rental import billing, rules
-from rental.errors import RuleViolation, SignatureError
-from rental.money import format_milli, ticks_to_milli_floor
-from rental.pricing import PriceList
+from rental import ops as decider
+from rental import rules
+from rental.billing import Account
+from rental.errors import Refusal, SignatureError
+from rental.reasons import Reason
 
 from . import store, terms
 from .auth import Caller
@@ -28,76 +29,18 @@ from .db import Sql, in_list, reading, savepoint, writing
 from .envelopes import op_result_payload
 from .opschema import OPS, BadOp, is_uuid, validate
 
-APPLIED, REJECTED, CONFLICT = "applied", "rejected", "conflict"
-MAX_BALANCE = 2**63 - 1  # a BIGINT column
+APPLIED, REJECTED, CONFLICT = decider.APPLIED, decider.REJECTED, decider.CONFLICT
 
 
-class Refusal(Exception):
-    """An op that is not applied: status rejected (a rule said no) or conflict; nothing was written."""
-
-    def __init__(self, rule: str | None, message: str, status: str = REJECTED):
-        super().__init__(message)
-        self.rule, self.message, self.status = rule, message, status
-
-    @classmethod
-    def of(cls, violation: RuleViolation) -> "Refusal":
-        return cls(violation.rule, violation.message)
+def _refusal(code: str, status: str = REJECTED, **params: Any) -> Refusal:
+    """A refusal the server decides before the core is asked (shape, access)."""
+    return Refusal([Reason.of(code, **params)], status)
 
 
 @dataclass
 class Outcome:
     result: dict  # the signed op-result envelope
     account_id: str | None  # the account to answer with, when the caller may see it
-
-
-@dataclass
-class Job:
-    """One op being applied: its transaction, the caller, the time and the account (locked)."""
-
-    ctx: ServerContext
-    connection: Any
-    caller: Caller
-    op: dict[str, Any]
-    fields: dict[str, Any]
-    now: int
-    prices: CurrentPrices | None
-    record: store.AccountRecord | None
-    writes: store.Writes | None = None
-    toggles: "ToggleHistory | None" = None
-    keys: dict[str, Any] | None = None  # activation keys checked before the transaction
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def pricelist(self) -> PriceList:
-        if self.prices is None:
-            raise Refusal("not-found", "No price list is published yet: the vendor must publish one first.")
-        return self.prices.pricelist
-
-    def save(self, state: billing.Account | None = None, entries=(), **columns: Any) -> int:
-        return store.save(self.connection, self.record, self.ctx.settings, state=state, entries=entries,
-                          writes=self.writes, **columns)
-
-    def pbx(self) -> dict[str, Any]:
-        pbx = self.record.pbxs.get(self.fields["pbx_id"])
-        if pbx is None:
-            raise Refusal("not-found", f"PBX {self.fields['pbx_id']} is not registered on this account: "
-                                       "register it first, or sync to see the account's PBXs.")
-        return pbx
-
-    def check_base_revision(self, pbx: dict[str, Any]) -> None:
-        if self.fields["base_revision"] != pbx["revision"]:
-            raise Refusal(None, f"PBX {pbx['pbx_id']} changed meanwhile (revision {pbx['revision']}, this change "
-                                f"was made on revision {self.fields['base_revision']}): sync, review it and redo the change.",
-                          CONFLICT)
-
-    def settled(self) -> billing.Change:
-        """The account charged up to now at its old rates (money never runs backwards)."""
-        state = self.record.state()
-        return billing.settle(state, max(self.now, state.as_of))
-
-    def rerated(self, lines) -> tuple[billing.Line, ...]:
-        """A connection event re-rates every rented item at the current list (R23)."""
-        return billing.rerate(lines, self.prices.pricelist) if self.prices else tuple(lines)
 
 
 def op_digest(op: dict[str, Any]) -> str:
@@ -162,18 +105,19 @@ def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
     return found
 
 
-def _shape_problem(op: Any) -> str | None:
+def _shape_problem(op: Any) -> Reason | None:
     """Why an op cannot even be stored under its op_id, or None."""
     if not isinstance(op, dict):
-        return f"an op is an object with op_id, kind and account_id, not {type(op).__name__}"
-    if not is_uuid(op.get("op_id")):
-        return "op_id must be a UUID made by the client (the idempotency key)."
-    kind = op.get("kind")
-    if not isinstance(kind, str) or kind not in OPS:
-        return f"kind {str(kind)[:40]!r} is unknown: one of {', '.join(OPS)}."
-    if not is_uuid(op.get("account_id")):
-        return "account_id must be a UUID (the client makes it at create_account)."
-    return None
+        detail = f"an op is an object with op_id, kind and account_id, not {type(op).__name__}"
+    elif not is_uuid(op.get("op_id")):
+        detail = "op_id must be a UUID made by the client (the idempotency key)."
+    elif not isinstance(op.get("kind"), str) or op.get("kind") not in OPS:
+        detail = f"kind {str(op.get('kind'))[:40]!r} is unknown: one of {', '.join(OPS)}."
+    elif not is_uuid(op.get("account_id")):
+        detail = "account_id must be a UUID (the client makes it at create_account)."
+    else:
+        return None
+    return Reason.of("bad-field", detail=detail)
 
 
 INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
@@ -196,7 +140,7 @@ class Batch:
         rows = Sql(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
         self.stored = {row[0]: tuple(row[1:]) for row in rows} if params else {}
         self.writes = store.Writes()
-        self.toggles = ToggleHistory(connection, list(self.records), now, ctx.policy)
+        self.toggles = ToggleHistory(connection, now, ctx.policy)
         self.new_ops: list[dict[str, Any]] = []
 
     def flush(self) -> None:
@@ -216,30 +160,28 @@ class Batch:
         partner, stored_digest, result = stored
         if partner == self.caller.partner and stored_digest == digest:
             return Outcome(json.loads(result), op["account_id"])
-        return _unstored(self.ctx, op["op_id"], op["account_id"], self.now,
-                         "This op_id was already used for another op: each op needs a new UUID.", rule="op-reuse",
+        return _unstored(self.ctx, op["op_id"], op["account_id"], self.now, Reason.of("op-reuse"),
                          account=op["account_id"] if partner == self.caller.partner else None)
 
     def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
         op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
         caller, now = self.caller, self.now
-        job = Job(self.ctx, self.connection, caller, op, {}, now, self.prices, record, self.writes, self.toggles,
-                  self.keys)
+        warnings: tuple[Reason, ...] = ()
         try:
-            _check_access(job, kind)
+            _check_access(record, caller, kind)
             try:
-                job.fields = validate(op)
+                fields = validate(op)
             except BadOp as exc:
-                raise Refusal("bad-op", str(exc)) from None
-            HANDLERS[kind](job)
-            status, rule, message = APPLIED, None, ""
+                raise _refusal("bad-field", detail=str(exc)) from None
+            record, warnings = self._decide(kind, record, {**fields, "account_id": account_id}, op)
+            status, problems = APPLIED, ()
         except Refusal as refusal:
-            status, rule, message = refusal.status, refusal.rule, refusal.message
-        mine = job.record is not None and job.record.row["partner"] == caller.partner
+            status, problems = refusal.status, refusal.problems
+        mine = record is not None and record.row["partner"] == caller.partner
         if mine:
-            self.records[account_id] = job.record
-        payload = op_result_payload(op_id, account_id, status, rule, message, now,
-                                    job.record.row["revision"] if mine else None, job.warnings)
+            self.records[account_id] = record
+        payload = op_result_payload(op_id, account_id, status, problems, warnings, now,
+                                    record.row["revision"] if mine else None)
         envelope = self.ctx.sign("op-result", payload)
         result = json.dumps(envelope)
         self.new_ops.append({"op_id": op_id, "partner": caller.partner, "account_id": account_id, "kind": kind,
@@ -247,262 +189,169 @@ class Batch:
         self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
         return Outcome(envelope, account_id if mine else None)
 
+    def _decide(self, kind: str, record: store.AccountRecord | None, fields: dict, op: dict):
+        """Load, decide (rental.ops), store: the one place an op's effect is written."""
+        key = None
+        if kind == "redeem_key" and record is not None and not record.row["deleted"]:
+            key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
+        ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
+                              policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key)
+        before = record_state(record) if record is not None else None
+        if kind == "create_account" and record is None:
+            terms.check_acceptance(self.ctx, self.connection, fields)  # R26
+        decision = decider.decide(kind, before, fields, ctx)
+        if key is not None:
+            try:
+                with savepoint(self.connection, "key"):  # the primary key decides a race between two redemptions
+                    INSERT_KEY.run(self.connection, {"key_id": key.key_id, "account_id": record.id, "op_id": op["op_id"],
+                                                     "amount_milli": key.amount_milli, "at": decision.state.billing.as_of})
+            except IntegrityError:
+                raise _refusal("key-used") from None
+        if record is None:
+            record = store.insert_account(self.connection, {
+                **new_account_row(decision.state, self.caller.partner, self.now),
+                **terms.accepted_columns(fields, self.now)})
+        else:
+            self._store(record, before, decision)
+        return record, decision.warnings
 
-def _unstored(ctx, op_id, account_id, now, message, rule="bad-op", account=None) -> Outcome:
+    def _key(self, text: str) -> decider.ActivationKey:
+        key = self.keys.get(text)
+        if key is None:
+            try:
+                key = self.ctx.keyring.read_key(text)
+            except SignatureError as exc:
+                key = exc
+        if isinstance(key, SignatureError):
+            raise _refusal("key-invalid", detail=str(key))
+        return decider.ActivationKey(key.key_id_hex, key.amount_milli)
+
+    def _store(self, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:
+        """Write what the decision changed: PBXs, lines, the account row (one revision up), ledger, R6 memory."""
+        after = decision.state
+        for pbx_id, pbx in after.pbxs.items():
+            old = before.pbxs.get(pbx_id)
+            if old is None:
+                row = pbx_row(record.id, pbx)
+                INSERT_PBX.run(self.connection, row)
+                record.pbxs[pbx_id] = row
+            elif old != pbx:
+                row = pbx_row(record.id, pbx)
+                UPDATE_PBX.run(self.connection, row)
+                record.pbxs[pbx_id] = row
+        gone = [pbx_id for pbx_id in before.pbxs if pbx_id not in after.pbxs]
+        if gone:
+            store.save_lines(self.connection, record.id, record.lines, after.billing.lines)
+            record.lines = after.billing.lines
+            for pbx_id in gone:
+                DELETE_PBX.run(self.connection, {"account_id": record.id, "pbx_id": pbx_id})
+                del record.pbxs[pbx_id]
+        columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
+        billing_changed = after.billing != before.billing or decision.entries
+        store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
+                   entries=decision.entries, writes=self.writes, **columns)
+        if decision.reductions or decision.restored:
+            serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
+            self.toggles.record(self.caller.partner, record.id, serial, decision.reductions, decision.restored)
+
+
+def _serial_of(before: decider.State, after: decider.State, decision: decider.Decision) -> str:
+    """The serial of the PBX a set_licenses restored items on (the one whose revision moved)."""
+    for pbx_id, pbx in after.pbxs.items():
+        old = before.pbxs.get(pbx_id)
+        if old is not None and old.revision != pbx.revision:
+            return pbx.serial
+    return ""
+
+
+def record_state(record: store.AccountRecord) -> decider.State:
+    """The stored account as the core decides on it."""
+    row = record.row
+    pbxs = {pbx_id: decider.Pbx(pbx_id=pbx_id, name=pbx["name"], serial=pbx["serial"], platform=pbx["platform"],
+                                firmware=pbx["firmware"], mode=pbx["mode"], hardware_model=pbx["hardware_model"],
+                                revision=pbx["revision"])
+            for pbx_id, pbx in record.pbxs.items()}
+    return decider.State(account_id=record.id, name=row["name"], contact_email=row["contact_email"],
+                         cloud_contract=row["cloud_contract"], language=row["language"], billing=record.state(),
+                         pbxs=pbxs)
+
+
+def new_account_row(state: decider.State, partner: str, now: int) -> dict[str, Any]:
+    account = state.billing
+    return dict(id=state.account_id, partner=partner, name=state.name, contact_email=state.contact_email,
+                cloud_contract=state.cloud_contract, language=state.language, revision=1, as_of=account.as_of,
+                balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
+                last_activity_at=account.last_activity_at, price_version=account.price_version,
+                created_at=now)  # the reminders' and the terms' columns: store.NEW_ACCOUNT
+
+
+def pbx_row(account_id: str, pbx: decider.Pbx) -> dict[str, Any]:
+    return {"account_id": account_id, "pbx_id": pbx.pbx_id, "name": pbx.name, "serial": pbx.serial,
+            "platform": pbx.platform, "hardware_model": pbx.hardware_model, "firmware": pbx.firmware,
+            "mode": pbx.mode, "revision": pbx.revision}
+
+
+def _unstored(ctx, op_id, account_id, now, reason: Reason, account=None) -> Outcome:
     """A refusal that cannot be stored under its op_id (none, or the id belongs to another op)."""
-    payload = op_result_payload(op_id, account_id, REJECTED, rule, message, now, None)
+    payload = op_result_payload(op_id, account_id, REJECTED, (reason,), (), now, None)
     return Outcome(ctx.sign("op-result", payload), account)
 
 
-def _check_access(job: Job, kind: str) -> None:
-    """Another partner's account reveals nothing (access); a deleted one takes no more ops (R13)."""
-    record = job.record
+def _check_access(record: store.AccountRecord | None, caller: Caller, kind: str) -> None:
+    """Another partner's account reveals nothing (access); the core decides the rest (deleted, exists)."""
     if record is None:
         if kind != "create_account":
-            raise Refusal("not-found", "No such account: create it first (create_account), or check the account_id.")
+            raise _refusal("account-unknown")
         return
-    if record.row["partner"] != job.caller.partner:
-        raise Refusal("access", "This account cannot be changed with your credentials.")
-    if record.row["deleted"]:
-        raise Refusal("deleted", "This account was deleted: its iSC were forfeited and it takes no more changes (R13).")
-    if kind == "create_account":
-        raise Refusal("bad-op", "An account with this account_id exists already: make a new UUID for a new account.")
-
-
-# --------------------------------------------------------------------------- handlers
-
-
-def create_account(job: Job) -> None:
-    f = job.fields
-    now = job.now
-    accepted = f.get("terms_version"), f.get("accepted_by")
-    problem = terms.acceptance_problem(job.ctx.terms.current(job.ctx, job.connection), *accepted)
-    if problem:
-        raise Refusal("R26", problem)
-    job.record = store.insert_account(job.connection, dict(
-        id=job.op["account_id"], partner=job.caller.partner, name=f["name"], contact_email=f["contact_email"],
-        cloud_contract=f["cloud_contract"], language=f.get("language", "en"), revision=1, as_of=now,
-        balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
-        last_activity_at=now, price_version=job.prices.pricelist.version if job.prices else None,
-        created_at=now, terms_version=accepted[0], terms_accepted_by=accepted[1],
-        terms_accepted_at=now if accepted[0] else None))
-
-
-def update_account(job: Job) -> None:
-    f = job.fields
-    if not f:
-        raise Refusal("bad-op", "update_account changes nothing: give name, contact_email, cloud_contract or language.")
-    if f.get("cloud_contract") is False and job.record.row["cloud_contract"]:
-        clouds = [p["pbx_id"] for p in job.record.pbxs.values()
-                  if p["platform"] == "cloud" and p["mode"] == "rental" and job.record.state().lines_of(p["pbx_id"])]
-        if clouds:
-            raise Refusal("R7", f"PBX {clouds[0]} runs rented licenses in the cloud, which needs the cloud contract. "
-                                "End its rent or move it to VMware, Hyper-V or vendor hardware first.")
-    job.save(**f)
-
-
-def register_pbx(job: Job) -> None:
-    """A connection event (R9): settle at the old rates, re-rate at the current list (R23), maybe resume (R18)."""
-    f = job.fields
-    if f["pbx_id"] in job.record.pbxs:
-        raise Refusal("bad-op", f"PBX {f['pbx_id']} is registered on this account already: use update_pbx to change it.")
-    _check_pbx(job, f["mode"], f["platform"], f["firmware"])
-    change = job.settled()
-    state = _reconnected(job, change.account, job.rerated(change.account.lines))
-    pbx = {"account_id": job.record.id, "pbx_id": f["pbx_id"], "name": f["name"], "serial": f["serial"],
-           "platform": f["platform"], "hardware_model": f.get("hardware_model"), "firmware": f["firmware"],
-           "mode": f["mode"], "revision": 1}
-    INSERT_PBX.run(job.connection, pbx)
-    job.record.pbxs[f["pbx_id"]] = pbx
-    job.save(state.account, change.entries + state.entries)
-
-
-def update_pbx(job: Job) -> None:
-    """Edit a PBX's facts; a rental PBX must still satisfy R1 and R7. Not a connection event: no re-rating."""
-    pbx = job.pbx()
-    job.check_base_revision(pbx)
-    f = {key: value for key, value in job.fields.items() if key not in ("pbx_id", "base_revision")}
-    if not f:
-        raise Refusal("bad-op", "update_pbx changes nothing: give name, firmware, platform or hardware_model.")
-    merged = {**pbx, **f}
-    _check_pbx(job, merged["mode"], merged["platform"], merged["firmware"])
-    _bump_pbx(job, pbx, **f)
-    job.save()
-
-
-def set_licenses(job: Job) -> None:
-    """The desired rental state of a PBX (R2, R3, R6, R8, R14, R15); {} ends the rent (R19). A connection event."""
-    pbx = job.pbx()
-    job.check_base_revision(pbx)
-    pricelist = job.pricelist
-    desired = job.fields["items"]
-    change = job.settled()
-    settled = change.account
-    others = job.rerated(line for line in settled.lines if line.pbx_id != pbx["pbx_id"])
-    current = {line.ref: line.qty for line in settled.lines_of(pbx["pbx_id"])}
-    history = job.toggles.reductions(job.record.id, pbx["pbx_id"])
-    verdict = rules.evaluate_licenses(
-        balance=settled.balance, rate=settled.rate, suspended=settled.suspended,
-        other_rate=sum(line.rate for line in others),
-        pbx=rules.PbxFacts(pbx["pbx_id"], pbx["mode"], pbx["platform"], pbx["firmware"], current),
-        desired=desired, pricelist=pricelist, cloud_contract=job.record.row["cloud_contract"],
-        history=history, occurrences_in_period=job.toggles.occurrences(job.record.id) if history else 0, at=job.now,
-        policy=job.ctx.policy,
-    )
-    if not verdict.ok:
-        first = verdict.problems[0]
-        raise Refusal(first.rule, " ".join(problem.message for problem in verdict.problems))
-    wanted = {ref: qty for ref, qty in desired.items() if qty > 0}
-    lines = others + billing.lines_for(pbx["pbx_id"], wanted, pricelist)
-    final = billing.reconfigure(settled, job.now, lines, resume=True if verdict.resume else None)
-    state = final.account
-    if job.prices:
-        state = _with_price_version(state, pricelist.version)
-    job.toggles.record(job.record.id, pbx["pbx_id"], rules.reductions(pbx["pbx_id"], current, wanted, job.now),
-                       verdict.restored)  # R6: reductions, and each reduce-then-restore, on the account
-    job.warnings = verdict.warnings
-    _bump_pbx(job, pbx)
-    job.save(state, change.entries + final.entries)
-
-
-def remove_pbx(job: Job) -> None:
-    """Remove a PBX: its rent ends this second (R19). Not a connection event: the others keep their rates."""
-    pbx = job.pbx()
-    job.check_base_revision(pbx)
-    change = job.settled()
-    others = [line for line in change.account.lines if line.pbx_id != pbx["pbx_id"]]
-    final = billing.reconfigure(change.account, job.now, others, resume=None)
-    state = final.account
-    store.save_lines(job.connection, job.record.id, job.record.lines, state.lines)
-    job.record.lines = state.lines
-    DELETE_PBX.run(job.connection, {"account_id": job.record.id, "pbx_id": pbx["pbx_id"]})
-    del job.record.pbxs[pbx["pbx_id"]]
-    job.save(state, change.entries + final.entries)
-
-
-def redeem_key(job: Job) -> None:
-    """Load an activation key (R11, R17): a connection event; a suspended configuration resumes when covered (R14, R18)."""
-    key = (job.keys or {}).get(job.fields["key"])
-    if key is None:
-        try:
-            key = job.ctx.keyring.read_key(job.fields["key"])
-        except SignatureError as exc:
-            key = exc
-    if isinstance(key, SignatureError):
-        raise Refusal("key-invalid", f"This activation key cannot be used: {key}. Check it against the printed key.")
-    state = job.record.state()
-    at = max(job.now, state.as_of)
-    change = billing.credit(state, at, key.amount_milli, key_id=key.key_id_hex)
-    if change.account.balance > MAX_BALANCE:
-        raise Refusal("bad-op", "This key would raise the balance beyond what one account can hold: "
-                                "use the credit first or load it on another account.")
-    after = _reconnected(job, change.account, job.rerated(change.account.lines))
-    try:
-        with savepoint(job.connection, "key"):  # the primary key decides a race between two redemptions
-            INSERT_KEY.run(job.connection, {"key_id": key.key_id_hex, "account_id": job.record.id,
-                                            "op_id": job.op["op_id"], "amount_milli": key.amount_milli, "at": at})
-    except IntegrityError:
-        raise Refusal("key-used", "This activation key was redeemed before: each key loads credit once. "
-                                  "Use another key.") from None
-    job.save(after.account, change.entries + after.entries)
-
-
-def delete_account(job: Job) -> None:
-    """Delete the account; the consent must name the exact balance, which is forfeited for good (R13)."""
-    change = job.settled()
-    shown = ticks_to_milli_floor(change.account.balance)
-    if job.fields["confirm_forfeit_milli"] != shown:
-        raise Refusal("R13", f"The account holds {format_milli(shown)} now: deleting it forfeits them for good. "
-                             f"To confirm, send confirm_forfeit_milli = {shown} (not "
-                             f"{job.fields['confirm_forfeit_milli']}).")
-    final = billing.forfeit(change.account, change.account.as_of)
-    job.save(final.account, change.entries + final.entries)
-
-
-HANDLERS: dict[str, Callable[[Job], None]] = {
-    "create_account": create_account, "update_account": update_account, "register_pbx": register_pbx,
-    "update_pbx": update_pbx, "set_licenses": set_licenses, "remove_pbx": remove_pbx,
-    "redeem_key": redeem_key, "delete_account": delete_account,
-}
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _check_pbx(job: Job, mode: str, platform: str, firmware: str) -> None:
-    try:
-        rules.check_pbx(mode, platform, firmware, job.record.row["cloud_contract"])
-    except RuleViolation as violation:
-        raise Refusal.of(violation) from None
-    if mode != "rental" and platform not in rules.PLATFORMS:
-        raise Refusal("bad-op", f"Platform {platform[:20]!r} is unknown: one of {', '.join(rules.PLATFORMS)}.")
-
-
-def _reconnected(job: Job, settled: billing.Account, lines) -> billing.Change:
-    """The configuration at current prices; a suspension lifts when the credit covers it (R14, R18)."""
-    rate = sum(line.rate for line in lines)
-    resume = rules.resumes_after_credit(settled.balance, rate, settled.suspended, job.ctx.policy)
-    change = billing.reconfigure(settled, settled.as_of, lines, resume=True if resume else None)
-    if job.prices:
-        return billing.Change(_with_price_version(change.account, job.prices.pricelist.version), change.entries,
-                              change.depleted_at)
-    return change
-
-
-def _with_price_version(state: billing.Account, version: str) -> billing.Account:
-    return replace(state, price_version=version)
-
-
-def _bump_pbx(job: Job, pbx: dict[str, Any], **columns: Any) -> None:
-    pbx.update(columns, revision=pbx["revision"] + 1)
-    UPDATE_PBX.run(job.connection, {key: pbx.get(key) for key in (
-        "account_id", "pbx_id", "name", "serial", "platform", "hardware_model", "firmware", "revision")}
-        | {"account_id": job.record.id})
+    if record.row["partner"] != caller.partner:
+        raise _refusal("access")
 
 
 class ToggleHistory:
-    """The R6 history of a batch's accounts: read once (at the first set_licenses), kept up to date in
-    memory, and written at the end of the batch."""
+    """R6's memory for a batch, by the PBX's serial within the partner: read on first need, kept up to date in
+    memory, written at the end of the batch. The history follows the serial, so removing a PBX and
+    registering it again (on any account of the partner) continues it."""
 
-    def __init__(self, connection, account_ids: list[str], now: int, policy: rules.Policy):
-        self.connection, self.account_ids, self.now, self.policy = connection, account_ids, now, policy
-        self._reductions: dict[tuple[str, str], list[rules.Reduction]] | None = None
-        self._occurrences: dict[str, int] = {}
+    def __init__(self, connection, now: int, policy: rules.Policy):
+        self.connection, self.now, self.policy = connection, now, policy
+        self._reductions: dict[tuple[str, str], list[rules.Reduction]] = {}
+        self._occurrences: dict[tuple[str, str], int] = {}
         self.new_reductions: list[dict[str, Any]] = []
         self.new_occurrences: list[dict[str, Any]] = []
 
-    def _load(self) -> dict[tuple[str, str], list[rules.Reduction]]:
-        if self._reductions is None:
-            self._reductions = {}
-            if self.account_ids:
-                marks, params = in_list("a", self.account_ids)
-                rows = Sql("SELECT account_id, at, pbx_id, ref, from_qty, to_qty FROM reductions "
-                           f"WHERE account_id IN ({marks}) AND at >= :since").run(
-                    self.connection, {**params, "since": self.now - self.policy.toggle_window_s})
-                for account_id, *fields in rows:
-                    self._reductions.setdefault((account_id, fields[1]), []).append(rules.Reduction(*fields))
-                rows = Sql("SELECT account_id, count(*) FROM toggle_occurrences "
-                           f"WHERE account_id IN ({marks}) AND at > :since GROUP BY account_id").run(
-                    self.connection, {**params, "since": self.now - self.policy.toggle_period_s})
-                self._occurrences = dict(rows.all())
-        return self._reductions
+    def of(self, partner: str) -> "PartnerHistory":
+        return PartnerHistory(self, partner)
 
-    def reductions(self, account_id: str, pbx_id: str) -> list[rules.Reduction]:
-        """Reductions of the PBX's items within the window (an account created in the batch has none)."""
-        return list(self._load().get((account_id, pbx_id), ()))
+    def _load(self, partner: str, serial: str) -> None:
+        if (partner, serial) in self._reductions:
+            return
+        params = {"p": partner, "s": serial}
+        rows = Sql("SELECT at, serial, ref, from_qty, to_qty FROM reductions "
+                   "WHERE partner = :p AND serial = :s AND at >= :since").run(
+            self.connection, {**params, "since": self.now - self.policy.toggle_window_s})
+        self._reductions[(partner, serial)] = [rules.Reduction(*row) for row in rows]
+        count = Sql("SELECT count(*) FROM toggle_occurrences WHERE partner = :p AND serial = :s AND at > :since").run(
+            self.connection, {**params, "since": self.now - self.policy.toggle_period_s}).scalar()
+        self._occurrences[(partner, serial)] = count or 0
 
-    def occurrences(self, account_id: str) -> int:
-        self._load()
-        return self._occurrences.get(account_id, 0)
+    def reductions(self, partner: str, serial: str) -> list[rules.Reduction]:
+        self._load(partner, serial)
+        return list(self._reductions[(partner, serial)])
 
-    def record(self, account_id: str, pbx_id: str, made: list[rules.Reduction], restored) -> None:
-        self._load().setdefault((account_id, pbx_id), []).extend(made)
-        self.new_reductions += [{"account_id": account_id, "pbx_id": r.pbx_id, "ref": r.ref, "at": r.at,
-                                 "from_qty": r.from_qty, "to_qty": r.to_qty} for r in made]
+    def occurrences(self, partner: str, serial: str) -> int:
+        self._load(partner, serial)
+        return self._occurrences[(partner, serial)]
+
+    def record(self, partner: str, account_id: str, serial: str, made, restored) -> None:
+        """Remember reductions, and a reduce-then-restore occurrence, on the account and its serial."""
+        self._load(partner, serial)
+        self._reductions[(partner, serial)].extend(made)
+        self.new_reductions += [{"account_id": account_id, "partner": partner, "serial": r.serial, "pbx_id": "",
+                                 "ref": r.ref, "at": r.at, "from_qty": r.from_qty, "to_qty": r.to_qty} for r in made]
         if restored:
-            self._occurrences[account_id] = self._occurrences.get(account_id, 0) + 1
-            self.new_occurrences.append({"account_id": account_id, "pbx_id": pbx_id, "refs": ",".join(restored),
-                                         "at": self.now})
+            self._occurrences[(partner, serial)] += 1
+            self.new_occurrences.append({"account_id": account_id, "partner": partner, "serial": serial, "pbx_id": "",
+                                         "refs": ",".join(restored), "at": self.now})
 
     def flush(self) -> None:
         if self.new_reductions:
@@ -512,15 +361,30 @@ class ToggleHistory:
         self.new_reductions, self.new_occurrences = [], []
 
 
+@dataclass
+class PartnerHistory:
+    """The History the core asks (rental.ops.History), for one partner's serials."""
+
+    toggles: ToggleHistory
+    partner: str
+
+    def reductions(self, serial: str):
+        return self.toggles.reductions(self.partner, serial)
+
+    def occurrences(self, serial: str) -> int:
+        return self.toggles.occurrences(self.partner, serial)
+
+
 INSERT_PBX = Sql("INSERT INTO pbxs (account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision) "
                  "VALUES (:account_id, :pbx_id, :name, :serial, :platform, :hardware_model, :firmware, :mode, :revision)")
 UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :platform, hardware_model = :hardware_model, "
-                 "firmware = :firmware, revision = :revision WHERE account_id = :account_id AND pbx_id = :pbx_id")
+                 "firmware = :firmware, mode = :mode, revision = :revision "
+                 "WHERE account_id = :account_id AND pbx_id = :pbx_id")
 DELETE_PBX = Sql("DELETE FROM pbxs WHERE account_id = :account_id AND pbx_id = :pbx_id")
 INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at) "
                  "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at)")
-INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, pbx_id, ref, at, from_qty, to_qty) "
-                       "VALUES (:account_id, :pbx_id, :ref, :at, :from_qty, :to_qty)")
-INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, pbx_id, refs, at) "
-                        "VALUES (:account_id, :pbx_id, :refs, :at)")
+INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, partner, serial, pbx_id, ref, at, from_qty, to_qty) "
+                       "VALUES (:account_id, :partner, :serial, :pbx_id, :ref, :at, :from_qty, :to_qty)")
+INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, partner, serial, pbx_id, refs, at) "
+                        "VALUES (:account_id, :partner, :serial, :pbx_id, :refs, :at)")
 

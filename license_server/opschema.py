@@ -47,6 +47,8 @@ OPS: dict[str, tuple[Field, ...]] = {
         Field("pbx_id", "pbx_id"), Field("base_revision", "revision"), Field("name", "text", False),
         Field("firmware", "firmware", False), Field("platform", "platform", False),
         Field("hardware_model", "text", False, 100),
+        Field("mode", "mode", False, description="purchased → rental when R1 and R7 hold; rental → purchased "
+                                                 "when it rents nothing (R8)"),
     ),
     "set_licenses": (
         Field("pbx_id", "pbx_id"), Field("base_revision", "revision"),

@@ -1,8 +1,9 @@
 """The rental terms (R26): published by the vendor, versioned, in English and French, served signed.
 
 `publish` makes a version current (`license-server publish-terms FILE`); `current` answers the
-signed `terms` envelope, cached per process like the price list; `acceptance_problem` is the
-check create_account runs once terms exist: the current version, accepted by a named signatory.
+signed `terms` envelope, cached per process like the price list; `check_acceptance` is the check
+create_account runs (rental.terms decides it): once terms exist, the current version, accepted by a
+named signatory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
+
+from rental.errors import Refusal
+from rental.terms import acceptance_problem
 
 from . import models
 from .db import Sql, writing
@@ -104,18 +108,17 @@ def publish(ctx, data: dict[str, Any] | str | Path) -> str:
     return version
 
 
-def acceptance_problem(current: CurrentTerms | None, terms_version: str | None, accepted_by: str | None) -> str | None:
-    """Why a new account's acceptance of the terms is not enough (R26), in English, or None."""
-    if current is None:
-        if terms_version is None and accepted_by is None:
-            return None
-        return (f"No rental terms are published on this server, so version {terms_version or '?'} cannot be "
-                "accepted: create the account without terms.")
-    if terms_version is None or accepted_by is None:
-        return (f"The customer must accept the rental terms version {current.version} before the account is "
-                "created: show them the terms (Software rental), record the signatory's name and create the "
-                "account again.")
-    if terms_version != current.version:
-        return (f"The customer accepted the rental terms version {terms_version}, but version {current.version} "
-                "is current: sync, show them the new terms, record their acceptance and create the account again.")
-    return None
+def check_acceptance(ctx, connection: Connection, fields: dict[str, Any]) -> None:
+    """create_account's acceptance of the rental terms (R26): the current version, by a named signatory."""
+    current = ctx.terms.current(ctx, connection)
+    problem = acceptance_problem(current.version if current else None, fields.get("terms_version"),
+                                 fields.get("accepted_by"))
+    if problem is not None:
+        raise Refusal([problem])
+
+
+def accepted_columns(fields: dict[str, Any], now: int) -> dict[str, Any]:
+    """The account's record of the acceptance: version, signatory and the server's time (R26)."""
+    version = fields.get("terms_version")
+    return {"terms_version": version, "terms_accepted_by": fields.get("accepted_by") if version else None,
+            "terms_accepted_at": now if version else None}

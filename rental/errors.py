@@ -1,21 +1,71 @@
 """Errors the core raises; a RuleViolation is one the user can act on."""
 
+from __future__ import annotations
+
+from typing import Any, Mapping
+
 
 class RentalError(Exception):
     """Base of every error raised by the core."""
 
 
 class RuleViolation(RentalError):
-    """A rule of SPEC.md refuses an action; the message says why and what would fix it."""
+    """A rule of SPEC.md refuses an action: (rule, code, params), rendered from the reasons catalog.
 
-    def __init__(self, rule: str, message: str, *, ref: str | None = None):
-        super().__init__(f"{rule}: {message}")
-        self.rule = rule
-        self.message = message
-        self.ref = ref  # the price-list item concerned, when there is one
+    ``message`` is the English wording; screens translate from ``code`` and ``params``.
+    """
+
+    def __init__(self, rule: str | None, code: str, params: Mapping[str, Any] | None = None):
+        from .reasons import Reason, rule_of
+
+        self.reason = Reason(rule or rule_of(code), code, dict(params or {}))
+        super().__init__(f"{self.reason.rule}: {self.reason.message}")
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> "RuleViolation":
+        """The violation for code, with its catalog rule."""
+        return cls(None, code, params)
+
+    @property
+    def rule(self) -> str:
+        return self.reason.rule
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.reason.params
+
+    @property
+    def message(self) -> str:
+        return self.reason.message
+
+    @property
+    def ref(self) -> str | None:
+        """The price-list item concerned, when there is one (for per-line display)."""
+        ref = self.reason.params.get("ref")
+        return ref if isinstance(ref, str) else None
 
     def __repr__(self) -> str:
-        return f"RuleViolation(rule={self.rule!r}, message={self.message!r})"
+        return f"RuleViolation(rule={self.rule!r}, code={self.code!r}, params={dict(self.params)!r})"
+
+
+class Refusal(RentalError):
+    """An op that is not applied, with every problem at once; the first names the op-result's rule and code.
+
+    ``status`` is ``rejected`` (a rule said no) or ``conflict`` (the PBX changed meanwhile).
+    """
+
+    def __init__(self, problems, status: str = "rejected"):
+        self.problems = tuple(problems)
+        self.status = status
+        super().__init__(" ".join(p.message for p in self.problems))
+
+    @property
+    def first(self):
+        return self.problems[0]
 
 
 class AmountError(RentalError, ValueError):

@@ -15,6 +15,7 @@ HARDWARE_PREFIX = "01-00500-"
 THIRD_PARTY = "third-party"
 MAINTENANCE = "maintenance"
 HARDWARE = "hardware"
+DEVICE_RENTAL = "device-rental"  # vendor hardware rented with iSC, charged per second (R13)
 
 _REF = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
 
@@ -57,35 +58,19 @@ def is_maintenance(item: PriceItem) -> bool:
 
 
 def rentability_problem(item: PriceItem) -> RuleViolation | None:
-    """Why item cannot be rented on a rental PBX, or None if it can (R2, R3)."""
+    """Why item cannot be rented on a rental PBX, or None if it can (R2, R3).
+
+    Vendor hardware *rented* with iSC (category ``device-rental``, R13) is rentable; hardware
+    *licenses* (01-00500-xxx) never are.
+    """
     if is_hardware_ref(item.ref) or item.category == HARDWARE:
-        return RuleViolation(
-            "R2",
-            f"{item.ref} ({item.name}) is a hardware license: hardware licenses (01-00500-xxx) "
-            "are bought, never rented. Remove it from the rental configuration.",
-            ref=item.ref,
-        )
+        return RuleViolation.of("hardware-license", ref=item.ref, name=item.name)
     if item.category == THIRD_PARTY:
-        return RuleViolation(
-            "R2",
-            f"{item.ref} ({item.name}) is partner or third-party software, which cannot be rented. "
-            "License it from its vendor and remove it from the rental configuration.",
-            ref=item.ref,
-        )
+        return RuleViolation.of("third-party", ref=item.ref, name=item.name)
     if is_maintenance(item):
-        return RuleViolation(
-            "R3",
-            f"{item.ref} ({item.name}) is software maintenance, already included in the rent "
-            "(a rental PBX may always run the newest firmware). Remove it: it is never billed.",
-            ref=item.ref,
-        )
+        return RuleViolation.of("maintenance-included", ref=item.ref, name=item.name)
     if not item.rentable:
-        note = f" ({item.note})" if item.note else ""
-        return RuleViolation(
-            "R2",
-            f"{item.ref} ({item.name}) is not offered for rent{note}. Remove it from the rental configuration.",
-            ref=item.ref,
-        )
+        return RuleViolation.of("not-offered", ref=item.ref, name=item.name)
     return None
 
 
@@ -112,11 +97,7 @@ class PriceList:
         """The item for ref, or a clear not-found violation."""
         found = self.items.get(ref)
         if found is None:
-            raise RuleViolation(
-                "not-found",
-                f"{ref} is not on price list {self.version}: check the reference or sync to get the newest list.",
-                ref=ref,
-            )
+            raise RuleViolation.of("item-unknown", ref=ref, version=self.version)
         return found
 
     def to_dict(self) -> dict[str, Any]:

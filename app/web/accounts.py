@@ -35,7 +35,7 @@ def problems_to_form(form: forms.Form, error: services.Refused, default_field: s
     aliases = aliases or {}
     for problem in error.problems:
         name = aliases.get(problem.field, problem.field) or default_field
-        form.error(name, problem.message, problem.rule)
+        form.error(name, problem.message, problem.rule, problem.code, dict(problem.params))
 
 
 @bp.get("/")
@@ -227,11 +227,20 @@ def delete(account_id: str):
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount", 40)
         form.values["confirm_amount"] = typed
+        # the amount the page showed when it opened (DESIGN §5: consent to forfeit up to it, R13)
+        posted = request.form.get("shown_milli", "")
+        shown = int(posted) if posted.isascii() and posted.isdecimal() and len(posted) < 19 else \
+            ticks_to_milli_floor(account.confirmed.balance_ticks)
         try:
             milli = parse_isc(typed)
         except AmountError as error:
             form.error("confirm_amount", str(error), "R13")
         else:
+            if milli != shown:
+                form.error("confirm_amount", _("Type the amount shown, %(amount)s: it is what deleting the account "
+                                               "forfeits for good.", amount=fmt_milli(shown)), "R13")
+        if form.ok:
+            milli = shown
             try:
                 services.delete_account(core.uow(), core.clock(), account_id, milli)
             except services.Refused as error:

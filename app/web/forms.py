@@ -19,8 +19,10 @@ class Form:
     def ok(self) -> bool:
         return not self.errors
 
-    def error(self, name: str, message: str, rule: str | None = None) -> None:
-        self.errors.setdefault(name, {"message": message, "rule": rule})
+    def error(self, name: str, message: str, rule: str | None = None, code: str | None = None,
+              params: dict | None = None) -> None:
+        """The field's first error; a core reason keeps its code and params (the screen translates from them)."""
+        self.errors.setdefault(name, {"message": message, "rule": rule, "code": code, "params": params or {}})
 
 
 def text(form, name: str, limit: int = 200) -> str:

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from rental.money import parse_isc
+from rental.reasons import render, template_of
 from rental.errors import AmountError
 
 from ..clock import DATE, NOTICE_OFFSET_S
@@ -69,17 +70,6 @@ RULE_TITLE = {
 
 # (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
 _FRENCH = [
-    # R26: the rental terms a new account accepts (app/terms.py offline, license_server/terms.py at sync)
-    (r"The customer must accept the rental terms version (.+?): let them read the terms, tick the box and type the signatory's name\.",
-     "Le client doit accepter les conditions de location version {0} : faites-lui lire les conditions, cochez la case et saisissez le nom du signataire."),
-    (r"The rental terms changed to version (.+?) meanwhile: show the customer the new terms and record their acceptance again\.",
-     "Les conditions de location sont passées à la version {0} entre-temps : montrez au client les nouvelles conditions et enregistrez de nouveau son acceptation."),
-    (r"The customer must accept the rental terms version (.+?) before the account is created: show them the terms \(Software rental\), record the signatory's name and create the account again\.",
-     "Le client doit accepter les conditions de location version {0} avant la création du compte : montrez-lui les conditions (Location de logiciels), enregistrez le nom du signataire et créez le compte de nouveau."),
-    (r"The customer accepted the rental terms version (.+?), but version (.+?) is current: sync, show them the new terms, record their acceptance and create the account again\.",
-     "Le client a accepté les conditions de location version {0}, mais la version {1} est en vigueur : synchronisez, montrez-lui les nouvelles conditions, enregistrez son acceptation et créez le compte de nouveau."),
-    (r"No rental terms are published on this server, so version (.+?) cannot be accepted: create the account without terms\.",
-     "Aucune condition de location n'est publiée sur ce serveur, la version {0} ne peut donc pas être acceptée : créez le compte sans conditions."),
     (r"Firmware (\S+) is older than 13r1, the first version that supports rental\. Update the PBX to 13r1 or later, then put it in rental mode\.",
      "Le firmware {0} est antérieur à 13r1, la première version qui permet la location. Mettez le PBX à jour en 13r1 ou plus récent, puis passez-le en mode location."),
     (r"'(.*)' is not a firmware version: write it like 13r1, 13r2sr5 or 14r1\.",
@@ -345,6 +335,29 @@ def french_pattern_of(message: str) -> str | None:
     return None
 
 
+def reason_text(reason) -> str:
+    """A reason (rule, code, params) in the UI's language, from its code's template in the catalog (never from
+    its English words); the app's own problems without a code still go through translate_reason."""
+    def part(name):
+        return reason.get(name) if isinstance(reason, dict) else getattr(reason, name, None)
+
+    code = part("code")
+    template = template_of(code) if code else None
+    if template is None:
+        return translate_reason(part("message") or str(reason), part("rule"))
+    params = dict(part("params") or {})
+    if isinstance(params.get("detail"), str):  # a field or key check's own words (not yet reasons as data)
+        params["detail"] = translate_reason(params["detail"]).rstrip(".")
+    return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment)
+
+
+def reasons_text(reasons, message: str | None = None, rule: str | None = None) -> str:
+    """Every problem of a refusal, each in the UI's language; the message when none is known as data."""
+    if reasons:
+        return " ".join(reason_text(reason) for reason in reasons)
+    return translate_reason(message, rule)
+
+
 def translate_reason(message: str | None, rule: str | None = None) -> str:
     """A reason from the core or the server in the UI's language (English is the original)."""
     if not message:
@@ -429,7 +442,7 @@ def urgency(status: str | None, remaining_seconds: int | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        rule_message=translate_reason, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
+        rule_message=translate_reason, reason=reason_text, reasons=reasons_text, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
         mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)

@@ -16,11 +16,6 @@ def imported(path):
             yield node.module.split(".")[0]
 
 
-def test_the_core_modules_import_no_flask_no_webview_and_no_license_server():
-    for name in CORE:
-        assert not set(imported(APP / name)) & {"flask", "flask_babel", "webview", "license_server"}, name
-
-
 def test_only_the_clock_module_reads_the_wall_clock():
     for name in CORE:
         if name != "clock.py":

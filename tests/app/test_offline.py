@@ -258,11 +258,12 @@ def test_restoring_a_reduced_item_within_a_week_warns_before_it_is_queued_R6(onl
     with online_once.unit_of_work() as uow:
         from app.models import Reduction
 
-        uow.session.add(Reduction(at=clock.now() - SECONDS_PER_DAY, pbx_id=PBX_ID, ref=IP_PORT, from_qty=12, to_qty=10))
+        uow.session.add(Reduction(at=clock.now() - SECONDS_PER_DAY, pbx_id=PBX_ID, serial="SN-0001", ref=IP_PORT,
+                                  from_qty=12, to_qty=10))
         uow.commit()
     with pytest.raises(services.NeedsConfirmation) as caught:
         services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 12})
-    assert "R6" in caught.value.warnings[0]
+    assert [(w.rule, w.code, w.params) for w in caught.value.warnings] == [("R6", "toggle-warning", {"refs": [IP_PORT]})]
     assert detail(online_once, clock).ops == ()
     queued = services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 12}, confirm=True)
     assert queued.warnings and detail(online_once, clock).ops[0].op_id == queued.op_id

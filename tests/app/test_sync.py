@@ -317,12 +317,12 @@ def test_the_servers_r6_warning_is_kept_with_the_result_and_shown(server, laptop
     for qty in (10, 5):  # a reduction...
         services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: qty})
         assert sync_now(store, clock).ok and not sync_now(store, clock).warnings
-    with pytest.raises(services.NeedsConfirmation, match="R6"):  # ...then a restore: the app warns first
+    with pytest.raises(services.NeedsConfirmation, match="reduce-then-restore"):  # ...then a restore: warned first
         services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10})
     restore = services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10}, confirm=True)
     report = sync_now(store, clock)
     assert report.ok and report.applied == 1
-    assert len(report.warnings) == 1 and "reduce-then-restore (R6)" in report.warnings[0]  # the server's own words
+    assert [(w.rule, w.code) for w in report.warnings] == [("R6", "toggle-warning")]  # the server's own reason
     latest = services.sync_status(store.unit_of_work(), clock).results[0]
     assert (latest.op_id, latest.status, latest.warnings) == (restore.op_id, "applied", report.warnings)
     assert latest.account_name == "Acme Dental"

@@ -94,7 +94,7 @@ def test_a_quick_restore_warns_r6_and_is_queued_only_after_i_understand(page, li
 
     page.goto(pbx)
     steps.set_quantities(page, {IP_PORT: 10}, expect_monthly="5.000 iSC")  # …and restored on Monday
-    expect(page.locator(".editor-summary .warning")).to_contain_text("reduce-then-restore (R6)")
+    expect(page.locator(".editor-summary .warning")).to_contain_text("R6 · Raising 01-00010-001 again soon after reducing it counts as reduce-then-restore")
     page.click("#license-editor button[type=submit]")
     understand = page.get_by_label("I understand the warning above and want to queue this change")
     expect(understand).to_be_visible()

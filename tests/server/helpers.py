@@ -119,7 +119,7 @@ class Api:
         return account_id
 
     def register(self, account_id: str, pbx_id: str = "pbx-1", **overrides: Any) -> dict:
-        fields = {"pbx_id": pbx_id, "name": "Main office", "serial": "SN-0001", "platform": "vmware",
+        fields = {"pbx_id": pbx_id, "name": "Main office", "serial": f"SN-{pbx_id}", "platform": "vmware",
                   "firmware": "13r2sr5", "mode": "rental", **overrides}
         return self.sync(self.op("register_pbx", account_id, **fields)).result
 

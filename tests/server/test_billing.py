@@ -70,18 +70,29 @@ def test_a_configuration_the_credit_does_not_cover_for_30_days_is_refused_with_t
     assert api.account(account_id) == before
 
 
-def test_loading_enough_credit_resumes_a_suspended_configuration(api, clock):
+def test_a_load_resumes_a_suspended_configuration_once_it_pays_one_day_and_says_what_is_missing(api, clock, ctx):
+    # R18: the configuration resumes at the second iSC are loaded, as soon as the credit pays RESUME_MIN_DAYS of it
     account_id = api.running_account("10")  # 2 months of 10 ports
     clock.advance(3 * MONTH)
+    stopped = api.account(account_id)
+    assert stopped["status"] == "suspended"
+    one_day = TEN_PORTS_RATE * ctx.policy.resume_min_days * DAY
+    needed = -(-(one_day - stopped["balance_ticks"]) // TICKS_PER_MILLI)
+    assert stopped["resume_needs_milli"] == needed
+    small = api.load(account_id, "0.1")  # credited, but less than a day of rent
+    assert small["status"] == "applied"
+    assert [(w["rule"], w["code"], w["params"]["missing_milli"]) for w in small["warnings"]] == [
+        ("R18", "still-suspended", needed - 100)]
     assert api.account(account_id)["status"] == "suspended"
-    api.load(account_id, "1")  # covers less than 30 days: stays suspended (R14)
-    assert api.account(account_id)["status"] == "suspended"
-    api.load(account_id, "20")
+    rest = needed - 100
+    resumed = api.load(account_id, f"{rest // 1000}.{rest % 1000:03d}")  # exactly the amount the warning named
+    assert resumed["warnings"] == []
     account = api.account(account_id)
     assert account["status"] == "active"
+    assert account["resume_needs_milli"] is None
     assert account["rate_ticks_per_s"] == TEN_PORTS_RATE
-    clock.advance(MONTH)
-    assert api.account(account_id)["balance_ticks"] == account["balance_ticks"] - ticks(5_000)
+    # one day and less than a milli-iSC's worth of seconds more
+    assert 0 <= account["depletes_at"] - clock.now - DAY <= TICKS_PER_MILLI // TEN_PORTS_RATE
 
 
 def test_a_suspended_account_may_reduce_without_credit_but_not_add(api, clock):
@@ -161,20 +172,24 @@ def test_the_ledger_ties_to_the_balance_to_the_tick(api, clock):
     assert any(line["open"] for line in lines)  # the charge since the last change, not yet written
 
 
-def test_deleting_an_account_needs_the_exact_balance_as_consent_then_forfeits_it(api, clock):
+def test_deleting_an_account_forfeits_up_to_the_amount_shown_though_the_balance_fell_meanwhile(api, clock):
+    # R13, DESIGN §5: the consent is the balance shown; a running account's balance falls while it travels
     account_id = api.running_account("100")
     clock.advance(MONTH + 1)
     shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
-    wrong = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=100_000)).result
-    assert (wrong["status"], wrong["rule"]) == ("rejected", "R13")
-    assert f"confirm_forfeit_milli = {shown}" in wrong["message"]
+    too_low = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown - 1)).result
+    assert (too_low["status"], too_low["rule"], too_low["code"]) == ("rejected", "R13", "forfeit-consent")
+    assert too_low["params"] == {"balance_milli": shown, "confirmed_milli": shown - 1}
     assert api.account(account_id)["status"] == "active"
+    clock.advance(6 * DAY)  # the technician took a while: 6 days of rent went by since the amount was shown
+    held = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    assert held < shown
     deleted = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown))
     assert deleted.result["status"] == "applied"
     account = deleted.accounts[account_id]
     assert (account["status"], account["balance_ticks"], account["rate_ticks_per_s"]) == ("deleted", 0, 0)
     forfeit = api.ledger_rows(account_id)[-1]
-    assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI == shown
+    assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI == held
     after = api.sync(api.op("redeem_key", account_id, key="ISC1-00000"))
     assert (after.result["status"], after.result["rule"]) == ("rejected", "deleted")
 

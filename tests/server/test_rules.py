@@ -84,7 +84,8 @@ def test_rented_licenses_cannot_be_put_on_a_purchased_pbx(api):
     api.register(account_id, mode="purchased")
     result = api.set_licenses(account_id, {IP_PORT: 1})
     assert (result["status"], result["rule"]) == ("rejected", "R8")
-    assert "separate PBX in rental mode" in result["message"]
+    assert result["code"] == "purchased-mixing"
+    assert "register a separate rental PBX" in result["message"]
 
 
 def test_reduce_then_restore_is_warned_recorded_and_refused_the_third_time(api, clock, ctx):
@@ -94,7 +95,8 @@ def test_reduce_then_restore_is_warned_recorded_and_refused_the_third_time(api, 
         clock.advance(2 * DAY)
         restored = api.set_licenses(account_id, {IP_PORT: 10})  # Monday: restore
         assert restored["status"] == "applied"
-        assert "R6" in restored["warnings"][0]
+        assert [(w["rule"], w["code"], w["params"]) for w in restored["warnings"]] == [
+            ("R6", "toggle-warning", {"refs": [IP_PORT]})]
         clock.advance(5 * DAY)
     assert api.count_occurrences(account_id) == 2
     api.set_licenses(account_id, {IP_PORT: 5})

@@ -6,8 +6,8 @@ from rental.errors import PriceListError, RuleViolation
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 from rental.pricing import PriceItem, PriceList, is_rentable
 from rental.rules import (
-    Firmware, Reduction, check_firmware, check_items, check_min_credit, check_mode, check_platform,
-    check_toggling, credit_shortfall_milli, parse_firmware, reductions, restored_refs, toggling_warning,
+    Firmware, Policy, Reduction, check_firmware, check_items, check_mode, check_platform, credit_shortfall_milli,
+    parse_firmware, reductions, restored_refs, toggle_problem,
 )
 
 T0 = 1_767_225_600
@@ -62,9 +62,9 @@ def test_any_other_platform_is_refused():
 def test_rented_licenses_cannot_go_on_a_purchased_pbx():
     check_mode("rental", {"a": 1})
     check_mode("purchased", {})
-    with pytest.raises(RuleViolation, match="separate PBX in rental mode") as error:
+    with pytest.raises(RuleViolation, match="separate rental PBX") as error:
         check_mode("purchased", {"a": 1})
-    assert error.value.rule == "R8"
+    assert (error.value.rule, error.value.code) == ("R8", "purchased-mixing")
 
 
 PRICES = PriceList("v1", T0, {
@@ -101,38 +101,36 @@ def test_removing_an_unrentable_item_is_not_a_problem():
     assert check_items({"01-00500-001": 0}, PRICES) == []
 
 
-def test_activation_needs_thirty_days_of_credit_and_says_how_much_is_missing():
+def test_the_credit_shortfall_for_thirty_days_is_rounded_up_to_the_milli_isc():
     # 10 × 1.234 iSC/month = 148,080 ticks/s; 30 days = 2,592,000 s → 383,823,360,000 ticks
-    # = 12,162.739... milli → 12,163 milli needed; with 10 iSC held, 2.163 iSC are missing
+    # = 12,162.739... milli → 12,163 milli needed; with 10 iSC held, 2.163 iSC are missing (R14)
     rate = 12 * 1234 * 10
     balance = 10_000 * TICKS_PER_MILLI
     assert credit_shortfall_milli(balance, rate) == 2_163
-    with pytest.raises(RuleViolation, match=r"Load at least 2\.163 iSC more") as error:
-        check_min_credit(balance, rate)
-    assert error.value.rule == "R14"
-    check_min_credit(balance + 2_163 * TICKS_PER_MILLI, rate)
-
-
-def test_the_r14_message_uses_the_french_style_when_asked():
-    with pytest.raises(RuleViolation, match=r"2,163 iSC"):
-        check_min_credit(10_000 * TICKS_PER_MILLI, 12 * 1234 * 10, locale="fr")
+    assert credit_shortfall_milli(balance + 2_163 * TICKS_PER_MILLI, rate) == 0
 
 
 def test_reduce_then_restore_within_seven_days_is_detected():
-    history = reductions("p1", {"A": 10, "B": 2}, {"A": 4, "B": 2}, T0)
-    assert history == [Reduction(T0, "p1", "A", 10, 4)]
-    assert restored_refs(history, "p1", {"A": 4}, {"A": 10}, T0 + 2 * SECONDS_PER_DAY) == ["A"]
-    assert restored_refs(history, "p1", {"A": 4}, {"A": 10}, T0 + 8 * SECONDS_PER_DAY) == []
-    assert restored_refs(history, "p2", {"A": 4}, {"A": 10}, T0 + SECONDS_PER_DAY) == []
-    assert toggling_warning(["A"]).count("R6") == 1
+    history = reductions("SN-1", {"A": 10, "B": 2}, {"A": 4, "B": 2}, T0)
+    assert history == [Reduction(T0, "SN-1", "A", 10, 4)]
+    assert restored_refs(history, "SN-1", {"A": 4}, {"A": 10}, T0 + 2 * SECONDS_PER_DAY) == ["A"]
+    assert restored_refs(history, "SN-1", {"A": 4}, {"A": 10}, T0 + 8 * SECONDS_PER_DAY) == []
+    assert restored_refs(history, "SN-2", {"A": 4}, {"A": 10}, T0 + SECONDS_PER_DAY) == []
 
 
 def test_the_third_restore_in_the_period_is_refused():
-    check_toggling(["A"], occurrences_in_period=1)  # the 2nd is recorded, not refused
-    with pytest.raises(RuleViolation, match="run continuously") as error:
-        check_toggling(["A"], occurrences_in_period=2)
-    assert error.value.rule == "R6"
-    check_toggling([], occurrences_in_period=9)
+    assert toggle_problem(["A"], occurrences_in_period=1) is None  # the 2nd is recorded, not refused
+    refused = toggle_problem(["A"], occurrences_in_period=2)
+    assert (refused.rule, refused.code, refused.params["count"]) == ("R6", "toggle-refused", 3)
+    assert "run continuously" in refused.message
+    assert toggle_problem([], occurrences_in_period=9) is None
+
+
+def test_the_policy_travels_in_the_price_list_and_ignores_what_it_cannot_use():
+    policy = Policy(min_credit_days=14, resume_min_days=2)
+    assert Policy.from_dict(policy.to_dict()) == policy
+    assert Policy.from_dict({"min_credit_days": "30", "resume_min_days": -1, "other": 3}) == Policy()
+    assert Policy.from_dict(None) == Policy()
 
 
 def test_a_price_list_is_validated_with_messages_naming_the_bad_item():
@@ -154,85 +152,3 @@ def test_a_hardware_reference_on_the_list_is_never_rentable():
     assert PriceList.from_dict(data).items["01-00500-007"].rentable is False
 
 
-# --- evaluate_licenses: the whole decision both sides make -----------------------------
-
-from rental.rules import PbxFacts, Policy, check_pbx, evaluate_licenses, resumes_after_credit  # noqa: E402
-
-RENTAL_PBX = PbxFacts("pbx-1", "rental", "vmware", "13r2", {"01-00010-001": 10})
-RATE_10 = 12 * 1234 * 10
-PLENTY = 1_000_000 * TICKS_PER_MILLI
-
-
-def judge(desired, *, balance=PLENTY, rate=RATE_10, suspended=False, pbx=RENTAL_PBX, **kw):
-    return evaluate_licenses(balance=balance, rate=rate, suspended=suspended, other_rate=0, pbx=pbx,
-                             desired=desired, pricelist=PRICES, cloud_contract=False, at=T0, **kw)
-
-
-def test_a_covered_change_is_accepted_with_its_new_rate():
-    verdict = judge({"01-00010-001": 12})
-    assert verdict.ok and verdict.new_rate == 12 * 1234 * 12 and not verdict.resume
-
-
-def test_a_reduction_is_allowed_even_when_credit_is_short():
-    assert judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI).ok
-
-
-def test_an_increase_needs_thirty_days_of_credit():
-    verdict = judge({"01-00010-001": 20}, balance=TICKS_PER_MILLI)
-    assert [p.rule for p in verdict.problems] == ["R14"]
-
-
-def test_a_suspended_account_resumes_only_with_thirty_days_of_credit():
-    short = judge({"01-00010-001": 2}, balance=TICKS_PER_MILLI, suspended=True)
-    assert short.ok and short.resume is False  # accepted, stays suspended
-    assert judge({"01-00010-001": 2}, suspended=True).resume is True
-
-
-def test_a_suspended_account_may_reduce_without_credit_but_not_add():
-    # R19: the rent can be reduced or ended at any time; R14: more licenses need 30 days of credit
-    assert judge({"01-00010-001": 4}, balance=0, suspended=True).ok
-    more = judge({"01-00010-001": 11}, balance=TICKS_PER_MILLI, suspended=True)
-    assert [p.rule for p in more.problems] == ["R14"]
-
-
-def test_ending_the_rent_is_always_allowed():
-    verdict = judge({}, balance=0, suspended=True)
-    assert verdict.ok and verdict.new_rate == 0 and not verdict.resume
-
-
-def test_old_firmware_purchased_mode_and_bad_platform_are_refused_next_to_their_rule():
-    old = PbxFacts("p", "rental", "vmware", "12r2", {})
-    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=old).problems] == ["R1"]
-    bought = PbxFacts("p", "purchased", "vmware", "13r2", {})
-    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=bought).problems] == ["R8"]
-    cloud = PbxFacts("p", "rental", "cloud", "13r2", {})
-    assert [p.rule for p in judge({"01-00010-001": 1}, pbx=cloud).problems] == ["R7"]
-
-
-def test_restore_soon_after_a_reduction_warns_then_is_refused_the_third_time():
-    history = [Reduction(T0 - 3600, "pbx-1", "01-00010-001", 10, 4)]
-    pbx = PbxFacts("pbx-1", "rental", "vmware", "13r2", {"01-00010-001": 4})
-    first = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=0)
-    assert first.ok and first.restored == ("01-00010-001",) and "R6" in first.warnings[0]
-    third = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=2)
-    assert [p.rule for p in third.problems] == ["R6"]
-    lenient = judge({"01-00010-001": 10}, pbx=pbx, history=history, occurrences_in_period=2,
-                    policy=Policy(toggle_refuse_at=5))
-    assert lenient.ok
-
-
-def test_registering_checks_firmware_and_platform_only_for_rental_pbxs():
-    check_pbx("purchased", "virtualbox", "12r1", cloud_contract=False)
-    with pytest.raises(RuleViolation) as error:
-        check_pbx("rental", "vmware", "12r1", cloud_contract=False)
-    assert error.value.rule == "R1"
-    with pytest.raises(RuleViolation) as error:
-        check_pbx("rental", "virtualbox", "13r1", cloud_contract=False)
-    assert error.value.rule == "R7"
-
-
-def test_a_key_resumes_a_suspended_account_only_when_it_covers_thirty_days():
-    need = 30 * SECONDS_PER_DAY * RATE_10
-    assert resumes_after_credit(need, RATE_10, suspended=True)
-    assert not resumes_after_credit(need - 1, RATE_10, suspended=True)
-    assert not resumes_after_credit(need, RATE_10, suspended=False)

@@ -184,7 +184,7 @@ def test_a_restore_the_server_warns_about_shows_its_r6_warning_on_sync_and_accou
 
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     french = unlocked.get(account).data.decode().split('id="server-answers"')[1]
-    assert "réduction-puis-rétablissement (R6)" in french and "appliqué" in french
+    assert "réduction-puis-rétablissement" in french and "appliqué" in french
     assert "Raising" not in french
 
 

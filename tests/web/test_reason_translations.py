@@ -1,5 +1,6 @@
-"""Every English reason the core, the app and the server can put on a screen has a French pattern in
-app/web/labels.py: a changed English text fails here, not silently in front of a French technician."""
+"""Every English reason the app still words itself (field checks, its own problems, sync failures) has a French
+pattern in app/web/labels.py: a changed English text fails here, not silently in front of a French technician.
+The core's and the server's reasons are codes, translated from the catalog (test_reasons_catalog.py)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,16 @@ from app.web.labels import french_pattern_of, translate_reason
 ROOT = Path(__file__).resolve().parents[2]
 #: Where reasons are written, and the calls whose argument (by position) is the reason.
 SOURCES = {
-    "rental/rules.py": {"RuleViolation": 1},
-    "rental/pricing.py": {"RuleViolation": 1, "PriceListError": 0},  # a bad price list: the "Answers refused" panel
+    "rental/pricing.py": {"PriceListError": 0},  # a bad price list: the "Answers refused" panel
     "rental/validation.py": {"FieldError": 1},
     "rental/money.py": {"AmountError": 0},  # the typed confirmation of a deletion (R13)
     "app/services.py": {"Problem": 1},
-    "app/checks.py": {"_refuse": 1},
     "app/projection.py": {"Problem": 1},
-    "license_server/ops.py": {"Refusal": 1},  # the rejections and conflicts the sync screen shows
     "app/sync.py": {"SyncError": 0},  # why a sync did not complete
-    "app/terms.py": {"Problem": 1},  # R26 offline: the customer's acceptance of the rental terms
-    "license_server/terms.py": {},  # R26 at sync: acceptance_problem's answers (RETURNED)
 }
-#: Functions whose returned f-string is shown (rental.rules.toggling_warning: the R6 warning).
-RETURNED = {"rental/rules.py": ("toggling_warning",), "license_server/terms.py": ("acceptance_problem",)}
+#: Functions whose returned f-string is shown. (The core's reasons are codes in rental/reasons.py, translated
+#: from the Babel catalog: tests/web/test_reasons_catalog.py.)
+RETURNED: dict[str, tuple[str, ...]] = {}
 #: What a placeholder stands for, when "7" would not read as the real thing.
 SAMPLES = {"where": "Item #3 (01-00010-001)", "note": " (sold with hardware)", "listed": "01-00010-001"}
 
@@ -74,7 +71,7 @@ REASONS = shown_reasons()
 
 def test_the_reasons_are_found_in_every_source():
     assert {name for name, _line, _text in REASONS} == set(SOURCES)
-    assert len(REASONS) > 60
+    assert len(REASONS) > 40  # the core's reasons moved to the catalog (test_reasons_catalog.py)
 
 
 @pytest.mark.parametrize("name,line,text", REASONS, ids=[f"{n}:{line}" for n, line, _ in REASONS])

@@ -6,14 +6,14 @@
 - R20 no longer counts reminders per depletion episode: `reminder_sent_at` (the last one sent) and
   the current end decide the next one, so a later end starts the schedule again.
 
-Revision ID: 0002
+Revision ID: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

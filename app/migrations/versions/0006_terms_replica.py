@@ -1,13 +1,13 @@
 """The rental terms (R26) kept on the laptop: the last verified `terms` envelope, for the screens offline.
 
-Revision ID: 0005
+Revision ID: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,388 @@
+"""What each op does (DESIGN §5): one pure decision per kind.
+
+The license server loads an account, calls ``decide`` and stores the decision; the app replays its
+queued ops with the same call to project them offline, and its checks before queueing are the same
+call. Nothing here reads a clock or a database: the caller hands in the account's state, the op's
+fields (already validated by shape) and a ``Context`` (now, price list, policy, R6 history, a
+verified activation key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+from . import billing, rules
+from .billing import Account, Entry, Line
+from .errors import Refusal, RuleViolation
+from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, ticks_to_milli_floor
+from .pricing import PriceList
+from .reasons import Reason
+from .rules import Policy, Reduction
+
+APPLIED, REJECTED, CONFLICT = "applied", "rejected", "conflict"
+MAX_BALANCE = 2**63 - 1  # what one account can hold (a BIGINT column)
+#: The op kinds, in the order DESIGN §5 lists them.
+KINDS = ("create_account", "update_account", "register_pbx", "update_pbx", "set_licenses", "remove_pbx",
+         "redeem_key", "delete_account")
+ACCOUNT_FIELDS = ("name", "contact_email", "cloud_contract", "language")
+PBX_FIELDS = ("name", "firmware", "platform", "hardware_model", "mode")
+
+
+@dataclass(frozen=True)
+class Pbx:
+    """One installation of the account; ``revision`` rises by one at each update_pbx or set_licenses."""
+
+    pbx_id: str
+    name: str
+    serial: str
+    platform: str
+    firmware: str
+    mode: str
+    hardware_model: str | None = None
+    revision: int = 1
+
+
+@dataclass(frozen=True)
+class State:
+    """An account as ops see it: its facts, its PBXs and its running credit (DESIGN §3)."""
+
+    account_id: str
+    name: str
+    contact_email: str
+    cloud_contract: bool
+    language: str
+    billing: Account
+    pbxs: Mapping[str, Pbx] = field(default_factory=dict)
+
+    def licenses_of(self, pbx_id: str) -> dict[str, int]:
+        return {line.ref: line.qty for line in self.billing.lines_of(pbx_id)}
+
+    def pbx_status(self, pbx_id: str) -> str:
+        """idle (rents nothing), suspended (credit used up, R18) or active."""
+        if not self.billing.lines_of(pbx_id):
+            return "idle"
+        return "suspended" if self.billing.suspended else "active"
+
+
+@dataclass(frozen=True)
+class ActivationKey:
+    """What a verified activation key brings (the caller checked its signature; the server its novelty)."""
+
+    key_id: str
+    amount_milli: int
+
+
+class History(Protocol):
+    """R6's memory, kept by the caller: reductions by serial, and reduce-then-restore occurrences."""
+
+    def reductions(self, serial: str) -> Iterable[Reduction]: ...
+
+    def occurrences(self, serial: str) -> int: ...
+
+
+class NoHistory:
+    def reductions(self, serial: str) -> Iterable[Reduction]:
+        return ()
+
+    def occurrences(self, serial: str) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a decision needs besides the account: the server's now, the current list and policy."""
+
+    now: int
+    pricelist: PriceList | None = None
+    policy: Policy = field(default_factory=Policy)
+    history: History = field(default_factory=NoHistory)
+    key: ActivationKey | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An applied op: the new state, the ledger entries that explain it, warnings and R6 memory."""
+
+    state: State
+    entries: tuple[Entry, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+    reductions: tuple[Reduction, ...] = ()  # R6: quantities lowered, to remember by serial
+    restored: tuple[str, ...] = ()  # R6: refs raised again soon after a reduction (one occurrence)
+    connection: bool = False  # R9: a connection event (settled, re-rated at the current list)
+    credited_milli: int = 0  # a load (R17): the reminders of R20 start again
+
+
+def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Apply op kind to state as the license server does; raises Refusal with every problem."""
+    if kind == "create_account":
+        return create_account(state, fields, ctx)
+    if state is None:
+        raise _refused("account-unknown")
+    if state.billing.deleted:
+        raise _refused("account-deleted")
+    return DECIDERS[kind](state, fields, ctx)
+
+
+# --------------------------------------------------------------------------- one decision per kind
+
+
+def create_account(state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    if state is not None:
+        raise _refused("account-exists")
+    account = billing.open_account(ctx.now)
+    if ctx.pricelist is not None:
+        account = replace(account, price_version=ctx.pricelist.version)
+    return Decision(State(
+        account_id=str(fields.get("account_id", "")), name=fields["name"], contact_email=fields["contact_email"],
+        cloud_contract=fields["cloud_contract"], language=fields.get("language", "en"), billing=account))
+
+
+def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    changes = {key: fields[key] for key in ACCOUNT_FIELDS if key in fields}
+    if not changes:
+        raise _refused("nothing-to-change")
+    if changes.get("cloud_contract") is False and state.cloud_contract:
+        for pbx in state.pbxs.values():
+            if pbx.platform == "cloud" and pbx.mode == "rental" and state.billing.lines_of(pbx.pbx_id):
+                raise _refused("cloud-contract-in-use", pbx=pbx.name)
+    return Decision(replace(state, **changes))
+
+
+def register_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """A rental PBX is a connection event (R9); a purchased one is not and re-rates nothing."""
+    pbx_id = fields["pbx_id"]
+    if pbx_id in state.pbxs:
+        raise _refused("pbx-exists", pbx_id=pbx_id)
+    _check_pbx(fields["mode"], fields["platform"], fields["firmware"], state.cloud_contract)
+    for other in state.pbxs.values():
+        if other.serial == fields["serial"]:
+            raise _refused("serial-duplicate", pbx=other.name, serial=fields["serial"])
+    pbx = Pbx(pbx_id=pbx_id, name=fields["name"], serial=fields["serial"], platform=fields["platform"],
+              firmware=fields["firmware"], mode=fields["mode"], hardware_model=fields.get("hardware_model"))
+    state = replace(state, pbxs={**state.pbxs, pbx_id: pbx})
+    if pbx.mode != "rental":
+        return Decision(state)
+    return _connected(state, state.billing.lines, ctx)
+
+
+def update_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Edit a PBX's facts (not a connection event); R1 and R7 hold for a rental PBX; R8 mode switches."""
+    pbx = _pbx(state, fields, ctx)
+    changes = {key: fields[key] for key in PBX_FIELDS if key in fields}
+    if not changes:
+        raise _refused("nothing-to-change")
+    merged = replace(pbx, **changes)
+    if merged.mode != pbx.mode and merged.mode != "rental" and state.billing.lines_of(pbx.pbx_id):
+        raise _refused("still-renting", pbx=pbx.name)  # R8: back to purchased only when it rents nothing
+    _check_pbx(merged.mode, merged.platform, merged.firmware, state.cloud_contract)
+    merged = replace(merged, revision=pbx.revision + 1)
+    return Decision(replace(state, pbxs={**state.pbxs, pbx.pbx_id: merged}))
+
+
+def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """The desired rental state of a PBX (R2, R3, R6, R8, R14, R15); {} ends the rent (R19). A connection event."""
+    pbx = _pbx(state, fields, ctx)
+    pricelist = _pricelist(ctx)
+    desired = fields["items"]
+    problems = list(rules.check_items(desired, pricelist))
+    wanted = {ref: qty for ref, qty in desired.items() if _is_qty(qty) and qty > 0}
+    if wanted:
+        problem = _first_problem(lambda: rules.check_mode(pbx.mode, wanted),
+                                 lambda: rules.check_firmware(pbx.firmware),
+                                 lambda: rules.check_platform(pbx.platform, state.cloud_contract))
+        if problem is not None:
+            problems.append(problem)
+    current = state.licenses_of(pbx.pbx_id)
+    at = max(ctx.now, state.billing.as_of)
+    settled = billing.settle(state.billing, at)
+    account = settled.account
+    known = {ref: qty for ref, qty in wanted.items() if pricelist.get(ref) is not None}
+    new_lines = billing.lines_for(pbx.pbx_id, known, pricelist)
+    others = billing.rerate((line for line in account.lines if line.pbx_id != pbx.pbx_id), pricelist)
+    if not problems:
+        credit = min_credit_problem(account, pbx.pbx_id, new_lines, others, pricelist, ctx.policy)
+        if credit is not None:
+            problems.append(credit)
+    warnings: list[Reason] = []
+    restored = rules.restored_refs(ctx.history.reductions(pbx.serial), pbx.serial, current, wanted, at,
+                                   ctx.policy.toggle_window_s)
+    if restored:
+        problem = rules.toggle_problem(restored, ctx.history.occurrences(pbx.serial), ctx.policy.toggle_refuse_at)
+        if problem is None:
+            warnings.append(Reason.of("toggle-warning", refs=list(restored)))
+        else:
+            problems.append(problem)
+    if problems:
+        raise Refusal([violation.reason for violation in problems])
+    pbxs = {**state.pbxs, pbx.pbx_id: replace(pbx, revision=pbx.revision + 1)}
+    decision = _connected(replace(state, billing=account, pbxs=pbxs), others + new_lines, ctx, settled.entries)
+    return replace(decision, warnings=tuple(warnings) + decision.warnings,
+                   reductions=tuple(rules.reductions(pbx.serial, current, wanted, at)), restored=tuple(restored))
+
+
+def remove_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Its rent ends this second (R19); removal reduces every item to zero for R6; a rental PBX's removal is a
+    connection event (R9) that re-rates the others."""
+    pbx = _pbx(state, fields, ctx)
+    at = max(ctx.now, state.billing.as_of)
+    current = state.licenses_of(pbx.pbx_id)
+    pbxs = {key: value for key, value in state.pbxs.items() if key != pbx.pbx_id}
+    made = tuple(rules.reductions(pbx.serial, current, {}, at))
+    if pbx.mode != "rental":
+        return Decision(replace(state, pbxs=pbxs), reductions=made)
+    settled = billing.settle(state.billing, at)
+    others = tuple(line for line in settled.account.lines if line.pbx_id != pbx.pbx_id)
+    decision = _connected(replace(state, billing=settled.account, pbxs=pbxs), others, ctx, settled.entries)
+    return replace(decision, reductions=made)
+
+
+def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Load an activation key (R11, R17): a connection event; a suspended account resumes when R18 allows,
+    else the warning still-suspended says how much more would."""
+    key = ctx.key
+    if key is None:
+        raise _refused("key-invalid", detail="it could not be read")
+    at = max(ctx.now, state.billing.as_of)
+    change = billing.credit(state.billing, at, key.amount_milli, key_id=key.key_id)
+    if change.account.balance > MAX_BALANCE:
+        raise _refused("balance-overflow")
+    decision = _connected(replace(state, billing=change.account), change.account.lines, ctx, change.entries)
+    return replace(decision, credited_milli=key.amount_milli)
+
+
+def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """The consent names the balance shown: up to that amount is forfeited for good (R13); a running account's
+    balance falls while the consent travels, so only a higher balance (credit loaded since) refuses."""
+    at = max(ctx.now, state.billing.as_of)
+    settled = billing.settle(state.billing, at)
+    held = ticks_to_milli_floor(settled.account.balance)
+    confirmed = fields["confirm_forfeit_milli"]
+    if held > confirmed:
+        raise _refused("forfeit-consent", balance_milli=held, confirmed_milli=confirmed)
+    final = billing.forfeit(settled.account, at)
+    return Decision(replace(state, billing=final.account), settled.entries + final.entries)
+
+
+DECIDERS: dict[str, Callable[[State, Mapping[str, Any], Context], Decision]] = {
+    "update_account": update_account, "register_pbx": register_pbx, "update_pbx": update_pbx,
+    "set_licenses": set_licenses, "remove_pbx": remove_pbx, "redeem_key": redeem_key,
+    "delete_account": delete_account,
+}
+
+
+# --------------------------------------------------------------------------- the money rules
+
+
+def min_credit_problem(account: Account, pbx_id: str, new_lines: tuple[Line, ...], others: tuple[Line, ...],
+                       pricelist: PriceList, policy: Policy) -> RuleViolation | None:
+    """R14 refuses only a change that adds: one that raises the PBX's rate when its old and new configurations
+    are both priced at the current list, and then only when the credit does not cover the account's new
+    configuration for min_credit_days. Reducing or ending a rent is never refused for credit (R15, R19)."""
+    old_rate = _rate(billing.rerate(account.lines_of(pbx_id), pricelist))
+    new_rate = _rate(new_lines)
+    if new_rate <= old_rate:
+        return None
+    missing = rules.credit_shortfall_milli(account.balance, _rate(others) + new_rate, policy.min_credit_days)
+    if missing:
+        return RuleViolation.of("min-credit", days=policy.min_credit_days, missing_milli=missing)
+    return None
+
+
+def connection_event(account: Account, lines: Iterable[Line], ctx: Context) -> billing.Change:
+    """R9, R23: settle at the old rates, run lines re-rated at the current list; a suspended account resumes
+    when its credit pays the configuration for resume_min_days (R18)."""
+    at = max(ctx.now, account.as_of)
+    settled = billing.settle(account, at)
+    lines = tuple(lines)
+    if ctx.pricelist is not None:
+        lines = billing.rerate(lines, ctx.pricelist)
+    resume = settled.account.suspended and resume_needs_milli(settled.account.balance, _rate(lines), ctx.policy) == 0
+    final = billing.reconfigure(settled.account, at, lines, resume=True if resume else None)
+    account = final.account
+    if ctx.pricelist is not None:
+        account = replace(account, price_version=ctx.pricelist.version)
+    return billing.Change(account, settled.entries + final.entries, settled.depleted_at)
+
+
+def resume_needs_milli(balance: int, rate: int, policy: Policy) -> int:
+    """The least load (milli-iSC) after which a configuration of rate resumes (R18); 0 when it would now."""
+    if rate <= 0:
+        return 0
+    return rules.credit_shortfall_milli(balance, rate, policy.resume_min_days)
+
+
+def resume_needs(account: Account, pricelist: PriceList | None, policy: Policy) -> int | None:
+    """For a suspended account, the least load that resumes it at the current list (R18); None otherwise."""
+    if not account.suspended or account.deleted or not account.lines:
+        return None
+    lines = billing.rerate(account.lines, pricelist) if pricelist is not None else account.lines
+    return resume_needs_milli(account.balance, _rate(lines), policy)
+
+
+def retained_until(account: Account, policy: Policy) -> int | None:
+    """When the credit of an account that runs nothing expires (R19); None while something runs."""
+    return billing.retention_ends_at(account, policy.retention_s)
+
+
+def daily_milli(monthly_milli: int) -> int:
+    """The average daily consumption the guide speaks of (R16), rounded down: a month is 1/12 of the Julian year."""
+    return monthly_milli * SECONDS_PER_DAY // SECONDS_PER_MONTH
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _connected(state: State, lines: Iterable[Line], ctx: Context, entries: tuple[Entry, ...] = ()) -> Decision:
+    change = connection_event(state.billing, lines, ctx)
+    account = change.account
+    warnings: tuple[Reason, ...] = ()
+    needs = resume_needs(account, None, ctx.policy) if account.suspended and account.configured_rate else None
+    if needs:
+        warnings = (Reason.of("still-suspended", missing_milli=needs, days=ctx.policy.resume_min_days),)
+    return Decision(replace(state, billing=account), tuple(entries) + change.entries, warnings, connection=True)
+
+
+def _pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Pbx:
+    pbx = state.pbxs.get(fields["pbx_id"])
+    if pbx is None:
+        raise _refused("pbx-unknown", pbx_id=fields["pbx_id"])
+    base = fields.get("base_revision")
+    if base is not None and base != pbx.revision:
+        raise Refusal([Reason.of("revision-conflict", pbx_id=pbx.pbx_id, revision=pbx.revision,
+                                 base_revision=base)], CONFLICT)
+    return pbx
+
+
+def _pricelist(ctx: Context) -> PriceList:
+    if ctx.pricelist is None:
+        raise _refused("no-pricelist")
+    return ctx.pricelist
+
+
+def _check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> None:
+    try:
+        rules.check_pbx(mode, platform, firmware, cloud_contract)
+    except RuleViolation as violation:
+        raise Refusal([violation.reason]) from None
+
+
+def _first_problem(*checks: Callable[[], Any]) -> RuleViolation | None:
+    for check in checks:
+        try:
+            check()
+        except RuleViolation as violation:
+            return violation
+    return None
+
+
+def _is_qty(qty: Any) -> bool:
+    return isinstance(qty, int) and not isinstance(qty, bool) and 0 <= qty <= rules.MAX_QTY
+
+
+def _rate(lines: Iterable[Line]) -> int:
+    return sum(line.rate for line in lines)
+
+
+def _refused(code: str, **params: Any) -> Refusal:
+    return Refusal([Reason.of(code, **params)])

@@ -1,0 +1,172 @@
+"""Every refusal, warning and notice of the core as data: (rule, code, params) and one English template each.
+
+Screens and mails translate a reason from its ``code`` (Babel extracts the templates marked N_);
+``render`` gives the English wording the server puts in ``message``. Parameters follow a naming
+convention that says how to show them: ``*_milli`` an amount in iSC, ``*_at`` a time (the screen's
+formatter; the core reads no calendar),
+a list is joined with commas, anything else as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .money import format_milli
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's marker for extraction
+    """Mark a template for extraction without translating it here (the core has no locale)."""
+    return text
+
+
+#: code → (rule, English template). A rule-specific code names its rule; a code used under several
+#: rules (none yet) would take the rule from the caller.
+CATALOG: dict[str, tuple[str, str]] = {
+    # R1 firmware
+    "firmware-invalid": ("bad-op", N_("{firmware} is not a firmware version: write it like 13r1, 13r2sr5 or 14r1.")),
+    "firmware-too-old": ("R1", N_("Firmware {firmware} is older than 13r1, the first version that supports rental. "
+                                  "Update the PBX to 13r1 or later, then put it in rental mode.")),
+    # R2, R3 what may be rented
+    "hardware-license": ("R2", N_("{ref} ({name}) is a hardware license: hardware licenses (01-00500-xxx) are bought, "
+                                  "never rented. Remove it from the rental configuration.")),
+    "third-party": ("R2", N_("{ref} ({name}) is partner or third-party software, which cannot be rented. License it "
+                             "from its vendor and remove it from the rental configuration.")),
+    "not-offered": ("R2", N_("{ref} ({name}) is not offered for rent. Remove it from the rental configuration.")),
+    "maintenance-included": ("R3", N_("{ref} ({name}) is software maintenance, already included in the rent (a rental "
+                                      "PBX may always run the newest firmware). Remove it: it is never billed.")),
+    "item-unknown": ("not-found", N_("{ref} is not on price list {version}: check the reference, or sync to get "
+                                     "the newest list.")),
+    "quantity-invalid": ("bad-op", N_("The quantity of {ref} must be a whole number from 0 to {max}.")),
+    "no-pricelist": ("not-found", N_("No price list is known yet: sync once while online (the vendor publishes "
+                                     "it), then set licenses.")),
+    # R6 continuous running
+    "toggle-warning": ("R6", N_("Raising {refs} again soon after reducing it counts as reduce-then-restore: rented "
+                                "licenses must run continuously, and repeated occurrences are refused.")),
+    "toggle-refused": ("R6", N_("Raising {refs} again so soon after reducing it would be reduce-then-restore number "
+                                "{count} in the period: rented licenses must run continuously. Keep the "
+                                "configuration steady; size it for the regular need instead of switching it.")),
+    # R7 platform
+    "platform-refused": ("R7", N_("Platform {platform} cannot run rented licenses: use VMware or Hyper-V "
+                                  "virtualisation, dedicated vendor hardware, or the vendor's cloud (with a cloud "
+                                  "contract).")),
+    "cloud-needs-contract": ("R7", N_("A cloud installation needs a cloud contract on the account. Record the "
+                                      "contract on the account first, or install the PBX on VMware, Hyper-V or "
+                                      "vendor hardware.")),
+    "cloud-contract-in-use": ("R7", N_("PBX {pbx} rents licenses in the cloud, which needs the cloud contract. End "
+                                       "its rent or move it to VMware, Hyper-V or vendor hardware first.")),
+    "platform-unknown": ("bad-op", N_("Platform {platform} is unknown: one of {platforms}.")),
+    # R8 mixing
+    "mode-unknown": ("bad-op", N_("Mode {mode} is unknown: a PBX is either rental or purchased.")),
+    "purchased-mixing": ("R8", N_("This PBX runs purchased licenses; rented licenses cannot be mixed with them on one "
+                                  "PBX. Switch it to rental mode first, or register a separate rental PBX.")),
+    "still-renting": ("R8", N_("PBX {pbx} still rents licenses: end its rent (no licenses) before switching it to "
+                               "purchased licenses.")),
+    # R13 deletion
+    "forfeit-consent": ("R13", N_("The account holds {balance_milli} now, more than the {confirmed_milli} agreed to "
+                                  "be forfeited: credit was loaded since. Look at the balance again and confirm "
+                                  "that amount.")),
+    "account-deleted": ("deleted", N_("This account was deleted: its iSC were forfeited and it takes no more "
+                                      "changes.")),
+    # R14, R18 credit
+    "min-credit": ("R14", N_("The credit does not cover this configuration for {days} days. Load at least "
+                             "{missing_milli} more, then try again.")),
+    "still-suspended": ("R18", N_("The credit does not yet resume the installation: {missing_milli} more are needed "
+                                  "to run its configuration for {days} day(s). Load that much more, or reduce "
+                                  "the licenses.")),
+    # R26 rental terms
+    "terms-not-accepted": ("R26", N_("The customer must accept the rental terms version {version} before the "
+                                     "account is created: show them the terms (Software rental), record the "
+                                     "signatory's name, then create the account.")),
+    "terms-outdated": ("R26", N_("The customer accepted the rental terms version {accepted}, but version {version} is "
+                                 "current: show them the current terms, record their acceptance and create the "
+                                 "account again.")),
+    "terms-unpublished": ("R26", N_("No rental terms are published, so version {accepted} cannot be accepted: create "
+                                    "the account without terms.")),
+    # keys
+    "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
+                                      "key.")),
+    "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
+                                "key.")),
+    "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
+                                      "credit first, or load the key on another account.")),
+    # the shape of an op
+    "account-unknown": ("not-found", N_("No such account: create it first, or check the account id.")),
+    "account-exists": ("bad-op", N_("An account with this id exists already: a new account needs a new id.")),
+    "pbx-unknown": ("not-found", N_("PBX {pbx_id} is not registered on this account: register it first, or sync to "
+                                    "see the account's PBXs.")),
+    "pbx-exists": ("bad-op", N_("PBX {pbx_id} is registered on this account already: edit it instead.")),
+    "serial-duplicate": ("bad-op", N_("PBX {pbx} of this account already has serial {serial}: check the serial "
+                                      "number.")),
+    "nothing-to-change": ("bad-op", N_("Nothing to change: give at least one field to edit.")),
+    "revision-conflict": ("conflict", N_("PBX {pbx_id} changed meanwhile (revision {revision}; this change was made "
+                                         "on revision {base_revision}): sync, review it and redo the change.")),
+    "access": ("access", N_("This account cannot be changed with your credentials.")),
+    "op-reuse": ("op-reuse", N_("This op id was already used for another change: each change needs a new id.")),
+    "bad-field": ("bad-op", N_("{detail}")),
+}
+
+#: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
+NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One refusal, warning or notice: the rule behind it, a stable code and its values."""
+
+    rule: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The English wording (the server's ``message``; screens translate from the code)."""
+        return render(self.code, self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As an op-result lists it (DESIGN §5): {rule, code, params, message}."""
+        return {"rule": self.rule, "code": self.code, "params": dict(self.params), "message": self.message}
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> "Reason":
+        """The reason for code with its catalog rule."""
+        return cls(rule_of(code), code, params)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Reason":
+        return cls(str(data.get("rule") or ""), str(data.get("code") or ""), dict(data.get("params") or {}))
+
+
+def rule_of(code: str) -> str:
+    return CATALOG[code][0]
+
+
+def template_of(code: str) -> str | None:
+    found = CATALOG.get(code)
+    return found[1] if found else None
+
+
+def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None = None,
+                 moment: Callable[[int], str] | None = None) -> str:
+    """One parameter as text, by the naming convention (amounts, times, lists)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(format_param(name, each, amount=amount, moment=moment) for each in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if name.endswith("_milli"):
+            return (amount or format_milli)(value)
+        if name.endswith("_at"):
+            return moment(value) if moment else f"{value} (UTC seconds)"
+    return str(value)
+
+
+def render(code: str, params: Mapping[str, Any], template: str | None = None, **formatters: Any) -> str:
+    """The template of code (or the one given, e.g. translated) filled with params; unknown codes fall back to
+    their params' ``detail`` or the code itself, never to a crash."""
+    template = template or template_of(code)
+    values = {name: format_param(name, value, **formatters) for name, value in params.items()}
+    if template is None:
+        return values.get("detail") or code
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
