@@ -61,6 +61,10 @@ translations: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot --no-location --omit-header --no-wrap .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -l fr --no-fuzzy-matching --no-wrap
 	$(VENV)/bin/pybabel compile -d translations -l fr --statistics
+	# the license server's mails to customers (R18-R20): their own domain, shipped inside the package
+	$(VENV)/bin/pybabel extract -o license_server/translations/mails.pot --no-location --omit-header --no-wrap license_server/mail.py
+	$(VENV)/bin/pybabel update -D mails -i license_server/translations/mails.pot -d license_server/translations -l fr --no-fuzzy-matching --no-wrap
+	$(VENV)/bin/pybabel compile -D mails -d license_server/translations -l fr --statistics
 
 clean:
 	rm -rf $(VENV) build/out dist .pytest_cache .hypothesis

@@ -47,9 +47,9 @@ class DemoServer:
 
 
 def start_license_server(folder: Path, clock=None) -> DemoServer:
-    """A license server on 127.0.0.1 (random port) over SQLite in folder, with prices, a technician and keys."""
+    """A license server on 127.0.0.1 (random port) over SQLite in folder, with prices, terms, a technician and keys."""
     import license_server
-    from license_server import admin
+    from license_server import admin, terms
     from rental.errors import PriceListError
 
     from .launcher import LocalServer
@@ -69,6 +69,10 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
         admin.publish_prices(ctx, admin.demo_pricelist())
     except PriceListError:
         pass  # a kept demo folder (--home) has it from an earlier run
+    try:
+        terms.publish(ctx, admin.demo_terms())  # R26: English and French demo terms
+    except terms.TermsError:
+        pass  # a kept demo folder has them already
     token = admin.add_technician(ctx, DEMO_PARTNER, DEMO_TECHNICIAN)
     keys = [(amount, key) for amount, count in DEMO_KEYS_MILLI for key in admin.issue_keys(ctx, amount, count)]
     server = LocalServer(server_app).start()
@@ -76,20 +80,25 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
 
 
 DEMO_ACCOUNT = ("Hotel du Lac (demo)", "it@hotel-du-lac.example")
+DEMO_SIGNATORY = "Claire Martin (demo)"  # who accepted the demo rental terms for the demo account (R26)
 
 
 def prepare_store(home: Path, server: DemoServer) -> str | None:
     """Make the app's store, already pointed at the demo server with the technician's token, with one
     customer account holding the first key's credit (synced), so there is something to work on.
     Returns the key it loaded (None for a kept folder, which has its account already)."""
-    from . import services
+    from . import services, terms as terms_mod
     from .clock import SystemClock
 
     if not services.is_initialised(home):
         store = services.initialise(home, DEMO_PASSPHRASE, server.url, server.token, demo=True)
         try:
             clock = SystemClock()
-            account = services.create_account(store.unit_of_work(), clock, *DEMO_ACCOUNT)
+            services.sync_now(store.unit_of_work, clock)  # the price list and the rental terms (R26) first
+            held = terms_mod.held(store.unit_of_work())
+            account = services.create_account(store.unit_of_work(), clock, *DEMO_ACCOUNT,
+                                              terms_version=held.version if held else None,
+                                              accepted_by=DEMO_SIGNATORY, terms_accepted=True)
             loaded = server.keys[0][1]
             services.redeem_key(store.unit_of_work(), clock, account.account_id, loaded)
             report = services.sync_now(store.unit_of_work, clock)

@@ -150,3 +150,18 @@ class ToggleOccurrence(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     serial: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+
+
+class TermsReplica(Base):
+    """A verified `terms` envelope (R26); the newest received is current, kept for the new-account form offline.
+
+    Added by migration 0006.
+    """
+
+    __tablename__ = "terms_replica"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    envelope: Mapped[str] = mapped_column(Text, nullable=False)  # exactly as the server signed it
+    received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -30,7 +30,7 @@ from rental.pricing import PriceList
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod
+from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 from .models import AccountReplica
 from .store import (  # re-exported: the UI needs only this module
@@ -684,12 +684,15 @@ def _result_views(uow, account_id: str | None, limit: int) -> tuple[ResultView, 
 
 
 def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str, cloud_contract: bool = False,
-                   language: str = "en") -> QueuedOp:
-    """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says)."""
+                   language: str = "en", *, terms_version: str | None = None, accepted_by: str | None = None,
+                   terms_accepted: bool = False) -> QueuedOp:
+    """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says), with the customer's
+    acceptance of the rental terms held on this laptop (R26)."""
     fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
                                    language=language, required=True)
     account_id = str(uuid.uuid4())
     with uow:
+        fields.update(terms_mod.acceptance(uow.session, terms_version, accepted_by, terms_accepted))
         op = outbox.enqueue(uow.session, "create_account", account_id, fields, _now(uow, clock, writing=True))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)

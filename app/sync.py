@@ -19,7 +19,7 @@ import httpx
 from rental.errors import SignatureError
 from rental.rules import reductions as reductions_of
 
-from . import clock as clock_mod, outbox, replica, settings
+from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
 from .models import Reduction as ReductionRow, ToggleOccurrence
 
 API = "/api/v1"
@@ -84,6 +84,9 @@ class HttpTransport:
 
     def pricelist(self) -> dict:
         return self._call("GET", "/pricelist")
+
+    def terms(self) -> dict:
+        return self._call("GET", "/terms")
 
     def accounts(self) -> dict:
         return self._call("GET", "/accounts")
@@ -359,6 +362,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned)
         updated += len(updated_ids)
         refused += ref
+        terms_mod.pull(uow_factory, clock, transport)  # the rental terms, for the new-account form offline (R26)
         say("Fetching ledgers…")
         with uow_factory() as uow:
             wanted = replica.ledgers_to_pull(uow.session, named)

@@ -39,23 +39,23 @@ def _rows(total: int, due_every: int):
         if n % due_every == 0:
             depletes_at = NOW - 1 - (n // due_every) % (3 * DAY)  # ran out within the last three days
             as_of = depletes_at - 20 * DAY
-            reminder_level, reminder_due_at = 7, r"\N"  # every reminder of the episode already sent
+            reminder_sent_at, reminder_due_at = depletes_at - DAY, r"\N"  # the last reminder went a day before
         else:
             depletes_at = NOW + 8 * week + (n * 7919) % (300 * DAY)  # beyond the first reminder (R20)
             as_of = NOW - (n % 30) * DAY
-            reminder_level, reminder_due_at = -1, depletes_at - 7 * week
+            reminder_sent_at, reminder_due_at = r"\N", depletes_at - 7 * week
         balance = rate * (depletes_at - as_of) + (n % rate)  # depletes_at = as_of + balance // rate exactly
         accounts.write(
             f"{account_id}\t{PARTNER}\tCustomer {n}\tc{n}@example.com\tf\ten\t{3 + n % 5}\t{as_of}\t{balance}\t{rate}\t"
-            f"f\tf\t{depletes_at}\t{as_of}\t{PRICE_VERSION}\t0\t{reminder_level}\t{reminder_due_at}\t{as_of - 90 * DAY}\n")
+            f"f\tf\t{depletes_at}\t{as_of}\t{PRICE_VERSION}\t{reminder_sent_at}\t{reminder_due_at}\t{as_of - 90 * DAY}\n")
         pbxs.write(f"{account_id}\tpbx-1\tPBX {n}\tSN{n:09d}\tvmware\t\\N\t14r1\trental\t2\n")
         licenses.write(f"{account_id}\tpbx-1\t{REFS[kind]}\t{qty}\t{MONTHLY[kind]}\t{PRICE_VERSION}\n")
     return accounts.getvalue(), pbxs.getvalue(), licenses.getvalue()
 
 
 ACCOUNT_COLUMNS = ("id, partner, name, contact_email, cloud_contract, language, revision, as_of, balance_ticks, "
-                   "rate_ticks_per_s, suspended, deleted, depletes_at, last_activity_at, price_version, episode, "
-                   "reminder_level, reminder_due_at, created_at")
+                   "rate_ticks_per_s, suspended, deleted, depletes_at, last_activity_at, price_version, "
+                   "reminder_sent_at, reminder_due_at, created_at")
 
 
 def load(url_dsn: str, total: int, due_every: int) -> float:

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             page = context.new_page()
             token = server.add_technician("Alpine Telecom", "Ann Technician")
             keys = server.issue_keys("250", 3) + server.issue_keys("12", 1)
+            server.publish_terms()  # the demo rental terms (R26), English and French
 
             page.goto(app.launch_url)
             page.fill("#passphrase", "Tall-Green-Ladder-42")
@@ -108,6 +109,15 @@ def main(argv: list[str] | None = None) -> int:
             shoot(page, out, "08-statement")
             page.goto(hotel + "/delete")
             shoot(page, out, "09-delete")
+            page.goto(app.url("/rental/"))
+            shoot(page, out, "14-software-rental")
+            page.goto(app.url("/accounts/new"))
+            page.fill("#name", "Pharmacie Durand")
+            page.fill("#contact_email", "contact@pharmacie-durand.example")
+            page.locator("[data-testid=terms-acceptance] summary").click()
+            page.check("input[name=terms_accepted]")
+            page.fill("#accepted_by", "Hélène Durand")
+            shoot(page, out, "15-new-account-terms")
 
             # R6: voicemail reduced, synced, and restored two days later: "I understand" before it is queued
             server.clock.advance(HOUR)

@@ -18,6 +18,7 @@ from .context import ServerContext
 from .db import writing
 
 DEMO_PRICELIST = Path(__file__).resolve().parent / "demo" / "pricelist.json"
+DEMO_TERMS = Path(__file__).resolve().parent / "demo" / "terms.json"
 MAX_KEYS_PER_CALL = 10_000
 
 
@@ -79,3 +80,8 @@ def publish_prices(ctx: ServerContext, data: dict[str, Any] | str | Path) -> Pri
 def demo_pricelist() -> dict[str, Any]:
     """The demo price list shipped with the package (milli-iSC per month)."""
     return json.loads(DEMO_PRICELIST.read_text(encoding="utf-8"))
+
+
+def demo_terms() -> dict[str, Any]:
+    """The demo rental terms shipped with the package (R26), English and French Markdown."""
+    return json.loads(DEMO_TERMS.read_text(encoding="utf-8"))

@@ -98,6 +98,17 @@ def pricelist():
     return jsonify(prices.envelope)
 
 
+@blueprint.get("/terms")
+def terms():
+    """The current rental terms (R26), signed; 404 no-terms until the vendor published some."""
+    ctx = server()
+    with reading(ctx.engine) as connection:
+        current = ctx.terms.current(ctx, connection)
+    if current is None:
+        raise ApiError(404, "no-terms", "No rental terms are published yet (license-server publish-terms FILE).")
+    return jsonify(current.envelope)
+
+
 @blueprint.get("/accounts")
 def accounts():
     ctx = server()

@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--count", required=True, type=int)
     prices = commands.add_parser("publish-prices", help="make the price list in FILE current from now")
     prices.add_argument("file")
-    commands.add_parser("sweep", help="suspend depleted accounts, send due reminders, expire retained credit")
+    terms = commands.add_parser("publish-terms", help="make the rental terms in FILE current from now (R26)")
+    terms.add_argument("file", help='JSON {"version": V, "texts": {"en": Markdown, "fr": Markdown}}')
+    commands.add_parser("sweep", help="suspend depleted accounts, expire retained credit, mail customers")
     serve = commands.add_parser("serve", help="development server (production: gunicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
@@ -74,12 +76,17 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "publish-prices":
         pricelist = admin.publish_prices(ctx, args.file)
         print(f"price list {pricelist.version} ({len(pricelist.items)} items) is current from now", file=sys.stderr)
+    elif args.command == "publish-terms":
+        from .terms import publish
+
+        version = publish(ctx, args.file)
+        print(f"rental terms {version} are current from now: new accounts must accept them", file=sys.stderr)
     elif args.command == "sweep":
         from .sweep import sweep
 
         report = sweep(ctx)
         print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
-              f"expired {report.expired}", file=sys.stderr)
+              f"mails sent {report.mails_sent}, expired {report.expired}", file=sys.stderr)
     elif args.command == "serve":
         from werkzeug.serving import run_simple
 

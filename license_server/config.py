@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from rental import rules
+from rental.money import SECONDS_PER_DAY
 
 ENV_PREFIX = "LICENSE_SERVER_"
 
@@ -20,12 +21,14 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "MAIL_FROM": "RentDesk <no-reply@localhost>",
+    "MAIL_TIMEZONE": "Europe/Paris",  # R18-R20: the times in customers' mails (an IANA zone name)
     "MIN_CREDIT_DAYS": rules.MIN_CREDIT_DAYS,  # R14
     "RESUME_MIN_DAYS": rules.RESUME_MIN_DAYS,  # R18
     "TOGGLE_WINDOW_S": rules.TOGGLE_WINDOW_S,  # R6
     "TOGGLE_PERIOD_S": rules.TOGGLE_PERIOD_S,  # R6
     "TOGGLE_REFUSE_AT": rules.TOGGLE_REFUSE_AT,  # R6
     "RETENTION_S": rules.RETENTION_S,  # R19
+    "RETENTION_WARNING_S": 30 * SECONDS_PER_DAY,  # R19: the customer is mailed this long before credit expires
     "REMINDER_WEEKS": rules.REMINDER_WEEKS,  # R20: weekly reminders from this many weeks before the end
     "REMINDER_LAST_S": rules.REMINDER_LAST_S,  # R20: and one more this long before the end
     "MAX_OPS": 1000,  # ops per /sync batch; more is answered 413
@@ -35,8 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_GUESS_WINDOW_S": 300,
 }
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
-            "RETENTION_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES", "SWEEP_INTERVAL",
-            "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
+            "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
+            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
 
 
 class SettingsError(ValueError):
@@ -99,11 +102,21 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK")
+    _check_zone(values["MAIL_TIMEZONE"])
     instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
     values["INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{instance / 'license_server.sqlite3'}"
     return Settings(values, clock)
+
+
+def _check_zone(name: Any) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"MAIL_TIMEZONE must be a time zone name such as Europe/Paris, not {name!r}") from None
 
 
 def _to_int(key: str, value: Any) -> int:

@@ -22,6 +22,7 @@ from . import models
 from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
 from .db import Sql, make_engine
+from .terms import TermsCache
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ServerContext:
         self.engine = engine or make_engine(settings.DATABASE_URL)
         self.policy = settings.policy
         self._prices: CurrentPrices | None = None
+        self.terms = TermsCache()  # the current rental terms, signed once (R26)
         self._lock = threading.Lock()
         self.tokens = TokenCache()
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)

@@ -1,4 +1,4 @@
-"""Payloads of the three signed documents (DESIGN §4, §5): account, op-result, pricelist."""
+"""Payloads of the signed documents (DESIGN §4, §5): account, op-result (pricelist and terms: context, terms)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
         "retained_until": decider.retained_until(state, policy),
         "resume_needs_milli": decider.resume_needs(state, pricelist, policy),
         "pbxs": pbxs,
+        # R26: the rental terms the customer accepted at creation (null before the vendor published any)
+        "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
+        "terms_accepted_at": row.get("terms_accepted_at"),
     }
 
 

@@ -1,84 +1,214 @@
-"""The reminder e-mails of R20, in the account's language (en, fr), sent over SMTP."""
+"""The mails to customers (R18 stopped and resumed, R19 retention warning, R20 reminders), sent over SMTP.
+
+Customers never open RentDesk: their partner's technician does. So every mail names the partner
+the customer buys iSC from and tells them to ask it. Texts are gettext messages of the server's
+own catalog domain `mails` (license_server/translations, `make translations`), English as the
+source, French translated; times are in the account's language and the zone MAIL_TIMEZONE.
+Each mail has a plain-text part and an HTML part made from the same paragraphs.
+"""
 
 from __future__ import annotations
 
+import html
 import smtplib
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from rental.money import format_milli, format_ticks
+from babel.dates import format_date, format_time, get_timezone_name
+from babel.support import NullTranslations, Translations
 
-_MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"],
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"],
-}
+from rental.money import SECONDS_PER_DAY, format_milli, format_ticks
 
-TEXTS = {
-    "en": {
-        "subject": "RentDesk: the credit of {name} runs out on {date}",
-        "body": (
-            "Hello,\n\n"
-            "the iSC credit of the account \"{name}\" will be used up on {when} (UTC), {left}.\n\n"
-            "Balance now: {balance}\n"
-            "Consumption: {monthly} per month\n\n"
-            "When the credit is used up, all rented licenses of the account are deactivated and the "
-            "installations stop. Buy iSC from your partner and load the activation key in the RentDesk "
-            "app before that date to keep them running.\n\n"
-            "-- \nRentDesk license server (automatic message)\n"
-        ),
-        "days": "in {n} days",
-        "day": "in 1 day",
-        "at": "{d} {m} {y} at {hh:02d}:{mm:02d}",
-        "date": "{d} {m} {y}",
-    },
-    "fr": {
-        "subject": "RentDesk : le crédit de {name} sera épuisé le {date}",
-        "body": (
-            "Bonjour,\n\n"
-            "le crédit iSC du compte « {name} » sera épuisé le {when} (UTC), {left}.\n\n"
-            "Solde actuel : {balance}\n"
-            "Consommation : {monthly} par mois\n\n"
-            "Une fois le crédit épuisé, toutes les licences louées du compte sont désactivées et les "
-            "installations s'arrêtent. Achetez des iSC auprès de votre partenaire et chargez la clé "
-            "d'activation dans l'application RentDesk avant cette date pour qu'elles continuent de fonctionner.\n\n"
-            "-- \nServeur de licences RentDesk (message automatique)\n"
-        ),
-        "days": "dans {n} jours",
-        "day": "dans 1 jour",
-        "at": "{d} {m} {y} à {hh:02d}:{mm:02d}",
-        "date": "{d} {m} {y}",
-    },
-}
+CATALOGS = Path(__file__).resolve().parent / "translations"
+DOMAIN = "mails"
+LANGUAGES = ("en", "fr")
 
 
-def _when(at: int, language: str, style: str) -> str:
-    moment = datetime.fromtimestamp(at, timezone.utc)
-    return TEXTS[language][style].format(d=moment.day, m=_MONTHS[language][moment.month - 1], y=moment.year,
-                                         hh=moment.hour, mm=moment.minute)
+@lru_cache(maxsize=None)
+def translations(language: str) -> NullTranslations:
+    """The catalog of a language (English is the source: its msgids are the texts)."""
+    if language == "en":
+        return NullTranslations()
+    return Translations.load(str(CATALOGS), [language], DOMAIN)
 
 
-def reminder(*, to: str, sender: str, name: str, language: str, now: int, depletes_at: int,
-             balance_ticks: int, monthly_milli: int) -> EmailMessage:
-    """The reminder that the credit of an account runs out at depletes_at (R20)."""
-    language = language if language in TEXTS else "en"
-    text = TEXTS[language]
-    days = (depletes_at - now) // 86_400
-    left = text["day"] if days <= 1 else text["days"].format(n=days)
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = text["subject"].format(name=name, date=_when(depletes_at, language, "date"))
-    message["Date"] = formatdate(now, usegmt=True)
-    message["Message-ID"] = make_msgid(domain="rentdesk.invalid")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text["body"].format(
-        name=name, when=_when(depletes_at, language, "at"), left=left,
-        balance=format_ticks(balance_ticks, language), monthly=format_milli(monthly_milli, language)))
-    message["Content-Language"] = language  # after set_content, which drops Content-* headers
-    return message
+@dataclass(frozen=True)
+class Customer:
+    """Whom a mail goes to and what it names: the account, its partner, language and zone."""
+
+    email: str
+    account: str
+    partner: str
+    language: str = "en"
+    zone: str = "Europe/Paris"
+
+    @property
+    def lang(self) -> str:
+        return self.language if self.language in LANGUAGES else "en"
+
+
+@dataclass
+class Letter:
+    """A mail's words, before it becomes plain text and HTML: subject, paragraphs and lists of facts."""
+
+    subject: str
+    blocks: list = field(default_factory=list)  # a paragraph (str) or facts (list[str])
+
+
+class _Words:
+    """gettext and the locale's formats for one customer."""
+
+    def __init__(self, customer: Customer):
+        self.customer = customer
+        self.locale = customer.lang
+        catalog = translations(self.locale)
+        self._ = catalog.gettext
+        self.ngettext = catalog.ngettext
+        self.zone = ZoneInfo(customer.zone)
+
+    def _local(self, at: int) -> datetime:
+        return datetime.fromtimestamp(at, timezone.utc).astimezone(self.zone)
+
+    def date(self, at: int) -> str:
+        return format_date(self._local(at), "long", locale=self.locale)
+
+    def moment(self, at: int) -> str:
+        local = self._local(at)
+        _ = self._
+        return _("{date} at {time} ({zone})").format(
+            date=format_date(local, "long", locale=self.locale), time=format_time(local, "HH:mm", locale=self.locale),
+            zone=get_timezone_name(local, "long", locale=self.locale))
+
+    def ticks(self, ticks: int) -> str:
+        return format_ticks(ticks, self.locale)
+
+    def milli(self, milli: int) -> str:
+        return format_milli(milli, self.locale)
+
+    def left(self, now: int, at: int) -> str:
+        days = (at - now) // SECONDS_PER_DAY
+        if days < 1:
+            return self._("in less than a day")
+        return self.ngettext("in {n} day", "in {n} days", days).format(n=days)
+
+    def closing(self) -> list:
+        _ = self._
+        partner = self.customer.partner
+        return [_("{partner} is your partner for iSC and for your telephone system: ask {partner}, who loads the "
+                  "credit for you. This message is sent automatically; replies to it are not read.").format(
+                    partner=partner),
+                _("RentDesk license server (automatic message)")]
+
+
+def reminder(customer: Customer, *, now: int, depletes_at: int, balance_ticks: int, monthly_milli: int) -> Letter:
+    """R20: the credit runs out at depletes_at."""
+    w = _Words(customer)
+    _ = w._
+    name, partner = customer.account, customer.partner
+    return Letter(_("The iSC credit of {account} runs out on {date}").format(account=name, date=w.date(depletes_at)), [
+        _("Hello,"),
+        _("The iSC credit of the account \"{account}\" will be used up on {when}, {left}.").format(
+            account=name, when=w.moment(depletes_at), left=w.left(now, depletes_at)),
+        [_("Balance now: {balance}").format(balance=w.ticks(balance_ticks)),
+         _("Consumption: {monthly} per month").format(monthly=w.milli(monthly_milli))],
+        _("When the credit is used up, all rented licenses of the account are deactivated and the telephone system "
+          "stops. To keep it running, buy iSC from {partner} before that date.").format(partner=partner),
+        *w.closing()])
+
+
+def stopped(customer: Customer, *, at: int, monthly_milli: int) -> Letter:
+    """R18: the credit ran out at `at`; the installation stopped."""
+    w = _Words(customer)
+    _ = w._
+    name, partner = customer.account, customer.partner
+    return Letter(_("{account}: the telephone system has stopped, the iSC credit is used up").format(account=name), [
+        _("Hello,"),
+        _("The iSC credit of the account \"{account}\" was used up on {when}. Since then all rented licenses of the "
+          "account are deactivated and the telephone system has stopped.").format(account=name, when=w.moment(at)),
+        [_("Consumption of the configuration: {monthly} per month").format(monthly=w.milli(monthly_milli))],
+        _("Nothing is lost: the configuration is kept and starts again as soon as enough iSC are loaded. "
+          "Ask {partner} for iSC.").format(partner=partner),
+        *w.closing()])
+
+
+def resumed(customer: Customer, *, at: int, depletes_at: int | None, balance_ticks: int, monthly_milli: int) -> Letter:
+    """R18: the installation runs again since `at`."""
+    w = _Words(customer)
+    _ = w._
+    name = customer.account
+    facts = [_("Balance now: {balance}").format(balance=w.ticks(balance_ticks)),
+             _("Consumption: {monthly} per month").format(monthly=w.milli(monthly_milli))]
+    if depletes_at is not None:
+        facts.append(_("The credit lasts until {when}").format(when=w.moment(depletes_at)))
+    return Letter(_("{account}: the telephone system runs again").format(account=name), [
+        _("Hello,"),
+        _("The rented licenses of the account \"{account}\" have been active again since {when}: the "
+          "telephone system runs.").format(account=name, when=w.moment(at)),
+        facts,
+        _("You will be reminded by mail before the credit runs out."),
+        *w.closing()])
+
+
+def retention(customer: Customer, *, expires_at: int, balance_ticks: int, since: int) -> Letter:
+    """R19: the credit left on an account that rents nothing expires at expires_at."""
+    w = _Words(customer)
+    _ = w._
+    name, partner, amount = customer.account, customer.partner, w.ticks(balance_ticks)
+    return Letter(_("{account}: {amount} of unused credit expire on {date}").format(
+        account=name, amount=amount, date=w.date(expires_at)), [
+        _("Hello,"),
+        _("The account \"{account}\" holds {amount} but has rented nothing since {since}. Unused credit is kept for a "
+          "limited time after the last charge: these iSC expire on {when}, and are lost then.").format(
+            account=name, amount=amount, since=w.date(since), when=w.moment(expires_at)),
+        _("To keep them, rent licenses again on this account, or load iSC on it, before that date: ask "
+          "{partner}.").format(partner=partner),
+        *w.closing()])
+
+
+def message(letter: Letter, customer: Customer, *, sender: str, now: int) -> EmailMessage:
+    """The letter as a mail: plain text, and the same words as HTML."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = customer.email
+    mail["Subject"] = letter.subject
+    mail["Date"] = formatdate(now, usegmt=True)
+    mail["Message-ID"] = make_msgid(domain="rentdesk.invalid")
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(plain_text(letter))
+    mail.add_alternative(html_text(letter, customer.lang), subtype="html")
+    mail["Content-Language"] = customer.lang  # after set_content, which drops Content-* headers
+    return mail
+
+
+def plain_text(letter: Letter) -> str:
+    parts = []
+    for index, block in enumerate(letter.blocks):
+        if isinstance(block, list):
+            parts.append("\n".join(block))
+        elif index == len(letter.blocks) - 1:
+            parts.append("-- \n" + block)  # the signature
+        else:
+            parts.append(block)
+    return "\n\n".join(parts) + "\n"
+
+
+def html_text(letter: Letter, language: str) -> str:
+    body = []
+    for index, block in enumerate(letter.blocks):
+        if isinstance(block, list):
+            body.append("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in block) + "</ul>")
+        elif index == len(letter.blocks) - 1:
+            body.append(f'<p style="color:#666">{html.escape(block)}</p>')
+        else:
+            body.append(f"<p>{html.escape(block)}</p>")
+    return (f'<!doctype html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(letter.subject)}'
+            '</title></head>\n<body style="font-family:sans-serif;line-height:1.4">\n' + "\n".join(body)
+            + "\n</body></html>\n")
 
 
 class Mailer:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    MetaData, String, Table, Text, text,
+    MetaData, String, Table, Text, UniqueConstraint, text,
 )
 
 metadata = MetaData()
 
 RETAINED = text("rate_ticks_per_s = 0 AND balance_ticks > 0 AND NOT deleted")
+MAIL_WAITING = text("sent_at IS NULL")
 
 #: SQLite numbers rows only through INTEGER PRIMARY KEY, PostgreSQL wants a BIGINT for a long ledger.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
@@ -55,10 +56,14 @@ accounts = Table(
     Column("depletes_at", BigInteger, nullable=True, index=True),  # NULL when nothing runs (DESIGN §3)
     Column("last_activity_at", BigInteger, nullable=False),  # start of R19's retention
     Column("price_version", String(64), nullable=True),
-    Column("episode", Integer, nullable=False),  # depletion episode of R20; a credit starts a new one
-    Column("reminder_level", Integer, nullable=False),  # the last reminder sent in the episode, -1 none
+    Column("reminder_sent_at", BigInteger, nullable=True),  # when the last R20 reminder went (none: NULL)
     Column("reminder_due_at", BigInteger, nullable=True, index=True),  # when the next reminder is due
+    Column("retention_warned_for", BigInteger, nullable=True),  # the expiry second R19's last warning named
     Column("created_at", BigInteger, nullable=False),
+    # R26: the rental terms the customer accepted when the account was created (NULL before any were published)
+    Column("terms_version", String(64), nullable=True),
+    Column("terms_accepted_by", String(200), nullable=True),
+    Column("terms_accepted_at", BigInteger, nullable=True),
     # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
     # running and deleted accounts out of its range scan.
     Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
@@ -160,13 +165,27 @@ toggle_occurrences = Table(
     Index("ix_toggle_occurrences_partner_serial_at", "partner", "serial", "at"),
 )
 
-#: Reminders sent (R20): once per account, depletion episode and kind.
-reminders = Table(
-    "reminders", metadata,
-    Column("account_id", String(36), primary_key=True),
-    Column("episode", Integer, primary_key=True),
-    Column("kind", String(4), primary_key=True),  # w7..w1 (weeks before), d1 (a day before)
-    Column("at", BigInteger, nullable=False),
-    Column("depletes_at", BigInteger, nullable=False),
-    Column("contact_email", String(254), nullable=False),
+#: Every mail to a customer (R18 stopped/resumed, R19 retention warning, R20 reminders), once each.
+#: A stop or resume is written here when it happens (sent_at NULL) and mailed by the sweep; reminders and
+#: warnings are written by the sweep as it sends them. The unique key keeps any of them from going twice.
+customer_mails = Table(
+    "customer_mails", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),  # w7..w1, d1 (R20), stopped, resumed (R18), retention (R19)
+    Column("about", BigInteger, nullable=False),  # the second it is about: the end, the stop, the resume, the expiry
+    Column("created_at", BigInteger, nullable=False),
+    Column("sent_at", BigInteger, nullable=True),  # NULL: waiting for the sweep
+    Column("contact_email", String(254), nullable=True),  # where it went
+    UniqueConstraint("account_id", "kind", "about", name="uq_customer_mails_once"),
+    Index("ix_customer_mails_waiting", "account_id", postgresql_where=MAIL_WAITING, sqlite_where=MAIL_WAITING),
+)
+
+#: The rental terms the vendor published (R26), versioned; the highest id is the current one.
+terms = Table(
+    "terms", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("published_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # {"en": Markdown, "fr": Markdown} as JSON
 )

@@ -37,8 +37,9 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
         "Error": {
             "type": "object", "required": ["error", "message"], "additionalProperties": False,
             "properties": {
-                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "method-not-allowed",
-                                                     "too-large", "bad-request", "too-many-requests", "internal"]},
+                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "no-terms",
+                                                     "method-not-allowed", "too-large", "bad-request",
+                                                     "too-many-requests", "internal"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
             },
         },
@@ -46,9 +47,9 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "type": "object", "required": ["type", "kid", "payload", "sig"], "additionalProperties": False,
             "description": "A signed document (DESIGN §4): sig is Ed25519 over b'rentdesk/' + type + b'/v1\\n' + "
                            "payload bytes; verify before parsing. Payloads: AccountPayload, OpResultPayload, "
-                           "PricelistPayload.",
+                           "PricelistPayload, TermsPayload.",
             "properties": {
-                "type": {"type": "string", "enum": ["account", "op-result", "pricelist"]},
+                "type": {"type": "string", "enum": ["account", "op-result", "pricelist", "terms"]},
                 "kid": {"type": "string"},
                 "payload": {"type": "string", "description": "base64url (unpadded) of the UTF-8 JSON payload"},
                 "sig": {"type": "string", "description": "base64url (unpadded) Ed25519 signature"},
@@ -64,7 +65,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "type": {"const": "op-result"},
                 "op_id": {"type": ["string", "null"]}, "account_id": {"type": ["string", "null"]},
                 "status": {"type": "string", "enum": ["applied", "rejected", "conflict"]},
-                "rule": {"type": ["string", "null"], "description": "R1…R25, or key-invalid, key-used, access, "
+                "rule": {"type": ["string", "null"], "description": "R1…R26, or key-invalid, key-used, access, "
                          "deleted, not-found, bad-op, op-reuse"},
                 "message": {"type": "string"}, "server_time": {"type": "integer"},
                 "revision": {"type": ["integer", "null"]},
@@ -85,6 +86,9 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "balance_ticks": {"type": "integer"}, "rate_ticks_per_s": {"type": "integer"},
                 "depletes_at": {"type": ["integer", "null"]}, "price_version": {"type": ["string", "null"]},
                 "monthly_milli": {"type": "integer"}, "last_activity_at": {"type": "integer"},
+                "terms_version": {"type": ["string", "null"], "description": "the rental terms accepted (R26)"},
+                "terms_accepted_by": {"type": ["string", "null"], "description": "the customer's signatory"},
+                "terms_accepted_at": {"type": ["integer", "null"], "description": "when the server recorded it"},
                 "pbxs": {"type": "array", "items": {"type": "object", "properties": {
                     "pbx_id": {"type": "string"}, "name": {"type": "string"}, "serial": {"type": "string"},
                     "platform": {"type": "string"}, "hardware_model": {"type": ["string", "null"]},
@@ -106,6 +110,16 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                               "ref": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
                               "monthly_milli": {"type": "integer"}, "rentable": {"type": "boolean"},
                               "note": {"type": "string"}}}},
+            },
+        },
+        "TermsPayload": {
+            "type": "object", "required": ["type", "version", "published_at", "texts"],
+            "description": "The rental terms the vendor published (R26): the rental contract and the general "
+                           "rental terms, in Markdown.",
+            "properties": {
+                "type": {"const": "terms"}, "version": {"type": "string"}, "published_at": {"type": "integer"},
+                "texts": {"type": "object", "required": ["en", "fr"], "additionalProperties": False,
+                          "properties": {"en": {"type": "string"}, "fr": {"type": "string"}}},
             },
         },
         "LedgerLine": {
@@ -139,6 +153,12 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                       "responses": {"200": _json({"type": "object"}, "this description")}}},
             "/pricelist": {"get": {"operationId": "pricelist", "responses": {
                 "200": _json(envelope, "envelope of type pricelist (PricelistPayload)"), **_errors(401, 404)}}},
+            "/terms": {"get": {"operationId": "terms", "description": "The current rental terms (R26): new "
+                               "accounts must accept this version (create_account's terms_version, accepted_by).",
+                               "responses": {"200": _json(envelope, "envelope of type terms (TermsPayload)"),
+                                             **_errors(401),
+                                             "404": _json(_ref("Error"), "no-terms: the vendor has not published "
+                                                                         "rental terms yet")}}},
             "/accounts": {"get": {"operationId": "accounts", "responses": {
                 "200": _json({"type": "object", "required": ["accounts"], "properties": {
                     "accounts": {"type": "array", "items": envelope}}}, "the caller's partner's accounts"),

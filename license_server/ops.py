@@ -22,7 +22,7 @@ from rental.billing import Account
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
 
-from . import store
+from . import store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
@@ -197,6 +197,8 @@ class Batch:
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
                               policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key)
         before = record_state(record) if record is not None else None
+        if kind == "create_account" and record is None:
+            terms.check_acceptance(self.ctx, self.connection, fields)  # R26
         decision = decider.decide(kind, before, fields, ctx)
         if key is not None:
             try:
@@ -206,8 +208,9 @@ class Batch:
             except IntegrityError:
                 raise _refusal("key-used") from None
         if record is None:
-            record = store.insert_account(self.connection, new_account_row(decision.state, self.caller.partner,
-                                                                           self.now))
+            record = store.insert_account(self.connection, {
+                **new_account_row(decision.state, self.caller.partner, self.now),
+                **terms.accepted_columns(fields, self.now)})
         else:
             self._store(record, before, decision)
         return record, decision.warnings
@@ -244,9 +247,6 @@ class Batch:
                 DELETE_PBX.run(self.connection, {"account_id": record.id, "pbx_id": pbx_id})
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
-        if decision.credited_milli:
-            # R20: loading iSC starts a new depletion episode, so every reminder may be sent again
-            columns.update(episode=record.row["episode"] + 1, reminder_level=-1)
         billing_changed = after.billing != before.billing or decision.entries
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
                    entries=decision.entries, writes=self.writes, **columns)
@@ -282,7 +282,7 @@ def new_account_row(state: decider.State, partner: str, now: int) -> dict[str, A
                 cloud_contract=state.cloud_contract, language=state.language, revision=1, as_of=account.as_of,
                 balance_ticks=0, rate_ticks_per_s=0, suspended=False, deleted=False, depletes_at=None,
                 last_activity_at=account.last_activity_at, price_version=account.price_version,
-                episode=0, reminder_level=-1, reminder_due_at=None, created_at=now)
+                created_at=now)  # the reminders' and the terms' columns: store.NEW_ACCOUNT
 
 
 def pbx_row(account_id: str, pbx: decider.Pbx) -> dict[str, Any]:

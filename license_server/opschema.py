@@ -30,6 +30,9 @@ OPS: dict[str, tuple[Field, ...]] = {
     "create_account": (
         Field("name", "text"), Field("contact_email", "email", max_len=254), Field("cloud_contract", "bool"),
         Field("language", "language", required=False, description="en or fr (default en): the language of e-mails"),
+        Field("terms_version", "text", False, 64, "the version of the rental terms the customer accepted (R26): "
+                                                  "the current one, once the vendor published terms"),
+        Field("accepted_by", "text", False, 200, "the name of the customer's signatory who accepted them (R26)"),
     ),
     "update_account": (
         Field("name", "text", False), Field("contact_email", "email", False, 254),

@@ -13,14 +13,14 @@ from sqlalchemy import Connection
 from rental import billing
 from rental.billing import Entry, Line
 
-from . import reminders
+from . import notices, reminders
 from .config import Settings
 from .db import Sql, in_list, is_sqlite
 
 ACCOUNT_COLUMNS = (
     "id, partner, name, contact_email, cloud_contract, language, revision, as_of, balance_ticks, rate_ticks_per_s, "
-    "suspended, deleted, depletes_at, last_activity_at, price_version, episode, reminder_level, reminder_due_at, "
-    "created_at"
+    "suspended, deleted, depletes_at, last_activity_at, price_version, reminder_sent_at, reminder_due_at, "
+    "retention_warned_for, created_at, terms_version, terms_accepted_by, terms_accepted_at"
 )
 _BOOLEANS = ("cloud_contract", "suspended", "deleted")  # SQLite answers 0/1
 
@@ -115,20 +115,26 @@ def state_columns(state: billing.Account, row: dict[str, Any], settings: Setting
         "depletes_at": depletes_at,
         "last_activity_at": state.last_activity_at,
         "price_version": state.price_version,
-        "reminder_due_at": reminders.next_due_at(depletes_at, row["reminder_level"], settings.REMINDER_WEEKS,
+        "reminder_due_at": reminders.next_due_at(depletes_at, row["reminder_sent_at"], settings.REMINDER_WEEKS,
                                                  settings.REMINDER_LAST_S),
     }
 
 
 _UPDATABLE = ("name", "contact_email", "cloud_contract", "language", "revision", "as_of", "balance_ticks",
               "rate_ticks_per_s", "suspended", "deleted", "depletes_at", "last_activity_at", "price_version",
-              "episode", "reminder_level", "reminder_due_at")
+              "reminder_sent_at", "reminder_due_at", "retention_warned_for")
 UPDATE_ACCOUNT = Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in _UPDATABLE) + " WHERE id = :id")
 INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
                      + ", ".join(":" + c.strip() for c in ACCOUNT_COLUMNS.split(",")) + ")")
 
 
+#: Columns a new account starts with unless given: nothing mailed yet, no terms accepted (R20, R19, R26).
+NEW_ACCOUNT = {"reminder_sent_at": None, "reminder_due_at": None, "retention_warned_for": None,
+               "terms_version": None, "terms_accepted_by": None, "terms_accepted_at": None}
+
+
 def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord:
+    row = {**NEW_ACCOUNT, **row}
     INSERT_ACCOUNT.run(connection, row)
     return AccountRecord(dict(row))
 
@@ -143,13 +149,16 @@ class Writes:
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.ledger: list[dict[str, Any]] = []
+        self.mails: list[dict[str, Any]] = []  # stops and resumes for the sweep to mail (R18)
 
     def flush(self, connection: Connection) -> None:
         if self.accounts:
             UPDATE_ACCOUNT.run(connection, list(self.accounts.values()))
         if self.ledger:
             INSERT_LEDGER.run(connection, self.ledger)
-        self.accounts, self.ledger = {}, []
+        if self.mails:
+            notices.INSERT_WAITING.run(connection, self.mails)
+        self.accounts, self.ledger, self.mails = {}, [], []
 
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
@@ -159,13 +168,14 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     With writes, the account row and ledger lines wait for writes.flush() (before the commit).
     """
     row = record.row
-    row.update(columns)  # episode/reminder_level may change before the schedule is derived
+    row.update(columns)
+    pending = writes or Writes()
     if state is not None:
+        pending.mails += notices.waiting(record.id, row, state)  # before the row takes the new state
         row.update(state_columns(state, row, settings))
         save_lines(connection, record.id, record.lines, state.lines)
         record.lines = state.lines
     row["revision"] += 1
-    pending = writes or Writes()
     pending.accounts[record.id] = {key: row[key] for key in (*_UPDATABLE, "id")}
     pending.ledger += [ledger_row(record.id, entry) for entry in entries if entry.ticks or entry.seconds]
     if writes is None:

@@ -1,8 +1,8 @@
-"""The sweep: suspend depleted accounts (R18), send due reminders (R20), expire retained credit (R19).
+"""The sweep: suspend depleted accounts (R18), expire retained credit (R19), mail customers (R18-R20).
 
 Suspension and expiry are set-based statements over indexed columns, never a loop over all
-accounts; reminders go one account at a time, each in its own transaction, so two sweepers
-(several gunicorn workers) never send one reminder twice.
+accounts; mails go one at a time, each in its account's locked transaction that records it, so two
+sweepers (several gunicorn workers) never send one mail twice.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import smtplib
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, false, insert, literal, null, select, true, update
+from sqlalchemy import and_, case, delete, false, insert, literal, null, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
+from rental import billing
 from rental.money import monthly_milli_of_rate
 
-from . import models, reminders
+from . import mail, models, notices, reminders, store
 from .context import ServerContext
 from .db import is_sqlite, writing
-from .mail import Mailer, reminder
+from .mail import Mailer
 
 log = logging.getLogger("license_server.sweep")
 A = models.accounts.c
@@ -30,9 +32,11 @@ REMINDER_BATCH = 500
 @dataclass(frozen=True)
 class SweepReport:
     suspended: int
-    reminders_sent: int
-    reminders_due: int
+    reminders_sent: int  # R20 reminders
+    reminders_due: int  # accounts whose R20 reminder was due
     expired: int
+    mails_sent: int = 0  # every customer mail: reminders, stops and resumes (R18), retention warnings (R19)
+    mails_due: int = 0  # accounts with a mail to send
 
 
 def sweep(ctx: ServerContext) -> SweepReport:
@@ -40,8 +44,8 @@ def sweep(ctx: ServerContext) -> SweepReport:
     now = ctx.now()
     suspended = suspend_depleted(ctx, now)
     expired = expire_retained(ctx, now)
-    sent, due = send_reminders(ctx, now)
-    return SweepReport(suspended, sent, due, expired)
+    sent, due, reminders_sent, reminders_due = send_mails(ctx, now)
+    return SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due)
 
 
 def suspend_depleted(ctx: ServerContext, now: int) -> int:
@@ -63,6 +67,10 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
         connection.execute(insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.pbx_id, C.ref, C.qty, C.period_start, C.period_end, C.seconds,
              C.rate, C.price_version, C.key_id], charges))
+        M = models.customer_mails.c  # R18: each stop, for the customer to be told
+        connection.execute(insert(models.customer_mails).from_select(
+            [M.account_id, M.kind, M.about, M.created_at],
+            select(A.id, literal(notices.STOPPED), A.depletes_at, literal(now)).where(due)))
         result = connection.execute(update(models.accounts).where(due).values(
             balance_ticks=A.balance_ticks - A.rate_ticks_per_s * (A.depletes_at - A.as_of),
             last_activity_at=case((A.depletes_at > A.as_of, A.depletes_at), else_=A.last_activity_at),
@@ -89,60 +97,112 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
         return result.rowcount
 
 
-def send_reminders(ctx: ServerContext, now: int) -> tuple[int, int]:
-    """Send each reminder due (R20) once per depletion episode; returns (sent, due)."""
+def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
+    """Send every customer mail due (R18, R19, R20), each once; returns (sent, accounts due, R20 sent, R20 due)."""
     settings = ctx.settings
+    retention, warn = ctx.policy.retention_s, settings.RETENTION_WARNING_S
     pending = and_(A.reminder_due_at <= now, A.deleted == false(), A.suspended == false(), A.depletes_at > now)
+    # R19: the partial index's range, credit that expires within `warn` and was not warned of for that second
+    warnable = and_(models.RETAINED, A.last_activity_at <= now - retention + warn,
+                    A.last_activity_at > now - retention,
+                    or_(A.retention_warned_for.is_(None), A.retention_warned_for != A.last_activity_at + retention))
+    M = models.customer_mails.c
     with ctx.engine.connect() as connection:
-        ids = connection.execute(select(A.id).where(pending).order_by(A.reminder_due_at)).scalars().all()
+        reminding = connection.execute(select(A.id).where(pending)).scalars().all()
+        ids = set(reminding)
+        ids.update(connection.execute(select(M.account_id).where(models.MAIL_WAITING).distinct()).scalars())
+        ids.update(connection.execute(select(A.id).where(warnable)).scalars())
     if not ids:
-        return 0, 0
+        return 0, 0, 0, 0
     if not settings.SMTP_HOST:
-        log.warning("%d reminder(s) due but LICENSE_SERVER_SMTP_HOST is not set: none sent", len(ids))
-        return 0, len(ids)
+        log.warning("mail(s) due to %d account(s) but LICENSE_SERVER_SMTP_HOST is not set: none sent", len(ids))
+        return 0, len(ids), 0, len(reminding)
     mailer = Mailer(settings.SMTP_HOST, settings.SMTP_PORT)
-    sent = 0
+    sent = reminders_sent = 0
     try:
-        for account_id in ids:
-            try:
-                sent += _remind(ctx, mailer, account_id, now)
-            except (OSError, smtplib.SMTPException) as exc:  # retried at the next sweep: nothing was recorded
-                log.error("reminder to account %s not sent: %s", account_id, exc)
-                mailer.close()
+        for account_id in sorted(ids):
+            for _ in range(MAX_MAILS_PER_ACCOUNT):  # one mail per transaction: a failure never unsends another
+                try:
+                    kind = _mail_one(ctx, mailer, account_id, now)
+                except (OSError, smtplib.SMTPException) as exc:  # retried at the next sweep: nothing was recorded
+                    log.error("mail to account %s not sent: %s", account_id, exc)
+                    mailer.close()
+                    break
+                except IntegrityError:  # another sweeper recorded this very mail first: it went once
+                    break
+                if kind is None:
+                    break
+                sent += 1
+                reminders_sent += kind not in (notices.STOPPED, notices.RESUMED, RETENTION)
     finally:
         mailer.close()
-    return sent, len(ids)
+    return sent, len(ids), reminders_sent, len(reminding)
 
 
-def _remind(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> int:
+RETENTION = "retention"
+MAX_MAILS_PER_ACCOUNT = 8
+
+
+def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> str | None:
+    """The next mail due to one account, recorded and sent inside its locked transaction; its kind, or None."""
     settings = ctx.settings
-    weeks, last_s = settings.REMINDER_WEEKS, settings.REMINDER_LAST_S
+    M = models.customer_mails.c
     with writing(ctx.engine) as connection:
-        query = select(models.accounts).where(A.id == account_id)
-        if not is_sqlite(connection.engine):
-            query = query.with_for_update()
-        row = connection.execute(query).mappings().one()
-        depletes_at = row["depletes_at"]
-        if row["deleted"] or row["suspended"] or depletes_at is None or depletes_at <= now:
-            return 0
-        level = reminders.due_level(depletes_at, now, weeks, last_s)
-        sent = 0
-        if level is not None and level > row["reminder_level"]:
-            kind = reminders.slots(depletes_at, weeks, last_s)[level][0]
-            balance = row["balance_ticks"] - row["rate_ticks_per_s"] * (now - row["as_of"])
-            message = reminder(to=row["contact_email"], sender=settings.MAIL_FROM, name=row["name"],
-                               language=row["language"], now=now, depletes_at=depletes_at, balance_ticks=balance,
-                               monthly_milli=monthly_milli_of_rate(row["rate_ticks_per_s"]))
-            connection.execute(insert(models.reminders).values(
-                account_id=account_id, episode=row["episode"], kind=kind, at=now, depletes_at=depletes_at,
-                contact_email=row["contact_email"]))
-            mailer.send(message)  # last: a failure rolls the record back, so the next sweep retries
-            sent = 1
-        else:
-            level = row["reminder_level"]
+        record = store.load(connection, account_id, for_update=True)
+        if record is None:
+            return None
+        row = record.row
+        if row["deleted"]:  # a deleted account is mailed nothing more
+            connection.execute(delete(models.customer_mails).where(M.account_id == account_id, models.MAIL_WAITING))
+            return None
+        customer = mail.Customer(email=row["contact_email"], account=row["name"], partner=row["partner"],
+                                 language=row["language"], zone=settings.MAIL_TIMEZONE)
+        state = record.state()
+        projected = billing.project(state, max(now, state.as_of))
+        waiting = connection.execute(select(M.id, M.kind, M.about).where(
+            M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
+        if waiting is not None:  # R18: a stop or a resume, in the order they happened
+            if waiting.kind == notices.STOPPED:
+                letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli)
+            else:
+                letter = mail.resumed(customer, at=waiting.about, depletes_at=projected.depletes_at,
+                                      balance_ticks=projected.balance, monthly_milli=state.monthly_milli)
+            connection.execute(update(models.customer_mails).where(M.id == waiting.id).values(
+                sent_at=now, contact_email=customer.email))
+            return _send(mailer, letter, customer, settings, now, waiting.kind)
+        expires_at = billing.retention_ends_at(projected, ctx.policy.retention_s)
+        if expires_at is not None and expires_at - settings.RETENTION_WARNING_S <= now < expires_at \
+                and row["retention_warned_for"] != expires_at:  # R19: 30 days before, once per expiry
+            letter = mail.retention(customer, expires_at=expires_at, balance_ticks=projected.balance,
+                                    since=projected.last_activity_at)
+            _record(connection, account_id, RETENTION, expires_at, now, customer.email)
+            connection.execute(update(models.accounts).where(A.id == account_id).values(retention_warned_for=expires_at))
+            return _send(mailer, letter, customer, settings, now, RETENTION)
+        depletes_at = projected.depletes_at
+        if depletes_at is None or projected.suspended:
+            return None
+        weeks, last_s = settings.REMINDER_WEEKS, settings.REMINDER_LAST_S
+        kind = reminders.due_kind(depletes_at, now, row["reminder_sent_at"], weeks, last_s)
+        sent_at = row["reminder_sent_at"] if kind is None else now
         connection.execute(update(models.accounts).where(A.id == account_id).values(
-            reminder_level=level, reminder_due_at=reminders.next_due_at(depletes_at, level, weeks, last_s)))
-        return sent
+            reminder_sent_at=sent_at, reminder_due_at=reminders.next_due_at(depletes_at, sent_at, weeks, last_s)))
+        if kind is None:
+            return None
+        letter = mail.reminder(customer, now=now, depletes_at=depletes_at, balance_ticks=projected.balance,
+                               monthly_milli=monthly_milli_of_rate(projected.rate))
+        _record(connection, account_id, kind, depletes_at, now, customer.email)
+        return _send(mailer, letter, customer, settings, now, kind)
+
+
+def _record(connection, account_id: str, kind: str, about: int, now: int, email: str) -> None:
+    connection.execute(insert(models.customer_mails).values(
+        account_id=account_id, kind=kind, about=about, created_at=now, sent_at=now, contact_email=email))
+
+
+def _send(mailer: Mailer, letter: mail.Letter, customer: mail.Customer, settings, now: int, kind: str) -> str:
+    """Send last, inside the transaction: a failure rolls the record back, so the next sweep retries."""
+    mailer.send(mail.message(letter, customer, sender=settings.MAIL_FROM, now=now))
+    return kind
 
 
 def start_periodic(ctx: ServerContext, interval: int) -> threading.Event:

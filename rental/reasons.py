@@ -74,6 +74,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "still-suspended": ("R18", N_("The credit does not yet resume the installation: {missing_milli} more are needed "
                                   "to run its configuration for {days} day(s). Load that much more, or reduce "
                                   "the licenses.")),
+    # R26 rental terms
+    "terms-not-accepted": ("R26", N_("The customer must accept the rental terms version {version} before the "
+                                     "account is created: show them the terms (Software rental), record the "
+                                     "signatory's name, then create the account.")),
+    "terms-outdated": ("R26", N_("The customer accepted the rental terms version {accepted}, but version {version} is "
+                                 "current: show them the current terms, record their acceptance and create the "
+                                 "account again.")),
+    "terms-unpublished": ("R26", N_("No rental terms are published, so version {accepted} cannot be accepted: create "
+                                    "the account without terms.")),
     # keys
     "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
                                       "key.")),

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: The only envelope types there are (DESIGN §4).
-ENVELOPE_TYPES = frozenset({"account", "op-result", "pricelist"})
+ENVELOPE_TYPES = frozenset({"account", "op-result", "pricelist", "terms"})  # DESIGN §4 (terms: R26)
 
 #: A kid is also a file stem (`keys/<kid>.pub`) and travels inside every activation key:
 #: keep it short and harmless on any file system.

@@ -120,7 +120,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(Exception, internal_error)
     app.register_blueprint(bp)
 
-    from . import accounts, auth, pbx, prices, settings, sync
+    from . import accounts, auth, pbx, prices, rental, settings, sync
 
-    for module in (auth, accounts, pbx, sync, prices, settings):
+    for module in (auth, accounts, pbx, sync, prices, rental, settings):
         app.register_blueprint(module.bp)

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
-from .. import services
+from .. import services, terms as terms_mod
 from . import core, forms, redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .i18n import fmt_date, fmt_isc, fmt_milli
+from .i18n import fmt_date, fmt_isc, fmt_milli, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -50,19 +50,24 @@ def index():
 def new():
     """Create a customer account (queued; the server learns it at the next sync)."""
     form = forms.Form(values={"language": "en", "cloud_contract": False})
+    terms = terms_mod.held(core.uow())  # R26: the customer accepts the version held on this laptop
     if request.method == "POST":
         f = request.form
         form.values = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                        "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
+        acceptance = {"terms_version": forms.text(f, "terms_version", 64) or None,
+                      "accepted_by": forms.text(f, "accepted_by", 200), "terms_accepted": f.get("terms_accepted") == "on"}
         try:
-            queued = services.create_account(core.uow(), core.clock(), **form.values)
+            queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
         except services.Refused as error:
             problems_to_form(form, error, "name")
         except ValueError as error:
             form.error("name", str(error))
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
-    return render("accounts/form.html", form=form, account=None)
+        form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
+    terms_html = terms_mod.render(terms.text(language())) if terms else None
+    return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html)
 
 
 @bp.route("/<account_id>/edit", methods=["GET", "POST"])

@@ -58,6 +58,7 @@ RULE_TITLE = {
     "R13": _l("deleting forfeits the iSC"),
     "R14": _l("not enough credit"),
     "R18": _l("credit used up"),
+    "R26": _l("rental terms"),
     "key-invalid": _l("activation key refused"),
     "key-used": _l("activation key already used"),
     "access": _l("no access"),
@@ -285,6 +286,7 @@ FIELD_LABELS_FR = {
     "The contact e-mail": "L'adresse e-mail de contact", "The cloud contract": "Le contrat cloud",
     "The language": "La langue", "The serial number": "Le numéro de série",
     "The hardware model": "Le modèle de matériel", "The firmware": "Le firmware",
+    "The signatory's name": "Le nom du signataire",
 }
 #: rental.validation.type_name's words.
 TYPE_NAMES_FR = {"an object": "un objet", "a list": "une liste", "text": "du texte", "true/false": "vrai/faux",

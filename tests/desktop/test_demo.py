@@ -44,6 +44,8 @@ def test_rentdesk_demo_brings_up_a_license_server_and_an_app_that_syncs_with_it(
             assert first_page.url.path.startswith("/accounts")
             assert DEMO_ACCOUNT[0] in first_page.text
             assert "Sync complete." in press_sync(client).text
+            rental = client.get("/rental/")  # the demo terms (R26), English and French
+            assert "Software rental" in rental.text and "version demo-" in rental.text
         assert folder.is_dir()
         assert demo.stop() == 0
     assert not folder.exists(), "the throwaway demo folder outlived the demo"
@@ -57,6 +59,27 @@ def test_a_demo_kept_with_home_comes_back_with_its_account_on_a_new_server_port(
                 assert "Sync complete." in press_sync(client).text
             assert demo.stop() == 0
     assert (tmp_path / "app" / "store.db").exists()
+
+
+def test_the_demo_account_accepted_the_demo_terms_and_its_key_is_loaded(tmp_path):
+    from app import replica
+    from app.demo import DEMO_SIGNATORY, prepare_store
+
+    server = start_license_server(tmp_path / "server")
+    try:
+        loaded = prepare_store(tmp_path / "app", server)
+        assert loaded == server.keys[0][1]
+        store = services.unlock(tmp_path / "app", DEMO_PASSPHRASE, demo=True)
+        try:
+            with store.unit_of_work() as uow:
+                [row] = replica.all_accounts(uow.session)
+                payload = replica.account_payload(row)
+            assert payload["terms_version"].startswith("demo-") and payload["terms_accepted_by"] == DEMO_SIGNATORY
+            assert payload["balance_ticks"] > 0  # the create was applied, so the key was too
+        finally:
+            store.close()
+    finally:
+        server.stop()
 
 
 def test_activation_keys_signed_with_the_demo_key_do_not_verify_in_a_normal_keyring(tmp_path):

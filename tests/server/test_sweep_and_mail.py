@@ -1,6 +1,6 @@
-"""The sweep's reminders (R20): weekly from 7 weeks before the end and 1 day before, once per episode, en and fr.
+"""The sweep's reminders (R20): weekly from 7 weeks before the current end and 1 day before, each once, en and fr.
 
-Received by a real SMTP server (aiosmtpd) on 127.0.0.1.
+Received by a real SMTP server (aiosmtpd) on 127.0.0.1; the server's clock is moved, never slept on.
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ def _ends(api, account_id) -> int:
     return api.account(account_id)["depletes_at"]
 
 
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
 def test_reminders_go_weekly_from_seven_weeks_before_the_end_and_one_day_before(api, clock, sink):
     account_id = api.running_account("100", email="emile@example.com")
     end = _ends(api, account_id)
@@ -48,15 +56,21 @@ def test_reminders_go_weekly_from_seven_weeks_before_the_end_and_one_day_before(
     first = received[0]
     assert first["To"] == "emile@example.com"
     assert first["From"] == "RentDesk <credit@rentdesk.example>"
-    assert first["Subject"] == "RentDesk: the credit of Boulangerie Émile runs out on 1 September 2027"
-    body = first.get_content()
-    assert "will be used up on 1 September 2027 at 18:00 (UTC), in 49 days" in body
+    assert first["Subject"] == "The iSC credit of Boulangerie Émile runs out on September 1, 2027"
+    body = text_of(first)
+    # 18:00 UTC is 20:00 in Paris (summer time): the customer's zone, Europe/Paris by default
+    assert ('will be used up on September 1, 2027 at 20:00 (Central European Summer Time), in 49 days.'
+            in body)
     assert "Balance now: 8.049 iSC" in body  # 7 weeks of 5 iSC a month: 4,233,600 s × 60,000 ticks
     assert "Consumption: 5.000 iSC per month" in body
-    assert "in 1 day" in received[-1].get_content()
+    assert "buy iSC from Acme Telecom before that date" in body  # the partner the customer buys from
+    assert "RentDesk app" not in body  # customers do not have it
+    assert "<li>Balance now: 8.049 iSC</li>" in html_of(first)
+    assert "in 1 day." in text_of(received[-1])
     clock.set(end + 1)
     api.sweep()
-    assert sink.take() == []
+    [stopped] = sink.take()  # no more reminders: the mail that it stopped (R18, tests/server/test_customer_mails.py)
+    assert "has stopped" in stopped["Subject"]
 
 
 def test_french_accounts_get_french_reminders(api, clock, sink):
@@ -65,11 +79,14 @@ def test_french_accounts_get_french_reminders(api, clock, sink):
     clock.set(end - 7 * WEEK)
     api.sweep()
     [message] = sink.take()
-    assert message["Subject"].startswith("RentDesk : le crédit de Hôtel du Lac sera épuisé le ")
+    assert message["Subject"] == "Le crédit iSC de Hôtel du Lac sera épuisé le 30 juillet 2046"
     assert message["Content-Language"] == "fr"
-    body = message.get_content()
+    body = text_of(message)
     assert "Bonjour" in body and "Consommation : 5,000 iSC par mois" in body
     assert "Solde actuel : 8,049 iSC" in body
+    assert "sera épuisé le 30 juillet 2046 à 02:27 (heure d’été d’Europe centrale), dans 49 jours." in body
+    assert "achetez des iSC auprès de votre partenaire, Acme Telecom, avant cette date" in body
+    assert "<p>Bonjour,</p>" in html_of(message)
 
 
 def test_a_late_sweep_sends_only_the_latest_reminder_due(api, clock, sink):
@@ -77,12 +94,12 @@ def test_a_late_sweep_sends_only_the_latest_reminder_due(api, clock, sink):
     end = _ends(api, account_id)
     clock.set(end - 3 * WEEK + 60)
     assert api.sweep().reminders_sent == 1
-    assert "in 20 days" in sink.take()[0].get_content()
+    assert "in 20 days" in text_of(sink.take()[0])
     clock.set(end - 3 * WEEK + 3 * DAY)
     assert api.sweep().reminders_sent == 0
 
 
-def test_loading_credit_starts_a_new_episode_with_its_own_reminders(api, clock, sink):
+def test_loading_credit_moves_the_end_and_the_reminders_with_it(api, clock, sink):
     account_id = api.running_account("100")
     end = _ends(api, account_id)
     clock.set(end - 7 * WEEK)
@@ -96,15 +113,49 @@ def test_loading_credit_starts_a_new_episode_with_its_own_reminders(api, clock, 
     assert len(sink.take()) == 1
 
 
-def test_a_change_that_moves_the_end_keeps_the_episode(api, clock, sink):
+def test_reducing_licenses_starts_the_weekly_reminders_again_from_the_new_end(api, clock, sink):
     account_id = api.running_account("100")
     end = _ends(api, account_id)
-    clock.set(end - 7 * WEEK)
-    api.sweep()
+    clock.set(end - 3 * WEEK)
+    assert api.sweep().reminders_sent == 1
     sink.take()
-    api.set_licenses(account_id, {"01-00010-001": 9})  # the end moves a little later; same episode
-    clock.set(_ends(api, account_id) - 7 * WEEK)
+    clock.advance(DAY)
+    api.set_licenses(account_id, {"01-00010-001": 5})  # half the rent: the end moves about 20 days later
+    new_end = _ends(api, account_id)
+    assert new_end - end > 2 * WEEK
+    sent_at = []
+    for at in [new_end - k * WEEK for k in range(7, 0, -1)] + [new_end - DAY]:
+        if at <= clock.now:
+            continue  # slots of the new end already past: not sent late
+        clock.set(at - 1)
+        assert api.sweep().reminders_sent == 0
+        clock.set(at)
+        assert api.sweep().reminders_sent == 1, at
+        sent_at.append(at)
+    assert len(sent_at) >= 4  # w2 and w1 of the old end would have been all, before
+    assert len(sink.take()) == len(sent_at)
+
+
+def test_no_two_reminders_within_six_days_except_the_one_a_day_before(api, clock, sink):
+    account_id = api.running_account("100")
+    end = _ends(api, account_id)
+    clock.set(end - 2 * WEEK)
+    assert api.sweep().reminders_sent == 1
+    api.load(account_id, "0.3")  # the end moves about 2 days later: its w2 slot falls 2 days after the last mail
+    new_end = _ends(api, account_id)
+    assert 1 * DAY < new_end - end < 3 * DAY
+    clock.set(new_end - 2 * WEEK)
+    assert api.sweep().reminders_sent == 0  # only 2 days after the last one
+    clock.set(end - 2 * WEEK + 6 * DAY - 1)
     assert api.sweep().reminders_sent == 0
+    clock.set(end - 2 * WEEK + 6 * DAY)  # 6 days after the last one: the slot held back goes now
+    assert api.sweep().reminders_sent == 1
+    clock.set(new_end - WEEK)  # w1: only 3 days after
+    assert api.sweep().reminders_sent == 0
+    clock.set(new_end - DAY)  # d1: the one exception to the 6 days
+    assert api.sweep().reminders_sent == 1
+    [_, _, last] = sink.take()
+    assert "in 1 day." in text_of(last)
 
 
 def test_nothing_is_recorded_while_the_mail_server_is_down_so_the_next_sweep_retries(api, clock, sink, ctx):
@@ -124,5 +175,7 @@ def test_a_suspended_or_idle_account_gets_no_reminder(api, clock, sink):
     api.load(idle, "5")
     clock.set(_ends(api, running) + DAY)
     report = api.sweep()
-    assert (report.suspended, report.reminders_sent) == (1, 0)
-    assert sink.take() == []
+    assert (report.suspended, report.reminders_sent, report.mails_sent) == (1, 0, 1)
+    [stopped] = sink.take()  # the suspended one is told it stopped (R18), nothing else
+    assert "has stopped" in stopped["Subject"]
+    assert api.sweep().mails_sent == 0

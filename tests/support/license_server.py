@@ -123,6 +123,12 @@ class _Admin:
     def publish_prices(self, pricelist: Mapping[str, Any]):
         return admin.publish_prices(self.ctx, dict(pricelist))
 
+    def publish_terms(self, document: Mapping[str, Any] | None = None) -> str:
+        """Publish rental terms (R26), the demo ones by default; returns the version."""
+        from license_server import terms
+
+        return terms.publish(self.ctx, dict(document) if document is not None else admin.demo_terms())
+
     def sweep(self) -> SweepReport:
         return sweep(self.ctx)
 

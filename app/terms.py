@@ -1,0 +1,148 @@
+"""The rental terms (R26) on the laptop: the last verified `terms` envelope, shown and accepted offline.
+
+Fetched at every sync (GET /terms, best effort: a server that has none answers 404 no-terms), kept
+like the price list (verified, never replaced by an older one), rendered from Markdown with
+markdown-it-py and sanitised with nh3, and checked when a new account records the customer's
+acceptance: the version held, and the signatory's name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from rental import validation
+from rental.errors import FieldError, SignatureError
+from rental.signing import Keyring
+from rental.terms import acceptance_problem
+
+from . import replica
+from .models import TermsReplica
+
+LANGUAGES = ("en", "fr")
+MAX_SIGNATORY = 200
+
+#: What the rendered terms may hold: text structure, links, tables; no script, style, image or form.
+ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em", "code",
+                "pre", "blockquote", "a", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The current rental terms held on this laptop (verified when received)."""
+
+    version: str
+    published_at: int
+    texts: dict
+    received_at: int
+
+    def text(self, language: str) -> str:
+        return self.texts.get(language) or self.texts["en"]
+
+
+def check_payload(payload: dict) -> None:
+    """A terms payload holds a version, a publication time and the English and French Markdown."""
+    version = payload.get("version")
+    if not isinstance(version, str) or not 0 < len(version) <= 64:
+        raise SignatureError("signed terms have a bad 'version': refused")
+    published = payload.get("published_at")
+    if isinstance(published, bool) or not isinstance(published, int) or published < 0:
+        raise SignatureError("signed terms have a bad 'published_at': refused")
+    texts = payload.get("texts")
+    if not isinstance(texts, dict) or any(not isinstance(texts.get(lang), str) for lang in LANGUAGES):
+        raise SignatureError("signed terms lack the English or the French text: refused")
+
+
+def store(session: Session, keyring: Keyring, envelope: object, now: int) -> TermsReplica | None:
+    """Verify and keep the terms; an older version (by publication time) never replaces the current one."""
+    try:
+        payload = replica.verify(keyring, envelope, "terms")
+        check_payload(payload)
+    except SignatureError as exc:
+        replica.record_refusal(session, "terms", None, f"Rental terms refused: {exc}", now)
+        return None
+    current = session.scalars(select(TermsReplica).where(TermsReplica.is_current)).first()
+    if current is not None and current.published_at > payload["published_at"]:
+        replica.record_refusal(session, "terms", payload["version"],
+                               f"Rental terms {payload['version']} refused: they are older than {current.version}, "
+                               "held here.", now)
+        return None
+    session.execute(update(TermsReplica).values(is_current=False))
+    row = session.get(TermsReplica, payload["version"]) or TermsReplica(version=payload["version"])
+    row.published_at = payload["published_at"]
+    row.payload = json.dumps(payload, sort_keys=True)
+    row.envelope = json.dumps(envelope, sort_keys=True)
+    row.received_at = now
+    row.is_current = True
+    session.add(row)
+    return row
+
+
+def current(session: Session) -> Terms | None:
+    row = session.scalars(select(TermsReplica).where(TermsReplica.is_current)).first()
+    if row is None:
+        return None
+    payload = json.loads(row.payload)
+    return Terms(row.version, row.published_at, payload["texts"], row.received_at)
+
+
+def pull(uow_factory, clock, transport) -> bool:
+    """Fetch the current terms at a sync (best effort: never fails a sync); True when some were kept."""
+    from .sync import SyncError
+
+    fetch = getattr(transport, "terms", None)
+    if fetch is None:
+        return False
+    try:
+        envelope = fetch()
+    except SyncError:  # 404 no-terms (none published yet), or the server went away: the held terms stay
+        return False
+    with uow_factory() as uow:
+        kept = store(uow.session, uow.keyring, envelope, clock.now()) is not None
+        uow.commit()
+    return kept
+
+
+def acceptance(session: Session, terms_version: str | None, accepted_by: str | None, accepted: bool) -> dict:
+    """create_account's terms fields (R26), checked offline against the terms held, as the server checks them
+    (rental.terms); Refused says what is missing, next to the signatory's field.
+
+    With no terms on this laptop nothing is asked (the server refuses at sync if it holds some).
+    """
+    from .services import Problem, Refused
+
+    held = current(session)
+    if held is None:
+        return {}
+    name = (accepted_by or "").strip() if accepted else ""  # an unticked box is no acceptance, whatever is typed
+    problem = acceptance_problem(held.version, terms_version, name or None)
+    if problem is not None:
+        raise Refused([Problem.of(problem, "accepted_by")])
+    try:
+        name = validation.text(name, "The signatory's name", MAX_SIGNATORY)
+    except FieldError as exc:
+        raise Refused([Problem("bad-op", exc.message, field="accepted_by")]) from None
+    return {"terms_version": held.version, "accepted_by": name}
+
+
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def render(markdown_text: str) -> Markup:
+    """The terms as safe HTML: Markdown rendered with raw HTML off, then sanitised to ALLOWED_TAGS."""
+    html = _markdown.render(markdown_text)
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"https", "mailto"}, link_rel="noopener noreferrer")
+    return Markup(clean)
+
+
+def held(uow) -> Terms | None:
+    """The terms held on this laptop, for the screens (one read)."""
+    with uow:
+        return current(uow.session)
