@@ -301,7 +301,7 @@ def _amount_in_french(text: str) -> str:
 def _whole_in_french(text: str) -> str:
     """A whole number the core grouped with commas ("1,000,000"), grouped the French way."""
     digits = text.replace(",", "")
-    return fmt_number(int(digits)) if digits.isdigit() else text
+    return fmt_number(int(digits)) if digits.isascii() and digits.isdecimal() else text
 
 
 _CONVERT = {
