@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from rental import billing
+from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
 from . import models, store
@@ -87,6 +88,16 @@ def openapi():
     from .openapi import spec
 
     return jsonify(spec(current_app.config["RENTDESK_VERSION"], server().settings.MAX_OPS))
+
+
+@blueprint.get("/whoami")
+def whoami():
+    """Signed: whose token this is (partner, technician), bound to the token, so the app can refuse another
+    partner's snapshots slipped into an answer (issue 14)."""
+    ctx = server()
+    token = bearer_token(request.headers.get("Authorization"))
+    return jsonify(ctx.sign("technician", {"partner": g.caller.partner, "technician": g.caller.name,
+                                           "token_binding": token_binding(token), "server_time": ctx.now()}))
 
 
 @blueprint.get("/pricelist")
