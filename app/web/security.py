@@ -185,8 +185,8 @@ LAUNCH_SPENT = "launch secret already used"
 def refused(error: Refused):
     """The short page a refused request gets: no data, just what to do."""
     current_app.logger.warning("refused %s %s: %s", request.method, request.path, error.reason)
-    template = "launch_used.html" if error.reason == LAUNCH_SPENT else "refused.html"
-    response = make_response(render_template(template, reason_code=error.reason), error.status)
+    response = make_response(render_template("refused.html", reason_code=error.reason,
+                                             spent=error.reason == LAUNCH_SPENT), error.status)
     return response
 
 
