@@ -47,7 +47,9 @@ class InstanceControl:
         if environ.get("PATH_INFO") != SHOW_PATH:
             return self.app(environ, start_response)
         sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
-        if environ.get("REQUEST_METHOD") != "POST" or not hmac.compare_digest(sent, self.token):
+        # bytes: compare_digest refuses a str with non-ASCII characters, which a header may hold
+        if environ.get("REQUEST_METHOD") != "POST" or not hmac.compare_digest(
+                sent.encode("utf-8", "surrogateescape"), self.token.encode("utf-8")):
             start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
             return [b"forbidden"]
         shown = self.on_show()

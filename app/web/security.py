@@ -137,9 +137,13 @@ def check_host(app: Flask) -> None:
         raise Refused(f"host {host!r} is not a loopback name")
 
 
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (compare_digest refuses such str: a 500)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def has_launch_cookie(app: Flask) -> bool:
-    got = request.cookies.get(cookie_name(_request_port()), "")
-    return hmac.compare_digest(got, cookie_value(app))
+    return _same(request.cookies.get(cookie_name(_request_port()), ""), cookie_value(app))
 
 
 def check_launch_cookie(app: Flask) -> None:
@@ -163,7 +167,7 @@ def check_same_origin() -> None:
 def check_csrf(app: Flask) -> None:
     """Every POST carries the launch's CSRF token, in the htmx header or a hidden form field."""
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if not hmac.compare_digest(sent, csrf_token(app)):
+    if not _same(sent, csrf_token(app)):
         raise Refused("missing or wrong CSRF token")
 
 

@@ -98,5 +98,6 @@ def test_asking_an_instance_to_show_itself_needs_the_token_from_its_private_note
         show = f"http://127.0.0.1:{info['port']}{SHOW_PATH}"
         assert httpx.post(show).status_code == 403
         assert httpx.post(show, headers={TOKEN_HEADER: "guessed"}).status_code == 403
+        assert httpx.post(show, headers={TOKEN_HEADER: "é".encode("latin-1")}).status_code == 403  # not a 500
         assert httpx.post(show, headers={TOKEN_HEADER: info["token"]}).json() == {"shown": ""}
         app.stop()

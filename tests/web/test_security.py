@@ -114,3 +114,12 @@ def test_a_fresh_launch_path_works_once_too(app, stranger):
     path = fresh_launch_path(app)
     assert stranger.get(path).status_code == 302
     assert app.test_client().get(path).status_code == 403
+
+
+def test_a_launch_cookie_or_csrf_token_in_non_ascii_is_refused_not_a_server_error(app, unlocked):
+    stranger = app.test_client()
+    stranger.set_cookie("rentdesk_app", "é" * 64)
+    assert stranger.get("/accounts/").status_code == 403
+    answer = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example"},
+                           headers={"X-CSRF-Token": "é" * 64})
+    assert answer.status_code == 403
