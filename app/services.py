@@ -805,7 +805,8 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
     try:
         key = uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
-        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)

@@ -86,6 +86,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     # keys
     "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
                                       "key.")),
+    "key-not-text": ("key-invalid", N_("An activation key is text, not {got}.")),
+    "key-prefix": ("key-invalid", N_("An activation key starts with ISC1-: check it was copied whole.")),
+    "key-bad-char": ("key-invalid", N_("The key cannot contain {char} (character {position}): check it against "
+                                       "the printed key.")),
+    "key-has-u": ("key-invalid", N_("The key cannot contain '{char}' (character {position}): an activation key "
+                                    "never contains U.")),
+    "key-incomplete": ("key-invalid", N_("The key is incomplete or has extra characters: check it was copied "
+                                         "whole.")),
+    "key-not-genuine": ("key-invalid", N_("This key is not genuine or was mistyped: check it against the printed "
+                                          "key.")),
+    "key-untrusted": ("key-invalid", N_("This key names signing key {kid}, which is not trusted here: it is not "
+                                        "genuine, or this RentDesk lacks the vendor's public key {kid}.pub.")),
     "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
                                 "key.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "

@@ -91,12 +91,18 @@ def test_a_customer_name_left_empty_is_said_in_french_from_its_code(app):
     assert french == "Le nom du client doit comporter de 1 à 200 caractères imprimables : le champ est vide."
 
 
-def test_a_refused_key_is_said_in_french_inside_and_out(app):
+def test_a_refused_key_is_said_in_french_from_its_code(app):
+    from app.web.labels import reason_text
+    from rental.errors import KeyFormatError
+    from rental.signing import Keyring
+
+    with pytest.raises(KeyFormatError) as refused:
+        Keyring().read_key("ISC1-00U00-00000")
+    assert (refused.value.reason.code, refused.value.reason.params) == ("key-has-u", {"char": "U", "position": 8})
     with app.test_request_context(), force_locale("fr"):
-        french = translate_reason("This activation key was refused: the key cannot contain 'U' (character 7) "
-                                  "(an activation key never contains U).")
-    assert french == ("Cette clé d'activation a été refusée : la clé ne peut pas contenir 'U' (caractère 7) "
-                      "(une clé d'activation ne contient jamais de U).")
+        french = reason_text(refused.value.reason)
+    assert french == ("La clé ne peut pas contenir « U » (caractère 8) : une clé d’activation ne contient jamais "
+                      "de U.")
 
 
 def test_amounts_and_big_numbers_inside_a_reason_take_the_french_form(app):
