@@ -187,7 +187,7 @@ class OpView:
     kind: str
     account_id: str
     pbx_id: str | None
-    summary: str  # one line in plain words ("Set licenses of PBX Lobby: 01-00010-001 × 5")
+    summary: Reason  # one line, as a reason screens translate ("Set licenses of PBX Lobby: 01-00010-001 × 5")
     effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
     state: str  # pending | rejected | conflict
     rule: str | None

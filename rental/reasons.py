@@ -136,6 +136,20 @@ CATALOG: dict[str, tuple[str, str]] = {
                                         "range).")),
 }
 
+#: One line per queued op, as screens list them (a notice, not a refusal: rule "").
+DESCRIPTIONS: dict[str, str] = {
+    "op-create-account": N_("Create account {name} ({email})"),
+    "op-update-account": N_("Edit account: {changes}"),
+    "op-register-pbx": N_("Register PBX {name} ({platform}, {firmware}, {mode})"),
+    "op-update-pbx": N_("Edit PBX {pbx}: {changes}"),
+    "op-set-licenses": N_("Set licenses of PBX {pbx}: {items}"),
+    "op-end-rent": N_("Set licenses of PBX {pbx}: none (rent ended)"),
+    "op-remove-pbx": N_("Remove PBX {pbx}"),
+    "op-redeem-key": N_("Load activation key {key}…"),
+    "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
+}
+CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
+
 #: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
 NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")
 
