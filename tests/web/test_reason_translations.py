@@ -106,9 +106,11 @@ def test_a_refused_key_is_said_in_french_from_its_code(app):
 
 
 def test_amounts_and_big_numbers_inside_a_reason_take_the_french_form(app):
+    from app.web.labels import reason_text
+    from rental.reasons import Reason
+
     with app.test_request_context(), force_locale("fr"):
-        r14 = translate_reason("The credit does not cover this configuration for 30 days. "
-                               "Load at least 1,234.500 iSC more, then try again.")
+        r14 = reason_text(Reason.of("min-credit", days=30, missing_milli=1_234_500))
         qty = translate_reason("'5000000' is more than 1,000,000,000,000 iSC: check the amount for a typo")
     assert "1\u202f234,500 iSC" in r14 or "1\u00a0234,500 iSC" in r14
     assert "1\u202f000\u202f000\u202f000\u202f000" in qty or "1\u00a0000\u00a0000\u00a0000\u00a0000" in qty
