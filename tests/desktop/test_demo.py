@@ -86,7 +86,7 @@ def test_activation_keys_signed_with_the_demo_key_do_not_verify_in_a_normal_keyr
     server = start_license_server(tmp_path / "server")
     try:
         key = server.keys[0][1]
-        with pytest.raises(SignatureError, match="'demo', which is not trusted here"):
+        with pytest.raises(SignatureError, match="signing key demo, which is not trusted here"):
             Keyring.from_dir(ROOT / "keys").read_key(key)
     finally:
         server.stop()

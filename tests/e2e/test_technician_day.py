@@ -84,7 +84,7 @@ def test_a_forged_activation_key_is_refused_with_its_message(page, live_app, lic
     steps.load_key(page, account, forged)
     error = page.locator("#key-error")
     expect(error).to_contain_text("key-invalid")
-    expect(error).to_contain_text("This activation key was refused")
+    expect(error).to_contain_text("This key is not genuine or was mistyped")
     expect(page.locator(".meter-panel")).not_to_contain_text("not yet confirmed")
 
 
