@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rental import validation
@@ -67,21 +67,8 @@ def store(session: Session, keyring: Keyring, envelope: object, now: int) -> Ter
     except SignatureError as exc:
         replica.record_refusal(session, "terms", None, f"Rental terms refused: {exc}", now)
         return None
-    current = session.scalars(select(TermsReplica).where(TermsReplica.is_current)).first()
-    if current is not None and current.published_at > payload["published_at"]:
-        replica.record_refusal(session, "terms", payload["version"],
-                               f"Rental terms {payload['version']} refused: they are older than {current.version}, "
-                               "held here.", now)
-        return None
-    session.execute(update(TermsReplica).values(is_current=False))
-    row = session.get(TermsReplica, payload["version"]) or TermsReplica(version=payload["version"])
-    row.published_at = payload["published_at"]
-    row.payload = json.dumps(payload, sort_keys=True)
-    row.envelope = json.dumps(envelope, sort_keys=True)
-    row.received_at = now
-    row.is_current = True
-    session.add(row)
-    return row
+    return replica.keep_current(session, TermsReplica, "terms", payload, envelope, now,
+                                "Rental terms {version} refused: they are older than {held}, held here.")
 
 
 def current(session: Session) -> Terms | None:

@@ -12,29 +12,9 @@ from license_server import models
 from tests.support.postgres import free_port
 
 from .helpers import DAY, IP_PORT
-from .smtp_sink import SmtpSink
+from .smtp_sink import html_of, settings, sink, text_of  # noqa: F401 (fixtures)
 
 RETENTION = 2 * 31_557_600  # R19's default: 24 months after the last charge
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def settings(sink):
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "MAIL_FROM": "RentDesk <credit@rentdesk.example>"}
-
-
-def text_of(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_of(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
 
 
 def _ends(api, account_id) -> int:
