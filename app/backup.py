@@ -7,13 +7,12 @@ alike, so it is encrypted from its first byte and opens with the same passphrase
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
 
-from . import paths
+from . import paths, private
 from .store import Header, Store, StoreError, StoreExists, WrongPassphrase, _probe, _raw_key_literal
 
 SUFFIX = ".rentdesk-backup"
@@ -53,7 +52,9 @@ def export_backup(store: Store, dest: str | os.PathLike, progress: Progress | No
         finally:
             target.close()
         tmp = dest.with_name(dest.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        # 0600: the backup is as encrypted as the store, but nobody else may even copy it to guess offline
+        with private.open_new(tmp, "wb") as raw_file, \
+                zipfile.ZipFile(raw_file, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.write(paths.header_path(store.home), _HEADER)
             archive.write(copy_path, _DB)
         os.replace(tmp, dest)
@@ -79,9 +80,9 @@ def import_backup(src: str | os.PathLike, home: str | os.PathLike, passphrase: s
         if not _probe(Path(work) / _DB, header.derive(passphrase)):
             raise WrongPassphrase("Wrong passphrase for this backup: it is the passphrase the store had when the "
                                   "backup was made. Nothing was restored.")
-        home.mkdir(parents=True, exist_ok=True)
+        private.make_folder(home)
         total = (Path(work) / _DB).stat().st_size
-        shutil.copyfile(Path(work) / _DB, paths.store_path(home))
+        private.copy_file(Path(work) / _DB, paths.store_path(home))
         if progress:
             progress(total, total)
-        shutil.copyfile(Path(work) / _HEADER, paths.header_path(home))  # last: the store is whole before it counts
+        private.copy_file(Path(work) / _HEADER, paths.header_path(home))  # last: the store is whole before it counts

@@ -72,6 +72,6 @@ def pbx_update_fields(state: AccountState, pbx: PbxState, *, name=None, firmware
         fields["platform"] = platform
     if hardware_model is not None:
         fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
-    if mode is not None and mode != pbx.mode:
+    if mode is not None:
         fields["mode"] = mode
     return fields

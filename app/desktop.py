@@ -29,7 +29,7 @@ def _x_display_reachable(display: str) -> bool:
     """True when an X server answers at DISPLAY (":0", ":0.0", "host:1")."""
     host, _, rest = display.rpartition(":")
     number = rest.split(".", 1)[0]
-    if not number.isdigit():
+    if not (number.isascii() and number.isdecimal()):
         return False
     if host in ("", "unix"):
         path = f"/tmp/.X11-unix/X{number}"

@@ -92,7 +92,9 @@ class InstanceLock:
         return self._fd is not None
 
     def acquire(self) -> "InstanceLock":
-        self.home.mkdir(parents=True, exist_ok=True)
+        from . import private
+
+        private.make_folder(self.home)  # 0700 (DESIGN §6): a first launch makes the data folder here
         fd = os.open(self.home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         if not _try_lock(fd):
             os.close(fd)

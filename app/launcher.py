@@ -9,6 +9,7 @@ the HttpOnly cookie, and the Host check is pinned to the port we bound.
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 import os
@@ -27,6 +28,8 @@ EXIT_OK = 0
 EXIT_ALREADY_RUNNING = 3
 MODES = ("window", "browser", "serve")
 SHUTDOWN_HOOK = "rentdesk.shutdown"
+#: The user-private page `rentdesk --browser` opens (the way Jupyter does): it redirects with the secret.
+OPEN_FILE = "rentdesk-open.html"
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,9 @@ class InstanceControl:
         if environ.get("PATH_INFO") != SHOW_PATH:
             return self.app(environ, start_response)
         sent = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
-        if environ.get("REQUEST_METHOD") != "POST" or not hmac.compare_digest(sent, self.token):
+        # bytes: compare_digest refuses a str with non-ASCII characters, which a header may hold
+        if environ.get("REQUEST_METHOD") != "POST" or not hmac.compare_digest(
+                sent.encode("utf-8", "surrogateescape"), self.token.encode("utf-8")):
             start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
             return [b"forbidden"]
         shown = self.on_show()
@@ -79,6 +84,37 @@ class LocalServer:
             self.httpd.shutdown()
             self._thread.join()
         self.httpd.server_close()
+
+
+def write_open_file(home: Path, url: str) -> Path:
+    """A page only this user can read (0600, in the 0700 data folder) that sends the browser to url.
+
+    The browser is started on this file's path, never on the URL itself: a command line is readable
+    by every local user (/proc/PID/cmdline), and the URL holds the launch secret.
+    """
+    path = Path(home) / OPEN_FILE
+    tmp = path.with_name(OPEN_FILE + ".tmp")
+    tmp.unlink(missing_ok=True)
+    target = html.escape(url, quote=True)
+    page = ('<!doctype html>\n<html><head><meta charset="utf-8"><title>RentDesk</title>'
+            f'<meta http-equiv="refresh" content="0;url={target}"></head>\n'
+            f'<body><p>Opening RentDesk… If nothing happens, <a href="{target}">click here</a>.</p></body></html>\n')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(page)
+    os.replace(tmp, path)
+    return path
+
+
+def open_in_browser(app, home: Path, port: int) -> tuple[bool, Path]:
+    """Open the app in the default browser with a fresh one-use secret, through the private redirect file."""
+    from .web.security import fresh_launch_path, launch_path
+
+    spent = app.extensions.get("rentdesk.launch-opened")
+    path = launch_path(app) if not spent else fresh_launch_path(app)
+    app.extensions["rentdesk.launch-opened"] = True
+    page = write_open_file(home, f"http://{LOOPBACK}:{port}{path}")
+    return webbrowser.open(page.as_uri()), page
 
 
 def close_app(app) -> None:
@@ -175,19 +211,18 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         app = create_app(settings)
         if prepare_app is not None:
             prepare_app(app)
-        url_holder: dict[str, str] = {}
 
         def show() -> str:
             if window is not None:
                 window.bring_to_front()
                 return "window"
             if mode == "browser":
-                webbrowser.open(url_holder["url"])
+                open_in_browser(app, home, server.port)  # the first secret is spent: a fresh one
                 return "browser"
             return ""  # serve: nothing to bring forward; the later launch is refused
 
         server = LocalServer(InstanceControl(app, lock.token, show), port=port)
-        url = url_holder["url"] = launch_url(app, LOOPBACK, server.port)
+        url = launch_url(app, LOOPBACK, server.port)
         server.start()
         lock.publish(port=server.port, mode=mode)
         if banner:
@@ -203,9 +238,10 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
             return EXIT_OK
 
         if mode == "browser":
-            opened = webbrowser.open(url)
+            opened, page = open_in_browser(app, home, server.port)
             note = "" if opened else " (no web browser could be started: open it yourself)"
-            print(f"RentDesk is running. Open this address in your browser{note}:\n{url}\n"
+            # the file, not the URL: a terminal's scrollback is no place for the launch secret
+            print(f"RentDesk is running. Open this page in your browser{note}:\n{page.as_uri()}\n"
                   "Press Ctrl+C to stop.", file=out, flush=True)
         else:
             # serve: the launch URL is the one line on stdout, for scripts and tests.
@@ -215,6 +251,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         return EXIT_OK
     finally:
         stopper.__exit__(None, None, None)
+        (home / OPEN_FILE).unlink(missing_ok=True)
         if server is not None:
             server.stop()
         if app is not None:

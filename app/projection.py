@@ -17,6 +17,7 @@ from rental import ops as decider
 from rental.billing import Account, Line
 from rental.errors import Refusal
 from rental.pricing import PriceList
+from rental.reasons import Reason
 from rental.rules import Policy, Reduction
 
 from . import outbox, replica
@@ -220,8 +221,7 @@ class Book:
         if state.billing.deleted:
             from .services import Problem, Refused
 
-            raise Refused([Problem("deleted", f"Account {state.name} is deleted (or its deletion is queued): "
-                                   "it can no longer change. Discard the queued deletion to keep it.")])
+            raise Refused([Problem.of(Reason.of("account-deleted"))])
         return self.require(account_id)
 
     def require_pbx(self, state: AccountState, pbx_id: str) -> PbxState:

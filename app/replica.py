@@ -44,11 +44,15 @@ def verify(keyring: Keyring, envelope: object, expected_type: str) -> dict:
         raise SignatureError(f"unreadable {expected_type} envelope: {exc}") from None
 
 
-def check_account_payload(payload: dict) -> None:
-    """The fields the app relies on are there and of the right type (a signed payload can still be odd)."""
+def check_account_payload(payload: dict, partner: str | None = None) -> None:
+    """The fields the app relies on are there and of the right type (a signed payload can still be odd), and,
+    when the token's partner is known (signed by GET /whoami), the snapshot is of that partner's account."""
     for name in ACCOUNT_FIELDS:
         if name not in payload:
             raise SignatureError(f"signed account snapshot lacks {name!r}: refused")
+    if partner is not None and payload.get("partner") != partner:
+        raise SignatureError(f"the snapshot of account {str(payload.get('account_id'))[:36]} belongs to another "
+                             "partner than this technician's (a genuine document slipped into the answer): refused")
     for name in ("revision", "as_of", "balance_ticks", "rate_ticks_per_s"):
         value = payload[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -57,11 +61,13 @@ def check_account_payload(payload: dict) -> None:
         raise SignatureError("signed account snapshot has a bad 'pbxs': refused")
 
 
-def store_account(session: Session, keyring: Keyring, envelope: object, now: int) -> AccountReplica | None:
-    """Verify and keep an account snapshot unless it is older than the one held (anti-rollback)."""
+def store_account(session: Session, keyring: Keyring, envelope: object, now: int,
+                  partner: str | None = None) -> AccountReplica | None:
+    """Verify and keep an account snapshot unless it is older than the one held (anti-rollback) or, when
+    partner is given, of another partner's account."""
     try:
         payload = verify(keyring, envelope, "account")
-        check_account_payload(payload)
+        check_account_payload(payload, partner)
     except SignatureError as exc:
         record_refusal(session, "account", None, f"Account snapshot refused: {exc}", now)
         return None

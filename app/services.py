@@ -453,6 +453,8 @@ def set_settings(uow: UnitOfWork, *, server_url=_UNSET, token=_UNSET, language=_
     if language is not _UNSET and language:
         language = settings_mod.check_language(language)
     with uow:
+        if server_url is not _UNSET and (server_url or None) != settings_mod.get(uow.session, "server_url"):
+            settings_mod.forget_server_credentials(uow.session)  # the old server's token must not go to the new one
         for key, value in (("server_url", server_url), ("token", token), ("language", language)):
             if value is _UNSET:
                 continue

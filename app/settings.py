@@ -88,3 +88,22 @@ def update_sync_state(session: Session, **changes) -> dict:
     state.update(changes)
     put(session, "sync_state", state)
     return state
+
+
+def pinned_partner(session: Session, binding: str) -> str | None:
+    """The partner a signed GET /whoami named for the token whose binding this is; None when not learned yet."""
+    held = get(session, "partner") or {}
+    if isinstance(held, dict) and held.get("binding") == binding and isinstance(held.get("partner"), str):
+        return held["partner"]
+    return None
+
+
+def pin_partner(session: Session, partner: str, binding: str) -> None:
+    """Keep the token's partner: from now on only its accounts' snapshots are believed."""
+    put(session, "partner", {"partner": partner, "binding": binding})
+
+
+def forget_server_credentials(session: Session) -> None:
+    """A new server address: the token and its partner belong to the old one and must not travel to the new."""
+    delete(session, "token")
+    delete(session, "partner")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from . import paths
+from . import paths, private
 
 HEADER_FORMAT = "rentdesk-store/1"
 #: scrypt cost: ~60-100 ms and 32 MiB once per unlock, never per connection (NOTES, SQLCipher)
@@ -128,7 +128,7 @@ class Header:
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as file:
+    with private.open_new(tmp, "w", encoding="utf-8") as file:  # 0600 from its first byte
         file.write(text)
         file.flush()
         os.fsync(file.fileno())
@@ -304,12 +304,14 @@ def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None,
     made_home = not home.exists()
     store = None
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        private.make_folder(home)  # 0700: the store is the technician's alone (DESIGN §6)
         _write_atomically(paths.header_path(home), header.to_json())
+        private.create_file(paths.store_path(home))  # else SQLite makes it 0644; its WAL and SHM copy its mode
         store = Store(home, key, demo=demo, keys_dir=keys_dir)
         from .migrations import upgrade
 
         upgrade(store.engine)
+        private.tighten(home)
     except Exception as exc:
         # Nothing half-made may stay: a header without a whole store would block the retry (StoreExists).
         if store is not None:
@@ -356,6 +358,7 @@ def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys
     key = header.derive(passphrase)
     if not _probe(paths.store_path(home), key):
         raise WrongPassphrase()
+    private.tighten(home)  # a store an older version left world-readable (0755 folder, 0644 files)
     store = Store(home, key, demo=demo, keys_dir=keys_dir)
     if migrate:
         from .migrations import upgrade

@@ -18,6 +18,7 @@ import httpx
 
 from rental.errors import SignatureError
 from rental.rules import reductions as reductions_of
+from rental.signing import token_binding
 
 from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
 from .models import Reduction as ReductionRow, ToggleOccurrence
@@ -46,6 +47,7 @@ class HttpTransport:
     def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                  transport: httpx.BaseTransport | None = None):
         self.base_url = settings.check_server_url(base_url)
+        self.token_binding = token_binding(token)  # what a signed /whoami answer for this token carries
         self._client = httpx.Client(base_url=self.base_url + API, timeout=timeout, transport=transport,
                                     headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                                     follow_redirects=False, trust_env=False)
@@ -81,6 +83,9 @@ class HttpTransport:
 
     def health(self) -> dict:
         return self._call("GET", "/health")
+
+    def whoami(self) -> dict:
+        return self._call("GET", "/whoami")
 
     def pricelist(self) -> dict:
         return self._call("GET", "/pricelist")
@@ -124,7 +129,7 @@ class _Verified:
     pricelist: tuple | None  # (payload, envelope)
 
 
-def _verify_answer(keyring, answer: dict, sent: dict[str, dict]) -> _Verified:
+def _verify_answer(keyring, answer: dict, sent: dict[str, dict], partner: str | None = None) -> _Verified:
     """Every envelope of a POST /sync answer, verified; SignatureError names the first that is not genuine."""
     if not isinstance(answer, dict) or not isinstance(answer.get("results"), list) \
             or not isinstance(answer.get("accounts", []), list):
@@ -142,7 +147,7 @@ def _verify_answer(keyring, answer: dict, sent: dict[str, dict]) -> _Verified:
     accounts = []
     for envelope in answer.get("accounts", []):
         payload = replica.verify(keyring, envelope, "account")
-        replica.check_account_payload(payload)
+        replica.check_account_payload(payload, partner)
         accounts.append((payload, envelope))
     pricelist = None
     if answer.get("pricelist") is not None:
@@ -308,6 +313,25 @@ def _lock_for(uow_factory) -> SyncLock:
         return _locks.setdefault(key, SyncLock())
 
 
+def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
+    """The partner the token belongs to: learned once from the server's signed GET /whoami, bound to this very
+    token, and kept; a new token (or server) learns it again. SignatureError when the answer does not say so."""
+    binding = transport.token_binding
+    with uow_factory() as uow:
+        held = settings.pinned_partner(uow.session, binding)
+    if held is not None:
+        return held
+    envelope = _with_retries(transport.whoami, tries, sleep, backoff_s)
+    with uow_factory() as uow:
+        payload = replica.verify(uow.keyring, envelope, "technician")
+        partner = payload.get("partner")
+        if payload.get("token_binding") != binding or not isinstance(partner, str) or not partner:
+            raise SignatureError("the signed technician document answers another token than this laptop's")
+        settings.pin_partner(uow.session, partner, binding)
+        uow.commit()
+    return partner
+
+
 def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
     from .services import SyncReport
 
@@ -317,6 +341,12 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
     learned = False  # a signed server time dated this sync (else the HTTP Date header may)
     warned: list[str] = []  # warnings the server gave with applied ops (R6)
     try:
+        try:
+            partner = _partner(uow_factory, transport, tries, sleep, backoff_s)
+        except SignatureError as exc:
+            reason = f"The server's answer was refused, nothing of it was believed: {exc}."
+            _note_failure(uow_factory, clock.now(), reason, refusal=reason)
+            return SyncReport(ok=False, refused=(reason,), error=reason)
         while True:
             with uow_factory() as uow:
                 ops = outbox.pending(uow.session)
@@ -337,7 +367,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
             now = clock.now()
             with uow_factory() as uow:
                 try:
-                    verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies})
+                    verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies}, partner)
                 except SignatureError as exc:
                     reason = f"The server's answer was refused, nothing of it was believed: {exc}."
                     uow.rollback()
@@ -359,7 +389,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 # the server answered only part of the batch; the rest stays queued for the next sync
                 break
         say("Fetching accounts and prices…")
-        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned)
+        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned, partner)
         updated += len(updated_ids)
         refused += ref
         terms_mod.pull(uow_factory, clock, transport)  # the rental terms, for the new-account form offline (R26)
@@ -400,8 +430,8 @@ def _with_retries(call, tries: int, sleep, backoff_s: float):
     raise AssertionError("unreachable")
 
 
-def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool = False
-          ) -> tuple[list[str], list[str]]:
+def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool = False,
+          partner: str | None = None) -> tuple[list[str], list[str]]:
     """GET /pricelist and GET /accounts: a fresh laptop gets the partner's accounts; others get news.
 
     The live snapshots' as_of date the server's now (signed), so the clock offset is learned here too;
@@ -432,7 +462,7 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
             envelopes = []
         held = replica.revisions(uow.session)  # read once: 10,000 accounts must not mean 10,000 full reads each
         for envelope in envelopes:
-            row = replica.store_account(uow.session, uow.keyring, envelope, now)
+            row = replica.store_account(uow.session, uow.keyring, envelope, now, partner)
             if row is None:
                 refused.append("account snapshot")
                 continue

@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
             context_fr = browser.new_context(locale="fr-FR", viewport={"width": 1024, "height": 768})
             page_fr = context_fr.new_page()
-            page_fr.goto(app.url("/launch?secret=") + app.app.config["LAUNCH_SECRET"])
+            from app.web.security import fresh_launch_path  # the launch's first secret is spent: a new one-use one
+
+            page_fr.goto(app.url(fresh_launch_path(app.app)))
             page_fr.goto(hotel)
             shoot(page_fr, out, "10-account-fr")
             skew["s"] = -3 * DAY  # someone set the laptop's clock back: noticed, shown, nothing un-charged

@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from rental import billing
+from rental.signing import token_binding
+from rental.validation import is_ascii_digits
 
 from . import models, store
 from .auth import bearer_token
@@ -88,6 +90,16 @@ def openapi():
     return jsonify(spec(current_app.config["RENTDESK_VERSION"], server().settings.MAX_OPS))
 
 
+@blueprint.get("/whoami")
+def whoami():
+    """Signed: whose token this is (partner, technician), bound to the token, so the app can refuse another
+    partner's snapshots slipped into an answer (issue 14)."""
+    ctx = server()
+    token = bearer_token(request.headers.get("Authorization"))
+    return jsonify(ctx.sign("technician", {"partner": g.caller.partner, "technician": g.caller.name,
+                                           "token_binding": token_binding(token), "server_time": ctx.now()}))
+
+
 @blueprint.get("/pricelist")
 def pricelist():
     ctx = server()
@@ -126,7 +138,7 @@ def _signed_account(ctx: ServerContext, record: store.AccountRecord, now: int, p
 
 def _own_account(connection, account_id: str) -> store.AccountRecord:
     """The caller's account, or 404 whether it is missing or another partner's (learning nothing)."""
-    record = store.load(connection, account_id) if is_uuid(account_id) else None
+    record = store.load(connection, account_id.lower()) if is_uuid(account_id) else None
     if record is None or record.row["partner"] != g.caller.partner:
         raise ApiError(404, "not-found", "No such account among your partner's accounts.")
     return record
@@ -186,7 +198,7 @@ def _int_arg(name: str, default, low: int, high: int):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_ascii_digits(raw) or len(raw) > 20 or not low <= int(raw) <= high:
         raise ApiError(422, "bad-request", f"'{name}' must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -198,7 +210,7 @@ def sync():
     body = _json_body()
     if not isinstance(body, dict) or not is_uuid(body.get("client_id")) or not isinstance(body.get("ops"), list):
         raise ApiError(422, "bad-request", 'The body must be {"client_id": UUID, "ops": [op, ...]}.')
-    ops = body["ops"]
+    ops = [canonical_ids(op) for op in body["ops"]]
     if len(ops) > ctx.settings.MAX_OPS:
         raise ApiError(413, "too-large", f"{len(ops)} ops in one batch: at most {ctx.settings.MAX_OPS} ops per "
                                          "/sync request. Send them in several batches, in order.")
@@ -213,17 +225,60 @@ def sync():
                     "pricelist": batch.prices.envelope if batch.prices else None})
 
 
+def canonical_ids(op: Any) -> Any:
+    """An op with its UUIDs in lower case: 6C1D… and 6c1d… name one account (and one op), as RFC 9562 says."""
+    if not isinstance(op, dict):
+        return op
+    return {**op, **{name: op[name].lower() for name in ("op_id", "account_id") if is_uuid(op.get(name))}}
+
+
+def _read_body() -> bytes:
+    """The body, refused with 413 when longer than MAX_BODY_BYTES.
+
+    werkzeug stops reading a chunked body (no Content-Length) at the limit without a word, so a
+    truncated body that happens to parse would be applied (NOTES): read one byte more ourselves.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    environ = request.environ
+    if limit is None or request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)  # a Content-Length over the limit is refused by werkzeug
+    stream, chunks, size = environ["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(min(1 << 16, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ApiError(413, "too-large", f"The request body is larger than {limit} bytes: nothing was applied. "
+                                         "Send fewer ops per /sync request.")
+    return b"".join(chunks)
+
+
 def _json_body() -> Any:
-    raw = request.get_data(cache=False)
+    raw = _read_body()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError(400, "bad-json", f"The body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8.") from None
     try:
         return json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad-json", f"The body is not JSON: {str(exc)[:200]}.") from None
+    except RecursionError:
+        raise ApiError(400, "bad-json", "The body nests arrays or objects too deeply: send the documented "
+                                        "shape, {\"client_id\": UUID, \"ops\": [op, ...]}.") from None
+    except NotJsonConstant as exc:
+        raise ApiError(400, "bad-json", f"The body is not JSON: {exc}.") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "bad-json", f"The body is not JSON: {exc.msg} at line {exc.lineno}, column "
+                                        f"{exc.colno}.") from None
+    except ValueError:  # e.g. an integer of thousands of digits (Python's own words name its internals)
+        raise ApiError(400, "bad-json", "The body holds a number with too many digits (or a value JSON does "
+                                        "not have): every number in the API fits in 19 digits.") from None
+
+
+class NotJsonConstant(ValueError):
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON has none."""
 
 
 def _no_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+    raise NotJsonConstant(f"{name} is not a JSON value")

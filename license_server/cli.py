@@ -91,12 +91,14 @@ def _run(args: argparse.Namespace) -> int:
         from werkzeug.serving import run_simple
 
         from . import create_app
+        from .errors import JsonErrorRequestHandler
 
         config = {} if ctx.settings.SWEEP_INTERVAL else {"SWEEP_INTERVAL": 60}  # a periodic sweep in development too
         app = create_app(config)
         print(f"license server (development) on http://{args.host}:{args.port}/api/v1 — "
               "use gunicorn in production", file=sys.stderr)
-        run_simple(args.host, args.port, app, threaded=True)  # logs to stderr; stdout stays empty
+        run_simple(args.host, args.port, app, threaded=True,  # logs to stderr; stdout stays empty
+                   request_handler=JsonErrorRequestHandler)
     ctx.engine.dispose()
     return 0
 

@@ -23,12 +23,30 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def make_private(database: Path) -> None:
+    """The SQLite file holds token hashes and customer data: 0600 (its WAL and SHM copy its mode), made
+    before SQLite would create it 0644 under the usual umask 022, and tightened when it exists already."""
+    if not database.parent.exists():
+        database.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (database.name, database.name + "-wal", database.name + "-shm", database.name + "-journal"):
+        try:
+            os.chmod(database.with_name(name), 0o600)
+        except FileNotFoundError:
+            pass
+        except OSError:  # not ours to change (a file another user owns): leave it as its owner set it
+            pass
+
+
 def make_engine(url: str) -> Engine:
     """An engine for url; SQLite files get WAL and serialized writers, PostgreSQL a modest pool."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            make_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=20, max_overflow=20)
         _serialize_sqlite_writers(engine)

@@ -39,7 +39,8 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "properties": {
                 "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "no-terms",
                                                      "method-not-allowed", "too-large", "bad-request",
-                                                     "too-many-requests", "internal"]},
+                                                     "too-many-requests", "internal", "headers-too-large",
+                                                     "uri-too-long"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
             },
         },
@@ -47,9 +48,9 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "type": "object", "required": ["type", "kid", "payload", "sig"], "additionalProperties": False,
             "description": "A signed document (DESIGN §4): sig is Ed25519 over b'rentdesk/' + type + b'/v1\\n' + "
                            "payload bytes; verify before parsing. Payloads: AccountPayload, OpResultPayload, "
-                           "PricelistPayload, TermsPayload.",
+                           "PricelistPayload, TermsPayload, TechnicianPayload.",
             "properties": {
-                "type": {"type": "string", "enum": ["account", "op-result", "pricelist", "terms"]},
+                "type": {"type": "string", "enum": ["account", "op-result", "pricelist", "terms", "technician"]},
                 "kid": {"type": "string"},
                 "payload": {"type": "string", "description": "base64url (unpadded) of the UTF-8 JSON payload"},
                 "sig": {"type": "string", "description": "base64url (unpadded) Ed25519 signature"},
@@ -122,6 +123,15 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                           "properties": {"en": {"type": "string"}, "fr": {"type": "string"}}},
             },
         },
+        "TechnicianPayload": {
+            "type": "object", "required": ["type", "partner", "technician", "token_binding", "server_time"],
+            "properties": {
+                "type": {"const": "technician"}, "partner": {"type": "string"}, "technician": {"type": "string"},
+                "token_binding": {"type": "string", "description": "hex SHA-256 of b'rentdesk/whoami/v1\\n' + the "
+                                  "bearer token: the document answers this token, not another"},
+                "server_time": {"type": "integer"},
+            },
+        },
         "LedgerLine": {
             "type": "object",
             "properties": {
@@ -151,6 +161,11 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "the server runs")}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": public,
                                       "responses": {"200": _json({"type": "object"}, "this description")}}},
+            "/whoami": {"get": {
+                "operationId": "whoami",
+                "description": "Whose token this is: the app keeps only account snapshots of this partner.",
+                "responses": {"200": _json(envelope, "envelope of type technician (TechnicianPayload)"),
+                              **_errors(401)}}},
             "/pricelist": {"get": {"operationId": "pricelist", "responses": {
                 "200": _json(envelope, "envelope of type pricelist (PricelistPayload)"), **_errors(401, 404)}}},
             "/terms": {"get": {"operationId": "terms", "description": "The current rental terms (R26): new "

@@ -108,6 +108,9 @@ def _check(kind: str, field: Field, value: Any) -> Any:
     if len(value) > MAX_ITEMS:
         raise BadOp(f"{where} names {len(value)} items; at most {MAX_ITEMS}.")
     for ref, qty in value.items():
+        if not validation.is_utf8(ref):
+            raise BadOp(f"{where} has a reference holding a lone UTF-16 surrogate ({ref[:40]!r}): "
+                        "send references as valid UTF-8, e.g. 01-00010-001.")
         if len(ref) > 40:
             raise BadOp(f"{where} has a reference longer than 40 characters: {ref[:40]!r}….")
         if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_QTY:

@@ -32,11 +32,19 @@ __all__ = [
     "SigningKey",
     "canonical",
     "load_signing_key",
+    "token_binding",
     "write_key_pair",
 ]
 
-#: The only envelope types there are (DESIGN §4).
-ENVELOPE_TYPES = frozenset({"account", "op-result", "pricelist", "terms"})  # DESIGN §4 (terms: R26)
+#: The only envelope types there are (DESIGN §4); `technician` (GET /whoami) tells the app whose token it holds.
+ENVELOPE_TYPES = frozenset({"account", "op-result", "pricelist", "terms", "technician"})  # terms: R26
+
+
+def token_binding(token: str) -> str:
+    """What a signed `technician` document carries to say which token it answers: a one-way digest, distinct
+    from the hash the server stores, so the app can tell the document was made for its own token (not replayed
+    from another technician's)."""
+    return hashlib.sha256(b"rentdesk/whoami/v1\n" + token.encode("utf-8", "surrogatepass")).hexdigest()
 
 #: A kid is also a file stem (`keys/<kid>.pub`) and travels inside every activation key:
 #: keep it short and harmless on any file system.

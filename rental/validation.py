@@ -33,10 +33,27 @@ def type_name(value: Any) -> str:
             float: "a decimal number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
+def is_utf8(value: str) -> bool:
+    """True when value encodes as UTF-8: JSON's "\\ud800" escapes decode to lone surrogates, which do not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_ascii_digits(value: str) -> bool:
+    """True for 0-9 only: str.isdigit() is also true for '²' and '①', which int() then refuses (NOTES)."""
+    return value.isascii() and value.isdecimal()
+
+
 def text(value: Any, label: str, max_len: int = MAX_TEXT) -> str:
     """One line of 1 to max_len printable characters, surrounding spaces removed."""
     if not isinstance(value, str):
         raise FieldError(label, f"{label} must be text, not {type_name(value)}.")
+    if not is_utf8(value):
+        raise FieldError(label, f"{label} holds a character that is not Unicode text (a lone UTF-16 surrogate): "
+                                "send it as valid UTF-8.")
     value = value.strip()
     if not value:
         raise FieldError(label, f"{label} must be 1 to {max_len} printable characters: it is empty.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, timezone
 
@@ -13,7 +12,7 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, redirect_to, render
+from . import core, forms, redirect_to, render, security
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
 from .i18n import fmt_date, fmt_isc, fmt_milli, language
@@ -199,7 +198,7 @@ def statement_csv(account_id: str):
     except services.NotFound:
         abort(404)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = security.SpreadsheetSafeWriter(out)  # a name like =HYPERLINK(…) stays text (OWASP CSV injection)
     writer.writerow(["account", "pbx", "ref", "item", "seconds", "rates_ticks_per_s", "amount_isc", "amount_ticks"])
     for row in view.rows:
         writer.writerow([account.name, row.pbx_name, row.ref, row.item_name, row.seconds,

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 
+from rental.validation import is_ascii_digits
+
 
 @dataclass
 class Form:
@@ -70,6 +72,7 @@ def quantity(value: str) -> tuple[int | None, str | None]:
     value = (value or "").strip()
     if value == "":
         return 0, None
-    if not value.isdigit():
+    # isdigit() is also true for "²" and "①", which int() refuses: digits 0-9 only (NOTES)
+    if not is_ascii_digits(value) or len(value) > 18:
         return None, _("Type a whole number (0 removes the item).")
     return int(value), None

@@ -128,6 +128,8 @@ _FRENCH = [
      "{0:label} doit comporter de 1 à {1} caractères imprimables : le champ en compte {2}."),
     (r"(.+?) must be 1 to (\d+) printable characters on one line: it holds a line break, tab or other control character\.",
      "{0:label} doit comporter de 1 à {1} caractères imprimables sur une seule ligne : le champ contient un saut de ligne, une tabulation ou un autre caractère de contrôle."),
+    (r"(.+?) holds a character that is not Unicode text \(a lone UTF-16 surrogate\): send it as valid UTF-8\.",
+     "{0:label} contient un caractère qui n'est pas du texte Unicode (un demi-code UTF-16 isolé) : envoyez-le en UTF-8 valide."),
     (r"(.+?) ('.*'|\".*\") is not an e-mail address: write it like name@example\.com\.",
      "{0:label} {1} n'est pas une adresse e-mail : écrivez-la comme nom@exemple.com."),
     (r"(.+?) is too long for a firmware version such as 13r2sr5\.",
@@ -304,7 +306,7 @@ def _amount_in_french(text: str) -> str:
 def _whole_in_french(text: str) -> str:
     """A whole number the core grouped with commas ("1,000,000"), grouped the French way."""
     digits = text.replace(",", "")
-    return fmt_number(int(digits)) if digits.isdigit() else text
+    return fmt_number(int(digits)) if digits.isascii() and digits.isdecimal() else text
 
 
 _CONVERT = {

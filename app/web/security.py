@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+import threading
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
@@ -19,6 +21,7 @@ CSRF_HEADER = "X-CSRF-Token"
 #: Endpoints that answer without the launch cookie: they reveal nothing.
 OPEN_ENDPOINTS = {"web.healthz", "web.launch", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TICKETS = "rentdesk.launch-tickets"
 
 
 class Refused(Exception):
@@ -30,8 +33,52 @@ class Refused(Exception):
         self.status = status
 
 
+class LaunchTickets:
+    """The launch secrets of one launch, each good for one use (DESIGN §6).
+
+    A launch URL leaks easily (a browser's command line in /proc/PID/cmdline, its history, a
+    terminal): whoever follows it first gets the cookie, every later use gets a page saying to
+    start RentDesk again. The cookie and the CSRF token derive from a key that never leaves this
+    process, so knowing a launch secret says nothing about them.
+    """
+
+    def __init__(self, first: str):
+        self.key = secrets.token_bytes(32)
+        self._live = {self._digest(first)}
+        self._spent: set[str] = set()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(secret: str) -> str:
+        return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def issue(self) -> str:
+        """A fresh one-use secret (the launcher's "show yourself" in browser mode opens a new one)."""
+        secret = secrets.token_urlsafe(32)
+        with self._lock:
+            self._live.add(self._digest(secret))
+        return secret
+
+    def redeem(self, secret: str) -> str:
+        """"ok" the first time a live secret is used (it is spent from then on), "spent" later, else "wrong"."""
+        digest = self._digest(secret)
+        with self._lock:
+            if digest in self._live:
+                self._live.discard(digest)
+                self._spent.add(digest)
+                return "ok"
+            return "spent" if digest in self._spent else "wrong"
+
+
+def tickets(app: Flask) -> LaunchTickets:
+    found = app.extensions.get(TICKETS)
+    if found is None:
+        found = app.extensions[TICKETS] = LaunchTickets(app.config["LAUNCH_SECRET"])
+    return found
+
+
 def _derive(app: Flask, purpose: bytes) -> str:
-    return hmac.new(app.config["LAUNCH_SECRET"].encode(), purpose, hashlib.sha256).hexdigest()
+    return hmac.new(tickets(app).key, purpose, hashlib.sha256).hexdigest()
 
 
 def cookie_name(port: str | int | None) -> str:
@@ -49,9 +96,14 @@ def csrf_token(app: Flask | None = None) -> str:
     return _derive(app or current_app, b"rentdesk/csrf")
 
 
-def launch_path(app: Flask) -> str:
-    """The path that trades the launch secret for the cookie."""
-    return f"/launch?secret={app.config['LAUNCH_SECRET']}"
+def launch_path(app: Flask, secret: str | None = None) -> str:
+    """The path that trades a launch secret (the launch's first one unless given) for the cookie, once."""
+    return f"/launch?secret={secret or app.config['LAUNCH_SECRET']}"
+
+
+def fresh_launch_path(app: Flask) -> str:
+    """A path with a new one-use secret: for opening the app again in this launch (the first one is spent)."""
+    return launch_path(app, tickets(app).issue())
 
 
 def allow_host(app: Flask, host: str) -> None:
@@ -85,10 +137,18 @@ def check_host(app: Flask) -> None:
         raise Refused(f"host {host!r} is not a loopback name")
 
 
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (compare_digest refuses such str: a 500)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
+def has_launch_cookie(app: Flask) -> bool:
+    return _same(request.cookies.get(cookie_name(_request_port()), ""), cookie_value(app))
+
+
 def check_launch_cookie(app: Flask) -> None:
     """Refuse a request that did not come from the window RentDesk opened."""
-    got = request.cookies.get(cookie_name(_request_port()), "")
-    if not hmac.compare_digest(got, cookie_value(app)):
+    if not has_launch_cookie(app):
         raise Refused("no launch cookie")
 
 
@@ -107,7 +167,7 @@ def check_same_origin() -> None:
 def check_csrf(app: Flask) -> None:
     """Every POST carries the launch's CSRF token, in the htmx header or a hidden form field."""
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if not hmac.compare_digest(sent, csrf_token(app)):
+    if not _same(sent, csrf_token(app)):
         raise Refused("missing or wrong CSRF token")
 
 
@@ -123,18 +183,26 @@ def guard() -> None:
         check_csrf(app)
 
 
+LAUNCH_SPENT = "launch secret already used"
+
+
 def refused(error: Refused):
     """The short page a refused request gets: no data, just what to do."""
     current_app.logger.warning("refused %s %s: %s", request.method, request.path, error.reason)
-    response = make_response(render_template("refused.html", reason_code=error.reason), error.status)
+    response = make_response(render_template("refused.html", reason_code=error.reason,
+                                             spent=error.reason == LAUNCH_SPENT), error.status)
     return response
 
 
 def launch():
-    """Trade the launch secret (once per launch URL) for the HttpOnly SameSite=Strict cookie."""
+    """Trade a launch secret, once, for the HttpOnly SameSite=Strict cookie; a second use is refused."""
     app = current_app._get_current_object()
-    secret = request.args.get("secret", "")
-    if not hmac.compare_digest(secret, app.config["LAUNCH_SECRET"]):
+    outcome = tickets(app).redeem(request.args.get("secret", ""))
+    if outcome == "spent" and has_launch_cookie(app):
+        return redirect(url_for("web.home"))  # the window that holds the cookie reloaded its first address
+    if outcome == "spent":
+        raise Refused(LAUNCH_SPENT)
+    if outcome != "ok":
         raise Refused("wrong launch secret")
     response = redirect(url_for("web.home"))
     response.set_cookie(
@@ -142,6 +210,30 @@ def launch():
         secure=False,  # plain HTTP on loopback; the cookie never leaves 127.0.0.1
     )
     return response
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell a spreadsheet shows as text: one that begins like a formula gets a leading apostrophe
+    (an account named =HYPERLINK(…) must not become a live link). Numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class SpreadsheetSafeWriter:
+    """csv.writer whose every text cell goes through spreadsheet_safe."""
+
+    def __init__(self, out, **kwargs):
+        import csv
+
+        self._writer = csv.writer(out, **kwargs)
+
+    def writerow(self, row):
+        return self._writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
 def add_headers(response):
@@ -161,6 +253,7 @@ def add_headers(response):
 
 def init_app(app: Flask) -> None:
     """Install the guard on every request and the refusal page."""
+    tickets(app)  # the launch's first secret is live from now on
     app.before_request(guard)
     app.after_request(add_headers)
     app.register_error_handler(Refused, refused)

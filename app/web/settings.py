@@ -66,11 +66,16 @@ def server():
     if token:
         changes["token"] = token
     try:
-        services.set_settings(core.uow(), **changes)
+        before = services.get_settings(core.uow()).server_url
+        after = services.set_settings(core.uow(), **changes)
     except ValueError as error:
         form.error("server_url", str(error))
         return _page(server_form=form)
-    flash(_("Server settings saved."))
+    if before and before != url and not after.has_token:
+        flash(_("The server address changed, so the token of the previous server was forgotten: type the "
+                "technician token for %(url)s.", url=url))
+    else:
+        flash(_("Server settings saved."))
     return redirect_to(url_for("settings.index"))
 
 

@@ -6,8 +6,11 @@ the app locks it.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -41,19 +44,57 @@ def make_clock(value: Any):
     raise TypeError("CLOCK must be a callable returning whole UTC seconds, or an object with now()")
 
 
+THROTTLE_FILE = "unlock-throttle.json"
+
+
 @dataclass
 class Throttle:
-    """Slows passphrase guessing: after a few failures each attempt must wait, doubling (server side)."""
+    """Slows passphrase guessing: after a few failures each attempt must wait, doubling (server side).
+
+    With a path, the count and the wait are kept beside the store (0600) and read back at start, so
+    restarting RentDesk gives no fresh attempts.
+    """
 
     free_attempts: int = 3
     first_delay_s: int = 5
     max_delay_s: int = 300
     failures: int = 0
     not_before: int = 0
+    path: Path | None = None
+
+    def load(self) -> "Throttle":
+        """Read what an earlier launch left (nothing, or something unreadable, is a fresh start)."""
+        if self.path is None:
+            return self
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            failures, not_before = data["failures"], data["not_before"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return self
+        if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (failures, not_before)):
+            self.failures, self.not_before = failures, not_before
+        return self
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        from .. import private
+
+        try:
+            if not self.failures and not self.not_before:
+                self.path.unlink(missing_ok=True)
+                return
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with private.open_new(tmp, "w", encoding="utf-8") as f:
+                json.dump({"failures": self.failures, "not_before": self.not_before}, f)
+            os.replace(tmp, self.path)
+        except OSError:  # a read-only folder: the store cannot open there either, and says so
+            pass
 
     def wait_s(self, now: int) -> int:
-        """Seconds before the next attempt is heard (0: now)."""
-        return max(0, self.not_before - now)
+        """Seconds before the next attempt is heard (0: now); never more than the longest wait, should the
+        clock have been set back since."""
+        return min(self.max_delay_s, max(0, self.not_before - now))
 
     def failed(self, now: int) -> None:
         self.failures += 1
@@ -61,10 +102,12 @@ class Throttle:
         if extra >= 0:
             delay = min(self.max_delay_s, self.first_delay_s * (2 ** min(extra, 16)))
             self.not_before = now + delay
+        self._save()
 
     def succeeded(self) -> None:
         self.failures = 0
         self.not_before = 0
+        self._save()
 
 
 @dataclass
@@ -115,7 +158,8 @@ def init_app(app: Flask) -> WebState:
             free_attempts=int(app.config["UNLOCK_FREE_ATTEMPTS"]),
             first_delay_s=int(app.config["UNLOCK_DELAY_S"]),
             max_delay_s=int(app.config["UNLOCK_MAX_DELAY_S"]),
-        ),
+            path=Path(app.config["RENTDESK_HOME"]) / THROTTLE_FILE,
+        ).load(),
     )
     app.extensions[EXTENSION] = state
     app.extensions["rentdesk.shutdown"] = state.close  # app/launcher.py close_app() calls it

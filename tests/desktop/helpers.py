@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 RENTDESK = Path(sys.executable).parent / "rentdesk"  # the console script pyproject declares
 LAUNCH_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/launch\?secret=\S+")
+#: What `rentdesk --browser` opens and prints: its private redirect file, never the launch URL (DESIGN §6).
+OPEN_FILE_URI = re.compile(r"file://\S+/rentdesk-open\.html")
 WAIT_S = 60.0
 
 
@@ -81,6 +83,10 @@ class Running:
 
     def launch_url(self, timeout: float = WAIT_S) -> str:
         return self.wait_for_line(LAUNCH_URL, timeout).group(0)
+
+    def open_file_uri(self, timeout: float = WAIT_S) -> str:
+        """The redirect file browser mode opened and printed (file:// URI)."""
+        return self.wait_for_line(OPEN_FILE_URI, timeout).group(0)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, the orderly way out; the exit code."""
@@ -140,6 +146,16 @@ def make_browser_recorder(folder: Path) -> tuple[Path, Path]:
     script.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\n', encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script, log
+
+
+def launch_url_in(file_uri: str) -> str:
+    """The launch URL a redirect file sends the browser to."""
+    from urllib.parse import unquote, urlsplit
+
+    page = Path(unquote(urlsplit(file_uri).path)).read_text(encoding="utf-8")
+    match = re.search(r'content="0;url=(http://127\.0\.0\.1:\d+/launch\?secret=[^"&]+)"', page)
+    assert match, page
+    return match.group(1)
 
 
 def opened_urls(log: Path) -> list[str]:

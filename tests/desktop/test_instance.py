@@ -14,7 +14,8 @@ import pytest
 from app.instance import INFO_FILE, SHOW_PATH, TOKEN_HEADER, AlreadyRunning, InstanceLock, read_info
 from app.launcher import EXIT_ALREADY_RUNNING
 
-from .helpers import clean_env, make_browser_recorder, make_store, open_session, opened_urls, rentdesk, run_to_end, wait_until
+from .helpers import (clean_env, launch_url_in, make_browser_recorder, make_store, open_session, opened_urls, rentdesk,
+                      run_to_end, wait_until)
 
 
 def test_a_second_lock_on_the_same_folder_is_refused_naming_the_running_process(tmp_path):
@@ -74,12 +75,19 @@ def test_a_second_browser_launch_brings_the_first_forward_instead_of_starting_ag
     env = clean_env(BROWSER=str(browser))
     home = tmp_path / "home"
     with rentdesk("--browser", "--home", str(home), env=env) as first:
-        url = first.launch_url()
-        assert wait_until(lambda: opened_urls(log)) == [url]
+        page = first.open_file_uri()
+        assert wait_until(lambda: opened_urls(log)) == [page]
+        url = launch_url_in(page)
+        with open_session(url) as (_client, opened):  # the browser followed it: that secret is spent now
+            assert opened.status_code == 200
         second = run_to_end("--browser", "--home", str(home), env=env)
         assert second.returncode == 0
         assert "already running" in second.stderr and "brought it to the front (browser)" in second.stderr
-        assert opened_urls(log) == [url, url]  # the first opened its own page again
+        assert opened_urls(log) == [page, page]  # the first opened its own page again
+        again = launch_url_in(page)
+        assert again != url  # with a fresh one-use secret, which works
+        with open_session(again) as (_client, reopened):
+            assert reopened.status_code == 200 and reopened.url.path in ("/first-run", "/unlock")
         assert first.stop() == 0
 
 
@@ -90,5 +98,6 @@ def test_asking_an_instance_to_show_itself_needs_the_token_from_its_private_note
         show = f"http://127.0.0.1:{info['port']}{SHOW_PATH}"
         assert httpx.post(show).status_code == 403
         assert httpx.post(show, headers={TOKEN_HEADER: "guessed"}).status_code == 403
+        assert httpx.post(show, headers={TOKEN_HEADER: "é".encode("latin-1")}).status_code == 403  # not a 500
         assert httpx.post(show, headers={TOKEN_HEADER: info["token"]}).json() == {"shown": ""}
         app.stop()

@@ -44,7 +44,7 @@ def test_the_window_opens_on_the_unlock_page_and_the_screen_shows_it(tmp_path):
 def test_without_a_display_rentdesk_says_so_and_opens_the_browser_instead(tmp_path):
     browser, log = make_browser_recorder(tmp_path)
     with rentdesk("--home", str(tmp_path / "home"), env=clean_env(BROWSER=str(browser))) as app:
-        url = app.launch_url()
+        url = app.open_file_uri()  # the private redirect file, not the secret
         assert wait_until(lambda: opened_urls(log)) == [url]
         assert app.stop() == 0
     stderr = "".join(app.stderr)
@@ -56,7 +56,7 @@ def test_a_display_nobody_answers_is_caught_before_qt_could_abort_the_program(tm
     browser, log = make_browser_recorder(tmp_path)
     env = clean_env(DISPLAY=":4242", BROWSER=str(browser))
     with rentdesk("--home", str(tmp_path / "home"), env=env) as app:
-        url = app.launch_url()
+        url = app.open_file_uri()  # the private redirect file, not the secret
         assert wait_until(lambda: opened_urls(log)) == [url]
         assert app.stop() == 0
     assert "no X server answers at DISPLAY=:4242" in "".join(app.stderr)

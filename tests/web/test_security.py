@@ -97,3 +97,29 @@ def test_every_answer_says_no_store_and_varies_on_htmx(client):
 def test_pages_forbid_inline_scripts_and_framing(client):
     policy = client.get("/first-run").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_the_launch_secret_works_once_and_a_second_use_gets_the_start_again_page(app, client):
+    """client followed the launch URL already (conftest): the same secret gives nobody else a cookie."""
+    other = app.test_client()
+    response = other.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+    assert response.status_code == 403 and "Set-Cookie" not in response.headers
+    assert b"This RentDesk link was already used" in response.data
+    assert other.get("/").status_code == 403
+
+
+def test_a_fresh_launch_path_works_once_too(app, stranger):
+    from app.web.security import fresh_launch_path
+
+    path = fresh_launch_path(app)
+    assert stranger.get(path).status_code == 302
+    assert app.test_client().get(path).status_code == 403
+
+
+def test_a_launch_cookie_or_csrf_token_in_non_ascii_is_refused_not_a_server_error(app, unlocked):
+    stranger = app.test_client()
+    stranger.set_cookie("rentdesk_app", "é" * 64)
+    assert stranger.get("/accounts/").status_code == 403
+    answer = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example"},
+                           headers={"X-CSRF-Token": "é" * 64})
+    assert answer.status_code == 403

@@ -1,0 +1,207 @@
+"""The differential property of the one decider (rental/ops.py): random sequences of ops, time steps, price-list
+publications and policy values, applied (a) by the app offline, as its screens show them, and (b) by the real
+license server over HTTP on 127.0.0.1 with the same injected clock, agree op by op on status, refusal code,
+warnings, balance to the tick, depletes_at, the account's status and each PBX's status.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from app import projection, services
+from app.clock import MovableClock
+from license_server import admin
+from rental.money import SECONDS_PER_DAY, ticks_to_milli_floor
+
+from .conftest import FAST_KDF, PASSPHRASE
+
+IP_PORT, UC, DEVICE = "01-00010-001", "01-00020-001", "02-00700-001"
+DAY = SECONDS_PER_DAY
+
+WAIT = st.tuples(st.just("wait"), st.sampled_from([0, 1, 3_600, DAY, 6 * DAY, 20 * DAY, 45 * DAY]))
+LICENSES = st.tuples(st.just("licenses"), st.fixed_dictionaries({
+    IP_PORT: st.integers(0, 12), UC: st.integers(0, 4), DEVICE: st.integers(0, 1)}))
+LOAD = st.tuples(st.just("load"), st.sampled_from([50, 500, 2_000, 9_000, 30_000]))
+#: Money moves most: waits, licenses and loads are drawn three times as often as the rest; deletion rarely.
+STEPS = st.one_of(
+    WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD,
+    st.tuples(st.just("remove"), st.just(None)),
+    st.tuples(st.just("register"), st.sampled_from(["rental", "purchased"])),
+    st.tuples(st.just("mode"), st.sampled_from(["rental", "purchased"])),
+    st.tuples(st.just("prices"), st.sampled_from([300, 500, 800])),
+    st.tuples(st.just("policy"), st.tuples(st.sampled_from([7, 30, 45]), st.sampled_from([1, 3]))),
+)
+STEPS_WITH_DELETE = st.lists(STEPS, min_size=6, max_size=18).flatmap(
+    lambda steps: st.sampled_from([steps, steps + [("delete", None), ("load", 500)]]))
+
+
+@pytest.fixture
+def server_clock(clock):
+    """One clock for the server and the laptop: the server's time decides money (SPEC)."""
+    return clock
+
+
+@pytest.fixture
+def world(tmp_path, server, token, clock):
+    store = services.initialise(tmp_path / "laptop", PASSPHRASE, server.url, token, demo=True, kdf=FAST_KDF)
+    assert services.sync_now(store, clock).ok
+    yield store
+    store.close()
+
+
+class Trial:
+    """One example: a fresh account on the shared server and laptop, its steps, and what each side said."""
+
+    def __init__(self, server, token, store, clock):
+        self.server, self.token, self.store, self.clock = server, token, store, clock
+        self.serial = f"SN-{uuid.uuid4().hex[:8]}"  # R6 follows the serial: each example its own
+        self.account_id = services.create_account(store.unit_of_work(), clock, "Différentiel", "d@example.com").account_id
+        self.pbx_id = self._register("rental")
+        [key] = server.issue_keys("30", 1)  # a customer with credit: most changes are decided on money
+        services.redeem_key(store.unit_of_work(), clock, self.account_id, key)
+        self.sync()
+        self.ops = 0
+
+    def uow(self):
+        return self.store.unit_of_work()
+
+    def sync(self):
+        report = services.sync_now(self.store, self.clock)
+        assert report.ok, report.error
+        return report
+
+    def _register(self, mode: str) -> str:
+        return services.register_pbx(self.uow(), self.clock, self.account_id, name="Lobby", serial=self.serial,
+                                     platform="vmware", firmware="13r2", mode=mode).pbx_id
+
+    def server_account(self) -> dict:
+        with self.server.client(self.token) as client:
+            return self.server.keyring.verify_envelope(client.get(f"/accounts/{self.account_id}").json(), "account")
+
+    def predicted(self) -> dict:
+        """What the app's screens show for the account with its queued ops applied, now, offline."""
+        view = services.account_detail(self.uow(), self.clock, self.account_id)
+        figures = view.pending or view.confirmed
+        with self.store.unit_of_work() as uow:
+            book = projection.Book.load(uow.session, self.clock.now(), self.account_id)
+            state = book.pending_state(self.account_id) or book.get(self.account_id)
+            pbxs = {pbx_id: projection.pbx_status(state, pbx_id) for pbx_id, pbx in state.pbxs.items()
+                    if not pbx.removed}
+        return {"balance": figures.balance_ticks, "ends_at": figures.ends_at, "status": figures.status, "pbxs": pbxs}
+
+    def step(self, kind, value) -> None:
+        if kind == "wait":
+            self.clock.advance(value)
+            return
+        if kind == "prices":
+            data = admin.demo_pricelist()
+            data["version"] = f"v-{uuid.uuid4().hex[:6]}"
+            for item in data["items"]:
+                if item["ref"] == IP_PORT:
+                    item["monthly_milli"] = value
+            admin.publish_prices(self.server.ctx, data)
+            self.sync()  # the laptop learns the list (and the policy it carries) at its next sync
+            return
+        if kind == "policy":  # the server's thresholds change; the signed price list carries them to the app
+            min_days, resume_days = value
+            self.server.ctx.policy = replace(self.server.ctx.policy, min_credit_days=min_days,
+                                             resume_min_days=resume_days)
+            self.server.ctx.forget_prices()
+            self.sync()
+            return
+        if self.pbx_id is None and kind in ("licenses", "remove", "mode"):
+            return
+        if kind == "register" and self.pbx_id is not None:
+            return
+        queued, refused = None, None
+        try:
+            queued = self._queue(kind, value)
+        except services.Refused as error:
+            refused = error
+        except services.NeedsConfirmation:
+            queued = self._queue(kind, value, confirm=True)
+        self.ops += 1
+        if refused is not None:
+            self._compare_refusal(kind, value, refused)
+            event(f"refused alike: {refused.problems[0].code}")
+            return
+        event(f"applied alike: {kind}")
+        predicted = self.predicted()
+        report = self.sync()
+        [result] = [r for r in services.sync_status(self.uow(), self.clock).results if r.op_id == queued.op_id]
+        assert (result.status, [w.code for w in result.warnings]) == ("applied", [w.code for w in queued.warnings]), (
+            kind, value, result)
+        server = self.server_account()
+        assert server["balance_ticks"] == predicted["balance"], (kind, value)
+        assert server["depletes_at"] == predicted["ends_at"], (kind, value)
+        assert server["status"] == predicted["status"], (kind, value)
+        assert {p["pbx_id"]: p["status"] for p in server["pbxs"]} == predicted["pbxs"], (kind, value)
+        if kind == "remove":
+            self.pbx_id = None
+        if kind == "register":
+            self.pbx_id = queued.pbx_id
+        assert report.rejected == 0
+
+    def _queue(self, kind, value, confirm=False):
+        uow, clock, account_id = self.uow(), self.clock, self.account_id
+        if kind == "licenses":
+            return services.set_licenses(uow, clock, account_id, self.pbx_id, value, confirm=confirm)
+        if kind == "load":
+            [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
+            return services.redeem_key(uow, clock, account_id, key)
+        if kind == "remove":
+            return services.remove_pbx(uow, clock, account_id, self.pbx_id)
+        if kind == "register":
+            pbx_id = self._register(value)
+            return services.QueuedOp(services.queued_ops(self.uow(), clock)[-1].op_id, "register_pbx", account_id,
+                                     pbx_id=pbx_id)
+        if kind == "mode":
+            return services.update_pbx(uow, clock, account_id, self.pbx_id, mode=value)
+        if kind == "delete":
+            shown = ticks_to_milli_floor(services.account_detail(self.uow(), clock, account_id).confirmed.balance_ticks)
+            return services.delete_account(uow, clock, account_id, shown)
+        raise AssertionError(kind)
+
+    def _compare_refusal(self, kind, value, refused: services.Refused) -> None:
+        """The app refused offline: the server, sent the same op, refuses it with the same code."""
+        server = self.server_account()
+        revision = next((p["revision"] for p in server["pbxs"] if p["pbx_id"] == self.pbx_id), 1)
+        body = {"op_id": str(uuid.uuid4()), "account_id": self.account_id}
+        if kind == "licenses":
+            body.update(kind="set_licenses", pbx_id=self.pbx_id, base_revision=revision, items=value)
+        elif kind == "mode":
+            body.update(kind="update_pbx", pbx_id=self.pbx_id, base_revision=revision, mode=value)
+        elif kind == "remove":
+            body.update(kind="remove_pbx", pbx_id=self.pbx_id, base_revision=revision)
+        elif kind == "delete":
+            body.update(kind="delete_account", confirm_forfeit_milli=0)
+        elif kind == "load":
+            [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
+            body.update(kind="redeem_key", key=key)
+        elif kind == "register":
+            body.update(kind="register_pbx", pbx_id=str(uuid.uuid4()), name="Lobby", serial=self.serial,
+                        platform="vmware", firmware="13r2", mode=value)
+        else:
+            raise AssertionError(f"{kind} refused offline: {refused.problems}")
+        with self.server.client(self.token) as client:
+            answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [body]}).json()
+        payload = self.server.keyring.verify_envelope(answer["results"][0], "op-result")
+        assert (payload["status"], payload["code"]) == ("rejected", refused.problems[0].code), (kind, value, payload)
+        assert [p["code"] for p in payload["problems"]] == [p.code for p in refused.problems]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=STEPS_WITH_DELETE)
+def test_the_app_offline_and_the_server_decide_every_op_alike(server, token, world, clock, steps):
+    trial = Trial(server, token, world, clock)
+    for kind, value in steps:
+        trial.step(kind, value)
+    event(f"ops in the example: {trial.ops // 4 * 4}-{trial.ops // 4 * 4 + 3}")
+    json.dumps(steps)  # the example is plain data (hypothesis prints it when it fails)
