@@ -13,18 +13,22 @@ def create_app(config: Mapping[str, Any] | None = None):
     """The WSGI app: settings from config, else LICENSE_SERVER_<KEY> (DESIGN §5); CLOCK only from config."""
     from flask import Flask
 
-    from . import api, errors, sweep
+    from . import api, cli, errors, sweep
+    from .config import flask_keys
     from .context import ServerContext
 
+    flask_config = {key: value for key, value in (config or {}).items() if key in flask_keys()}
     ctx = ServerContext.from_config(config)
     ctx.signer  # fail at start, not at the first answer, when the signing key is missing or unreadable
     app = Flask(__name__, instance_path=ctx.settings.INSTANCE_PATH)
+    app.config.update(flask_config)  # Flask's own keys (TESTING, …) beside ours
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.MAX_BODY_BYTES
     app.config["RENTDESK_VERSION"] = version()
     app.json.sort_keys = False
     app.extensions["license_server"] = ctx
     app.register_blueprint(api.blueprint)
     errors.init_app(app)
+    cli.init_app(app)  # the license-server commands are also this app's CLI, on its settings and CLOCK
     if ctx.settings.SWEEP_INTERVAL:
         sweep.start_periodic(ctx, ctx.settings.SWEEP_INTERVAL)
     return app

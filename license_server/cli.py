@@ -59,48 +59,88 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {key_path} (private, keep it secret) and {pub_path} (public)", file=sys.stderr)
         return 0
 
-    from . import admin
     from .context import ServerContext
 
     ctx = ServerContext.from_config()
-    if args.command == "init-db":
+    if args.command == "serve":
+        _serve(ctx, args.host, args.port)
+    else:
+        run_command(ctx, args.command, vars(args))
+    ctx.engine.dispose()
+    return 0
+
+
+def run_command(ctx, command: str, args: dict) -> None:
+    """One command on a server context: the argparse program and the Flask CLI (app.cli) both call this."""
+    from . import admin
+
+    if command == "init-db":
         admin.init_db(ctx)
         print(f"schema up to date in {ctx.engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
-    elif args.command == "add-technician":
-        print(admin.add_technician(ctx, args.partner, args.name))
-    elif args.command == "issue-keys":
-        amount = parse_isc(args.amount)
-        keys = admin.issue_keys(ctx, amount, args.count)
+    elif command == "add-technician":
+        print(admin.add_technician(ctx, args["partner"], args["name"]))
+    elif command == "issue-keys":
+        amount = parse_isc(args["amount"])
+        keys = admin.issue_keys(ctx, amount, args["count"])
         sys.stdout.write("".join(key + "\n" for key in keys))
-        print(f"issued {len(keys)} key(s) of {args.amount} iSC, signed by {ctx.signer.kid!r}", file=sys.stderr)
-    elif args.command == "publish-prices":
-        pricelist = admin.publish_prices(ctx, args.file)
+        print(f"issued {len(keys)} key(s) of {args['amount']} iSC, signed by {ctx.signer.kid!r}", file=sys.stderr)
+    elif command == "publish-prices":
+        pricelist = admin.publish_prices(ctx, args["file"])
         print(f"price list {pricelist.version} ({len(pricelist.items)} items) is current from now", file=sys.stderr)
-    elif args.command == "publish-terms":
+    elif command == "publish-terms":
         from .terms import publish
 
-        version = publish(ctx, args.file)
+        version = publish(ctx, args["file"])
         print(f"rental terms {version} are current from now: new accounts must accept them", file=sys.stderr)
-    elif args.command == "sweep":
+    elif command == "sweep":
         from .sweep import sweep
 
         report = sweep(ctx)
         print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
               f"mails sent {report.mails_sent}, expired {report.expired}", file=sys.stderr)
-    elif args.command == "serve":
-        from werkzeug.serving import run_simple
 
-        from . import create_app
-        from .errors import JsonErrorRequestHandler
 
-        config = {} if ctx.settings.SWEEP_INTERVAL else {"SWEEP_INTERVAL": 60}  # a periodic sweep in development too
-        app = create_app(config)
-        print(f"license server (development) on http://{args.host}:{args.port}/api/v1 — "
-              "use gunicorn in production", file=sys.stderr)
-        run_simple(args.host, args.port, app, threaded=True,  # logs to stderr; stdout stays empty
-                   request_handler=JsonErrorRequestHandler)
-    ctx.engine.dispose()
-    return 0
+def _serve(ctx, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+    from .errors import JsonErrorRequestHandler
+
+    config = {} if ctx.settings.SWEEP_INTERVAL else {"SWEEP_INTERVAL": 60}  # a periodic sweep in development too
+    app = create_app(config)
+    print(f"license server (development) on http://{host}:{port}/api/v1 — use gunicorn in production", file=sys.stderr)
+    run_simple(host, port, app, threaded=True,  # logs to stderr; stdout stays empty
+               request_handler=JsonErrorRequestHandler)
+
+
+def init_app(app) -> None:
+    """The same commands on the Flask app's CLI (`flask --app license_server cmd`, or test_cli_runner), run on
+    that app's own context: its settings, database and CLOCK."""
+    import click
+
+    ctx = app.extensions["license_server"]
+
+    def command(name: str, *params):
+        def run(**kwargs):
+            try:
+                run_command(ctx, name, kwargs)
+            except (SettingsError, RentalError, ValueError, OSError) as exc:
+                raise click.ClickException(str(exc)) from None
+        app.cli.add_command(click.Command(name, callback=run, params=list(params),
+                                          help=_HELP.get(name)))
+
+    command("init-db")
+    command("add-technician", click.Option(["--partner"], required=True), click.Option(["--name"], required=True))
+    command("issue-keys", click.Option(["--amount"], required=True), click.Option(["--count"], required=True, type=int))
+    command("publish-prices", click.Argument(["file"]))
+    command("publish-terms", click.Argument(["file"]))
+    command("sweep")
+
+
+_HELP = {"init-db": "create or migrate the schema (Alembic)", "add-technician": "print a new technician's token",
+         "issue-keys": "print N activation keys", "publish-prices": "make the price list in FILE current",
+         "publish-terms": "make the rental terms in FILE current (R26)",
+         "sweep": "suspend depleted accounts, expire retained credit, mail customers"}
 
 
 if __name__ == "__main__":  # pragma: no cover

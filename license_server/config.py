@@ -99,15 +99,23 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
         if key in INT_KEYS and value is not None:
             value = _to_int(key, value)
         values[key] = value
-    unknown = sorted(set(config) - set(DEFAULTS))
+    unknown = sorted(set(config) - set(DEFAULTS) - flask_keys())
     if unknown:
-        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK")
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK, "
+                            "and Flask's own (TESTING, DEBUG, …)")
     _check_zone(values["MAIL_TIMEZONE"])
     instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
     values["INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{instance / 'license_server.sqlite3'}"
     return Settings(values, clock)
+
+
+def flask_keys() -> set[str]:
+    """Flask's own configuration keys (TESTING, DEBUG, …): create_app passes them to app.config."""
+    from flask import Flask
+
+    return set(Flask.default_config)
 
 
 def _check_zone(name: Any) -> None:

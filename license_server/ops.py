@@ -172,6 +172,8 @@ class Batch:
             try:
                 fields = validate(op)
             except BadOp as exc:
+                if exc.reason is not None:
+                    raise Refusal([exc.reason]) from None
                 raise _refusal("bad-field", detail=str(exc)) from None
             record, warnings = self._decide(kind, record, {**fields, "account_id": account_id}, op)
             status, problems = APPLIED, ()

@@ -85,12 +85,27 @@ class KeyFormatError(SignatureError):
 
 
 class FieldError(RentalError, ValueError):
-    """A field that is missing, of the wrong type or out of range; the message names it and says what to write.
+    """A field that is missing, of the wrong type or out of range: a reason (bad-op, code, params) whose
+    ``field`` param names it (the app: a form field's label key; the server: "create_account.name").
 
-    The app turns it into a `bad-op` problem next to the field; the server into a `bad-op` rejection.
+    The app shows it next to the field; the server answers a `bad-op` rejection.
     """
 
-    def __init__(self, label: str, message: str):
-        super().__init__(message)
+    def __init__(self, label: str, code: str, params: Mapping[str, Any] | None = None):
+        from .reasons import Reason
+
         self.label = label
-        self.message = message
+        self.reason = Reason("bad-op", code, dict(params or {}))
+        super().__init__(self.reason.message)
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.reason.params
+
+    @property
+    def message(self) -> str:
+        return self.reason.message

@@ -104,6 +104,24 @@ CATALOG: dict[str, tuple[str, str]] = {
     "access": ("access", N_("This account cannot be changed with your credentials.")),
     "op-reuse": ("op-reuse", N_("This op id was already used for another change: each change needs a new id.")),
     "bad-field": ("bad-op", N_("{detail}")),
+    # the shape of a field (rental.validation): {field} names it, {got} is what was sent instead
+    "field-not-text": ("bad-op", N_("{field} must be text, not {got}.")),
+    "field-not-unicode": ("bad-op", N_("{field} holds a character that is not Unicode text (a lone UTF-16 "
+                                       "surrogate): send it as valid UTF-8.")),
+    "field-empty": ("bad-op", N_("{field} must be 1 to {max} printable characters: it is empty.")),
+    "field-too-long": ("bad-op", N_("{field} must be 1 to {max} printable characters: it has {length}.")),
+    "field-control": ("bad-op", N_("{field} must be 1 to {max} printable characters on one line: it holds a line "
+                                   "break, tab or other control character.")),
+    "email-invalid": ("bad-op", N_("{field} '{value}' is not an e-mail address: write it like name@example.com.")),
+    "firmware-too-long": ("bad-op", N_("{field} is too long for a firmware version such as 13r2sr5.")),
+    "language-invalid": ("bad-op", N_("{field} must be 'en' or 'fr', not {value}.")),
+    "field-not-boolean": ("bad-op", N_("{field} must be true or false, not {got}.")),
+    "pbx-id-invalid": ("bad-op", N_("{field} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will "
+                                    "do).")),
+    "uuid-invalid": ("bad-op", N_("{field} must be a UUID such as 6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d.")),
+    "field-not-whole": ("bad-op", N_("{field} must be a whole number, not {got}.")),
+    "field-out-of-range": ("bad-op", N_("{field} must be a whole number from 0 to {high} ({value} is out of "
+                                        "range).")),
 }
 
 #: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
@@ -146,11 +164,22 @@ def template_of(code: str) -> str | None:
     return found[1] if found else None
 
 
+#: English words for the ``got`` codes of field reasons (rental.validation.TYPE_CODES).
+GOT_WORDS = {"object": N_("an object"), "list": N_("a list"), "text": N_("text"), "boolean": N_("true/false"),
+             "number": N_("a number"), "decimal": N_("a decimal number"), "null": N_("null"),
+             "other": N_("something else")}
+
+
 def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None = None,
-                 moment: Callable[[int], str] | None = None) -> str:
-    """One parameter as text, by the naming convention (amounts, times, lists)."""
+                 moment: Callable[[int], str] | None = None, words: Callable[[str, str], str] | None = None) -> str:
+    """One parameter as text, by the naming convention (amounts, times, lists; ``field`` and ``got`` are
+    words the reader's language gives, through ``words(name, value)``)."""
     if isinstance(value, list | tuple):
-        return ", ".join(format_param(name, each, amount=amount, moment=moment) for each in value)
+        return ", ".join(format_param(name, each, amount=amount, moment=moment, words=words) for each in value)
+    if name in ("field", "got") and isinstance(value, str):
+        if words is not None:
+            return words(name, value)
+        return GOT_WORDS.get(value, value) if name == "got" else value
     if isinstance(value, int) and not isinstance(value, bool):
         if name.endswith("_milli"):
             return (amount or format_milli)(value)

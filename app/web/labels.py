@@ -14,7 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from rental.money import parse_isc
-from rental.reasons import render, template_of
+from rental.reasons import GOT_WORDS, render, template_of
 from rental.errors import AmountError
 
 from ..clock import DATE, NOTICE_OFFSET_S
@@ -118,34 +118,6 @@ _FRENCH = [
      "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
     (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
      "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
-    # -------------------------------------------------------------------- field checks (rental/validation.py)
-    # The label names the field ("The customer name"); the server's are field paths, kept as they are.
-    (r"(.+?) must be text, not (.+)\.",
-     "{0:label} doit être du texte, pas {1:type}."),
-    (r"(.+?) must be 1 to (\d+) printable characters: it is empty\.",
-     "{0:label} doit comporter de 1 à {1} caractères imprimables : le champ est vide."),
-    (r"(.+?) must be 1 to (\d+) printable characters: it has (\d+)\.",
-     "{0:label} doit comporter de 1 à {1} caractères imprimables : le champ en compte {2}."),
-    (r"(.+?) must be 1 to (\d+) printable characters on one line: it holds a line break, tab or other control character\.",
-     "{0:label} doit comporter de 1 à {1} caractères imprimables sur une seule ligne : le champ contient un saut de ligne, une tabulation ou un autre caractère de contrôle."),
-    (r"(.+?) holds a character that is not Unicode text \(a lone UTF-16 surrogate\): send it as valid UTF-8\.",
-     "{0:label} contient un caractère qui n'est pas du texte Unicode (un demi-code UTF-16 isolé) : envoyez-le en UTF-8 valide."),
-    (r"(.+?) ('.*'|\".*\") is not an e-mail address: write it like name@example\.com\.",
-     "{0:label} {1} n'est pas une adresse e-mail : écrivez-la comme nom@exemple.com."),
-    (r"(.+?) is too long for a firmware version such as 13r2sr5\.",
-     "{0:label} est trop long pour une version de firmware comme 13r2sr5."),
-    (r"(.+?) must be 'en' or 'fr', not (.+)\.",
-     "{0:label} doit valoir « en » ou « fr », pas {1:type}."),
-    (r"(.+?) must be true or false, not (.+)\.",
-     "{0:label} doit valoir vrai ou faux, pas {1:type}."),
-    (r"(.+?) must be 1 to 64 letters, digits, '\.', '_', ':' or '-' \(a UUID will do\)\.",
-     "{0:label} doit comporter de 1 à 64 lettres, chiffres, « . », « _ », « : » ou « - » (un UUID convient)."),
-    (r"(.+?) must be a UUID such as (\S+)\.",
-     "{0:label} doit être un UUID comme {1}."),
-    (r"(.+?) must be a whole number, not (.+)\.",
-     "{0:label} doit être un nombre entier, pas {1:type}."),
-    (r"(.+?) must be a whole number from 0 to (\d+) \((.*) is out of range\)\.",
-     "{0:label} doit être un nombre entier de 0 à {1} ({2} est hors limites)."),
     # -------------------------------------------------------------------- the app's own checks (app/checks.py, services)
     (r"PBX (.*) runs in the cloud, which needs the cloud contract \(R7\)\. Move or remove that PBX first, then end the contract\.",
      "Le PBX {0} fonctionne dans le cloud, ce qui exige le contrat cloud (R7). Déplacez ou retirez d'abord ce PBX, puis mettez fin au contrat."),
@@ -350,7 +322,14 @@ def reason_text(reason) -> str:
     params = dict(part("params") or {})
     if isinstance(params.get("detail"), str):  # a field or key check's own words (not yet reasons as data)
         params["detail"] = translate_reason(params["detail"]).rstrip(".")
-    return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment)
+    return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment, words=_words)
+
+
+def _words(name: str, value: str) -> str:
+    """A field's label or a type's name in the UI's language (both are catalog entries)."""
+    if name == "got":
+        return gettext(GOT_WORDS.get(value, value))
+    return gettext(value)
 
 
 def reasons_text(reasons, message: str | None = None, rule: str | None = None) -> str:

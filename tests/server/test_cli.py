@@ -134,3 +134,32 @@ def test_a_price_list_version_is_published_once(tmp_path, env):
     run(env, "publish-prices", str(path))
     again = run(env, "publish-prices", str(path), check=False)
     assert again.returncode == 1 and "published before" in again.stderr
+
+
+def test_the_commands_are_the_flask_apps_cli_and_run_on_its_settings_and_clock(app, api, clock):
+    # DESIGN §5: create_app(config).test_cli_runner().invoke(args=["sweep"]) runs on that app, with its CLOCK
+    account_id = api.running_account("10")  # two months of 10 ports
+    clock.advance(3 * 2_629_800)
+    result = app.test_cli_runner().invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert "suspended 1" in result.output
+    assert api.account(account_id)["revision"] > 3  # written by the sweep, as of the app's clock
+    keys = app.test_cli_runner().invoke(args=["issue-keys", "--amount", "12.5", "--count", "2"])
+    assert keys.exit_code == 0 and len([line for line in keys.stdout.splitlines() if line.startswith("ISC1-")]) == 2
+    bad = app.test_cli_runner().invoke(args=["issue-keys", "--amount", "-1", "--count", "1"])
+    assert bad.exit_code != 0 and "Error" in bad.output
+
+
+def test_create_app_accepts_flasks_own_config_keys_beside_ours(tmp_path):
+    from license_server import create_app
+    from license_server.config import SettingsError
+
+    key = tmp_path / "keys"
+    from rental.signing import write_key_pair
+
+    key_path, _ = write_key_pair("vendor-2026", key)
+    app = create_app({"TESTING": True, "DEBUG": False, "SIGNING_KEY_PATH": str(key_path),
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
+    assert app.config["TESTING"] is True and app.testing
+    with pytest.raises(SettingsError, match="unknown setting"):
+        create_app({"TESTNG": True, "SIGNING_KEY_PATH": str(key_path)})

@@ -16,10 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Where reasons are written, and the calls whose argument (by position) is the reason.
 SOURCES = {
     "rental/pricing.py": {"PriceListError": 0},  # a bad price list: the "Answers refused" panel
-    "rental/validation.py": {"FieldError": 1},
     "rental/money.py": {"AmountError": 0},  # the typed confirmation of a deletion (R13)
     "app/services.py": {"Problem": 1},
-    "app/projection.py": {"Problem": 1},
     "app/sync.py": {"SyncError": 0},  # why a sync did not complete
 }
 #: Functions whose returned f-string is shown. (The core's reasons are codes in rental/reasons.py, translated
@@ -71,7 +69,7 @@ REASONS = shown_reasons()
 
 def test_the_reasons_are_found_in_every_source():
     assert {name for name, _line, _text in REASONS} == set(SOURCES)
-    assert len(REASONS) > 40  # the core's reasons moved to the catalog (test_reasons_catalog.py)
+    assert len(REASONS) > 25  # the core's reasons moved to the catalog (test_reasons_catalog.py)
 
 
 @pytest.mark.parametrize("name,line,text", REASONS, ids=[f"{n}:{line}" for n, line, _ in REASONS])
@@ -79,9 +77,17 @@ def test_every_reason_that_reaches_a_screen_has_a_french_pattern(name, line, tex
     assert french_pattern_of(text), f"{name}:{line}: add a French pattern to app/web/labels.py for {text!r}"
 
 
-def test_a_customer_name_left_empty_is_said_in_french(app):
+def test_a_customer_name_left_empty_is_said_in_french_from_its_code(app):
+    from app.checks import CUSTOMER_NAME
+    from app.web.labels import reason_text
+    from rental import validation
+    from rental.errors import FieldError
+
+    with pytest.raises(FieldError) as refused:
+        validation.text(" ", CUSTOMER_NAME)
+    assert refused.value.code == "field-empty" and refused.value.params == {"field": CUSTOMER_NAME, "max": 200}
     with app.test_request_context(), force_locale("fr"):
-        french = translate_reason("The customer name must be 1 to 200 printable characters: it is empty.")
+        french = reason_text(refused.value.reason)
     assert french == "Le nom du client doit comporter de 1 à 200 caractères imprimables : le champ est vide."
 
 
