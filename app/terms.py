@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rental import validation
 from rental.errors import FieldError, SignatureError
+from rental.reasons import N_
 from rental.signing import Keyring
 from rental.terms import acceptance_problem
 
@@ -27,6 +28,7 @@ from .models import TermsReplica
 
 LANGUAGES = ("en", "fr")
 MAX_SIGNATORY = 200
+SIGNATORY = N_("The signatory's name")  # the field's words in its reasons (screens translate them)
 
 #: What the rendered terms may hold: text structure, links, tables; no script, style, image or form.
 ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em", "code",
@@ -112,9 +114,9 @@ def acceptance(session: Session, terms_version: str | None, accepted_by: str | N
     if problem is not None:
         raise Refused([Problem.of(problem, "accepted_by")])
     try:
-        name = validation.text(name, "The signatory's name", MAX_SIGNATORY)
+        name = validation.text(name, SIGNATORY, MAX_SIGNATORY)
     except FieldError as exc:
-        raise Refused([Problem("bad-op", exc.message, field="accepted_by")]) from None
+        raise Refused([Problem.of(exc.reason, "accepted_by")]) from None
     return {"terms_version": held.version, "accepted_by": name}
 
 
