@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from license_server import models
+from rental.money import format_milli
 from tests.support.postgres import free_port
 
 from .helpers import DAY, IP_PORT
@@ -48,7 +49,10 @@ def test_the_customer_is_mailed_once_at_the_second_the_installation_stops(api, c
     assert ('The iSC credit of the account "Boulangerie Émile" was used up on March 2, 2026 at 22:00 '
             '(Central European Standard Time). Since then all rented licenses of the account are deactivated') in body
     assert "Consumption of the configuration: 5.000 iSC per month" in body
-    assert "Ask Acme Telecom for iSC." in body
+    needs = api.account(account_id)["resume_needs_milli"]  # R18: the least load that resumes it, as the app shows
+    assert needs > 0
+    assert (f"starts again as soon as {format_milli(needs)} or more are loaded. Ask Acme Telecom for iSC."
+            in body)
     assert "Acme Telecom is your partner for iSC" in body
     assert "<p>Hello,</p>" in html_of(message)
     clock.advance(DAY)
@@ -81,7 +85,8 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     body = text_of(stopped)
     assert "a été épuisé le 2 mars 2026 à 22:00 (heure normale d’Europe centrale)" in body
     assert "Consommation de la configuration : 5,000 iSC par mois" in body
-    assert "Demandez des iSC à Acme Telecom." in body
+    needs = api.account(account_id)["resume_needs_milli"]
+    assert f"redémarre dès que {format_milli(needs, 'fr')} ou plus sont chargés. Demandez des iSC à Acme Telecom." in body
     clock.advance(60)
     api.load(account_id, "100")
     api.sweep()
