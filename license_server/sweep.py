@@ -180,7 +180,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             letter = mail.retention(customer, expires_at=expires_at, balance_ticks=projected.balance,
                                     since=projected.last_activity_at)
             _record(connection, account_id, RETENTION, expires_at, now, customer.email)
-            connection.execute(update(models.accounts).where(A.id == account_id).values(retention_warned_for=expires_at))
+            connection.execute(update(models.accounts).where(A.id == account_id).values(
+                retention_warned_for=expires_at))
             return _send(mailer, letter, customer, settings, now, RETENTION)
         depletes_at = projected.depletes_at
         if depletes_at is None or projected.suspended:

@@ -80,13 +80,15 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     clock.set(_ends(api, account_id))
     api.sweep()
     [stopped] = sink.take()
-    assert stopped["Subject"] == "Hôtel du Lac : l'installation téléphonique est arrêtée, le crédit iSC est épuisé"
+    assert stopped["Subject"] == ("Hôtel du Lac : l'installation téléphonique est arrêtée, "
+                                  "le crédit iSC est épuisé")
     assert stopped["Content-Language"] == "fr"
     body = text_of(stopped)
     assert "a été épuisé le 2 mars 2026 à 22:00 (heure normale d’Europe centrale)" in body
     assert "Consommation de la configuration : 5,000 iSC par mois" in body
     needs = api.account(account_id)["resume_needs_milli"]
-    assert f"redémarre dès que {format_milli(needs, 'fr')} ou plus sont chargés. Demandez des iSC à Acme Telecom." in body
+    assert (f"redémarre dès que {format_milli(needs, 'fr')} ou plus sont chargés. "
+            "Demandez des iSC à Acme Telecom.") in body
     clock.advance(60)
     api.load(account_id, "100")
     api.sweep()
