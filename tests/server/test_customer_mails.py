@@ -51,7 +51,7 @@ def test_the_customer_is_mailed_once_at_the_second_the_installation_stops(api, c
     assert "Consumption of the configuration: 5.000 iSC per month" in body
     needs = api.account(account_id)["resume_needs_milli"]  # R18: the least load that resumes it, as the app shows
     assert needs > 0
-    assert (f"starts again as soon as {format_milli(needs)} or more are loaded. Ask Acme Telecom for iSC."
+    assert (f"starts again as soon as iSC are loaded (at least {format_milli(needs)}). Ask Acme Telecom for iSC."
             in body)
     assert "Acme Telecom is your partner for iSC" in body
     assert "<p>Hello,</p>" in html_of(message)
@@ -87,7 +87,7 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     assert "a été épuisé le 2 mars 2026 à 22:00 (heure normale d’Europe centrale)" in body
     assert "Consommation de la configuration : 5,000 iSC par mois" in body
     needs = api.account(account_id)["resume_needs_milli"]
-    assert (f"redémarre dès que {format_milli(needs, 'fr')} ou plus sont chargés. "
+    assert (f"redémarre dès que des iSC sont chargés (au moins {format_milli(needs, 'fr')}). "
             "Demandez des iSC à Acme Telecom.") in body
     clock.advance(60)
     api.load(account_id, "100")
