@@ -187,7 +187,7 @@ class OpView:
     kind: str
     account_id: str
     pbx_id: str | None
-    summary: str  # one line in plain words ("Set licenses of PBX Lobby: 01-00010-001 × 5")
+    summary: Reason  # one line, as a reason screens translate ("Set licenses of PBX Lobby: 01-00010-001 × 5")
     effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
     state: str  # pending | rejected | conflict
     rule: str | None
@@ -805,7 +805,8 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
     try:
         key = uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
-        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
@@ -825,7 +826,9 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
     """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
-    except (AmountError, TypeError) as exc:
+    except AmountError as exc:
+        raise Refused([Problem.of(exc.reason, "confirm_forfeit_milli")]) from None
+    except TypeError as exc:
         raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
     with uow:
         now = _now(uow, clock, writing=True)

@@ -225,7 +225,8 @@ class Batch:
             except SignatureError as exc:
                 key = exc
         if isinstance(key, SignatureError):
-            raise _refusal("key-invalid", detail=str(key))
+            reason = getattr(key, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+            raise Refusal([reason])
         return decider.ActivationKey(key.key_id_hex, key.amount_milli)
 
     def _store(self, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:

@@ -69,7 +69,13 @@ class Refusal(RentalError):
 
 
 class AmountError(RentalError, ValueError):
-    """An amount of iSC that cannot be read or is out of range."""
+    """An amount of iSC that cannot be read or is out of range: a reason (bad-op, code, params) screens translate."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import Reason
+
+        self.reason = Reason("bad-op", code, params)
+        super().__init__(self.reason.message)
 
 
 class PriceListError(RentalError, ValueError):
@@ -81,7 +87,17 @@ class SignatureError(RentalError, ValueError):
 
 
 class KeyFormatError(SignatureError):
-    """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
+    """An activation key that cannot be used (mistyped, truncated, wrong prefix, forged, untrusted signer):
+    a reason (key-invalid, code, params) screens translate; signing keys that cannot be loaded say so in words."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import CATALOG, Reason
+
+        if code not in CATALOG:  # a signing or trusted key file that cannot be loaded: words for the operator
+            self.reason = Reason("key-invalid", "bad-field", {"detail": code})
+        else:
+            self.reason = Reason("key-invalid", code, params)
+        super().__init__(self.reason.message)
 
 
 class FieldError(RentalError, ValueError):

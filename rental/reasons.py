@@ -86,6 +86,29 @@ CATALOG: dict[str, tuple[str, str]] = {
     # keys
     "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
                                       "key.")),
+    "key-not-text": ("key-invalid", N_("An activation key is text, not {got}.")),
+    "key-prefix": ("key-invalid", N_("An activation key starts with ISC1-: check it was copied whole.")),
+    "key-bad-char": ("key-invalid", N_("The key cannot contain {char} (character {position}): check it against "
+                                       "the printed key.")),
+    "key-has-u": ("key-invalid", N_("The key cannot contain '{char}' (character {position}): an activation key "
+                                    "never contains U.")),
+    "key-incomplete": ("key-invalid", N_("The key is incomplete or has extra characters: check it was copied "
+                                         "whole.")),
+    "key-not-genuine": ("key-invalid", N_("This key is not genuine or was mistyped: check it against the printed "
+                                          "key.")),
+    "key-untrusted": ("key-invalid", N_("This key names signing key {kid}, which is not trusted here: it is not "
+                                        "genuine, or this RentDesk lacks the vendor's public key {kid}.pub.")),
+    "key-amount-zero": ("bad-op", N_("An activation key is worth more than 0 iSC.")),
+    # amounts as typed (rental.money)
+    "amount-empty": ("bad-op", N_("No amount given: type a number of iSC, e.g. 12.5.")),
+    "amount-negative": ("bad-op", N_("'{text}' is negative: iSC amounts are never negative.")),
+    "amount-separators": ("bad-op", N_("'{text}' mixes separators oddly: write it as 1234.5 or 1234,5.")),
+    "amount-invalid": ("bad-op", N_("'{text}' is not an amount of iSC: type digits with at most one decimal mark, "
+                                    "e.g. 12.5.")),
+    "amount-decimals": ("bad-op", N_("'{text}' has more than 3 decimals: the smallest amount is 0.001 iSC.")),
+    "amount-too-large": ("bad-op", N_("'{text}' is more than {max_milli}: check the amount for a typo.")),
+    "milli-negative": ("bad-op", N_("The {what} is negative ({value} milli-iSC): iSC amounts are never negative.")),
+    "milli-too-large": ("bad-op", N_("The {what} is more than {max_milli}: check it for a typo.")),
     "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
                                 "key.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
@@ -123,6 +146,20 @@ CATALOG: dict[str, tuple[str, str]] = {
     "field-out-of-range": ("bad-op", N_("{field} must be a whole number from 0 to {high} ({value} is out of "
                                         "range).")),
 }
+
+#: One line per queued op, as screens list them (a notice, not a refusal: rule "").
+DESCRIPTIONS: dict[str, str] = {
+    "op-create-account": N_("Create account {name} ({email})"),
+    "op-update-account": N_("Edit account: {changes}"),
+    "op-register-pbx": N_("Register PBX {name} ({platform}, {firmware}, {mode})"),
+    "op-update-pbx": N_("Edit PBX {pbx}: {changes}"),
+    "op-set-licenses": N_("Set licenses of PBX {pbx}: {items}"),
+    "op-end-rent": N_("Set licenses of PBX {pbx}: none (rent ended)"),
+    "op-remove-pbx": N_("Remove PBX {pbx}"),
+    "op-redeem-key": N_("Load activation key {key}…"),
+    "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
+}
+CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
 
 #: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
 NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")

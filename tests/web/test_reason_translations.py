@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Where reasons are written, and the calls whose argument (by position) is the reason.
 SOURCES = {
     "rental/pricing.py": {"PriceListError": 0},  # a bad price list: the "Answers refused" panel
-    "rental/money.py": {"AmountError": 0},  # the typed confirmation of a deletion (R13)
     "app/services.py": {"Problem": 1},
     "app/sync.py": {"SyncError": 0},  # why a sync did not complete
 }
@@ -69,7 +68,7 @@ REASONS = shown_reasons()
 
 def test_the_reasons_are_found_in_every_source():
     assert {name for name, _line, _text in REASONS} == set(SOURCES)
-    assert len(REASONS) > 25  # the core's reasons moved to the catalog (test_reasons_catalog.py)
+    assert len(REASONS) > 15  # the core's reasons moved to the catalog (test_reasons_catalog.py)
 
 
 @pytest.mark.parametrize("name,line,text", REASONS, ids=[f"{n}:{line}" for n, line, _ in REASONS])
@@ -91,21 +90,35 @@ def test_a_customer_name_left_empty_is_said_in_french_from_its_code(app):
     assert french == "Le nom du client doit comporter de 1 à 200 caractères imprimables : le champ est vide."
 
 
-def test_a_refused_key_is_said_in_french_inside_and_out(app):
+def test_a_refused_key_is_said_in_french_from_its_code(app):
+    from app.web.labels import reason_text
+    from rental.errors import KeyFormatError
+    from rental.signing import Keyring
+
+    with pytest.raises(KeyFormatError) as refused:
+        Keyring().read_key("ISC1-00U00-00000")
+    assert (refused.value.reason.code, refused.value.reason.params) == ("key-has-u", {"char": "U", "position": 8})
     with app.test_request_context(), force_locale("fr"):
-        french = translate_reason("This activation key was refused: the key cannot contain 'U' (character 7) "
-                                  "(an activation key never contains U).")
-    assert french == ("Cette clé d'activation a été refusée : la clé ne peut pas contenir 'U' (caractère 7) "
-                      "(une clé d'activation ne contient jamais de U).")
+        french = reason_text(refused.value.reason)
+    assert french == ("La clé ne peut pas contenir « U » (caractère 8) : une clé d’activation ne contient jamais "
+                      "de U.")
 
 
 def test_amounts_and_big_numbers_inside_a_reason_take_the_french_form(app):
+    from app.web.labels import reason_text
+    from rental.reasons import Reason
+
     with app.test_request_context(), force_locale("fr"):
-        r14 = translate_reason("The credit does not cover this configuration for 30 days. "
-                               "Load at least 1,234.500 iSC more, then try again.")
-        qty = translate_reason("'5000000' is more than 1,000,000,000,000 iSC: check the amount for a typo")
+        r14 = reason_text(Reason.of("min-credit", days=30, missing_milli=1_234_500))
+        from rental.errors import AmountError
+        from rental.money import parse_isc
+
+        with pytest.raises(AmountError) as typed:
+            parse_isc("50000000")
+        qty = reason_text(typed.value.reason)
     assert "1\u202f234,500 iSC" in r14 or "1\u00a0234,500 iSC" in r14
-    assert "1\u202f000\u202f000\u202f000\u202f000" in qty or "1\u00a0000\u00a0000\u00a0000\u00a0000" in qty
+    assert qty.startswith("« 50000000 » dépasse 10")
+    assert "10\u202f000\u202f000,000 iSC" in qty or "10\u00a0000\u00a0000,000 iSC" in qty
 
 
 def test_an_unknown_reason_is_shown_as_written_rather_than_lost(app):
