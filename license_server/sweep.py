@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, delete, false, insert, literal, null, or_, se
 from sqlalchemy.exc import IntegrityError
 
 from rental import billing
+from rental import ops as decider
 from rental.money import monthly_milli_of_rate
 
 from . import mail, models, notices, reminders, store
@@ -163,7 +164,10 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
         if waiting is not None:  # R18: a stop or a resume, in the order they happened
             if waiting.kind == notices.STOPPED:
-                letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli)
+                prices = ctx.current_prices(connection)  # R18: what a load must bring, at the current list
+                needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
+                letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
+                                      resume_milli=needs)
             else:
                 letter = mail.resumed(customer, at=waiting.about, depletes_at=projected.depletes_at,
                                       balance_ticks=projected.balance, monthly_milli=state.monthly_milli)
@@ -176,7 +180,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             letter = mail.retention(customer, expires_at=expires_at, balance_ticks=projected.balance,
                                     since=projected.last_activity_at)
             _record(connection, account_id, RETENTION, expires_at, now, customer.email)
-            connection.execute(update(models.accounts).where(A.id == account_id).values(retention_warned_for=expires_at))
+            connection.execute(update(models.accounts).where(A.id == account_id).values(
+                retention_warned_for=expires_at))
             return _send(mailer, letter, customer, settings, now, RETENTION)
         depletes_at = projected.depletes_at
         if depletes_at is None or projected.suspended:

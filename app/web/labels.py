@@ -141,7 +141,6 @@ FIELD_LABELS_FR = {
     "The contact e-mail": "L'adresse e-mail de contact", "The cloud contract": "Le contrat cloud",
     "The language": "La langue", "The serial number": "Le numéro de série",
     "The hardware model": "Le modèle de matériel", "The firmware": "Le firmware",
-    "The signatory's name": "Le nom du signataire",
 }
 #: rental.validation.type_name's words.
 TYPE_NAMES_FR = {"an object": "un objet", "a list": "une liste", "text": "du texte", "true/false": "vrai/faux",
