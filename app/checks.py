@@ -37,17 +37,41 @@ def _valid(check: Callable, value, field: str, label: str | None = None):
         raise _refuse("bad-op", exc.message, field) from None
 
 
+class _EveryProblem:
+    """Runs each field check and keeps every refusal, so a form shows all its errors at once (issue 11)."""
+
+    def __init__(self):
+        self.problems: list = []
+
+    def run(self, check: Callable, *args):
+        from .services import Refused
+
+        try:
+            return check(*args)
+        except Refused as refused:
+            self.problems.extend(refused.problems)
+            return None
+
+    def raise_any(self) -> None:
+        from .services import Refused
+
+        if self.problems:
+            raise Refused(self.problems)
+
+
 def account_fields(*, name=None, contact_email=None, cloud_contract=None, language=None, required: bool) -> dict:
     """The fields of create_account / update_account, checked as the server checks them (bad-op)."""
     fields: dict = {}
+    every = _EveryProblem()
     if name is not None or required:
-        fields["name"] = _valid(validation.text, name, "name", "The customer name")
+        fields["name"] = every.run(_valid, validation.text, name, "name", "The customer name")
     if contact_email is not None or required:
-        fields["contact_email"] = _valid(validation.email, contact_email, "contact_email")
+        fields["contact_email"] = every.run(_valid, validation.email, contact_email, "contact_email")
     if cloud_contract is not None or required:
-        fields["cloud_contract"] = _valid(validation.boolean, cloud_contract, "cloud_contract")
+        fields["cloud_contract"] = every.run(_valid, validation.boolean, cloud_contract, "cloud_contract")
     if language is not None or required:
-        fields["language"] = _valid(validation.language, language, "language")
+        fields["language"] = every.run(_valid, validation.language, language, "language")
+    every.raise_any()
     return fields
 
 
@@ -67,18 +91,22 @@ def _violation(violation: RuleViolation, field: str):
 
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
     """register_pbx fields; rental mode needs firmware 13r1+ (R1) and a permitted platform (R7)."""
-    fields = {"name": _valid(validation.text, name, "name", "The PBX name"),
-              "serial": _valid(validation.serial, serial, "serial")}
+    every = _EveryProblem()
+    fields = {"name": every.run(_valid, validation.text, name, "name", "The PBX name"),
+              "serial": every.run(_valid, validation.serial, serial, "serial")}
     if platform not in PLATFORMS:
-        raise _refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, Hyper-V, vendor "
-                            "hardware or the vendor's cloud.", "platform")
+        every.problems.extend(_refuse("R7", f"Platform {platform!r} cannot run rented licenses: choose VMware, "
+                                            "Hyper-V, vendor hardware or the vendor's cloud.", "platform").problems)
     if mode not in MODES:
-        raise _refuse("bad-op", f"Mode {mode!r} is unknown: a PBX is either rental or purchased.", "mode")
-    firmware = _valid(validation.firmware, firmware, "firmware")
-    try:
-        check_pbx(mode, platform, firmware, state.cloud_contract)
-    except RuleViolation as violation:
-        raise _violation(violation, "platform" if violation.rule == "R7" else "firmware") from None
+        every.problems.extend(_refuse("bad-op", f"Mode {mode!r} is unknown: a PBX is either rental or purchased.",
+                                      "mode").problems)
+    firmware = every.run(_valid, validation.firmware, firmware, "firmware")
+    if firmware is not None and platform in PLATFORMS and mode in MODES:
+        try:
+            check_pbx(mode, platform, firmware, state.cloud_contract)
+        except RuleViolation as violation:
+            every.problems.extend(_violation(violation, "platform" if violation.rule == "R7" else "firmware").problems)
+    every.raise_any()
     fields.update(platform=platform, firmware=firmware, mode=mode)
     if hardware_model:
         fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")

@@ -120,7 +120,8 @@ def meter(account_id: str):
 def load_key(account_id: str):
     """Queue an activation key (R11): verified offline now, confirmed by the server at the next sync."""
     account = _account_or_404(account_id)
-    form = forms.Form(values={"key": forms.text(request.form, "key", 200)})
+    # a key's length grows with the signing kid (202 characters for "vendor-2026"): never cut it
+    form = forms.Form(values={"key": forms.text(request.form, "key", None)})
     queued = None
     try:
         queued = services.redeem_key(core.uow(), core.clock(), account_id, form.values["key"])
@@ -220,7 +221,7 @@ def delete(account_id: str):
     account = _account_or_404(account_id)
     form = forms.Form()
     if request.method == "POST":
-        typed = forms.text(request.form, "confirm_amount", 40)
+        typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
         try:
             milli = parse_isc(typed)

@@ -59,7 +59,7 @@ def first_run():
         f = request.form
         passphrase = f.get("passphrase", "")
         offline = f.get("mode") == "offline"
-        form.values = {"server_url": forms.text(f, "server_url", 300), "token": forms.text(f, "token", 300)}
+        form.values = {"server_url": forms.text(f, "server_url"), "token": forms.text(f, "token")}
         if len(passphrase) < store_mod.MIN_PASSPHRASE:
             form.error("passphrase", _("The passphrase must have at least %(n)d characters: it protects customer data on a laptop that may be lost.", n=store_mod.MIN_PASSPHRASE))
         elif passphrase != f.get("confirm", ""):
@@ -91,7 +91,7 @@ def restore():
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    form = forms.Form(values={"backup_path": forms.text(request.form, "backup_path", 1000)})
+    form = forms.Form(values={"backup_path": forms.text(request.form, "backup_path")})
     if not form.values["backup_path"]:
         form.error("backup_path", _("Type the path of the backup file (it ends in .rentdesk-backup)."))
     else:

@@ -23,9 +23,13 @@ class Form:
         self.errors.setdefault(name, {"message": message, "rule": rule})
 
 
-def text(form, name: str, limit: int = 200) -> str:
-    """A trimmed text field, cut at limit characters."""
-    return (form.get(name) or "").strip()[:limit]
+def text(form, name: str, limit: int | None = None) -> str:
+    """A trimmed text field, whole: its checks say when it is too long (input is never cut without a word).
+
+    Only a search box passes a limit (what is typed there is no data to keep).
+    """
+    value = (form.get(name) or "").strip()
+    return value[:limit] if limit is not None else value
 
 
 def passphrase_strength(passphrase: str) -> tuple[int, str]:

@@ -34,7 +34,7 @@ def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
 
 
 def _pbx_form_values(f) -> dict:
-    values = {name: forms.text(f, name, 200) for name in PBX_FIELDS}
+    values = {name: forms.text(f, name) for name in PBX_FIELDS}
     values["hardware_model"] = values["hardware_model"] or None
     return values
 

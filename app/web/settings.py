@@ -56,12 +56,12 @@ def index():
 @bp.post("/server")
 def server():
     """Change the license server address and, when typed, the technician token."""
-    form = forms.Form(values={"server_url": forms.text(request.form, "server_url", 300)})
+    form = forms.Form(values={"server_url": forms.text(request.form, "server_url")})
     url, problem = forms.server_url(form.values["server_url"])
     if problem:
         form.error("server_url", problem)
         return _page(server_form=form)
-    token = forms.text(request.form, "token", 300)
+    token = forms.text(request.form, "token")
     changes = {"server_url": url}
     if token:
         changes["token"] = token
@@ -106,7 +106,7 @@ def passphrase():
 @bp.post("/backup")
 def backup():
     """Write an encrypted backup (it opens with the same passphrase); htmx shows progress meanwhile."""
-    form = forms.Form(values={"dest": forms.text(request.form, "dest", 1000)})
+    form = forms.Form(values={"dest": forms.text(request.form, "dest")})
     done = None
     progress = state().backup_progress
     if not form.values["dest"]:

@@ -1,0 +1,127 @@
+"""Issue 11 (field-ready): what stopped or slowed a technician on a first real day, each proved through the web face."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from app import create_app
+from app.web.security import csrf_token
+from rental.signing import SigningKey
+
+from .conftest import FAST_KDF, PASSPHRASE, START, htmx
+
+DAY = 86_400
+LONG_NAME = ("Établissements Hôteliers de la Côte d'Émeraude — Résidence des Mouettes, bâtiment B " * 4)[:300]
+
+
+def new_account(client, csrf, name="Acme Hotel", email="it@acme.example"):
+    response = client.post("/accounts/new", data={"name": name, "contact_email": email, "language": "en",
+                                                  "csrf_token": csrf})
+    assert response.status_code == 302, response.data
+    return response.headers["Location"]
+
+
+def words(page: str) -> str:
+    """The visible words of a page or partial, tags and spacing removed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+# --------------------------------------------------------------------------- 1. real activation keys
+
+
+@pytest.fixture
+def vendor_key(tmp_path):
+    """The vendor's signing key as the README makes it (gen-key --kid vendor-2026), trusted by the app."""
+    signer = SigningKey.generate("vendor-2026")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "vendor-2026.pub").write_bytes(signer.public_pem())
+    return signer, keys
+
+
+@pytest.fixture
+def vendor_client(tmp_path, clock, vendor_key):
+    """An unlocked app that trusts only the vendor's real key (no demo key)."""
+    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": False,
+                      "CLOCK": clock, "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC",
+                      "KEYS_DIR": str(vendor_key[1])})
+    client = app.test_client()
+    client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+    csrf = csrf_token(app)
+    response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE,
+                                               "mode": "offline", "csrf_token": csrf})
+    assert response.status_code == 302, response.data
+    yield client, csrf
+    app.extensions["rentdesk.shutdown"]()
+
+
+def test_a_202_character_key_signed_by_the_readmes_vendor_2026_kid_is_queued(vendor_client, vendor_key):
+    client, csrf = vendor_client
+    key = vendor_key[0].issue_key(250_000, START - DAY)
+    assert len(key) == 202
+    account = new_account(client, csrf)
+    response = client.post(account + "/key", data={"key": key, "csrf_token": csrf}, headers=htmx())
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(account), response.data
+    page = words(client.get(account).data.decode())
+    assert "+250.000 iSC, not yet confirmed" in page
+
+
+def test_a_key_pasted_over_several_lines_is_read_whole(vendor_client, vendor_key):
+    client, csrf = vendor_client
+    key = vendor_key[0].issue_key(12_500, START - DAY)
+    pasted = key[:70] + "\r\n" + key[70:140] + "\n  " + key[140:]
+    account = new_account(client, csrf)
+    response = client.post(account + "/key", data={"key": pasted, "csrf_token": csrf}, headers=htmx())
+    assert response.status_code == 204, response.data
+
+
+def test_the_key_field_is_a_multi_line_field_that_shows_the_whole_key(unlocked, csrf):
+    account = new_account(unlocked, csrf)
+    page = unlocked.get(account).data.decode()
+    field = re.search(r'<(\w+) id="key"[^>]*>', page)
+    assert field and field.group(1) == "textarea" and "maxlength" not in field.group(0)
+
+
+# --------------------------------------------------------------------------- 3. input never cut, errors at once
+
+
+def test_a_5000_character_name_is_refused_with_its_length_not_stored_cut(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "N" * 5000, "contact_email": "it@acme.example",
+                                                    "language": "en", "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200 and 'id="name-error"' in page
+    assert "it has 5000" in words(page)
+    assert "N" * 5000 in page  # the whole text is given back to fix, not 200 of it
+    assert "N" * 200 not in words(unlocked.get("/accounts/").data.decode())
+
+
+def test_every_field_error_of_a_new_account_shows_at_once(unlocked, csrf):
+    response = unlocked.post("/accounts/new", data={"name": "", "contact_email": "not-an-email",
+                                                    "language": "en", "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200
+    assert 'id="name-error"' in page and 'id="contact_email-error"' in page
+
+
+def test_every_field_error_of_a_new_pbx_shows_at_once(unlocked, csrf):
+    account = new_account(unlocked, csrf)
+    response = unlocked.post(account + "/pbx/new", data={"name": "", "serial": "", "platform": "vmware",
+                                                         "firmware": "12r3", "mode": "rental", "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200
+    for name in ("name", "serial", "firmware"):
+        assert f'id="{name}-error"' in page, name
+
+
+def test_required_fields_are_marked(unlocked, csrf):
+    account = new_account(unlocked, csrf)
+    for path, names in (("/accounts/new", ("name", "contact_email")),
+                        (account + "/pbx/new", ("name", "serial", "firmware"))):
+        page = unlocked.get(path).data.decode()
+        for name in names:
+            label = re.search(rf'<label for="{name}"[^>]*>(.*?)</label>', page, re.DOTALL)
+            assert label and 'class="required"' in label.group(1), (path, name)
+            assert re.search(rf'<input id="{name}"[^>]*\brequired\b', page), (path, name)
