@@ -783,7 +783,10 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
 
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
-    """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
+    """Queue deleting an account; confirm_forfeit_milli is the balance shown, consent to forfeit up to it (R13).
+
+    Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
+    """
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
     except (AmountError, TypeError) as exc:
@@ -793,9 +796,10 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require_alive(account_id)
         shown = ticks_to_milli_floor(state.billing.balance)
-        if confirm_forfeit_milli != shown:
-            raise Refused([Problem("R13", f"Type the balance shown, {_fmt(shown)}, to confirm: deleting the account "
-                                   "forfeits its iSC for good; they are never refunded or moved.",
+        if shown > confirm_forfeit_milli:
+            raise Refused([Problem("R13", f"The account holds {_fmt(shown)} now, more than the "
+                                   f"{_fmt(confirm_forfeit_milli)} confirmed (credit was loaded since): type the new "
+                                   "amount to confirm; deleting the account forfeits its iSC for good.",
                                    field="confirm_forfeit_milli")])
         op = outbox.enqueue(uow.session, "delete_account", account_id,
                             {"confirm_forfeit_milli": confirm_forfeit_milli}, now)

@@ -404,10 +404,13 @@ def redeem_key(job: Job) -> None:
 
 
 def delete_account(job: Job) -> None:
-    """Delete the account; the consent must name the exact balance, which is forfeited for good (R13)."""
+    """Delete the account; the consent names the balance shown, forfeited for good up to that amount (R13).
+
+    Refused only when the balance is now higher (credit loaded since): a running account's falls while it travels.
+    """
     change = job.settled()
     shown = ticks_to_milli_floor(change.account.balance)
-    if job.fields["confirm_forfeit_milli"] != shown:
+    if shown > job.fields["confirm_forfeit_milli"]:
         raise Refusal("R13", f"The account holds {format_milli(shown)} now: deleting it forfeits them for good. "
                              f"To confirm, send confirm_forfeit_milli = {shown} (not "
                              f"{job.fields['confirm_forfeit_milli']}).")

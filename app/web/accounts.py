@@ -217,23 +217,49 @@ def _plain_isc(ticks: int) -> str:
 
 @bp.route("/<account_id>/delete", methods=["GET", "POST"])
 def delete(account_id: str):
-    """Delete an account: the technician types the balance that will be forfeited (R13)."""
+    """Delete an account: the technician types the balance shown, consent to forfeit up to it (R13, DESIGN §5).
+
+    A running account's balance falls every second: the amount shown and its time travel with the form, and the
+    consent holds as long as the balance has not risen above it (credit loaded since).
+    """
     account = _account_or_404(account_id)
     form = forms.Form()
+    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
+    shown_at = account.confirmed.at
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
+        posted_milli, posted_at = _shown_consent(request.form)
+        if posted_milli is not None:
+            shown_milli, shown_at = posted_milli, posted_at
         try:
             milli = parse_isc(typed)
         except AmountError as error:
             form.error("confirm_amount", str(error), "R13")
         else:
-            try:
-                services.delete_account(core.uow(), core.clock(), account_id, milli)
-            except services.Refused as error:
-                problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
+            if milli != shown_milli:
+                form.error("confirm_amount", _("Type the amount shown, %(amount)s, exactly.",
+                                               amount=fmt_milli(shown_milli, unit=False)), "R13")
             else:
-                flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
-                return redirect(url_for("accounts.show", account_id=account_id))
-    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
-    return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli)
+                try:
+                    services.delete_account(core.uow(), core.clock(), account_id, milli)
+                except services.Refused as error:
+                    if error.rule == "R13":
+                        form.error("confirm_amount", _(
+                            "The account now holds more than the %(shown)s you confirmed: credit was loaded since. "
+                            "Check the new amount and type it to confirm.", shown=fmt_milli(milli)), "R13")
+                    problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
+                    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
+                    shown_at = account.confirmed.at
+                else:
+                    flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
+                    return redirect(url_for("accounts.show", account_id=account_id))
+    return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
+
+
+def _shown_consent(f) -> tuple[int | None, int | None]:
+    """The amount and time the delete page showed (hidden fields), or None when absent or not whole numbers."""
+    raw_milli, raw_at = f.get("shown_milli", ""), f.get("shown_at", "")
+    if raw_milli.isascii() and raw_milli.isdecimal() and raw_at.isascii() and raw_at.isdecimal():
+        return int(raw_milli), int(raw_at)
+    return None, None

@@ -161,11 +161,11 @@ def test_the_ledger_ties_to_the_balance_to_the_tick(api, clock):
     assert any(line["open"] for line in lines)  # the charge since the last change, not yet written
 
 
-def test_deleting_an_account_needs_the_exact_balance_as_consent_then_forfeits_it(api, clock):
+def test_deleting_an_account_is_refused_when_it_holds_more_than_the_consent_then_forfeits_it(api, clock):
     account_id = api.running_account("100")
     clock.advance(MONTH + 1)
     shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
-    wrong = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=100_000)).result
+    wrong = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown - 1)).result
     assert (wrong["status"], wrong["rule"]) == ("rejected", "R13")
     assert f"confirm_forfeit_milli = {shown}" in wrong["message"]
     assert api.account(account_id)["status"] == "active"
@@ -177,6 +177,28 @@ def test_deleting_an_account_needs_the_exact_balance_as_consent_then_forfeits_it
     assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI == shown
     after = api.sync(api.op("redeem_key", account_id, key="ISC1-00000"))
     assert (after.result["status"], after.result["rule"]) == ("rejected", "deleted")
+
+
+def test_a_running_accounts_consent_taken_hours_before_still_deletes_it(api, clock):
+    """DESIGN §5: the consent is "up to the amount shown"; the balance falls every second while it travels."""
+    account_id = api.running_account("100")
+    clock.advance(DAY)
+    shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    clock.advance(6 * 3600)  # the op waited for the next sync; 10 IP ports burnt about 41 milli-iSC meanwhile
+    assert api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI < shown
+    deleted = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown))
+    assert deleted.result["status"] == "applied" and deleted.accounts[account_id]["status"] == "deleted"
+    forfeit = api.ledger_rows(account_id)[-1]
+    assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI < shown
+
+
+def test_a_consent_given_before_credit_was_loaded_does_not_delete(api, clock):
+    account_id = api.running_account("100")
+    shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    api.load(account_id, "50")  # loaded after the technician saw the balance
+    result = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown)).result
+    assert (result["status"], result["rule"]) == ("rejected", "R13")
+    assert api.account(account_id)["status"] == "active"
 
 
 def test_the_database_refuses_a_negative_balance(api, ctx):

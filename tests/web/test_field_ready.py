@@ -125,3 +125,77 @@ def test_required_fields_are_marked(unlocked, csrf):
             label = re.search(rf'<label for="{name}"[^>]*>(.*?)</label>', page, re.DOTALL)
             assert label and 'class="required"' in label.group(1), (path, name)
             assert re.search(rf'<input id="{name}"[^>]*\brequired\b', page), (path, name)
+
+
+# --------------------------------------------------------------------------- 2. deleting a running account
+
+
+@pytest.fixture
+def server(tmp_path, clock):
+    """A license server on 127.0.0.1 on the laptop's own clock."""
+    from tests.support.license_server import LiveLicenseServer
+
+    server = LiveLicenseServer(tmp_path / "server", clock=clock).start()
+    yield server
+    server.stop()
+
+
+def go_online(client, csrf, server, token=None):
+    token = token or server.add_technician("Acme Telecom", "Ann")
+    response = client.post("/settings/server", data={"server_url": server.url, "token": token, "csrf_token": csrf})
+    assert response.status_code == 302, response.data
+
+
+def sync(client, csrf) -> str:
+    page = client.post("/sync/run", data={"csrf_token": csrf}).data.decode()
+    assert "Sync complete" in page or "Synchronisation terminée" in page, page
+    return page
+
+
+def running_account(client, csrf, server, items=None, amount="1000"):
+    """A synced account with credit and one rental PBX running (500 iSC a month by default)."""
+    go_online(client, csrf, server)
+    sync(client, csrf)
+    account = new_account(client, csrf)
+    [key] = server.issue_keys(amount, 1)
+    assert client.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    pbx = client.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
+                                                  "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
+    pbx_url = pbx.headers["Location"]
+    items = items or {"01-00030-001": 125}  # 125 × 4 iSC = 500 iSC a month
+    data = {f"qty-{ref}": str(qty) for ref, qty in items.items()}
+    assert client.post(pbx_url + "/licenses", data={**data, "csrf_token": csrf}).status_code == 302
+    sync(client, csrf)
+    return account, pbx_url
+
+
+def delete_form(page: str) -> dict:
+    amount = html.unescape(re.search(r'data-confirm-text="([^"]+)"', page).group(1))
+    shown_milli = re.search(r'name="shown_milli" value="(\d+)"', page).group(1)
+    shown_at = re.search(r'name="shown_at" value="(\d+)"', page).group(1)
+    return {"confirm_amount": amount, "shown_milli": shown_milli, "shown_at": shown_at}
+
+
+def test_a_running_account_is_deleted_with_the_amount_typed_a_minute_after_it_was_shown(unlocked, csrf, server, clock):
+    account, _pbx = running_account(unlocked, csrf, server)
+    page = unlocked.get(account + "/delete").data.decode()
+    assert "as of" in words(page)
+    form = delete_form(page)
+    clock.advance(60)  # the technician reads, types: 500 iSC a month burn about 11 milli-iSC meanwhile
+    response = unlocked.post(account + "/delete", data={**form, "csrf_token": csrf})
+    assert response.status_code == 302, words(response.data.decode())
+    clock.advance(120)
+    sync(unlocked, csrf)
+    assert "deleted" in words(unlocked.get(account).data.decode()).lower()
+
+
+def test_deleting_after_a_key_was_loaded_asks_for_the_new_amount(unlocked, csrf, server, clock):
+    account, _pbx = running_account(unlocked, csrf, server)
+    form = delete_form(unlocked.get(account + "/delete").data.decode())
+    [key] = server.issue_keys("50", 1)
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    response = unlocked.post(account + "/delete", data={**form, "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200 and 'id="confirm_amount-error"' in page
+    assert "credit was loaded since" in words(page)
