@@ -68,10 +68,17 @@ def server_url(value: str) -> tuple[str | None, str | None]:
 
 
 def quantity(value: str) -> tuple[int | None, str | None]:
-    """A license quantity: a whole number from 0 (0 removes the item)."""
+    """A license quantity: a whole number from 0 to MAX_QTY (0 removes the item), capped before any arithmetic."""
+    from rental.rules import MAX_QTY
+
     value = (value or "").strip()
     if value == "":
         return 0, None
-    if not value.isdigit():
+    # isdecimal, not isdigit: "²" is a digit int() refuses; ASCII only, as typed on a keyboard
+    if not (value.isascii() and value.isdecimal()):
         return None, _("Type a whole number (0 removes the item).")
+    if len(value) > len(str(MAX_QTY)) or int(value) > MAX_QTY:
+        from .i18n import fmt_number
+
+        return None, _("At most %(max)s of one item on a PBX: check the quantity.", max=fmt_number(MAX_QTY))
     return int(value), None

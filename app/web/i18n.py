@@ -127,6 +127,21 @@ def fmt_duration(seconds: int | None) -> str:
     return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 
+def fmt_runtime(figures) -> str:
+    """The runtime of figures (anything with remaining_seconds and monthly_milli): a configuration with no
+    credit to run on ends now; only no configuration at all has no end (R16, R18)."""
+    if figures.remaining_seconds is None and figures.monthly_milli:
+        return gettext("ends now: no credit")
+    return fmt_duration(figures.remaining_seconds)
+
+
+def fmt_ends(figures) -> str:
+    """The day the credit ends, "now" when a configuration has no credit to run on, "—" when nothing runs."""
+    if figures.ends_at:
+        return fmt_date(figures.ends_at)
+    return gettext("now") if figures.monthly_milli else "—"
+
+
 def fmt_span(seconds: int | None) -> str:
     """A clock offset in words, to the minute ("1 day 2 hours", "3 minutes"), the locale's way."""
     if seconds is None:
@@ -170,6 +185,6 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, time=fmt_time, date=fmt_date, number=fmt_number,
-        duration=fmt_duration, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
+        duration=fmt_duration, runtime=fmt_runtime, ends=fmt_ends, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

@@ -100,8 +100,8 @@ _FRENCH = [
      "Cette clé d'activation a été refusée : {0:reason}."),
     (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
      "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
-    (r"Type the balance shown, (.*), to confirm: .*",
-     "Tapez le solde affiché, {0:amount}, pour confirmer : supprimer le compte fait perdre ses iSC pour de bon ; ils ne sont jamais remboursés ni transférés."),
+    (r"The account holds (.*) now, more than the (.*) confirmed \(credit was loaded since\): .*",
+     "Le compte contient {0:amount} à présent, plus que les {1:amount} confirmés (du crédit a été chargé depuis) : tapez le nouveau montant pour confirmer ; supprimer le compte fait perdre ses iSC pour de bon."),
     # one-line summaries of queued changes (app/projection.py describe())
     (r"Create account (.*) \((.*)\)", "Créer le compte {0} ({1})"),
     (r"Edit account: (.*)", "Modifier le compte : {0}"),

@@ -70,7 +70,7 @@ def test_a_rule_violation_shows_inline_next_to_its_item_and_nothing_is_queued(pa
     page.fill(f"#qty-{IP_PORT}", "10")
     expect(page.locator(".editor-summary")).to_contain_text("R14")  # no credit for 30 days yet
     expect(page.locator(".editor-summary")).to_contain_text("Load at least 4.929 iSC more")
-    page.click("#license-editor button[type=submit]", force=True)  # marked aria-disabled, still pressable
+    page.click("#license-editor button[type=submit]", force=True)  # disabled: a forced press sends nothing
     expect(page.locator(".editor-summary")).to_contain_text("R14")
     page.goto(live_app.url("/sync/"))
     expect(page.locator("#sync-result")).not_to_contain_text("Set licenses")

@@ -199,3 +199,51 @@ def test_deleting_after_a_key_was_loaded_asks_for_the_new_amount(unlocked, csrf,
     page = response.data.decode()
     assert response.status_code == 200 and 'id="confirm_amount-error"' in page
     assert "credit was loaded since" in words(page)
+
+
+# --------------------------------------------------------------------------- 4. the license editor agrees with itself
+
+
+def editor_with_prices(client, csrf, server):
+    """An account with no credit and a rental PBX, on a laptop that holds the price list."""
+    go_online(client, csrf, server)
+    sync(client, csrf)
+    account = new_account(client, csrf)
+    pbx = client.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
+                                                  "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
+    return account, pbx.headers["Location"]
+
+
+def summary(client, csrf, pbx_url, quantities: dict) -> str:
+    data = {f"qty-{ref}": qty for ref, qty in quantities.items()}
+    return client.post(pbx_url + "/licenses/preview?part=summary", data={**data, "csrf_token": csrf},
+                       headers=htmx()).data.decode()
+
+
+def queue_button(page: str) -> str:
+    return re.search(r"<button type=\"submit\" data-saves-editor[^>]*>", page).group(0)
+
+
+def test_a_row_with_a_typing_error_blocks_queue_and_the_summary_says_so(unlocked, csrf, server):
+    _account, pbx_url = editor_with_prices(unlocked, csrf, server)
+    page = summary(unlocked, csrf, pbx_url, {"01-00010-001": "abc"})
+    assert " disabled" in queue_button(page)
+    assert "1 quantity is not a number RentDesk can queue" in words(page)
+    assert "this change can be queued" not in words(page)
+
+
+def test_a_configuration_with_no_credit_ends_now_not_never(unlocked, csrf, server):
+    _account, pbx_url = editor_with_prices(unlocked, csrf, server)
+    after = re.search(r'data-testid="after-runtime"><strong>([^<]*)<', summary(unlocked, csrf, pbx_url,
+                                                                               {"01-00010-001": "5"})).group(1)
+    assert after == "ends now: no credit"
+
+
+def test_an_absurd_quantity_is_capped_before_any_arithmetic_is_shown(unlocked, csrf, server):
+    _account, pbx_url = editor_with_prices(unlocked, csrf, server)
+    page = summary(unlocked, csrf, pbx_url, {"01-00030-001": "9" * 40})
+    monthly = re.search(r'data-testid="after-monthly"><strong>([^<]*)<', page).group(1)
+    assert monthly == "0.000 iSC" and "9999" not in words(page)
+    editor = unlocked.post(pbx_url + "/licenses/preview", data={"qty-01-00030-001": "9" * 40, "csrf_token": csrf},
+                           headers=htmx()).data.decode()
+    assert "At most 100,000 of one item on a PBX" in words(editor)
