@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod
 from .clock import Clock, ClockNotice
-from .models import AccountReplica
+from .models import AccountReplica, LedgerLine
 from .store import (  # re-exported: the UI needs only this module
     Store,
     StoreError,
@@ -58,7 +58,7 @@ __all__ = [
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
-    "remove_pbx", "redeem_key", "delete_account", "resolve",
+    "remove_pbx", "redeem_key", "delete_account", "resolve", "key_use", "KeyUse",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -151,6 +151,10 @@ class PbxView:
     has_pending_changes: bool
 
 
+#: Refusals that re-applying can never turn into success (DESIGN §5's rule codes).
+FINAL_RULES = frozenset({"key-used", "key-invalid", "deleted", "access", "op-reuse"})
+
+
 @dataclass(frozen=True)
 class OpView:
     """An op in the outbox: pending, or rejected/conflicting with the server's reason until resolved."""
@@ -168,6 +172,11 @@ class OpView:
     created_at: int
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
+
+    @property
+    def is_final(self) -> bool:
+        """Refused for a reason no newer state can change (a used or forged key, a deleted account): only discard."""
+        return self.state == "rejected" and self.rule in FINAL_RULES
 
 
 @dataclass(frozen=True)
@@ -771,15 +780,55 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
-        for op in outbox.all_ops(uow.session):
-            if op.kind == "redeem_key" and json.loads(op.body).get("key") == key.text and op.state == "pending":
-                raise Refused([Problem("key-used", "This key is already queued on this laptop "
-                                       f"(account {book.name_of(op.account_id)}); a key is loaded once.",
-                                       field="key")])
+        use = _key_use(uow.session, key.text, key.key_id_hex)
+        if use is not None:
+            name = book.name_of(use.account_id)
+            raise Refused([Problem("key-used", {
+                "queued": f"This key is already queued on this laptop (account {name}); a key is loaded once.",
+                "loaded": f"This key was loaded on account {name} already: a key loads credit once. Use another key.",
+                "used": f"The server refused this key as used before (account {name}): a key loads credit once. "
+                        "Use another key.",
+            }[use.state], field="key")])
         op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """What this laptop knows of an activation key: queued here, loaded (in a ledger it pulled), or refused as used."""
+
+    state: str  # queued | loaded | used
+    account_id: str
+
+
+def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
+    """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
+    for op in outbox.all_ops(session):
+        if op.kind == "redeem_key" and json.loads(op.body).get("key") == key_text:
+            if op.state == "pending":
+                return KeyUse("queued", op.account_id)
+            if op.rule == "key-used":
+                return KeyUse("used", op.account_id)
+    for line in session.scalars(select(LedgerLine).where(LedgerLine.raw.contains(key_id_hex)).limit(5)):
+        try:
+            loaded = json.loads(line.raw).get("key_id") == key_id_hex
+        except ValueError:
+            loaded = False
+        if loaded:
+            return KeyUse("loaded", line.account_id)
+    return None
+
+
+def key_use(uow: UnitOfWork, key_text: str) -> KeyUse | None:
+    """Whether this laptop already knows the key as queued, loaded or used (None also for a key it cannot read)."""
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError):
+        return None
+    with uow:
+        return _key_use(uow.session, key.text, key.key_id_hex)
 
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:

@@ -95,9 +95,20 @@ def current_clock_notice():
     return g.clock_notice
 
 
+def known_key_use(key_text: str):
+    """What this laptop knows of an activation key (queued, loaded, used), for lists of keys; None when locked."""
+    st = state()
+    if st.store is None:
+        return None
+    from .. import services
+
+    return services.key_use(st.store.unit_of_work(), key_text)
+
+
 def inject_globals():
     """What every template may ask: is the store open, and (lazily) the laptop-clock notice."""
-    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice}
+    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice,
+            "key_use": known_key_use}
 
 
 def load_language():

@@ -100,6 +100,10 @@ _FRENCH = [
      "Cette clé d'activation a été refusée : {0:reason}."),
     (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
      "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
+    (r"This key was loaded on account (.*) already: a key loads credit once\. Use another key\.",
+     "Cette clé a déjà été chargée sur le compte {0} : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
+    (r"The server refused this key as used before \(account (.*)\): a key loads credit once\. Use another key\.",
+     "Le serveur a refusé cette clé, déjà utilisée (compte {0}) : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
     (r"The account holds (.*) now, more than the (.*) confirmed \(credit was loaded since\): .*",
      "Le compte contient {0:amount} à présent, plus que les {1:amount} confirmés (du crédit a été chargé depuis) : tapez le nouveau montant pour confirmer ; supprimer le compte fait perdre ses iSC pour de bon."),
     # one-line summaries of queued changes (app/projection.py describe())

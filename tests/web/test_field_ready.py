@@ -247,3 +247,59 @@ def test_an_absurd_quantity_is_capped_before_any_arithmetic_is_shown(unlocked, c
     editor = unlocked.post(pbx_url + "/licenses/preview", data={"qty-01-00030-001": "9" * 40, "csrf_token": csrf},
                            headers=htmx()).data.decode()
     assert "At most 100,000 of one item on a PBX" in words(editor)
+
+
+# --------------------------------------------------------------------------- 5. keys the laptop knows as used
+
+
+def redeem_elsewhere(server, key):
+    """Another laptop of the partner loads key on an account of its own, straight through the API."""
+    import uuid
+
+    token = server.add_technician("Acme Telecom", "Bob")
+    account_id = str(uuid.uuid4())
+    ops = [{"op_id": str(uuid.uuid4()), "kind": "create_account", "account_id": account_id, "name": "Other Hotel",
+            "contact_email": "it@other.example", "cloud_contract": False},
+           {"op_id": str(uuid.uuid4()), "kind": "redeem_key", "account_id": account_id, "key": key}]
+    with server.client(token) as api:
+        response = api.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": ops})
+    assert response.status_code == 200, response.text
+
+
+def test_a_key_loaded_on_another_account_of_this_laptop_is_refused_at_once(unlocked, csrf, server):
+    go_online(unlocked, csrf, server)
+    first = new_account(unlocked, csrf, "Acme Hotel")
+    [key] = server.issue_keys("100", 1)
+    assert unlocked.post(first + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)  # applied: the key is in the account's ledger now
+    second = new_account(unlocked, csrf, "Bistro Lune", "chef@lune.example")
+    page = unlocked.post(second + "/key", data={"key": key, "csrf_token": csrf}, headers=htmx()).data.decode()
+    assert 'id="key-error"' in page
+    assert "This key was loaded on account Acme Hotel already" in words(page)
+
+
+def test_a_key_the_server_refused_as_used_offers_only_discard_and_is_refused_at_once_after(unlocked, csrf, server):
+    go_online(unlocked, csrf, server)
+    account = new_account(unlocked, csrf)
+    [key] = server.issue_keys("100", 1)
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    redeem_elsewhere(server, key)
+    sync(unlocked, csrf)
+    sync_page = unlocked.get("/sync/").data.decode()
+    assert "key-used" in sync_page and 'data-testid="final-refusal"' in sync_page
+    assert 'value="reapply"' not in sync_page and 'value="discard"' in sync_page
+    again = new_account(unlocked, csrf, "Bistro Lune", "chef@lune.example")
+    page = unlocked.post(again + "/key", data={"key": key, "csrf_token": csrf}, headers=htmx()).data.decode()
+    assert "The server refused this key as used before" in words(page)
+
+
+def test_the_demo_key_list_marks_keys_this_laptop_used(app, unlocked, csrf, server):
+    go_online(unlocked, csrf, server)
+    keys = server.issue_keys("100", 2)
+    app.config["DEMO"] = {"keys": [{"amount_milli": 100_000, "key": key, "loaded": False} for key in keys]}
+    account = new_account(unlocked, csrf)
+    assert unlocked.post(account + "/key", data={"key": keys[0], "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    page = unlocked.get(account).data.decode()
+    assert page.count('data-testid="key-known"') == 1
+    assert f'data-fill-key="{keys[0]}"' not in page and f'data-fill-key="{keys[1]}"' in page
