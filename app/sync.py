@@ -61,8 +61,8 @@ class HttpTransport:
             raise SyncError("The license server did not answer in time: the changes stay queued and are sent "
                             "again later (each is applied once).") from None
         except httpx.HTTPError as exc:
-            raise SyncError(f"The license server cannot be reached ({type(exc).__name__}): working offline; "
-                            "the changes stay queued.") from None
+            raise SyncError("The license server cannot be reached (no connection, or the address in Settings is "
+                            "wrong): working offline; the changes stay queued.") from None
         self.last_date = clock_mod.http_date(response.headers.get("date"))
         try:
             data = response.json()

@@ -235,8 +235,8 @@ _FRENCH = [
     # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
     (r"The license server did not answer in time: the changes stay queued and are sent again later \(each is applied once\)\.",
      "Le serveur de licences n'a pas répondu à temps : les changements restent en attente et seront renvoyés plus tard (chacun n'est appliqué qu'une fois)."),
-    (r"The license server cannot be reached \((\w+)\): working offline; the changes stay queued\.",
-     "Le serveur de licences est injoignable ({0}) : travail hors ligne ; les changements restent en attente."),
+    (r"The license server cannot be reached \(no connection, or the address in Settings is wrong\): working offline; the changes stay queued\.",
+     "Le serveur de licences est injoignable (pas de connexion, ou l'adresse dans les Réglages est fausse) : travail hors ligne ; les changements restent en attente."),
     (r"The license server answered (\d+) with something that is not JSON: the changes stay queued\.",
      "Le serveur de licences a répondu {0} avec autre chose que du JSON : les changements restent en attente."),
     (r"The license server's answer is not a JSON object: refused\.",

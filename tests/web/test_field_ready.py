@@ -303,3 +303,62 @@ def test_the_demo_key_list_marks_keys_this_laptop_used(app, unlocked, csrf, serv
     page = unlocked.get(account).data.decode()
     assert page.count('data-testid="key-known"') == 1
     assert f'data-fill-key="{keys[0]}"' not in page and f'data-fill-key="{keys[1]}"' in page
+
+
+# --------------------------------------------------------------------------- 7. sync
+
+
+def wait_for(condition, timeout_s: float = 20.0) -> bool:
+    """Wait for another thread's outcome (not for time): True as soon as condition() holds."""
+    import threading
+
+    done = threading.Event()
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            return True
+        done.wait(0.05)
+    return condition()
+
+
+def test_an_edit_made_online_is_sent_within_seconds_by_the_background_syncer(tmp_path, clock, server):
+    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": True,
+                      "CLOCK": clock, "BACKGROUND_SYNC": True, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"})
+    try:
+        client = app.test_client()
+        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+        csrf = csrf_token(app)
+        token = server.add_technician("Acme Telecom", "Ann")
+        response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
+                                                   "server_url": server.url, "token": token, "csrf_token": csrf})
+        assert response.status_code == 302, response.data
+        from app.web.state import EXTENSION
+
+        syncer = app.extensions[EXTENSION].syncer
+        assert wait_for(lambda: syncer.attempts >= 1)  # the sync at unlock; the next one is due in 5 minutes
+        new_account(client, csrf, "Acme Hotel")
+        with server.client(token) as api:
+            assert wait_for(lambda: len(api.get("/accounts").json()["accounts"]) == 1)
+    finally:
+        app.extensions["rentdesk.shutdown"]()
+
+
+def test_a_server_that_cannot_be_reached_is_said_in_plain_words_once(unlocked, csrf):
+    from tests.support.faults import free_port
+
+    unlocked.post("/settings/server", data={"server_url": f"http://127.0.0.1:{free_port()}", "token": "t",
+                                            "csrf_token": csrf})
+    page = words(unlocked.post("/sync/run", data={"csrf_token": csrf}).data.decode())
+    assert "Error" not in page.replace("error-", "")  # no ConnectError, no exception names
+    assert page.count("cannot be reached") == 1
+
+
+def test_the_sync_banner_is_a_warning_when_the_server_refused_a_change(unlocked, csrf, server):
+    go_online(unlocked, csrf, server)
+    account = new_account(unlocked, csrf)
+    [key] = server.issue_keys("100", 1)
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    redeem_elsewhere(server, key)
+    page = unlocked.post("/sync/run", data={"csrf_token": csrf}).data.decode()
+    banner = re.search(r'<div class="notice (\w+)"[^>]*data-testid="sync-report"', page)
+    assert banner and banner.group(1) == "warn"
+    assert "The server refused some changes" in words(page)
