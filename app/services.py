@@ -270,6 +270,8 @@ class StatementRow:
     seconds: int
     rates: tuple[int, ...]  # ticks per second, one per price in the period
     ticks: int
+    qty: int = 0  # the quantity charged in this row (a quantity changed in the period gives another row)
+    unit_monthly_milli: int = 0  # the unit price per month the row was charged at (R12, R23)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class StatementView:
     expired_ticks: int
     lines_known: int  # ledger lines held for the account
     fetched_at: int | None  # when the ledger was last pulled; figures are as of then
+    account_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -617,12 +620,13 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         payload = json.loads(row.payload)
         entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
         prices = replica.current_pricelist(uow.session)
-    rows, totals = billing.statement(entries, start, end)
+    rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
-        seconds=r.seconds, rates=r.rates, ticks=r.ticks) for r in rows)
+        seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
+        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
                          totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
 

@@ -16,7 +16,7 @@ from .. import services
 from . import core, forms, redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .i18n import fmt_date, fmt_isc, fmt_milli
+from .i18n import fmt_date, fmt_isc, fmt_isodate, fmt_milli, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -187,32 +187,52 @@ def statement(account_id: str):
 
 @bp.get("/<account_id>/statement.csv")
 def statement_csv(account_id: str):
-    """The statement as CSV (amounts in iSC with 3 decimals, rounded down; rates in ticks per second)."""
+    """The statement as CSV: the period, headers in the app's language, amounts in iSC (3 decimals, rounded down);
+    in French ';' and decimal commas, as a French spreadsheet expects."""
     account = _account_or_404(account_id)
     start, end, _errors = _period(request.args, account.confirmed.at)
     try:
         view = services.statement(core.uow(), account_id, start, end)
     except services.NotFound:
         abort(404)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["account", "pbx", "ref", "item", "seconds", "rates_ticks_per_s", "amount_isc", "amount_ticks"])
-    for row in view.rows:
-        writer.writerow([account.name, row.pbx_name, row.ref, row.item_name, row.seconds,
-                         " ".join(str(r) for r in row.rates), _plain_isc(row.ticks), row.ticks])
-    writer.writerow([account.name, "", "", "total charged", "", "", _plain_isc(view.charged_ticks), view.charged_ticks])
-    writer.writerow([account.name, "", "", "total credited", "", "", _plain_isc(view.credited_ticks), view.credited_ticks])
-    response = make_response(out.getvalue())
+    french = language() == "fr"
+    response = make_response(write_csv(statement_rows(account.name, view, decimal="," if french else "."),
+                                       delimiter=";" if french else ","))
     response.mimetype = "text/csv"
     stamp = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y%m%d")
     response.headers["Content-Disposition"] = f'attachment; filename="statement-{stamp}-{account_id[:8]}.csv"'
     return response
 
 
-def _plain_isc(ticks: int) -> str:
-    """Machine-readable iSC for CSV: dot decimal, no grouping, rounded down."""
-    milli = ticks_to_milli_floor(ticks)
-    return f"{milli // 1000}.{milli % 1000:03d}"
+def statement_rows(account_name: str, view: services.StatementView, decimal: str = ".") -> list[list[str]]:
+    """The statement's rows as text cells (R25): title, period, one line per PBX, item and quantity, totals."""
+    def amount(milli: int) -> str:
+        return f"{milli // 1000}{decimal}{milli % 1000:03d}"
+
+    day = 86_400
+    rows = [[_("Statement"), account_name],
+            [_("From"), fmt_isodate(view.start), _("To (included)"), fmt_isodate(view.end - day)],
+            [],
+            [_("PBX"), _("Reference"), _("Item"), _("Quantity"), _("Unit price per month (iSC)"), _("Seconds"),
+             _("Amount (iSC)")]]
+    for row in view.rows:
+        rows.append([row.pbx_name, row.ref, row.item_name, str(row.qty), amount(row.unit_monthly_milli),
+                     str(row.seconds), amount(ticks_to_milli_floor(row.ticks))])
+    rows.append([_("Charged"), "", "", "", "", "", amount(ticks_to_milli_floor(view.charged_ticks))])
+    rows.append([_("Credited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.credited_ticks))])
+    if view.forfeited_ticks:
+        rows.append([_("Forfeited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.forfeited_ticks))])
+    if view.expired_ticks:
+        rows.append([_("Expired"), "", "", "", "", "", amount(ticks_to_milli_floor(view.expired_ticks))])
+    return rows
+
+
+def write_csv(rows: list[list[str]], delimiter: str = ",") -> str:
+    """Rows of text cells as CSV text (one place to write them, whatever builds them)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 @bp.route("/<account_id>/delete", methods=["GET", "POST"])

@@ -362,3 +362,49 @@ def test_the_sync_banner_is_a_warning_when_the_server_refused_a_change(unlocked,
     banner = re.search(r'<div class="notice (\w+)"[^>]*data-testid="sync-report"', page)
     assert banner and banner.group(1) == "warn"
     assert "The server refused some changes" in words(page)
+
+
+# --------------------------------------------------------------------------- 9. the statement
+
+
+def statement_of_a_day(client, csrf, server, clock):
+    """An account that ran 3 app platform licenses (4 iSC a month each) for a day, then 4 of them."""
+    account, pbx_url = running_account(client, csrf, server, items={"01-00030-001": 3})
+    clock.advance(DAY)
+    assert client.post(pbx_url + "/licenses", data={"qty-01-00030-001": "4", "csrf_token": csrf}).status_code == 302
+    sync(client, csrf)  # a connection event: the day's charge is a closed ledger line now
+    return account
+
+
+def test_the_statement_shows_quantity_and_unit_price_in_isc(unlocked, csrf, server, clock):
+    account = statement_of_a_day(unlocked, csrf, server, clock)
+    page = unlocked.get(account + "/statement").data.decode()
+    assert re.search(r'data-testid="qty">3<', page)
+    assert re.search(r'data-testid="unit-price">4\.000 iSC<', page)
+    assert "Unit price per month" in page
+
+
+def test_the_french_statement_csv_has_the_period_french_headers_semicolons_and_decimal_commas(
+        unlocked, csrf, server, clock):
+    import csv
+    import io
+
+    account = statement_of_a_day(unlocked, csrf, server, clock)
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    text = unlocked.get(account + "/statement.csv?start=2027-01-01&end=2027-01-31").data.decode()
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["Relevé", "Acme Hotel"]
+    assert rows[1] == ["Du", "2027-01-01", "Au (inclus)", "2027-01-31"]
+    assert rows[3][:5] == ["PBX", "Référence", "Article", "Quantité", "Prix unitaire par mois (iSC)"]
+    item = rows[4]
+    assert item[1] == "01-00030-001" and item[3] == "3" and item[4] == "4,000"
+    assert re.fullmatch(r"\d+,\d{3}", item[6]) and "." not in item[6]
+
+
+def test_the_english_statement_csv_uses_commas_and_decimal_points(unlocked, csrf, server, clock):
+    import csv
+    import io
+
+    account = statement_of_a_day(unlocked, csrf, server, clock)
+    rows = list(csv.reader(io.StringIO(unlocked.get(account + "/statement.csv").data.decode())))
+    assert rows[3][3:5] == ["Quantity", "Unit price per month (iSC)"] and rows[4][4] == "4.000"
