@@ -471,12 +471,13 @@ class AccountList(list):
 LIST_PAGE = 100
 
 
-def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None) -> AccountList:
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None, *,
+                  include_deleted: bool = True) -> AccountList:
     """Accounts held (verified or created offline), projected to now, matching name/e-mail/id, by name.
 
     The search, order and limit run in SQL on the replica's columns; only the accounts shown are parsed
     and projected (with their queued ops), so a keystroke costs the same with 10 or 10,000 accounts.
-    limit None lists every match (sync queue, price notices).
+    limit None lists every match (sync queue, price notices). include_deleted False leaves deleted accounts out.
     """
     needle = query.strip().lower()
     with uow:
@@ -484,6 +485,8 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
         session = uow.session
         # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
         where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
+        if not include_deleted:  # the list screen hides them unless asked (issue 11)
+            where.append(AccountReplica.status != "deleted")
         total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
         page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
                                                                          AccountReplica.account_id)

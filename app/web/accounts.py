@@ -16,7 +16,7 @@ from .. import services
 from . import core, forms, redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .i18n import fmt_date, fmt_isc, fmt_isodate, fmt_milli, language
+from .i18n import fmt_date, fmt_isc, fmt_isodate, fmt_milli, fmt_number, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -42,8 +42,11 @@ def problems_to_form(form: forms.Form, error: services.Refused, default_field: s
 def index():
     """The list, searchable as you type: htmx asks for the rows only."""
     query = forms.text(request.args, "q", 100)
-    accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE)
-    return render("accounts/index.html", "accounts/_list.html", accounts=accounts, query=query)
+    deleted = request.args.get("deleted") == "shown"
+    accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
+                                      include_deleted=deleted)
+    return render("accounts/index.html", "accounts/_list.html", accounts=accounts, query=query,
+                  show_deleted=deleted)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -90,13 +93,19 @@ def edit(account_id: str):
     return render("accounts/form.html", form=form, account=account)
 
 
+def _axis_amount(ticks: int) -> str:
+    """An axis label: whole iSC without decimals (the axis is round), else iSC with 3 decimals."""
+    milli = ticks_to_milli_floor(ticks)
+    return fmt_number(milli // 1000) if milli % 1000 == 0 else fmt_isc(ticks, unit=False)
+
+
 def _chart(account_id: str) -> str:
     """The burn-down SVG: balance until the end of credit, current and pending configuration."""
     burn = services.burn_down(core.uow(), core.clock(), account_id)
     series = [Series(_("current"), tuple(burn.confirmed), "current")]
     if burn.pending:
         series.append(Series(_("with pending changes"), tuple(burn.pending), "pending", dashed=True))
-    return render_burn_down(series, format_amount=lambda t: fmt_isc(t, unit=False), format_time=fmt_date,
+    return render_burn_down(series, format_amount=_axis_amount, format_time=fmt_date,
                             title=_("Balance over time until the credit runs out"),
                             empty_text=_("Nothing to draw yet"))
 

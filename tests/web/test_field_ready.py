@@ -408,3 +408,44 @@ def test_the_english_statement_csv_uses_commas_and_decimal_points(unlocked, csrf
     account = statement_of_a_day(unlocked, csrf, server, clock)
     rows = list(csv.reader(io.StringIO(unlocked.get(account + "/statement.csv").data.decode())))
     assert rows[3][3:5] == ["Quantity", "Unit price per month (iSC)"] and rows[4][4] == "4.000"
+
+
+# --------------------------------------------------------------------------- 12. list and chart
+
+
+def test_deleted_accounts_are_hidden_from_the_list_unless_the_filter_shows_them(unlocked, csrf, server, clock):
+    go_online(unlocked, csrf, server)
+    gone = new_account(unlocked, csrf, "Closed Hotel", "old@closed.example")
+    new_account(unlocked, csrf, "Acme Hotel")
+    sync(unlocked, csrf)
+    page = unlocked.get(gone + "/delete").data.decode()
+    assert unlocked.post(gone + "/delete", data={**delete_form(page), "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    listed = words(unlocked.get("/accounts/").data.decode())
+    assert "Acme Hotel" in listed and "Closed Hotel" not in listed
+    assert "Show deleted accounts" in listed
+    shown = words(unlocked.get("/accounts/?deleted=shown", headers=htmx()).data.decode())
+    assert "Closed Hotel" in shown and "Acme Hotel" in shown
+
+
+def test_the_current_line_spans_the_chart_when_the_pending_one_ends_later():
+    from app.web.chart import Series, render_burn_down
+
+    day = 86_400
+    current = Series("current", ((0, 900), (10 * day, 0)), "current")
+    pending = Series("pending", ((0, 900), (30 * day, 0)), "pending", dashed=True)
+    svg = render_burn_down([current, pending], format_amount=str, format_time=str, title="t")
+    xs = [int(point.split(",")[0]) for point in
+          re.search(r'class="line current" points="([^"]+)"', svg).group(1).split()]
+    right_edge = int(re.search(r'class="grid" x1="\d+" y1="\d+" x2="(\d+)"', svg).group(1))
+    assert max(xs) == right_edge
+
+
+def test_the_charts_amount_axis_reads_round_numbers():
+    from app.web.chart import TICKS_PER_ISC, Series, render_burn_down
+
+    balance = 97 * TICKS_PER_ISC + 345 * TICKS_PER_ISC // 1000  # 97.345 iSC
+    svg = render_burn_down([Series("current", ((0, balance), (86_400, 0)))],
+                           format_amount=lambda t: str(t / TICKS_PER_ISC), format_time=str, title="t")
+    labels = re.findall(r'text-anchor="end">([^<]+)<', svg)
+    assert {"0.0", "50.0", "100.0"} <= set(labels)
