@@ -16,7 +16,7 @@ from .. import services
 from . import core, forms, redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .i18n import fmt_date, fmt_isc, fmt_isodate, fmt_milli, fmt_number, language
+from .i18n import fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -164,11 +164,13 @@ def _period(args, now: int) -> tuple[int, int, dict]:
         raw = (args.get(name) or "").strip()
         if not raw:
             return default
-        try:
-            return int(datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp())
-        except ValueError:
-            errors[name] = _("Use a date like 2027-03-31.")
-            return default
+        for form in ("%Y-%m-%d", "%d/%m/%Y"):  # ISO (links, CSV) or as typed in the app's language
+            try:
+                return int(datetime.strptime(raw, form).replace(tzinfo=timezone.utc).timestamp())
+            except ValueError:
+                continue
+        errors[name] = _("Use a date like %(example)s.", example=fmt_dayfield(1_806_364_800))  # 2027-03-31
+        return default
 
     end_default = (now // 86_400 + 1) * 86_400
     start = day("start", end_default - 30 * 86_400)
