@@ -115,6 +115,54 @@ class HttpTransport:
 
 
 @dataclass(frozen=True)
+class ConnectionCheck:
+    """What a first run learnt of a server and token: who is connected, or what failed as a code the screen words
+    (unreachable, not-a-server, token-unknown, server-error with detail, untrusted-key with kid)."""
+
+    ok: bool
+    technician: str | None = None
+    partner: str | None = None
+    code: str | None = None
+    field: str | None = None  # server_url | token: where the problem is shown
+    detail: str | None = None  # the server's own words (server-error) or the key id (untrusted-key)
+
+
+def check_connection(url: str, token: str, keyring, *,
+                     transport: httpx.BaseTransport | None = None) -> ConnectionCheck:
+    """Ask the server who the token belongs to and check its signing key is trusted here (nothing is stored)."""
+    try:
+        api = HttpTransport(url, token, transport=transport, timeout=httpx.Timeout(10.0))
+    except settings.InsecureServerUrl as exc:
+        return ConnectionCheck(False, code="server-error", field="server_url", detail=str(exc))
+    try:
+        try:
+            health = api.health()
+        except SyncError:
+            return ConnectionCheck(False, code="unreachable", field="server_url")
+        if health.get("status") != "ok":
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        try:
+            me = api._call("GET", "/me")
+        except ServerError as exc:
+            if exc.status == 401:
+                return ConnectionCheck(False, code="token-unknown", field="token")
+            return ConnectionCheck(False, code="server-error", field="server_url", detail=exc.server_message)
+        except SyncError:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        technician, partner = str(me.get("technician", "")), str(me.get("partner", ""))
+        try:
+            prices = api.pricelist()
+        except SyncError:
+            prices = None  # no price list published yet: nothing to say about keys
+        kid = prices.get("kid") if isinstance(prices, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return ConnectionCheck(False, technician, partner, code="untrusted-key", field="server_url", detail=kid)
+        return ConnectionCheck(True, technician, partner)
+    finally:
+        api.close()
+
+
+@dataclass(frozen=True)
 class _Verified:
     results: list  # (payload, envelope)
     accounts: list  # (payload, envelope)

@@ -88,6 +88,12 @@ def openapi():
     return jsonify(spec(current_app.config["RENTDESK_VERSION"], server().settings.MAX_OPS))
 
 
+@blueprint.get("/me")
+def me():
+    """Who the token belongs to: the app's first run says "connected as Ann, Acme Telecom" (not a connection event)."""
+    return jsonify({"technician": g.caller.name, "partner": g.caller.partner})
+
+
 @blueprint.get("/pricelist")
 def pricelist():
     ctx = server()

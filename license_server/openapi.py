@@ -137,6 +137,10 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "the server runs")}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": public,
                                       "responses": {"200": _json({"type": "object"}, "this description")}}},
+            "/me": {"get": {"operationId": "me", "responses": {"200": _json({
+                "type": "object", "required": ["technician", "partner"],
+                "properties": {"technician": {"type": "string"}, "partner": {"type": "string"}}},
+                "the technician the token belongs to, and their partner"), **_errors(401)}}},
             "/pricelist": {"get": {"operationId": "pricelist", "responses": {
                 "200": _json(envelope, "envelope of type pricelist (PricelistPayload)"), **_errors(401, 404)}}},
             "/accounts": {"get": {"operationId": "accounts", "responses": {

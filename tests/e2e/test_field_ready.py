@@ -90,3 +90,21 @@ def test_the_french_statement_reads_french_with_quantity_unit_price_and_french_d
     assert start.get_attribute("type") == "text"
     assert re.fullmatch(r"\d\d/\d\d/\d{4}", start.input_value())  # jj/mm/aaaa, not mm/dd/yyyy
     assert page.locator("label[for=start]").inner_text().startswith("Du")
+
+
+def test_first_run_against_a_live_server_with_a_wrong_token_says_what_failed_then_connects(page, live_app,
+                                                                                          license_server):
+    token = license_server.add_technician("Acme Telecom", "Ann")
+    page.goto(live_app.launch_url)
+    page.fill("#passphrase", steps.PASSPHRASE)
+    page.fill("#confirm", steps.PASSPHRASE)
+    page.fill("#server_url", license_server.url)
+    page.fill("#token", token[:-3] + "xyz")
+    page.click("button[value=online]")
+    expect(page.locator("#token-error")).to_contain_text("does not know this token")
+    page.fill("#passphrase", steps.PASSPHRASE)
+    page.fill("#confirm", steps.PASSPHRASE)
+    page.fill("#token", token)
+    page.click("button[value=online]")
+    expect(page).to_have_url(re.compile(r"/accounts/$"))
+    expect(page.locator(".notice").first).to_contain_text("Connected as Ann, Acme Telecom.")

@@ -79,3 +79,11 @@ def test_reads_and_errors_match_the_description(api, spec):
                          api.call("POST", "/sync", raw=b"{"), api.call("POST", "/sync", [])]:
         validator(spec, "Error").validate(body)
         assert str(status) in {"400", "401", "404", "422"}
+
+
+def test_me_says_whose_token_it_is_and_a_wrong_token_is_401(api, spec):
+    status, body = api.call("GET", "/me")
+    assert status == 200 and set(body) == {"technician", "partner"} and body["technician"] and body["partner"]
+    assert response_validator(spec, "/me").is_valid(body)
+    status, _body = api.call("GET", "/me", token="not-a-token")
+    assert status == 401

@@ -449,3 +449,57 @@ def test_the_charts_amount_axis_reads_round_numbers():
                            format_amount=lambda t: str(t / TICKS_PER_ISC), format_time=str, title="t")
     labels = re.findall(r'text-anchor="end">([^<]+)<', svg)
     assert {"0.0", "50.0", "100.0"} <= set(labels)
+
+
+# --------------------------------------------------------------------------- 6. first run
+
+
+def first_run_online(client, csrf, url, token):
+    return client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
+                                           "server_url": url, "token": token, "csrf_token": csrf})
+
+
+def test_first_run_with_the_right_token_says_who_is_connected(client, csrf, server):
+    token = server.add_technician("Acme Telecom", "Ann")
+    response = first_run_online(client, csrf, server.url, token)
+    assert response.status_code == 302, words(response.data.decode())
+    assert "Connected as Ann, Acme Telecom." in words(client.get("/accounts/").data.decode())
+
+
+def test_first_run_with_a_wrong_token_says_so_next_to_the_token_and_creates_nothing(client, csrf, server, app):
+    from app.store import is_initialised
+
+    server.add_technician("Acme Telecom", "Ann")
+    response = first_run_online(client, csrf, server.url, "not-the-token")
+    page = response.data.decode()
+    assert response.status_code == 200 and 'id="token-error"' in page
+    assert "does not know this token" in words(page)
+    assert not is_initialised(app.config["RENTDESK_HOME"])
+
+
+def test_first_run_with_no_server_at_the_address_says_so_next_to_the_address(client, csrf):
+    from tests.support.faults import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    page = first_run_online(client, csrf, url, "some-token").data.decode()
+    assert 'id="server_url-error"' in page and f"No license server answers at {url}" in words(page)
+
+
+def test_a_first_run_from_source_without_the_vendor_key_says_where_to_put_it(tmp_path, clock, server):
+    keys = tmp_path / "empty-keys"
+    keys.mkdir()
+    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": False,
+                      "CLOCK": clock, "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC",
+                      "KEYS_DIR": str(keys)})
+    try:
+        client = app.test_client()
+        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+        csrf = csrf_token(app)
+        page = words(client.get("/first-run").data.decode())
+        assert f"No trusted signing key was found in {keys}" in page and "Reinstall" not in page
+        token = server.add_technician("Acme Telecom", "Ann")
+        page = words(first_run_online(client, csrf, server.url, token).data.decode())
+        assert f"signs its answers with the key demo, which this RentDesk does not trust" in page
+        assert f"demo.pub and put it in {keys}" in page
+    finally:
+        app.extensions["rentdesk.shutdown"]()
