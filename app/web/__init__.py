@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, labels, security, state as state_mod
+from . import i18n, labels, rules_text, security, state as state_mod
 from .state import state
 
 bp = Blueprint("web", __name__)
@@ -122,6 +122,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    rules_text.init_app(app)
     app.before_request(load_language)
     app.context_processor(inject_globals)
     app.register_error_handler(404, not_found)

@@ -503,3 +503,35 @@ def test_a_first_run_from_source_without_the_vendor_key_says_where_to_put_it(tmp
         assert f"demo.pub and put it in {keys}" in page
     finally:
         app.extensions["rentdesk.shutdown"]()
+
+
+# --------------------------------------------------------------------------- 11. rule numbers where they help
+
+
+def test_a_rule_problem_reads_its_reason_first_with_the_rules_text_under_why(unlocked, csrf):
+    account = new_account(unlocked, csrf)
+    page = unlocked.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
+                                                     "firmware": "12r3", "mode": "rental", "csrf_token": csrf}
+                         ).data.decode()
+    error = re.search(r'<div class="field-error" id="firmware-error"[^>]*>(.*?)</div>', page, re.DOTALL).group(1)
+    assert not words(error).startswith("R1")  # the reason comes first, not a bare rule number
+    why = re.search(r'<details class="why"><summary>why\?</summary>(.*?)</details>', error, re.DOTALL)
+    assert why and words(why.group(1)) == "R1 Rental needs PBX firmware 13r1 or later."
+
+
+def test_a_code_that_is_no_rule_of_the_guide_gets_no_why(unlocked, csrf):
+    account = new_account(unlocked, csrf)
+    page = unlocked.post(account + "/key", data={"key": "ISC1-AAAAA-BBBBB-CCCCC", "csrf_token": csrf},
+                         headers=htmx()).data.decode()
+    error = re.search(r'<div class="field-error" id="key-error"[^>]*>(.*?)</div>', page, re.DOTALL).group(1)
+    assert "why?" not in error and "key-invalid" not in words(error)
+
+
+def test_the_rules_texts_are_in_one_place_in_both_languages(app):
+    from flask_babel import force_locale
+
+    from app.web.rules_text import RULES, rule_text
+
+    assert set(RULES) == {f"R{n}" for n in range(1, 27)}
+    with app.test_request_context(), force_locale("fr"):
+        assert rule_text("R14").startswith("Les licences ne s'activent que si le crédit couvre")
