@@ -535,3 +535,31 @@ def test_the_rules_texts_are_in_one_place_in_both_languages(app):
     assert set(RULES) == {f"R{n}" for n in range(1, 27)}
     with app.test_request_context(), force_locale("fr"):
         assert rule_text("R14").startswith("Les licences ne s'activent que si le crédit couvre")
+
+
+# --------------------------------------------------------------------------- 14. backups
+
+
+def test_a_backup_to_a_folder_that_does_not_exist_is_refused_and_creates_nothing(unlocked, csrf, tmp_path):
+    typo = tmp_path / "nonexistent" / "dir"
+    page = unlocked.post("/settings/backup", data={"dest": str(typo / "monday"), "csrf_token": csrf},
+                         headers=htmx()).data.decode()
+    assert 'id="dest-error"' in page and f"The folder {typo} does not exist" in words(page)
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_backup_to_an_existing_folder_is_named_by_the_day_inside_it(unlocked, csrf, tmp_path):
+    folder = tmp_path / "usb-stick"
+    folder.mkdir()
+    page = unlocked.post("/settings/backup", data={"dest": str(folder), "csrf_token": csrf},
+                         headers=htmx()).data.decode()
+    assert "Backup written to" in page
+    [written] = folder.iterdir()
+    assert written.name == "rentdesk-2027-01-15.rentdesk-backup"
+
+
+def test_the_backup_form_offers_existing_folders_to_pick(unlocked):
+    from pathlib import Path
+
+    page = unlocked.get("/settings/").data.decode()
+    assert '<datalist id="backup-folders">' in page and f'<option value="{Path.home()}">' in page
