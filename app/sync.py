@@ -114,6 +114,22 @@ class HttpTransport:
         return self._call("POST", "/sync", body)
 
 
+def untrusted_key_reason(answer, keyring) -> str | None:
+    """When an answer is signed with a key this app does not trust, say which key file is missing (plain words,
+    not the verifier's "trusted keys are none"); None when every envelope names a trusted key."""
+    envelopes = []
+    if isinstance(answer, dict):
+        for value in answer.values():
+            envelopes += value if isinstance(value, list) else [value]
+    for envelope in envelopes:
+        kid = envelope.get("kid") if isinstance(envelope, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return (f"The license server signs its answers with key '{kid}', which this RentDesk does not trust: "
+                    f"ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, then start "
+                    "RentDesk again. Nothing of this answer was believed.")
+    return None
+
+
 @dataclass(frozen=True)
 class ConnectionCheck:
     """What a first run learnt of a server and token: who is connected, or what failed as a code the screen words
@@ -377,7 +393,8 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 try:
                     verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies})
                 except SignatureError as exc:
-                    reason = f"The server's answer was refused, nothing of it was believed: {exc}."
+                    reason = untrusted_key_reason(answer, uow.keyring) or \
+                        f"The server's answer was refused, nothing of it was believed: {exc}."
                     uow.rollback()
                     _note_failure(uow_factory, now, reason, refusal=reason)
                     return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -459,7 +476,11 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     with uow_factory() as uow:
         floor = clock_mod.replica_floor(uow.session)
         fresh: list[int] = []
-        if replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
+        untrusted = untrusted_key_reason({"pricelist": prices}, uow.keyring)
+        if untrusted:  # said in plain words, once, instead of "trusted keys are none"
+            replica.record_refusal(uow.session, "pricelist", None, untrusted, now)
+            refused.append("price list")
+        elif replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
             refused.append("price list")
         envelopes = listing.get("accounts") if isinstance(listing, dict) else None
         if not isinstance(envelopes, list):

@@ -235,6 +235,8 @@ _FRENCH = [
     # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
     (r"The license server did not answer in time: the changes stay queued and are sent again later \(each is applied once\)\.",
      "Le serveur de licences n'a pas répondu à temps : les changements restent en attente et seront renvoyés plus tard (chacun n'est appliqué qu'une fois)."),
+    (r"The license server signs its answers with key '(.*)', which this RentDesk does not trust: ask your vendor for (.*)\.pub and put it in RentDesk's folder of trusted keys, then start RentDesk again\. Nothing of this answer was believed\.",
+     "Le serveur de licences signe ses réponses avec la clé « {0} », à laquelle ce RentDesk ne se fie pas : demandez {1}.pub à votre fournisseur, placez-le dans le dossier des clés de confiance de RentDesk, puis relancez RentDesk. Rien de cette réponse n'a été cru."),
     (r"The license server cannot be reached \(no connection, or the address in Settings is wrong\): working offline; the changes stay queued\.",
      "Le serveur de licences est injoignable (pas de connexion, ou l'adresse dans les Réglages est fausse) : travail hors ligne ; les changements restent en attente."),
     (r"The license server answered (\d+) with something that is not JSON: the changes stay queued\.",

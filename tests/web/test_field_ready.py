@@ -563,3 +563,25 @@ def test_the_backup_form_offers_existing_folders_to_pick(unlocked):
 
     page = unlocked.get("/settings/").data.decode()
     assert '<datalist id="backup-folders">' in page and f'<option value="{Path.home()}">' in page
+
+
+def test_a_server_signing_with_a_key_not_trusted_here_is_said_in_plain_words_once(tmp_path, clock, server):
+    keys = tmp_path / "no-keys"
+    keys.mkdir()
+    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": False,
+                      "CLOCK": clock, "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC",
+                      "KEYS_DIR": str(keys)})
+    try:
+        client = app.test_client()
+        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+        csrf = csrf_token(app)
+        client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "offline",
+                                        "csrf_token": csrf})
+        go_online(client, csrf, server)
+        new_account(client, csrf)
+        page = words(client.post("/sync/run", data={"csrf_token": csrf}).data.decode())
+        assert "trusted keys are" not in page
+        assert page.count("signs its answers with key 'demo', which this RentDesk does not trust") == 1
+        assert "ask your vendor for demo.pub" in page
+    finally:
+        app.extensions["rentdesk.shutdown"]()
