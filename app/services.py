@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from rental import billing
+from rental import ops as decider
 from rental.errors import AmountError, KeyFormatError, Refusal, RuleViolation, SignatureError
 from rental.reasons import Reason
 from rental.money import check_milli, ticks_to_milli_floor
@@ -60,7 +61,7 @@ __all__ = [
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
-    "remove_pbx", "redeem_key", "delete_account", "resolve", "key_use", "KeyUse",
+    "remove_pbx", "redeem_key", "preview_key", "KeyPreview", "delete_account", "resolve", "key_use", "KeyUse",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -146,6 +147,11 @@ class Figures:
     remaining_seconds: int | None  # None when nothing runs
     ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
     status: str  # active | idle | suspended | deleted
+    daily_milli: int = 0  # the average daily consumption the guide speaks of (R16), rounded down
+    resume_needs_milli: int | None = None  # suspended: the least load that restarts it at the current list (R18)
+    retained_until: int | None = None  # nothing runs: when the credit kept expires (R19)
+    warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
+    resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,7 @@ class AccountSummary:
     pending_credit_milli: int  # keys queued, not yet confirmed
     is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
     clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back (the same for every account)
+    warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
 
 
 @dataclass(frozen=True)
@@ -545,7 +552,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
                 pending_ops=book.count_ops(state.account_id, "pending"),
                 problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
                 pending_credit_milli=shown.pending_credit_milli,
-                is_confirmed=state.confirmed, clock_notice=notice,
+                is_confirmed=state.confirmed, clock_notice=notice, warn_s=book.policy.min_credit_days * 86_400,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
     if limit is not None:
@@ -812,30 +819,79 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
 def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
 
-    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before.
+    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
+    warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
     """
-    try:
-        key = uow.keyring.read_key(key_text)
-    except (KeyFormatError, SignatureError) as exc:
-        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
-        raise Refused([Problem.of(reason, "key")]) from None
+    key = _read_key(uow, key_text)
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
-        use = _key_use(uow.session, key.text, key.key_id_hex)
-        if use is not None:
-            name = book.name_of(use.account_id)
-            raise Refused([Problem("key-used", {
-                "queued": f"This key is already queued on this laptop (account {name}); a key is loaded once.",
-                "loaded": f"This key was loaded on account {name} already: a key loads credit once. Use another key.",
-                "used": f"The server refused this key as used before (account {name}): a key loads credit once. "
-                        "Use another key.",
-            }[use.state], field="key")])
+        _refuse_known_key(uow.session, book, key)
+        decision = _decide(book, account_id, "redeem_key", _key_fields(key))
         op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+        return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
+
+
+@dataclass(frozen=True)
+class KeyPreview:
+    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a stopped
+    account or how much more would, and the figures after it; or why it cannot be used."""
+
+    amount_milli: int = 0
+    problems: tuple[Problem, ...] = ()
+    restarts: bool = False  # the account is stopped and this load restarts it (R18)
+    still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
+    after: Figures | None = None
+
+
+def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> KeyPreview:
+    """The key form's answer as the technician types (nothing is queued): the core's decision on the load."""
+    if not (key_text or "").strip():
+        return KeyPreview()
+    try:
+        key = _read_key(uow, key_text)
+    except Refused as refused:
+        return KeyPreview(problems=refused.problems)
+    with uow:
+        now = _now(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        try:
+            book.require_alive(account_id)
+            _refuse_known_key(uow.session, book, key)
+            state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
+        except Refused as refused:
+            return KeyPreview(key.amount_milli, refused.problems)
+        except Refusal as refusal:
+            return KeyPreview(key.amount_milli, Refused.of(refusal).problems)
+        stopped = billing.project(state.billing, now).suspended
+        still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
+        return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
+                          _figures(decision.state.billing, now, book))
+
+
+def _read_key(uow: UnitOfWork, key_text: str):
+    """The key read and verified offline, or Refused with its reason (key-incomplete, key-not-genuine, ...)."""
+    try:
+        return uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError) as exc:
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
+
+
+def _key_fields(key) -> dict:
+    """A load as the core decides it: the key text and what it was read to hold."""
+    return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
+
+
+def _refuse_known_key(session, book: "projection.Book", key) -> None:
+    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
+    use = _key_use(session, key.text, key.key_id_hex)
+    if use is not None:
+        code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
+        raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
 
 
 @dataclass(frozen=True)
@@ -980,10 +1036,16 @@ def _op_view(op, book=None) -> OpView:
                   credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems))
 
 
-def _figures(account: billing.Account, now: int) -> Figures:
+def _figures(account: billing.Account, now: int, book: "projection.Book | None" = None) -> Figures:
+    """R16 figures for now, with what the server's policy and the current list say of them (R18, R19)."""
     f = projection.figures(account, now)
+    policy = book.policy if book is not None else projection.Policy()
+    projected = billing.project(account, now)
     return Figures(f.at, f.balance_ticks, f.rate_ticks_per_s, f.monthly_milli, f.remaining_seconds, f.ends_at,
-                   f.status)
+                   f.status, daily_milli=decider.daily_milli(f.monthly_milli),
+                   resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
+                   retained_until=decider.retained_until(projected, policy),
+                   warn_s=policy.min_credit_days * 86_400, resume_days=policy.resume_min_days)
 
 
 def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
@@ -1016,8 +1078,8 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         account_id=account_id, name=shown.name, contact_email=shown.contact_email,
         cloud_contract=shown.cloud_contract, language=shown.language, partner=state.partner,
         revision=state.revision, is_confirmed=state.confirmed, is_deleted=state.billing.deleted,
-        confirmed=_figures(state.billing, now),
-        pending=_figures(pending.billing, now) if pending is not None else None,
+        confirmed=_figures(state.billing, now, book),
+        pending=_figures(pending.billing, now, book) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
         price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
         verified_at=state.verified_at, received_at=state.received_at,
@@ -1054,10 +1116,10 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
         problems = tuple(Problem.of(reason) for reason in refusal.problems)
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
-        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now),
-                              after=_figures(after, now), lines=_lines_view(lines, prices), missing_milli=missing)
-    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now),
-                          after=_figures(decision.state.billing, now), lines=_lines_view(lines, prices),
+        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
+                              after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now, book),
+                          after=_figures(decision.state.billing, now, book), lines=_lines_view(lines, prices),
                           missing_milli=0)
 
 

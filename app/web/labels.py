@@ -70,12 +70,6 @@ RULE_TITLE = {
 
 # (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
 _FRENCH = [
-    (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
-     "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
-    (r"This key was loaded on account (.*) already: a key loads credit once\. Use another key\.",
-     "Cette clé a déjà été chargée sur le compte {0} : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
-    (r"The server refused this key as used before \(account (.*)\): a key loads credit once\. Use another key\.",
-     "Le serveur a refusé cette clé, déjà utilisée (compte {0}) : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
     (r"The account holds (.*) now, more than the (.*) confirmed \(credit was loaded since\): .*",
      "Le compte contient {0:amount} à présent, plus que les {1:amount} confirmés (du crédit a été chargé depuis) : tapez le nouveau montant pour confirmer ; supprimer le compte fait perdre ses iSC pour de bon."),
     (r"No license server or token set: enter them in Settings to sync\.",
@@ -294,15 +288,16 @@ def rule_title(rule: str | None) -> str:
     return str(RULE_TITLE.get(rule or "", ""))
 
 
-def urgency(status: str | None, remaining_seconds: int | None) -> str:
-    """ok / warn / danger: under 30 days (R14's horizon) warns, under 7 days or suspended is urgent."""
+def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
+    """ok / warn / danger: under the server's R14 horizon (MIN_CREDIT_DAYS, from the signed price list) warns,
+    under 7 days or suspended is urgent."""
     if status == "suspended":
         return "danger"
     if remaining_seconds is None:
         return "ok"
-    if remaining_seconds < 7 * 86_400:
+    if remaining_seconds < min(7 * 86_400, warn_s):
         return "danger"
-    if remaining_seconds < 30 * 86_400:
+    if remaining_seconds < warn_s:
         return "warn"
     return "ok"
 
