@@ -22,6 +22,7 @@ from rental.rules import Policy, Reduction
 
 from . import outbox, replica
 from .models import OutboxOp, Reduction as ReductionRow, ToggleOccurrence
+from .errors import NotFound, Problem, Refused
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -209,7 +210,6 @@ class Book:
     def require(self, account_id: str) -> AccountState:
         state = self.get(account_id)
         if state is None:
-            from .services import NotFound
 
             raise NotFound(f"No account {account_id} on this laptop: sync to fetch it, or check the link.")
         return state
@@ -218,7 +218,6 @@ class Book:
         """The account (verified state) unless it is deleted or its deletion is queued."""
         state = self.pending_state(account_id) or self.require(account_id)
         if state.billing.deleted:
-            from .services import Problem, Refused
 
             raise Refused([Problem.of(Reason.of("account-deleted"))])
         return self.require(account_id)
@@ -226,7 +225,6 @@ class Book:
     def require_pbx(self, state: AccountState, pbx_id: str) -> PbxState:
         pbx = state.pbxs.get(pbx_id)
         if pbx is None or pbx.removed:
-            from .services import NotFound
 
             raise NotFound(f"No PBX {pbx_id} on account {state.name} (removed, or never registered).")
         return pbx

@@ -21,24 +21,14 @@ from rental.rules import reductions as reductions_of
 from rental.signing import token_binding
 
 from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
+from .errors import ServerError, SyncError
+from .views import SyncReport
 from .models import Reduction as ReductionRow, ToggleOccurrence
 
 API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_BATCH = 200  # ops per POST /sync; a longer outbox goes in several batches, in order
 STATUSES = ("applied", "rejected", "conflict")
-
-
-class SyncError(Exception):
-    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost."""
-
-
-class ServerError(SyncError):
-    """The server answered with an error document {error, message}."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"The license server said {code} ({status}): {message}")
-        self.status, self.code, self.server_message = status, code, message
 
 
 class HttpTransport:
@@ -309,7 +299,6 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
 
     tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once).
     """
-    from .services import SyncReport
 
     say = progress or (lambda message: None)
     now = clock.now()
@@ -406,7 +395,6 @@ def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
 
 
 def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
-    from .services import SyncReport
 
     sent = applied = rejected = conflicts = updated = 0
     refused: list[str] = []
@@ -654,7 +642,6 @@ class BackgroundSyncer:
             try:
                 report = sync_now(self._uow_factory, self._clock, transport=transport)
             except Exception as exc:  # a sync must never kill the thread; the reason is kept
-                from .services import SyncReport
 
                 report = SyncReport(ok=False, error=f"Sync failed unexpectedly: {exc}")
             finally:

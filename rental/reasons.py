@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .money import format_milli
+from .units import format_milli
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker for extraction

@@ -12,7 +12,8 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, redirect_to, render, security
+from . import core, forms, security
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
 from .labels import reason_text

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from rental.rules import MODES, PLATFORMS
 
 from .. import services
-from . import core, forms, redirect_to, render
+from . import core, forms
+from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
