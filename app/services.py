@@ -36,7 +36,7 @@ from .clock import Clock, ClockNotice
 # the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
 from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused
 from .views import (
-    AccountRef, AccountSummary, AccountView, BurnDown, Figures, KeyFingerprint, LicenseLine, LicensePreview,
+    AccountRef, AccountSummary, AccountView, BurnDown, Figures, KeyFingerprint, LicenseLine, LicensePreview, MeterView,
     OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView, StatementRow, StatementView,
     SyncReport, SyncStatus,
 )
@@ -64,7 +64,7 @@ __all__ = [
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
     # reads
-    "list_accounts", "account_detail", "pbx_detail", "current_pricelist", "pricelist_notice", "pricelist_notices",
+    "list_accounts", "account_detail", "meter", "pbx_detail", "current_pricelist", "pricelist_notice", "pricelist_notices",
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
@@ -253,6 +253,19 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
         now, notice = _now_and_notice(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
         return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
+
+
+def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
+    """The meter's figures only (it polls every second): one account's snapshot and queued ops projected to now;
+    no PBX views, no op views, no server answers read or verified again."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        pending = book.pending_state(account_id)
+        return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book),
+                         _figures(pending.billing, now, book) if pending is not None else None,
+                         pending.pending_credit_milli if pending is not None else 0)
 
 
 def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:

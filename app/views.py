@@ -278,3 +278,14 @@ class KeyFingerprint:
     kid: str
     fingerprint: str
     is_demo: bool
+
+
+@dataclass(frozen=True)
+class MeterView:
+    """The live credit meter, polled every second: the figures now and with the queued changes, nothing more."""
+
+    account_id: str
+    is_deleted: bool
+    confirmed: Figures
+    pending: Figures | None
+    pending_credit_milli: int

@@ -128,7 +128,11 @@ def show(account_id: str):
 @bp.get("/<account_id>/meter")
 def meter(account_id: str):
     """The live credit meter: it replaces itself every second, computed from the projection for now."""
-    return render("accounts/_meter.html", account=_account_or_404(account_id))
+    try:
+        figures = services.meter(core.uow(), core.clock(), account_id)
+    except services.NotFound:
+        abort(404)
+    return render("accounts/_meter.html", account=figures)
 
 
 @bp.post("/<account_id>/key")

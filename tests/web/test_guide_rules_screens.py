@@ -163,3 +163,20 @@ def test_a_purchased_pbx_switches_to_rental_from_its_form_r8(unlocked, csrf, ser
     assert switched.status_code == 302
     sync(unlocked, csrf)
     assert server_account(server, token, account)["pbxs"][0]["mode"] == "rental"
+
+
+def test_the_meter_polled_every_second_reads_its_figures_and_verifies_no_signature(unlocked, csrf, server, clock,
+                                                                                   monkeypatch):
+    # issue 12: reads sized to the screen; the account page shows the server's answers (verified again), the meter not
+    from rental.signing import Keyring
+
+    account, _pbx, _token = running_customer(unlocked, csrf, server)
+    calls = []
+    real = Keyring.verify_envelope
+    monkeypatch.setattr(Keyring, "verify_envelope", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
+    unlocked.get(account)
+    assert calls  # the control: the page verifies the answers it shows
+    calls.clear()
+    meter = unlocked.get(account + "/meter", headers=htmx())
+    assert meter.status_code == 200 and "5.000 iSC" in words(meter.data.decode())
+    assert calls == []
