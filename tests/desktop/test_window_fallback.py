@@ -34,7 +34,10 @@ def test_a_demo_whose_window_cannot_start_opens_the_browser_and_removes_its_fold
 
     def browser(url, *args, **kwargs):
         opened.append(url)
-        assert httpx.get(url, follow_redirects=False).status_code in (200, 302)  # the app answers there
+        # the browser is opened on the private redirect file (issue 14), which leads to the app's launch URL
+        redirect_file = Path(url.removeprefix("file://"))
+        launch = re.search(r"http://127\.0\.0\.1:\d+/[^\"'<> ]*", redirect_file.read_text()).group(0)
+        assert httpx.get(launch, follow_redirects=False).status_code in (200, 302)  # the app answers there
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
         return True
 
@@ -44,5 +47,5 @@ def test_a_demo_whose_window_cannot_start_opens_the_browser_and_removes_its_fold
         assert run_demo("window", out=out) == 0
     text = banner.read_text()
     folder = Path(re.search(r"data folder\s+(\S+)", text).group(1))
-    assert len(opened) == 1 and opened[0].startswith("http://127.0.0.1:")
+    assert len(opened) == 1 and opened[0].startswith("file://")
     assert not folder.exists(), "the throwaway demo folder outlived the demo"
