@@ -149,7 +149,8 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
                    if key in body]
         return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
     if kind == "set_licenses":
-        items = [f"{ref} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
+        prices = book.pricelist if book else None  # the item's name as the price list gives it (issue 11)
+        items = [f"{_item_name(prices, ref)} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
         return Reason("", "op-set-licenses" if items else "op-end-rent", {"pbx": pbx, "items": items})
     if kind == "remove_pbx":
         return Reason("", "op-remove-pbx", {"pbx": pbx})
@@ -158,6 +159,11 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
     if kind == "delete_account":
         return Reason("", "op-delete-account", {})
     return Reason("", kind, {})
+
+
+def _item_name(prices: PriceList | None, ref: str) -> str:
+    item = prices.get(ref) if prices is not None else None
+    return f"{item.name} ({ref})" if item is not None else ref
 
 
 class Book:

@@ -49,3 +49,25 @@ def test_a_demo_whose_window_cannot_start_opens_the_browser_and_removes_its_fold
     folder = Path(re.search(r"data folder\s+(\S+)", text).group(1))
     assert len(opened) == 1 and opened[0].startswith("file://")
     assert not folder.exists(), "the throwaway demo folder outlived the demo"
+
+
+def test_a_demo_folder_left_by_a_process_that_died_is_removed_at_the_next_demo_but_a_running_ones_is_kept(tmp_path):
+    # Qt can abort the whole process (no Python cleanup runs): the next demo removes what it left
+    import time
+
+    from app.demo import ABANDONED_AFTER_S, DEMO_PREFIX, remove_abandoned_demos
+    from app.instance import InstanceLock
+
+    abandoned, running, starting = (tmp_path / f"{DEMO_PREFIX}{name}" for name in ("dead", "live", "new"))
+    for folder in (abandoned, running, starting):
+        (folder / "app").mkdir(parents=True)
+        (folder / "app" / "store.db").write_bytes(b"demo data")
+    old = time.time() - 10 * ABANDONED_AFTER_S
+    for folder in (abandoned, running):
+        os.utime(folder, (old, old))
+    lock = InstanceLock(running / "app").acquire()  # a demo that still runs holds its lock
+    try:
+        assert remove_abandoned_demos(str(tmp_path)) == [abandoned]
+    finally:
+        lock.release()
+    assert not abandoned.exists() and running.exists() and starting.exists()
