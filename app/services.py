@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 # the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
-from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused
+from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused, from_stored, words_of
 from .views import (
     AccountRef, AccountSummary, AccountView, BurnDown, Figures, KeyFingerprint, LicenseLine, LicensePreview, MeterView,
     OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView, StatementRow, StatementView,
@@ -370,7 +370,8 @@ def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
         return SyncStatus(
             server_url=settings_mod.get(uow.session, "server_url"),
             online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
-            last_success_at=state.get("last_success_at"), last_error=state.get("last_error"),
+            last_success_at=state.get("last_success_at"), last_error=words_of(state.get("last_error")),
+            last_error_reason=from_stored(state.get("last_error")),
             queued=sum(1 for op in ops if op.state == "pending"), problems=problems, refusals=refusals,
             clock_notice=clock_mod.notice(laptop, skew), clock_offset_s=skew.offset_s,
             results=_result_views(uow, None, 50),

@@ -231,13 +231,14 @@ class SyncStatus:
     online: bool | None  # None: never tried
     last_attempt_at: int | None
     last_success_at: int | None
-    last_error: str | None
+    last_error: str | None  # in English words
     queued: int  # pending ops
     problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
     refusals: tuple[RefusalView, ...]  # newest first
     clock_notice: ClockNotice | None = None  # the laptop's clock is off (> 2 min) or went back since last seen
     clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
     results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
+    last_error_reason: Reason | None = None  # why the last sync did not complete, as data (screens word it)
 
 
 @dataclass(frozen=True)
@@ -267,8 +268,9 @@ class SyncReport:
     rejected: int = 0
     conflicts: int = 0
     accounts_updated: int = 0
-    refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
-    error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
+    refused: tuple[str, ...] = ()  # what was refused (bad signature, rollback): stored reasons or plain words
+    error: str | None = None  # why the sync did not complete (offline, timeout, 401...), in English words
+    error_reason: Reason | None = None  # the same as data: the screens word it in their language
     clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
     warnings: tuple[Reason, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
 

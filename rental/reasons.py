@@ -153,6 +153,28 @@ CATALOG: dict[str, tuple[str, str]] = {
                                         "range).")),
 }
 
+#: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
+SYNC_NOTICES: dict[str, str] = {
+    "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
+    "sync-timeout": N_("The license server did not answer in time: the changes stay queued and are sent again "
+                       "later (each is applied once)."),
+    "sync-unreachable": N_("The license server cannot be reached (no connection, or the address in Settings is "
+                           "wrong): working offline; the changes stay queued."),
+    "sync-not-json": N_("The license server answered {status} with something that is not JSON: the changes stay "
+                        "queued."),
+    "sync-not-object": N_("The license server's answer is not a JSON object: refused."),
+    "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
+    "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
+                             "Settings."),
+    "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
+                             "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
+                             "then start RentDesk again. Nothing of this answer was believed."),
+    "sync-answer-refused": N_("The server's answer was refused, nothing of it was believed: {detail}."),
+    "sync-failed": N_("Sync failed unexpectedly: {detail}"),
+    "sync-insecure-url": N_("{detail}"),
+}
+CATALOG.update({code: ("sync", template) for code, template in SYNC_NOTICES.items()})
+
 #: One line per queued op, as screens list them (a notice, not a refusal: rule "").
 DESCRIPTIONS: dict[str, str] = {
     "op-create-account": N_("Create account {name} ({email})"),
