@@ -88,6 +88,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                                       "key.")),
     "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
                                 "key.")),
+    # R24 automatic reload
+    "reload-days-invalid": ("bad-op", N_("Automatic reload takes place 14 or 28 days before the credit runs out, not "
+                                         "{days}: choose 14 or 28 days, or 0 to switch it off.")),
+    "deposit-unknown": ("not-found", N_("No key {key_id} is held for this account (it was withdrawn or used "
+                                        "meanwhile): sync to see the keys it holds.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
                                       "credit first, or load the key on another account.")),
     # the shape of an op
