@@ -30,6 +30,8 @@ from rental.pricing import PriceList
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from rental import reload as reload_mod
+
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 from .models import AccountReplica
@@ -51,7 +53,7 @@ __all__ = [
     # views
     "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
     "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
-    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef",
+    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef", "DepositView",
     # setup
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
@@ -60,7 +62,7 @@ __all__ = [
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
-    "remove_pbx", "redeem_key", "delete_account", "resolve",
+    "remove_pbx", "redeem_key", "deposit_key", "withdraw_key", "set_auto_reload", "delete_account", "resolve",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -147,8 +149,20 @@ class Figures:
     rate_ticks_per_s: int  # being charged now (0 when suspended or idle)
     monthly_milli: int  # consumption of the configuration (R16, R21), even while suspended
     remaining_seconds: int | None  # None when nothing runs
-    ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
+    ends_at: int | None  # the second the credit runs out (R18), counting the keys reload redeems (R24)
     status: str  # active | idle | suspended | deleted
+    reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
+
+
+@dataclass(frozen=True)
+class DepositView:
+    """A key held for an account (R24): confirmed by the server, or queued on this laptop."""
+
+    key_id: str
+    amount_milli: int
+    deposited_at: int | None  # server time (None while queued)
+    is_pending: bool = False  # a deposit queued here, not yet confirmed
+    is_withdrawing: bool = False  # its withdrawal is queued
 
 
 @dataclass(frozen=True)
@@ -238,6 +252,9 @@ class AccountView:
     pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
     results: tuple[ResultView, ...] = ()  # the account's newest verified op results (20), with warnings (R6)
     clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back; figures use the server's time
+    auto_reload_days: int = 0  # R24 as the server confirmed it (0 off)
+    pending_reload_days: int | None = None  # a queued change of it
+    deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
 
 
 @dataclass(frozen=True)
@@ -525,7 +542,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
             if state is None:
                 continue
             shown = book.pending_state(state.account_id) or state
-            figures = projection.figures(state.billing, now)
+            figures = projection.figures(state.billing, now, book.plan(state))
             result.append(AccountSummary(
                 account_id=state.account_id, name=shown.name, contact_email=shown.contact_email,
                 status=figures.status if state.confirmed else "pending",
@@ -622,10 +639,10 @@ def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) 
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
-    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points)
+    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points, book.plan(state))
     pending_pts = pending_end = None
     if pending is not None:
-        pending_pts, pending_end = projection.burn_points(pending.billing, now, points)
+        pending_pts, pending_end = projection.burn_points(pending.billing, now, points, book.plan(pending))
     return BurnDown(now, confirmed_pts, pending_pts, confirmed_end, pending_end)
 
 
@@ -810,15 +827,87 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
-        for op in outbox.all_ops(uow.session):
-            if op.kind == "redeem_key" and json.loads(op.body).get("key") == key.text and op.state == "pending":
-                raise Refused([Problem("key-used", "This key is already queued on this laptop "
-                                       f"(account {book.name_of(op.account_id)}); a key is loaded once.",
-                                       field="key")])
+        _refuse_queued_key(uow, book, key.text)
+        _refuse_held_key(book, key.key_id_hex)
         op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+    """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
+    when the runtime reaches the threshold; until then it can be withdrawn."""
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError) as exc:
+        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now)
+        book.require_alive(account_id)
+        _refuse_queued_key(uow, book, key.text)
+        _refuse_held_key(book, key.key_id_hex)
+        _decide(book, account_id, "deposit_key", {"key": key.text}, key=decider_key(key))
+        op = outbox.enqueue(uow.session, "deposit_key", account_id, {"key": key.text}, now,
+                            note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
+    """Queue giving back a held key (R24); a deposit still queued here is simply dropped (it never left)."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        for op in outbox.all_ops(uow.session, account_id):
+            note = json.loads(op.note) if op.note else {}
+            if op.kind == "deposit_key" and op.state == outbox.PENDING and note.get("key_id") == key_id \
+                    and op.attempts == 0:
+                outbox.remove(uow.session, op)
+                uow.commit()
+                return QueuedOp(op.op_id, "withdraw_key", account_id)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "withdraw_key", {"key_id": key_id})
+        op = outbox.enqueue(uow.session, "withdraw_key", account_id, {"key_id": key_id}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
+    """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
+    if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
+        raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "update_account", {"auto_reload_days": days})
+        op = outbox.enqueue(uow.session, "update_account", account_id, {"auto_reload_days": days}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def _refuse_queued_key(uow: UnitOfWork, book: "projection.Book", text: str) -> None:
+    """A key queued on this laptop (to load or to deposit) is not queued again: a key is used once."""
+    for op in outbox.all_ops(uow.session):
+        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == text and op.state == "pending":
+            raise Refused([Problem("key-used", "This key is already queued on this laptop "
+                                   f"(account {book.name_of(op.account_id)}); a key is loaded once.", field="key")])
+
+
+def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
+    """A key held for an account known here (R24) is used: withdraw it there first."""
+    for state in book.accounts():
+        if any(d.key_id == key_id for d in (book.pending_state(state.account_id) or state).deposits):
+            raise Refused([Problem.of(Reason.of("key-used"), field="key")])
+
+
+def decider_key(key):
+    """A verified activation key as the core takes it."""
+    from rental.ops import ActivationKey
+
+    return ActivationKey(key.key_id_hex, key.amount_milli)
 
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
@@ -916,6 +1005,8 @@ def _op_view(op, book=None) -> OpView:
     effect = None
     if credit:
         effect = f"+{_fmt(credit)}, not yet confirmed" if op.state == "pending" else None
+    elif op.kind == "deposit_key" and op.state == "pending":
+        effect = f"{_fmt(note.get('amount_milli', 0))} held for automatic reload, not yet confirmed"
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
@@ -923,10 +1014,25 @@ def _op_view(op, book=None) -> OpView:
                   is_final=op.state == "rejected" and op.rule in FINAL_RULES)
 
 
-def _figures(account: billing.Account, now: int) -> Figures:
-    f = projection.figures(account, now)
+def _figures(account: billing.Account, now: int, plan: "projection.Plan | None" = None) -> Figures:
+    f = projection.figures(account, now, plan)
     return Figures(f.at, f.balance_ticks, f.rate_ticks_per_s, f.monthly_milli, f.remaining_seconds, f.ends_at,
-                   f.status)
+                   f.status, f.reloads)
+
+
+def _deposit_views(book: "projection.Book", state, pending, account_id: str) -> tuple[DepositView, ...]:
+    """The keys held (R24): confirmed ones (a queued withdrawal marked), then deposits queued here."""
+    withdrawing = {json.loads(op.body).get("key_id") for op in book.ops_of(account_id)
+                   if op.kind == "withdraw_key" and op.state == "pending"}
+    views = [DepositView(d.key_id, d.amount_milli, d.deposited_at, is_withdrawing=d.key_id in withdrawing)
+             for d in state.deposits]
+    known = {d.key_id for d in state.deposits}
+    for op in book.ops_of(account_id):
+        note = json.loads(op.note) if op.note else {}
+        if op.kind == "deposit_key" and op.state == "pending" and note.get("key_id") not in known:
+            views.append(DepositView(str(note.get("key_id")), int(note.get("amount_milli") or 0), None,
+                                     is_pending=True))
+    return tuple(views)
 
 
 def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
@@ -959,20 +1065,23 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         account_id=account_id, name=shown.name, contact_email=shown.contact_email,
         cloud_contract=shown.cloud_contract, language=shown.language, partner=state.partner,
         revision=state.revision, is_confirmed=state.confirmed, is_deleted=state.billing.deleted,
-        confirmed=_figures(state.billing, now),
-        pending=_figures(pending.billing, now) if pending is not None else None,
+        confirmed=_figures(state.billing, now, book.plan(state)),
+        pending=_figures(pending.billing, now, book.plan(pending)) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
         price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
         verified_at=state.verified_at, received_at=state.received_at,
         pending_edits=dict(book.pending_account_edits(account_id)),
         results=_result_views(uow, account_id, 20) if uow is not None else (),
+        auto_reload_days=state.auto_reload_days,
+        pending_reload_days=book.pending_account_edits(account_id).get("auto_reload_days"),
+        deposits=_deposit_views(book, state, pending, account_id),
     )
 
 
-def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
+def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict, key=None):
     """The core's decision on this op offline, exactly as the server will take it; Refused otherwise."""
     try:
-        return book.decide(account_id, kind, fields)[1]
+        return book.decide(account_id, kind, fields, key)[1]
     except Refusal as refusal:
         raise Refused.of(refusal) from None
 
@@ -1017,7 +1126,11 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
         new = outbox.enqueue(uow.session, kind, account_id, fields, now)
         return QueuedOp(new.op_id, kind, account_id)
     if kind == "update_account":
+        if "auto_reload_days" in body:
+            set_auto_reload(inner, clock, account_id, body["auto_reload_days"])
         fields = {k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body}
+        if not fields:
+            return QueuedOp(op.op_id, kind, account_id)
         return update_account(inner, clock, account_id, **fields)
     if kind == "register_pbx":
         state = book.pending_state(account_id) or book.require_alive(account_id)
@@ -1035,6 +1148,10 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
         return remove_pbx(inner, clock, account_id, body["pbx_id"])
     if kind == "redeem_key":
         return redeem_key(inner, clock, account_id, body["key"])
+    if kind == "deposit_key":
+        return deposit_key(inner, clock, account_id, body["key"])
+    if kind == "withdraw_key":
+        return withdraw_key(inner, clock, account_id, body["key_id"])
     if kind == "delete_account":
         state = book.require_alive(account_id)
         return delete_account(inner, clock, account_id, ticks_to_milli_floor(state.billing.balance))
