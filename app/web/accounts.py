@@ -111,7 +111,7 @@ def show(account_id: str):
     account = _account_or_404(account_id)
     notice = services.pricelist_notice(core.uow(), account_id)
     return render("accounts/show.html", account=account, chart=_chart(account_id), notice=notice,
-                  key_form=forms.Form())
+                  key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
 
 @bp.get("/<account_id>/meter")
@@ -136,7 +136,59 @@ def load_key(account_id: str):
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
-                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id))
+                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id),
+                  deposit_form=forms.Form(), reload_form=forms.Form())
+
+
+@bp.post("/<account_id>/deposit")
+def deposit_key(account_id: str):
+    """Queue a key to be held for automatic reload (R24): verified offline now, held by the server at the next sync."""
+    account = _account_or_404(account_id)
+    form = forms.Form(values={"deposit_key": forms.text(request.form, "deposit_key", 200)})
+    try:
+        services.deposit_key(core.uow(), core.clock(), account_id, form.values["deposit_key"])
+    except services.Refused as error:
+        problems_to_form(form, error, "deposit_key", {"key": "deposit_key"})
+        return _show_with(account, deposit_form=form)
+    flash(_("Activation key queued to be held for automatic reload; the server holds it from the next sync."))
+    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+
+
+@bp.post("/<account_id>/withdraw")
+def withdraw_key(account_id: str):
+    """Queue giving a held key back (R24): it can then be loaded or deposited anywhere."""
+    account = _account_or_404(account_id)
+    form = forms.Form()
+    try:
+        services.withdraw_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key_id", 40))
+    except services.Refused as error:
+        problems_to_form(form, error, "deposit_key", {"key_id": "deposit_key"})
+        return _show_with(account, deposit_form=form)
+    flash(_("Withdrawing the key is queued; it is free for any account once the server confirms it."))
+    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+
+
+@bp.post("/<account_id>/reload")
+def auto_reload(account_id: str):
+    """Switch automatic reload off, or on at 14 or 28 days of runtime (R24)."""
+    account = _account_or_404(account_id)
+    form = forms.Form()
+    raw = forms.text(request.form, "auto_reload_days", 4)
+    days = int(raw) if raw.isascii() and raw.isdecimal() else raw
+    try:
+        services.set_auto_reload(core.uow(), core.clock(), account_id, days)
+    except services.Refused as error:
+        problems_to_form(form, error, "auto_reload_days")
+        return _show_with(account, reload_form=form)
+    flash(_("Automatic reload: the change is queued; it takes effect at the next sync."))
+    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+
+
+def _show_with(account: services.AccountView, **forms_given):
+    """The account page again with a form's errors next to its field (status 200, nothing queued)."""
+    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
+    return render("accounts/show.html", account=account, chart=_chart(account.account_id),
+                  notice=services.pricelist_notice(core.uow(), account.account_id), **given)
 
 
 def _key_amount(account_id: str, op_id: str) -> int:

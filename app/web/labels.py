@@ -45,6 +45,8 @@ KIND = {
     "set_licenses": _l("Set licenses"),
     "remove_pbx": _l("Remove PBX"),
     "redeem_key": _l("Load activation key"),
+    "deposit_key": _l("Deposit activation key"),
+    "withdraw_key": _l("Withdraw held key"),
     "delete_account": _l("Delete account"),
 }
 #: One line per rule: what it is about, shown before the reason.
@@ -113,6 +115,8 @@ _FRENCH = [
     (r"Set licenses of PBX (.*?): (.*)", "Licences du PBX {0} : {1}"),
     (r"Remove PBX (.*)", "Retirer le PBX {0}"),
     (r"Load activation key (.*)", "Charger la clé d'activation {0}"),
+    (r"Deposit activation key (.*) for automatic reload", "Déposer la clé d'activation {0} pour la recharge automatique"),
+    (r"Withdraw held key (.*)", "Retirer la clé déposée {0}"),
     (r"Delete the account \(its iSC are forfeited, R13\)", "Supprimer le compte (ses iSC sont perdus, R13)"),
     (r"No license server or token set: enter them in Settings to sync\.",
      "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
@@ -230,6 +234,10 @@ _FRENCH = [
      "Cette clé d'activation a déjà été utilisée : chaque clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
     (r"The account holds (.*) now: deleting it forfeits them for good\. To confirm, send confirm_forfeit_milli = (\d+) \(not (.*)\)\.",
      "Le compte contient {0:amount} à présent : le supprimer les fait perdre pour de bon. Pour confirmer, envoyez confirm_forfeit_milli = {1} (et non {2})."),
+    (r"update_account\.auto_reload_days must be 0 \(automatic reload off\), 14 or 28 \(days of runtime left when a held key is redeemed\), not (.*)\.",
+     "update_account.auto_reload_days vaut 0 (recharge automatique désactivée), 14 ou 28 (jours d'autonomie restants quand une clé déposée est utilisée), et non {0}."),
+    (r"withdraw_key\.key_id must be the hex id of a held key \(up to (\d+) hex digits\), as the account's deposits list it\.",
+     "withdraw_key.key_id doit être l'identifiant hexadécimal d'une clé déposée (jusqu'à {0} chiffres hexadécimaux), tel que la liste des dépôts du compte l'indique."),
     (r"Platform (.*) is unknown: one of (.*)\.",
      "La plateforme {0} est inconnue : choisissez parmi {1}."),
     # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
