@@ -52,7 +52,7 @@ __all__ = [
     "WrongPassphrase", "InsecureServerUrl",
     # views
     "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
-    "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
+    "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "CreditRow", "RefusalView", "SyncStatus", "SettingsView",
     "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef", "DepositView",
     # setup
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
@@ -323,6 +323,17 @@ class StatementView:
     expired_ticks: int
     lines_known: int  # ledger lines held for the account
     fetched_at: int | None  # when the ledger was last pulled; figures are as of then
+    credits: tuple["CreditRow", ...] = ()  # R25: each key loaded by hand or redeemed by automatic reload (R24)
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """A credit of the statement's period: the key it came from, and whether automatic reload redeemed it."""
+
+    at: int
+    key_id: str | None
+    ticks: int
+    is_automatic: bool
 
 
 @dataclass(frozen=True)
@@ -663,8 +674,10 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
         seconds=r.seconds, rates=r.rates, ticks=r.ticks) for r in rows)
+    credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
+                    if e.kind == billing.CREDIT and start <= e.at < end)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
-                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits)
 
 
 def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:

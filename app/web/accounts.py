@@ -255,6 +255,9 @@ def statement_csv(account_id: str):
     for row in view.rows:
         writer.writerow([account.name, row.pbx_name, row.ref, row.item_name, row.seconds,
                          " ".join(str(r) for r in row.rates), _plain_isc(row.ticks), row.ticks])
+    for credit in view.credits:  # R25: each key credited, by hand or by automatic reload (R24)
+        writer.writerow([account.name, "", credit.key_id or "", "automatic reload" if credit.is_automatic
+                         else "loaded by hand", "", "", _plain_isc(credit.ticks), credit.ticks])
     writer.writerow([account.name, "", "", "total charged", "", "", _plain_isc(view.charged_ticks), view.charged_ticks])
     writer.writerow([account.name, "", "", "total credited", "", "", _plain_isc(view.credited_ticks), view.credited_ticks])
     response = make_response(out.getvalue())
