@@ -86,8 +86,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     # keys
     "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
                                       "key.")),
-    "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
-                                "key.")),
+    "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
+                                "reload): each key loads credit once. Use another key, or withdraw it from the "
+                                "account that holds it.")),
     # R24 automatic reload
     "reload-days-invalid": ("bad-op", N_("Automatic reload takes place 14 or 28 days before the credit runs out, not "
                                          "{days}: choose 14 or 28 days, or 0 to switch it off.")),

@@ -107,7 +107,7 @@ class Trial:
             # the current credit's own end, as the server's depletes_at names it (the held keys aside)
             done, settled = reload.forward(state.billing, plan.deposits, plan.days, plan.policy,
                                                       max(self.clock.now(), state.billing.as_of))
-        held = [d.key_id for d in view.deposits if not d.is_withdrawing]
+        held = [d.key_id for d in state.deposits]  # with the queued ops applied, as the server will hold them
         return {"balance": figures.balance_ticks, "ends_at": figures.ends_at, "status": figures.status, "pbxs": pbxs,
                 "depletes_at": settled.account.depletes_at, "deposits": held,
                 "reload_at": figures.reloads[0].at if figures.reloads else None}
