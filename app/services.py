@@ -832,25 +832,18 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
 
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before.
     """
-    try:
-        key = uow.keyring.read_key(key_text)
-    except (KeyFormatError, SignatureError) as exc:
-        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
-    with uow:
-        now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now)
-        book.require_alive(account_id)
-        _refuse_queued_key(uow, book, key.text)
-        _refuse_held_key(book, key.key_id_hex)
-        op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
-                            note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
-        uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+    return _queue_key(uow, clock, account_id, key_text, "redeem_key")
 
 
 def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
     when the runtime reaches the threshold; until then it can be withdrawn."""
+    return _queue_key(uow, clock, account_id, key_text, "deposit_key")
+
+
+def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, kind: str) -> QueuedOp:
+    """Verify a key offline and queue it to load (redeem_key) or to hold (deposit_key, decided by the core now);
+    a key queued or held on this laptop already is refused: a key is used once."""
     try:
         key = uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
@@ -861,8 +854,9 @@ def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
         book.require_alive(account_id)
         _refuse_queued_key(uow, book, key.text)
         _refuse_held_key(book, key.key_id_hex)
-        _decide(book, account_id, "deposit_key", {"key": key.text}, key=decider_key(key))
-        op = outbox.enqueue(uow.session, "deposit_key", account_id, {"key": key.text}, now,
+        if kind == "deposit_key":
+            _decide(book, account_id, kind, {"key": key.text}, key=decider_key(key))
+        op = outbox.enqueue(uow.session, kind, account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)

@@ -143,44 +143,42 @@ def load_key(account_id: str):
 @bp.post("/<account_id>/deposit")
 def deposit_key(account_id: str):
     """Queue a key to be held for automatic reload (R24): verified offline now, held by the server at the next sync."""
-    account = _account_or_404(account_id)
-    form = forms.Form(values={"deposit_key": forms.text(request.form, "deposit_key", 200)})
-    try:
-        services.deposit_key(core.uow(), core.clock(), account_id, form.values["deposit_key"])
-    except services.Refused as error:
-        problems_to_form(form, error, "deposit_key", {"key": "deposit_key"})
-        return _show_with(account, deposit_form=form)
-    flash(_("Activation key queued to be held for automatic reload; the server holds it from the next sync."))
-    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+    typed = forms.text(request.form, "deposit_key", 200)
+    return _reload_action(account_id, lambda: services.deposit_key(core.uow(), core.clock(), account_id, typed),
+                          "deposit_form", "deposit_key", {"deposit_key": typed},
+                          _("Activation key queued to be held for automatic reload; the server holds it from the "
+                            "next sync."))
 
 
 @bp.post("/<account_id>/withdraw")
 def withdraw_key(account_id: str):
     """Queue giving a held key back (R24): it can then be loaded or deposited anywhere."""
-    account = _account_or_404(account_id)
-    form = forms.Form()
-    try:
-        services.withdraw_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key_id", 40))
-    except services.Refused as error:
-        problems_to_form(form, error, "deposit_key", {"key_id": "deposit_key"})
-        return _show_with(account, deposit_form=form)
-    flash(_("Withdrawing the key is queued; it is free for any account once the server confirms it."))
-    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+    key_id = forms.text(request.form, "key_id", 40)
+    return _reload_action(account_id, lambda: services.withdraw_key(core.uow(), core.clock(), account_id, key_id),
+                          "deposit_form", "deposit_key", {},
+                          _("Withdrawing the key is queued; it is free for any account once the server confirms it."))
 
 
 @bp.post("/<account_id>/reload")
 def auto_reload(account_id: str):
     """Switch automatic reload off, or on at 14 or 28 days of runtime (R24)."""
-    account = _account_or_404(account_id)
-    form = forms.Form()
     raw = forms.text(request.form, "auto_reload_days", 4)
     days = int(raw) if raw.isascii() and raw.isdecimal() else raw
+    return _reload_action(account_id, lambda: services.set_auto_reload(core.uow(), core.clock(), account_id, days),
+                          "reload_form", "auto_reload_days", {},
+                          _("Automatic reload: the change is queued; it takes effect at the next sync."))
+
+
+def _reload_action(account_id: str, queue, form_name: str, field: str, values: dict, done: str):
+    """Queue an automatic-reload change (R24); a refusal shows next to its field, status 200, nothing queued."""
+    account = _account_or_404(account_id)
+    form = forms.Form(values=values)
     try:
-        services.set_auto_reload(core.uow(), core.clock(), account_id, days)
+        queue()
     except services.Refused as error:
-        problems_to_form(form, error, "auto_reload_days")
-        return _show_with(account, reload_form=form)
-    flash(_("Automatic reload: the change is queued; it takes effect at the next sync."))
+        problems_to_form(form, error, field, {"key": field, "key_id": field})
+        return _show_with(account, **{form_name: form})
+    flash(done)
     return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
 
 
