@@ -101,3 +101,21 @@ def test_the_automatic_reload_panel_speaks_french(unlocked, csrf):
     page = unlocked.get(account).data.decode()
     assert "Recharge automatique" in page and "Déposer la clé" in page
     assert "Automatic reload" not in page
+
+
+def test_a_held_key_withdrawn_from_the_page_is_free_to_load_after_the_sync(unlocked, csrf, server):
+    account = _running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("5", 1)
+    unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    page = unlocked.get(account).data.decode()
+    [(shown_id, amount)] = _held_rows(page)
+    key_id = re.search(r'name="key_id" value="([0-9a-f]+)"', page)[1]
+    assert amount == "5.000 iSC" and key_id.startswith(shown_id.rstrip("…"))
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 200  # held: refused
+    answer = unlocked.post(account + "/withdraw", data={"key_id": key_id, "csrf_token": csrf})
+    assert answer.status_code == 302
+    assert "withdrawal queued" in unlocked.get(account).data.decode()
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    assert "No key is held for this account." in unlocked.get(account).data.decode()
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
