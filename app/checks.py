@@ -10,35 +10,35 @@ from typing import Callable
 
 from rental import validation
 from rental.errors import FieldError
+from rental.reasons import N_
 
 from .projection import AccountState, PbxState
 
 
-def _refuse(rule: str, message: str, field: str | None = None):
-    from .services import Problem, Refused
-
-    return Refused([Problem(rule, message, field=field)])
-
-
-#: The words each form field goes by in messages.
-LABELS = {"name": "The name", "contact_email": "The contact e-mail", "cloud_contract": "The cloud contract",
-          "language": "The language", "serial": "The serial number", "hardware_model": "The hardware model",
-          "firmware": "The firmware"}
+#: The words each form field goes by in messages (the reason's ``field`` param; screens translate it).
+LABELS = {"name": N_("The name"), "contact_email": N_("The contact e-mail"),
+          "cloud_contract": N_("The cloud contract"), "language": N_("The language"),
+          "serial": N_("The serial number"), "hardware_model": N_("The hardware model"),
+          "firmware": N_("The firmware")}
+CUSTOMER_NAME, PBX_NAME = N_("The customer name"), N_("The PBX name")
 
 
 def _valid(check: Callable, value, field: str, label: str | None = None):
-    """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it."""
+    """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it,
+    its reason kept as data."""
+    from .services import Problem, Refused
+
     try:
         return check(value, label or LABELS[field])
     except FieldError as exc:
-        raise _refuse("bad-op", exc.message, field) from None
+        raise Refused([Problem.of(exc.reason, field)]) from None
 
 
 def account_fields(*, name=None, contact_email=None, cloud_contract=None, language=None, required: bool) -> dict:
     """The fields of create_account / update_account, checked as the server checks them (bad-op)."""
     fields: dict = {}
     if name is not None or required:
-        fields["name"] = _valid(validation.text, name, "name", "The customer name")
+        fields["name"] = _valid(validation.text, name, "name", CUSTOMER_NAME)
     if contact_email is not None or required:
         fields["contact_email"] = _valid(validation.email, contact_email, "contact_email")
     if cloud_contract is not None or required:
@@ -51,7 +51,7 @@ def account_fields(*, name=None, contact_email=None, cloud_contract=None, langua
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
     """register_pbx fields, checked as the server checks their shape (bad-op); the rules (R1, R7, a serial
     twice) are the core's decision, asked next with the same call the server makes."""
-    fields = {"name": _valid(validation.text, name, "name", "The PBX name"),
+    fields = {"name": _valid(validation.text, name, "name", PBX_NAME),
               "serial": _valid(validation.serial, serial, "serial"),
               "firmware": _valid(validation.firmware, firmware, "firmware"),
               "platform": platform, "mode": mode}
@@ -65,7 +65,7 @@ def pbx_update_fields(state: AccountState, pbx: PbxState, *, name=None, firmware
     """update_pbx fields, checked for shape; what the PBX may become (R1, R7, R8) is the core's decision."""
     fields: dict = {}
     if name is not None:
-        fields["name"] = _valid(validation.text, name, "name", "The PBX name")
+        fields["name"] = _valid(validation.text, name, "name", PBX_NAME)
     if firmware is not None:
         fields["firmware"] = _valid(validation.firmware, firmware, "firmware")
     if platform is not None:

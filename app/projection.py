@@ -177,37 +177,36 @@ def burn_points(account: Account, now: int, count: int = 24,
     return tuple(points), end
 
 
-def describe(kind: str, body: dict, book: "Book | None" = None) -> str:
-    """One line in plain words for an op (the UI translates around it)."""
+def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
+    """One line for a queued op, as a reason the screens translate from its code (rental.reasons.DESCRIPTIONS)."""
     pbx_id = body.get("pbx_id")
-    pbx_name = book.pbx_name(body.get("account_id"), pbx_id) if (book and pbx_id) else pbx_id
+    pbx = book.pbx_name(body.get("account_id"), pbx_id) if (book and pbx_id) else pbx_id
     if kind == "create_account":
-        return f"Create account {body.get('name')} ({body.get('contact_email')})"
+        return Reason("", "op-create-account", {"name": body.get("name"), "email": body.get("contact_email")})
     if kind == "update_account":
-        changes = ", ".join(f"{k} → {body[k]}" for k in ("name", "contact_email", "cloud_contract", "language",
-                                                          "auto_reload_days") if k in body)
-        return f"Edit account: {changes}"
+        changes = [f"{key} → {body[key]}" for key in ("name", "contact_email", "cloud_contract", "language",
+                                                      "auto_reload_days") if key in body]
+        return Reason("", "op-update-account", {"changes": changes})
     if kind == "register_pbx":
-        return f"Register PBX {body.get('name')} ({body.get('platform')}, {body.get('firmware')}, {body.get('mode')})"
+        return Reason("", "op-register-pbx", {key: body.get(key) for key in ("name", "platform", "firmware", "mode")})
     if kind == "update_pbx":
-        changes = ", ".join(f"{k} → {body[k]}" for k in ("name", "firmware", "platform", "hardware_model") if k in body)
-        return f"Edit PBX {pbx_name}: {changes}"
+        changes = [f"{key} → {body[key]}" for key in ("name", "firmware", "platform", "hardware_model", "mode")
+                   if key in body]
+        return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
     if kind == "set_licenses":
-        items = body.get("items") or {}
-        listed = ", ".join(f"{ref} × {qty}" for ref, qty in sorted(items.items())) or "none (rent ended)"
-        return f"Set licenses of PBX {pbx_name}: {listed}"
+        items = [f"{ref} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
+        return Reason("", "op-set-licenses" if items else "op-end-rent", {"pbx": pbx, "items": items})
     if kind == "remove_pbx":
-        return f"Remove PBX {pbx_name}"
+        return Reason("", "op-remove-pbx", {"pbx": pbx})
     if kind == "redeem_key":
-        key = body.get("key", "")
-        return f"Load activation key {key[:11]}…"
-    if kind == "deposit_key":
-        return f"Deposit activation key {body.get('key', '')[:11]}… for automatic reload"
+        return Reason("", "op-redeem-key", {"key": str(body.get("key", ""))[:11]})
+    if kind == "deposit_key":  # R24
+        return Reason("", "op-deposit-key", {"key": str(body.get("key", ""))[:11]})
     if kind == "withdraw_key":
-        return f"Withdraw held key {body.get('key_id', '')}"
+        return Reason("", "op-withdraw-key", {"key_id": str(body.get("key_id", ""))})
     if kind == "delete_account":
-        return "Delete the account (its iSC are forfeited, R13)"
-    return kind
+        return Reason("", "op-delete-account", {})
+    return Reason("", kind, {})
 
 
 class Book:

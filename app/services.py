@@ -201,7 +201,7 @@ class OpView:
     kind: str
     account_id: str
     pbx_id: str | None
-    summary: str  # one line in plain words ("Set licenses of PBX Lobby: 01-00010-001 × 5")
+    summary: Reason  # one line, as a reason screens translate ("Set licenses of PBX Lobby: 01-00010-001 × 5")
     effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
     state: str  # pending | rejected | conflict
     rule: str | None
@@ -847,7 +847,8 @@ def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, ki
     try:
         key = uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
-        raise Refused([Problem("key-invalid", f"This activation key was refused: {exc}.", field="key")]) from None
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)

@@ -173,6 +173,8 @@ class Batch:
             try:
                 fields = validate(op)
             except BadOp as exc:
+                if exc.reason is not None:
+                    raise Refusal([exc.reason]) from None
                 raise _refusal("bad-field", detail=str(exc)) from None
             record, warnings = self._decide(kind, record, {**fields, "account_id": account_id}, op)
             status, problems = APPLIED, ()
@@ -229,7 +231,8 @@ class Batch:
             except SignatureError as exc:
                 key = exc
         if isinstance(key, SignatureError):
-            raise _refusal("key-invalid", detail=str(key))
+            reason = getattr(key, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+            raise Refusal([reason])
         return decider.ActivationKey(key.key_id_hex, key.amount_milli)
 
     def _store(self, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:

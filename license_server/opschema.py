@@ -15,7 +15,12 @@ MAX_ITEMS = 500
 
 
 class BadOp(ValueError):
-    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`)."""
+    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`); a field check's
+    reason travels as data (``reason``), the op's own shape problems as words."""
+
+    def __init__(self, message: str, reason=None):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def _check(kind: str, field: Field, value: Any) -> Any:
         if field.kind != "items":  # text, key, platform, mode: their meaning is the rules' to judge
             return validation.text(value, where, field.max_len)
     except FieldError as exc:
-        raise BadOp(exc.message) from None
+        raise BadOp(exc.message, exc.reason) from None
     if not isinstance(value, dict):
         raise BadOp(f"{where} must be an object {{ref: quantity}}, not {validation.type_name(value)}; {{}} ends the rent.")
     if len(value) > MAX_ITEMS:

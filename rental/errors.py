@@ -81,16 +81,41 @@ class SignatureError(RentalError, ValueError):
 
 
 class KeyFormatError(SignatureError):
-    """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
+    """An activation key that cannot be used (mistyped, truncated, wrong prefix, forged, untrusted signer):
+    a reason (key-invalid, code, params) screens translate; signing keys that cannot be loaded say so in words."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import CATALOG, Reason
+
+        if code not in CATALOG:  # a signing or trusted key file that cannot be loaded: words for the operator
+            self.reason = Reason("key-invalid", "bad-field", {"detail": code})
+        else:
+            self.reason = Reason("key-invalid", code, params)
+        super().__init__(self.reason.message)
 
 
 class FieldError(RentalError, ValueError):
-    """A field that is missing, of the wrong type or out of range; the message names it and says what to write.
+    """A field that is missing, of the wrong type or out of range: a reason (bad-op, code, params) whose
+    ``field`` param names it (the app: a form field's label key; the server: "create_account.name").
 
-    The app turns it into a `bad-op` problem next to the field; the server into a `bad-op` rejection.
+    The app shows it next to the field; the server answers a `bad-op` rejection.
     """
 
-    def __init__(self, label: str, message: str):
-        super().__init__(message)
+    def __init__(self, label: str, code: str, params: Mapping[str, Any] | None = None):
+        from .reasons import Reason
+
         self.label = label
-        self.message = message
+        self.reason = Reason("bad-op", code, dict(params or {}))
+        super().__init__(self.reason.message)
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.reason.params
+
+    @property
+    def message(self) -> str:
+        return self.reason.message

@@ -86,6 +86,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     # keys
     "key-invalid": ("key-invalid", N_("This activation key cannot be used: {detail}. Check it against the printed "
                                       "key.")),
+    "key-not-text": ("key-invalid", N_("An activation key is text, not {got}.")),
+    "key-prefix": ("key-invalid", N_("An activation key starts with ISC1-: check it was copied whole.")),
+    "key-bad-char": ("key-invalid", N_("The key cannot contain {char} (character {position}): check it against "
+                                       "the printed key.")),
+    "key-has-u": ("key-invalid", N_("The key cannot contain '{char}' (character {position}): an activation key "
+                                    "never contains U.")),
+    "key-incomplete": ("key-invalid", N_("The key is incomplete or has extra characters: check it was copied "
+                                         "whole.")),
+    "key-not-genuine": ("key-invalid", N_("This key is not genuine or was mistyped: check it against the printed "
+                                          "key.")),
+    "key-untrusted": ("key-invalid", N_("This key names signing key {kid}, which is not trusted here: it is not "
+                                        "genuine, or this RentDesk lacks the vendor's public key {kid}.pub.")),
     "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
                                 "reload): each key loads credit once. Use another key, or withdraw it from the "
                                 "account that holds it.")),
@@ -110,7 +122,41 @@ CATALOG: dict[str, tuple[str, str]] = {
     "access": ("access", N_("This account cannot be changed with your credentials.")),
     "op-reuse": ("op-reuse", N_("This op id was already used for another change: each change needs a new id.")),
     "bad-field": ("bad-op", N_("{detail}")),
+    # the shape of a field (rental.validation): {field} names it, {got} is what was sent instead
+    "field-not-text": ("bad-op", N_("{field} must be text, not {got}.")),
+    "field-not-unicode": ("bad-op", N_("{field} holds a character that is not Unicode text (a lone UTF-16 "
+                                       "surrogate): send it as valid UTF-8.")),
+    "field-empty": ("bad-op", N_("{field} must be 1 to {max} printable characters: it is empty.")),
+    "field-too-long": ("bad-op", N_("{field} must be 1 to {max} printable characters: it has {length}.")),
+    "field-control": ("bad-op", N_("{field} must be 1 to {max} printable characters on one line: it holds a line "
+                                   "break, tab or other control character.")),
+    "email-invalid": ("bad-op", N_("{field} '{value}' is not an e-mail address: write it like name@example.com.")),
+    "firmware-too-long": ("bad-op", N_("{field} is too long for a firmware version such as 13r2sr5.")),
+    "language-invalid": ("bad-op", N_("{field} must be 'en' or 'fr', not {value}.")),
+    "field-not-boolean": ("bad-op", N_("{field} must be true or false, not {got}.")),
+    "pbx-id-invalid": ("bad-op", N_("{field} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will "
+                                    "do).")),
+    "uuid-invalid": ("bad-op", N_("{field} must be a UUID such as 6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d.")),
+    "field-not-whole": ("bad-op", N_("{field} must be a whole number, not {got}.")),
+    "field-out-of-range": ("bad-op", N_("{field} must be a whole number from 0 to {high} ({value} is out of "
+                                        "range).")),
 }
+
+#: One line per queued op, as screens list them (a notice, not a refusal: rule "").
+DESCRIPTIONS: dict[str, str] = {
+    "op-create-account": N_("Create account {name} ({email})"),
+    "op-update-account": N_("Edit account: {changes}"),
+    "op-register-pbx": N_("Register PBX {name} ({platform}, {firmware}, {mode})"),
+    "op-update-pbx": N_("Edit PBX {pbx}: {changes}"),
+    "op-set-licenses": N_("Set licenses of PBX {pbx}: {items}"),
+    "op-end-rent": N_("Set licenses of PBX {pbx}: none (rent ended)"),
+    "op-remove-pbx": N_("Remove PBX {pbx}"),
+    "op-redeem-key": N_("Load activation key {key}…"),
+    "op-deposit-key": N_("Deposit activation key {key}… for automatic reload"),
+    "op-withdraw-key": N_("Withdraw held key {key_id}"),
+    "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
+}
+CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
 
 #: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
 NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")
@@ -152,11 +198,22 @@ def template_of(code: str) -> str | None:
     return found[1] if found else None
 
 
+#: English words for the ``got`` codes of field reasons (rental.validation.TYPE_CODES).
+GOT_WORDS = {"object": N_("an object"), "list": N_("a list"), "text": N_("text"), "boolean": N_("true/false"),
+             "number": N_("a number"), "decimal": N_("a decimal number"), "null": N_("null"),
+             "other": N_("something else")}
+
+
 def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None = None,
-                 moment: Callable[[int], str] | None = None) -> str:
-    """One parameter as text, by the naming convention (amounts, times, lists)."""
+                 moment: Callable[[int], str] | None = None, words: Callable[[str, str], str] | None = None) -> str:
+    """One parameter as text, by the naming convention (amounts, times, lists; ``field`` and ``got`` are
+    words the reader's language gives, through ``words(name, value)``)."""
     if isinstance(value, list | tuple):
-        return ", ".join(format_param(name, each, amount=amount, moment=moment) for each in value)
+        return ", ".join(format_param(name, each, amount=amount, moment=moment, words=words) for each in value)
+    if name in ("field", "got") and isinstance(value, str):
+        if words is not None:
+            return words(name, value)
+        return GOT_WORDS.get(value, value) if name == "got" else value
     if isinstance(value, int) and not isinstance(value, bool):
         if name.endswith("_milli"):
             return (amount or format_milli)(value)

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from rental.errors import AmountError, KeyFormatError, SignatureError
-from rental.money import MAX_ISC_AMOUNT, MAX_MILLI, check_milli, require_int
+from rental.money import MAX_MILLI, check_milli, require_int
 
 __all__ = [
     "ENVELOPE_TYPES",
@@ -178,8 +178,6 @@ for _look_alike, _symbol in (("O", "0"), ("I", "1"), ("L", "1")):
     _SYMBOL_VALUE[_look_alike] = _SYMBOL_VALUE[_look_alike.lower()] = _SYMBOL_VALUE[_symbol]
 del _value, _symbol, _look_alike
 
-_NOT_GENUINE = "this key is not genuine or was mistyped"
-_INCOMPLETE = "the key is incomplete or has extra characters: check it was copied whole"
 
 
 def _crockford_encode(raw: bytes) -> str:
@@ -197,12 +195,12 @@ def _crockford_decode(values: list[int]) -> bytes:
     size = bits // 8
     pad = bits - size * 8
     if pad >= 5:  # no byte string encodes to this many symbols
-        raise KeyFormatError(_INCOMPLETE)
+        raise KeyFormatError("key-incomplete")
     number = 0
     for value in values:
         number = (number << 5) | value
     if number & ((1 << pad) - 1):  # only a typo sets the padding bits
-        raise KeyFormatError(_NOT_GENUINE)
+        raise KeyFormatError("key-not-genuine")
     return (number >> pad).to_bytes(size, "big")
 
 
@@ -213,17 +211,18 @@ def _group(body: str) -> str:
 def _read_symbols(text: object) -> list[int]:
     """The symbol values of a typed key after its prefix; case, spaces and dashes do not matter."""
     if not isinstance(text, str):
-        raise KeyFormatError(f"an activation key is text, not {type(text).__name__}")
+        raise KeyFormatError("key-not-text", got=type(text).__name__)
     chars = [(position, char) for position, char in enumerate(text, 1) if char != "-" and not char.isspace()]
     prefix = "".join(char for _, char in chars[:4]).upper()
     if len(prefix) < 4 or prefix[:3] != "ISC" or _SYMBOL_VALUE.get(prefix[3]) != 1:
-        raise KeyFormatError("an activation key starts with ISC1-: check it was copied whole")
+        raise KeyFormatError("key-prefix")
     values = []
     for position, char in chars[4:]:
         value = _SYMBOL_VALUE.get(char)
         if value is None:
-            hint = " (an activation key never contains U)" if char in "Uu" else ""
-            raise KeyFormatError(f"the key cannot contain {char!r} (character {position}){hint}")
+            if char in "Uu":
+                raise KeyFormatError("key-has-u", char=char, position=position)
+            raise KeyFormatError("key-bad-char", char=repr(char), position=position)
         values.append(value)
     return values
 
@@ -445,13 +444,13 @@ class Keyring:
         """Check a typed activation key offline (R11); the server alone knows whether it was redeemed."""
         raw = _crockford_decode(_read_symbols(text))
         if len(raw) < _KEY_HEADER_LEN + _SIG_LEN:
-            raise KeyFormatError(_INCOMPLETE)
+            raise KeyFormatError("key-incomplete")
         kid_len = raw[_KEY_HEADER_LEN - 1]
         fields_len = _KEY_HEADER_LEN + kid_len
         if len(raw) != fields_len + _SIG_LEN:
-            raise KeyFormatError(_INCOMPLETE)
+            raise KeyFormatError("key-incomplete")
         if raw[0] != _KEY_VERSION:
-            raise KeyFormatError(f"{_NOT_GENUINE} (unknown key version {raw[0]})")
+            raise KeyFormatError("key-not-genuine")
         fields, sig = raw[:fields_len], raw[fields_len:]
         key_id = fields[1 : 1 + _KEY_ID_LEN]
         amount_milli = int.from_bytes(fields[11:19], "big")
@@ -459,19 +458,17 @@ class Keyring:
         try:
             kid = fields[_KEY_HEADER_LEN:].decode("ascii")
         except UnicodeDecodeError:
-            raise KeyFormatError(_NOT_GENUINE) from None
+            raise KeyFormatError("key-not-genuine") from None
         if not _KID.fullmatch(kid):
-            raise KeyFormatError(_NOT_GENUINE)
+            raise KeyFormatError("key-not-genuine")
         if not 0 < amount_milli <= MAX_MILLI:
-            raise KeyFormatError(
-                f"{_NOT_GENUINE} (it claims {amount_milli} milli-iSC; a key holds 0.001 to {MAX_ISC_AMOUNT:,} iSC)"
-            )
+            raise KeyFormatError("key-not-genuine")
         if kid not in self._keys:
-            raise SignatureError(f"{_NOT_GENUINE} (it names signing key {kid!r}, which is not trusted here)")
+            raise KeyFormatError("key-untrusted", kid=kid)
         try:
             self._keys[kid].verify(sig, _KEY_DOMAIN + fields)
         except InvalidSignature:
-            raise SignatureError(_NOT_GENUINE) from None
+            raise KeyFormatError("key-not-genuine") from None
         return ActivationKey(key_id, amount_milli, issued_at, kid, _group(_crockford_encode(raw)))
 
 

@@ -27,10 +27,25 @@ _PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+#: What a JSON value is, as a code screens translate (param ``got`` of the field reasons).
+TYPE_CODES = {dict: "object", list: "list", str: "text", bool: "boolean", int: "number", float: "decimal",
+              type(None): "null"}
+TYPE_WORDS = {"object": "an object", "list": "a list", "text": "text", "boolean": "true/false",
+              "number": "a number", "decimal": "a decimal number", "null": "null"}
+
+
+def type_code(value: Any) -> str:
+    """What a JSON value is, as a code ("text", "number", "null")."""
+    return TYPE_CODES.get(type(value), "other")
+
+
 def type_name(value: Any) -> str:
-    """What a JSON value is, in words, for messages ("text", "a number", "null")."""
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a decimal number", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a JSON value is, in English words, for the server's own messages ("text", "a number", "null")."""
+    return TYPE_WORDS.get(type_code(value), type(value).__name__)
+
+
+def _refuse(label: str, code: str, **params: Any) -> FieldError:
+    return FieldError(label, code, {"field": label, **params})
 
 
 def is_utf8(value: str) -> bool:
@@ -50,18 +65,16 @@ def is_ascii_digits(value: str) -> bool:
 def text(value: Any, label: str, max_len: int = MAX_TEXT) -> str:
     """One line of 1 to max_len printable characters, surrounding spaces removed."""
     if not isinstance(value, str):
-        raise FieldError(label, f"{label} must be text, not {type_name(value)}.")
+        raise _refuse(label, "field-not-text", got=type_code(value))
     if not is_utf8(value):
-        raise FieldError(label, f"{label} holds a character that is not Unicode text (a lone UTF-16 surrogate): "
-                                "send it as valid UTF-8.")
+        raise _refuse(label, "field-not-unicode")
     value = value.strip()
     if not value:
-        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters: it is empty.")
+        raise _refuse(label, "field-empty", max=max_len)
     if len(value) > max_len:
-        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters: it has {len(value)}.")
+        raise _refuse(label, "field-too-long", max=max_len, length=len(value))
     if _CONTROL.search(value):
-        raise FieldError(label, f"{label} must be 1 to {max_len} printable characters on one line: it holds a "
-                                "line break, tab or other control character.")
+        raise _refuse(label, "field-control", max=max_len)
     return value
 
 
@@ -69,7 +82,7 @@ def email(value: Any, label: str) -> str:
     """An e-mail address such as name@example.com (reminders go there, R20)."""
     value = text(value, label, MAX_EMAIL)
     if not _EMAIL.fullmatch(value):
-        raise FieldError(label, f"{label} {value[:60]!r} is not an e-mail address: write it like name@example.com.")
+        raise _refuse(label, "email-invalid", value=value[:60])
     return value
 
 
@@ -85,27 +98,26 @@ def firmware(value: Any, label: str) -> str:
     """A firmware version as typed (its form and R1 are rental.rules.parse_firmware's and check_pbx's)."""
     value = text(value, label)
     if len(value) > MAX_FIRMWARE:
-        raise FieldError(label, f"{label} is too long for a firmware version such as 13r2sr5.")
+        raise _refuse(label, "firmware-too-long")
     return value
 
 
 def language(value: Any, label: str) -> str:
     if not isinstance(value, str) or value not in LANGUAGES:
-        shown = repr(value[:10]) if isinstance(value, str) else type_name(value)
-        raise FieldError(label, f"{label} must be 'en' or 'fr', not {shown}.")
+        raise _refuse(label, "language-invalid", value=repr(value[:10]) if isinstance(value, str) else type_name(value))
     return value
 
 
 def boolean(value: Any, label: str) -> bool:
     if not isinstance(value, bool):
-        raise FieldError(label, f"{label} must be true or false, not {type_name(value)}.")
+        raise _refuse(label, "field-not-boolean", got=type_code(value))
     return value
 
 
 def pbx_id(value: Any, label: str) -> str:
     value = text(value, label, 64)
     if not _PBX_ID.fullmatch(value):
-        raise FieldError(label, f"{label} must be 1 to 64 letters, digits, '.', '_', ':' or '-' (a UUID will do).")
+        raise _refuse(label, "pbx-id-invalid")
     return value
 
 
@@ -116,16 +128,16 @@ def is_uuid(value: Any) -> bool:
 
 def uuid_text(value: Any, label: str) -> str:
     if not is_uuid(value):
-        raise FieldError(label, f"{label} must be a UUID such as 6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d.")
+        raise _refuse(label, "uuid-invalid")
     return value
 
 
 def whole(value: Any, label: str, high: int = MAX_WHOLE) -> int:
     """A whole number from 0 to high (a revision, an amount in milli-iSC); true/false and decimals are refused."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(label, f"{label} must be a whole number, not {type_name(value)}.")
+        raise _refuse(label, "field-not-whole", got=type_code(value))
     if value < 0 or value > high:
-        raise FieldError(label, f"{label} must be a whole number from 0 to {high} ({value} is out of range).")
+        raise _refuse(label, "field-out-of-range", high=high, value=value)
     return value
 
 
