@@ -922,7 +922,9 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
     """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
-    except (AmountError, TypeError) as exc:
+    except AmountError as exc:
+        raise Refused([Problem.of(exc.reason, "confirm_forfeit_milli")]) from None
+    except TypeError as exc:
         raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
     with uow:
         now = _now(uow, clock, writing=True)

@@ -69,7 +69,13 @@ class Refusal(RentalError):
 
 
 class AmountError(RentalError, ValueError):
-    """An amount of iSC that cannot be read or is out of range."""
+    """An amount of iSC that cannot be read or is out of range: a reason (bad-op, code, params) screens translate."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import Reason
+
+        self.reason = Reason("bad-op", code, params)
+        super().__init__(self.reason.message)
 
 
 class PriceListError(RentalError, ValueError):

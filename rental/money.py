@@ -72,9 +72,9 @@ def parse_isc(text: str) -> int:
     if raw.lower().endswith("isc"):
         raw = raw[:-3].strip()
     if not raw:
-        raise AmountError("No amount given: type a number of iSC, e.g. 12.5")
+        raise AmountError("amount-empty")
     if raw.startswith("-"):
-        raise AmountError(f"{text!r} is negative: iSC amounts are never negative")
+        raise AmountError("amount-negative", text=text.strip()[:40])
     if raw.startswith("+"):
         raw = raw[1:]
     compact = _SPACES.sub("", raw)
@@ -84,22 +84,22 @@ def parse_isc(text: str) -> int:
         whole, _, frac = compact.rpartition(decimal_mark)
         groups = whole.split(group_mark)
         if not groups[0] or len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:]):
-            raise AmountError(f"{text!r} mixes separators oddly: write it as 1234.5 or 1234,5")
+            raise AmountError("amount-separators", text=text.strip()[:40])
         compact = "".join(groups) + "." + frac
     else:
         compact = compact.replace(",", ".")
     if not _NUMBER.fullmatch(compact):
-        raise AmountError(f"{text!r} is not an amount of iSC: type digits with at most one decimal mark, e.g. 12.5")
+        raise AmountError("amount-invalid", text=text.strip()[:40])
     try:
         value = Decimal(compact)
     except InvalidOperation:  # pragma: no cover - the regex already refused it
-        raise AmountError(f"{text!r} is not an amount of iSC") from None
+        raise AmountError("amount-invalid", text=text.strip()[:40]) from None
     milli = value * 1000
     if milli != milli.to_integral_value():
-        raise AmountError(f"{text!r} has more than 3 decimals: the smallest amount is 0.001 iSC")
+        raise AmountError("amount-decimals", text=text.strip()[:40])
     milli_int = int(milli)
     if milli_int > MAX_MILLI:
-        raise AmountError(f"{text!r} is more than {MAX_ISC_AMOUNT:,} iSC: check the amount for a typo")
+        raise AmountError("amount-too-large", text=text.strip()[:40], max_milli=MAX_MILLI)
     return milli_int
 
 
@@ -107,9 +107,9 @@ def check_milli(milli: int, what: str = "amount") -> int:
     """Validate an amount already in milli-iSC: an int, not negative, not absurd."""
     require_int(milli, what)
     if milli < 0:
-        raise AmountError(f"The {what} is negative ({milli} milli-iSC): iSC amounts are never negative")
+        raise AmountError("milli-negative", what=what, value=milli)
     if milli > MAX_MILLI:
-        raise AmountError(f"The {what} is more than {MAX_ISC_AMOUNT:,} iSC: check it for a typo")
+        raise AmountError("milli-too-large", what=what, max_milli=MAX_MILLI)
     return milli
 
 

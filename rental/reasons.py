@@ -98,6 +98,17 @@ CATALOG: dict[str, tuple[str, str]] = {
                                           "key.")),
     "key-untrusted": ("key-invalid", N_("This key names signing key {kid}, which is not trusted here: it is not "
                                         "genuine, or this RentDesk lacks the vendor's public key {kid}.pub.")),
+    "key-amount-zero": ("bad-op", N_("An activation key is worth more than 0 iSC.")),
+    # amounts as typed (rental.money)
+    "amount-empty": ("bad-op", N_("No amount given: type a number of iSC, e.g. 12.5.")),
+    "amount-negative": ("bad-op", N_("'{text}' is negative: iSC amounts are never negative.")),
+    "amount-separators": ("bad-op", N_("'{text}' mixes separators oddly: write it as 1234.5 or 1234,5.")),
+    "amount-invalid": ("bad-op", N_("'{text}' is not an amount of iSC: type digits with at most one decimal mark, "
+                                    "e.g. 12.5.")),
+    "amount-decimals": ("bad-op", N_("'{text}' has more than 3 decimals: the smallest amount is 0.001 iSC.")),
+    "amount-too-large": ("bad-op", N_("'{text}' is more than {max_milli}: check the amount for a typo.")),
+    "milli-negative": ("bad-op", N_("The {what} is negative ({value} milli-iSC): iSC amounts are never negative.")),
+    "milli-too-large": ("bad-op", N_("The {what} is more than {max_milli}: check it for a typo.")),
     "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
                                 "reload): each key loads credit once. Use another key, or withdraw it from the "
                                 "account that holds it.")),

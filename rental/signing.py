@@ -330,7 +330,7 @@ class SigningKey:
         """A new activation key worth amount_milli (R11); its text in canonical form."""
         check_milli(amount_milli, "key amount")
         if amount_milli == 0:
-            raise AmountError("an activation key is worth more than 0 iSC")
+            raise AmountError("key-amount-zero")
         require_int(issued_at, "issued_at")
         if not 0 <= issued_at < 2**64:
             raise ValueError(f"issued_at must be whole UTC seconds since 1970, not {issued_at}")

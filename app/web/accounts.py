@@ -286,7 +286,7 @@ def delete(account_id: str):
         try:
             milli = parse_isc(typed)
         except AmountError as error:
-            form.error("confirm_amount", str(error), "R13")
+            form.error("confirm_amount", error.reason.message, "R13", error.reason.code, dict(error.reason.params))
         else:
             if milli != shown:
                 form.error("confirm_amount", _("Type the amount shown, %(amount)s: it is what deleting the account "
