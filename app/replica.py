@@ -117,15 +117,22 @@ def store_pricelist(session: Session, keyring: Keyring, envelope: object, now: i
     except (SignatureError, PriceListError) as exc:
         record_refusal(session, "pricelist", None, f"Price list refused: {exc}", now)
         return None
-    current = session.scalars(select(PricelistReplica).where(PricelistReplica.is_current)).first()
+    return keep_current(session, PricelistReplica, "pricelist", payload, envelope, now,
+                        "Price list {version} refused: it is older than {held}, held here.")
+
+
+def keep_current(session: Session, model, what: str, payload: dict, envelope: object, now: int, older: str):
+    """Keep a verified, versioned document (price list, rental terms) as the current one; one older (by
+    publication time) than the one held never replaces it: the reason (``older``) is kept instead."""
+    current = session.scalars(select(model).where(model.is_current)).first()
     if current is not None and current.published_at > payload.get("published_at", 0):
-        record_refusal(session, "pricelist", payload["version"],
-                       f"Price list {payload['version']} refused: it is older than {current.version}, held here.", now)
+        reason = older.format(version=payload["version"], held=current.version)
+        record_refusal(session, what, payload["version"], reason, now)
         return None
-    session.execute(update(PricelistReplica).values(is_current=False))
-    row = session.get(PricelistReplica, payload["version"])
+    session.execute(update(model).values(is_current=False))
+    row = session.get(model, payload["version"])
     if row is None:
-        row = PricelistReplica(version=payload["version"])
+        row = model(version=payload["version"])
     row.published_at = payload.get("published_at", 0)
     row.payload = json.dumps(payload, sort_keys=True)
     row.envelope = json.dumps(envelope, sort_keys=True)

@@ -34,7 +34,7 @@ from rental import reload as reload_mod
 
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
-from .models import AccountReplica
+from .models import AccountReplica, LedgerLine
 from .store import (  # re-exported: the UI needs only this module
     Store,
     StoreError,
@@ -63,6 +63,7 @@ __all__ = [
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
     "remove_pbx", "redeem_key", "deposit_key", "withdraw_key", "set_auto_reload", "delete_account", "resolve",
+    "key_use", "KeyUse",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -114,9 +115,6 @@ class Refused(Exception):
         """The core's refusal as the app's, each problem by its code (fields named when one is concerned)."""
         return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
 
-
-#: Refusals that no later sync can change (the key was used, the account deleted, another partner's).
-FINAL_RULES = ("key-used", "key-invalid", "deleted", "access", "op-reuse")
 
 #: The form field a core refusal concerns, so the form shows it next to that field.
 FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
@@ -192,6 +190,10 @@ class PbxView:
     has_pending_changes: bool
 
 
+#: Refusals that re-applying can never turn into success (DESIGN §5's rule codes).
+FINAL_RULES = frozenset({"key-used", "key-invalid", "deleted", "access", "op-reuse"})
+
+
 @dataclass(frozen=True)
 class OpView:
     """An op in the outbox: pending, or rejected/conflicting with the server's reason until resolved."""
@@ -210,7 +212,11 @@ class OpView:
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
     problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
-    is_final: bool = False  # refused for a reason that cannot change (a used key): only "Discard" helps
+
+    @property
+    def is_final(self) -> bool:
+        """Refused for a reason no newer state can change (a used or forged key, a deleted account): only discard."""
+        return self.state == "rejected" and self.rule in FINAL_RULES
 
 
 @dataclass(frozen=True)
@@ -307,6 +313,8 @@ class StatementRow:
     seconds: int
     rates: tuple[int, ...]  # ticks per second, one per price in the period
     ticks: int
+    qty: int = 0  # the quantity charged in this row (a quantity changed in the period gives another row)
+    unit_monthly_milli: int = 0  # the unit price per month the row was charged at (R12, R23)
 
 
 @dataclass(frozen=True)
@@ -323,6 +331,7 @@ class StatementView:
     expired_ticks: int
     lines_known: int  # ledger lines held for the account
     fetched_at: int | None  # when the ledger was last pulled; figures are as of then
+    account_name: str = ""
     credits: tuple["CreditRow", ...] = ()  # R25: each key loaded by hand or redeemed by automatic reload (R24)
 
 
@@ -519,12 +528,13 @@ class AccountList(list):
 LIST_PAGE = 100
 
 
-def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None) -> AccountList:
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None, *,
+                  include_deleted: bool = True) -> AccountList:
     """Accounts held (verified or created offline), projected to now, matching name/e-mail/id, by name.
 
     The search, order and limit run in SQL on the replica's columns; only the accounts shown are parsed
     and projected (with their queued ops), so a keystroke costs the same with 10 or 10,000 accounts.
-    limit None lists every match (sync queue, price notices).
+    limit None lists every match (sync queue, price notices). include_deleted False leaves deleted accounts out.
     """
     needle = query.strip().lower()
     with uow:
@@ -532,6 +542,8 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
         session = uow.session
         # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
         where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
+        if not include_deleted:  # the list screen hides them unless asked (issue 11)
+            where.append(AccountReplica.status != "deleted")
         total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
         page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
                                                                          AccountReplica.account_id)
@@ -668,16 +680,17 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         payload = json.loads(row.payload)
         entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
         prices = replica.current_pricelist(uow.session)
-    rows, totals = billing.statement(entries, start, end)
+    rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
-        seconds=r.seconds, rates=r.rates, ticks=r.ticks) for r in rows)
+        seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
+        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
     credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
                     if e.kind == billing.CREDIT and start <= e.at < end)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
-                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits)
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits)
 
 
 def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
@@ -853,7 +866,15 @@ def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, ki
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
-        _refuse_queued_key(uow, book, key.text)
+        use = _key_use(uow.session, key.text, key.key_id_hex)
+        if use is not None:
+            name = book.name_of(use.account_id)
+            raise Refused([Problem("key-used", {
+                "queued": f"This key is already queued on this laptop (account {name}); a key is loaded once.",
+                "loaded": f"This key was loaded on account {name} already: a key loads credit once. Use another key.",
+                "used": f"The server refused this key as used before (account {name}): a key loads credit once. "
+                        "Use another key.",
+            }[use.state], field="key")])
         _refuse_held_key(book, key.key_id_hex)
         if kind == "deposit_key":
             _decide(book, account_id, kind, {"key": key.text}, key=decider_key(key))
@@ -896,14 +917,6 @@ def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -
         return QueuedOp(op.op_id, op.kind, account_id)
 
 
-def _refuse_queued_key(uow: UnitOfWork, book: "projection.Book", text: str) -> None:
-    """A key queued on this laptop (to load or to deposit) is not queued again: a key is used once."""
-    for op in outbox.all_ops(uow.session):
-        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == text and op.state == "pending":
-            raise Refused([Problem("key-used", "This key is already queued on this laptop "
-                                   f"(account {book.name_of(op.account_id)}); a key is loaded once.", field="key")])
-
-
 def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
     """A key held for an account known here (R24) is used: withdraw it there first."""
     for state in book.accounts():
@@ -918,8 +931,47 @@ def decider_key(key):
     return ActivationKey(key.key_id_hex, key.amount_milli)
 
 
+@dataclass(frozen=True)
+class KeyUse:
+    """What this laptop knows of an activation key: queued here, loaded (in a ledger it pulled), or refused as used."""
+
+    state: str  # queued | loaded | used
+    account_id: str
+
+
+def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
+    """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
+    for op in outbox.all_ops(session):
+        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
+            if op.state == "pending":
+                return KeyUse("queued", op.account_id)
+            if op.rule == "key-used":
+                return KeyUse("used", op.account_id)
+    for line in session.scalars(select(LedgerLine).where(LedgerLine.raw.contains(key_id_hex)).limit(5)):
+        try:
+            loaded = json.loads(line.raw).get("key_id") == key_id_hex
+        except ValueError:
+            loaded = False
+        if loaded:
+            return KeyUse("loaded", line.account_id)
+    return None
+
+
+def key_use(uow: UnitOfWork, key_text: str) -> KeyUse | None:
+    """Whether this laptop already knows the key as queued, loaded or used (None also for a key it cannot read)."""
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError):
+        return None
+    with uow:
+        return _key_use(uow.session, key.text, key.key_id_hex)
+
+
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
-    """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
+    """Queue deleting an account; confirm_forfeit_milli is the balance shown, consent to forfeit up to it (R13).
+
+    Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
+    """
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
     except AmountError as exc:
@@ -1020,8 +1072,7 @@ def _op_view(op, book=None) -> OpView:
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
-                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems),
-                  is_final=op.state == "rejected" and op.rule in FINAL_RULES)
+                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems))
 
 
 def _figures(account: billing.Account, now: int, plan: "projection.Plan | None" = None) -> Figures:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rental import validation
 from rental.errors import FieldError, SignatureError
+from rental.reasons import N_
 from rental.signing import Keyring
 from rental.terms import acceptance_problem
 
@@ -27,6 +28,7 @@ from .models import TermsReplica
 
 LANGUAGES = ("en", "fr")
 MAX_SIGNATORY = 200
+SIGNATORY = N_("The signatory's name")  # the field's words in its reasons (screens translate them)
 
 #: What the rendered terms may hold: text structure, links, tables; no script, style, image or form.
 ALLOWED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "ul", "ol", "li", "strong", "em", "code",
@@ -67,21 +69,8 @@ def store(session: Session, keyring: Keyring, envelope: object, now: int) -> Ter
     except SignatureError as exc:
         replica.record_refusal(session, "terms", None, f"Rental terms refused: {exc}", now)
         return None
-    current = session.scalars(select(TermsReplica).where(TermsReplica.is_current)).first()
-    if current is not None and current.published_at > payload["published_at"]:
-        replica.record_refusal(session, "terms", payload["version"],
-                               f"Rental terms {payload['version']} refused: they are older than {current.version}, "
-                               "held here.", now)
-        return None
-    session.execute(update(TermsReplica).values(is_current=False))
-    row = session.get(TermsReplica, payload["version"]) or TermsReplica(version=payload["version"])
-    row.published_at = payload["published_at"]
-    row.payload = json.dumps(payload, sort_keys=True)
-    row.envelope = json.dumps(envelope, sort_keys=True)
-    row.received_at = now
-    row.is_current = True
-    session.add(row)
-    return row
+    return replica.keep_current(session, TermsReplica, "terms", payload, envelope, now,
+                                "Rental terms {version} refused: they are older than {held}, held here.")
 
 
 def current(session: Session) -> Terms | None:
@@ -125,9 +114,9 @@ def acceptance(session: Session, terms_version: str | None, accepted_by: str | N
     if problem is not None:
         raise Refused([Problem.of(problem, "accepted_by")])
     try:
-        name = validation.text(name, "The signatory's name", MAX_SIGNATORY)
+        name = validation.text(name, SIGNATORY, MAX_SIGNATORY)
     except FieldError as exc:
-        raise Refused([Problem("bad-op", exc.message, field="accepted_by")]) from None
+        raise Refused([Problem.of(exc.reason, "accepted_by")]) from None
     return {"terms_version": held.version, "accepted_by": name}
 
 

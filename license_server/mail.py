@@ -121,8 +121,8 @@ def reminder(customer: Customer, *, now: int, depletes_at: int, balance_ticks: i
         *w.closing()])
 
 
-def stopped(customer: Customer, *, at: int, monthly_milli: int) -> Letter:
-    """R18: the credit ran out at `at`; the installation stopped."""
+def stopped(customer: Customer, *, at: int, monthly_milli: int, resume_milli: int | None = None) -> Letter:
+    """R18: the credit ran out at `at`; the installation stopped (and resume_milli more would restart it)."""
     w = _Words(customer)
     _ = w._
     name, partner = customer.account, customer.partner
@@ -131,6 +131,8 @@ def stopped(customer: Customer, *, at: int, monthly_milli: int) -> Letter:
         _("The iSC credit of the account \"{account}\" was used up on {when}. Since then all rented licenses of the "
           "account are deactivated and the telephone system has stopped.").format(account=name, when=w.moment(at)),
         [_("Consumption of the configuration: {monthly} per month").format(monthly=w.milli(monthly_milli))],
+        _("Nothing is lost: the configuration is kept and starts again as soon as iSC are loaded (at least "
+          "{amount}). Ask {partner} for iSC.").format(amount=w.milli(resume_milli), partner=partner) if resume_milli else
         _("Nothing is lost: the configuration is kept and starts again as soon as enough iSC are loaded. "
           "Ask {partner} for iSC.").format(partner=partner),
         *w.closing()])

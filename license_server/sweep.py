@@ -197,7 +197,10 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
         if waiting is not None:  # R18: a stop or a resume, in the order they happened
             if waiting.kind == notices.STOPPED:
-                letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli)
+                prices = ctx.current_prices(connection)  # R18: what a load must bring, at the current list
+                needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
+                letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
+                                      resume_milli=needs)
             elif waiting.kind in (notices.RELOADED, notices.LAST_KEY):
                 letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx)
             else:
@@ -212,7 +215,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             letter = mail.retention(customer, expires_at=expires_at, balance_ticks=projected.balance,
                                     since=projected.last_activity_at)
             _record(connection, account_id, RETENTION, expires_at, now, customer.email)
-            connection.execute(update(models.accounts).where(A.id == account_id).values(retention_warned_for=expires_at))
+            connection.execute(update(models.accounts).where(A.id == account_id).values(
+                retention_warned_for=expires_at))
             return _send(mailer, letter, customer, settings, now, RETENTION)
         depletes_at = projected.depletes_at
         if depletes_at is None or projected.suspended:

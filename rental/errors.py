@@ -86,9 +86,11 @@ class SignatureError(RentalError, ValueError):
     """A signed document (envelope or activation key) that must not be believed."""
 
 
-class KeyFormatError(SignatureError):
-    """An activation key that cannot be used (mistyped, truncated, wrong prefix, forged, untrusted signer):
-    a reason (key-invalid, code, params) screens translate; signing keys that cannot be loaded say so in words."""
+class KeyRefused(SignatureError):
+    """An activation key that cannot be used: a reason (key-invalid, code, params) screens translate.
+
+    KeyFormatError is the mistyped or truncated kind; a well-formed forgery or a key of an untrusted
+    signer is a KeyRefused only (its form is fine, its signature is not)."""
 
     def __init__(self, code: str, **params: Any):
         from .reasons import CATALOG, Reason
@@ -98,6 +100,10 @@ class KeyFormatError(SignatureError):
         else:
             self.reason = Reason("key-invalid", code, params)
         super().__init__(self.reason.message)
+
+
+class KeyFormatError(KeyRefused):
+    """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
 
 
 class FieldError(RentalError, ValueError):

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from rental.errors import AmountError, KeyFormatError, SignatureError
+from rental.errors import AmountError, KeyFormatError, KeyRefused, SignatureError
 from rental.money import MAX_MILLI, check_milli, require_int
 
 __all__ = [
@@ -464,11 +464,11 @@ class Keyring:
         if not 0 < amount_milli <= MAX_MILLI:
             raise KeyFormatError("key-not-genuine")
         if kid not in self._keys:
-            raise KeyFormatError("key-untrusted", kid=kid)
+            raise KeyRefused("key-untrusted", kid=kid)
         try:
             self._keys[kid].verify(sig, _KEY_DOMAIN + fields)
         except InvalidSignature:
-            raise KeyFormatError("key-not-genuine") from None
+            raise KeyRefused("key-not-genuine") from None
         return ActivationKey(key_id, amount_milli, issued_at, kid, _group(_crockford_encode(raw)))
 
 

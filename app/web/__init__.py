@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, labels, security, state as state_mod
+from . import i18n, labels, rules_text, security, state as state_mod
 from .state import state
 
 bp = Blueprint("web", __name__)
@@ -95,9 +95,20 @@ def current_clock_notice():
     return g.clock_notice
 
 
+def known_key_use(key_text: str):
+    """What this laptop knows of an activation key (queued, loaded, used), for lists of keys; None when locked."""
+    st = state()
+    if st.store is None:
+        return None
+    from .. import services
+
+    return services.key_use(st.store.unit_of_work(), key_text)
+
+
 def inject_globals():
     """What every template may ask: is the store open, and (lazily) the laptop-clock notice."""
-    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice}
+    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice,
+            "key_use": known_key_use}
 
 
 def load_language():
@@ -111,6 +122,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    rules_text.init_app(app)
     app.before_request(load_language)
     app.context_processor(inject_globals)
     app.register_error_handler(404, not_found)

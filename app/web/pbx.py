@@ -11,6 +11,7 @@ from .. import services
 from . import core, forms, redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
+from .i18n import category_label
 from .labels import translate_reason
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
@@ -34,7 +35,7 @@ def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
 
 
 def _pbx_form_values(f) -> dict:
-    values = {name: forms.text(f, name, 200) for name in PBX_FIELDS}
+    values = {name: forms.text(f, name) for name in PBX_FIELDS}
     values["hardware_model"] = values["hardware_model"] or None
     return values
 
@@ -126,7 +127,8 @@ def _catalog(prices, query: str, category: str, desired: dict[str, int]):
     needle = query.strip().lower()
     rows = []
     for item in sorted(prices.items.values(), key=lambda i: (i.category, i.ref)):
-        matches = (not needle or needle in f"{item.ref} {item.name} {item.category}".lower()) and \
+        matches = (not needle or needle in f"{item.ref} {item.name} {item.category} "
+                                           f"{category_label(item.category)}".lower()) and \
                   (not category or item.category == category)
         rows.append((item, matches or desired.get(item.ref, 0) > 0))
     return rows

@@ -6,6 +6,7 @@ import email
 import email.policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from tests.support.postgres import free_port
@@ -32,3 +33,27 @@ class SmtpSink:
         """The messages received since the last take."""
         taken, self.messages = self.messages, []
         return taken
+
+
+@pytest.fixture
+def sink():
+    """A sink on a free port, for a test module that imports this fixture and `settings` below."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def settings(sink):
+    """The server mails through the sink (overrides conftest's `settings` where imported)."""
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "MAIL_FROM": "RentDesk <credit@rentdesk.example>"}
+
+
+def text_of(message) -> str:
+    """The plain-text part of a received mail."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message) -> str:
+    """The HTML part of a received mail."""
+    return message.get_body(preferencelist=("html",)).get_content()

@@ -9,32 +9,13 @@ from __future__ import annotations
 import pytest
 
 from license_server import models
+from rental.money import format_milli
 from tests.support.postgres import free_port
 
 from .helpers import DAY, IP_PORT
-from .smtp_sink import SmtpSink
+from .smtp_sink import html_of, settings, sink, text_of  # noqa: F401 (fixtures)
 
 RETENTION = 2 * 31_557_600  # R19's default: 24 months after the last charge
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def settings(sink):
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "MAIL_FROM": "RentDesk <credit@rentdesk.example>"}
-
-
-def text_of(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_of(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
 
 
 def _ends(api, account_id) -> int:
@@ -68,7 +49,10 @@ def test_the_customer_is_mailed_once_at_the_second_the_installation_stops(api, c
     assert ('The iSC credit of the account "Boulangerie Émile" was used up on March 2, 2026 at 22:00 '
             '(Central European Standard Time). Since then all rented licenses of the account are deactivated') in body
     assert "Consumption of the configuration: 5.000 iSC per month" in body
-    assert "Ask Acme Telecom for iSC." in body
+    needs = api.account(account_id)["resume_needs_milli"]  # R18: the least load that resumes it, as the app shows
+    assert needs > 0
+    assert (f"starts again as soon as iSC are loaded (at least {format_milli(needs)}). Ask Acme Telecom for iSC."
+            in body)
     assert "Acme Telecom is your partner for iSC" in body
     assert "<p>Hello,</p>" in html_of(message)
     clock.advance(DAY)
@@ -96,12 +80,15 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     clock.set(_ends(api, account_id))
     api.sweep()
     [stopped] = sink.take()
-    assert stopped["Subject"] == "Hôtel du Lac : l'installation téléphonique est arrêtée, le crédit iSC est épuisé"
+    assert stopped["Subject"] == ("Hôtel du Lac : l'installation téléphonique est arrêtée, "
+                                  "le crédit iSC est épuisé")
     assert stopped["Content-Language"] == "fr"
     body = text_of(stopped)
     assert "a été épuisé le 2 mars 2026 à 22:00 (heure normale d’Europe centrale)" in body
     assert "Consommation de la configuration : 5,000 iSC par mois" in body
-    assert "Demandez des iSC à Acme Telecom." in body
+    needs = api.account(account_id)["resume_needs_milli"]
+    assert (f"redémarre dès que des iSC sont chargés (au moins {format_milli(needs, 'fr')}). "
+            "Demandez des iSC à Acme Telecom.") in body
     clock.advance(60)
     api.load(account_id, "100")
     api.sweep()

@@ -5,38 +5,16 @@ Received by a real SMTP server (aiosmtpd) on 127.0.0.1; the server's clock is mo
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.postgres import free_port
 
 from .helpers import DAY, MONTH
-from .smtp_sink import SmtpSink
+from .smtp_sink import html_of, settings, sink, text_of  # noqa: F401 (fixtures)
 
 WEEK = 7 * DAY
 
 
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def settings(sink):
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "MAIL_FROM": "RentDesk <credit@rentdesk.example>"}
-
-
 def _ends(api, account_id) -> int:
     return api.account(account_id)["depletes_at"]
-
-
-def text_of(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def html_of(message) -> str:
-    return message.get_body(preferencelist=("html",)).get_content()
 
 
 def test_reminders_go_weekly_from_seven_weeks_before_the_end_and_one_day_before(api, clock, sink):

@@ -66,7 +66,8 @@ def test_once_terms_are_published_an_account_without_acceptance_is_refused_namin
     terms.publish(ctx, TERMS)
     op = create_op(api)
     result = api.sync(op).result
-    assert (result["status"], result["rule"]) == ("rejected", "R26")
+    assert (result["status"], result["rule"], result["code"], result["params"]) == (
+        "rejected", "R26", "terms-not-accepted", {"version": "2027-01"})
     assert "accept the rental terms version 2027-01" in result["message"]
     status, _ = api.call("GET", f"/accounts/{op['account_id']}")
     assert status == 404  # nothing was created
@@ -77,7 +78,8 @@ def test_an_acceptance_of_an_older_version_is_refused_naming_both(api, ctx, cloc
     clock.advance(60)
     terms.publish(ctx, {**TERMS, "version": "2027-02"})
     result = api.sync(create_op(api, terms_version="2027-01", accepted_by="Émile Durand")).result
-    assert (result["status"], result["rule"]) == ("rejected", "R26")
+    assert (result["status"], result["rule"], result["code"], result["params"]) == (
+        "rejected", "R26", "terms-outdated", {"accepted": "2027-01", "version": "2027-02"})
     assert "accepted the rental terms version 2027-01, but version 2027-02 is current" in result["message"]
 
 
