@@ -14,6 +14,7 @@ from rental.rules import check_pbx
 from rental.reasons import N_
 
 from .projection import AccountState, PbxState
+from .errors import FIELD_OF_CODE, Problem, Refused
 
 
 #: The words each form field goes by in messages (the reason's ``field`` param; screens translate it).
@@ -27,7 +28,6 @@ CUSTOMER_NAME, PBX_NAME = N_("The customer name"), N_("The PBX name")
 def _valid(check: Callable, value, field: str, label: str | None = None):
     """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it,
     its reason kept as data."""
-    from .services import Problem, Refused
 
     try:
         return check(value, label or LABELS[field])
@@ -42,7 +42,6 @@ class _EveryProblem:
         self.problems: list = []
 
     def run(self, check: Callable, *args):
-        from .services import Refused
 
         try:
             return check(*args)
@@ -51,7 +50,6 @@ class _EveryProblem:
             return None
 
     def raise_any(self) -> None:
-        from .services import Refused
 
         if self.problems:
             raise Refused(self.problems)
@@ -74,7 +72,6 @@ def account_fields(*, name=None, contact_email=None, cloud_contract=None, langua
 
 
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
-    from .services import FIELD_OF_CODE, Problem
 
     """register_pbx fields, checked as the server checks their shape (bad-op), every problem at once; the rules
     (R1, R7, a serial twice) are the core's decision, asked next with the same call the server makes."""

@@ -62,7 +62,8 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
                           {"ref": l.ref, "qty": l.qty} for l in p.pending_licenses]} for p in v.pbxs],
         } for v in details],
         "queue": [{"op_id": op.op_id, "seq": op.seq, "kind": op.kind, "account_id": op.account_id,
-                   "summary": op.summary, "state": op.state, "rule": op.rule, "message": op.message,
+                   "summary": op.summary.message, "summary_code": op.summary.code,
+                   "summary_params": dict(op.summary.params), "state": op.state, "rule": op.rule, "message": op.message,
                    "created_at": op.created_at} for op in queue],
         "statements": [{"account_id": v.account_id, "rows": [
             {"pbx": r.pbx_name, "ref": r.ref, "item": r.item_name, "qty": r.qty, "seconds": r.seconds,
@@ -83,7 +84,7 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
                [[v.name, p.pbx_id, p.name, p.serial, p.platform, p.firmware, p.mode, l.ref, l.name, l.qty,
                  _isc(l.monthly_milli)] for v in details for p in v.pbxs for l in (p.licenses or ())])
     _write_csv(written[3], ["seq", "kind", "account_id", "summary", "state", "rule", "message", "created_at_utc_s"],
-               [[op.seq, op.kind, op.account_id, op.summary, op.state, op.rule or "", op.message or "",
+               [[op.seq, op.kind, op.account_id, op.summary.message, op.state, op.rule or "", op.message or "",
                  op.created_at] for op in queue])
     _write_csv(written[4], ["account", "pbx", "ref", "item", "qty", "unit_monthly_isc", "seconds", "amount_isc"],
                [[v.name, r.pbx_name, r.ref, r.item_name, r.qty, _isc(r.unit_monthly_milli), r.seconds,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .money import format_milli
+from .units import format_milli
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker for extraction
@@ -109,6 +109,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "amount-too-large": ("bad-op", N_("'{text}' is more than {max_milli}: check the amount for a typo.")),
     "milli-negative": ("bad-op", N_("The {what} is negative ({value} milli-iSC): iSC amounts are never negative.")),
     "milli-too-large": ("bad-op", N_("The {what} is more than {max_milli}: check it for a typo.")),
+    "key-queued-here": ("key-used", N_("This key is already queued on this laptop (account {account}); a key is "
+                                       "loaded once.")),
+    "key-loaded-here": ("key-used", N_("This key was loaded on account {account} already: a key loads credit once. "
+                                       "Use another key.")),
+    "key-used-here": ("key-used", N_("The server refused this key as used before (account {account}): a key loads "
+                                     "credit once. Use another key.")),
     "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
                                 "reload): each key loads credit once. Use another key, or withdraw it from the "
                                 "account that holds it.")),
@@ -152,6 +158,28 @@ CATALOG: dict[str, tuple[str, str]] = {
     "field-out-of-range": ("bad-op", N_("{field} must be a whole number from 0 to {high} ({value} is out of "
                                         "range).")),
 }
+
+#: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
+SYNC_NOTICES: dict[str, str] = {
+    "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
+    "sync-timeout": N_("The license server did not answer in time: the changes stay queued and are sent again "
+                       "later (each is applied once)."),
+    "sync-unreachable": N_("The license server cannot be reached (no connection, or the address in Settings is "
+                           "wrong): working offline; the changes stay queued."),
+    "sync-not-json": N_("The license server answered {status} with something that is not JSON: the changes stay "
+                        "queued."),
+    "sync-not-object": N_("The license server's answer is not a JSON object: refused."),
+    "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
+    "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
+                             "Settings."),
+    "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
+                             "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
+                             "then start RentDesk again. Nothing of this answer was believed."),
+    "sync-answer-refused": N_("The server's answer was refused, nothing of it was believed: {detail}."),
+    "sync-failed": N_("Sync failed unexpectedly: {detail}"),
+    "sync-insecure-url": N_("{detail}"),
+}
+CATALOG.update({code: ("sync", template) for code, template in SYNC_NOTICES.items()})
 
 #: One line per queued op, as screens list them (a notice, not a refusal: rule "").
 DESCRIPTIONS: dict[str, str] = {

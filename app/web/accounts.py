@@ -12,9 +12,11 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, redirect_to, render, security
+from . import core, forms, security
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
+from .labels import reason_text
 from .i18n import fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -126,7 +128,11 @@ def show(account_id: str):
 @bp.get("/<account_id>/meter")
 def meter(account_id: str):
     """The live credit meter: it replaces itself every second, computed from the projection for now."""
-    return render("accounts/_meter.html", account=_account_or_404(account_id))
+    try:
+        figures = services.meter(core.uow(), core.clock(), account_id)
+    except services.NotFound:
+        abort(404)
+    return render("accounts/_meter.html", account=figures)
 
 
 @bp.post("/<account_id>/key")
@@ -143,6 +149,8 @@ def load_key(account_id: str):
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
                 amount=fmt_milli(_key_amount(account_id, queued.op_id))))
+        for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
+            flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
@@ -197,6 +205,14 @@ def _show_with(account: services.AccountView, **forms_given):
     given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
     return render("accounts/show.html", account=account, chart=_chart(account.account_id),
                   notice=services.pricelist_notice(core.uow(), account.account_id), **given)
+
+
+@bp.post("/<account_id>/key/preview")
+def key_preview(account_id: str):
+    """What the key being typed would do (htmx, as the technician types): nothing is queued (R11, R18)."""
+    _account_or_404(account_id)
+    preview = services.preview_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key", None))
+    return render("accounts/_key_preview.html", preview=preview)
 
 
 def _key_amount(account_id: str, op_id: str) -> int:

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 
 from .. import store as store_mod
 from . import core, forms
+from .pages import render
 from .state import state
 
 bp = Blueprint("auth", __name__)
@@ -81,7 +82,6 @@ def connection_problem(check, url: str) -> str:
 @bp.route("/first-run", methods=["GET", "POST"])
 def first_run():
     """Choose a passphrase, then the license server and token, or work offline for now."""
-    from . import render
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
@@ -126,7 +126,6 @@ def first_run():
 @bp.post("/first-run/restore")
 def restore():
     """First run from a backup: restore it into the empty data folder, then open it with its passphrase."""
-    from . import render
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
@@ -151,7 +150,6 @@ def restore():
 @bp.post("/first-run/strength")
 def strength():
     """Inline hint while the passphrase is typed (htmx)."""
-    from . import render
 
     return render("partials/strength.html", strength=forms.passphrase_strength(request.form.get("passphrase", "")))
 
@@ -159,7 +157,6 @@ def strength():
 @bp.route("/unlock", methods=["GET", "POST"])
 def unlock():
     """Open the store; a wrong passphrase says so, and repeated failures must wait (server side)."""
-    from . import render
 
     if not is_initialised():
         return redirect(url_for("auth.first_run"))

@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 
 from rental.money import parse_isc
 from rental.reasons import GOT_WORDS, render, template_of
+
+from ..errors import from_stored
 from rental.errors import AmountError
 
 from ..clock import DATE, NOTICE_OFFSET_S
@@ -72,16 +74,6 @@ RULE_TITLE = {
 
 # (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
 _FRENCH = [
-    (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
-     "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
-    (r"This key was loaded on account (.*) already: a key loads credit once\. Use another key\.",
-     "Cette clé a déjà été chargée sur le compte {0} : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
-    (r"The server refused this key as used before \(account (.*)\): a key loads credit once\. Use another key\.",
-     "Le serveur a refusé cette clé, déjà utilisée (compte {0}) : une clé ne charge du crédit qu'une fois. Utilisez une autre clé."),
-    (r"The account holds (.*) now, more than the (.*) confirmed \(credit was loaded since\): .*",
-     "Le compte contient {0:amount} à présent, plus que les {1:amount} confirmés (du crédit a été chargé depuis) : tapez le nouveau montant pour confirmer ; supprimer le compte fait perdre ses iSC pour de bon."),
-    (r"No license server or token set: enter them in Settings to sync\.",
-     "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
     (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
      "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
     # -------------------------------------------------------------------- the app's own checks (app/checks.py, services)
@@ -92,24 +84,6 @@ _FRENCH = [
     (r"No price list on this laptop yet: sync once while online, then set licenses\.",
      "Aucune liste de prix sur cet ordinateur : synchronisez une fois en ligne, puis choisissez les licences."),
     # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
-    (r"The license server did not answer in time: the changes stay queued and are sent again later \(each is applied once\)\.",
-     "Le serveur de licences n'a pas répondu à temps : les changements restent en attente et seront renvoyés plus tard (chacun n'est appliqué qu'une fois)."),
-    (r"The license server signs its answers with key '(.*)', which this RentDesk does not trust: ask your vendor for (.*)\.pub and put it in RentDesk's folder of trusted keys, then start RentDesk again\. Nothing of this answer was believed\.",
-     "Le serveur de licences signe ses réponses avec la clé « {0} », à laquelle ce RentDesk ne se fie pas : demandez {1}.pub à votre fournisseur, placez-le dans le dossier des clés de confiance de RentDesk, puis relancez RentDesk. Rien de cette réponse n'a été cru."),
-    (r"The license server cannot be reached \(no connection, or the address in Settings is wrong\): working offline; the changes stay queued\.",
-     "Le serveur de licences est injoignable (pas de connexion, ou l'adresse dans les Réglages est fausse) : travail hors ligne ; les changements restent en attente."),
-    (r"The license server answered (\d+) with something that is not JSON: the changes stay queued\.",
-     "Le serveur de licences a répondu {0} avec autre chose que du JSON : les changements restent en attente."),
-    (r"The license server's answer is not a JSON object: refused\.",
-     "La réponse du serveur de licences n'est pas un objet JSON : elle est refusée."),
-    (r"The license server said (\S+) \((\d+)\): (.*?) ?Check the technician token in Settings\.",
-     "Le serveur de licences a répondu {0} ({1}) : {2:reason} Vérifiez le jeton de technicien dans les Réglages."),
-    (r"The license server said (\S+) \((\d+)\): (.*)",
-     "Le serveur de licences a répondu {0} ({1}) : {2:reason}"),
-    (r"The server's answer was refused, nothing of it was believed: (.*)\.",
-     "La réponse du serveur a été refusée, rien n'en a été retenu : {0:reason}."),
-    (r"Sync failed unexpectedly: (.*)",
-     "La synchronisation a échoué de façon inattendue : {0}"),
     # -------------------------------------------------------------------- answers the app refused (app/replica.py) and price lists (rental/pricing.py)
     (r"Price list refused: (.*)",
      "Liste de prix refusée : {0:reason}"),
@@ -227,6 +201,17 @@ def reasons_text(reasons, message: str | None = None, rule: str | None = None) -
     return translate_reason(message, rule)
 
 
+def stored_reason_text(value) -> str:
+    """A reason kept by the app (a Reason, or a stored text holding one) in the UI's language; plain words that
+    older versions stored go through translate_reason."""
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "code"):
+        return reason_text(value)
+    reason = from_stored(str(value))
+    return reason_text(reason) if reason is not None else translate_reason(str(value))
+
+
 def translate_reason(message: str | None, rule: str | None = None) -> str:
     """A reason from the core or the server in the UI's language (English is the original)."""
     if not message:
@@ -296,22 +281,23 @@ def rule_title(rule: str | None) -> str:
     return str(RULE_TITLE.get(rule or "", ""))
 
 
-def urgency(status: str | None, remaining_seconds: int | None) -> str:
-    """ok / warn / danger: under 30 days (R14's horizon) warns, under 7 days or suspended is urgent."""
+def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
+    """ok / warn / danger: under the server's R14 horizon (MIN_CREDIT_DAYS, from the signed price list) warns,
+    under 7 days or suspended is urgent."""
     if status == "suspended":
         return "danger"
     if remaining_seconds is None:
         return "ok"
-    if remaining_seconds < 7 * 86_400:
+    if remaining_seconds < min(7 * 86_400, warn_s):
         return "danger"
-    if remaining_seconds < 30 * 86_400:
+    if remaining_seconds < warn_s:
         return "warn"
     return "ok"
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        rule_message=translate_reason, reason=reason_text, reasons=reasons_text, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
+        rule_message=translate_reason, reason=reason_text, stored_reason=stored_reason_text, reasons=reasons_text, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
         mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from rental.rules import MODES, PLATFORMS
 
 from .. import services
-from . import core, forms, redirect_to, render
+from . import core, forms
+from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
@@ -60,7 +61,8 @@ def new(account_id: str):
 
 @bp.route("/<pbx_id>/edit", methods=["GET", "POST"])
 def edit(account_id: str, pbx_id: str):
-    """Edit a PBX's name, firmware, platform or hardware model (R1, R7 stay true)."""
+    """Edit a PBX's name, firmware, platform, hardware model or mode (R1, R7 stay true; R8: purchased → rental,
+    and back when it rents nothing)."""
     account = _account(account_id)
     pbx = _pbx(account, pbx_id)
     current = {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
@@ -68,7 +70,8 @@ def edit(account_id: str, pbx_id: str):
     form = forms.Form(values=dict(current))
     if request.method == "POST":
         wanted = _pbx_form_values(request.form)
-        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model") if wanted[k] != current[k]}
+        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model", "mode")
+                   if wanted[k] != current[k]}
         form.values = {**current, **changed}
         if not changed:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))

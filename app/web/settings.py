@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, flash, request, url_for
 from flask_babel import gettext as _
 
 from .. import services
-from . import core, forms, redirect_to, render
+from . import core, forms
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .i18n import LANGUAGES
 from .state import state

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import services
-from . import core, redirect_to, render
+from . import core
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .labels import translate_reason
 from .state import EXTENSION, state

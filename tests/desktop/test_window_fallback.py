@@ -34,7 +34,10 @@ def test_a_demo_whose_window_cannot_start_opens_the_browser_and_removes_its_fold
 
     def browser(url, *args, **kwargs):
         opened.append(url)
-        assert httpx.get(url, follow_redirects=False).status_code in (200, 302)  # the app answers there
+        # the browser is opened on the private redirect file (issue 14), which leads to the app's launch URL
+        redirect_file = Path(url.removeprefix("file://"))
+        launch = re.search(r"http://127\.0\.0\.1:\d+/[^\"'<> ]*", redirect_file.read_text()).group(0)
+        assert httpx.get(launch, follow_redirects=False).status_code in (200, 302)  # the app answers there
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl+C
         return True
 
@@ -44,5 +47,27 @@ def test_a_demo_whose_window_cannot_start_opens_the_browser_and_removes_its_fold
         assert run_demo("window", out=out) == 0
     text = banner.read_text()
     folder = Path(re.search(r"data folder\s+(\S+)", text).group(1))
-    assert len(opened) == 1 and opened[0].startswith("http://127.0.0.1:")
+    assert len(opened) == 1 and opened[0].startswith("file://")
     assert not folder.exists(), "the throwaway demo folder outlived the demo"
+
+
+def test_a_demo_folder_left_by_a_process_that_died_is_removed_at_the_next_demo_but_a_running_ones_is_kept(tmp_path):
+    # Qt can abort the whole process (no Python cleanup runs): the next demo removes what it left
+    import time
+
+    from app.demo import ABANDONED_AFTER_S, DEMO_PREFIX, remove_abandoned_demos
+    from app.instance import InstanceLock
+
+    abandoned, running, starting = (tmp_path / f"{DEMO_PREFIX}{name}" for name in ("dead", "live", "new"))
+    for folder in (abandoned, running, starting):
+        (folder / "app").mkdir(parents=True)
+        (folder / "app" / "store.db").write_bytes(b"demo data")
+    old = time.time() - 10 * ABANDONED_AFTER_S
+    for folder in (abandoned, running):
+        os.utime(folder, (old, old))
+    lock = InstanceLock(running / "app").acquire()  # a demo that still runs holds its lock
+    try:
+        assert remove_abandoned_demos(str(tmp_path)) == [abandoned]
+    finally:
+        lock.release()
+    assert not abandoned.exists() and running.exists() and starting.exists()

@@ -585,3 +585,14 @@ def test_a_server_signing_with_a_key_not_trusted_here_is_said_in_plain_words_onc
         assert "ask your vendor for demo.pub" in page
     finally:
         app.extensions["rentdesk.shutdown"]()
+
+
+def test_a_queued_license_change_names_the_items_as_the_price_list_gives_them_in_french_too(unlocked, csrf, server):
+    # item 10: queue summaries show the item names of the price list, not only references
+    account, pbx_url = running_account(unlocked, csrf, server)
+    assert unlocked.post(pbx_url + "/licenses", data={"qty-01-00030-001": "120", "csrf_token": csrf}).status_code == 302
+    queue = words(unlocked.get("/sync/").data.decode())
+    assert "Set licenses of PBX Lobby: App platform license (per instance) (01-00030-001) × 120" in queue
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    queue = words(unlocked.get("/sync/").data.decode())
+    assert "Licences du PBX Lobby : App platform license (per instance) (01-00030-001) × 120" in queue
