@@ -16,7 +16,7 @@ from license_server.sweep import sweep
 from tests.support.license_server import LiveLicenseServer
 
 from .helpers import DAY, IP_PORT, new_id, ticks
-from .smtp_sink import SmtpSink
+from .smtp_sink import settings, sink, text_of  # noqa: F401 (fixtures: the server mails through an SMTP sink)
 
 RATE = 12 * 500 * 10  # ticks per second of 10 IP ports at 500 milli-iSC a month
 
@@ -188,22 +188,6 @@ def test_a_ledger_line_of_an_automatic_reload_names_its_key(api, ctx, clock, key
 # --------------------------------------------------------------------------- mails (R24, R20)
 
 
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def settings(sink):
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "MAIL_FROM": "RentDesk <credit@rentdesk.example>"}
-
-
-def _text(message) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()
-
-
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_customer_is_mailed_at_each_reload_and_when_the_last_key_went(api, ctx, clock, sink, language):
     account_id = api.running_account("10", language=language)
@@ -222,13 +206,13 @@ def test_the_customer_is_mailed_at_each_reload_and_when_the_last_key_went(api, c
     assert api.sweep().mails_sent == 0  # each once
     if language == "en":
         assert first["Subject"] == "Boulangerie Émile: 5.000 iSC reloaded automatically"
-        assert "Keys still held for automatic reload: 1" in _text(first)
-        assert "Keys still held for automatic reload: 0" in _text(second)
+        assert "Keys still held for automatic reload: 1" in text_of(first)
+        assert "Keys still held for automatic reload: 0" in text_of(second)
         assert last["Subject"] == "Boulangerie Émile: the last key held for automatic reload was used"
-        assert "Acme Telecom" in _text(last)
+        assert "Acme Telecom" in text_of(last)
     else:
         assert first["Subject"] == "Boulangerie Émile : 5,000 iSC rechargés automatiquement"
-        assert "Clés encore déposées pour la recharge automatique : 1" in _text(first)
+        assert "Clés encore déposées pour la recharge automatique : 1" in text_of(first)
         assert last["Subject"] == "Boulangerie Émile : la dernière clé déposée pour la recharge automatique a été utilisée"
 
 
