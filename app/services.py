@@ -315,12 +315,9 @@ def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice
 
 
 def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:
-    return PricelistNotice(
-        account_version=account_version, current_version=current_version,
-        message=(f"Price list {current_version} is newer than {account_version}, the one this account runs at. "
-                 "Its prices apply from the account's next connection event (a license change, a new PBX "
-                 "or loading iSC); until then the old prices stay valid (R23)."),
-    )
+    reason = Reason.of("pricelist-newer", version=current_version, account_version=account_version)
+    return PricelistNotice(account_version=account_version, current_version=current_version,
+                           message=reason.message, reason=reason)
 
 
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
@@ -418,7 +415,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
                                    language=language, required=False)
     if not fields:
-        raise Refused([Problem("bad-op", "Nothing to change: edit at least one field.")])
+        raise Refused([Problem.of(Reason.of("nothing-to-change"))])
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
@@ -709,7 +706,7 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
         if op is None:
             raise NotFound(f"No op {op_id} waiting for a decision.")
         if op.state == "pending":
-            raise Refused([Problem("bad-op", "This change is still queued: it has no server answer to resolve yet.")])
+            raise Refused([Problem.of(Reason.of("op-still-queued"))])
         body = json.loads(op.body)
         if decision == "discard":
             outbox.remove(uow.session, op)

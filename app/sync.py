@@ -605,15 +605,10 @@ class BackgroundSyncer:
         self._stop = threading.Event()
         self._wait = wait or self._wake.wait
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one sync at a time, also against a manual "Sync now"
         self.last_report = None
         self.attempts = 0
         self.next_delay_s = 0.0
         self._backoff = min_backoff_s
-
-    @property
-    def lock(self) -> threading.Lock:
-        return self._lock
 
     @property
     def is_stopping(self) -> bool:
@@ -648,17 +643,16 @@ class BackgroundSyncer:
             self._thread = None
 
     def sync_once(self):
-        with self._lock:
-            transport = self._transport_factory() if self._transport_factory else None
-            try:
-                report = sync_now(self._uow_factory, self._clock, transport=transport)
-            except Exception as exc:  # a sync must never kill the thread; the reason is kept
-
-                report = _failed(Reason("sync", "sync-failed", {"detail": str(exc)}))
-            finally:
-                close = getattr(transport, "close", None)
-                if close:
-                    close()
+        """One sync now; sync_now itself waits for any other sync of this store (one lock, _lock_for)."""
+        transport = self._transport_factory() if self._transport_factory else None
+        try:
+            report = sync_now(self._uow_factory, self._clock, transport=transport)
+        except Exception as exc:  # a sync must never kill the thread; the reason is kept
+            report = _failed(Reason("sync", "sync-failed", {"detail": str(exc)}))
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
         self.attempts += 1
         self.last_report = report
         if self._on_report:

@@ -170,6 +170,7 @@ class PricelistNotice:
     account_version: str | None
     current_version: str
     message: str
+    reason: Reason | None = None  # the same as data: the screen words it in its language (R23)
 
 
 @dataclass(frozen=True)

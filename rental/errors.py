@@ -79,7 +79,13 @@ class AmountError(RentalError, ValueError):
 
 
 class PriceListError(RentalError, ValueError):
-    """A price list that is not well formed; the message names the bad item."""
+    """A price list that is not well formed: a reason (bad-op, code, params) whose message names the bad item."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import Reason
+
+        self.reason = Reason("bad-op", code, params)
+        super().__init__(self.reason.message)
 
 
 class SignatureError(RentalError, ValueError):

@@ -40,6 +40,28 @@ CATALOG: dict[str, tuple[str, str]] = {
     "quantity-invalid": ("bad-op", N_("The quantity of {ref} must be a whole number from 0 to {max}.")),
     "no-pricelist": ("not-found", N_("No price list is known yet: sync once while online (the vendor publishes "
                                      "it), then set licenses.")),
+    # a price list as published (rental.pricing): the vendor's file, or an answer the app refuses
+    "pricelist-not-object": ("bad-op", N_("A price list must be a JSON object with 'version' and 'items'.")),
+    "pricelist-version": ("bad-op", N_("The price list needs a 'version': a non-empty text of at most 64 "
+                                       "characters.")),
+    "pricelist-published-at": ("bad-op", N_("'published_at' must be whole UTC seconds (an integer ≥ 0).")),
+    "pricelist-items": ("bad-op", N_("The price list needs 'items': a non-empty list of items.")),
+    "item-twice": ("bad-op", N_("Item #{index} ({ref}) appears twice: each reference once.")),
+    "item-not-object": ("bad-op", N_("Item #{index} must be an object with ref, name, category, monthly_milli.")),
+    "item-ref": ("bad-op", N_("Item #{index} has no valid 'ref' (letters, digits, '-', '.', up to 40 characters).")),
+    "item-needs": ("bad-op", N_("Item #{index} ({ref}) needs a '{key}'.")),
+    "item-price-float": ("bad-op", N_("Item #{index} ({ref}): 'monthly_milli' is a float; prices are whole milli-iSC "
+                                      "(e.g. 1234 for 1.234 iSC).")),
+    "item-price": ("bad-op", N_("Item #{index} ({ref}): 'monthly_milli' must be a whole number of milli-iSC ≥ 0.")),
+    "item-rentable": ("bad-op", N_("Item #{index} ({ref}): 'rentable' must be true or false.")),
+    "item-note": ("bad-op", N_("Item #{index} ({ref}): 'note' must be text.")),
+    "pricelist-refused": ("sync", N_("Price list refused: {detail}")),
+    "pricelist-older": ("sync", N_("Price list {version} refused: it is older than {held}, held here.")),
+    "terms-older": ("sync", N_("Rental terms {version} refused: they are older than {held}, held here.")),
+    "pricelist-newer": ("R23", N_("Price list {version} is newer than {account_version}, the one this account runs "
+                                  "at. Its prices apply from the account's next connection event (a license "
+                                  "change, a new PBX or loading iSC); until then the old prices stay valid.")),
+    "op-still-queued": ("bad-op", N_("This change is still queued: it has no server answer to resolve yet.")),
     # R6 continuous running
     "toggle-warning": ("R6", N_("Raising {refs} again soon after reducing it counts as reduce-then-restore: rented "
                                 "licenses must run continuously, and repeated occurrences are refused.")),

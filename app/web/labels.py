@@ -1,26 +1,20 @@
-"""Words the screens show for codes (statuses, platforms, op kinds, rules), in the UI's language.
+"""Words the screens show for codes (statuses, platforms, op kinds, rules, reasons), in the UI's language.
 
-The core and the server write their reasons in English; for the French UI the known
-reasons are translated here by pattern, keeping their figures (amounts, refs, versions).
+A reason is (rule, code, params): its template comes from rental/reasons.py through the Babel catalog and
+its values are shown the reader's way (amounts, times); nothing here reads meaning out of English words.
 """
 
 from __future__ import annotations
 
-import re
-
 from flask import Flask
-
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from rental.money import parse_isc
 from rental.reasons import GOT_WORDS, render, template_of
 
-from ..errors import from_stored
-from rental.errors import AmountError
-
 from ..clock import DATE, NOTICE_OFFSET_S
-from .i18n import fmt_milli, fmt_moment, fmt_number, fmt_span, language
+from ..errors import from_stored
+from .i18n import fmt_milli, fmt_moment, fmt_span
 
 STATUS = {
     "active": _l("active"),
@@ -72,105 +66,6 @@ RULE_TITLE = {
     "op-reuse": _l("operation reused"),
 }
 
-# (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
-_FRENCH = [
-    (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
-     "La liste de prix {0} est plus récente que {1}, celle qu'utilise ce compte. Ses prix s'appliquent à la prochaine connexion du compte (un changement de licences, un nouveau PBX ou un chargement d'iSC) ; d'ici là, les anciens prix restent valables (R23)."),
-    # -------------------------------------------------------------------- the app's own checks (app/checks.py, services)
-    (r"Nothing to change: edit at least one field\.",
-     "Rien à changer : modifiez au moins un champ."),
-    (r"This change is still queued: it has no server answer to resolve yet\.",
-     "Ce changement est encore en attente : il n'a pas encore de réponse du serveur à trancher."),
-    (r"No price list on this laptop yet: sync once while online, then set licenses\.",
-     "Aucune liste de prix sur cet ordinateur : synchronisez une fois en ligne, puis choisissez les licences."),
-    # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
-    # -------------------------------------------------------------------- answers the app refused (app/replica.py) and price lists (rental/pricing.py)
-    (r"Price list refused: (.*)",
-     "Liste de prix refusée : {0:reason}"),
-    (r"Price list (\S+) refused: it is older than (\S+), held here\.",
-     "Liste de prix {0} refusée : elle est plus ancienne que {1}, conservée ici."),
-    (r"A price list must be a JSON object with 'version' and 'items'\.",
-     "Une liste de prix doit être un objet JSON avec « version » et « items »."),
-    (r"The price list needs a 'version': a non-empty text of at most 64 characters\.",
-     "La liste de prix doit avoir une « version » : un texte non vide de 64 caractères au plus."),
-    (r"'published_at' must be whole UTC seconds \(an integer ≥ 0\)\.",
-     "« published_at » doit être en secondes UTC entières (un entier ≥ 0)."),
-    (r"The price list needs 'items': a non-empty list of items\.",
-     "La liste de prix doit avoir des « items » : une liste d'articles non vide."),
-    (r"Item #(\d+) \((.*)\) appears twice: each reference once\.",
-     "L'article n° {0} ({1}) apparaît deux fois : chaque référence une seule fois."),
-    (r"Item #(\d+)(.*?) must be an object with ref, name, category, monthly_milli\.",
-     "L'article n° {0}{1} doit être un objet avec ref, name, category, monthly_milli."),
-    (r"Item #(\d+)(.*?) has no valid 'ref' \(letters, digits, '-', '\.', up to 40 characters\)\.",
-     "L'article n° {0}{1} n'a pas de « ref » valide (lettres, chiffres, « - », « . », 40 caractères au plus)."),
-    (r"Item #(\d+)(.*?) needs a '(name|category)'\.",
-     "L'article n° {0}{1} doit avoir un « {2} »."),
-    (r"Item #(\d+)(.*?): 'monthly_milli' is a float; prices are whole milli-iSC \(e\.g\. 1234 for 1\.234 iSC\)\.",
-     "L'article n° {0}{1} : « monthly_milli » est un nombre décimal ; les prix sont en milli-iSC entiers (par ex. 1234 pour 1,234 iSC)."),
-    (r"Item #(\d+)(.*?): 'monthly_milli' must be a whole number of milli-iSC ≥ 0\.",
-     "L'article n° {0}{1} : « monthly_milli » doit être un nombre entier de milli-iSC ≥ 0."),
-    (r"Item #(\d+)(.*?): 'rentable' must be true or false\.",
-     "L'article n° {0}{1} : « rentable » doit valoir vrai ou faux."),
-    (r"Item #(\d+)(.*?): 'note' must be text\.",
-     "L'article n° {0}{1} : « note » doit être du texte."),
-]
-_FRENCH_COMPILED = [(re.compile(p, re.DOTALL), t) for p, t in _FRENCH]
-_FIELD = re.compile(r"\{(\d+)(?::(\w+))?\}")
-
-#: The words app/checks.py names form fields with (rental/validation.py messages start with them).
-FIELD_LABELS_FR = {
-    "The customer name": "Le nom du client", "The PBX name": "Le nom du PBX", "The name": "Le nom",
-    "The contact e-mail": "L'adresse e-mail de contact", "The cloud contract": "Le contrat cloud",
-    "The language": "La langue", "The serial number": "Le numéro de série",
-    "The hardware model": "Le modèle de matériel", "The firmware": "Le firmware",
-}
-#: rental.validation.type_name's words.
-TYPE_NAMES_FR = {"an object": "un objet", "a list": "une liste", "text": "du texte", "true/false": "vrai/faux",
-                 "a number": "un nombre", "a decimal number": "un nombre décimal", "null": "null"}
-
-
-def _amount_in_french(text: str) -> str:
-    """An amount the core formatted in English, re-formatted the French way."""
-    try:
-        return fmt_milli(parse_isc(text))
-    except (AmountError, TypeError):
-        return text
-
-
-def _whole_in_french(text: str) -> str:
-    """A whole number the core grouped with commas ("1,000,000"), grouped the French way."""
-    digits = text.replace(",", "")
-    return fmt_number(int(digits)) if digits.isascii() and digits.isdecimal() else text
-
-
-_CONVERT = {
-    None: lambda text: text,
-    "amount": _amount_in_french,
-    "int": _whole_in_french,
-    "label": lambda text: FIELD_LABELS_FR.get(text, text),
-    "type": lambda text: TYPE_NAMES_FR.get(text, text),
-    "reason": lambda text: _french(text) or text,  # a reason quoted inside another one
-}
-
-
-def _french(message: str) -> str | None:
-    """The French of an English reason, or None when no pattern knows it."""
-    for pattern, template in _FRENCH_COMPILED:
-        match = pattern.fullmatch(message)
-        if match:
-            groups = match.groups()
-            return _FIELD.sub(lambda m: _CONVERT[m.group(2)](groups[int(m.group(1))] or ""), template)
-    return None
-
-
-def french_pattern_of(message: str) -> str | None:
-    """The pattern that translates message (tests use it to catch an English text changed under the UI)."""
-    for pattern, _template in _FRENCH_COMPILED:
-        if pattern.fullmatch(message.strip()):
-            return pattern.pattern
-    return None
-
-
 def reason_text(reason) -> str:
     """A reason (rule, code, params) in the UI's language, from its code's template in the catalog (never from
     its English words); the app's own problems without a code still go through translate_reason."""
@@ -182,8 +77,8 @@ def reason_text(reason) -> str:
     if template is None:
         return translate_reason(part("message") or str(reason), part("rule"))
     params = dict(part("params") or {})
-    if isinstance(params.get("detail"), str):  # a field or key check's own words (not yet reasons as data)
-        params["detail"] = translate_reason(params["detail"]).rstrip(".")
+    if isinstance(params.get("detail"), str):  # another program's own words, quoted
+        params["detail"] = params["detail"].rstrip(".")
     return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment, words=_words)
 
 
@@ -213,13 +108,9 @@ def stored_reason_text(value) -> str:
 
 
 def translate_reason(message: str | None, rule: str | None = None) -> str:
-    """A reason from the core or the server in the UI's language (English is the original)."""
-    if not message:
-        return ""
-    message = str(message)
-    if language() != "fr":
-        return message
-    return _french(message.strip()) or message
+    """Words that carry no code (a server's own words quoted in a reason, an exception's text): shown as
+    written. Everything the app, the core and the server decide is a reason translated from its code."""
+    return str(message) if message else ""
 
 
 def clock_notice_lines(notice) -> list[str]:
