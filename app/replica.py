@@ -266,11 +266,21 @@ def newest_ledger_id(session: Session, account_id: str) -> int | None:
     return max(ids) if ids else None
 
 
+def _key_of(raw: str) -> dict:
+    """The key a credit line names, and whether automatic reload redeemed it (R24, R25), from the line as pulled."""
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return {}
+    key_id = line.get("key_id")
+    return {"key_id": key_id if isinstance(key_id, str) else None, "auto": line.get("auto") is True}
+
+
 def ledger_entries(session: Session, account_id: str) -> tuple[list[billing.Entry], int | None, int]:
     from . import settings
 
     rows = list(session.scalars(select(LedgerLine).where(LedgerLine.account_id == account_id)))
     entries = [billing.Entry(kind=r.kind, at=r.at, ticks=r.ticks, pbx_id=r.pbx_id, ref=r.ref, qty=r.qty,
                              start=r.start, end=r.end, seconds=r.seconds, rate=r.rate,
-                             price_version=r.price_version) for r in rows]
+                             price_version=r.price_version, **_key_of(r.raw)) for r in rows]
     return entries, settings.get(session, f"ledger_fetched_at:{account_id}"), len(rows)

@@ -137,8 +137,14 @@ CATALOG: dict[str, tuple[str, str]] = {
                                        "Use another key.")),
     "key-used-here": ("key-used", N_("The server refused this key as used before (account {account}): a key loads "
                                      "credit once. Use another key.")),
-    "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
-                                "key.")),
+    "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
+                                "reload): each key loads credit once. Use another key, or withdraw it from the "
+                                "account that holds it.")),
+    # R24 automatic reload
+    "reload-days-invalid": ("bad-op", N_("Automatic reload takes place 14 or 28 days before the credit runs out, not "
+                                         "{days}: choose 14 or 28 days, or 0 to switch it off.")),
+    "deposit-unknown": ("not-found", N_("No key {key_id} is held for this account (it was withdrawn or used "
+                                        "meanwhile): sync to see the keys it holds.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
                                       "credit first, or load the key on another account.")),
     # the shape of an op
@@ -207,6 +213,8 @@ DESCRIPTIONS: dict[str, str] = {
     "op-end-rent": N_("Set licenses of PBX {pbx}: none (rent ended)"),
     "op-remove-pbx": N_("Remove PBX {pbx}"),
     "op-redeem-key": N_("Load activation key {key}…"),
+    "op-deposit-key": N_("Deposit activation key {key}… for automatic reload"),
+    "op-withdraw-key": N_("Withdraw held key {key_id}"),
     "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
 }
 CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})

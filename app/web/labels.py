@@ -41,6 +41,8 @@ KIND = {
     "set_licenses": _l("Set licenses"),
     "remove_pbx": _l("Remove PBX"),
     "redeem_key": _l("Load activation key"),
+    "deposit_key": _l("Deposit activation key"),
+    "withdraw_key": _l("Withdraw held key"),
     "delete_account": _l("Delete account"),
 }
 #: One line per rule: what it is about, shown before the reason.
