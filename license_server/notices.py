@@ -11,30 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from rental import billing
+from rental import ops as decider
 
 from .db import Sql
 
-STOPPED, RESUMED = "stopped", "resumed"
+STOPPED, RESUMED = decider.STOPPED, decider.RESUMED
 
 INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, created_at) "
                      "VALUES (:account_id, :kind, :about, :created_at)")
 
 
 def waiting(account_id: str, before: dict[str, Any], after: billing.Account) -> list[dict[str, Any]]:
-    """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail."""
-    if after.deleted:
-        return []  # a deleted account is mailed nothing more
-    found: list[tuple[str, int]] = []
-    ends = before["depletes_at"]
-    if not before["suspended"]:
-        ran_out = ends is not None and ends <= after.as_of  # settled past its end: it stopped at that second
-        if after.suspended:
-            found.append((STOPPED, ends if ran_out else after.as_of))
-        elif ran_out:
-            found.append((STOPPED, ends))
-            if after.status == billing.ACTIVE:
-                found.append((RESUMED, after.as_of))
-    elif not after.suspended and after.status == billing.ACTIVE:
-        found.append((RESUMED, after.as_of))
+    """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail
+    (the core finds them, as it does for the account's history: rental.ops.stops_and_resumes)."""
+    found = decider.stops_and_resumes(before["suspended"], before["depletes_at"], after)
     return [{"account_id": account_id, "kind": kind, "about": about, "created_at": after.as_of}
             for kind, about in found]
