@@ -30,6 +30,7 @@ from rental.pricing import PriceList
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import history as history_mod
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 from .models import AccountReplica
@@ -562,6 +563,34 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
         now, notice = _now_and_notice(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
         return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """An account's history (R25) offline: its queued changes on top (newest first, worded as the server will
+    record them), then the events the server recorded, newest first."""
+
+    account_id: str
+    name: str
+    queued: tuple[history_mod.Line, ...]
+    recorded: tuple[history_mod.Line, ...]
+    total: int  # recorded events held on this laptop
+
+
+HISTORY_SHOWN = history_mod.SHOWN
+
+
+def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int | None = HISTORY_SHOWN
+                    ) -> HistoryView:
+    """The account's history as this laptop knows it: pulled at sync, plus the events its queued ops make."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
+                  for op, event in book.queued_events.get(account_id, [])]
+        recorded, total = history_mod.recorded(uow.session, account_id, limit)
+    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
 
 
 def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:

@@ -20,7 +20,7 @@ from rental.errors import SignatureError
 from rental.rules import reductions as reductions_of
 from rental.signing import token_binding
 
-from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
+from . import clock as clock_mod, history as history_mod, outbox, replica, settings, terms as terms_mod
 from .models import Reduction as ReductionRow, ToggleOccurrence
 
 API = "/api/v1"
@@ -117,6 +117,25 @@ class HttpTransport:
                 break
             params = {"before": cursor}
         return lines
+
+    def history(self, account_id: str, newer_than: int | None = None) -> list:
+        """The account's events newest first (R25), following the pages back to event newer_than."""
+        events: list = []
+        params: dict = {}
+        for _ in range(10_000):
+            page = self._call("GET", f"/accounts/{account_id}/history", params=params)
+            found = page.get("events")
+            if not isinstance(found, list):
+                break
+            events.extend(found)
+            cursor = page.get("next_before")
+            reached = newer_than is not None and any(
+                isinstance(event, dict) and isinstance(event.get("id"), int) and event["id"] <= newer_than
+                for event in found)
+            if not isinstance(cursor, int) or not found or reached:
+                break
+            params = {"before": cursor}
+        return events
 
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)
@@ -397,6 +416,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         with uow_factory() as uow:
             wanted = replica.ledgers_to_pull(uow.session, named)
         _pull_ledgers(uow_factory, clock, transport, wanted)
+        _pull_history(uow_factory, clock, transport, wanted)
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), str(exc))
         return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -500,6 +520,24 @@ def _pull_ledgers(uow_factory, clock, transport, account_ids) -> None:
             return  # offline again: the rest waits for the next sync
         with uow_factory() as uow:
             replica.store_ledger_lines(uow.session, account_id, lines, clock.now(), revision)
+            uow.commit()
+
+
+def _pull_history(uow_factory, clock, transport, account_ids) -> None:
+    """The accounts' history (R25) for the screens offline; best effort like the ledgers, never blocks a sync."""
+    for account_id in account_ids:
+        with uow_factory() as uow:
+            newest = history_mod.newest_id(uow.session, account_id)
+        try:
+            events = transport.history(account_id, newest)
+        except ServerError as exc:
+            if exc.status >= 500:
+                return
+            continue
+        except SyncError:
+            return
+        with uow_factory() as uow:
+            history_mod.store_events(uow.session, account_id, events, clock.now())
             uow.commit()
 
 
