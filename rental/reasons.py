@@ -169,7 +169,7 @@ CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()}
 #: One line per event of an account's history (R25), by kind; the code is "event-" + kind (a notice: rule "").
 #: Params are plain data: ``pbx`` a PBX's name, ``changes`` lines such as "01-00010-001: 2 → 5", ``*_milli`` amounts.
 EVENTS: dict[str, str] = {
-    "created": N_("Account {name} created"),
+    "created": N_("Account created: {name}"),
     "account-edited": N_("Account edited: {changes}"),
     "pbx-registered-rental": N_("PBX {pbx} registered in rental mode (serial {serial})"),
     "pbx-registered-purchased": N_("PBX {pbx} registered with purchased licenses (serial {serial})"),
