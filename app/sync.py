@@ -101,41 +101,30 @@ class HttpTransport:
 
     def ledger(self, account_id: str, newer_than: int | None = None) -> list:
         """Ledger lines of the account newest first, following the pages back to line newer_than."""
-        lines: list = []
-        params: dict = {}
-        for _ in range(10_000):
-            page = self._call("GET", f"/accounts/{account_id}/ledger", params=params)
-            found = page.get("lines")
-            if not isinstance(found, list):
-                break
-            lines.extend(found)
-            cursor = page.get("next_before")
-            reached = newer_than is not None and any(
-                isinstance(line, dict) and isinstance(line.get("id"), int) and line["id"] <= newer_than
-                for line in found)
-            if not isinstance(cursor, int) or not found or reached:
-                break
-            params = {"before": cursor}
-        return lines
+        return self._pages(f"/accounts/{account_id}/ledger", "lines", newer_than)
 
     def history(self, account_id: str, newer_than: int | None = None) -> list:
         """The account's events newest first (R25), following the pages back to event newer_than."""
-        events: list = []
+        return self._pages(f"/accounts/{account_id}/history", "events", newer_than)
+
+    def _pages(self, path: str, key: str, newer_than: int | None) -> list:
+        """A list paged newest first by `before` (ledger, history), back to the item with id newer_than."""
+        items: list = []
         params: dict = {}
         for _ in range(10_000):
-            page = self._call("GET", f"/accounts/{account_id}/history", params=params)
-            found = page.get("events")
+            page = self._call("GET", path, params=params)
+            found = page.get(key)
             if not isinstance(found, list):
                 break
-            events.extend(found)
+            items.extend(found)
             cursor = page.get("next_before")
             reached = newer_than is not None and any(
-                isinstance(event, dict) and isinstance(event.get("id"), int) and event["id"] <= newer_than
-                for event in found)
+                isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] <= newer_than
+                for item in found)
             if not isinstance(cursor, int) or not found or reached:
                 break
             params = {"before": cursor}
-        return events
+        return items
 
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)

@@ -33,6 +33,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def spec(version: str, max_ops: int) -> dict[str, Any]:
     """The whole description; every route of api.py is here (a test keeps it so)."""
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    paging = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+              {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
+               "description": "page on: the next_before of the previous page"}]  # the ledger and the history
     envelope = _ref("Envelope")
     op_kinds = {kind: json_schema(kind) for kind in OPS}
     schemas: dict[str, Any] = {
@@ -200,9 +203,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "/accounts/{account_id}/ledger": {"get": {
                 "operationId": "ledger",
                 "parameters": [account_id,
-                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                               {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
-                                "description": "page on: the next_before of the previous page"}],
+                               *paging],
                 "responses": {"200": _json({"type": "object", "required": ["lines", "as_of", "next_before"],
                                             "properties": {"lines": {"type": "array", "items": _ref("LedgerLine")},
                                                            "as_of": {"type": "integer"},
@@ -212,9 +213,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "operationId": "history",
                 "description": "The account's events newest first (R25), paged like the ledger.",
                 "parameters": [account_id,
-                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                               {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
-                                "description": "page on: the next_before of the previous page"}],
+                               *paging],
                 "responses": {"200": _json({"type": "object", "required": ["events", "as_of", "next_before"],
                                             "properties": {"events": {"type": "array", "items": _ref("HistoryEvent")},
                                                            "as_of": {"type": "integer"},
