@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from license_server import admin
@@ -175,3 +177,36 @@ def test_bad_paging_arguments_are_422(anne):
 
 def admin_key_id(ctx, key: str) -> str:
     return ctx.keyring.read_key(key).key_id_hex
+
+
+def test_an_upgrade_gives_accounts_made_before_the_history_their_creation_event(database_url, ctx, clock):
+    from sqlalchemy import text
+
+    from license_server import migrations
+    from license_server.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        _downgrade(engine, "0003")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO partners (name, created_at) VALUES ('Acme Télécom', :t)"), {"t": 1})
+            connection.execute(text(
+                "INSERT INTO accounts (id, partner, name, contact_email, cloud_contract, language, revision, as_of, "
+                "balance_ticks, rate_ticks_per_s, suspended, deleted, last_activity_at, created_at) VALUES "
+                "(:id, 'Acme Télécom', :name, 'a@b.fr', false, 'fr', 1, :t, 0, 0, false, false, :t, :t)"),
+                {"id": "6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d", "name": LONG_NAME, "t": 1_700_000_000})
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT account_id, at, kind, technician, params FROM history")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [("6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d", 1_700_000_000, "created", None,
+                                             json.dumps({"name": LONG_NAME}))]
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from license_server.migrations import alembic_config
+
+    command.downgrade(alembic_config(engine), revision)
