@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Callable
 
 from rental import validation
-from rental.errors import FieldError
+from rental.errors import FieldError, RuleViolation
+from rental.rules import check_pbx
 from rental.reasons import N_
 
 from .projection import AccountState, PbxState
+from .errors import FIELD_OF_CODE, Problem, Refused
 
 
 #: The words each form field goes by in messages (the reason's ``field`` param; screens translate it).
@@ -26,7 +28,6 @@ CUSTOMER_NAME, PBX_NAME = N_("The customer name"), N_("The PBX name")
 def _valid(check: Callable, value, field: str, label: str | None = None):
     """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it,
     its reason kept as data."""
-    from .services import Problem, Refused
 
     try:
         return check(value, label or LABELS[field])
@@ -34,27 +35,58 @@ def _valid(check: Callable, value, field: str, label: str | None = None):
         raise Refused([Problem.of(exc.reason, field)]) from None
 
 
+class _EveryProblem:
+    """Runs each field check and keeps every refusal, so a form shows all its errors at once (issue 11)."""
+
+    def __init__(self):
+        self.problems: list = []
+
+    def run(self, check: Callable, *args):
+
+        try:
+            return check(*args)
+        except Refused as refused:
+            self.problems.extend(refused.problems)
+            return None
+
+    def raise_any(self) -> None:
+
+        if self.problems:
+            raise Refused(self.problems)
+
+
 def account_fields(*, name=None, contact_email=None, cloud_contract=None, language=None, required: bool) -> dict:
     """The fields of create_account / update_account, checked as the server checks them (bad-op)."""
     fields: dict = {}
+    every = _EveryProblem()
     if name is not None or required:
-        fields["name"] = _valid(validation.text, name, "name", CUSTOMER_NAME)
+        fields["name"] = every.run(_valid, validation.text, name, "name", CUSTOMER_NAME)
     if contact_email is not None or required:
-        fields["contact_email"] = _valid(validation.email, contact_email, "contact_email")
+        fields["contact_email"] = every.run(_valid, validation.email, contact_email, "contact_email")
     if cloud_contract is not None or required:
-        fields["cloud_contract"] = _valid(validation.boolean, cloud_contract, "cloud_contract")
+        fields["cloud_contract"] = every.run(_valid, validation.boolean, cloud_contract, "cloud_contract")
     if language is not None or required:
-        fields["language"] = _valid(validation.language, language, "language")
+        fields["language"] = every.run(_valid, validation.language, language, "language")
+    every.raise_any()
     return fields
 
 
 def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
-    """register_pbx fields, checked as the server checks their shape (bad-op); the rules (R1, R7, a serial
-    twice) are the core's decision, asked next with the same call the server makes."""
-    fields = {"name": _valid(validation.text, name, "name", PBX_NAME),
-              "serial": _valid(validation.serial, serial, "serial"),
-              "firmware": _valid(validation.firmware, firmware, "firmware"),
+
+    """register_pbx fields, checked as the server checks their shape (bad-op), every problem at once; the rules
+    (R1, R7, a serial twice) are the core's decision, asked next with the same call the server makes."""
+    every = _EveryProblem()
+    fields = {"name": every.run(_valid, validation.text, name, "name", PBX_NAME),
+              "serial": every.run(_valid, validation.serial, serial, "serial"),
+              "firmware": every.run(_valid, validation.firmware, firmware, "firmware"),
               "platform": platform, "mode": mode}
+    if every.problems and fields["firmware"] is not None:
+        # the form shows every problem at once: the rule the core would apply next (R1, R7) is said now too
+        try:
+            check_pbx(mode, platform, fields["firmware"], state.cloud_contract)
+        except RuleViolation as violation:
+            every.problems.append(Problem.of(violation, FIELD_OF_CODE.get(violation.code, "firmware")))
+    every.raise_any()
     if hardware_model:
         fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
     return fields

@@ -14,6 +14,8 @@ RentDesk: rent PBX licenses on prepaid service credits (iSC), offline on a lapto
   rentdesk serve --port N   serve only, on 127.0.0.1:N (prints the launch URL)
   rentdesk demo             try everything on this computer: a local license server with
                             demo prices, a technician and activation keys, in a throwaway folder
+  rentdesk export --to DIR  after the passphrase, write your accounts, PBXs, queue and statements
+                            as JSON and CSV into DIR (no standard tool opens the encrypted store)
 
 The data folder is --home, else $RENTDESK_HOME, else your per-user data folder.
 """
@@ -54,7 +56,47 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS,
                       help="keep the demo in DIR (default: a throwaway folder removed at exit)")
     demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+
+    export = commands.add_parser("export", help="write your own data as JSON and CSV (asks the passphrase)")
+    export.add_argument("--to", metavar="DIR", required=True, help="folder to write into (made if missing)")
+    export.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data folder")
     return parser
+
+
+def export_command(home: str | None, dest: str) -> int:
+    """rentdesk export: unlock with the passphrase (typed, or one line on stdin), then write the files."""
+    import getpass
+
+    from . import paths, services
+    from .clock import SystemClock
+    from .export import export_data
+
+    folder = paths.data_dir() if not home else __import__("pathlib").Path(home).expanduser().resolve()
+    if not services.is_initialised(folder):
+        print(f"rentdesk export: no RentDesk data in {folder} (use --home DIR or $RENTDESK_HOME)", file=sys.stderr)
+        return 1
+    if sys.stdin.isatty():
+        passphrase = getpass.getpass(f"Passphrase of {folder}: ")
+    else:
+        passphrase = sys.stdin.readline().rstrip("\n")
+    try:
+        store = services.unlock(folder, passphrase)
+    except services.WrongPassphrase:
+        print("rentdesk export: wrong passphrase; nothing was written.", file=sys.stderr)
+        return 1
+    except services.StoreError as exc:
+        print(f"rentdesk export: {exc}", file=sys.stderr)
+        return 1
+    try:
+        written = export_data(store, SystemClock(), dest)
+    except OSError as exc:
+        print(f"rentdesk export: cannot write to {dest}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    for path in written:
+        print(path)
+    return 0
 
 
 def _ensure_std_streams() -> None:
@@ -76,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         from .launcher import run
 
         return run("serve", home=args.home, port=args.port, verbose=args.verbose)
+    if args.command == "export":
+        return export_command(args.home, args.to)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -7,6 +7,7 @@ in tests only: a normal start never trusts it (DESIGN §4).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -160,6 +161,32 @@ def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str,
     )
 
 
+DEMO_PREFIX = "rentdesk-demo-"
+#: A throwaway folder younger than this may belong to a demo that is starting (it takes its lock a moment later).
+ABANDONED_AFTER_S = 120
+
+
+def remove_abandoned_demos(temp_dir: str | None = None, *, now: float | None = None) -> list[Path]:
+    """Throwaway folders of earlier demos that died without cleaning up (a window toolkit that aborts the whole
+    process, a killed terminal): removed when no running demo holds their lock. Returns what was removed."""
+    import time
+
+    removed = []
+    now = time.time() if now is None else now
+    for folder in Path(temp_dir or tempfile.gettempdir()).glob(DEMO_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid() \
+                    or now - folder.stat().st_mtime < ABANDONED_AFTER_S:
+                continue
+            lock = InstanceLock(folder / "app").acquire()
+        except (AlreadyRunning, OSError):
+            continue  # a demo still runs there (or it is not ours to judge)
+        lock.release()
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = False,
              out: TextIO | None = None, clock=None) -> int:
     """Start the demo server, prepare the store, open the app; everything stops (and a throwaway
@@ -169,7 +196,9 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
     out = out or sys.stdout
     launcher.quiet_request_log(verbose)  # the demo server's requests too
     throwaway = home is None
-    folder = Path(tempfile.mkdtemp(prefix="rentdesk-demo-")) if throwaway else Path(home).expanduser().resolve()
+    if throwaway:
+        remove_abandoned_demos()
+    folder = Path(tempfile.mkdtemp(prefix=DEMO_PREFIX)) if throwaway else Path(home).expanduser().resolve()
     app_home = folder / "app"
     server = None
     try:

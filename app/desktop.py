@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 TITLE = "RentDesk"
+#: The window fits a 1366×768 laptop with its task bar and title bar (1200×820 cut the header off there);
+#: the screens are laid out for 1024 px wide.
+WINDOW_SIZE = (1200, 700)
+MIN_SIZE = (1024, 600)
 #: Debian libraries the Qt xcb platform plugin loads; without them Qt aborts (NOTES, pywebview).
 LINUX_XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
                   "xcb-keysyms": "libxcb-keysyms1"}
@@ -119,7 +123,7 @@ class DesktopWindow:
         import webview
 
         self.window = webview.create_window(
-            self.title, self.url, width=1200, height=820, min_size=(1024, 700), text_select=True)
+            self.title, self.url, width=WINDOW_SIZE[0], height=WINDOW_SIZE[1], min_size=MIN_SIZE, text_select=True)
         options: dict[str, Any] = {
             # Private mode: nothing persists between launches, which is right here: the launch
             # cookie is per launch and every piece of data lives in the encrypted store, not in

@@ -29,6 +29,18 @@ class Line:
     refused: bool = False  # a queued op the server would refuse now (shown, marked: it makes no event)
 
 
+@dataclass(frozen=True)
+class HistoryView:
+    """An account's history (R25) offline: its queued changes on top (newest first, worded as the server will
+    record them), then the events the server recorded, newest first."""
+
+    account_id: str
+    name: str
+    queued: tuple[Line, ...]
+    recorded: tuple[Line, ...]
+    total: int  # recorded events held on this laptop
+
+
 def newest_id(session: Session, account_id: str) -> int | None:
     """The highest event id held, so a pull fetches only newer pages."""
     return session.scalar(select(func.max(HistoryEvent.event_id)).where(HistoryEvent.account_id == account_id))

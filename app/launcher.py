@@ -233,9 +233,15 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
 
             window = desktop.DesktopWindow(url)
             stopper.on_stop = window.close
-            if not stop.is_set():
+            if stop.is_set():
+                return EXIT_OK
+            try:
                 window.open(on_started=on_window)
-            return EXIT_OK
+                return EXIT_OK
+            except Exception as exc:  # the window did not start after all: the browser still works
+                print(f"RentDesk cannot open its window: {exc}\nOpening it in your web browser instead.",
+                      file=err, flush=True)
+                window, stopper.on_stop, mode = None, None, "browser"
 
         if mode == "browser":
             opened, page = open_in_browser(app, home, server.port)

@@ -22,6 +22,7 @@ from rental.rules import Policy, Reduction
 
 from . import outbox, replica
 from .models import OutboxOp, Reduction as ReductionRow, ToggleOccurrence
+from .errors import NotFound, Problem, Refused
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -148,7 +149,8 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
                    if key in body]
         return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
     if kind == "set_licenses":
-        items = [f"{ref} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
+        prices = book.pricelist if book else None  # the item's name as the price list gives it (issue 11)
+        items = [f"{_item_name(prices, ref)} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
         return Reason("", "op-set-licenses" if items else "op-end-rent", {"pbx": pbx, "items": items})
     if kind == "remove_pbx":
         return Reason("", "op-remove-pbx", {"pbx": pbx})
@@ -157,6 +159,11 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
     if kind == "delete_account":
         return Reason("", "op-delete-account", {})
     return Reason("", kind, {})
+
+
+def _item_name(prices: PriceList | None, ref: str) -> str:
+    item = prices.get(ref) if prices is not None else None
+    return f"{item.name} ({ref})" if item is not None else ref
 
 
 class Book:
@@ -211,7 +218,6 @@ class Book:
     def require(self, account_id: str) -> AccountState:
         state = self.get(account_id)
         if state is None:
-            from .services import NotFound
 
             raise NotFound(f"No account {account_id} on this laptop: sync to fetch it, or check the link.")
         return state
@@ -220,7 +226,6 @@ class Book:
         """The account (verified state) unless it is deleted or its deletion is queued."""
         state = self.pending_state(account_id) or self.require(account_id)
         if state.billing.deleted:
-            from .services import Problem, Refused
 
             raise Refused([Problem.of(Reason.of("account-deleted"))])
         return self.require(account_id)
@@ -228,7 +233,6 @@ class Book:
     def require_pbx(self, state: AccountState, pbx_id: str) -> PbxState:
         pbx = state.pbxs.get(pbx_id)
         if pbx is None or pbx.removed:
-            from .services import NotFound
 
             raise NotFound(f"No PBX {pbx_id} on account {state.name} (removed, or never registered).")
         return pbx

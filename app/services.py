@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from rental import billing
+from rental import ops as decider
 from rental.errors import AmountError, KeyFormatError, Refusal, RuleViolation, SignatureError
 from rental.reasons import Reason
 from rental.money import check_milli, ticks_to_milli_floor
@@ -33,7 +34,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import history as history_mod
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
-from .models import AccountReplica
+# the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
+from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused
+from .views import (
+    AccountRef, AccountSummary, AccountView, BurnDown, Figures, KeyFingerprint, LicenseLine, LicensePreview, MeterView,
+    OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView, StatementRow, StatementView,
+    SyncReport, SyncStatus,
+)
+from .models import AccountReplica, LedgerLine
 from .store import (  # re-exported: the UI needs only this module
     Store,
     StoreError,
@@ -57,11 +65,11 @@ __all__ = [
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
     # reads
-    "list_accounts", "account_detail", "pbx_detail", "current_pricelist", "pricelist_notice", "pricelist_notices",
+    "list_accounts", "account_detail", "meter", "pbx_detail", "current_pricelist", "pricelist_notice", "pricelist_notices",
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
-    "remove_pbx", "redeem_key", "delete_account", "resolve",
+    "remove_pbx", "redeem_key", "preview_key", "KeyPreview", "delete_account", "resolve", "key_use", "KeyUse",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -69,326 +77,6 @@ __all__ = [
 ]
 
 InsecureServerUrl = settings_mod.InsecureServerUrl
-
-
-# =========================================================================== errors
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it.
-
-    A problem the core decided carries its ``code`` and ``params`` (screens translate from them); the
-    app's own problems still carry English ``message`` only.
-    """
-
-    rule: str
-    message: str
-    ref: str | None = None  # the price-list item concerned, for per-line display
-    field: str | None = None  # the form field concerned (name, contact_email, firmware, ...), when known
-    code: str | None = None
-    params: Mapping[str, object] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def of(cls, violation: "RuleViolation | Reason", field: str | None = None) -> "Problem":
-        reason = violation.reason if isinstance(violation, RuleViolation) else violation
-        ref = reason.params.get("ref")
-        return cls(reason.rule, reason.message, ref if isinstance(ref, str) else None, field, reason.code,
-                   dict(reason.params))
-
-
-class Refused(Exception):
-    """An edit the offline checks refuse; nothing was queued. ``problems`` lists every reason."""
-
-    def __init__(self, problems: Sequence[Problem], warnings: Sequence[Reason] = ()):
-        problems = tuple(problems)
-        super().__init__(" ".join(problem.message for problem in problems))
-        self.problems = problems
-        self.rule = problems[0].rule
-        self.message = problems[0].message
-        self.warnings = tuple(warnings)
-
-    @classmethod
-    def of(cls, refusal: Refusal, field: str | None = None) -> "Refused":
-        """The core's refusal as the app's, each problem by its code (fields named when one is concerned)."""
-        return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
-
-
-#: Refusals that no later sync can change (the key was used, the account deleted, another partner's).
-FINAL_RULES = ("key-used", "key-invalid", "deleted", "access", "op-reuse")
-
-#: The form field a core refusal concerns, so the form shows it next to that field.
-FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
-                 "cloud-needs-contract": "platform", "platform-unknown": "platform", "mode-unknown": "mode",
-                 "serial-duplicate": "serial", "cloud-contract-in-use": "cloud_contract",
-                 "still-renting": "mode", "forfeit-consent": "confirm_forfeit_milli"}
-
-
-class NeedsConfirmation(Exception):
-    """The edit is allowed but comes with warnings (R6) the technician must accept: call again with confirm=True."""
-
-    def __init__(self, warnings: Sequence[Reason]):
-        super().__init__(" ".join(warning.message for warning in warnings))
-        self.warnings = tuple(warnings)
-
-
-class NotFound(LookupError):
-    """No such account, PBX or op in this store (maybe deleted, or not synced yet)."""
-
-
-# =========================================================================== views
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows."""
-
-    at: int
-    balance_ticks: int
-    rate_ticks_per_s: int  # being charged now (0 when suspended or idle)
-    monthly_milli: int  # consumption of the configuration (R16, R21), even while suspended
-    remaining_seconds: int | None  # None when nothing runs
-    ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
-    status: str  # active | idle | suspended | deleted
-
-
-@dataclass(frozen=True)
-class LicenseLine:
-    ref: str
-    name: str  # from the current price list, or the ref when unknown
-    qty: int
-    monthly_milli: int  # unit price the line is rated at (R23)
-    rate_ticks_per_s: int  # the line's whole rate
-
-
-@dataclass(frozen=True)
-class PbxView:
-    pbx_id: str
-    name: str
-    serial: str
-    platform: str
-    hardware_model: str | None
-    firmware: str
-    mode: str  # rental | purchased
-    status: str
-    revision: int | None  # None while only registered offline
-    licenses: tuple[LicenseLine, ...]  # confirmed by the server
-    pending_licenses: tuple[LicenseLine, ...] | None  # the desired state queued, when one is
-    is_confirmed: bool  # the server knows this PBX
-    is_pending_removal: bool
-    has_pending_changes: bool
-
-
-@dataclass(frozen=True)
-class OpView:
-    """An op in the outbox: pending, or rejected/conflicting with the server's reason until resolved."""
-
-    op_id: str
-    seq: int
-    kind: str
-    account_id: str
-    pbx_id: str | None
-    summary: Reason  # one line, as a reason screens translate ("Set licenses of PBX Lobby: 01-00010-001 × 5")
-    effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
-    state: str  # pending | rejected | conflict
-    rule: str | None
-    message: str | None
-    created_at: int
-    attempts: int  # how many syncs carried it (0: never left the laptop)
-    credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
-    problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
-    is_final: bool = False  # refused for a reason that cannot change (a used key): only "Discard" helps
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    account_id: str
-    name: str
-    contact_email: str
-    status: str  # projected to now (suspended from the exact second the server will use, R18)
-    balance_ticks: int
-    remaining_seconds: int | None
-    ends_at: int | None
-    monthly_milli: int
-    pending_ops: int
-    problem_ops: int  # rejected or conflicting ops waiting for a decision
-    pending_credit_milli: int  # keys queued, not yet confirmed
-    is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
-    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back (the same for every account)
-
-
-@dataclass(frozen=True)
-class AccountView:
-    account_id: str
-    name: str
-    contact_email: str
-    cloud_contract: bool
-    language: str
-    partner: str | None
-    revision: int | None
-    is_confirmed: bool
-    is_deleted: bool
-    confirmed: Figures  # the verified snapshot projected to now
-    pending: Figures | None  # the same figures with the queued ops applied; None when nothing is queued
-    pending_credit_milli: int  # "+X iSC, not yet confirmed"
-    price_version: str | None  # the list the account is rated at (R23)
-    pbxs: tuple[PbxView, ...]
-    ops: tuple[OpView, ...]  # pending, rejected and conflicting ops of this account, in order
-    verified_at: int | None  # server time of the verified snapshot (its as_of)
-    received_at: int | None  # laptop time it was received
-    pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
-    results: tuple[ResultView, ...] = ()  # the account's newest verified op results (20), with warnings (R6)
-    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back; figures use the server's time
-
-
-@dataclass(frozen=True)
-class LicensePreview:
-    """What a desired configuration of one PBX would do (R14, R16), computed offline with rental.rules."""
-
-    ok: bool
-    problems: tuple[Problem, ...]  # each with its ref when it concerns one item
-    warnings: tuple[Reason, ...]  # R6 reduce-then-restore, R18 still suspended
-    current: Figures
-    after: Figures  # balance, new monthly consumption, new runtime and end date
-    lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
-    missing_milli: int  # iSC missing for R14 (0 when enough)
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """An account named on a screen that lists accounts for another reason (e.g. R23 notices)."""
-
-    account_id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class PricelistNotice:
-    """A newer price list applies to this account at its next connection event (R23)."""
-
-    account_version: str | None
-    current_version: str
-    message: str
-
-
-@dataclass(frozen=True)
-class BurnDown:
-    """Balance over time until the end of credit; ``points`` are (second, balance ticks)."""
-
-    now: int
-    confirmed: tuple[tuple[int, int], ...]
-    pending: tuple[tuple[int, int], ...] | None
-    confirmed_ends_at: int | None
-    pending_ends_at: int | None
-
-
-@dataclass(frozen=True)
-class StatementRow:
-    pbx_id: str
-    pbx_name: str
-    ref: str
-    item_name: str
-    seconds: int
-    rates: tuple[int, ...]  # ticks per second, one per price in the period
-    ticks: int
-
-
-@dataclass(frozen=True)
-class StatementView:
-    """R25: per PBX and item the seconds, rate and amount, totals matching the ledger to the tick."""
-
-    account_id: str
-    start: int
-    end: int
-    rows: tuple[StatementRow, ...]
-    charged_ticks: int
-    credited_ticks: int
-    forfeited_ticks: int
-    expired_ticks: int
-    lines_known: int  # ledger lines held for the account
-    fetched_at: int | None  # when the ledger was last pulled; figures are as of then
-
-
-@dataclass(frozen=True)
-class RefusalView:
-    """Something the app refused to believe, with the reason (shown, never a crash)."""
-
-    at: int
-    what: str
-    subject: str | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class ResultView:
-    """The server's verified answer to one op, newest first, with the warnings it carried (R6)."""
-
-    op_id: str
-    account_id: str
-    account_name: str
-    kind: str | None
-    status: str  # applied | rejected | conflict
-    rule: str | None
-    message: str | None
-    warnings: tuple[Reason, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
-    server_time: int  # the server's second the op took effect (or was refused)
-    received_at: int  # laptop time the answer arrived
-    problems: tuple[Reason, ...] = ()  # a refusal's problems as data
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    server_url: str | None
-    online: bool | None  # None: never tried
-    last_attempt_at: int | None
-    last_success_at: int | None
-    last_error: str | None
-    queued: int  # pending ops
-    problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
-    refusals: tuple[RefusalView, ...]  # newest first
-    clock_notice: ClockNotice | None = None  # the laptop's clock is off (> 2 min) or went back since last seen
-    clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
-    results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
-
-
-@dataclass(frozen=True)
-class SettingsView:
-    server_url: str | None
-    has_token: bool
-    language: str | None
-    client_id: str
-
-
-@dataclass(frozen=True)
-class QueuedOp:
-    """What a write queued: its op_id, and warnings shown with it."""
-
-    op_id: str
-    kind: str
-    account_id: str
-    warnings: tuple[Reason, ...] = ()
-    pbx_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    ok: bool
-    sent: int = 0
-    applied: int = 0
-    rejected: int = 0
-    conflicts: int = 0
-    accounts_updated: int = 0
-    refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
-    error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
-    clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
-    warnings: tuple[Reason, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
-
-
-@dataclass(frozen=True)
-class KeyFingerprint:
-    kid: str
-    fingerprint: str
-    is_demo: bool
 
 
 # =========================================================================== setup
@@ -492,12 +180,13 @@ class AccountList(list):
 LIST_PAGE = 100
 
 
-def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None) -> AccountList:
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None, *,
+                  include_deleted: bool = True) -> AccountList:
     """Accounts held (verified or created offline), projected to now, matching name/e-mail/id, by name.
 
     The search, order and limit run in SQL on the replica's columns; only the accounts shown are parsed
     and projected (with their queued ops), so a keystroke costs the same with 10 or 10,000 accounts.
-    limit None lists every match (sync queue, price notices).
+    limit None lists every match (sync queue, price notices). include_deleted False leaves deleted accounts out.
     """
     needle = query.strip().lower()
     with uow:
@@ -505,6 +194,8 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
         session = uow.session
         # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
         where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
+        if not include_deleted:  # the list screen hides them unless asked (issue 11)
+            where.append(AccountReplica.status != "deleted")
         total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
         page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
                                                                          AccountReplica.account_id)
@@ -535,7 +226,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
                 pending_ops=book.count_ops(state.account_id, "pending"),
                 problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
                 pending_credit_milli=shown.pending_credit_milli,
-                is_confirmed=state.confirmed, clock_notice=notice,
+                is_confirmed=state.confirmed, clock_notice=notice, warn_s=book.policy.min_credit_days * 86_400,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
     if limit is not None:
@@ -565,19 +256,8 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
         return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
 
 
-@dataclass(frozen=True)
-class HistoryView:
-    """An account's history (R25) offline: its queued changes on top (newest first, worded as the server will
-    record them), then the events the server recorded, newest first."""
-
-    account_id: str
-    name: str
-    queued: tuple[history_mod.Line, ...]
-    recorded: tuple[history_mod.Line, ...]
-    total: int  # recorded events held on this laptop
-
-
 HISTORY_SHOWN = history_mod.SHOWN
+HistoryView = history_mod.HistoryView
 
 
 def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int | None = HISTORY_SHOWN
@@ -591,6 +271,19 @@ def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int |
                   for op, event in book.queued_events.get(account_id, [])]
         recorded, total = history_mod.recorded(uow.session, account_id, limit)
     return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
+
+
+def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
+    """The meter's figures only (it polls every second): one account's snapshot and queued ops projected to now;
+    no PBX views, no op views, no server answers read or verified again."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        pending = book.pending_state(account_id)
+        return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book),
+                         _figures(pending.billing, now, book) if pending is not None else None,
+                         pending.pending_credit_milli if pending is not None else 0)
 
 
 def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:
@@ -669,12 +362,13 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         payload = json.loads(row.payload)
         entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
         prices = replica.current_pricelist(uow.session)
-    rows, totals = billing.statement(entries, start, end)
+    rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
-        seconds=r.seconds, rates=r.rates, ticks=r.ticks) for r in rows)
+        seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
+        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
                          totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
 
@@ -829,30 +523,122 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
 def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
 
-    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before.
+    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
+    warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
     """
-    try:
-        key = uow.keyring.read_key(key_text)
-    except (KeyFormatError, SignatureError) as exc:
-        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
-        raise Refused([Problem.of(reason, "key")]) from None
+    key = _read_key(uow, key_text)
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
-        for op in outbox.all_ops(uow.session):
-            if op.kind == "redeem_key" and json.loads(op.body).get("key") == key.text and op.state == "pending":
-                raise Refused([Problem("key-used", "This key is already queued on this laptop "
-                                       f"(account {book.name_of(op.account_id)}); a key is loaded once.",
-                                       field="key")])
+        _refuse_known_key(uow.session, book, key)
+        decision = _decide(book, account_id, "redeem_key", _key_fields(key))
         op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+        return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
+
+
+@dataclass(frozen=True)
+class KeyPreview:
+    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a stopped
+    account or how much more would, and the figures after it; or why it cannot be used."""
+
+    amount_milli: int = 0
+    problems: tuple[Problem, ...] = ()
+    restarts: bool = False  # the account is stopped and this load restarts it (R18)
+    still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
+    after: Figures | None = None
+
+
+def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> KeyPreview:
+    """The key form's answer as the technician types (nothing is queued): the core's decision on the load."""
+    if not (key_text or "").strip():
+        return KeyPreview()
+    try:
+        key = _read_key(uow, key_text)
+    except Refused as refused:
+        return KeyPreview(problems=refused.problems)
+    with uow:
+        now = _now(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        try:
+            book.require_alive(account_id)
+            _refuse_known_key(uow.session, book, key)
+            state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
+        except Refused as refused:
+            return KeyPreview(key.amount_milli, refused.problems)
+        except Refusal as refusal:
+            return KeyPreview(key.amount_milli, Refused.of(refusal).problems)
+        stopped = billing.project(state.billing, now).suspended
+        still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
+        return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
+                          _figures(decision.state.billing, now, book))
+
+
+def _read_key(uow: UnitOfWork, key_text: str):
+    """The key read and verified offline, or Refused with its reason (key-incomplete, key-not-genuine, ...)."""
+    try:
+        return uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError) as exc:
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
+
+
+def _key_fields(key) -> dict:
+    """A load as the core decides it: the key text and what it was read to hold."""
+    return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
+
+
+def _refuse_known_key(session, book: "projection.Book", key) -> None:
+    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
+    use = _key_use(session, key.text, key.key_id_hex)
+    if use is not None:
+        code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
+        raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """What this laptop knows of an activation key: queued here, loaded (in a ledger it pulled), or refused as used."""
+
+    state: str  # queued | loaded | used
+    account_id: str
+
+
+def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
+    """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
+    for op in outbox.all_ops(session):
+        if op.kind == "redeem_key" and json.loads(op.body).get("key") == key_text:
+            if op.state == "pending":
+                return KeyUse("queued", op.account_id)
+            if op.rule == "key-used":
+                return KeyUse("used", op.account_id)
+    for line in session.scalars(select(LedgerLine).where(LedgerLine.raw.contains(key_id_hex)).limit(5)):
+        try:
+            loaded = json.loads(line.raw).get("key_id") == key_id_hex
+        except ValueError:
+            loaded = False
+        if loaded:
+            return KeyUse("loaded", line.account_id)
+    return None
+
+
+def key_use(uow: UnitOfWork, key_text: str) -> KeyUse | None:
+    """Whether this laptop already knows the key as queued, loaded or used (None also for a key it cannot read)."""
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError):
+        return None
+    with uow:
+        return _key_use(uow.session, key.text, key.key_id_hex)
 
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
-    """Queue deleting an account; confirm_forfeit_milli must equal the balance shown (R13: iSC are forfeited)."""
+    """Queue deleting an account; confirm_forfeit_milli is the balance shown, consent to forfeit up to it (R13).
+
+    Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
+    """
     try:
         check_milli(confirm_forfeit_milli, "confirmed balance")
     except AmountError as exc:
@@ -951,14 +737,19 @@ def _op_view(op, book=None) -> OpView:
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
-                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems),
-                  is_final=op.state == "rejected" and op.rule in FINAL_RULES)
+                  credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems))
 
 
-def _figures(account: billing.Account, now: int) -> Figures:
+def _figures(account: billing.Account, now: int, book: "projection.Book | None" = None) -> Figures:
+    """R16 figures for now, with what the server's policy and the current list say of them (R18, R19)."""
     f = projection.figures(account, now)
+    policy = book.policy if book is not None else projection.Policy()
+    projected = billing.project(account, now)
     return Figures(f.at, f.balance_ticks, f.rate_ticks_per_s, f.monthly_milli, f.remaining_seconds, f.ends_at,
-                   f.status)
+                   f.status, daily_milli=decider.daily_milli(f.monthly_milli),
+                   resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
+                   retained_until=decider.retained_until(projected, policy),
+                   warn_s=policy.min_credit_days * 86_400, resume_days=policy.resume_min_days)
 
 
 def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
@@ -991,8 +782,8 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         account_id=account_id, name=shown.name, contact_email=shown.contact_email,
         cloud_contract=shown.cloud_contract, language=shown.language, partner=state.partner,
         revision=state.revision, is_confirmed=state.confirmed, is_deleted=state.billing.deleted,
-        confirmed=_figures(state.billing, now),
-        pending=_figures(pending.billing, now) if pending is not None else None,
+        confirmed=_figures(state.billing, now, book),
+        pending=_figures(pending.billing, now, book) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
         price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
         verified_at=state.verified_at, received_at=state.received_at,
@@ -1029,10 +820,10 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
         problems = tuple(Problem.of(reason) for reason in refusal.problems)
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
-        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now),
-                              after=_figures(after, now), lines=_lines_view(lines, prices), missing_milli=missing)
-    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now),
-                          after=_figures(decision.state.billing, now), lines=_lines_view(lines, prices),
+        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
+                              after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now, book),
+                          after=_figures(decision.state.billing, now, book), lines=_lines_view(lines, prices),
                           missing_milli=0)
 
 

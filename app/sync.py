@@ -21,24 +21,14 @@ from rental.rules import reductions as reductions_of
 from rental.signing import token_binding
 
 from . import clock as clock_mod, history as history_mod, outbox, replica, settings, terms as terms_mod
+from .errors import ServerError, SyncError
+from .views import SyncReport
 from .models import Reduction as ReductionRow, ToggleOccurrence
 
 API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_BATCH = 200  # ops per POST /sync; a longer outbox goes in several batches, in order
 STATUSES = ("applied", "rejected", "conflict")
-
-
-class SyncError(Exception):
-    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost."""
-
-
-class ServerError(SyncError):
-    """The server answered with an error document {error, message}."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"The license server said {code} ({status}): {message}")
-        self.status, self.code, self.server_message = status, code, message
 
 
 class HttpTransport:
@@ -63,8 +53,8 @@ class HttpTransport:
             raise SyncError("The license server did not answer in time: the changes stay queued and are sent "
                             "again later (each is applied once).") from None
         except httpx.HTTPError as exc:
-            raise SyncError(f"The license server cannot be reached ({type(exc).__name__}): working offline; "
-                            "the changes stay queued.") from None
+            raise SyncError("The license server cannot be reached (no connection, or the address in Settings is "
+                            "wrong): working offline; the changes stay queued.") from None
         self.last_date = clock_mod.http_date(response.headers.get("date"))
         try:
             data = response.json()
@@ -128,6 +118,76 @@ class HttpTransport:
 
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)
+
+
+class UntrustedAnswer(SignatureError):
+    """An answer signed with a key this app does not trust; the message says which key file is missing."""
+
+
+def untrusted_key_reason(answer, keyring) -> str | None:
+    """When an answer is signed with a key this app does not trust, say which key file is missing (plain words,
+    not the verifier's "trusted keys are none"); None when every envelope names a trusted key."""
+    envelopes = []
+    if isinstance(answer, dict):
+        for value in answer.values():
+            envelopes += value if isinstance(value, list) else [value]
+    for envelope in envelopes:
+        kid = envelope.get("kid") if isinstance(envelope, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return (f"The license server signs its answers with key '{kid}', which this RentDesk does not trust: "
+                    f"ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, then start "
+                    "RentDesk again. Nothing of this answer was believed.")
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What a first run learnt of a server and token: who is connected, or what failed as a code the screen words
+    (unreachable, not-a-server, token-unknown, server-error with detail, untrusted-key with kid)."""
+
+    ok: bool
+    technician: str | None = None
+    partner: str | None = None
+    code: str | None = None
+    field: str | None = None  # server_url | token: where the problem is shown
+    detail: str | None = None  # the server's own words (server-error) or the key id (untrusted-key)
+
+
+def check_connection(url: str, token: str, keyring, *,
+                     transport: httpx.BaseTransport | None = None) -> ConnectionCheck:
+    """Ask the server who the token belongs to and check its signing key is trusted here (nothing is stored)."""
+    try:
+        api = HttpTransport(url, token, transport=transport, timeout=httpx.Timeout(10.0))
+    except settings.InsecureServerUrl as exc:
+        return ConnectionCheck(False, code="server-error", field="server_url", detail=str(exc))
+    try:
+        try:
+            health = api.health()
+        except SyncError:
+            return ConnectionCheck(False, code="unreachable", field="server_url")
+        if health.get("status") != "ok":
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        try:
+            envelope = api.whoami()
+        except ServerError as exc:
+            if exc.status == 401:
+                return ConnectionCheck(False, code="token-unknown", field="token")
+            return ConnectionCheck(False, code="server-error", field="server_url", detail=exc.server_message)
+        except SyncError:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        kid = envelope.get("kid") if isinstance(envelope, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return ConnectionCheck(False, code="untrusted-key", field="server_url", detail=kid)
+        try:  # signed: whose token this is, bound to this very token (the same answer sync pins the partner on)
+            me = keyring.verify_envelope(envelope, "technician")
+        except SignatureError:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        if me.get("token_binding") != api.token_binding:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        technician, partner = str(me.get("technician", "")), str(me.get("partner", ""))
+        return ConnectionCheck(True, technician, partner)
+    finally:
+        api.close()
 
 
 @dataclass(frozen=True)
@@ -247,7 +307,6 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
 
     tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once).
     """
-    from .services import SyncReport
 
     say = progress or (lambda message: None)
     now = clock.now()
@@ -331,6 +390,9 @@ def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
         return held
     envelope = _with_retries(transport.whoami, tries, sleep, backoff_s)
     with uow_factory() as uow:
+        untrusted = untrusted_key_reason({"whoami": envelope}, uow.keyring)
+        if untrusted:
+            raise UntrustedAnswer(untrusted)
         payload = replica.verify(uow.keyring, envelope, "technician")
         partner = payload.get("partner")
         if payload.get("token_binding") != binding or not isinstance(partner, str) or not partner:
@@ -341,7 +403,6 @@ def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
 
 
 def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s):
-    from .services import SyncReport
 
     sent = applied = rejected = conflicts = updated = 0
     refused: list[str] = []
@@ -352,7 +413,8 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         try:
             partner = _partner(uow_factory, transport, tries, sleep, backoff_s)
         except SignatureError as exc:
-            reason = f"The server's answer was refused, nothing of it was believed: {exc}."
+            reason = str(exc) if isinstance(exc, UntrustedAnswer) else \
+                f"The server's answer was refused, nothing of it was believed: {exc}."
             _note_failure(uow_factory, clock.now(), reason, refusal=reason)
             return SyncReport(ok=False, refused=(reason,), error=reason)
         while True:
@@ -377,7 +439,8 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 try:
                     verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies}, partner)
                 except SignatureError as exc:
-                    reason = f"The server's answer was refused, nothing of it was believed: {exc}."
+                    reason = untrusted_key_reason(answer, uow.keyring) or \
+                        f"The server's answer was refused, nothing of it was believed: {exc}."
                     uow.rollback()
                     _note_failure(uow_factory, now, reason, refusal=reason)
                     return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -461,7 +524,11 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     with uow_factory() as uow:
         floor = clock_mod.replica_floor(uow.session)
         fresh: list[int] = []
-        if replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
+        untrusted = untrusted_key_reason({"pricelist": prices}, uow.keyring)
+        if untrusted:  # said in plain words, once, instead of "trusted keys are none"
+            replica.record_refusal(uow.session, "pricelist", None, untrusted, now)
+            refused.append("price list")
+        elif replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
             refused.append("price list")
         envelopes = listing.get("accounts") if isinstance(listing, dict) else None
         if not isinstance(envelopes, list):
@@ -602,7 +669,6 @@ class BackgroundSyncer:
             try:
                 report = sync_now(self._uow_factory, self._clock, transport=transport)
             except Exception as exc:  # a sync must never kill the thread; the reason is kept
-                from .services import SyncReport
 
                 report = SyncReport(ok=False, error=f"Sync failed unexpectedly: {exc}")
             finally:

@@ -25,6 +25,7 @@ from rental.terms import acceptance_problem
 
 from . import replica
 from .models import TermsReplica
+from .errors import Problem, Refused, SyncError
 
 LANGUAGES = ("en", "fr")
 MAX_SIGNATORY = 200
@@ -83,7 +84,6 @@ def current(session: Session) -> Terms | None:
 
 def pull(uow_factory, clock, transport) -> bool:
     """Fetch the current terms at a sync (best effort: never fails a sync); True when some were kept."""
-    from .sync import SyncError
 
     fetch = getattr(transport, "terms", None)
     if fetch is None:
@@ -104,7 +104,6 @@ def acceptance(session: Session, terms_version: str | None, accepted_by: str | N
 
     With no terms on this laptop nothing is asked (the server refuses at sync if it holds some).
     """
-    from .services import Problem, Refused
 
     held = current(session)
     if held is None:

@@ -347,13 +347,16 @@ class StatementRow:
     seconds: int = 0
     ticks: int = 0
     rates: tuple[int, ...] = field(default=())
+    qty: int = 0  # with by_quantity: the quantity charged (one row per quantity and rate)
 
 
-def statement(entries: Iterable[Entry], start: int, end: int) -> tuple[list[StatementRow], dict[str, int]]:
+def statement(entries: Iterable[Entry], start: int, end: int, *,
+              by_quantity: bool = False) -> tuple[list[StatementRow], dict[str, int]]:
     """Sum the charge entries whose period lies in [start, end) per (PBX, item), with totals by kind.
 
     Charges that straddle a bound are pro-rated by the exact second: additivity (SPEC) makes
-    rate·seconds of the overlap the exact charge of that overlap.
+    rate·seconds of the overlap the exact charge of that overlap. by_quantity gives a row per
+    (PBX, item, quantity, rate), so each row has one quantity and one unit price (R25).
     """
     rows: dict[tuple[str, str], StatementRow] = {}
     totals = {CREDIT: 0, CHARGE: 0, FORFEIT: 0, EXPIRY: 0}
@@ -364,11 +367,11 @@ def statement(entries: Iterable[Entry], start: int, end: int) -> tuple[list[Stat
                 continue
             seconds = hi - lo
             ticks = entry.rate * seconds
-            key = (entry.pbx_id, entry.ref)
-            row = rows.get(key, StatementRow(entry.pbx_id, entry.ref))
+            key = (entry.pbx_id, entry.ref) + ((entry.qty, entry.rate) if by_quantity else ())
+            row = rows.get(key, StatementRow(entry.pbx_id, entry.ref, qty=entry.qty if by_quantity else 0))
             rates = row.rates if entry.rate in row.rates else row.rates + (entry.rate,)
-            rows[key] = StatementRow(entry.pbx_id, entry.ref, row.seconds + seconds, row.ticks + ticks, rates)
+            rows[key] = StatementRow(entry.pbx_id, entry.ref, row.seconds + seconds, row.ticks + ticks, rates, row.qty)
             totals[CHARGE] += ticks
         elif start <= entry.at < end:
             totals[entry.kind] += entry.ticks
-    return sorted(rows.values(), key=lambda r: (r.pbx_id, r.ref)), totals
+    return sorted(rows.values(), key=lambda r: (r.pbx_id, r.ref, r.qty, r.rates)), totals

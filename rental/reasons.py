@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .money import format_milli
+from .units import format_milli
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker for extraction
@@ -109,6 +109,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "amount-too-large": ("bad-op", N_("'{text}' is more than {max_milli}: check the amount for a typo.")),
     "milli-negative": ("bad-op", N_("The {what} is negative ({value} milli-iSC): iSC amounts are never negative.")),
     "milli-too-large": ("bad-op", N_("The {what} is more than {max_milli}: check it for a typo.")),
+    "key-queued-here": ("key-used", N_("This key is already queued on this laptop (account {account}); a key is "
+                                       "loaded once.")),
+    "key-loaded-here": ("key-used", N_("This key was loaded on account {account} already: a key loads credit once. "
+                                       "Use another key.")),
+    "key-used-here": ("key-used", N_("The server refused this key as used before (account {account}): a key loads "
+                                     "credit once. Use another key.")),
     "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
                                 "key.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "

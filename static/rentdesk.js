@@ -31,11 +31,12 @@
   });
   // rentdesk demo: "Use this key" puts a demo activation key in the key field, ready for "Load key".
   document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("[data-fill-key]") : null;
+    // Settings: a folder found on this computer goes in the backup field the same way (data-fill-value).
+    var button = event.target.closest ? event.target.closest("[data-fill-key], [data-fill-value]") : null;
     if (!button) return;
     var input = document.getElementById(button.getAttribute("data-fill-target"));
     if (!input) return;
-    input.value = button.getAttribute("data-fill-key");
+    input.value = button.getAttribute("data-fill-key") || button.getAttribute("data-fill-value");
     input.focus();
   });
   // Long work (sync, backup): while the request runs, show its progress bar, which then polls itself.

@@ -6,7 +6,8 @@ from flask import Blueprint, Flask, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, labels, security, state as state_mod
+from . import i18n, labels, rules_text, security, state as state_mod
+from .pages import is_htmx, redirect_to, render  # noqa: F401  (the app factory and error pages use them)
 from .state import state
 
 bp = Blueprint("web", __name__)
@@ -31,26 +32,6 @@ def home():
     if state().store is None:
         return redirect(url_for("auth.first_run" if not is_initialised() else "auth.unlock"))
     return redirect(url_for("accounts.index"))
-
-
-def is_htmx() -> bool:
-    """True for an htmx request, which gets a partial instead of a page."""
-    return request.headers.get("HX-Request") == "true"
-
-
-def render(template: str, partial: str | None = None, http_status: int = 200, **context):
-    """Render the page, or only its partial for an htmx request (Vary: HX-Request is always sent)."""
-    name = partial if (partial and is_htmx()) else template
-    return make_response(render_template(name, **context), http_status)
-
-
-def redirect_to(url: str):
-    """Go to url: an htmx request is told to load it as a whole page (HX-Redirect), a form post is redirected."""
-    if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def _error_page(status: int, title: str, message: str):
@@ -95,9 +76,20 @@ def current_clock_notice():
     return g.clock_notice
 
 
+def known_key_use(key_text: str):
+    """What this laptop knows of an activation key (queued, loaded, used), for lists of keys; None when locked."""
+    st = state()
+    if st.store is None:
+        return None
+    from .. import services
+
+    return services.key_use(st.store.unit_of_work(), key_text)
+
+
 def inject_globals():
     """What every template may ask: is the store open, and (lazily) the laptop-clock notice."""
-    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice}
+    return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice,
+            "key_use": known_key_use}
 
 
 def load_language():
@@ -107,10 +99,11 @@ def load_language():
 
 def init_app(app: Flask) -> None:
     """Wire every part of the web face into app."""
-    state_mod.init_app(app)
+    web_state = state_mod.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    rules_text.init_app(app)
     app.before_request(load_language)
     app.context_processor(inject_globals)
     app.register_error_handler(404, not_found)
@@ -124,3 +117,4 @@ def init_app(app: Flask) -> None:
 
     for module in (auth, accounts, pbx, sync, prices, rental, settings):
         app.register_blueprint(module.bp)
+    web_state.on_open.append(sync.start_background)

@@ -12,10 +12,12 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, redirect_to, render, security
+from . import core, forms, security
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .i18n import fmt_date, fmt_isc, fmt_milli, language
+from .labels import reason_text
+from .i18n import fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, language
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -41,8 +43,11 @@ def problems_to_form(form: forms.Form, error: services.Refused, default_field: s
 def index():
     """The list, searchable as you type: htmx asks for the rows only."""
     query = forms.text(request.args, "q", 100)
-    accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE)
-    return render("accounts/index.html", "accounts/_list.html", accounts=accounts, query=query)
+    deleted = request.args.get("deleted") == "shown"
+    accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
+                                      include_deleted=deleted)
+    return render("accounts/index.html", "accounts/_list.html", accounts=accounts, query=query,
+                  show_deleted=deleted)
 
 
 @bp.get("/<account_id>/history")
@@ -105,13 +110,19 @@ def edit(account_id: str):
     return render("accounts/form.html", form=form, account=account)
 
 
+def _axis_amount(ticks: int) -> str:
+    """An axis label: whole iSC without decimals (the axis is round), else iSC with 3 decimals."""
+    milli = ticks_to_milli_floor(ticks)
+    return fmt_number(milli // 1000) if milli % 1000 == 0 else fmt_isc(ticks, unit=False)
+
+
 def _chart(account_id: str) -> str:
     """The burn-down SVG: balance until the end of credit, current and pending configuration."""
     burn = services.burn_down(core.uow(), core.clock(), account_id)
     series = [Series(_("current"), tuple(burn.confirmed), "current")]
     if burn.pending:
         series.append(Series(_("with pending changes"), tuple(burn.pending), "pending", dashed=True))
-    return render_burn_down(series, format_amount=lambda t: fmt_isc(t, unit=False), format_time=fmt_date,
+    return render_burn_down(series, format_amount=_axis_amount, format_time=fmt_date,
                             title=_("Balance over time until the credit runs out"),
                             empty_text=_("Nothing to draw yet"))
 
@@ -128,14 +139,19 @@ def show(account_id: str):
 @bp.get("/<account_id>/meter")
 def meter(account_id: str):
     """The live credit meter: it replaces itself every second, computed from the projection for now."""
-    return render("accounts/_meter.html", account=_account_or_404(account_id))
+    try:
+        figures = services.meter(core.uow(), core.clock(), account_id)
+    except services.NotFound:
+        abort(404)
+    return render("accounts/_meter.html", account=figures)
 
 
 @bp.post("/<account_id>/key")
 def load_key(account_id: str):
     """Queue an activation key (R11): verified offline now, confirmed by the server at the next sync."""
     account = _account_or_404(account_id)
-    form = forms.Form(values={"key": forms.text(request.form, "key", 200)})
+    # a key's length grows with the signing kid (202 characters for "vendor-2026"): never cut it
+    form = forms.Form(values={"key": forms.text(request.form, "key", None)})
     queued = None
     try:
         queued = services.redeem_key(core.uow(), core.clock(), account_id, form.values["key"])
@@ -144,10 +160,20 @@ def load_key(account_id: str):
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
                 amount=fmt_milli(_key_amount(account_id, queued.op_id))))
+        for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
+            flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
                   chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id))
+
+
+@bp.post("/<account_id>/key/preview")
+def key_preview(account_id: str):
+    """What the key being typed would do (htmx, as the technician types): nothing is queued (R11, R18)."""
+    _account_or_404(account_id)
+    preview = services.preview_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key", None))
+    return render("accounts/_key_preview.html", preview=preview)
 
 
 def _key_amount(account_id: str, op_id: str) -> int:
@@ -169,11 +195,13 @@ def _period(args, now: int) -> tuple[int, int, dict]:
         raw = (args.get(name) or "").strip()
         if not raw:
             return default
-        try:
-            return int(datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp())
-        except ValueError:
-            errors[name] = _("Use a date like 2027-03-31.")
-            return default
+        for form in ("%Y-%m-%d", "%d/%m/%Y"):  # ISO (links, CSV) or as typed in the app's language
+            try:
+                return int(datetime.strptime(raw, form).replace(tzinfo=timezone.utc).timestamp())
+            except ValueError:
+                continue
+        errors[name] = _("Use a date like %(example)s.", example=fmt_dayfield(1_806_364_800))  # 2027-03-31
+        return default
 
     end_default = (now // 86_400 + 1) * 86_400
     start = day("start", end_default - 30 * 86_400)
@@ -201,62 +229,99 @@ def statement(account_id: str):
 
 @bp.get("/<account_id>/statement.csv")
 def statement_csv(account_id: str):
-    """The statement as CSV (amounts in iSC with 3 decimals, rounded down; rates in ticks per second)."""
+    """The statement as CSV: the period, headers in the app's language, amounts in iSC (3 decimals, rounded down);
+    in French ';' and decimal commas, as a French spreadsheet expects."""
     account = _account_or_404(account_id)
     start, end, _errors = _period(request.args, account.confirmed.at)
     try:
         view = services.statement(core.uow(), account_id, start, end)
     except services.NotFound:
         abort(404)
-    out = io.StringIO()
-    writer = security.SpreadsheetSafeWriter(out)  # a name like =HYPERLINK(…) stays text (OWASP CSV injection)
-    writer.writerow(["account", "pbx", "ref", "item", "seconds", "rates_ticks_per_s", "amount_isc", "amount_ticks"])
-    for row in view.rows:
-        writer.writerow([account.name, row.pbx_name, row.ref, row.item_name, row.seconds,
-                         " ".join(str(r) for r in row.rates), _plain_isc(row.ticks), row.ticks])
-    writer.writerow([account.name, "", "", "total charged", "", "", _plain_isc(view.charged_ticks), view.charged_ticks])
-    writer.writerow([account.name, "", "", "total credited", "", "", _plain_isc(view.credited_ticks), view.credited_ticks])
-    response = make_response(out.getvalue())
+    french = language() == "fr"
+    response = make_response(write_csv(statement_rows(account.name, view, decimal="," if french else "."),
+                                       delimiter=";" if french else ","))
     response.mimetype = "text/csv"
     stamp = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y%m%d")
     response.headers["Content-Disposition"] = f'attachment; filename="statement-{stamp}-{account_id[:8]}.csv"'
     return response
 
 
-def _plain_isc(ticks: int) -> str:
-    """Machine-readable iSC for CSV: dot decimal, no grouping, rounded down."""
-    milli = ticks_to_milli_floor(ticks)
-    return f"{milli // 1000}.{milli % 1000:03d}"
+def statement_rows(account_name: str, view: services.StatementView, decimal: str = ".") -> list[list[str]]:
+    """The statement's rows as text cells (R25): title, period, one line per PBX, item and quantity, totals."""
+    def amount(milli: int) -> str:
+        return f"{milli // 1000}{decimal}{milli % 1000:03d}"
+
+    day = 86_400
+    rows = [[_("Statement"), account_name],
+            [_("From"), fmt_isodate(view.start), _("To (included)"), fmt_isodate(view.end - day)],
+            [],
+            [_("PBX"), _("Reference"), _("Item"), _("Quantity"), _("Unit price per month (iSC)"), _("Seconds"),
+             _("Amount (iSC)")]]
+    for row in view.rows:
+        rows.append([row.pbx_name, row.ref, row.item_name, str(row.qty), amount(row.unit_monthly_milli),
+                     str(row.seconds), amount(ticks_to_milli_floor(row.ticks))])
+    rows.append([_("Charged"), "", "", "", "", "", amount(ticks_to_milli_floor(view.charged_ticks))])
+    rows.append([_("Credited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.credited_ticks))])
+    if view.forfeited_ticks:
+        rows.append([_("Forfeited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.forfeited_ticks))])
+    if view.expired_ticks:
+        rows.append([_("Expired"), "", "", "", "", "", amount(ticks_to_milli_floor(view.expired_ticks))])
+    return rows
+
+
+def write_csv(rows: list[list[str]], delimiter: str = ",") -> str:
+    """Rows of text cells as CSV text (one place to write them, whatever builds them)."""
+    out = io.StringIO()
+    writer = security.SpreadsheetSafeWriter(out, delimiter=delimiter)  # =HYPERLINK(…) stays text (OWASP)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 @bp.route("/<account_id>/delete", methods=["GET", "POST"])
 def delete(account_id: str):
-    """Delete an account: the technician types the balance that will be forfeited (R13)."""
+    """Delete an account: the technician types the balance shown, consent to forfeit up to it (R13, DESIGN §5).
+
+    A running account's balance falls every second: the amount shown and its time travel with the form, and the
+    consent holds as long as the balance has not risen above it (credit loaded since).
+    """
     account = _account_or_404(account_id)
     form = forms.Form()
+    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
+    shown_at = account.confirmed.at
     if request.method == "POST":
-        typed = forms.text(request.form, "confirm_amount", 40)
+        typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
-        # the amount the page showed when it opened (DESIGN §5: consent to forfeit up to it, R13)
-        posted = request.form.get("shown_milli", "")
-        shown = int(posted) if posted.isascii() and posted.isdecimal() and len(posted) < 19 else \
-            ticks_to_milli_floor(account.confirmed.balance_ticks)
+        posted_milli, posted_at = _shown_consent(request.form)
+        if posted_milli is not None:
+            shown_milli, shown_at = posted_milli, posted_at
         try:
             milli = parse_isc(typed)
         except AmountError as error:
             form.error("confirm_amount", error.reason.message, "R13", error.reason.code, dict(error.reason.params))
         else:
-            if milli != shown:
-                form.error("confirm_amount", _("Type the amount shown, %(amount)s: it is what deleting the account "
-                                               "forfeits for good.", amount=fmt_milli(shown)), "R13")
-        if form.ok:
-            milli = shown
-            try:
-                services.delete_account(core.uow(), core.clock(), account_id, milli)
-            except services.Refused as error:
-                problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
+            if milli != shown_milli:
+                form.error("confirm_amount", _("Type the amount shown, %(amount)s, exactly.",
+                                               amount=fmt_milli(shown_milli, unit=False)), "R13")
             else:
-                flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
-                return redirect(url_for("accounts.show", account_id=account_id))
-    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
-    return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli)
+                try:
+                    services.delete_account(core.uow(), core.clock(), account_id, milli)
+                except services.Refused as error:
+                    if error.rule == "R13":
+                        form.error("confirm_amount", _(
+                            "The account now holds more than the %(shown)s you confirmed: credit was loaded since. "
+                            "Check the new amount and type it to confirm.", shown=fmt_milli(milli)), "R13")
+                    problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
+                    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
+                    shown_at = account.confirmed.at
+                else:
+                    flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
+                    return redirect(url_for("accounts.show", account_id=account_id))
+    return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
+
+
+def _shown_consent(f) -> tuple[int | None, int | None]:
+    """The amount and time the delete page showed (hidden fields), or None when absent or not whole numbers."""
+    raw_milli, raw_at = f.get("shown_milli", ""), f.get("shown_at", "")
+    if raw_milli.isascii() and raw_milli.isdecimal() and raw_at.isascii() and raw_at.isdecimal():
+        return int(raw_milli), int(raw_at)
+    return None, None

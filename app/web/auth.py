@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import store as store_mod
 from . import core, forms
+from .pages import render
 from .state import state
 
 bp = Blueprint("auth", __name__)
@@ -47,10 +48,40 @@ def _fingerprints():
     return [(kid, ring.fingerprint(kid)) for kid in ring.kids]
 
 
+def check_server(url: str, token: str):
+    """The server and token checked as given (who is connected, or what failed), before anything is stored."""
+    from ..sync import check_connection
+
+    try:
+        ring = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
+                                         keys_dir=current_app.config["KEYS_DIR"])
+    except (OSError, ValueError):
+        from rental.signing import Keyring
+
+        ring = Keyring()
+    return check_connection(url, token, ring)
+
+
+def connection_problem(check, url: str) -> str:
+    """What failed when the server and token were checked, in the technician's words and language."""
+    if check.code == "unreachable":
+        return _("No license server answers at %(url)s: check the address and that this laptop is online, or work "
+                 "offline for now.", url=url)
+    if check.code == "not-a-server":
+        return _("%(url)s answers, but not as a RentDesk license server: check the address.", url=url)
+    if check.code == "token-unknown":
+        return _("The license server at %(url)s does not know this token: paste it again exactly as your partner "
+                 "administrator gave it.", url=url)
+    if check.code == "untrusted-key":
+        return _("The license server signs its answers with the key %(kid)s, which this RentDesk does not trust: "
+                 "ask your vendor for %(kid)s.pub and put it in %(folder)s, then start RentDesk again.",
+                 kid=check.detail, folder=current_app.config["KEYS_DIR"])
+    return _("The license server refused the connection: %(detail)s", detail=check.detail or "")
+
+
 @bp.route("/first-run", methods=["GET", "POST"])
 def first_run():
     """Choose a passphrase, then the license server and token, or work offline for now."""
-    from . import render
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
@@ -59,7 +90,7 @@ def first_run():
         f = request.form
         passphrase = f.get("passphrase", "")
         offline = f.get("mode") == "offline"
-        form.values = {"server_url": forms.text(f, "server_url", 300), "token": forms.text(f, "token", 300)}
+        form.values = {"server_url": forms.text(f, "server_url"), "token": forms.text(f, "token")}
         if len(passphrase) < store_mod.MIN_PASSPHRASE:
             form.error("passphrase", _("The passphrase must have at least %(n)d characters: it protects customer data on a laptop that may be lost.", n=store_mod.MIN_PASSPHRASE))
         elif passphrase != f.get("confirm", ""):
@@ -72,6 +103,11 @@ def first_run():
             token = form.values["token"]
             if not token:
                 form.error("token", _("Paste the technician token your partner administrator gave you, or choose “Work offline for now”."))
+        connected = None
+        if form.ok and not offline:
+            connected = check_server(url, token)
+            if not connected.ok:
+                form.error(connected.field, connection_problem(connected, url))
         if form.ok:
             try:
                 opened = core.initialise(passphrase, server_url=url, token=token)
@@ -79,19 +115,21 @@ def first_run():
                 form.error("passphrase", str(error))
             else:
                 state().open(opened, current_app._get_current_object())
+                if connected is not None:
+                    flash(_("Connected as %(technician)s, %(partner)s.", technician=connected.technician,
+                            partner=connected.partner))
                 return redirect(url_for("accounts.index"))
     return render("first_run.html", form=form, fingerprints=_fingerprints(), restore_form=forms.Form(),
-                  strength=forms.passphrase_strength(""))
+                  strength=forms.passphrase_strength(""), keys_folder=current_app.config["KEYS_DIR"])
 
 
 @bp.post("/first-run/restore")
 def restore():
     """First run from a backup: restore it into the empty data folder, then open it with its passphrase."""
-    from . import render
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    form = forms.Form(values={"backup_path": forms.text(request.form, "backup_path", 1000)})
+    form = forms.Form(values={"backup_path": forms.text(request.form, "backup_path")})
     if not form.values["backup_path"]:
         form.error("backup_path", _("Type the path of the backup file (it ends in .rentdesk-backup)."))
     else:
@@ -105,13 +143,13 @@ def restore():
             state().open(opened, current_app._get_current_object())
             return redirect(url_for("accounts.index"))
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
-                  restore_form=form, fingerprints=_fingerprints(), strength=forms.passphrase_strength(""))
+                  restore_form=form, fingerprints=_fingerprints(), strength=forms.passphrase_strength(""),
+                  keys_folder=current_app.config["KEYS_DIR"])
 
 
 @bp.post("/first-run/strength")
 def strength():
     """Inline hint while the passphrase is typed (htmx)."""
-    from . import render
 
     return render("partials/strength.html", strength=forms.passphrase_strength(request.form.get("passphrase", "")))
 
@@ -119,7 +157,6 @@ def strength():
 @bp.route("/unlock", methods=["GET", "POST"])
 def unlock():
     """Open the store; a wrong passphrase says so, and repeated failures must wait (server side)."""
-    from . import render
 
     if not is_initialised():
         return redirect(url_for("auth.first_run"))

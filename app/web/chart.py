@@ -35,6 +35,23 @@ def burn_down_points(now: int, balance: int, rate: int, horizon: int) -> tuple[t
     return ((now, balance), (max(end, now + 1), balance - rate * (end - now)))
 
 
+#: ticks in one iSC (1 milli-iSC = 31,557,600 ticks)
+TICKS_PER_ISC = 31_557_600_000
+
+
+def round_up(ticks: int) -> int:
+    """The smallest round amount at or above ticks (1, 2, 2.5 or 5 × a power of ten iSC, or of milli-iSC below
+    1 iSC), so the axis reads 0, 50, 100 rather than 0, 48.672, 97.345."""
+    unit = TICKS_PER_ISC // 1000  # a milli-iSC
+    step = unit
+    while True:
+        for factor_num, factor_den in ((1, 1), (2, 1), (5, 2), (5, 1)):
+            candidate = step * factor_num // factor_den
+            if candidate >= ticks and candidate * factor_den == step * factor_num:
+                return candidate
+        step *= 10
+
+
 def render_burn_down(
     series: Sequence[Series],
     *,
@@ -56,7 +73,10 @@ def render_burn_down(
     t0 = min(t for t, _ in points)
     t1 = max(t for t, _ in points)
     t1 = max(t1, t0 + 1)
-    top = max(max(b for _, b in points), 1)
+    top = round_up(max(max(b for _, b in points), 1))
+    # every line spans the chart: after its credit ends a balance stays where it is (the remainder, R18)
+    series = [Series(s.name, s.points + ((t1, s.points[-1][1]),) if s.points and s.points[-1][0] < t1 else s.points,
+                     s.css, s.dashed) for s in series]
 
     def x(t: int) -> int:
         return LEFT + (t - t0) * plot_w // (t1 - t0)

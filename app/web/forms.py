@@ -27,9 +27,13 @@ class Form:
         self.errors.setdefault(name, {"message": message, "rule": rule, "code": code, "params": params or {}})
 
 
-def text(form, name: str, limit: int = 200) -> str:
-    """A trimmed text field, cut at limit characters."""
-    return (form.get(name) or "").strip()[:limit]
+def text(form, name: str, limit: int | None = None) -> str:
+    """A trimmed text field, whole: its checks say when it is too long (input is never cut without a word).
+
+    Only a search box passes a limit (what is typed there is no data to keep).
+    """
+    value = (form.get(name) or "").strip()
+    return value[:limit] if limit is not None else value
 
 
 def passphrase_strength(passphrase: str) -> tuple[int, str]:
@@ -68,11 +72,17 @@ def server_url(value: str) -> tuple[str | None, str | None]:
 
 
 def quantity(value: str) -> tuple[int | None, str | None]:
-    """A license quantity: a whole number from 0 (0 removes the item)."""
+    """A license quantity: a whole number from 0 to MAX_QTY (0 removes the item), capped before any arithmetic."""
+    from rental.rules import MAX_QTY
+
     value = (value or "").strip()
     if value == "":
         return 0, None
     # isdigit() is also true for "²" and "①", which int() refuses: digits 0-9 only (NOTES)
-    if not is_ascii_digits(value) or len(value) > 18:
+    if not is_ascii_digits(value):
         return None, _("Type a whole number (0 removes the item).")
+    if len(value) > len(str(MAX_QTY)) or int(value) > MAX_QTY:
+        from .i18n import fmt_number
+
+        return None, _("At most %(max)s of one item on a PBX: check the quantity.", max=fmt_number(MAX_QTY))
     return int(value), None

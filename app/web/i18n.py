@@ -8,7 +8,7 @@ from datetime import datetime, timezone, tzinfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_locale, gettext, ngettext
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 
 from rental.money import format_milli, format_ticks, monthly_milli_of_rate
 
@@ -127,6 +127,21 @@ def fmt_duration(seconds: int | None) -> str:
     return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 
+def fmt_runtime(figures) -> str:
+    """The runtime of figures (anything with remaining_seconds and monthly_milli): a configuration with no
+    credit to run on ends now; only no configuration at all has no end (R16, R18)."""
+    if figures.remaining_seconds is None and figures.monthly_milli:
+        return gettext("ends now: no credit")
+    return fmt_duration(figures.remaining_seconds)
+
+
+def fmt_ends(figures) -> str:
+    """The day the credit ends, "now" when a configuration has no credit to run on, "—" when nothing runs."""
+    if figures.ends_at:
+        return fmt_date(figures.ends_at)
+    return gettext("now") if figures.monthly_milli else "—"
+
+
 def fmt_span(seconds: int | None) -> str:
     """A clock offset in words, to the minute ("1 day 2 hours", "3 minutes"), the locale's way."""
     if seconds is None:
@@ -164,12 +179,41 @@ def fmt_isodate(ts: int | None) -> str:
     return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%d")
 
 
+#: The price list's categories in words (the list itself gives codes such as "app-platform").
+CATEGORIES = {
+    "ports": lazy_gettext("Ports"), "uc": lazy_gettext("Unified communications"), "video": lazy_gettext("Video"),
+    "conferencing": lazy_gettext("Conferencing"), "app-platform": lazy_gettext("App platform"),
+    "reporting": lazy_gettext("Reporting"), "recording": lazy_gettext("Recording"),
+    "contact-center": lazy_gettext("Contact center"), "fax": lazy_gettext("Fax"), "dect": lazy_gettext("DECT"),
+    "voicemail": lazy_gettext("Voicemail"), "integration": lazy_gettext("Integration"),
+    "hospitality": lazy_gettext("Hospitality"), "resilience": lazy_gettext("Resilience"),
+    "maintenance": lazy_gettext("Maintenance"), "hardware": lazy_gettext("Hardware"),
+    "third-party": lazy_gettext("Third party"), "device-rental": lazy_gettext("Device rental"),
+}
+
+
+def category_label(code: str) -> str:
+    """A price-list category in the app's language; a category we do not know is shown as the list gives it."""
+    label = CATEGORIES.get(code)
+    return str(label) if label is not None else code
+
+
+def fmt_dayfield(ts: int | None) -> str:
+    """A day as typed in a date field of the app's language: 31/03/2027 in French, 2027-03-31 in English
+    (a browser's own date input follows the system's locale, not the app's: mm/dd/yyyy on an English system)."""
+    if ts is None:
+        return ""
+    day = datetime.fromtimestamp(int(ts), tz=timezone.utc)
+    return day.strftime("%d/%m/%Y") if language() == "fr" else day.strftime("%Y-%m-%d")
+
+
 def init_app(app: Flask) -> None:
     """Flask-Babel with our selector; the formatters as Jinja filters."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         isc=fmt_isc, milli=fmt_milli, datetime=fmt_datetime, moment=fmt_moment, time=fmt_time, date=fmt_date, number=fmt_number,
-        duration=fmt_duration, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
+        duration=fmt_duration, runtime=fmt_runtime, ends=fmt_ends, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
+        dayfield=fmt_dayfield, category_label=category_label,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)

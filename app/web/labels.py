@@ -70,10 +70,8 @@ RULE_TITLE = {
 
 # (pattern of the English reason, French text with the same groups) — the core's and the server's messages.
 _FRENCH = [
-    (r"This key is already queued on this laptop \(account (.*)\); a key is loaded once\.",
-     "Cette clé est déjà en attente sur cet ordinateur (compte {0}) ; une clé ne se charge qu'une fois."),
-    (r"Type the balance shown, (.*), to confirm: .*",
-     "Tapez le solde affiché, {0:amount}, pour confirmer : supprimer le compte fait perdre ses iSC pour de bon ; ils ne sont jamais remboursés ni transférés."),
+    (r"The account holds (.*) now, more than the (.*) confirmed \(credit was loaded since\): .*",
+     "Le compte contient {0:amount} à présent, plus que les {1:amount} confirmés (du crédit a été chargé depuis) : tapez le nouveau montant pour confirmer ; supprimer le compte fait perdre ses iSC pour de bon."),
     (r"No license server or token set: enter them in Settings to sync\.",
      "Aucun serveur de licences ni jeton : saisissez-les dans les Réglages pour synchroniser."),
     (r"Price list (\S+) is newer than (\S+), the one this account runs at\..*",
@@ -88,8 +86,10 @@ _FRENCH = [
     # -------------------------------------------------------------------- why a sync did not complete (app/sync.py)
     (r"The license server did not answer in time: the changes stay queued and are sent again later \(each is applied once\)\.",
      "Le serveur de licences n'a pas répondu à temps : les changements restent en attente et seront renvoyés plus tard (chacun n'est appliqué qu'une fois)."),
-    (r"The license server cannot be reached \((\w+)\): working offline; the changes stay queued\.",
-     "Le serveur de licences est injoignable ({0}) : travail hors ligne ; les changements restent en attente."),
+    (r"The license server signs its answers with key '(.*)', which this RentDesk does not trust: ask your vendor for (.*)\.pub and put it in RentDesk's folder of trusted keys, then start RentDesk again\. Nothing of this answer was believed\.",
+     "Le serveur de licences signe ses réponses avec la clé « {0} », à laquelle ce RentDesk ne se fie pas : demandez {1}.pub à votre fournisseur, placez-le dans le dossier des clés de confiance de RentDesk, puis relancez RentDesk. Rien de cette réponse n'a été cru."),
+    (r"The license server cannot be reached \(no connection, or the address in Settings is wrong\): working offline; the changes stay queued\.",
+     "Le serveur de licences est injoignable (pas de connexion, ou l'adresse dans les Réglages est fausse) : travail hors ligne ; les changements restent en attente."),
     (r"The license server answered (\d+) with something that is not JSON: the changes stay queued\.",
      "Le serveur de licences a répondu {0} avec autre chose que du JSON : les changements restent en attente."),
     (r"The license server's answer is not a JSON object: refused\.",
@@ -288,15 +288,16 @@ def rule_title(rule: str | None) -> str:
     return str(RULE_TITLE.get(rule or "", ""))
 
 
-def urgency(status: str | None, remaining_seconds: int | None) -> str:
-    """ok / warn / danger: under 30 days (R14's horizon) warns, under 7 days or suspended is urgent."""
+def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
+    """ok / warn / danger: under the server's R14 horizon (MIN_CREDIT_DAYS, from the signed price list) warns,
+    under 7 days or suspended is urgent."""
     if status == "suspended":
         return "danger"
     if remaining_seconds is None:
         return "ok"
-    if remaining_seconds < 7 * 86_400:
+    if remaining_seconds < min(7 * 86_400, warn_s):
         return "danger"
-    if remaining_seconds < 30 * 86_400:
+    if remaining_seconds < warn_s:
         return "warn"
     return "ok"
 

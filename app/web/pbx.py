@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 from rental.rules import MODES, PLATFORMS
 
 from .. import services
-from . import core, forms, redirect_to, render
+from . import core, forms
+from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
+from .i18n import category_label
 from .labels import translate_reason
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
@@ -34,7 +36,7 @@ def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
 
 
 def _pbx_form_values(f) -> dict:
-    values = {name: forms.text(f, name, 200) for name in PBX_FIELDS}
+    values = {name: forms.text(f, name) for name in PBX_FIELDS}
     values["hardware_model"] = values["hardware_model"] or None
     return values
 
@@ -59,7 +61,8 @@ def new(account_id: str):
 
 @bp.route("/<pbx_id>/edit", methods=["GET", "POST"])
 def edit(account_id: str, pbx_id: str):
-    """Edit a PBX's name, firmware, platform or hardware model (R1, R7 stay true)."""
+    """Edit a PBX's name, firmware, platform, hardware model or mode (R1, R7 stay true; R8: purchased → rental,
+    and back when it rents nothing)."""
     account = _account(account_id)
     pbx = _pbx(account, pbx_id)
     current = {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
@@ -67,7 +70,8 @@ def edit(account_id: str, pbx_id: str):
     form = forms.Form(values=dict(current))
     if request.method == "POST":
         wanted = _pbx_form_values(request.form)
-        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model") if wanted[k] != current[k]}
+        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model", "mode")
+                   if wanted[k] != current[k]}
         form.values = {**current, **changed}
         if not changed:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
@@ -126,7 +130,8 @@ def _catalog(prices, query: str, category: str, desired: dict[str, int]):
     needle = query.strip().lower()
     rows = []
     for item in sorted(prices.items.values(), key=lambda i: (i.category, i.ref)):
-        matches = (not needle or needle in f"{item.ref} {item.name} {item.category}".lower()) and \
+        matches = (not needle or needle in f"{item.ref} {item.name} {item.category} "
+                                           f"{category_label(item.category)}".lower()) and \
                   (not category or item.category == category)
         rows.append((item, matches or desired.get(item.ref, 0) > 0))
     return rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from .. import services
-from . import core, forms, render
+from . import core, forms
+from .pages import render
 from .auth import require_unlocked
 
 bp = Blueprint("prices", __name__, url_prefix="/prices")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from .. import terms as terms_mod
-from . import core, render
+from . import core
+from .pages import render
 from .auth import require_unlocked
 from .i18n import LANGUAGES, language
 

@@ -235,6 +235,10 @@ class SpreadsheetSafeWriter:
     def writerow(self, row):
         return self._writer.writerow([spreadsheet_safe(cell) for cell in row])
 
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
+
 
 def add_headers(response):
     """after_request: nothing cached (money changes by the second), no framing, no referrer to other sites."""

@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, flash, request, url_for
 from flask_babel import gettext as _
 
 from .. import services
-from . import core, forms, redirect_to, render
+from . import core, forms
+from .pages import redirect_to, render
 from .auth import require_unlocked
 from .i18n import LANGUAGES
 from .state import state
@@ -22,6 +23,39 @@ def _version() -> str:
         return version("rentdesk")
     except PackageNotFoundError:  # a frozen bundle without metadata
         return "unknown"
+
+
+def _backup_destination(typed: str) -> tuple[str | None, str | None]:
+    """The backup file a typed path names, or why it names none: a folder must exist (a typo never creates one)."""
+    from pathlib import Path
+
+    if not typed:
+        return None, _("Type where to write the backup, e.g. %(path)s", path=_default_backup_path())
+    path = Path(typed).expanduser()
+    if not path.is_absolute():
+        return None, _("Give the whole path, from the top folder: e.g. %(path)s", path=_default_backup_path())
+    if path.is_dir():  # a folder chosen: the file gets the day's name in it
+        return str(path / Path(_default_backup_path()).name), None
+    if not path.parent.is_dir():
+        return None, _("The folder %(folder)s does not exist: check the path, or choose one of the folders offered.",
+                       folder=str(path.parent))
+    return str(path), None
+
+
+def backup_folders() -> list[str]:
+    """Folders to offer for a backup: home, Documents, Desktop, and plugged-in drives (a USB stick)."""
+    import getpass
+    from pathlib import Path
+
+    home = Path.home()
+    found = [home, home / "Documents", home / "Desktop"]
+    for media in (Path("/media") / getpass.getuser(), Path("/media"), Path("/run/media") / getpass.getuser(),
+                  Path("/Volumes")):
+        try:
+            found += sorted(p for p in media.iterdir() if p.is_dir())
+        except OSError:
+            continue
+    return [str(p) for p in dict.fromkeys(found) if p.is_dir()]
 
 
 def _default_backup_path() -> str:
@@ -45,7 +79,7 @@ def _context(server_form=None, password_form=None, backup_form=None, backup_done
                 fingerprints=services.trusted_key_fingerprints(core.store()),
                 home=current_app.config["RENTDESK_HOME"], version=_version(),
                 backup_form=backup_form or forms.Form(values={"dest": _default_backup_path()}),
-                backup_done=backup_done, progress=state().backup_progress)
+                backup_done=backup_done, progress=state().backup_progress, backup_folders=backup_folders())
 
 
 @bp.get("/")
@@ -56,12 +90,12 @@ def index():
 @bp.post("/server")
 def server():
     """Change the license server address and, when typed, the technician token."""
-    form = forms.Form(values={"server_url": forms.text(request.form, "server_url", 300)})
+    form = forms.Form(values={"server_url": forms.text(request.form, "server_url")})
     url, problem = forms.server_url(form.values["server_url"])
     if problem:
         form.error("server_url", problem)
         return _page(server_form=form)
-    token = forms.text(request.form, "token", 300)
+    token = forms.text(request.form, "token")
     changes = {"server_url": url}
     if token:
         changes["token"] = token
@@ -111,12 +145,14 @@ def passphrase():
 @bp.post("/backup")
 def backup():
     """Write an encrypted backup (it opens with the same passphrase); htmx shows progress meanwhile."""
-    form = forms.Form(values={"dest": forms.text(request.form, "dest", 1000)})
+    form = forms.Form(values={"dest": forms.text(request.form, "dest")})
     done = None
     progress = state().backup_progress
-    if not form.values["dest"]:
-        form.error("dest", _("Type where to write the backup, e.g. %(path)s", path=_default_backup_path()))
+    dest, problem = _backup_destination(form.values["dest"])
+    if problem:
+        form.error("dest", problem)
     else:
+        form.values["dest"] = dest
         progress.clear()
         progress.update(state="running", done=0, total=0)
 

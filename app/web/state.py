@@ -123,18 +123,19 @@ class WebState:
     backup_progress: dict = field(default_factory=lambda: {"state": "idle"})
     language: str | None = None
     syncer: Any = None  # the background syncer while the store is open
+    #: called with (app, store) once a store is open (web/sync.py starts the background syncer here)
+    on_open: list = field(default_factory=list)
 
     def open(self, store, app) -> None:
-        """Unlocked: keep the store, remember the chosen language, start background sync."""
-        from . import sync
-
+        """Unlocked: keep the store, remember the chosen language, start what waits for an open store."""
         with self.lock:
             self.store = store
             self.throttle.succeeded()
             from .. import services
 
             self.language = services.get_settings(store.unit_of_work()).language
-            sync.start_background(app, store)
+            for hook in self.on_open:
+                hook(app, store)
 
     def close(self) -> None:
         """Lock: stop background sync, drop the store's connections (the launcher calls this at shutdown)."""

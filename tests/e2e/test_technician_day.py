@@ -70,7 +70,7 @@ def test_a_rule_violation_shows_inline_next_to_its_item_and_nothing_is_queued(pa
     page.fill(f"#qty-{IP_PORT}", "10")
     expect(page.locator(".editor-summary")).to_contain_text("R14")  # no credit for 30 days yet
     expect(page.locator(".editor-summary")).to_contain_text("Load at least 4.929 iSC more")
-    page.click("#license-editor button[type=submit]", force=True)  # marked aria-disabled, still pressable
+    page.click("#license-editor button[type=submit]", force=True)  # disabled: a forced press sends nothing
     expect(page.locator(".editor-summary")).to_contain_text("R14")
     page.goto(live_app.url("/sync/"))
     expect(page.locator("#sync-result")).not_to_contain_text("Set licenses")
@@ -83,7 +83,7 @@ def test_a_forged_activation_key_is_refused_with_its_message(page, live_app, lic
     account = steps.create_account(page, live_app, "Garage Martin", "atelier@martin.example")
     steps.load_key(page, account, forged)
     error = page.locator("#key-error")
-    expect(error).to_contain_text("key-invalid")
+    expect(error).to_have_attribute("data-rule", "key-invalid")  # a code, not a rule of the guide: no "why?"
     expect(error).to_contain_text("This key is not genuine or was mistyped")
     expect(page.locator(".meter-panel")).not_to_contain_text("not yet confirmed")
 

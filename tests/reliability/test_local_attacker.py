@@ -166,6 +166,7 @@ def test_changing_the_server_url_forgets_the_token_so_sync_sends_it_nowhere_else
 
 def test_a_days_work_under_umask_022_leaves_the_data_folder_0700_and_every_file_0600(tmp_path):
     home, backups = tmp_path / "home", tmp_path / "backups"
+    backups.mkdir()  # a backup goes into a folder that exists (issue 11: a typo creates nothing)
     with under_umask_022("serve", "--home", str(home)) as app:
         with open_session(app.launch_url()) as (client, first):
             client.post("/first-run", data={"csrf_token": csrf_of(first.text), "passphrase": PASSPHRASE,

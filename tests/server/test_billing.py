@@ -194,6 +194,28 @@ def test_deleting_an_account_forfeits_up_to_the_amount_shown_though_the_balance_
     assert (after.result["status"], after.result["rule"]) == ("rejected", "deleted")
 
 
+def test_a_running_accounts_consent_taken_hours_before_still_deletes_it(api, clock):
+    """DESIGN §5: the consent is "up to the amount shown"; the balance falls every second while it travels."""
+    account_id = api.running_account("100")
+    clock.advance(DAY)
+    shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    clock.advance(6 * 3600)  # the op waited for the next sync; 10 IP ports burnt about 41 milli-iSC meanwhile
+    assert api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI < shown
+    deleted = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown))
+    assert deleted.result["status"] == "applied" and deleted.accounts[account_id]["status"] == "deleted"
+    forfeit = api.ledger_rows(account_id)[-1]
+    assert forfeit["kind"] == "forfeit" and forfeit["ticks"] // TICKS_PER_MILLI < shown
+
+
+def test_a_consent_given_before_credit_was_loaded_does_not_delete(api, clock):
+    account_id = api.running_account("100")
+    shown = api.account(account_id)["balance_ticks"] // TICKS_PER_MILLI
+    api.load(account_id, "50")  # loaded after the technician saw the balance
+    result = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=shown)).result
+    assert (result["status"], result["rule"]) == ("rejected", "R13")
+    assert api.account(account_id)["status"] == "active"
+
+
 def test_the_database_refuses_a_negative_balance(api, ctx):
     account_id = api.new_account()
     with pytest.raises(Exception) as caught:

@@ -79,3 +79,12 @@ def test_reads_and_errors_match_the_description(api, spec):
                          api.call("POST", "/sync", raw=b"{"), api.call("POST", "/sync", [])]:
         validator(spec, "Error").validate(body)
         assert str(status) in {"400", "401", "404", "422"}
+
+
+def test_whoami_says_whose_token_it_is_signed_and_a_wrong_token_is_401(api, spec, keyring):
+    status, body = api.call("GET", "/whoami")
+    assert status == 200 and response_validator(spec, "/whoami").is_valid(body)
+    payload = keyring.verify_envelope(body, "technician")
+    assert payload["technician"] and payload["partner"]
+    status, _body = api.call("GET", "/whoami", token="not-a-token")
+    assert status == 401

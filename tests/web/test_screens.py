@@ -120,6 +120,7 @@ def test_a_backup_exported_in_settings_restores_on_a_fresh_first_run(unlocked, c
 
     create_account(unlocked, csrf, "Acme Hotel")
     dest = tmp_path / "saved" / "acme"
+    dest.parent.mkdir()  # a backup goes into a folder that exists (a typo never creates one)
     page = unlocked.post("/settings/backup", data={"dest": str(dest), "csrf_token": csrf}, headers=htmx()).data.decode()
     assert "Backup written to" in page
     [backup] = (tmp_path / "saved").iterdir()

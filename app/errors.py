@@ -1,0 +1,87 @@
+"""The app's error types, at the bottom of its layers: what a use case refuses, with every problem as data.
+
+Use cases, the projection, the field checks and the screens all import them from here (no cycle).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from rental.errors import Refusal, RuleViolation
+from rental.reasons import Reason
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it.
+
+    A problem the core decided carries its ``code`` and ``params`` (screens translate from them); the
+    app's own problems still carry English ``message`` only.
+    """
+
+    rule: str
+    message: str
+    ref: str | None = None  # the price-list item concerned, for per-line display
+    field: str | None = None  # the form field concerned (name, contact_email, firmware, ...), when known
+    code: str | None = None
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, violation: "RuleViolation | Reason", field: str | None = None) -> "Problem":
+        reason = violation.reason if isinstance(violation, RuleViolation) else violation
+        ref = reason.params.get("ref")
+        return cls(reason.rule, reason.message, ref if isinstance(ref, str) else None, field, reason.code,
+                   dict(reason.params))
+
+
+class Refused(Exception):
+    """An edit the offline checks refuse; nothing was queued. ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[Problem], warnings: Sequence[Reason] = ()):
+        problems = tuple(problems)
+        super().__init__(" ".join(problem.message for problem in problems))
+        self.problems = problems
+        self.rule = problems[0].rule
+        self.message = problems[0].message
+        self.warnings = tuple(warnings)
+
+    @classmethod
+    def of(cls, refusal: Refusal, field: str | None = None) -> "Refused":
+        """The core's refusal as the app's, each problem by its code (fields named when one is concerned)."""
+        return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
+
+
+#: The form field a core refusal concerns, so the form shows it next to that field.
+FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
+                 "cloud-needs-contract": "platform", "platform-unknown": "platform", "mode-unknown": "mode",
+                 "serial-duplicate": "serial", "cloud-contract-in-use": "cloud_contract",
+                 "still-renting": "mode", "forfeit-consent": "confirm_forfeit_milli"}
+
+
+class NeedsConfirmation(Exception):
+    """The edit is allowed but comes with warnings (R6) the technician must accept: call again with confirm=True."""
+
+    def __init__(self, warnings: Sequence[Reason]):
+        super().__init__(" ".join(warning.message for warning in warnings))
+        self.warnings = tuple(warnings)
+
+
+class NotFound(LookupError):
+    """No such account, PBX or op in this store (maybe deleted, or not synced yet)."""
+
+
+# =========================================================================== views
+
+
+class SyncError(Exception):
+    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost."""
+
+
+class ServerError(SyncError):
+    """The server answered with an error document {error, message}."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"The license server said {code} ({status}): {message}")
+        self.status, self.code, self.server_message = status, code, message

@@ -1,0 +1,291 @@
+"""View models: what each screen is given, plain frozen data built by the use cases (app/services.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from rental.reasons import Reason
+
+from .clock import ClockNotice
+from .errors import Problem
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows."""
+
+    at: int
+    balance_ticks: int
+    rate_ticks_per_s: int  # being charged now (0 when suspended or idle)
+    monthly_milli: int  # consumption of the configuration (R16, R21), even while suspended
+    remaining_seconds: int | None  # None when nothing runs
+    ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
+    status: str  # active | idle | suspended | deleted
+    daily_milli: int = 0  # the average daily consumption the guide speaks of (R16), rounded down
+    resume_needs_milli: int | None = None  # suspended: the least load that restarts it at the current list (R18)
+    retained_until: int | None = None  # nothing runs: when the credit kept expires (R19)
+    warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
+    resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
+
+
+@dataclass(frozen=True)
+class LicenseLine:
+    ref: str
+    name: str  # from the current price list, or the ref when unknown
+    qty: int
+    monthly_milli: int  # unit price the line is rated at (R23)
+    rate_ticks_per_s: int  # the line's whole rate
+
+
+@dataclass(frozen=True)
+class PbxView:
+    pbx_id: str
+    name: str
+    serial: str
+    platform: str
+    hardware_model: str | None
+    firmware: str
+    mode: str  # rental | purchased
+    status: str
+    revision: int | None  # None while only registered offline
+    licenses: tuple[LicenseLine, ...]  # confirmed by the server
+    pending_licenses: tuple[LicenseLine, ...] | None  # the desired state queued, when one is
+    is_confirmed: bool  # the server knows this PBX
+    is_pending_removal: bool
+    has_pending_changes: bool
+
+
+#: Refusals that re-applying can never turn into success (DESIGN §5's rule codes).
+FINAL_RULES = frozenset({"key-used", "key-invalid", "deleted", "access", "op-reuse"})
+
+
+@dataclass(frozen=True)
+class OpView:
+    """An op in the outbox: pending, or rejected/conflicting with the server's reason until resolved."""
+
+    op_id: str
+    seq: int
+    kind: str
+    account_id: str
+    pbx_id: str | None
+    summary: Reason  # one line, as a reason screens translate ("Set licenses of PBX Lobby: 01-00010-001 × 5")
+    effect: str | None  # projected effect, e.g. "+12.000 iSC, not yet confirmed"
+    state: str  # pending | rejected | conflict
+    rule: str | None
+    message: str | None
+    created_at: int
+    attempts: int  # how many syncs carried it (0: never left the laptop)
+    credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
+    problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
+
+    @property
+    def is_final(self) -> bool:
+        """Refused for a reason no newer state can change (a used or forged key, a deleted account): only discard."""
+        return self.state == "rejected" and self.rule in FINAL_RULES
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account_id: str
+    name: str
+    contact_email: str
+    status: str  # projected to now (suspended from the exact second the server will use, R18)
+    balance_ticks: int
+    remaining_seconds: int | None
+    ends_at: int | None
+    monthly_milli: int
+    pending_ops: int
+    problem_ops: int  # rejected or conflicting ops waiting for a decision
+    pending_credit_milli: int  # keys queued, not yet confirmed
+    is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back (the same for every account)
+    warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_id: str
+    name: str
+    contact_email: str
+    cloud_contract: bool
+    language: str
+    partner: str | None
+    revision: int | None
+    is_confirmed: bool
+    is_deleted: bool
+    confirmed: Figures  # the verified snapshot projected to now
+    pending: Figures | None  # the same figures with the queued ops applied; None when nothing is queued
+    pending_credit_milli: int  # "+X iSC, not yet confirmed"
+    price_version: str | None  # the list the account is rated at (R23)
+    pbxs: tuple[PbxView, ...]
+    ops: tuple[OpView, ...]  # pending, rejected and conflicting ops of this account, in order
+    verified_at: int | None  # server time of the verified snapshot (its as_of)
+    received_at: int | None  # laptop time it was received
+    pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
+    results: tuple[ResultView, ...] = ()  # the account's newest verified op results (20), with warnings (R6)
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back; figures use the server's time
+
+
+@dataclass(frozen=True)
+class LicensePreview:
+    """What a desired configuration of one PBX would do (R14, R16), computed offline with rental.rules."""
+
+    ok: bool
+    problems: tuple[Problem, ...]  # each with its ref when it concerns one item
+    warnings: tuple[Reason, ...]  # R6 reduce-then-restore, R18 still suspended
+    current: Figures
+    after: Figures  # balance, new monthly consumption, new runtime and end date
+    lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
+    missing_milli: int  # iSC missing for R14 (0 when enough)
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account named on a screen that lists accounts for another reason (e.g. R23 notices)."""
+
+    account_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PricelistNotice:
+    """A newer price list applies to this account at its next connection event (R23)."""
+
+    account_version: str | None
+    current_version: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    """Balance over time until the end of credit; ``points`` are (second, balance ticks)."""
+
+    now: int
+    confirmed: tuple[tuple[int, int], ...]
+    pending: tuple[tuple[int, int], ...] | None
+    confirmed_ends_at: int | None
+    pending_ends_at: int | None
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    pbx_id: str
+    pbx_name: str
+    ref: str
+    item_name: str
+    seconds: int
+    rates: tuple[int, ...]  # ticks per second, one per price in the period
+    ticks: int
+    qty: int = 0  # the quantity charged in this row (a quantity changed in the period gives another row)
+    unit_monthly_milli: int = 0  # the unit price per month the row was charged at (R12, R23)
+
+
+@dataclass(frozen=True)
+class StatementView:
+    """R25: per PBX and item the seconds, rate and amount, totals matching the ledger to the tick."""
+
+    account_id: str
+    start: int
+    end: int
+    rows: tuple[StatementRow, ...]
+    charged_ticks: int
+    credited_ticks: int
+    forfeited_ticks: int
+    expired_ticks: int
+    lines_known: int  # ledger lines held for the account
+    fetched_at: int | None  # when the ledger was last pulled; figures are as of then
+    account_name: str = ""
+
+
+@dataclass(frozen=True)
+class RefusalView:
+    """Something the app refused to believe, with the reason (shown, never a crash)."""
+
+    at: int
+    what: str
+    subject: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """The server's verified answer to one op, newest first, with the warnings it carried (R6)."""
+
+    op_id: str
+    account_id: str
+    account_name: str
+    kind: str | None
+    status: str  # applied | rejected | conflict
+    rule: str | None
+    message: str | None
+    warnings: tuple[Reason, ...]  # e.g. R6: a reduce-then-restore the server recorded on the account
+    server_time: int  # the server's second the op took effect (or was refused)
+    received_at: int  # laptop time the answer arrived
+    problems: tuple[Reason, ...] = ()  # a refusal's problems as data
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    server_url: str | None
+    online: bool | None  # None: never tried
+    last_attempt_at: int | None
+    last_success_at: int | None
+    last_error: str | None
+    queued: int  # pending ops
+    problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
+    refusals: tuple[RefusalView, ...]  # newest first
+    clock_notice: ClockNotice | None = None  # the laptop's clock is off (> 2 min) or went back since last seen
+    clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
+    results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    server_url: str | None
+    has_token: bool
+    language: str | None
+    client_id: str
+
+
+@dataclass(frozen=True)
+class QueuedOp:
+    """What a write queued: its op_id, and warnings shown with it."""
+
+    op_id: str
+    kind: str
+    account_id: str
+    warnings: tuple[Reason, ...] = ()
+    pbx_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    ok: bool
+    sent: int = 0
+    applied: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    accounts_updated: int = 0
+    refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
+    error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
+    clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
+    warnings: tuple[Reason, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
+
+
+@dataclass(frozen=True)
+class KeyFingerprint:
+    kid: str
+    fingerprint: str
+    is_demo: bool
+
+
+@dataclass(frozen=True)
+class MeterView:
+    """The live credit meter, polled every second: the figures now and with the queued changes, nothing more."""
+
+    account_id: str
+    is_deleted: bool
+    confirmed: Figures
+    pending: Figures | None
+    pending_credit_milli: int
