@@ -12,6 +12,7 @@ from . import steps
 #: The longest account name allowed (200 characters), French.
 LONG_NAME = ("Société d'exploitation des Thermes et de l'Hôtel-Dieu de Châtel-Guyon — " * 4)[:200]
 TECHNICIAN = "Anne-Sophie Lefèvre-Dubois"
+SERIAL = "IPVA-" + "7" * 95  # the longest serial: one unbreakable word
 
 
 def test_the_history_shows_offline_with_the_queued_change_on_top_in_english_and_french(
@@ -22,7 +23,7 @@ def test_the_history_shows_offline_with_the_queued_change_on_top_in_english_and_
     steps.sync_now(page, live_app)
     account = steps.create_account(page, live_app, LONG_NAME, "accueil@thermes.example")
     steps.load_key(page, account, key)
-    steps.add_pbx(page, account, "Standard de l'Hôtel-Dieu", "IPVA-7F21", firmware="14r1")
+    steps.add_pbx(page, account, "Standard de l'Hôtel-Dieu", SERIAL, firmware="14r1")
     steps.set_quantities(page, {"01-00010-001": 40}, expect_monthly="20.000 iSC")
     steps.queue_licenses(page)
     assert "4 applied" in steps.sync_now(page, live_app)
@@ -44,13 +45,14 @@ def test_the_history_shows_offline_with_the_queued_change_on_top_in_english_and_
     recorded = history.locator("[data-testid=history-event]")
     expect(recorded).to_have_count(4)
     expect(recorded.nth(0)).to_contain_text("Licenses of PBX Standard de l'Hôtel-Dieu changed: 01-00010-001: 0 → 40")
-    expect(recorded.nth(1)).to_contain_text("PBX Standard de l'Hôtel-Dieu registered in rental mode (serial IPVA-7F21)")
+    expect(recorded.nth(1)).to_contain_text(f"PBX Standard de l'Hôtel-Dieu registered in rental mode (serial {SERIAL})")
     expect(recorded.nth(2)).to_contain_text("Activation key loaded: +250.000 iSC")
     expect(recorded.nth(3)).to_contain_text(f"Account created: {LONG_NAME}")
     for row in range(4):
         expect(recorded.nth(row)).to_contain_text(TECHNICIAN)
     # the queued change sits above every recorded event
     assert history.locator("tbody tr").first.get_attribute("data-testid") == "history-queued"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # long names and serials wrap
     page.screenshot(path=str(tmp_path / "history-en.png"), full_page=True)
 
     from app.web.security import fresh_launch_path  # the launch's first secret is spent: a new one-use one
@@ -64,4 +66,5 @@ def test_the_history_shows_offline_with_the_queued_change_on_top_in_english_and_
         "Licences du PBX Standard de l'Hôtel-Dieu modifiées : 01-00010-001: 40 → 48")
     expect(history_fr.locator("[data-testid=history-event]").nth(2)).to_contain_text(
         re.compile(r"Clé d'activation chargée : \+250[,.]000 iSC"))
+    assert page_fr.evaluate("document.documentElement.scrollWidth") <= 1024
     page_fr.screenshot(path=str(tmp_path / "history-fr.png"), full_page=True)
