@@ -81,7 +81,14 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
 
 
 DEMO_ACCOUNT = ("Hotel du Lac (demo)", "it@hotel-du-lac.example")
-DEMO_SIGNATORY = "Claire Martin (demo)"  # who accepted the demo rental terms for the demo account (R26)
+DEMO_SIGNATORY = "Claire Martin (demo)"
+DEMO_PBX = ("Reception (demo)", "DEMO-0001")
+DEMO_LICENSES = {"01-00010-001": 10, "01-00020-001": 10}  # 17.500 iSC a month at the demo prices
+
+
+def held_key(server: "DemoServer") -> str:
+    """The key the demo account holds for automatic reload (R24): the last one issued."""
+    return server.keys[-1][1]  # who accepted the demo rental terms for the demo account (R26)
 
 
 def prepare_store(home: Path, server: DemoServer) -> str | None:
@@ -102,6 +109,12 @@ def prepare_store(home: Path, server: DemoServer) -> str | None:
                                               accepted_by=DEMO_SIGNATORY, terms_accepted=True)
             loaded = server.keys[0][1]
             services.redeem_key(store.unit_of_work(), clock, account.account_id, loaded)
+            # R24: a PBX that runs, automatic reload on at 28 days and one key held for it
+            pbx = services.register_pbx(store.unit_of_work(), clock, account.account_id, name=DEMO_PBX[0],
+                                        serial=DEMO_PBX[1], platform="vmware", firmware="13r2", mode="rental")
+            services.set_licenses(store.unit_of_work(), clock, account.account_id, pbx.pbx_id, DEMO_LICENSES)
+            services.set_auto_reload(store.unit_of_work(), clock, account.account_id, 28)
+            services.deposit_key(store.unit_of_work(), clock, account.account_id, held_key(server))
             report = services.sync_now(store.unit_of_work, clock)
             if not report.ok:
                 raise RuntimeError(f"the demo could not sync with its own license server: {report.error}")
@@ -142,12 +155,16 @@ def app_config(server: DemoServer, loaded: str | None = None) -> dict:
     """app.config["DEMO"]: what the banner prints, for the app to show too (header badge, the account's
     "Load iSC" card, Settings): a demo started from the desktop menu has no terminal to read it on.
     "loaded" marks the key prepare_store put on the demo account."""
+    held = held_key(server) if loaded is not None else None
     return {"passphrase": DEMO_PASSPHRASE, "server_url": server.url,
-            "keys": [{"amount_milli": amount, "key": key, "loaded": key == loaded} for amount, key in server.keys]}
+            "keys": [{"amount_milli": amount, "key": key, "loaded": key == loaded, "held": key == held}
+                     for amount, key in server.keys]}
 
 
 def banner_text(folder: Path, throwaway: bool, server: DemoServer, app_url: str, loaded: str | None = None) -> str:
+    held = held_key(server) if loaded is not None else None
     keys = "\n".join(f"    {_isc(amount):>12} iSC   {key}" + ("   (loaded on the demo account)" if key == loaded else "")
+                     + ("   (held for automatic reload on the demo account)" if key == held else "")
                      for amount, key in server.keys)
     fate = "a throwaway folder, deleted when the demo ends" if throwaway else "kept"
     return (

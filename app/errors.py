@@ -6,6 +6,7 @@ Use cases, the projection, the field checks and the screens all import them from
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -76,12 +77,42 @@ class NotFound(LookupError):
 
 
 class SyncError(Exception):
-    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost."""
+    """The sync did not complete (offline, timeout, server error, refused token); nothing was lost. Its reason is
+    data (rule "sync", a code of rental.reasons.SYNC_NOTICES); the message is its English wording."""
+
+    def __init__(self, code: str, **params):
+        self.reason = Reason("sync", code, params)
+        super().__init__(self.reason.message)
 
 
 class ServerError(SyncError):
     """The server answered with an error document {error, message}."""
 
     def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"The license server said {code} ({status}): {message}")
+        super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
+                         detail=message)
         self.status, self.code, self.server_message = status, code, message
+
+
+def stored(reason: Reason) -> str:
+    """A reason as the text a store column keeps (JSON), so a screen translates it later from its code."""
+    return json.dumps(reason.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def from_stored(text: str | None) -> Reason | None:
+    """The reason a stored text holds, or None for plain words (what older versions stored)."""
+    if not text or not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("code"), str) or not isinstance(data.get("params"), dict):
+        return None
+    return Reason.from_dict(data)
+
+
+def words_of(text: str | None) -> str | None:
+    """The English words of a stored text (a reason's message, or the text itself)."""
+    reason = from_stored(text)
+    return reason.message if reason is not None else text

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from rental import billing
 from rental import ops as decider
+from rental import reload
 from rental.billing import Account, Line
 from rental.errors import Refusal
 from rental.pricing import PriceList
 from rental.reasons import Reason
+from rental.reload import Deposit
 from rental.rules import Policy, Reduction
 
 from . import outbox, replica
@@ -26,6 +28,8 @@ from .errors import NotFound, Problem, Refused
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
+#: Ops that carry an activation key, verified offline when queued (its amount and id in the op's note).
+KEY_KINDS = ("redeem_key", "deposit_key")
 #: Ops that raise a PBX's revision by one when applied.
 PBX_BUMPING = ("update_pbx", "set_licenses")
 
@@ -63,6 +67,21 @@ class AccountState:
     verified_at: int | None = None
     received_at: int | None = None
     pending_credit_milli: int = 0
+    auto_reload_days: int = 0  # R24: 0 off, 14 or 28
+    deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
+
+    def plan(self, policy: Policy) -> "Plan":
+        """What automatic reload will still do for this account (R24)."""
+        return Plan(self.auto_reload_days, self.deposits, policy)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Automatic reload as the figures need it (R24): the threshold, the keys held, the server's policy."""
+
+    days: int = 0
+    deposits: tuple[Deposit, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,7 @@ class Figures:
     remaining_seconds: int | None
     ends_at: int | None
     status: str
+    reloads: tuple[reload.Reload, ...] = ()  # R24: every automatic reload to come, at its second
 
 
 def account_from_payload(payload: dict) -> Account:
@@ -89,8 +109,18 @@ def account_from_payload(payload: dict) -> Account:
                    last_activity_at=payload.get("last_activity_at", payload["as_of"]), price_version=version)
 
 
-def state_from_payload(payload: dict, received_at: int | None, now: int) -> AccountState:
-    account = billing.project(account_from_payload(payload), now)
+def deposits_from_payload(payload: dict) -> tuple[Deposit, ...]:
+    """The keys held for the account (R24), oldest first, as the signed snapshot lists them."""
+    return reload.ordered(Deposit.from_dict(raw) for raw in payload.get("deposits") or ())
+
+
+def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy()) -> AccountState:
+    """The snapshot run forward to now, through the automatic reloads whose second has come (R24), exactly as
+    the server answers it (DESIGN §5: every answer is as of the server's now)."""
+    days = payload.get("auto_reload_days") or 0
+    raw = account_from_payload(payload)
+    done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of))
+    account, deposits = settled.account, done.deposits
     pbxs = {
         pbx["pbx_id"]: PbxState(
             pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
@@ -102,15 +132,26 @@ def state_from_payload(payload: dict, received_at: int | None, now: int) -> Acco
         account_id=payload["account_id"], name=payload.get("name") or "", contact_email=payload.get("contact_email") or "",
         cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en",
         partner=payload.get("partner"), revision=payload["revision"], billing=account, pbxs=pbxs, confirmed=True,
-        price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at)
+        price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
+        auto_reload_days=days, deposits=deposits)
 
 
-def figures(account: Account, now: int) -> Figures:
-    """R16 figures for now: balance, rate, monthly consumption, remaining runtime, end of credit, status."""
-    account = billing.project(account, now)
+def figures(account: Account, now: int, plan: Plan | None = None) -> Figures:
+    """R16 figures for now: balance, rate, monthly consumption, remaining runtime, end of credit, status; with a
+    plan, the reloads whose second has come are made and the runtime and end count the keys still held (R24)."""
+    if plan is None or not plan.days or not plan.deposits:
+        account = billing.project(account, now)
+        return Figures(at=now, balance_ticks=account.balance, rate_ticks_per_s=account.rate,
+                       monthly_milli=account.monthly_milli, remaining_seconds=account.remaining_seconds,
+                       ends_at=account.depletes_at, status=account.status)
+    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of))
+    account = settled.account
+    ahead = reload.run(account, done.deposits, plan.days, plan.policy, None)
+    ends_at = ahead.account.depletes_at
     return Figures(at=now, balance_ticks=account.balance, rate_ticks_per_s=account.rate,
-                   monthly_milli=account.monthly_milli, remaining_seconds=account.remaining_seconds,
-                   ends_at=account.depletes_at, status=account.status)
+                   monthly_milli=account.monthly_milli,
+                   remaining_seconds=None if ends_at is None else max(0, ends_at - max(now, account.as_of)),
+                   ends_at=ends_at, status=account.status, reloads=ahead.reloads)
 
 
 def pbx_status(state: AccountState, pbx_id: str) -> str:
@@ -119,16 +160,21 @@ def pbx_status(state: AccountState, pbx_id: str) -> str:
     return "suspended" if state.billing.suspended else "active"
 
 
-def burn_points(account: Account, now: int, count: int = 24) -> tuple[tuple[tuple[int, int], ...], int | None]:
-    """(second, balance) from now to the end of credit, evenly spaced; flat for 30 days when nothing runs."""
-    account = billing.project(account, now)
-    end = account.depletes_at
+def burn_points(account: Account, now: int, count: int = 24,
+                plan: Plan | None = None) -> tuple[tuple[tuple[int, int], ...], int | None]:
+    """(second, balance) from now to the end of credit, evenly spaced; flat for 30 days when nothing runs. With a
+    plan, the held keys are redeemed on the way (R24): each reload is drawn at its second, before and after."""
+    plan = plan or Plan()
+    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of))
+    account, deposits = settled.account, done.deposits
+    ahead = reload.run(account, deposits, plan.days, plan.policy, None)
+    end = ahead.account.depletes_at
     span = (end - now) if end is not None else 30 * 86_400
     count = max(2, count)
-    points = []
-    for i in range(count):
-        t = now + span * i // (count - 1)
-        points.append((t, billing.project(account, t).balance))
+    times = {now + span * i // (count - 1) for i in range(count)}
+    for made in ahead.reloads:  # the step of each reload: the second before it and its own
+        times.update((made.at - 1, made.at) if made.at > now else ())
+    points = [(t, reload.balance_at(account, deposits, plan.days, plan.policy, t)) for t in sorted(times)]
     return tuple(points), end
 
 
@@ -156,6 +202,10 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
         return Reason("", "op-remove-pbx", {"pbx": pbx})
     if kind == "redeem_key":
         return Reason("", "op-redeem-key", {"key": str(body.get("key", ""))[:11]})
+    if kind == "deposit_key":  # R24
+        return Reason("", "op-deposit-key", {"key": str(body.get("key", ""))[:11]})
+    if kind == "withdraw_key":
+        return Reason("", "op-withdraw-key", {"key_id": str(body.get("key_id", ""))})
     if kind == "delete_account":
         return Reason("", "op-delete-account", {})
     return Reason("", kind, {})
@@ -197,7 +247,8 @@ class Book:
         pricelist, policy = replica.current_pricelist_and_policy(session)
         book = cls(now, pricelist, policy)
         for row in rows:
-            book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now)
+            book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now,
+                                                                 policy)
         book.history = LaptopHistory.load(session, now, policy)
         for op in (outbox.all_ops(session, account_id) if account_id is None or isinstance(account_id, str)
                    else outbox.ops_of_accounts(session, account_id)):
@@ -262,7 +313,8 @@ class Book:
         for op in self._ops.get(account_id, []):
             if op.state == outbox.PENDING and op.kind == "update_account":
                 body = json.loads(op.body)
-                edits.update({k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body})
+                edits.update({k: body[k] for k in ("name", "contact_email", "cloud_contract", "language",
+                                                   "auto_reload_days") if k in body})
         return edits
 
     def base_revision(self, account_id: str, pbx_id: str, *, collapsing: bool = False) -> int:
@@ -287,6 +339,10 @@ class Book:
         """What the core needs to decide an op offline as the server will (DESIGN §6, offline checks)."""
         return decider.Context(now=self.now, pricelist=self.pricelist, policy=self.policy, history=self.history,
                                key=key)
+
+    def plan(self, state: AccountState) -> Plan:
+        """Automatic reload of state as the figures use it (R24), with the server's policy."""
+        return state.plan(self.policy)
 
     def decide(self, account_id: str, kind: str, fields: dict) -> tuple[AccountState | None, decider.Decision]:
         """The decision the server would take on this op now, on the account with its queued ops applied;
@@ -345,7 +401,7 @@ class LaptopHistory:
 
 def _key_of(kind: str, fields) -> decider.ActivationKey | None:
     """The verified key a queued load carries (its amount was read offline when it was queued)."""
-    if kind != "redeem_key" or not fields or "amount_milli" not in fields:
+    if kind not in KEY_KINDS or not fields or "amount_milli" not in fields:
         return None
     return decider.ActivationKey(str(fields.get("key_id") or ""), fields["amount_milli"])
 
@@ -358,7 +414,7 @@ def to_core(state: AccountState) -> decider.State:
             for pbx_id, pbx in state.pbxs.items() if not pbx.removed}
     return decider.State(account_id=state.account_id, name=state.name, contact_email=state.contact_email,
                          cloud_contract=state.cloud_contract, language=state.language, billing=state.billing,
-                         pbxs=pbxs)
+                         pbxs=pbxs, auto_reload_days=state.auto_reload_days, deposits=state.deposits)
 
 
 def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
@@ -380,7 +436,8 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
         return AccountState(
             account_id=op.account_id, name=after.name, contact_email=after.contact_email,
             cloud_contract=after.cloud_contract, language=after.language, partner=None, revision=None,
-            billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version)
+            billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version,
+            auto_reload_days=after.auto_reload_days, deposits=after.deposits)
     pbx_id = body.get("pbx_id")
     if history is not None:
         serial = (core.pbxs.get(pbx_id) or after.pbxs.get(pbx_id)).serial if pbx_id and (
@@ -389,6 +446,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
     for key in ("name", "contact_email", "cloud_contract", "language"):
         setattr(state, key, getattr(after, key))
     state.billing = after.billing
+    state.auto_reload_days, state.deposits = after.auto_reload_days, after.deposits
     state.price_version = after.billing.price_version or state.price_version
     for each_id, pbx in after.pbxs.items():
         known = state.pbxs.get(each_id)

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from rental import billing
 from rental.errors import PriceListError, SignatureError
 from rental.pricing import PriceList
+from rental.reasons import Reason
 from rental.rules import Policy
 from rental.signing import Keyring
 
+from .errors import stored
 from .models import AccountReplica, LedgerLine, PricelistReplica, Refusal
 
 ACCOUNT_FIELDS = ("account_id", "revision", "name", "status", "as_of", "balance_ticks", "rate_ticks_per_s")
@@ -115,19 +117,19 @@ def store_pricelist(session: Session, keyring: Keyring, envelope: object, now: i
         payload = verify(keyring, envelope, "pricelist")
         PriceList.from_dict(payload)
     except (SignatureError, PriceListError) as exc:
-        record_refusal(session, "pricelist", None, f"Price list refused: {exc}", now)
+        reason = getattr(exc, "reason", None) or Reason("sync", "pricelist-refused", {"detail": str(exc)})
+        record_refusal(session, "pricelist", None, stored(reason), now)
         return None
-    return keep_current(session, PricelistReplica, "pricelist", payload, envelope, now,
-                        "Price list {version} refused: it is older than {held}, held here.")
+    return keep_current(session, PricelistReplica, "pricelist", payload, envelope, now, "pricelist-older")
 
 
 def keep_current(session: Session, model, what: str, payload: dict, envelope: object, now: int, older: str):
     """Keep a verified, versioned document (price list, rental terms) as the current one; one older (by
-    publication time) than the one held never replaces it: the reason (``older``) is kept instead."""
+    publication time) than the one held never replaces it: the reason (code ``older``) is kept instead."""
     current = session.scalars(select(model).where(model.is_current)).first()
     if current is not None and current.published_at > payload.get("published_at", 0):
-        reason = older.format(version=payload["version"], held=current.version)
-        record_refusal(session, what, payload["version"], reason, now)
+        reason = Reason("sync", older, {"version": payload["version"], "held": current.version})
+        record_refusal(session, what, payload["version"], stored(reason), now)
         return None
     session.execute(update(model).values(is_current=False))
     row = session.get(model, payload["version"])
@@ -264,11 +266,21 @@ def newest_ledger_id(session: Session, account_id: str) -> int | None:
     return max(ids) if ids else None
 
 
+def _key_of(raw: str) -> dict:
+    """The key a credit line names, and whether automatic reload redeemed it (R24, R25), from the line as pulled."""
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return {}
+    key_id = line.get("key_id")
+    return {"key_id": key_id if isinstance(key_id, str) else None, "auto": line.get("auto") is True}
+
+
 def ledger_entries(session: Session, account_id: str) -> tuple[list[billing.Entry], int | None, int]:
     from . import settings
 
     rows = list(session.scalars(select(LedgerLine).where(LedgerLine.account_id == account_id)))
     entries = [billing.Entry(kind=r.kind, at=r.at, ticks=r.ticks, pbx_id=r.pbx_id, ref=r.ref, qty=r.qty,
                              start=r.start, end=r.end, seconds=r.seconds, rate=r.rate,
-                             price_version=r.price_version) for r in rows]
+                             price_version=r.price_version, **_key_of(r.raw)) for r in rows]
     return entries, settings.get(session, f"ledger_fetched_at:{account_id}"), len(rows)

@@ -31,15 +31,17 @@ from rental.pricing import PriceList
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from rental import reload as reload_mod
+
 from . import history as history_mod
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 # the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
-from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused
+from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused, from_stored, words_of
 from .views import (
-    AccountRef, AccountSummary, AccountView, BurnDown, Figures, KeyFingerprint, LicenseLine, LicensePreview, MeterView,
-    OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView, StatementRow, StatementView,
-    SyncReport, SyncStatus,
+    AccountRef, AccountSummary, AccountView, BurnDown, CreditRow, DepositView, Figures, KeyFingerprint, LicenseLine,
+    LicensePreview, MeterView, OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView,
+    StatementRow, StatementView, SyncReport, SyncStatus,
 )
 from .models import AccountReplica, LedgerLine
 from .store import (  # re-exported: the UI needs only this module
@@ -59,8 +61,9 @@ __all__ = [
     "WrongPassphrase", "InsecureServerUrl",
     # views
     "Problem", "Figures", "LicenseLine", "PbxView", "OpView", "AccountSummary", "AccountView", "LicensePreview",
-    "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "RefusalView", "SyncStatus", "SettingsView",
-    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef",
+    "PricelistNotice", "BurnDown", "StatementRow", "StatementView", "CreditRow", "RefusalView", "SyncStatus",
+    "SettingsView",
+    "QueuedOp", "SyncReport", "KeyFingerprint", "ResultView", "ClockNotice", "AccountRef", "DepositView",
     # setup
     "is_initialised", "initialise", "unlock", "change_passphrase", "get_settings", "set_settings",
     "trusted_key_fingerprints",
@@ -69,7 +72,8 @@ __all__ = [
     "burn_down", "statement", "sync_status", "queued_ops",
     # writes
     "create_account", "update_account", "register_pbx", "update_pbx", "preview_licenses", "set_licenses",
-    "remove_pbx", "redeem_key", "preview_key", "KeyPreview", "delete_account", "resolve", "key_use", "KeyUse",
+    "remove_pbx", "redeem_key", "deposit_key", "withdraw_key", "set_auto_reload", "preview_key", "KeyPreview",
+    "delete_account", "resolve", "key_use", "KeyUse",
     # sync
     "sync_now", "BackgroundSyncer",
     # backup
@@ -217,7 +221,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
             if state is None:
                 continue
             shown = book.pending_state(state.account_id) or state
-            figures = projection.figures(state.billing, now)
+            figures = projection.figures(state.billing, now, book.plan(state))
             result.append(AccountSummary(
                 account_id=state.account_id, name=shown.name, contact_email=shown.contact_email,
                 status=figures.status if state.confirmed else "pending",
@@ -281,8 +285,8 @@ def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
-        return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book),
-                         _figures(pending.billing, now, book) if pending is not None else None,
+        return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book, book.plan(state)),
+                         _figures(pending.billing, now, book, book.plan(pending)) if pending is not None else None,
                          pending.pending_credit_milli if pending is not None else 0)
 
 
@@ -329,12 +333,9 @@ def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice
 
 
 def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:
-    return PricelistNotice(
-        account_version=account_version, current_version=current_version,
-        message=(f"Price list {current_version} is newer than {account_version}, the one this account runs at. "
-                 "Its prices apply from the account's next connection event (a license change, a new PBX "
-                 "or loading iSC); until then the old prices stay valid (R23)."),
-    )
+    reason = Reason.of("pricelist-newer", version=current_version, account_version=account_version)
+    return PricelistNotice(account_version=account_version, current_version=current_version,
+                           message=reason.message, reason=reason)
 
 
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
@@ -344,10 +345,10 @@ def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) 
         book = projection.Book.load(uow.session, now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
-    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points)
+    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points, book.plan(state))
     pending_pts = pending_end = None
     if pending is not None:
-        pending_pts, pending_end = projection.burn_points(pending.billing, now, points)
+        pending_pts, pending_end = projection.burn_points(pending.billing, now, points, book.plan(pending))
     return BurnDown(now, confirmed_pts, pending_pts, confirmed_end, pending_end)
 
 
@@ -369,8 +370,10 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
         seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
         unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
+    credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
+                    if e.kind == billing.CREDIT and start <= e.at < end)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
-                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at)
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits)
 
 
 def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
@@ -388,7 +391,8 @@ def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
         return SyncStatus(
             server_url=settings_mod.get(uow.session, "server_url"),
             online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
-            last_success_at=state.get("last_success_at"), last_error=state.get("last_error"),
+            last_success_at=state.get("last_success_at"), last_error=words_of(state.get("last_error")),
+            last_error_reason=from_stored(state.get("last_error")),
             queued=sum(1 for op in ops if op.state == "pending"), problems=problems, refusals=refusals,
             clock_notice=clock_mod.notice(laptop, skew), clock_offset_s=skew.offset_s,
             results=_result_views(uow, None, 50),
@@ -429,7 +433,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
                                    language=language, required=False)
     if not fields:
-        raise Refused([Problem("bad-op", "Nothing to change: edit at least one field.")])
+        raise Refused([Problem.of(Reason.of("nothing-to-change"))])
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now, account_id)
@@ -526,14 +530,27 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
     warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
     """
+    return _queue_key(uow, clock, account_id, key_text, "redeem_key")
+
+
+def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+    """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
+    when the runtime reaches the threshold; until then it can be withdrawn."""
+    return _queue_key(uow, clock, account_id, key_text, "deposit_key")
+
+
+def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, kind: str) -> QueuedOp:
+    """Verify a key offline and queue it to load (redeem_key) or to hold (deposit_key), decided by the core now;
+    a key this laptop knows as queued, loaded, used or held already is refused: a key is used once."""
     key = _read_key(uow, key_text)
     with uow:
         now = _now(uow, clock, writing=True)
         book = projection.Book.load(uow.session, now)
         book.require_alive(account_id)
         _refuse_known_key(uow.session, book, key)
-        decision = _decide(book, account_id, "redeem_key", _key_fields(key))
-        op = outbox.enqueue(uow.session, "redeem_key", account_id, {"key": key.text}, now,
+        _refuse_held_key(book, key.key_id_hex)
+        decision = _decide(book, account_id, kind, _key_fields(key))
+        op = outbox.enqueue(uow.session, kind, account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
@@ -598,6 +615,46 @@ def _refuse_known_key(session, book: "projection.Book", key) -> None:
         raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
 
 
+def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
+    """Queue giving back a held key (R24); a deposit still queued here is simply dropped (it never left)."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        for op in outbox.all_ops(uow.session, account_id):
+            note = json.loads(op.note) if op.note else {}
+            if op.kind == "deposit_key" and op.state == outbox.PENDING and note.get("key_id") == key_id \
+                    and op.attempts == 0:
+                outbox.remove(uow.session, op)
+                uow.commit()
+                return QueuedOp(op.op_id, "withdraw_key", account_id)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "withdraw_key", {"key_id": key_id})
+        op = outbox.enqueue(uow.session, "withdraw_key", account_id, {"key_id": key_id}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
+    """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
+    if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
+        raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "update_account", {"auto_reload_days": days})
+        op = outbox.enqueue(uow.session, "update_account", account_id, {"auto_reload_days": days}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
+    """A key held for an account known here (R24) is used: withdraw it there first."""
+    for state in book.accounts():
+        if any(d.key_id == key_id for d in (book.pending_state(state.account_id) or state).deposits):
+            raise Refused([Problem.of(Reason.of("key-used"), field="key")])
+
+
 @dataclass(frozen=True)
 class KeyUse:
     """What this laptop knows of an activation key: queued here, loaded (in a ledger it pulled), or refused as used."""
@@ -609,7 +666,7 @@ class KeyUse:
 def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
     """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
     for op in outbox.all_ops(session):
-        if op.kind == "redeem_key" and json.loads(op.body).get("key") == key_text:
+        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
             if op.state == "pending":
                 return KeyUse("queued", op.account_id)
             if op.rule == "key-used":
@@ -667,7 +724,7 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
         if op is None:
             raise NotFound(f"No op {op_id} waiting for a decision.")
         if op.state == "pending":
-            raise Refused([Problem("bad-op", "This change is still queued: it has no server answer to resolve yet.")])
+            raise Refused([Problem.of(Reason.of("op-still-queued"))])
         body = json.loads(op.body)
         if decision == "discard":
             outbox.remove(uow.session, op)
@@ -734,22 +791,41 @@ def _op_view(op, book=None) -> OpView:
     effect = None
     if credit:
         effect = f"+{_fmt(credit)}, not yet confirmed" if op.state == "pending" else None
+    elif op.kind == "deposit_key" and op.state == "pending":
+        effect = f"{_fmt(note.get('amount_milli', 0))} held for automatic reload, not yet confirmed"
     return OpView(op_id=op.op_id, seq=op.seq, kind=op.kind, account_id=op.account_id, pbx_id=op.pbx_id,
                   summary=projection.describe(op.kind, body, book), effect=effect, state=op.state, rule=op.rule,
                   message=op.message, created_at=op.created_at, attempts=op.attempts,
                   credit_milli=credit if op.state == "pending" else 0, problems=outbox.problems_of(op.problems))
 
 
-def _figures(account: billing.Account, now: int, book: "projection.Book | None" = None) -> Figures:
-    """R16 figures for now, with what the server's policy and the current list say of them (R18, R19)."""
-    f = projection.figures(account, now)
+def _figures(account: billing.Account, now: int, book: "projection.Book | None" = None,
+             plan: "projection.Plan | None" = None) -> Figures:
+    """R16 figures for now, with what the server's policy and the current list say of them (R18, R19); with a plan,
+    the reloads whose second has come are made and the runtime and end count the keys still held (R24)."""
+    f = projection.figures(account, now, plan)
     policy = book.policy if book is not None else projection.Policy()
     projected = billing.project(account, now)
     return Figures(f.at, f.balance_ticks, f.rate_ticks_per_s, f.monthly_milli, f.remaining_seconds, f.ends_at,
                    f.status, daily_milli=decider.daily_milli(f.monthly_milli),
                    resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
                    retained_until=decider.retained_until(projected, policy),
-                   warn_s=policy.min_credit_days * 86_400, resume_days=policy.resume_min_days)
+                   warn_s=policy.min_credit_days * 86_400, resume_days=policy.resume_min_days, reloads=f.reloads)
+
+
+def _deposit_views(book: "projection.Book", state, pending, account_id: str) -> tuple[DepositView, ...]:
+    """The keys held (R24): confirmed ones (a queued withdrawal marked), then deposits queued here."""
+    withdrawing = {json.loads(op.body).get("key_id") for op in book.ops_of(account_id)
+                   if op.kind == "withdraw_key" and op.state == "pending"}
+    views = [DepositView(d.key_id, d.amount_milli, d.deposited_at, is_withdrawing=d.key_id in withdrawing)
+             for d in state.deposits]
+    known = {d.key_id for d in state.deposits}
+    for op in book.ops_of(account_id):
+        note = json.loads(op.note) if op.note else {}
+        if op.kind == "deposit_key" and op.state == "pending" and note.get("key_id") not in known:
+            views.append(DepositView(str(note.get("key_id")), int(note.get("amount_milli") or 0), None,
+                                     is_pending=True))
+    return tuple(views)
 
 
 def _lines_view(lines, prices: PriceList | None) -> tuple[LicenseLine, ...]:
@@ -782,13 +858,16 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         account_id=account_id, name=shown.name, contact_email=shown.contact_email,
         cloud_contract=shown.cloud_contract, language=shown.language, partner=state.partner,
         revision=state.revision, is_confirmed=state.confirmed, is_deleted=state.billing.deleted,
-        confirmed=_figures(state.billing, now, book),
-        pending=_figures(pending.billing, now, book) if pending is not None else None,
+        confirmed=_figures(state.billing, now, book, book.plan(state)),
+        pending=_figures(pending.billing, now, book, book.plan(pending)) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
         price_version=state.price_version, pbxs=tuple(pbxs), ops=ops,
         verified_at=state.verified_at, received_at=state.received_at,
         pending_edits=dict(book.pending_account_edits(account_id)),
         results=_result_views(uow, account_id, 20) if uow is not None else (),
+        auto_reload_days=state.auto_reload_days,
+        pending_reload_days=book.pending_account_edits(account_id).get("auto_reload_days"),
+        deposits=_deposit_views(book, state, pending, account_id),
     )
 
 
@@ -822,8 +901,10 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
         return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
                               after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
-    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=_figures(state.billing, now, book),
-                          after=_figures(decision.state.billing, now, book), lines=_lines_view(lines, prices),
+    after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy)  # R24
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
+                          current=_figures(state.billing, now, book, book.plan(state)),
+                          after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
                           missing_milli=0)
 
 
@@ -840,7 +921,11 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
         new = outbox.enqueue(uow.session, kind, account_id, fields, now)
         return QueuedOp(new.op_id, kind, account_id)
     if kind == "update_account":
+        if "auto_reload_days" in body:
+            set_auto_reload(inner, clock, account_id, body["auto_reload_days"])
         fields = {k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body}
+        if not fields:
+            return QueuedOp(op.op_id, kind, account_id)
         return update_account(inner, clock, account_id, **fields)
     if kind == "register_pbx":
         state = book.pending_state(account_id) or book.require_alive(account_id)
@@ -858,6 +943,10 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
         return remove_pbx(inner, clock, account_id, body["pbx_id"])
     if kind == "redeem_key":
         return redeem_key(inner, clock, account_id, body["key"])
+    if kind == "deposit_key":
+        return deposit_key(inner, clock, account_id, body["key"])
+    if kind == "withdraw_key":
+        return withdraw_key(inner, clock, account_id, body["key_id"])
     if kind == "delete_account":
         state = book.require_alive(account_id)
         return delete_account(inner, clock, account_id, ticks_to_milli_floor(state.billing.balance))

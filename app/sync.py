@@ -17,11 +17,12 @@ from typing import Callable
 import httpx
 
 from rental.errors import SignatureError
+from rental.reasons import Reason
 from rental.rules import reductions as reductions_of
 from rental.signing import token_binding
 
 from . import clock as clock_mod, history as history_mod, outbox, replica, settings, terms as terms_mod
-from .errors import ServerError, SyncError
+from .errors import ServerError, SyncError, stored
 from .views import SyncReport
 from .models import Reduction as ReductionRow, ToggleOccurrence
 
@@ -50,25 +51,20 @@ class HttpTransport:
         try:
             response = self._client.request(method, path, json=body, params=params)
         except httpx.TimeoutException:
-            raise SyncError("The license server did not answer in time: the changes stay queued and are sent "
-                            "again later (each is applied once).") from None
+            raise SyncError("sync-timeout") from None
         except httpx.HTTPError as exc:
-            raise SyncError("The license server cannot be reached (no connection, or the address in Settings is "
-                            "wrong): working offline; the changes stay queued.") from None
+            raise SyncError("sync-unreachable") from None
         self.last_date = clock_mod.http_date(response.headers.get("date"))
         try:
             data = response.json()
         except ValueError:
-            raise SyncError(f"The license server answered {response.status_code} with something that is not "
-                            "JSON: the changes stay queued.") from None
+            raise SyncError("sync-not-json", status=response.status_code) from None
         if response.status_code >= 400:
             code = data.get("error", "error") if isinstance(data, dict) else "error"
             message = data.get("message", "") if isinstance(data, dict) else ""
-            if response.status_code == 401:
-                message = (f"{message} Check the technician token in Settings.").strip()
             raise ServerError(response.status_code, str(code), str(message))
         if not isinstance(data, dict):
-            raise SyncError("The license server's answer is not a JSON object: refused.")
+            raise SyncError("sync-not-object")
         return data
 
     def health(self) -> dict:
@@ -121,10 +117,14 @@ class HttpTransport:
 
 
 class UntrustedAnswer(SignatureError):
-    """An answer signed with a key this app does not trust; the message says which key file is missing."""
+    """An answer signed with a key this app does not trust; its reason says which key file is missing."""
+
+    def __init__(self, reason: Reason):
+        self.reason = reason
+        super().__init__(reason.message)
 
 
-def untrusted_key_reason(answer, keyring) -> str | None:
+def untrusted_key_reason(answer, keyring) -> Reason | None:
     """When an answer is signed with a key this app does not trust, say which key file is missing (plain words,
     not the verifier's "trusted keys are none"); None when every envelope names a trusted key."""
     envelopes = []
@@ -134,9 +134,7 @@ def untrusted_key_reason(answer, keyring) -> str | None:
     for envelope in envelopes:
         kid = envelope.get("kid") if isinstance(envelope, dict) else None
         if isinstance(kid, str) and kid not in keyring:
-            return (f"The license server signs its answers with key '{kid}', which this RentDesk does not trust: "
-                    f"ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, then start "
-                    "RentDesk again. Nothing of this answer was believed.")
+            return Reason("sync", "sync-untrusted-key", {"kid": kid})
     return None
 
 
@@ -292,13 +290,27 @@ def _fresh_times(verified: _Verified, floor: int | None) -> list[int]:
     return [t for t in times if floor is None or t >= floor]
 
 
-def _note_failure(uow_factory, now: int, error: str, refusal: str | None = None) -> None:
+def _note_failure(uow_factory, now: int, reason: Reason, *, refusal: bool = False) -> None:
+    """Keep why the sync did not complete (as data, for the screens to word), and an answer refused."""
     with uow_factory() as uow:
         clock_mod.note_laptop_time(uow.session, now)
-        settings.update_sync_state(uow.session, online=refusal is not None, last_attempt_at=now, last_error=error)
+        settings.update_sync_state(uow.session, online=refusal, last_attempt_at=now, last_error=stored(reason))
         if refusal:
-            replica.record_refusal(uow.session, "answer", None, refusal, now)
+            replica.record_refusal(uow.session, "answer", None, stored(reason), now)
         uow.commit()
+
+
+def _failed(reason: Reason, **counts) -> SyncReport:
+    """The report of a sync that did not complete: the reason as data and in English words."""
+    return SyncReport(ok=False, error=reason.message, error_reason=reason, **counts)
+
+
+def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
+    """Why an answer was not believed: the key file it lacks, in plain words, or what the verifier found."""
+    if isinstance(exc, UntrustedAnswer):
+        return exc.reason
+    return (untrusted_key_reason(answer, keyring) if answer is not None else None) or \
+        Reason("sync", "sync-answer-refused", {"detail": str(exc)})
 
 
 def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
@@ -317,14 +329,15 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
         uow.commit()
     if transport is None:
         if not url or not token:
-            error = "No license server or token set: enter them in Settings to sync."
-            _note_failure(uow_factory, now, error)
-            return SyncReport(ok=False, error=error)
+            reason = Reason("sync", "sync-no-server", {})
+            _note_failure(uow_factory, now, reason)
+            return _failed(reason)
         try:
             transport = HttpTransport(url, token)
         except settings.InsecureServerUrl as exc:
-            _note_failure(uow_factory, now, str(exc))
-            return SyncReport(ok=False, error=str(exc))
+            reason = Reason("sync", "sync-insecure-url", {"detail": str(exc)})
+            _note_failure(uow_factory, now, reason)
+            return _failed(reason)
         owned = True
     else:
         owned = False
@@ -413,10 +426,9 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         try:
             partner = _partner(uow_factory, transport, tries, sleep, backoff_s)
         except SignatureError as exc:
-            reason = str(exc) if isinstance(exc, UntrustedAnswer) else \
-                f"The server's answer was refused, nothing of it was believed: {exc}."
-            _note_failure(uow_factory, clock.now(), reason, refusal=reason)
-            return SyncReport(ok=False, refused=(reason,), error=reason)
+            reason = _refused_answer(exc, None, None)
+            _note_failure(uow_factory, clock.now(), reason, refusal=True)
+            return _failed(reason, refused=(stored(reason),))
         while True:
             with uow_factory() as uow:
                 ops = outbox.pending(uow.session)
@@ -439,13 +451,12 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 try:
                     verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies}, partner)
                 except SignatureError as exc:
-                    reason = untrusted_key_reason(answer, uow.keyring) or \
-                        f"The server's answer was refused, nothing of it was believed: {exc}."
+                    reason = _refused_answer(exc, answer, uow.keyring)
                     uow.rollback()
-                    _note_failure(uow_factory, now, reason, refusal=reason)
-                    return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
-                                      accounts_updated=updated, refused=tuple(refused + [reason]), error=reason,
-                                      warnings=tuple(warned))
+                    _note_failure(uow_factory, now, reason, refusal=True)
+                    return _failed(reason, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
+                                   accounts_updated=updated, refused=tuple(refused + [stored(reason)]),
+                                   warnings=tuple(warned))
                 fresh = _fresh_times(verified, clock_mod.replica_floor(uow.session))
                 a, r, c, u, ref = _merge(uow, verified, now, warned)
                 if fresh:
@@ -470,9 +481,9 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         _pull_ledgers(uow_factory, clock, transport, wanted)
         _pull_history(uow_factory, clock, transport, wanted)
     except SyncError as exc:
-        _note_failure(uow_factory, clock.now(), str(exc))
-        return SyncReport(ok=False, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
-                          accounts_updated=updated, refused=tuple(refused), error=str(exc), warnings=tuple(warned))
+        _note_failure(uow_factory, clock.now(), exc.reason)
+        return _failed(exc.reason, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
+                       accounts_updated=updated, refused=tuple(refused), warnings=tuple(warned))
     now = clock.now()
     with uow_factory() as uow:
         clock_mod.note_laptop_time(uow.session, now)
@@ -526,7 +537,7 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
         fresh: list[int] = []
         untrusted = untrusted_key_reason({"pricelist": prices}, uow.keyring)
         if untrusted:  # said in plain words, once, instead of "trusted keys are none"
-            replica.record_refusal(uow.session, "pricelist", None, untrusted, now)
+            replica.record_refusal(uow.session, "pricelist", None, stored(untrusted), now)
             refused.append("price list")
         elif replica.store_pricelist(uow.session, uow.keyring, prices, now) is None:
             refused.append("price list")
@@ -621,15 +632,10 @@ class BackgroundSyncer:
         self._stop = threading.Event()
         self._wait = wait or self._wake.wait
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one sync at a time, also against a manual "Sync now"
         self.last_report = None
         self.attempts = 0
         self.next_delay_s = 0.0
         self._backoff = min_backoff_s
-
-    @property
-    def lock(self) -> threading.Lock:
-        return self._lock
 
     @property
     def is_stopping(self) -> bool:
@@ -664,17 +670,16 @@ class BackgroundSyncer:
             self._thread = None
 
     def sync_once(self):
-        with self._lock:
-            transport = self._transport_factory() if self._transport_factory else None
-            try:
-                report = sync_now(self._uow_factory, self._clock, transport=transport)
-            except Exception as exc:  # a sync must never kill the thread; the reason is kept
-
-                report = SyncReport(ok=False, error=f"Sync failed unexpectedly: {exc}")
-            finally:
-                close = getattr(transport, "close", None)
-                if close:
-                    close()
+        """One sync now; sync_now itself waits for any other sync of this store (one lock, _lock_for)."""
+        transport = self._transport_factory() if self._transport_factory else None
+        try:
+            report = sync_now(self._uow_factory, self._clock, transport=transport)
+        except Exception as exc:  # a sync must never kill the thread; the reason is kept
+            report = _failed(Reason("sync", "sync-failed", {"detail": str(exc)}))
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
         self.attempts += 1
         self.last_report = report
         if self._on_report:

@@ -70,8 +70,7 @@ def store(session: Session, keyring: Keyring, envelope: object, now: int) -> Ter
     except SignatureError as exc:
         replica.record_refusal(session, "terms", None, f"Rental terms refused: {exc}", now)
         return None
-    return replica.keep_current(session, TermsReplica, "terms", payload, envelope, now,
-                                "Rental terms {version} refused: they are older than {held}, held here.")
+    return replica.keep_current(session, TermsReplica, "terms", payload, envelope, now, "terms-older")
 
 
 def current(session: Session) -> Terms | None:

@@ -20,13 +20,25 @@ class Figures:
     rate_ticks_per_s: int  # being charged now (0 when suspended or idle)
     monthly_milli: int  # consumption of the configuration (R16, R21), even while suspended
     remaining_seconds: int | None  # None when nothing runs
-    ends_at: int | None  # the second the credit runs out (R18); None when nothing runs
+    ends_at: int | None  # the second the credit runs out (R18), counting the keys reload redeems (R24)
     status: str  # active | idle | suspended | deleted
     daily_milli: int = 0  # the average daily consumption the guide speaks of (R16), rounded down
     resume_needs_milli: int | None = None  # suspended: the least load that restarts it at the current list (R18)
     retained_until: int | None = None  # nothing runs: when the credit kept expires (R19)
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
     resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
+    reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
+
+
+@dataclass(frozen=True)
+class DepositView:
+    """A key held for an account (R24): confirmed by the server, or queued on this laptop."""
+
+    key_id: str
+    amount_milli: int
+    deposited_at: int | None  # server time (None while queued)
+    is_pending: bool = False  # a deposit queued here, not yet confirmed
+    is_withdrawing: bool = False  # its withdrawal is queued
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,9 @@ class AccountView:
     pending_edits: Mapping[str, object] = field(default_factory=dict)  # queued update_account fields
     results: tuple[ResultView, ...] = ()  # the account's newest verified op results (20), with warnings (R6)
     clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back; figures use the server's time
+    auto_reload_days: int = 0  # R24 as the server confirmed it (0 off)
+    pending_reload_days: int | None = None  # a queued change of it
+    deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,7 @@ class PricelistNotice:
     account_version: str | None
     current_version: str
     message: str
+    reason: Reason | None = None  # the same as data: the screen words it in its language (R23)
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,17 @@ class StatementView:
     lines_known: int  # ledger lines held for the account
     fetched_at: int | None  # when the ledger was last pulled; figures are as of then
     account_name: str = ""
+    credits: tuple["CreditRow", ...] = ()  # R25: each key loaded by hand or redeemed by automatic reload (R24)
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """A credit of the statement's period: the key it came from, and whether automatic reload redeemed it."""
+
+    at: int
+    key_id: str | None
+    ticks: int
+    is_automatic: bool
 
 
 @dataclass(frozen=True)
@@ -231,13 +258,14 @@ class SyncStatus:
     online: bool | None  # None: never tried
     last_attempt_at: int | None
     last_success_at: int | None
-    last_error: str | None
+    last_error: str | None  # in English words
     queued: int  # pending ops
     problems: tuple[OpView, ...]  # rejected and conflicting ops, with rule and message
     refusals: tuple[RefusalView, ...]  # newest first
     clock_notice: ClockNotice | None = None  # the laptop's clock is off (> 2 min) or went back since last seen
     clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
     results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
+    last_error_reason: Reason | None = None  # why the last sync did not complete, as data (screens word it)
 
 
 @dataclass(frozen=True)
@@ -267,8 +295,9 @@ class SyncReport:
     rejected: int = 0
     conflicts: int = 0
     accounts_updated: int = 0
-    refused: tuple[str, ...] = ()  # reasons of envelopes refused (bad signature, rollback)
-    error: str | None = None  # why the sync did not complete (offline, timeout, 401...)
+    refused: tuple[str, ...] = ()  # what was refused (bad signature, rollback): stored reasons or plain words
+    error: str | None = None  # why the sync did not complete (offline, timeout, 401...), in English words
+    error_reason: Reason | None = None  # the same as data: the screens word it in their language
     clock_offset_s: int | None = None  # server − laptop clock, learned by this sync (None: not completed)
     warnings: tuple[Reason, ...] = ()  # what the server warned about with ops it applied (R6 reduce-then-restore)
 

@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             steps.set_quantities(page, {"01-00010-001": 40, "01-00020-001": 12, "01-00037-001": 40,
                                         "01-00039-001": 60}, expect_monthly="58.000 iSC")
             steps.queue_licenses(page)
+            page.goto(hotel)  # R24: a key held for automatic reload, 28 days before the credit runs out
+            page.fill("#deposit_key", keys[2])
+            page.click("#deposit-form button[type=submit]")
+            page.select_option("#auto_reload_days", "28")
+            page.click("#reload-form button[type=submit]")
             clinic = steps.create_account(page, app, "Clinique Saint-Roch", "dsi@saint-roch.example")
             steps.load_key(page, clinic, keys[1])
             steps.add_pbx(page, clinic, "Main building", "IPVA-11C0", firmware="13r2sr5", platform="hyper-v")

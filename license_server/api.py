@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from rental import billing
+from rental import billing, reload
 from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
@@ -167,8 +167,11 @@ def ledger(account_id: str):
         record = _own_account(connection, account_id)
         if before is None and not record.row["deleted"]:
             state = record.state()
-            if now > state.as_of:  # charged by the time of the answer, written at the next change or sweep
-                lines += [_line(None, entry, open_=True) for entry in reversed(billing.settle(state, now).entries)]
+            if now > state.as_of:  # charged (and reloaded, R24) by the time of the answer, written at the next
+                # change or sweep
+                done, settled = reload.forward(state, record.deposits, record.row["auto_reload_days"] or 0,
+                                               ctx.policy, now)
+                lines += [_line(None, entry, open_=True) for entry in reversed(done.entries + settled.entries)]
         C = models.ledger.c
         query = select(models.ledger).where(C.account_id == record.id)
         if before is not None:
@@ -203,12 +206,14 @@ def _line(line_id, source, open_: bool = False) -> dict[str, Any]:
         entry = source
         data = {"kind": entry.kind, "at": entry.at, "ticks": entry.ticks, "pbx_id": entry.pbx_id, "ref": entry.ref,
                 "qty": entry.qty, "start": entry.start, "end": entry.end, "seconds": entry.seconds,
-                "rate": entry.rate, "price_version": entry.price_version, "key_id": entry.key_id}
+                "rate": entry.rate, "price_version": entry.price_version, "key_id": entry.key_id,
+                "auto": entry.auto}
     else:
         data = {"kind": source["kind"], "at": source["at"], "ticks": source["ticks"], "pbx_id": source["pbx_id"],
                 "ref": source["ref"], "qty": source["qty"], "start": source["period_start"],
                 "end": source["period_end"], "seconds": source["seconds"], "rate": source["rate"],
-                "price_version": source["price_version"], "key_id": source["key_id"]}
+                "price_version": source["price_version"], "key_id": source["key_id"],
+                "auto": bool(source["auto"])}
     return {"id": line_id, "open": open_, **data}
 
 

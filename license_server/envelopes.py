@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rental import billing
 from rental import ops as decider
+from rental import reload
 from rental.pricing import PriceList
 from rental.reasons import Reason
 from rental.rules import Policy
@@ -19,8 +19,10 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
     with when unused credit expires (R19) and, suspended, the least load that resumes it at the current list."""
     row = record.row
     state = record.state()
-    if not state.deleted and now > state.as_of:
-        state = billing.project(state, now)
+    deposits, days = record.deposits, row.get("auto_reload_days") or 0
+    if not state.deleted and now > state.as_of:  # reloads whose second has passed are applied (R24)
+        done, settled = reload.forward(state, deposits, days, policy, now)
+        state, deposits = settled.account, done.deposits
     status = state.status
     pbxs = []
     for pbx_id, pbx in record.pbxs.items():
@@ -51,6 +53,12 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
         "retained_until": decider.retained_until(state, policy),
         "resume_needs_milli": decider.resume_needs(state, pricelist, policy),
         "pbxs": pbxs,
+        # R24: automatic reload, the keys held (oldest first, the next one redeemed first) and the second it is
+        # redeemed; ends_at (extension) is the end of credit counting the keys reload will still redeem
+        "auto_reload_days": days,
+        "deposits": [deposit.to_dict() for deposit in deposits],
+        "reload_at": reload.next_reload_at(state, days, deposits),
+        "ends_at": reload.ends_at(state, deposits, days, policy) if not state.deleted else None,
         # R26: the rental terms the customer accepted at creation (null before the vendor published any)
         "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
         "terms_accepted_at": row.get("terms_accepted_at"),

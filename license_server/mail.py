@@ -156,6 +156,42 @@ def resumed(customer: Customer, *, at: int, depletes_at: int | None, balance_tic
         *w.closing()])
 
 
+def reloaded(customer: Customer, *, at: int, amount_milli: int, keys: int, held: int, ends_at: int | None) -> Letter:
+    """R24: keys held for the account were redeemed automatically at `at`."""
+    w = _Words(customer)
+    _ = w._
+    name = customer.account
+    facts = [_("Reloaded: {amount}").format(amount=w.milli(amount_milli)),
+             _("Keys still held for automatic reload: {n}").format(n=held)]
+    if ends_at is not None:
+        facts.append(_("The credit now lasts until {when}").format(when=w.moment(ends_at)))
+    return Letter(_("{account}: {amount} reloaded automatically").format(account=name, amount=w.milli(amount_milli)), [
+        _("Hello,"),
+        w.ngettext("On {when}, {n} activation key held for the account \"{account}\" was redeemed automatically, as "
+                   "agreed with your partner: the telephone system keeps running.",
+                   "On {when}, {n} activation keys held for the account \"{account}\" were redeemed automatically, "
+                   "as agreed with your partner: the telephone system keeps running.", keys).format(
+            when=w.moment(at), n=keys, account=name),
+        facts,
+        *w.closing()])
+
+
+def last_key(customer: Customer, *, at: int, ends_at: int | None, days: int) -> Letter:
+    """R24: the last key held for the account was redeemed at `at`: nothing more will be reloaded."""
+    w = _Words(customer)
+    _ = w._
+    name, partner = customer.account, customer.partner
+    blocks: list = [
+        _("Hello,"),
+        _("On {when}, automatic reload redeemed the last activation key held for the account \"{account}\". No "
+          "key is held any more: the credit will not be reloaded again.").format(when=w.moment(at), account=name)]
+    if ends_at is not None:
+        blocks.append([_("The credit lasts until {when}").format(when=w.moment(ends_at))])
+    blocks += [_("To keep the telephone system running without a break, ask {partner} to deposit new keys for "
+                 "automatic reload.").format(partner=partner), *w.closing()]
+    return Letter(_("{account}: the last key held for automatic reload was used").format(account=name), blocks)
+
+
 def retention(customer: Customer, *, expires_at: int, balance_ticks: int, since: int) -> Letter:
     """R19: the credit left on an account that rents nothing expires at expires_at."""
     w = _Words(customer)

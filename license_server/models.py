@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    MetaData, String, Table, Text, UniqueConstraint, text,
+    MetaData, String, Table, Text, UniqueConstraint, false, text,
 )
 
 metadata = MetaData()
@@ -64,6 +64,10 @@ accounts = Table(
     Column("terms_version", String(64), nullable=True),
     Column("terms_accepted_by", String(200), nullable=True),
     Column("terms_accepted_at", BigInteger, nullable=True),
+    # R24 (migration 0004): automatic reload off (0) or its threshold in days; the second the next held key is
+    # redeemed (NULL when none will be): the sweep's range query
+    Column("auto_reload_days", Integer, nullable=False, server_default="0"),
+    Column("reload_at", BigInteger, nullable=True, index=True),
     # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
     # running and deleted accounts out of its range scan.
     Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
@@ -110,17 +114,23 @@ ledger = Table(
     Column("rate", BigInteger, nullable=False, default=0),
     Column("price_version", String(64)),
     Column("key_id", String(20)),
+    Column("auto", Boolean, nullable=False, server_default=false()),  # 0004: a credit of automatic reload (R24)
     Index("ix_ledger_account_id", "account_id", "id"),
 )
 
-#: The primary key decides a race between two redemptions of one key, not a check-then-insert (R11).
+#: Every key used anywhere, one row per key id: redeemed, or held for an account (R24, migration 0004).
+#: The primary key decides a race between two redemptions or deposits of one key, not a check-then-insert (R11).
+HELD = text("held")
 redeemed_keys = Table(
     "redeemed_keys", metadata,
     Column("key_id", String(20), primary_key=True),
     Column("account_id", String(36), nullable=False),
     Column("op_id", String(36), nullable=False),
     Column("amount_milli", BigInteger, nullable=False),
-    Column("at", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),  # redeemed at (by hand or automatically), or deposited at while held
+    Column("held", Boolean, nullable=False, server_default=false()),  # deposited, not yet redeemed
+    Column("deposited_at", BigInteger, nullable=True),
+    Index("ix_redeemed_keys_held", "account_id", "deposited_at", postgresql_where=HELD, sqlite_where=HELD),
 )
 
 #: Every op answered, for idempotency: the same op_id gets the same stored result.

@@ -15,15 +15,34 @@ from rental import ops as decider
 
 from .db import Sql
 
+_EXISTS = Sql("SELECT 1 FROM customer_mails WHERE account_id = :account_id AND kind = :kind AND about = :about")
+
 STOPPED, RESUMED = decider.STOPPED, decider.RESUMED
+RELOADED, LAST_KEY = "reloaded", "last-key"  # R24: an automatic reload; the last held key was used
 
 INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, created_at) "
                      "VALUES (:account_id, :kind, :about, :created_at)")
 
 
-def waiting(account_id: str, before: dict[str, Any], after: billing.Account) -> list[dict[str, Any]]:
-    """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail
-    (the core finds them, as it does for the account's history: rental.ops.stops_and_resumes)."""
-    found = decider.stops_and_resumes(before["suspended"], before["depletes_at"], after)
+def waiting(account_id: str, before: dict[str, Any], after: billing.Account,
+            ends_at: int | None = None) -> list[dict[str, Any]]:
+    """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail;
+    ends_at, when automatic reloads (R24) were made on the way, is the end they left (not the stored one). The core
+    finds them, as it does for the account's history (rental.ops.stops_and_resumes)."""
+    ends = before["depletes_at"] if ends_at is None else ends_at
+    found = decider.stops_and_resumes(before["suspended"], ends, after)
     return [{"account_id": account_id, "kind": kind, "about": about, "created_at": after.as_of}
             for kind, about in found]
+
+
+def note_reloads(connection, account_id: str, reloads) -> None:
+    """R24: one mail per second keys were redeemed automatically (it lists them), and one when the last held key
+    went; written at once, each once (the account is locked: a check then an insert is safe)."""
+    rows = []
+    for at in sorted({made.at for made in reloads}):
+        rows.append({"account_id": account_id, "kind": RELOADED, "about": at, "created_at": at})
+        if any(made.last for made in reloads if made.at == at):
+            rows.append({"account_id": account_id, "kind": LAST_KEY, "about": at, "created_at": at})
+    rows = [row for row in rows if _EXISTS.run(connection, row).first() is None]
+    if rows:
+        INSERT_WAITING.run(connection, rows)

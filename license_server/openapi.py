@@ -95,6 +95,17 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "terms_version": {"type": ["string", "null"], "description": "the rental terms accepted (R26)"},
                 "terms_accepted_by": {"type": ["string", "null"], "description": "the customer's signatory"},
                 "terms_accepted_at": {"type": ["integer", "null"], "description": "when the server recorded it"},
+                "auto_reload_days": {"type": "integer", "enum": [0, 14, 28],
+                                     "description": "automatic reload (R24): 0 off, else the runtime in days at which "
+                                                    "the oldest held key is redeemed"},
+                "deposits": {"type": "array", "description": "keys held for the account (R24), oldest first",
+                             "items": {"type": "object", "properties": {
+                                 "key_id": {"type": "string"}, "amount_milli": {"type": "integer"},
+                                 "deposited_at": {"type": "integer"}}}},
+                "reload_at": {"type": ["integer", "null"],
+                              "description": "the second R24 redeems the next held key; null when none will"},
+                "ends_at": {"type": ["integer", "null"],
+                            "description": "the end of credit counting the held keys automatic reload will redeem"},
                 "pbxs": {"type": "array", "items": {"type": "object", "properties": {
                     "pbx_id": {"type": "string"}, "name": {"type": "string"}, "serial": {"type": "string"},
                     "platform": {"type": "string"}, "hardware_model": {"type": ["string", "null"]},
@@ -161,6 +172,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "start": {"type": ["integer", "null"]}, "end": {"type": ["integer", "null"]},
                 "seconds": {"type": "integer"}, "rate": {"type": "integer"},
                 "price_version": {"type": ["string", "null"]}, "key_id": {"type": ["string", "null"]},
+                "auto": {"type": "boolean", "description": "a credit redeemed by automatic reload (R24)"},
             },
         },
     }

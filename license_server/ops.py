@@ -17,12 +17,12 @@ from typing import Any, Callable
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import ops as decider
-from rental import rules
+from rental import reload, rules
 from rental.billing import Account
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
 
-from . import history, store, terms
+from . import history, notices, store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
@@ -30,6 +30,7 @@ from .envelopes import op_result_payload
 from .opschema import OPS, BadOp, is_uuid, validate
 
 APPLIED, REJECTED, CONFLICT = decider.APPLIED, decider.REJECTED, decider.CONFLICT
+KEY_KINDS = ("redeem_key", "deposit_key")  # ops that carry an activation key, verified before the lock
 
 
 def _refusal(code: str, status: str = REJECTED, **params: Any) -> Refusal:
@@ -96,7 +97,7 @@ def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
     costliest step of a redemption): key text → ActivationKey or the SignatureError that refuses it."""
     found: dict[str, Any] = {}
     for op in ops:
-        text = op.get("key") if op["kind"] == "redeem_key" else None
+        text = op.get("key") if op["kind"] in KEY_KINDS else None
         if isinstance(text, str) and len(text.strip()) <= 300:
             try:
                 found[text.strip()] = ctx.keyring.read_key(text.strip())
@@ -197,7 +198,7 @@ class Batch:
     def _decide(self, kind: str, record: store.AccountRecord | None, fields: dict, op: dict):
         """Load, decide (rental.ops), store: the one place an op's effect is written."""
         key = None
-        if kind == "redeem_key" and record is not None and not record.row["deleted"]:
+        if kind in KEY_KINDS and record is not None and not record.row["deleted"]:
             key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
                               policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key)
@@ -206,10 +207,15 @@ class Batch:
             terms.check_acceptance(self.ctx, self.connection, fields)  # R26
         decision = decider.decide(kind, before, fields, ctx)
         if key is not None:
+            # a deposit that reload redeemed at once is stored redeemed (save_deposits notes the reload)
+            held = kind == "deposit_key" and any(d.key_id == key.key_id for d in decision.state.deposits)
+            at = max(self.now, before.billing.as_of) if kind == "deposit_key" else decision.state.billing.as_of
             try:
-                with savepoint(self.connection, "key"):  # the primary key decides a race between two redemptions
+                # the primary key decides a race between two redemptions or deposits of one key (R11, R24)
+                with savepoint(self.connection, "key"):
                     INSERT_KEY.run(self.connection, {"key_id": key.key_id, "account_id": record.id, "op_id": op["op_id"],
-                                                     "amount_milli": key.amount_milli, "at": decision.state.billing.as_of})
+                                                     "amount_milli": key.amount_milli, "at": at, "held": held,
+                                                     "deposited_at": at if kind == "deposit_key" else None})
             except IntegrityError:
                 raise _refusal("key-used") from None
         if record is None:
@@ -254,12 +260,34 @@ class Batch:
                 DELETE_PBX.run(self.connection, {"account_id": record.id, "pbx_id": pbx_id})
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
-        billing_changed = after.billing != before.billing or decision.entries
+        billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
+        ends_at = save_deposits(self.connection, record, before, decision, self.ctx.policy)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
-                   entries=decision.entries, writes=self.writes, **columns)
+                   entries=decision.entries, writes=self.writes, ends_at=ends_at, **columns)
         if decision.reductions or decision.restored:
             serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
             self.toggles.record(self.caller.partner, record.id, serial, decision.reductions, decision.restored)
+
+
+def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision,
+                  policy: rules.Policy) -> int | None:
+    """Write what became of the held keys (R24): redeemed automatically (one row per key stays, no longer held),
+    withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails. Returns the end
+    the reloads left on the way, for the stop notice (None when none was made)."""
+    after = decision.state
+    record.deposits = after.deposits
+    kept = {deposit.key_id for deposit in after.deposits}
+    reloaded = {made.key_id: made for made in decision.reloads}
+    gone = [deposit.key_id for deposit in before.deposits if deposit.key_id not in kept and deposit.key_id not in reloaded]
+    if gone:
+        RELEASE_KEY.run(connection, [{"key_id": key_id, "account_id": record.id} for key_id in gone])
+    if not reloaded:
+        return None
+    REDEEM_HELD_KEY.run(connection, [{"key_id": made.key_id, "account_id": record.id, "at": made.at}
+                                     for made in decision.reloads])
+    notices.note_reloads(connection, record.id, decision.reloads)
+    return reload.run(before.billing, before.deposits, before.auto_reload_days, policy,
+                      after.billing.as_of).account.depletes_at
 
 
 def _serial_of(before: decider.State, after: decider.State, decision: decider.Decision) -> str:
@@ -280,7 +308,7 @@ def record_state(record: store.AccountRecord) -> decider.State:
             for pbx_id, pbx in record.pbxs.items()}
     return decider.State(account_id=record.id, name=row["name"], contact_email=row["contact_email"],
                          cloud_contract=row["cloud_contract"], language=row["language"], billing=record.state(),
-                         pbxs=pbxs)
+                         pbxs=pbxs, auto_reload_days=row.get("auto_reload_days") or 0, deposits=record.deposits)
 
 
 def new_account_row(state: decider.State, partner: str, now: int) -> dict[str, Any]:
@@ -388,8 +416,11 @@ UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :pl
                  "firmware = :firmware, mode = :mode, revision = :revision "
                  "WHERE account_id = :account_id AND pbx_id = :pbx_id")
 DELETE_PBX = Sql("DELETE FROM pbxs WHERE account_id = :account_id AND pbx_id = :pbx_id")
-INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at) "
-                 "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at)")
+INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at, held, deposited_at) "
+                 "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at, :held, :deposited_at)")
+RELEASE_KEY = Sql("DELETE FROM redeemed_keys WHERE key_id = :key_id AND account_id = :account_id AND held")
+REDEEM_HELD_KEY = Sql("UPDATE redeemed_keys SET held = FALSE, at = :at WHERE key_id = :key_id "
+                      "AND account_id = :account_id AND held")
 INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, partner, serial, pbx_id, ref, at, from_qty, to_qty) "
                        "VALUES (:account_id, :partner, :serial, :pbx_id, :ref, :at, :from_qty, :to_qty)")
 INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, partner, serial, pbx_id, refs, at) "

@@ -7,6 +7,7 @@ from typing import Any
 
 from rental import validation
 from rental.errors import FieldError
+from rental.reload import THRESHOLDS as RELOAD_DAYS
 from rental.rules import MAX_QTY, MODES, PLATFORMS
 from rental.validation import MAX_TEXT, is_uuid  # noqa: F401  (is_uuid: the server's one UUID check)
 
@@ -42,6 +43,9 @@ OPS: dict[str, tuple[Field, ...]] = {
     "update_account": (
         Field("name", "text", False), Field("contact_email", "email", False, 254),
         Field("cloud_contract", "bool", False), Field("language", "language", False),
+        Field("auto_reload_days", "reload_days", False,
+              description="automatic reload (R24): 0 off, or 14 or 28, the runtime in days at which the oldest "
+                          "deposited key is redeemed"),
     ),
     "register_pbx": (
         Field("pbx_id", "pbx_id"), Field("name", "text"), Field("serial", "text", max_len=100),
@@ -61,6 +65,10 @@ OPS: dict[str, tuple[Field, ...]] = {
     ),
     "remove_pbx": (Field("pbx_id", "pbx_id"), Field("base_revision", "revision")),
     "redeem_key": (Field("key", "key", max_len=300, description="an activation key, ISC1-…"),),
+    "deposit_key": (Field("key", "key", max_len=300, description="an activation key, ISC1-…, held for this account "
+                                                                 "until automatic reload redeems it (R24)"),),
+    "withdraw_key": (Field("key_id", "key_id", max_len=20, description="the hex id of a key held for this account "
+                                                                       "(R24): given back, usable anywhere"),),
     "delete_account": (
         Field("confirm_forfeit_milli", "milli",
               description="the balance in milli-iSC as shown, rounded down: consent to forfeit it (R13)"),
@@ -101,6 +109,17 @@ _SHARED = {
 
 def _check(kind: str, field: Field, value: Any) -> Any:
     where = f"{kind}.{field.name}"
+    if field.kind == "reload_days":
+        if isinstance(value, bool) or value not in RELOAD_DAYS:
+            raise BadOp(f"{where} must be 0 (automatic reload off), 14 or 28 (days of runtime left when a held key "
+                        f"is redeemed), not {str(value)[:20]!r}.")
+        return value
+    if field.kind == "key_id":
+        if not isinstance(value, str) or not 1 <= len(value) <= field.max_len or not all(
+                c in "0123456789abcdefABCDEF" for c in value):
+            raise BadOp(f"{where} must be the hex id of a held key (up to {field.max_len} hex digits), as the "
+                        "account's deposits list it.")
+        return value.lower()
     try:
         if field.kind in _SHARED:
             return _SHARED[field.kind](value, where)
@@ -145,6 +164,10 @@ def _field_schema(field: Field) -> dict[str, Any]:
     elif field.kind == "items":
         schema = {"type": "object", "maxProperties": MAX_ITEMS,
                   "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_QTY}}
+    elif field.kind == "reload_days":
+        schema = {"type": "integer", "enum": list(RELOAD_DAYS)}
+    elif field.kind == "key_id":
+        schema = {"type": "string", "pattern": "^[0-9a-fA-F]{1,20}$"}
     elif field.kind == "language":
         schema = {"type": "string", "enum": ["en", "fr"]}
     elif field.kind == "platform":

@@ -10,8 +10,9 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection
 
-from rental import billing
+from rental import billing, reload
 from rental.billing import Entry, Line
+from rental.reload import Deposit
 
 from . import notices, reminders
 from .config import Settings
@@ -20,7 +21,8 @@ from .db import Sql, in_list, is_sqlite
 ACCOUNT_COLUMNS = (
     "id, partner, name, contact_email, cloud_contract, language, revision, as_of, balance_ticks, rate_ticks_per_s, "
     "suspended, deleted, depletes_at, last_activity_at, price_version, reminder_sent_at, reminder_due_at, "
-    "retention_warned_for, created_at, terms_version, terms_accepted_by, terms_accepted_at"
+    "retention_warned_for, created_at, terms_version, terms_accepted_by, terms_accepted_at, auto_reload_days, "
+    "reload_at"
 )
 _BOOLEANS = ("cloud_contract", "suspended", "deleted")  # SQLite answers 0/1
 
@@ -32,6 +34,7 @@ class AccountRecord:
     row: dict[str, Any]
     pbxs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: tuple[Line, ...] = ()
+    deposits: tuple[Deposit, ...] = ()  # keys held for the account (R24), oldest first
 
     @property
     def id(self) -> str:
@@ -92,6 +95,14 @@ def load_many(connection: Connection, account_ids: Iterable[str], *, for_update:
             lines.setdefault(account_id, []).append(Line(pbx_id, ref, qty, monthly_milli, price_version))
     for account_id, found in lines.items():
         records[account_id].lines = tuple(found)
+    held: dict[str, list[Deposit]] = {}
+    for account_id, key_id, amount_milli, deposited_at in Sql(
+            "SELECT account_id, key_id, amount_milli, deposited_at FROM redeemed_keys "
+            f"WHERE held AND account_id IN ({marks})").run(connection, params):
+        held.setdefault(account_id, []).append(Deposit(deposited_at, key_id, amount_milli))
+    for account_id, found in held.items():
+        if account_id in records:
+            records[account_id].deposits = reload.ordered(found)
     return records
 
 
@@ -103,9 +114,14 @@ def load_partner(connection: Connection, partner: str) -> dict[str, AccountRecor
     return {account_id: found[account_id] for account_id in ids}
 
 
-def state_columns(state: billing.Account, row: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The account row's columns that follow from the running state, reminder schedule included (R20)."""
+def state_columns(state: billing.Account, row: dict[str, Any], settings: Settings,
+                  deposits: tuple[Deposit, ...] = ()) -> dict[str, Any]:
+    """The account row's columns that follow from the running state, reminder schedule included (R20): the
+    reminders hang off the end counting the keys automatic reload will redeem (R24), so held keys that cover
+    the weeks ahead keep the customer from being told to buy."""
     depletes_at = state.depletes_at
+    days = row.get("auto_reload_days") or 0
+    ends_at = reload.ends_at(state, deposits, days, settings.policy) if days and deposits else depletes_at
     return {
         "as_of": state.as_of,
         "balance_ticks": state.balance,
@@ -115,14 +131,15 @@ def state_columns(state: billing.Account, row: dict[str, Any], settings: Setting
         "depletes_at": depletes_at,
         "last_activity_at": state.last_activity_at,
         "price_version": state.price_version,
-        "reminder_due_at": reminders.next_due_at(depletes_at, row["reminder_sent_at"], settings.REMINDER_WEEKS,
+        "reminder_due_at": reminders.next_due_at(ends_at, row["reminder_sent_at"], settings.REMINDER_WEEKS,
                                                  settings.REMINDER_LAST_S),
+        "reload_at": reload.next_reload_at(state, days, deposits),
     }
 
 
 _UPDATABLE = ("name", "contact_email", "cloud_contract", "language", "revision", "as_of", "balance_ticks",
               "rate_ticks_per_s", "suspended", "deleted", "depletes_at", "last_activity_at", "price_version",
-              "reminder_sent_at", "reminder_due_at", "retention_warned_for")
+              "reminder_sent_at", "reminder_due_at", "retention_warned_for", "auto_reload_days", "reload_at")
 UPDATE_ACCOUNT = Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in _UPDATABLE) + " WHERE id = :id")
 INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
                      + ", ".join(":" + c.strip() for c in ACCOUNT_COLUMNS.split(",")) + ")")
@@ -130,7 +147,8 @@ INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
 
 #: Columns a new account starts with unless given: nothing mailed yet, no terms accepted (R20, R19, R26).
 NEW_ACCOUNT = {"reminder_sent_at": None, "reminder_due_at": None, "retention_warned_for": None,
-               "terms_version": None, "terms_accepted_by": None, "terms_accepted_at": None}
+               "terms_version": None, "terms_accepted_by": None, "terms_accepted_at": None,
+               "auto_reload_days": 0, "reload_at": None}
 
 
 def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord:
@@ -162,17 +180,22 @@ class Writes:
 
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
-         entries: Iterable[Entry] = (), writes: Writes | None = None, **columns: Any) -> int:
+         entries: Iterable[Entry] = (), writes: Writes | None = None, ends_at: int | None = None,
+         **columns: Any) -> int:
     """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision.
+
+    Set record.deposits first when they changed (R24); ends_at is when the credit ran out counting the reloads
+    made on the way (a stop is noted only when the account really passed it).
 
     With writes, the account row and ledger lines wait for writes.flush() (before the commit).
     """
     row = record.row
     row.update(columns)
     pending = writes or Writes()
-    if state is not None:
-        pending.mails += notices.waiting(record.id, row, state)  # before the row takes the new state
-        row.update(state_columns(state, row, settings))
+    if state is not None or "auto_reload_days" in columns:
+        state = state if state is not None else record.state()
+        pending.mails += notices.waiting(record.id, row, state, ends_at)  # before the row takes the new state
+        row.update(state_columns(state, row, settings, record.deposits))
         save_lines(connection, record.id, record.lines, state.lines)
         record.lines = state.lines
     row["revision"] += 1
@@ -208,7 +231,7 @@ def save_lines(connection: Connection, account_id: str, old: Iterable[Line], new
 
 
 LEDGER_COLUMNS = ("account_id", "kind", "at", "ticks", "pbx_id", "ref", "qty", "period_start", "period_end",
-                  "seconds", "rate", "price_version", "key_id")
+                  "seconds", "rate", "price_version", "key_id", "auto")
 INSERT_LEDGER = Sql(f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join(':' + c for c in LEDGER_COLUMNS)})")
 
 
@@ -218,5 +241,5 @@ def ledger_row(account_id: str, entry: Entry) -> dict[str, Any]:
         "account_id": account_id, "kind": entry.kind, "at": entry.at, "ticks": entry.ticks,
         "pbx_id": entry.pbx_id, "ref": entry.ref, "qty": entry.qty, "period_start": entry.start,
         "period_end": entry.end, "seconds": entry.seconds, "rate": entry.rate,
-        "price_version": entry.price_version, "key_id": entry.key_id,
+        "price_version": entry.price_version, "key_id": entry.key_id, "auto": entry.auto,
     }

@@ -1,4 +1,5 @@
-"""The sweep: suspend depleted accounts (R18), expire retained credit (R19), mail customers (R18-R20).
+"""The sweep: make due automatic reloads (R24), suspend depleted accounts (R18), expire retained credit (R19),
+mail customers (R18-R20, R24).
 
 Suspension and expiry are set-based statements over indexed columns, never a loop over all
 accounts; mails go one at a time, each in its account's locked transaction that records it, so two
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, delete, false, insert, literal, null, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from rental import billing
+from rental import billing, reload
 from rental import ops as decider
 from rental.money import monthly_milli_of_rate
 
-from . import history, mail, models, notices, reminders, store
+from . import history, mail, models, notices, ops, reminders, store
 from .context import ServerContext
 from .db import is_sqlite, writing
 from .mail import Mailer
@@ -38,20 +39,49 @@ class SweepReport:
     expired: int
     mails_sent: int = 0  # every customer mail: reminders, stops and resumes (R18), retention warnings (R19)
     mails_due: int = 0  # accounts with a mail to send
+    reloads: int = 0  # keys redeemed by automatic reload (R24)
 
 
 def sweep(ctx: ServerContext) -> SweepReport:
     """One pass at the server's now; safe to run from several processes at once."""
     now = ctx.now()
+    reloads = reload_due(ctx, now)  # before suspending: a reload comes before the end it pushes back
     suspended = suspend_depleted(ctx, now)
     expired = expire_retained(ctx, now)
     sent, due, reminders_sent, reminders_due = send_mails(ctx, now)
-    return SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due)
+    return SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due, reloads)
+
+
+def reload_due(ctx: ServerContext, now: int) -> int:
+    """Write down every automatic reload whose second has come (R24), each at its exact second, with the same
+    decision answers already show (rental.ops.reload_until); returns the keys redeemed. Each account in its own
+    locked transaction that decides again on the committed state: a reload another sweeper or an op wrote first
+    is not due any more, so concurrent sweepers reload once."""
+    with ctx.engine.connect() as connection:
+        ids = connection.execute(select(A.id).where(A.reload_at <= now, A.deleted == false())
+                                 .order_by(A.id)).scalars().all()
+    made = 0
+    for account_id in ids:
+        with writing(ctx.engine) as connection:
+            record = store.load(connection, account_id, for_update=True)
+            if record is None or record.row["deleted"]:
+                continue
+            before = ops.record_state(record)
+            decision = decider.reload_until(before, now, ctx.policy)
+            if not decision.reloads:
+                continue
+            ends_at = ops.save_deposits(connection, record, before, decision, ctx.policy)
+            store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
+                       ends_at=ends_at)
+            made += len(decision.reloads)
+    return made
 
 
 def suspend_depleted(ctx: ServerContext, now: int) -> int:
     """Charge every account whose depletes_at has come up to that second and suspend it (R10, R18)."""
-    due = and_(A.depletes_at <= now, A.deleted == false(), A.suspended == false())
+    # an account with a reload due first is reloaded, not suspended (R24)
+    due = and_(A.depletes_at <= now, A.deleted == false(), A.suspended == false(),
+               or_(A.reload_at.is_(None), A.reload_at > now))
     with writing(ctx.engine) as connection:
         if not is_sqlite(connection.engine):  # lock the due rows in id order, as batches do: no deadlock
             connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
@@ -141,7 +171,8 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                 if kind is None:
                     break
                 sent += 1
-                reminders_sent += kind not in (notices.STOPPED, notices.RESUMED, RETENTION)
+                reminders_sent += kind not in (notices.STOPPED, notices.RESUMED, notices.RELOADED, notices.LAST_KEY,
+                                                 RETENTION)
     finally:
         mailer.close()
     return sent, len(ids), reminders_sent, len(reminding)
@@ -166,7 +197,9 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
         customer = mail.Customer(email=row["contact_email"], account=row["name"], partner=row["partner"],
                                  language=row["language"], zone=settings.MAIL_TIMEZONE)
         state = record.state()
-        projected = billing.project(state, max(now, state.as_of))
+        done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy,
+                                       max(now, state.as_of))
+        projected, deposits = settled.account, done.deposits
         waiting = connection.execute(select(M.id, M.kind, M.about).where(
             M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
         if waiting is not None:  # R18: a stop or a resume, in the order they happened
@@ -175,6 +208,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                 needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
                 letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
                                       resume_milli=needs)
+            elif waiting.kind in (notices.RELOADED, notices.LAST_KEY):
+                letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx)
             else:
                 letter = mail.resumed(customer, at=waiting.about, depletes_at=projected.depletes_at,
                                       balance_ticks=projected.balance, monthly_milli=state.monthly_milli)
@@ -193,6 +228,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
         depletes_at = projected.depletes_at
         if depletes_at is None or projected.suspended:
             return None
+        # R20 counts the held keys automatic reload will redeem: the reminders hang off that end (R24)
+        depletes_at = reload.ends_at(projected, deposits, row["auto_reload_days"] or 0, ctx.policy) or depletes_at
         weeks, last_s = settings.REMINDER_WEEKS, settings.REMINDER_LAST_S
         kind = reminders.due_kind(depletes_at, now, row["reminder_sent_at"], weeks, last_s)
         sent_at = row["reminder_sent_at"] if kind is None else now
@@ -204,6 +241,20 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                                monthly_milli=monthly_milli_of_rate(projected.rate))
         _record(connection, account_id, kind, depletes_at, now, customer.email)
         return _send(mailer, letter, customer, settings, now, kind)
+
+
+def _reload_letter(connection, customer: mail.Customer, kind: str, at: int, record: store.AccountRecord,
+                   projected: billing.Account, ctx: ServerContext) -> mail.Letter:
+    """R24: the keys redeemed automatically at second `at` (read back from the keys table), or the last one went."""
+    K = models.redeemed_keys.c
+    amounts = connection.execute(select(K.amount_milli).where(
+        K.account_id == record.id, K.at == at, K.deposited_at.is_not(None), K.held == false())).scalars().all()
+    days = record.row["auto_reload_days"] or 0
+    ends = reload.ends_at(projected, record.deposits, days, ctx.policy)
+    if kind == notices.LAST_KEY:
+        return mail.last_key(customer, at=at, ends_at=ends, days=days)
+    return mail.reloaded(customer, at=at, amount_milli=sum(amounts), keys=len(amounts), held=len(record.deposits),
+                         ends_at=ends)
 
 
 def _record(connection, account_id: str, kind: str, about: int, now: int, email: str) -> None:

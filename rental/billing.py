@@ -64,6 +64,7 @@ class Entry:
     rate: int = 0
     price_version: str | None = None
     key_id: str | None = None
+    auto: bool = False  # a credit redeemed by automatic reload (R24), not by hand
 
     @property
     def signed_ticks(self) -> int:

@@ -9,22 +9,11 @@ class RentalError(Exception):
     """Base of every error raised by the core."""
 
 
-class RuleViolation(RentalError):
-    """A rule of SPEC.md refuses an action: (rule, code, params), rendered from the reasons catalog.
+class HasReason:
+    """An error that carries a reason (rule, code, params): screens translate from its code, ``message`` is its
+    English wording."""
 
-    ``message`` is the English wording; screens translate from ``code`` and ``params``.
-    """
-
-    def __init__(self, rule: str | None, code: str, params: Mapping[str, Any] | None = None):
-        from .reasons import Reason, rule_of
-
-        self.reason = Reason(rule or rule_of(code), code, dict(params or {}))
-        super().__init__(f"{self.reason.rule}: {self.reason.message}")
-
-    @classmethod
-    def of(cls, code: str, **params: Any) -> "RuleViolation":
-        """The violation for code, with its catalog rule."""
-        return cls(None, code, params)
+    reason: Any
 
     @property
     def rule(self) -> str:
@@ -41,6 +30,24 @@ class RuleViolation(RentalError):
     @property
     def message(self) -> str:
         return self.reason.message
+
+
+class RuleViolation(HasReason, RentalError):
+    """A rule of SPEC.md refuses an action: (rule, code, params), rendered from the reasons catalog.
+
+    ``message`` is the English wording; screens translate from ``code`` and ``params``.
+    """
+
+    def __init__(self, rule: str | None, code: str, params: Mapping[str, Any] | None = None):
+        from .reasons import Reason, rule_of
+
+        self.reason = Reason(rule or rule_of(code), code, dict(params or {}))
+        super().__init__(f"{self.reason.rule}: {self.reason.message}")
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> "RuleViolation":
+        """The violation for code, with its catalog rule."""
+        return cls(None, code, params)
 
     @property
     def ref(self) -> str | None:
@@ -68,7 +75,7 @@ class Refusal(RentalError):
         return self.problems[0]
 
 
-class AmountError(RentalError, ValueError):
+class AmountError(HasReason, RentalError, ValueError):
     """An amount of iSC that cannot be read or is out of range: a reason (bad-op, code, params) screens translate."""
 
     def __init__(self, code: str, **params: Any):
@@ -78,15 +85,21 @@ class AmountError(RentalError, ValueError):
         super().__init__(self.reason.message)
 
 
-class PriceListError(RentalError, ValueError):
-    """A price list that is not well formed; the message names the bad item."""
+class PriceListError(HasReason, RentalError, ValueError):
+    """A price list that is not well formed: a reason (bad-op, code, params) whose message names the bad item."""
+
+    def __init__(self, code: str, **params: Any):
+        from .reasons import Reason
+
+        self.reason = Reason("bad-op", code, params)
+        super().__init__(self.reason.message)
 
 
 class SignatureError(RentalError, ValueError):
     """A signed document (envelope or activation key) that must not be believed."""
 
 
-class KeyRefused(SignatureError):
+class KeyRefused(HasReason, SignatureError):
     """An activation key that cannot be used: a reason (key-invalid, code, params) screens translate.
 
     KeyFormatError is the mistyped or truncated kind; a well-formed forgery or a key of an untrusted
@@ -106,7 +119,7 @@ class KeyFormatError(KeyRefused):
     """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
 
 
-class FieldError(RentalError, ValueError):
+class FieldError(HasReason, RentalError, ValueError):
     """A field that is missing, of the wrong type or out of range: a reason (bad-op, code, params) whose
     ``field`` param names it (the app: a form field's label key; the server: "create_account.name").
 
@@ -119,15 +132,3 @@ class FieldError(RentalError, ValueError):
         self.label = label
         self.reason = Reason("bad-op", code, dict(params or {}))
         super().__init__(self.reason.message)
-
-    @property
-    def code(self) -> str:
-        return self.reason.code
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return self.reason.params
-
-    @property
-    def message(self) -> str:
-        return self.reason.message

@@ -12,20 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from . import billing, rules
+from . import billing, reload, rules
 from .billing import Account, Entry, Line
 from .errors import Refusal, RuleViolation
-from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, ticks_to_milli_floor
+from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
 from .pricing import PriceList
 from .reasons import Reason, event_code
+from .reload import Deposit, Reload
 from .rules import Policy, Reduction
 
 APPLIED, REJECTED, CONFLICT = "applied", "rejected", "conflict"
 MAX_BALANCE = 2**63 - 1  # what one account can hold (a BIGINT column)
 #: The op kinds, in the order DESIGN §5 lists them.
 KINDS = ("create_account", "update_account", "register_pbx", "update_pbx", "set_licenses", "remove_pbx",
-         "redeem_key", "delete_account")
-ACCOUNT_FIELDS = ("name", "contact_email", "cloud_contract", "language")
+         "redeem_key", "deposit_key", "withdraw_key", "delete_account")
+ACCOUNT_FIELDS = ("name", "contact_email", "cloud_contract", "language", "auto_reload_days")
 PBX_FIELDS = ("name", "firmware", "platform", "hardware_model", "mode")
 
 
@@ -54,6 +55,8 @@ class State:
     language: str
     billing: Account
     pbxs: Mapping[str, Pbx] = field(default_factory=dict)
+    auto_reload_days: int = 0  # R24: 0 off, else 14 or 28
+    deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
 
     def licenses_of(self, pbx_id: str) -> dict[str, int]:
         return {line.ref: line.qty for line in self.billing.lines_of(pbx_id)}
@@ -129,6 +132,7 @@ class Decision:
     restored: tuple[str, ...] = ()  # R6: refs raised again soon after a reduction (one occurrence)
     connection: bool = False  # R9: a connection event (settled, re-rated at the current list)
     credited_milli: int = 0  # a load (R17): the reminders of R20 start again
+    reloads: tuple[Reload, ...] = ()  # R24: keys redeemed automatically, at their seconds, before and by this op
     events: tuple[Event, ...] = ()  # R25: what the account's history records of this op, stops and resumes included
 
 
@@ -140,16 +144,50 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
         raise _refused("account-unknown")
     if state.billing.deleted:
         raise _refused("account-deleted")
-    decision = DECIDERS[kind](state, fields, ctx)
+    before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy)  # R24: reloads due by now
+    decision = DECIDERS[kind](before.state, fields, ctx)
+    after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy)
+    if before.reloads or after.reloads:
+        decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
+                           reloads=before.reloads + after.reloads)
+    return _with_stops(state, decision, ctx.policy)
+
+
+def _with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
+    """R25: the stop and resume (R18) the op's settling found, around the op's own events (before: the stop at its
+    second; after: the resume); with automatic reloads (R24) on the way, the end is the one they left."""
     if decision.state.billing == state.billing:
         return decision
-    before, after = [], []
-    for kind_, at in stops_and_resumes(state.billing.suspended, state.billing.depletes_at, decision.state.billing):
-        (before if kind_ == STOPPED else after).append(Event(SUSPENDED_EVENT if kind_ == STOPPED else RESUMED_EVENT,
+    ends = state.billing.depletes_at
+    if decision.reloads:
+        ends = reload.run(state.billing, state.deposits, state.auto_reload_days, policy,
+                          decision.state.billing.as_of).account.depletes_at
+    stops, resumes = [], []
+    for kind, at in stops_and_resumes(state.billing.suspended, ends, decision.state.billing):
+        (stops if kind == STOPPED else resumes).append(Event(SUSPENDED_EVENT if kind == STOPPED else RESUMED_EVENT,
                                                              {}, at))
-    if not before and not after:
+    if not stops and not resumes:
         return decision
-    return replace(decision, events=tuple(before) + decision.events + tuple(after))
+    return replace(decision, events=tuple(stops) + decision.events + tuple(resumes))
+
+
+def reload_until(state: State, at: int, policy: Policy) -> Decision:
+    """The account with every automatic reload due by second `at` made, each at its exact second (R24); the
+    state is settled to the last reload only (what an answer "as of now" and the sweep see)."""
+    done = reload.run(state.billing, state.deposits, state.auto_reload_days, policy, at)
+    if not done.reloads:
+        return Decision(state)
+    return Decision(replace(state, billing=done.account, deposits=done.deposits), done.entries, reloads=done.reloads)
+
+
+def _reload_at_once(state: State, at: int, policy: Policy) -> Decision:
+    """Reloads an op made due by now (a key deposited, reload switched on, a higher rate): at once, at its second."""
+    due = reload.next_reload_at(state.billing, state.auto_reload_days, state.deposits)
+    if due is None or due > at:
+        return Decision(state)
+    settled = billing.settle(state.billing, at)
+    done = reload_until(replace(state, billing=settled.account), at, policy)
+    return replace(done, entries=settled.entries + done.entries)
 
 
 STOPPED, RESUMED = "stopped", "resumed"
@@ -194,6 +232,9 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
     changes = {key: fields[key] for key in ACCOUNT_FIELDS if key in fields}
     if not changes:
         raise _refused("nothing-to-change")
+    days = changes.get("auto_reload_days", 0)
+    if isinstance(days, bool) or days not in reload.THRESHOLDS:
+        raise _refused("reload-days-invalid", days=str(days)[:20])  # R24: off, 14 or 28 days
     if changes.get("cloud_contract") is False and state.cloud_contract:
         for pbx in state.pbxs.values():
             if pbx.platform == "cloud" and pbx.mode == "rental" and state.billing.lines_of(pbx.pbx_id):
@@ -314,6 +355,31 @@ def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
                    events=(Event("key-loaded", {"key_id": key.key_id, "amount_milli": key.amount_milli}),))
 
 
+def deposit_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Hold a verified key for this account (R24): no other account can use it; redeemed automatically when reload
+    is on (at once when the runtime is already shorter than the threshold, or the account suspended)."""
+    key = ctx.key
+    if key is None:
+        raise _refused("key-invalid", detail="it could not be read")
+    if any(held.key_id == key.key_id for held in state.deposits):
+        raise _refused("key-used")
+    at = max(ctx.now, state.billing.as_of)
+    held = sum(deposit.amount_milli for deposit in state.deposits) + key.amount_milli
+    if state.billing.balance + held * TICKS_PER_MILLI > MAX_BALANCE:
+        raise _refused("balance-overflow")
+    deposits = reload.ordered((*state.deposits, Deposit(at, key.key_id, key.amount_milli)))
+    return Decision(replace(state, deposits=deposits))
+
+
+def withdraw_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Give back a held, unused key (R24): it can then be loaded or deposited anywhere."""
+    key_id = str(fields["key_id"]).strip().lower()
+    kept = tuple(deposit for deposit in state.deposits if deposit.key_id != key_id)
+    if len(kept) == len(state.deposits):
+        raise _refused("deposit-unknown", key_id=key_id[:40])
+    return Decision(replace(state, deposits=kept))
+
+
 def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
     """The consent names the balance shown: up to that amount is forfeited for good (R13); a running account's
     balance falls while the consent travels, so only a higher balance (credit loaded since) refuses."""
@@ -324,14 +390,15 @@ def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
     if held > confirmed:
         raise _refused("forfeit-consent", balance_milli=held, confirmed_milli=confirmed)
     final = billing.forfeit(settled.account, at)
-    return Decision(replace(state, billing=final.account), settled.entries + final.entries,
+    # keys still held were never credited: they are given back, usable elsewhere (R24)
+    return Decision(replace(state, billing=final.account, deposits=()), settled.entries + final.entries,
                     events=(Event("deleted", {"amount_milli": held}),))
 
 
 DECIDERS: dict[str, Callable[[State, Mapping[str, Any], Context], Decision]] = {
     "update_account": update_account, "register_pbx": register_pbx, "update_pbx": update_pbx,
     "set_licenses": set_licenses, "remove_pbx": remove_pbx, "redeem_key": redeem_key,
-    "delete_account": delete_account,
+    "deposit_key": deposit_key, "withdraw_key": withdraw_key, "delete_account": delete_account,
 }
 
 

@@ -111,23 +111,23 @@ class PriceList:
     def from_dict(cls, data: Any, *, published_at: int | None = None) -> "PriceList":
         """Validate a price list read from JSON; every message names the bad item."""
         if not isinstance(data, dict):
-            raise PriceListError("A price list must be a JSON object with 'version' and 'items'.")
+            raise PriceListError("pricelist-not-object")
         version = data.get("version")
         if not isinstance(version, str) or not version.strip() or len(version) > 64:
-            raise PriceListError("The price list needs a 'version': a non-empty text of at most 64 characters.")
+            raise PriceListError("pricelist-version")
         when = data.get("published_at", published_at)
         if when is None:
             when = 0
         if isinstance(when, bool) or not isinstance(when, int) or when < 0:
-            raise PriceListError("'published_at' must be whole UTC seconds (an integer ≥ 0).")
+            raise PriceListError("pricelist-published-at")
         raw_items = data.get("items")
         if not isinstance(raw_items, list) or not raw_items:
-            raise PriceListError("The price list needs 'items': a non-empty list of items.")
+            raise PriceListError("pricelist-items")
         items: dict[str, PriceItem] = {}
         for index, raw in enumerate(raw_items):
             item = _item_from_dict(raw, index)
             if item.ref in items:
-                raise PriceListError(f"Item #{index + 1} ({item.ref}) appears twice: each reference once.")
+                raise PriceListError("item-twice", index=index + 1, ref=item.ref)
             items[item.ref] = item
         return cls(version=version, published_at=when, items=items)
 
@@ -135,28 +135,28 @@ class PriceList:
 def _item_from_dict(raw: Any, index: int) -> PriceItem:
     where = f"Item #{index + 1}"
     if not isinstance(raw, dict):
-        raise PriceListError(f"{where} must be an object with ref, name, category, monthly_milli.")
+        raise PriceListError("item-not-object", index=index + 1)
     ref = raw.get("ref")
     if not isinstance(ref, str) or not _REF.match(ref):
-        raise PriceListError(f"{where} has no valid 'ref' (letters, digits, '-', '.', up to 40 characters).")
+        raise PriceListError("item-ref", index=index + 1)
     where = f"Item #{index + 1} ({ref})"
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise PriceListError(f"{where} needs a 'name'.")
+        raise PriceListError("item-needs", index=index + 1, ref=ref, key="name")
     category = raw.get("category")
     if not isinstance(category, str) or not category.strip():
-        raise PriceListError(f"{where} needs a 'category'.")
+        raise PriceListError("item-needs", index=index + 1, ref=ref, key="category")
     monthly = raw.get("monthly_milli")
     if isinstance(monthly, float):
-        raise PriceListError(f"{where}: 'monthly_milli' is a float; prices are whole milli-iSC (e.g. 1234 for 1.234 iSC).")
+        raise PriceListError("item-price-float", index=index + 1, ref=ref)
     if isinstance(monthly, bool) or not isinstance(monthly, int) or monthly < 0 or monthly > MAX_MILLI:
-        raise PriceListError(f"{where}: 'monthly_milli' must be a whole number of milli-iSC ≥ 0.")
+        raise PriceListError("item-price", index=index + 1, ref=ref)
     rentable = raw.get("rentable", True)
     if not isinstance(rentable, bool):
-        raise PriceListError(f"{where}: 'rentable' must be true or false.")
+        raise PriceListError("item-rentable", index=index + 1, ref=ref)
     note = raw.get("note", "") or ""
     if not isinstance(note, str):
-        raise PriceListError(f"{where}: 'note' must be text.")
+        raise PriceListError("item-note", index=index + 1, ref=ref)
     if is_hardware_ref(ref):
         rentable = False  # R2: refused by reference whatever the list says
     return PriceItem(ref=ref, name=name.strip(), category=category.strip(), monthly_milli=monthly,

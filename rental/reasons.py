@@ -40,6 +40,28 @@ CATALOG: dict[str, tuple[str, str]] = {
     "quantity-invalid": ("bad-op", N_("The quantity of {ref} must be a whole number from 0 to {max}.")),
     "no-pricelist": ("not-found", N_("No price list is known yet: sync once while online (the vendor publishes "
                                      "it), then set licenses.")),
+    # a price list as published (rental.pricing): the vendor's file, or an answer the app refuses
+    "pricelist-not-object": ("bad-op", N_("A price list must be a JSON object with 'version' and 'items'.")),
+    "pricelist-version": ("bad-op", N_("The price list needs a 'version': a non-empty text of at most 64 "
+                                       "characters.")),
+    "pricelist-published-at": ("bad-op", N_("'published_at' must be whole UTC seconds (an integer ≥ 0).")),
+    "pricelist-items": ("bad-op", N_("The price list needs 'items': a non-empty list of items.")),
+    "item-twice": ("bad-op", N_("Item #{index} ({ref}) appears twice: each reference once.")),
+    "item-not-object": ("bad-op", N_("Item #{index} must be an object with ref, name, category, monthly_milli.")),
+    "item-ref": ("bad-op", N_("Item #{index} has no valid 'ref' (letters, digits, '-', '.', up to 40 characters).")),
+    "item-needs": ("bad-op", N_("Item #{index} ({ref}) needs a '{key}'.")),
+    "item-price-float": ("bad-op", N_("Item #{index} ({ref}): 'monthly_milli' is a float; prices are whole milli-iSC "
+                                      "(e.g. 1234 for 1.234 iSC).")),
+    "item-price": ("bad-op", N_("Item #{index} ({ref}): 'monthly_milli' must be a whole number of milli-iSC ≥ 0.")),
+    "item-rentable": ("bad-op", N_("Item #{index} ({ref}): 'rentable' must be true or false.")),
+    "item-note": ("bad-op", N_("Item #{index} ({ref}): 'note' must be text.")),
+    "pricelist-refused": ("sync", N_("Price list refused: {detail}")),
+    "pricelist-older": ("sync", N_("Price list {version} refused: it is older than {held}, held here.")),
+    "terms-older": ("sync", N_("Rental terms {version} refused: they are older than {held}, held here.")),
+    "pricelist-newer": ("R23", N_("Price list {version} is newer than {account_version}, the one this account runs "
+                                  "at. Its prices apply from the account's next connection event (a license "
+                                  "change, a new PBX or loading iSC); until then the old prices stay valid.")),
+    "op-still-queued": ("bad-op", N_("This change is still queued: it has no server answer to resolve yet.")),
     # R6 continuous running
     "toggle-warning": ("R6", N_("Raising {refs} again soon after reducing it counts as reduce-then-restore: rented "
                                 "licenses must run continuously, and repeated occurrences are refused.")),
@@ -115,8 +137,14 @@ CATALOG: dict[str, tuple[str, str]] = {
                                        "Use another key.")),
     "key-used-here": ("key-used", N_("The server refused this key as used before (account {account}): a key loads "
                                      "credit once. Use another key.")),
-    "key-used": ("key-used", N_("This activation key was redeemed before: each key loads credit once. Use another "
-                                "key.")),
+    "key-used": ("key-used", N_("This activation key was redeemed before, or is held for an account (automatic "
+                                "reload): each key loads credit once. Use another key, or withdraw it from the "
+                                "account that holds it.")),
+    # R24 automatic reload
+    "reload-days-invalid": ("bad-op", N_("Automatic reload takes place 14 or 28 days before the credit runs out, not "
+                                         "{days}: choose 14 or 28 days, or 0 to switch it off.")),
+    "deposit-unknown": ("not-found", N_("No key {key_id} is held for this account (it was withdrawn or used "
+                                        "meanwhile): sync to see the keys it holds.")),
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
                                       "credit first, or load the key on another account.")),
     # the shape of an op
@@ -157,6 +185,27 @@ def event_code(kind: str) -> str:
     """The catalog code of a history event's kind (R25): its one-line wording."""
     return f"event-{kind}"
 
+#: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
+SYNC_NOTICES: dict[str, str] = {
+    "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
+    "sync-timeout": N_("The license server did not answer in time: the changes stay queued and are sent again "
+                       "later (each is applied once)."),
+    "sync-unreachable": N_("The license server cannot be reached (no connection, or the address in Settings is "
+                           "wrong): working offline; the changes stay queued."),
+    "sync-not-json": N_("The license server answered {status} with something that is not JSON: the changes stay "
+                        "queued."),
+    "sync-not-object": N_("The license server's answer is not a JSON object: refused."),
+    "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
+    "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
+                             "Settings."),
+    "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
+                             "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
+                             "then start RentDesk again. Nothing of this answer was believed."),
+    "sync-answer-refused": N_("The server's answer was refused, nothing of it was believed: {detail}."),
+    "sync-failed": N_("Sync failed unexpectedly: {detail}"),
+    "sync-insecure-url": N_("{detail}"),
+}
+CATALOG.update({code: ("sync", template) for code, template in SYNC_NOTICES.items()})
 
 #: One line per queued op, as screens list them (a notice, not a refusal: rule "").
 DESCRIPTIONS: dict[str, str] = {
@@ -168,6 +217,8 @@ DESCRIPTIONS: dict[str, str] = {
     "op-end-rent": N_("Set licenses of PBX {pbx}: none (rent ended)"),
     "op-remove-pbx": N_("Remove PBX {pbx}"),
     "op-redeem-key": N_("Load activation key {key}…"),
+    "op-deposit-key": N_("Deposit activation key {key}… for automatic reload"),
+    "op-withdraw-key": N_("Withdraw held key {key_id}"),
     "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
 }
 CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})

@@ -133,7 +133,7 @@ def show(account_id: str):
     account = _account_or_404(account_id)
     notice = services.pricelist_notice(core.uow(), account_id)
     return render("accounts/show.html", account=account, chart=_chart(account_id), notice=notice,
-                  key_form=forms.Form())
+                  key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
 
 @bp.get("/<account_id>/meter")
@@ -165,7 +165,57 @@ def load_key(account_id: str):
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
-                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id))
+                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id),
+                  deposit_form=forms.Form(), reload_form=forms.Form())
+
+
+@bp.post("/<account_id>/deposit")
+def deposit_key(account_id: str):
+    """Queue a key to be held for automatic reload (R24): verified offline now, held by the server at the next sync."""
+    typed = forms.text(request.form, "deposit_key", 200)
+    return _reload_action(account_id, lambda: services.deposit_key(core.uow(), core.clock(), account_id, typed),
+                          "deposit_form", "deposit_key", {"deposit_key": typed},
+                          _("Activation key queued to be held for automatic reload; the server holds it from the "
+                            "next sync."))
+
+
+@bp.post("/<account_id>/withdraw")
+def withdraw_key(account_id: str):
+    """Queue giving a held key back (R24): it can then be loaded or deposited anywhere."""
+    key_id = forms.text(request.form, "key_id", 40)
+    return _reload_action(account_id, lambda: services.withdraw_key(core.uow(), core.clock(), account_id, key_id),
+                          "deposit_form", "deposit_key", {},
+                          _("Withdrawing the key is queued; it is free for any account once the server confirms it."))
+
+
+@bp.post("/<account_id>/reload")
+def auto_reload(account_id: str):
+    """Switch automatic reload off, or on at 14 or 28 days of runtime (R24)."""
+    raw = forms.text(request.form, "auto_reload_days", 4)
+    days = int(raw) if raw.isascii() and raw.isdecimal() else raw
+    return _reload_action(account_id, lambda: services.set_auto_reload(core.uow(), core.clock(), account_id, days),
+                          "reload_form", "auto_reload_days", {},
+                          _("Automatic reload: the change is queued; it takes effect at the next sync."))
+
+
+def _reload_action(account_id: str, queue, form_name: str, field: str, values: dict, done: str):
+    """Queue an automatic-reload change (R24); a refusal shows next to its field, status 200, nothing queued."""
+    account = _account_or_404(account_id)
+    form = forms.Form(values=values)
+    try:
+        queue()
+    except services.Refused as error:
+        problems_to_form(form, error, field, {"key": field, "key_id": field})
+        return _show_with(account, **{form_name: form})
+    flash(done)
+    return redirect_to(url_for("accounts.show", account_id=account_id) + "#auto-reload")
+
+
+def _show_with(account: services.AccountView, **forms_given):
+    """The account page again with a form's errors next to its field (status 200, nothing queued)."""
+    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
+    return render("accounts/show.html", account=account, chart=_chart(account.account_id),
+                  notice=services.pricelist_notice(core.uow(), account.account_id), **given)
 
 
 @bp.post("/<account_id>/key/preview")
@@ -260,6 +310,9 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
     for row in view.rows:
         rows.append([row.pbx_name, row.ref, row.item_name, str(row.qty), amount(row.unit_monthly_milli),
                      str(row.seconds), amount(ticks_to_milli_floor(row.ticks))])
+    for credit in view.credits:  # each key credited, by hand or by automatic reload (R24), naming its key
+        rows.append([_("automatic reload") if credit.is_automatic else _("loaded by hand"), credit.key_id or "",
+                     fmt_isodate(credit.at), "", "", "", amount(ticks_to_milli_floor(credit.ticks))])
     rows.append([_("Charged"), "", "", "", "", "", amount(ticks_to_milli_floor(view.charged_ticks))])
     rows.append([_("Credited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.credited_ticks))])
     if view.forfeited_ticks:

@@ -13,7 +13,7 @@ from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
-from .labels import translate_reason
+from .labels import reason_text
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
 bp.before_request(require_unlocked(lambda: None))
@@ -92,7 +92,7 @@ def remove(account_id: str, pbx_id: str):
     except services.NotFound:
         abort(404)
     except services.Refused as error:
-        flash(" ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems))
+        flash(" ".join(f"{p.rule} · {reason_text(p)}" for p in error.problems))
     else:
         flash(_("Removing the PBX is queued; it happens at the next sync."))
     return redirect_to(url_for("accounts.show", account_id=account_id))

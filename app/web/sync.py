@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +17,6 @@ from .state import EXTENSION, state
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 bp.before_request(require_unlocked(lambda: None))
 
-_manual = threading.Lock()  # one manual sync at a time per process
 
 #: The sync's progress messages (app/sync.py) in the order they come, with the words we show.
 STEPS = (
@@ -71,11 +69,8 @@ def run_sync():
 
     progress.clear()
     progress.update(state="running", step=0, total=len(STEPS))
-    syncer = getattr(st, "syncer", None)
-    guard = syncer.lock if syncer is not None else _manual
-    try:
-        with guard:
-            report = services.sync_now(core.store().unit_of_work, core.clock(), progress=say)
+    try:  # sync_now waits for a background sync of this store to finish (one lock, owned by app/sync.py)
+        report = services.sync_now(core.store().unit_of_work, core.clock(), progress=say)
     finally:
         progress["state"] = "done"
     return report

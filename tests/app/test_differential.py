@@ -2,6 +2,11 @@
 publications and policy values, applied (a) by the app offline, as its screens show them, and (b) by the real
 license server over HTTP on 127.0.0.1 with the same injected clock, agree op by op on status, refusal code,
 warnings, balance to the tick, depletes_at, the account's status and each PBX's status.
+
+Automatic reload (R24) is in the mix: keys deposited and withdrawn, reload switched to 0, 14 or 28 days, and time
+moved to the very second of the next reload (and the one before): after every op and every wait, the app's
+projection, offline, equals the server's answer as of its now to the tick, with the keys held, the next reload
+second and the end of credit counting the keys.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from hypothesis import strategies as st
 from app import projection, services
 from app.clock import MovableClock
 from license_server import admin
+from rental import reload
 from rental.money import SECONDS_PER_DAY, ticks_to_milli_floor
 
 from .conftest import FAST_KDF, PASSPHRASE
@@ -28,9 +34,13 @@ WAIT = st.tuples(st.just("wait"), st.sampled_from([0, 1, 3_600, DAY, 6 * DAY, 20
 LICENSES = st.tuples(st.just("licenses"), st.fixed_dictionaries({
     IP_PORT: st.integers(0, 12), UC: st.integers(0, 4), DEVICE: st.integers(0, 1)}))
 LOAD = st.tuples(st.just("load"), st.sampled_from([50, 500, 2_000, 9_000, 30_000]))
+RELOAD = st.tuples(st.just("reload"), st.sampled_from([0, 14, 28]))
+DEPOSIT = st.tuples(st.just("deposit"), st.sampled_from([100, 2_000, 9_000]))
+TO_RELOAD = st.tuples(st.just("to_reload"), st.sampled_from([-1, 0, 1]))
 #: Money moves most: waits, licenses and loads are drawn three times as often as the rest; deletion rarely.
 STEPS = st.one_of(
-    WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD,
+    WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD, RELOAD, DEPOSIT, DEPOSIT, TO_RELOAD, TO_RELOAD,
+    st.tuples(st.just("withdraw"), st.just(None)),
     st.tuples(st.just("remove"), st.just(None)),
     st.tuples(st.just("register"), st.sampled_from(["rental", "purchased"])),
     st.tuples(st.just("mode"), st.sampled_from(["rental", "purchased"])),
@@ -93,11 +103,37 @@ class Trial:
             state = book.pending_state(self.account_id) or book.get(self.account_id)
             pbxs = {pbx_id: projection.pbx_status(state, pbx_id) for pbx_id, pbx in state.pbxs.items()
                     if not pbx.removed}
-        return {"balance": figures.balance_ticks, "ends_at": figures.ends_at, "status": figures.status, "pbxs": pbxs}
+            plan = book.plan(state)
+            # the current credit's own end, as the server's depletes_at names it (the held keys aside)
+            done, settled = reload.forward(state.billing, plan.deposits, plan.days, plan.policy,
+                                                      max(self.clock.now(), state.billing.as_of))
+        held = [d.key_id for d in state.deposits]  # with the queued ops applied, as the server will hold them
+        return {"balance": figures.balance_ticks, "ends_at": figures.ends_at, "status": figures.status, "pbxs": pbxs,
+                "depletes_at": settled.account.depletes_at, "deposits": held,
+                "reload_at": figures.reloads[0].at if figures.reloads else None}
+
+    def compare(self, what) -> None:
+        """The app's projection (offline, as its screens show it) equals the server's answer as of now."""
+        predicted, server = self.predicted(), self.server_account()
+        assert server["balance_ticks"] == predicted["balance"], what
+        assert server["depletes_at"] == predicted["depletes_at"], what
+        assert server["ends_at"] == predicted["ends_at"], what
+        assert server["status"] == predicted["status"], what
+        assert {p["pbx_id"]: p["status"] for p in server["pbxs"]} == predicted["pbxs"], what
+        assert [d["key_id"] for d in server["deposits"]] == predicted["deposits"], what
+        assert server["reload_at"] == predicted["reload_at"], what
 
     def step(self, kind, value) -> None:
         if kind == "wait":
             self.clock.advance(value)
+            self.compare((kind, value))  # no sync: both answer as of now, reloads included (R24)
+            return
+        if kind == "to_reload":  # the very second of the next automatic reload, the one before or after
+            reload_at = self.server_account()["reload_at"]
+            if reload_at is not None and reload_at + value >= self.clock.now():
+                self.clock.set(reload_at + value)
+                event(f"at a reload second {value:+d}")
+                self.compare((kind, value))
             return
         if kind == "prices":
             data = admin.demo_pricelist()
@@ -119,6 +155,9 @@ class Trial:
             return
         if kind == "register" and self.pbx_id is not None:
             return
+        self.held = [d["key_id"] for d in self.server_account()["deposits"]]
+        if kind == "withdraw" and not self.held:
+            return
         queued, refused = None, None
         try:
             queued = self._queue(kind, value)
@@ -134,14 +173,20 @@ class Trial:
         event(f"applied alike: {kind}")
         predicted = self.predicted()
         report = self.sync()
-        [result] = [r for r in services.sync_status(self.uow(), self.clock).results if r.op_id == queued.op_id]
+        # the account's own answers: the examples share one laptop and often one second, so the laptop-wide
+        # newest 50 (by second, then revision) need not hold this op's
+        [result] = [r for r in services.account_detail(self.uow(), self.clock, self.account_id).results
+                    if r.op_id == queued.op_id]
         assert (result.status, [w.code for w in result.warnings]) == ("applied", [w.code for w in queued.warnings]), (
             kind, value, result)
         server = self.server_account()
         assert server["balance_ticks"] == predicted["balance"], (kind, value)
-        assert server["depletes_at"] == predicted["ends_at"], (kind, value)
+        assert server["depletes_at"] == predicted["depletes_at"], (kind, value)
+        assert server["ends_at"] == predicted["ends_at"], (kind, value)
         assert server["status"] == predicted["status"], (kind, value)
         assert {p["pbx_id"]: p["status"] for p in server["pbxs"]} == predicted["pbxs"], (kind, value)
+        assert [d["key_id"] for d in server["deposits"]] == predicted["deposits"], (kind, value)
+        assert server["reload_at"] == predicted["reload_at"], (kind, value)
         if kind == "remove":
             self.pbx_id = None
         if kind == "register":
@@ -163,6 +208,13 @@ class Trial:
                                      pbx_id=pbx_id)
         if kind == "mode":
             return services.update_pbx(uow, clock, account_id, self.pbx_id, mode=value)
+        if kind == "reload":
+            return services.set_auto_reload(uow, clock, account_id, value)
+        if kind == "deposit":
+            [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
+            return services.deposit_key(uow, clock, account_id, key)
+        if kind == "withdraw":
+            return services.withdraw_key(uow, clock, account_id, self.held[0])
         if kind == "delete":
             shown = ticks_to_milli_floor(services.account_detail(self.uow(), clock, account_id).confirmed.balance_ticks)
             return services.delete_account(uow, clock, account_id, shown)
@@ -184,6 +236,13 @@ class Trial:
         elif kind == "load":
             [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
             body.update(kind="redeem_key", key=key)
+        elif kind == "reload":
+            body.update(kind="update_account", auto_reload_days=value)
+        elif kind == "deposit":
+            [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
+            body.update(kind="deposit_key", key=key)
+        elif kind == "withdraw":
+            body.update(kind="withdraw_key", key_id=self.held[0])
         elif kind == "register":
             body.update(kind="register_pbx", pbx_id=str(uuid.uuid4()), name="Lobby", serial=self.serial,
                         platform="vmware", firmware="13r2", mode=value)

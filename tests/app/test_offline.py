@@ -146,7 +146,8 @@ def test_a_newer_price_list_is_announced_for_the_next_connection(online_once, si
     seed(online_once, signer, clock.now(), pricelist=pricelist_payload(demo_prices, version="2027-01",
                                                                        published_at=clock.now()))
     notice = services.pricelist_notice(online_once.unit_of_work(), ACCOUNT_ID)
-    assert notice.current_version == "2027-01" and notice.account_version == "2026-11" and "R23" in notice.message
+    assert notice.current_version == "2027-01" and notice.account_version == "2026-11"
+    assert (notice.reason.rule, notice.reason.code) == ("R23", "pricelist-newer")
     [(account, listed)] = services.pricelist_notices(online_once.unit_of_work())
     assert account.account_id == ACCOUNT_ID and listed == notice
 

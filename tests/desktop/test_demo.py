@@ -82,6 +82,28 @@ def test_the_demo_account_accepted_the_demo_terms_and_its_key_is_loaded(tmp_path
         server.stop()
 
 
+def test_the_demo_account_runs_with_automatic_reload_on_and_a_key_held(tmp_path):
+    from app import replica
+    from app.demo import held_key, prepare_store
+
+    server = start_license_server(tmp_path / "server")
+    try:
+        prepare_store(tmp_path / "app", server)
+        store = services.unlock(tmp_path / "app", DEMO_PASSPHRASE, demo=True)
+        try:
+            with store.unit_of_work() as uow:
+                [row] = replica.all_accounts(uow.session)
+                payload = replica.account_payload(row)
+        finally:
+            store.close()
+        held = Keyring.from_dir(ROOT / "keys" / "demo").read_key(held_key(server))
+        assert payload["auto_reload_days"] == 28 and payload["status"] == "active"
+        assert [d["key_id"] for d in payload["deposits"]] == [held.key_id_hex]
+        assert payload["reload_at"] == payload["depletes_at"] - 28 * 86_400
+    finally:
+        server.stop()
+
+
 def test_activation_keys_signed_with_the_demo_key_do_not_verify_in_a_normal_keyring(tmp_path):
     server = start_license_server(tmp_path / "server")
     try:

@@ -53,7 +53,7 @@ def victim(server):
     """Partner Acme's account with a PBX, licenses and credit: what the other partner must not see or touch."""
     token = server.add_technician("Acme Telecom", "Ann")
     account = str(uuid.uuid4())
-    [key] = server.issue_keys("300", 1)
+    [key, held] = server.issue_keys("300", 1) + server.issue_keys("20", 1)
     with server.client(token) as client:
         answer = sync(client,
                       op("create_account", account, name="Secret Dental", contact_email="boss@secret-dental.example",
@@ -61,8 +61,9 @@ def victim(server):
                       op("redeem_key", account, key=key),
                       op("register_pbx", account, pbx_id="pbx-secret", name="Reception", serial="SN-SECRET-42",
                          platform="vmware", firmware="14r1", mode="rental"),
-                      op("set_licenses", account, pbx_id="pbx-secret", base_revision=1, items={"01-00010-001": 4}))
-        assert [payload_of(r)["status"] for r in answer["results"]] == ["applied"] * 4, answer
+                      op("set_licenses", account, pbx_id="pbx-secret", base_revision=1, items={"01-00010-001": 4}),
+                      op("deposit_key", account, key=held))  # R24: a key held, which only Acme may withdraw
+        assert [payload_of(r)["status"] for r in answer["results"]] == ["applied"] * 5, answer
         snapshot = client.get(f"/accounts/{account}").json()
         ledger = client.get(f"/accounts/{account}/ledger").json()
     return {"token": token, "account": account, "snapshot": payload_of(snapshot), "ledger": ledger,
@@ -107,6 +108,8 @@ def test_another_partner_can_apply_no_op_of_any_kind_to_an_account(server, victi
         "set_licenses": dict(pbx_id="pbx-secret", base_revision=2, items={}),
         "remove_pbx": dict(pbx_id="pbx-secret", base_revision=2),
         "redeem_key": dict(key=key),
+        "deposit_key": dict(key=key),
+        "withdraw_key": dict(key_id=victim["snapshot"]["deposits"][0]["key_id"]),
         "delete_account": dict(confirm_forfeit_milli=victim["snapshot"]["balance_ticks"] // 31_557_600),
     }[kind]
     with server.client(intruder) as client:

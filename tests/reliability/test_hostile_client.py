@@ -83,6 +83,8 @@ def valid_op(kind: str, account: str) -> dict:
         "set_licenses": dict(pbx_id="pbx-1", base_revision=1, items={"01-00010-001": 1}),
         "remove_pbx": dict(pbx_id="pbx-1", base_revision=99),
         "redeem_key": dict(key="ISC1-AAAAA-BBBBB"),
+        "deposit_key": dict(key="ISC1-AAAAA-BBBBB"),
+        "withdraw_key": dict(key_id="00" * 10),
         "delete_account": dict(confirm_forfeit_milli=0),
     }[kind]
     return op(kind, str(uuid.uuid4()) if kind == "create_account" else account, **fields)

@@ -187,7 +187,7 @@ def test_an_upgrade_gives_accounts_made_before_the_history_their_creation_event(
 
     engine = make_engine(database_url)
     try:
-        _downgrade(engine, "0003")
+        _downgrade(engine, "0004")
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO partners (name, created_at) VALUES ('Acme Télécom', :t)"), {"t": 1})
             connection.execute(text(

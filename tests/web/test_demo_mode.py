@@ -42,10 +42,11 @@ def test_the_load_isc_card_lists_every_demo_key_with_its_amount_and_a_button_to_
     assert 'data-testid="demo-badge"' in page and 'data-testid="demo-keys"' in page
     for amount, _key in demo_server.keys:
         assert format_milli(amount, "en") in page  # 500.000 iSC, as every amount on the screens
-    loaded, *spare = [key for _amount, key in demo_server.keys]
-    # the key already on the demo account is marked, not offered again
+    loaded, *spare, held = [key for _amount, key in demo_server.keys]
+    # the key already on the demo account is marked, not offered again; so is the one it holds (R24)
     assert FILL_BUTTON.findall(page) == spare
     assert "loaded on the demo account" in page and f'data-fill-key="{loaded}"' not in page
+    assert "held for automatic reload" in page and f'data-fill-key="{held}"' not in page
 
 
 def test_a_demo_key_used_from_the_load_isc_card_is_queued(demo_app, unlocked, csrf, demo_server):

@@ -1,6 +1,7 @@
-"""Every English reason the app still words itself (field checks, its own problems, sync failures) has a French
-pattern in app/web/labels.py: a changed English text fails here, not silently in front of a French technician.
-The core's and the server's reasons are codes, translated from the catalog (test_reasons_catalog.py)."""
+"""Reasons are data everywhere a screen shows one: every code the core, the server and the app raise is in the
+catalog of rental/reasons.py (so it has a French template, test_reasons_catalog.py), and no refusal is built
+from an English sentence. A changed or new code without its template fails here, not in front of a French
+technician."""
 
 from __future__ import annotations
 
@@ -10,70 +11,53 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from app.web.labels import french_pattern_of, translate_reason
+from app.web.labels import translate_reason
+from rental.reasons import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where reasons are written, and the calls whose argument (by position) is the reason.
-SOURCES = {
-    "rental/pricing.py": {"PriceListError": 0},  # a bad price list: the "Answers refused" panel
-    "app/services.py": {"Problem": 1},
-    "app/sync.py": {"SyncError": 0},  # why a sync did not complete
-}
-#: Functions whose returned f-string is shown. (The core's reasons are codes in rental/reasons.py, translated
-#: from the Babel catalog: tests/web/test_reasons_catalog.py.)
-RETURNED: dict[str, tuple[str, ...]] = {}
-#: What a placeholder stands for, when "7" would not read as the real thing.
-SAMPLES = {"where": "Item #3 (01-00010-001)", "note": " (sold with hardware)", "listed": "01-00010-001"}
+#: Calls whose first positional argument (or keyword ``code``) is a reason code.
+CODE_FIRST = {"RuleViolation.of", "Reason.of", "AmountError", "PriceListError", "KeyFormatError", "KeyRefused",
+              "SyncError", "_refused", "_refusal"}
+SOURCES = sorted(str(path.relative_to(ROOT)) for folder in ("rental", "app", "license_server")
+                 for path in (ROOT / folder).rglob("*.py") if "migrations" not in path.parts)
 
 
-def _sample(node: ast.expr) -> str | None:
-    """The text a message template produces with every placeholder filled, or None when it is not a literal."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if not isinstance(node, ast.JoinedStr):
-        return None
-    out = []
-    for part in node.values:
-        if isinstance(part, ast.Constant):
-            out.append(part.value)
-        else:
-            source = ast.unparse(part.value)
-            value = SAMPLES.get(source, "7")
-            out.append(repr(value) if part.conversion == ord("r") else value)
-    return "".join(out)
+def _name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
 
 
-def shown_reasons() -> list[tuple[str, int, str]]:
-    """(file, line, reason with sample values) for every literal reason of SOURCES and RETURNED."""
+def raised_codes() -> list[tuple[str, int, str]]:
+    """(file, line, code) of every reason raised with a literal code, and (file, line, text) of any Problem
+    built from a literal English sentence (which would have no code)."""
     found = []
-    for name, calls in SOURCES.items():
-        tree = ast.parse((ROOT / name).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-                position = calls.get(callee)
-                if position is not None and len(node.args) > position:
-                    text = _sample(node.args[position])
-                    if text is not None:
-                        found.append((name, node.lineno, text))
-            if isinstance(node, ast.FunctionDef) and node.name in RETURNED.get(name, ()):
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.Return) and inner.value is not None and _sample(inner.value):
-                        found.append((name, inner.lineno, _sample(inner.value)))
+    for name in SOURCES:
+        for node in ast.walk(ast.parse((ROOT / name).read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = _name(node)
+            if callee in CODE_FIRST and node.args and isinstance(node.args[0], ast.Constant):
+                found.append((name, node.lineno, node.args[0].value))
+            if callee in ("Reason", "RuleViolation") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                found.append((name, node.lineno, node.args[1].value))
+            if callee == "Problem" and len(node.args) > 1 and isinstance(node.args[1], (ast.Constant, ast.JoinedStr)):
+                found.append((name, node.lineno, "<an English sentence as a Problem>"))
     return found
 
 
-REASONS = shown_reasons()
+RAISED = raised_codes()
 
 
-def test_the_reasons_are_found_in_every_source():
-    assert {name for name, _line, _text in REASONS} == set(SOURCES)
-    assert len(REASONS) > 15  # the core's reasons moved to the catalog (test_reasons_catalog.py)
+def test_the_reasons_are_found_across_the_core_the_server_and_the_app():
+    assert len(RAISED) > 60
+    assert {name.split("/")[0] for name, _line, _code in RAISED} == {"rental", "app", "license_server"}
 
 
-@pytest.mark.parametrize("name,line,text", REASONS, ids=[f"{n}:{line}" for n, line, _ in REASONS])
-def test_every_reason_that_reaches_a_screen_has_a_french_pattern(name, line, text):
-    assert french_pattern_of(text), f"{name}:{line}: add a French pattern to app/web/labels.py for {text!r}"
+@pytest.mark.parametrize("name, line, code", RAISED, ids=[f"{n}:{l}" for n, l, _c in RAISED])
+def test_every_reason_raised_is_a_code_of_the_catalog(name, line, code):
+    assert code in CATALOG, f"{name}:{line} raises {code!r}, which rental/reasons.py does not know"
 
 
 def test_a_customer_name_left_empty_is_said_in_french_from_its_code(app):
@@ -121,7 +105,7 @@ def test_amounts_and_big_numbers_inside_a_reason_take_the_french_form(app):
     assert "10\u202f000\u202f000,000 iSC" in qty or "10\u00a0000\u00a0000,000 iSC" in qty
 
 
-def test_an_unknown_reason_is_shown_as_written_rather_than_lost(app):
+def test_words_without_a_code_are_shown_as_written_rather_than_lost(app):
     with app.test_request_context(), force_locale("fr"):
         assert translate_reason("Something new the server says.") == "Something new the server says."
 

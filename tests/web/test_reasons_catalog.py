@@ -39,3 +39,14 @@ def test_a_refusal_with_two_problems_reads_french_throughout(app):
     assert "est une licence matérielle" in text
     assert "Chargez au moins 1,465 iSC de plus" in text
     assert "Load" not in text and "hardware license" not in text
+
+
+def test_a_sync_that_cannot_reach_the_server_is_said_in_french_from_its_code(unlocked, csrf):
+    # the reason is kept as data (rule sync, code sync-unreachable): the screens word it in their language
+    assert unlocked.post("/settings/server", data={"server_url": "http://127.0.0.1:9", "token": "tok-secret-123",
+                                                   "csrf_token": csrf}).status_code == 302
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.post("/sync/run", data={"csrf_token": csrf}).data.decode()
+    assert "Le serveur de licences est injoignable" in page and "cannot be reached" not in page
+    status = unlocked.get("/sync/").data.decode()
+    assert "cannot be reached" not in status

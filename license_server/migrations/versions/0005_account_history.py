@@ -2,7 +2,7 @@
 
 Accounts that exist already get their creation as first event (technician unknown).
 
-Revision ID: 0004
+Revision ID: 0005
 """
 
 import json
@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,121 @@
+"""Automatic reload on the account page (R24): deposit a key offline, see it held with its amount, switch reload on,
+withdraw a key; after a sync the meter names the reload at its exact second; bad input is refused next to its field
+and queues nothing; English and French."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.web.i18n import fmt_moment
+from tests.support.license_server import LiveLicenseServer
+
+IP_PORT = "01-00010-001"
+
+
+@pytest.fixture
+def server(tmp_path, clock):
+    server = LiveLicenseServer(tmp_path / "server", clock=clock).start()
+    yield server
+    server.stop()
+
+
+def _running_account(client, csrf, server) -> str:
+    token = server.add_technician("Acme Telecom", "Ann")
+    assert client.post("/settings/server", data={"server_url": server.url, "token": token,
+                                                 "csrf_token": csrf}).status_code == 302
+    client.post("/sync/run", data={"csrf_token": csrf})
+    made = client.post("/accounts/new", data={"name": "Hôtel Azur", "contact_email": "it@azur.example",
+                                              "language": "en", "csrf_token": csrf})
+    account = made.headers["Location"]
+    [key] = server.issue_keys("10", 1)
+    assert client.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+    pbx = client.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
+                                                  "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
+    licenses = pbx.headers["Location"] + "/licenses"
+    assert client.post(licenses, data={f"qty-{IP_PORT}": "10", "csrf_token": csrf}).status_code == 302
+    client.post("/sync/run", data={"csrf_token": csrf})
+    return account
+
+
+def _held_rows(page: str) -> list[str]:
+    table = re.search(r'<table data-testid="deposits">(.*?)</table>', page, re.S)
+    return re.findall(r"<tr>\s*<td class=\"mono small\">(.*?)</td>\s*<td class=\"num\">(.*?)</td>", table.group(1),
+                      re.S) if table else []
+
+
+def test_a_key_deposited_offline_shows_held_then_the_meter_names_the_reload_second(unlocked, csrf, server, app):
+    account = _running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("5", 1)
+    server.stop()  # offline from here: the key is verified on the laptop and queued
+    answer = unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
+    assert answer.status_code == 302
+    assert unlocked.post(account + "/reload", data={"auto_reload_days": "28", "csrf_token": csrf}).status_code == 302
+    page = unlocked.get(account).data.decode()
+    assert [amount for _, amount in _held_rows(page)] == ["5.000 iSC"]
+    assert "not yet confirmed" in page and "change queued" in page
+    server.start()
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    account_id = account.rsplit("/", 1)[-1]
+    payload = _server_account(server, account_id)
+    assert payload["reload_at"] is not None and payload["auto_reload_days"] == 28
+    meter = unlocked.get(account + "/meter").data.decode()
+    with app.test_request_context():
+        when = fmt_moment(payload["reload_at"])
+    assert f"+5.000 iSC automatically on {when}" in meter
+    ends = unlocked.get(account).data.decode()
+    assert 'selected>28 days before the credit runs out' in ends or '<option value="28" selected>' in ends
+
+
+def _server_account(server, account_id: str) -> dict:
+    token = server.add_technician("Acme Telecom", "Reader")
+    with server.client(token) as http:
+        return server.keyring.verify_envelope(http.get(f"/accounts/{account_id}").json(), "account")
+
+
+def test_a_forged_key_is_refused_next_to_the_deposit_field_and_nothing_is_queued(unlocked, csrf):
+    account = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                   "language": "en", "csrf_token": csrf}).headers["Location"]
+    before = unlocked.get("/sync/").data.decode().count("<tr")
+    answer = unlocked.post(account + "/deposit", data={"deposit_key": "ISC1-NOT-A-KEY", "csrf_token": csrf})
+    page = answer.data.decode()
+    assert answer.status_code == 200 and 'id="deposit_key-error"' in page
+    assert unlocked.get("/sync/").data.decode().count("<tr") == before
+
+
+def test_a_reload_threshold_of_7_days_is_refused_next_to_the_setting(unlocked, csrf):
+    account = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                   "language": "en", "csrf_token": csrf}).headers["Location"]
+    answer = unlocked.post(account + "/reload", data={"auto_reload_days": "7", "csrf_token": csrf})
+    page = answer.data.decode()
+    assert answer.status_code == 200 and 'id="auto_reload_days-error"' in page
+    assert "choose 14 or 28 days" in page
+    assert "change queued" not in page
+
+
+def test_the_automatic_reload_panel_speaks_french(unlocked, csrf):
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    account = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example",
+                                                   "language": "fr", "csrf_token": csrf}).headers["Location"]
+    page = unlocked.get(account).data.decode()
+    assert "Recharge automatique" in page and "Déposer la clé" in page
+    assert "Automatic reload" not in page
+
+
+def test_a_held_key_withdrawn_from_the_page_is_free_to_load_after_the_sync(unlocked, csrf, server):
+    account = _running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("5", 1)
+    unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    page = unlocked.get(account).data.decode()
+    [(shown_id, amount)] = _held_rows(page)
+    key_id = re.search(r'name="key_id" value="([0-9a-f]+)"', page)[1]
+    assert amount == "5.000 iSC" and key_id.startswith(shown_id.rstrip("…"))
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 200  # held: refused
+    answer = unlocked.post(account + "/withdraw", data={"key_id": key_id, "csrf_token": csrf})
+    assert answer.status_code == 302
+    assert "withdrawal queued" in unlocked.get(account).data.decode()
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    assert "No key is held for this account." in unlocked.get(account).data.decode()
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
