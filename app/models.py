@@ -165,3 +165,17 @@ class TermsReplica(Base):
     envelope: Mapped[str] = mapped_column(Text, nullable=False)  # exactly as the server signed it
     received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class HistoryEvent(Base):
+    """One event of an account's history (R25) as the server recorded it, pulled at sync for the screens offline
+    (unsigned: shown, never used to decide money)."""
+
+    __tablename__ = "history_event"
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the server's id: the order it recorded
+    at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    technician: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[str] = mapped_column(Text, nullable=False)  # JSON object
+    received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)

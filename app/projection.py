@@ -229,6 +229,8 @@ class Book:
         self.history = LaptopHistory(policy)
         #: queued ops the server would refuse if it saw them now (the balance moved, a price changed), by op_id
         self.refusals: dict[str, Refusal] = {}
+        #: R25: the history events each account's queued ops will make, oldest first, as the server will word them
+        self.queued_events: dict[str, list[tuple[OutboxOp, decider.Event]]] = {}
 
     @classmethod
     def load(cls, session: Session, now: int, account_id: "str | list[str] | None" = None) -> "Book":
@@ -361,7 +363,7 @@ class Book:
         for op in pending:
             try:
                 state = apply_op(state, op, self.context(_key_of(op.kind, op.note and json.loads(op.note))),
-                                 self.history)
+                                 self.history, self.queued_events.setdefault(account_id, []))
             except Refusal as refusal:
                 self.refusals[op.op_id] = refusal  # shown as pending; the server will answer it
         if state is not None:
@@ -416,7 +418,8 @@ def to_core(state: AccountState) -> decider.State:
 
 
 def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
-             history: LaptopHistory | None = None) -> AccountState | None:
+             history: LaptopHistory | None = None,
+             events: "list[tuple[OutboxOp, decider.Event]] | None" = None) -> AccountState | None:
     """The projected effect of one pending op: the core's decision, as the server would take it now.
 
     Raises Refusal when the server would refuse it now; the state is then unchanged.
@@ -426,6 +429,8 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
         return state
     core = to_core(state) if state is not None else None
     decision = decider.decide(op.kind, core, {**body, "account_id": op.account_id}, ctx)
+    if events is not None:
+        events.extend((op, event) for event in decision.events)
     after = decision.state
     if state is None:
         return AccountState(

@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rental import reload as reload_mod
 
+from . import history as history_mod
 from . import checks, clock as clock_mod, outbox, projection, replica, settings as settings_mod, terms as terms_mod
 from .clock import Clock, ClockNotice
 # the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
@@ -257,6 +258,23 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
         now, notice = _now_and_notice(uow, clock)
         book = projection.Book.load(uow.session, now, account_id)
         return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
+
+
+HISTORY_SHOWN = history_mod.SHOWN
+HistoryView = history_mod.HistoryView
+
+
+def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int | None = HISTORY_SHOWN
+                    ) -> HistoryView:
+    """The account's history as this laptop knows it: pulled at sync, plus the events its queued ops make."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
+                  for op, event in book.queued_events.get(account_id, [])]
+        recorded, total = history_mod.recorded(uow.session, account_id, limit)
+    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
 
 
 def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:

@@ -21,7 +21,7 @@ from rental.reasons import Reason
 from rental.rules import reductions as reductions_of
 from rental.signing import token_binding
 
-from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
+from . import clock as clock_mod, history as history_mod, outbox, replica, settings, terms as terms_mod
 from .errors import ServerError, SyncError, stored
 from .views import SyncReport
 from .models import Reduction as ReductionRow, ToggleOccurrence
@@ -87,22 +87,30 @@ class HttpTransport:
 
     def ledger(self, account_id: str, newer_than: int | None = None) -> list:
         """Ledger lines of the account newest first, following the pages back to line newer_than."""
-        lines: list = []
+        return self._pages(f"/accounts/{account_id}/ledger", "lines", newer_than)
+
+    def history(self, account_id: str, newer_than: int | None = None) -> list:
+        """The account's events newest first (R25), following the pages back to event newer_than."""
+        return self._pages(f"/accounts/{account_id}/history", "events", newer_than)
+
+    def _pages(self, path: str, key: str, newer_than: int | None) -> list:
+        """A list paged newest first by `before` (ledger, history), back to the item with id newer_than."""
+        items: list = []
         params: dict = {}
         for _ in range(10_000):
-            page = self._call("GET", f"/accounts/{account_id}/ledger", params=params)
-            found = page.get("lines")
+            page = self._call("GET", path, params=params)
+            found = page.get(key)
             if not isinstance(found, list):
                 break
-            lines.extend(found)
+            items.extend(found)
             cursor = page.get("next_before")
             reached = newer_than is not None and any(
-                isinstance(line, dict) and isinstance(line.get("id"), int) and line["id"] <= newer_than
-                for line in found)
+                isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] <= newer_than
+                for item in found)
             if not isinstance(cursor, int) or not found or reached:
                 break
             params = {"before": cursor}
-        return lines
+        return items
 
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)
@@ -471,6 +479,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         with uow_factory() as uow:
             wanted = replica.ledgers_to_pull(uow.session, named)
         _pull_ledgers(uow_factory, clock, transport, wanted)
+        _pull_history(uow_factory, clock, transport, wanted)
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), exc.reason)
         return _failed(exc.reason, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -578,6 +587,24 @@ def _pull_ledgers(uow_factory, clock, transport, account_ids) -> None:
             return  # offline again: the rest waits for the next sync
         with uow_factory() as uow:
             replica.store_ledger_lines(uow.session, account_id, lines, clock.now(), revision)
+            uow.commit()
+
+
+def _pull_history(uow_factory, clock, transport, account_ids) -> None:
+    """The accounts' history (R25) for the screens offline; best effort like the ledgers, never blocks a sync."""
+    for account_id in account_ids:
+        with uow_factory() as uow:
+            newest = history_mod.newest_id(uow.session, account_id)
+        try:
+            events = transport.history(account_id, newest)
+        except ServerError as exc:
+            if exc.status >= 500:
+                return
+            continue
+        except SyncError:
+            return
+        with uow_factory() as uow:
+            history_mod.store_events(uow.session, account_id, events, clock.now())
             uow.commit()
 
 

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             steps.queue_licenses(page)
             page.goto(hotel)
             shoot(page, out, "03-account")
+            page.goto(hotel + "/history")  # R25: the queued change on top, then what the server recorded
+            shoot(page, out, "16-history")
 
             page.goto(reception)
             page.fill("#qty-01-00500-001", "2")  # a hardware license: R2 next to the item
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             page_fr.goto(app.url(fresh_launch_path(app.app)))
             page_fr.goto(hotel)
             shoot(page_fr, out, "10-account-fr")
+            page_fr.goto(hotel + "/history")
+            shoot(page_fr, out, "17-history-fr")
             skew["s"] = -3 * DAY  # someone set the laptop's clock back: noticed, shown, nothing un-charged
             steps.sync_now(page, app)  # the R6 restore is applied, with the server's warning
             page.goto(app.url("/sync/"))

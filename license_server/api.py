@@ -12,7 +12,7 @@ from rental import billing, reload
 from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
-from . import models, store
+from . import history, models, store
 from .auth import bearer_token
 from .context import ServerContext
 from .db import reading
@@ -181,6 +181,24 @@ def ledger(account_id: str):
     rows = rows[:limit]
     lines += [_line(row["id"], row) for row in rows]
     return jsonify({"lines": lines, "as_of": now, "next_before": rows[-1]["id"] if more else None})
+
+
+@blueprint.get("/accounts/<account_id>/history")
+def account_history(account_id: str):
+    """The account's events newest first (R25), paged by `before` (an event id) like the ledger; page one also
+    shows a stop whose second has passed before the sweep wrote it (every answer is as of now)."""
+    limit = _int_arg("limit", LEDGER_PAGE, 1, LEDGER_MAX_PAGE)
+    before = _int_arg("before", None, 1, 2**62)
+    ctx = server()
+    now = ctx.now()
+    with reading(ctx.engine) as connection:
+        record = _own_account(connection, account_id)
+        events, next_before = history.page(connection, record.id, limit, before)
+    row = record.row
+    if before is None and not row["deleted"] and not row["suspended"] and row["depletes_at"] is not None \
+            and row["depletes_at"] <= now:
+        events.insert(0, history.as_json(None, row["depletes_at"], "suspended", None, {}))
+    return jsonify({"events": events, "as_of": now, "next_before": next_before})
 
 
 def _line(line_id, source, open_: bool = False) -> dict[str, Any]:

@@ -199,3 +199,17 @@ terms = Table(
     Column("published_at", BigInteger, nullable=False),
     Column("body", Text, nullable=False),  # {"en": Markdown, "fr": Markdown} as JSON
 )
+
+#: The account's history (R25), append-only: every event with its second and the technician whose op made it
+#: (NULL for what the server did by itself: a stop found by the sweep, an expiry). params: JSON, plain data.
+history = Table(
+    "history", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),  # a kind of rental.reasons.EVENTS
+    Column("technician", String(200), nullable=True),
+    Column("op_id", String(36), nullable=True),
+    Column("params", Text, nullable=False),
+    Index("ix_history_account_id", "account_id", "id"),
+)

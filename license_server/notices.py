@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from rental import billing
+from rental import ops as decider
 
 from .db import Sql
 
 _EXISTS = Sql("SELECT 1 FROM customer_mails WHERE account_id = :account_id AND kind = :kind AND about = :about")
 
-STOPPED, RESUMED = "stopped", "resumed"
+STOPPED, RESUMED = decider.STOPPED, decider.RESUMED
 RELOADED, LAST_KEY = "reloaded", "last-key"  # R24: an automatic reload; the last held key was used
 
 INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, created_at) "
@@ -26,21 +27,10 @@ INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, creat
 def waiting(account_id: str, before: dict[str, Any], after: billing.Account,
             ends_at: int | None = None) -> list[dict[str, Any]]:
     """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail;
-    ends_at, when automatic reloads (R24) were made on the way, is the end they left (not the stored one)."""
-    if after.deleted:
-        return []  # a deleted account is mailed nothing more
-    found: list[tuple[str, int]] = []
+    ends_at, when automatic reloads (R24) were made on the way, is the end they left (not the stored one). The core
+    finds them, as it does for the account's history (rental.ops.stops_and_resumes)."""
     ends = before["depletes_at"] if ends_at is None else ends_at
-    if not before["suspended"]:
-        ran_out = ends is not None and ends <= after.as_of  # settled past its end: it stopped at that second
-        if after.suspended:
-            found.append((STOPPED, ends if ran_out else after.as_of))
-        elif ran_out:
-            found.append((STOPPED, ends))
-            if after.status == billing.ACTIVE:
-                found.append((RESUMED, after.as_of))
-    elif not after.suspended and after.status == billing.ACTIVE:
-        found.append((RESUMED, after.as_of))
+    found = decider.stops_and_resumes(before["suspended"], ends, after)
     return [{"account_id": account_id, "kind": kind, "about": about, "created_at": after.as_of}
             for kind, about in found]
 

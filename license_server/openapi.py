@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rental.reasons import EVENTS
+
 from .opschema import OPS, json_schema
 
 
@@ -31,6 +33,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def spec(version: str, max_ops: int) -> dict[str, Any]:
     """The whole description; every route of api.py is here (a test keeps it so)."""
     account_id = {"name": "account_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    paging = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+              {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
+               "description": "page on: the next_before of the previous page"}]  # the ledger and the history
     envelope = _ref("Envelope")
     op_kinds = {kind: json_schema(kind) for kind in OPS}
     schemas: dict[str, Any] = {
@@ -143,6 +148,19 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "server_time": {"type": "integer"},
             },
         },
+        "HistoryEvent": {
+            "type": "object", "required": ["id", "at", "kind", "technician", "code", "params", "message"],
+            "description": "One event of the account's history (R25); translate from code and params.",
+            "properties": {
+                "id": {"type": ["integer", "null"], "description": "null for a stop whose second has passed but "
+                                                                  "which the sweep has not written yet"},
+                "at": {"type": "integer", "description": "UTC seconds"},
+                "kind": {"type": "string", "enum": sorted(EVENTS)},
+                "technician": {"type": ["string", "null"], "description": "whose op made it; null: the server"},
+                "code": {"type": "string", "description": "event-<kind>, the wording's catalog code"},
+                "params": {"type": "object"}, "message": {"type": "string"},
+            },
+        },
         "LedgerLine": {
             "type": "object",
             "properties": {
@@ -197,14 +215,22 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "/accounts/{account_id}/ledger": {"get": {
                 "operationId": "ledger",
                 "parameters": [account_id,
-                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                               {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1},
-                                "description": "page on: the next_before of the previous page"}],
+                               *paging],
                 "responses": {"200": _json({"type": "object", "required": ["lines", "as_of", "next_before"],
                                             "properties": {"lines": {"type": "array", "items": _ref("LedgerLine")},
                                                            "as_of": {"type": "integer"},
                                                            "next_before": {"type": ["integer", "null"]}}},
                                            "ledger lines, newest first"), **_errors(401, 404, 422)}}},
+            "/accounts/{account_id}/history": {"get": {
+                "operationId": "history",
+                "description": "The account's events newest first (R25), paged like the ledger.",
+                "parameters": [account_id,
+                               *paging],
+                "responses": {"200": _json({"type": "object", "required": ["events", "as_of", "next_before"],
+                                            "properties": {"events": {"type": "array", "items": _ref("HistoryEvent")},
+                                                           "as_of": {"type": "integer"},
+                                                           "next_before": {"type": ["integer", "null"]}}},
+                                           "events, newest first"), **_errors(401, 404, 422)}}},
             "/sync": {"post": {
                 "operationId": "sync",
                 "description": f"Apply ops in order, one transaction each (at most {max_ops} per request).",

@@ -22,7 +22,7 @@ from rental.billing import Account
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
 
-from . import notices, store, terms
+from . import history, notices, store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
@@ -143,6 +143,7 @@ class Batch:
         self.writes = store.Writes()
         self.toggles = ToggleHistory(connection, now, ctx.policy)
         self.new_ops: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []  # R25: the history lines of the batch's applied ops
 
     def flush(self) -> None:
         """Write what the ops left for the end of the batch; constraint violations surface here too."""
@@ -150,6 +151,8 @@ class Batch:
         self.toggles.flush()
         if self.new_ops:
             INSERT_OP.run(self.connection, self.new_ops)
+        if self.events:
+            history.INSERT_EVENT.run(self.connection, self.events)
 
     def apply(self, op: dict, digest: str) -> Outcome:
         op_id, account_id = op["op_id"], op["account_id"]
@@ -221,6 +224,7 @@ class Batch:
                 **terms.accepted_columns(fields, self.now)})
         else:
             self._store(record, before, decision)
+        self.events += history.rows(record.id, decision.events, self.now, self.caller.name, op["op_id"])
         return record, decision.warnings
 
     def _key(self, text: str) -> decider.ActivationKey:

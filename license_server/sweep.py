@@ -20,7 +20,7 @@ from rental import billing, reload
 from rental import ops as decider
 from rental.money import monthly_milli_of_rate
 
-from . import mail, models, notices, ops, reminders, store
+from . import history, mail, models, notices, ops, reminders, store
 from .context import ServerContext
 from .db import is_sqlite, writing
 from .mail import Mailer
@@ -98,6 +98,10 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
         connection.execute(insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.pbx_id, C.ref, C.qty, C.period_start, C.period_end, C.seconds,
              C.rate, C.price_version, C.key_id], charges))
+        H = models.history.c  # R25: each stop in the account's history, by nobody (technician NULL)
+        connection.execute(insert(models.history).from_select(
+            [H.account_id, H.at, H.kind, H.technician, H.op_id, H.params],
+            select(A.id, A.depletes_at, literal(decider.SUSPENDED_EVENT), null(), null(), literal("{}")).where(due)))
         M = models.customer_mails.c  # R18: each stop, for the customer to be told
         connection.execute(insert(models.customer_mails).from_select(
             [M.account_id, M.kind, M.about, M.created_at],
@@ -118,6 +122,9 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
     with writing(ctx.engine) as connection:
         if not is_sqlite(connection.engine):
             connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
+        expiring = connection.execute(select(A.id, A.last_activity_at + retention, A.balance_ticks).where(due)).all()
+        if expiring:  # R25: the expiry in the account's history, with the amount as the balance showed it
+            history.INSERT_EVENT.run(connection, history.expiry_rows(expiring))
         C = models.ledger.c
         connection.execute(insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.qty, C.seconds, C.rate],

@@ -17,7 +17,7 @@ from .billing import Account, Entry, Line
 from .errors import Refusal, RuleViolation
 from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
 from .pricing import PriceList
-from .reasons import Reason
+from .reasons import Reason, event_code
 from .reload import Deposit, Reload
 from .rules import Policy, Reduction
 
@@ -104,6 +104,24 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Event:
+    """One line of the account's history (R25): a kind of rental.reasons.EVENTS and plain params (names, refs,
+    quantities, amounts in milli-iSC); ``at`` only when it is not the op's own second (a stop found settling)."""
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    at: int | None = None
+
+    @property
+    def code(self) -> str:
+        return event_code(self.kind)
+
+    def reason(self) -> Reason:
+        """As screens translate it: a notice (rule "") with its code and params."""
+        return Reason("", self.code, dict(self.params))
+
+
+@dataclass(frozen=True)
 class Decision:
     """An applied op: the new state, the ledger entries that explain it, warnings and R6 memory."""
 
@@ -115,6 +133,7 @@ class Decision:
     connection: bool = False  # R9: a connection event (settled, re-rated at the current list)
     credited_milli: int = 0  # a load (R17): the reminders of R20 start again
     reloads: tuple[Reload, ...] = ()  # R24: keys redeemed automatically, at their seconds, before and by this op
+    events: tuple[Event, ...] = ()  # R25: what the account's history records of this op, stops and resumes included
 
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -128,10 +147,28 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
     before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy)  # R24: reloads due by now
     decision = DECIDERS[kind](before.state, fields, ctx)
     after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy)
-    if not before.reloads and not after.reloads:
+    if before.reloads or after.reloads:
+        decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
+                           reloads=before.reloads + after.reloads)
+    return _with_stops(state, decision, ctx.policy)
+
+
+def _with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
+    """R25: the stop and resume (R18) the op's settling found, around the op's own events (before: the stop at its
+    second; after: the resume); with automatic reloads (R24) on the way, the end is the one they left."""
+    if decision.state.billing == state.billing:
         return decision
-    return replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
-                   reloads=before.reloads + after.reloads)
+    ends = state.billing.depletes_at
+    if decision.reloads:
+        ends = reload.run(state.billing, state.deposits, state.auto_reload_days, policy,
+                          decision.state.billing.as_of).account.depletes_at
+    stops, resumes = [], []
+    for kind, at in stops_and_resumes(state.billing.suspended, ends, decision.state.billing):
+        (stops if kind == STOPPED else resumes).append(Event(SUSPENDED_EVENT if kind == STOPPED else RESUMED_EVENT,
+                                                             {}, at))
+    if not stops and not resumes:
+        return decision
+    return replace(decision, events=tuple(stops) + decision.events + tuple(resumes))
 
 
 def reload_until(state: State, at: int, policy: Policy) -> Decision:
@@ -153,6 +190,29 @@ def _reload_at_once(state: State, at: int, policy: Policy) -> Decision:
     return replace(done, entries=settled.entries + done.entries)
 
 
+STOPPED, RESUMED = "stopped", "resumed"
+SUSPENDED_EVENT, RESUMED_EVENT = "suspended", "resumed"
+
+
+def stops_and_resumes(was_suspended: bool, ends: int | None, after: Account) -> list[tuple[str, int]]:
+    """The stop and resume (R18) a change from a running state (suspended or not, ending at `ends`) to `after`
+    makes, each with its second: the customer mails (R20) and the history (R25) both come from here."""
+    if after.deleted:
+        return []  # a deleted account neither stops nor resumes any more
+    found: list[tuple[str, int]] = []
+    if not was_suspended:
+        ran_out = ends is not None and ends <= after.as_of  # settled past its end: it stopped at that second
+        if after.suspended:
+            found.append((STOPPED, ends if ran_out else after.as_of))
+        elif ran_out:
+            found.append((STOPPED, ends))
+            if after.status == billing.ACTIVE:
+                found.append((RESUMED, after.as_of))
+    elif not after.suspended and after.status == billing.ACTIVE:
+        found.append((RESUMED, after.as_of))
+    return found
+
+
 # --------------------------------------------------------------------------- one decision per kind
 
 
@@ -164,7 +224,8 @@ def create_account(state: State | None, fields: Mapping[str, Any], ctx: Context)
         account = replace(account, price_version=ctx.pricelist.version)
     return Decision(State(
         account_id=str(fields.get("account_id", "")), name=fields["name"], contact_email=fields["contact_email"],
-        cloud_contract=fields["cloud_contract"], language=fields.get("language", "en"), billing=account))
+        cloud_contract=fields["cloud_contract"], language=fields.get("language", "en"), billing=account),
+        events=(Event("created", {"name": fields["name"]}),))
 
 
 def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -178,7 +239,7 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
         for pbx in state.pbxs.values():
             if pbx.platform == "cloud" and pbx.mode == "rental" and state.billing.lines_of(pbx.pbx_id):
                 raise _refused("cloud-contract-in-use", pbx=pbx.name)
-    return Decision(replace(state, **changes))
+    return Decision(replace(state, **changes), events=(Event("account-edited", {"changes": _changes(changes)}),))
 
 
 def register_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -193,9 +254,10 @@ def register_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
     pbx = Pbx(pbx_id=pbx_id, name=fields["name"], serial=fields["serial"], platform=fields["platform"],
               firmware=fields["firmware"], mode=fields["mode"], hardware_model=fields.get("hardware_model"))
     state = replace(state, pbxs={**state.pbxs, pbx_id: pbx})
+    registered = (Event(f"pbx-registered-{pbx.mode}", {"pbx": pbx.name, "pbx_id": pbx_id, "serial": pbx.serial}),)
     if pbx.mode != "rental":
-        return Decision(state)
-    return _connected(state, state.billing.lines, ctx)
+        return Decision(state, events=registered)
+    return replace(_connected(state, state.billing.lines, ctx), events=registered)
 
 
 def update_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -209,7 +271,13 @@ def update_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
         raise _refused("still-renting", pbx=pbx.name)  # R8: back to purchased only when it rents nothing
     _check_pbx(merged.mode, merged.platform, merged.firmware, state.cloud_contract)
     merged = replace(merged, revision=pbx.revision + 1)
-    return Decision(replace(state, pbxs={**state.pbxs, pbx.pbx_id: merged}))
+    events = []
+    edited = {key: value for key, value in changes.items() if key != "mode" and getattr(pbx, key) != value}
+    if edited:
+        events.append(Event("pbx-edited", {"pbx": pbx.name, "pbx_id": pbx.pbx_id, "changes": _changes(edited)}))
+    if merged.mode != pbx.mode:
+        events.append(Event(f"pbx-to-{merged.mode}", {"pbx": merged.name, "pbx_id": pbx.pbx_id}))
+    return Decision(replace(state, pbxs={**state.pbxs, pbx.pbx_id: merged}), events=tuple(events))
 
 
 def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -249,8 +317,10 @@ def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
         raise Refusal([violation.reason for violation in problems])
     pbxs = {**state.pbxs, pbx.pbx_id: replace(pbx, revision=pbx.revision + 1)}
     decision = _connected(replace(state, billing=account, pbxs=pbxs), others + new_lines, ctx, settled.entries)
+    changed = licenses_changed(pbx, current, wanted)
     return replace(decision, warnings=tuple(warnings) + decision.warnings,
-                   reductions=tuple(rules.reductions(pbx.serial, current, wanted, at)), restored=tuple(restored))
+                   reductions=tuple(rules.reductions(pbx.serial, current, wanted, at)), restored=tuple(restored),
+                   events=(changed,) if changed else ())
 
 
 def remove_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -261,12 +331,13 @@ def remove_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     current = state.licenses_of(pbx.pbx_id)
     pbxs = {key: value for key, value in state.pbxs.items() if key != pbx.pbx_id}
     made = tuple(rules.reductions(pbx.serial, current, {}, at))
+    removed = (Event("pbx-removed", {"pbx": pbx.name, "pbx_id": pbx.pbx_id, "serial": pbx.serial}),)
     if pbx.mode != "rental":
-        return Decision(replace(state, pbxs=pbxs), reductions=made)
+        return Decision(replace(state, pbxs=pbxs), reductions=made, events=removed)
     settled = billing.settle(state.billing, at)
     others = tuple(line for line in settled.account.lines if line.pbx_id != pbx.pbx_id)
     decision = _connected(replace(state, billing=settled.account, pbxs=pbxs), others, ctx, settled.entries)
-    return replace(decision, reductions=made)
+    return replace(decision, reductions=made, events=removed)
 
 
 def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -280,7 +351,8 @@ def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     if change.account.balance > MAX_BALANCE:
         raise _refused("balance-overflow")
     decision = _connected(replace(state, billing=change.account), change.account.lines, ctx, change.entries)
-    return replace(decision, credited_milli=key.amount_milli)
+    return replace(decision, credited_milli=key.amount_milli,
+                   events=(Event("key-loaded", {"key_id": key.key_id, "amount_milli": key.amount_milli}),))
 
 
 def deposit_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -319,7 +391,8 @@ def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
         raise _refused("forfeit-consent", balance_milli=held, confirmed_milli=confirmed)
     final = billing.forfeit(settled.account, at)
     # keys still held were never credited: they are given back, usable elsewhere (R24)
-    return Decision(replace(state, billing=final.account, deposits=()), settled.entries + final.entries)
+    return Decision(replace(state, billing=final.account, deposits=()), settled.entries + final.entries,
+                    events=(Event("deleted", {"amount_milli": held}),))
 
 
 DECIDERS: dict[str, Callable[[State, Mapping[str, Any], Context], Decision]] = {
@@ -399,6 +472,23 @@ def _connected(state: State, lines: Iterable[Line], ctx: Context, entries: tuple
     if needs:
         warnings = (Reason.of("still-suspended", missing_milli=needs, days=ctx.policy.resume_min_days),)
     return Decision(replace(state, billing=account), tuple(entries) + change.entries, warnings, connection=True)
+
+
+def licenses_changed(pbx: Pbx, current: Mapping[str, int], wanted: Mapping[str, int]) -> Event | None:
+    """The history's line for a PBX's licenses going from current to wanted (R25), or None when nothing moved."""
+    refs = sorted(set(current) | set(wanted))
+    moved = [(ref, current.get(ref, 0), wanted.get(ref, 0)) for ref in refs if current.get(ref, 0) != wanted.get(ref, 0)]
+    if not moved:
+        return None
+    return Event("licenses-changed", {"pbx": pbx.name, "pbx_id": pbx.pbx_id,
+                                      "changes": [f"{ref}: {old} → {new}" for ref, old, new in moved],
+                                      "refs": [ref for ref, _, _ in moved], "from_qty": [old for _, old, _ in moved],
+                                      "to_qty": [new for _, _, new in moved]})
+
+
+def _changes(changes: Mapping[str, Any]) -> list[str]:
+    """Edited fields as the history lists them: "name → value" (booleans as true/false)."""
+    return [f"{key} → {str(value).lower() if isinstance(value, bool) else value}" for key, value in changes.items()]
 
 
 def _pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Pbx:

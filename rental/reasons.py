@@ -181,6 +181,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                                         "range).")),
 }
 
+def event_code(kind: str) -> str:
+    """The catalog code of a history event's kind (R25): its one-line wording."""
+    return f"event-{kind}"
+
 #: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
 SYNC_NOTICES: dict[str, str] = {
     "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
@@ -218,6 +222,26 @@ DESCRIPTIONS: dict[str, str] = {
     "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
 }
 CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
+
+#: One line per event of an account's history (R25), by kind; the code is "event-" + kind (a notice: rule "").
+#: Params are plain data: ``pbx`` a PBX's name, ``changes`` lines such as "01-00010-001: 2 → 5", ``*_milli`` amounts.
+EVENTS: dict[str, str] = {
+    "created": N_("Account created: {name}"),
+    "account-edited": N_("Account edited: {changes}"),
+    "pbx-registered-rental": N_("PBX {pbx} registered in rental mode (serial {serial})"),
+    "pbx-registered-purchased": N_("PBX {pbx} registered with purchased licenses (serial {serial})"),
+    "pbx-edited": N_("PBX {pbx} edited: {changes}"),
+    "pbx-to-rental": N_("PBX {pbx} switched to rental mode"),
+    "pbx-to-purchased": N_("PBX {pbx} switched back to purchased licenses"),
+    "licenses-changed": N_("Licenses of PBX {pbx} changed: {changes}"),
+    "pbx-removed": N_("PBX {pbx} removed (serial {serial})"),
+    "key-loaded": N_("Activation key loaded: +{amount_milli}"),
+    "suspended": N_("Suspended: the credit was used up, the installations stopped"),
+    "resumed": N_("Resumed: the installations run again"),
+    "expired": N_("Credit expired: {amount_milli} left unused for the retention period"),
+    "deleted": N_("Account deleted: {amount_milli} forfeited"),
+}
+CATALOG.update({event_code(kind): ("", template) for kind, template in EVENTS.items()})
 
 #: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
 NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")

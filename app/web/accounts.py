@@ -50,6 +50,17 @@ def index():
                   show_deleted=deleted)
 
 
+@bp.get("/<account_id>/history")
+def history(account_id: str):
+    """The account's history offline (R25): the account page loads the newest events; ?all=1 lists them all."""
+    full = request.args.get("all") == "1"
+    try:
+        view = services.account_history(core.uow(), core.clock(), account_id, None if full else services.HISTORY_SHOWN)
+    except services.NotFound:
+        abort(404)
+    return render("accounts/history.html", "accounts/_history.html", history=view, full=full)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Create a customer account (queued; the server learns it at the next sync)."""

@@ -153,8 +153,8 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
-    assert current_revision(new.engine) == "0006"
-    assert {"ledger_line", "reduction", "terms_replica"} <= set(inspect(new.engine).get_table_names())
+    assert current_revision(new.engine) == "0007"
+    assert {"ledger_line", "reduction", "terms_replica", "history_event"} <= set(inspect(new.engine).get_table_names())
     assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
     new.close()
 

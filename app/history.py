@@ -1,0 +1,80 @@
+"""The account's history on the laptop (R25): events the server recorded, pulled at sync and kept for the screens
+offline, and the events this laptop's queued ops will make, worded by the same decisions (rental.ops)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rental.reasons import EVENTS, Reason, event_code
+
+from .models import HistoryEvent
+
+#: Events an account's page lists; the full history page lists them all.
+SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the history screen: when, what (a reason the screen translates), who; queued when not synced."""
+
+    at: int
+    reason: Reason
+    technician: str | None
+    queued: bool = False
+    refused: bool = False  # a queued op the server would refuse now (shown, marked: it makes no event)
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """An account's history (R25) offline: its queued changes on top (newest first, worded as the server will
+    record them), then the events the server recorded, newest first."""
+
+    account_id: str
+    name: str
+    queued: tuple[Line, ...]
+    recorded: tuple[Line, ...]
+    total: int  # recorded events held on this laptop
+
+
+def newest_id(session: Session, account_id: str) -> int | None:
+    """The highest event id held, so a pull fetches only newer pages."""
+    return session.scalar(select(func.max(HistoryEvent.event_id)).where(HistoryEvent.account_id == account_id))
+
+
+def store_events(session: Session, account_id: str, events: list, now: int) -> int:
+    """Keep recorded events once by their id; skip the unrecorded stop the server adds (the app projects its
+    own status live) and anything not shaped as documented."""
+    added = 0
+    for raw in events:
+        if not isinstance(raw, dict) or not _is_int(raw.get("id")) or not _is_int(raw.get("at")):
+            continue
+        kind, params, technician = raw.get("kind"), raw.get("params"), raw.get("technician")
+        if kind not in EVENTS or not isinstance(params, dict) or not isinstance(technician, (str, type(None))):
+            continue
+        if session.get(HistoryEvent, (account_id, raw["id"])) is not None:
+            continue
+        session.add(HistoryEvent(account_id=account_id, event_id=raw["id"], at=raw["at"], kind=kind,
+                                 technician=technician, params=json.dumps(params), received_at=now))
+        added += 1
+    return added
+
+
+def recorded(session: Session, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
+    """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""
+    total = session.scalar(select(func.count()).select_from(HistoryEvent)
+                           .where(HistoryEvent.account_id == account_id)) or 0
+    query = (select(HistoryEvent).where(HistoryEvent.account_id == account_id)
+             .order_by(HistoryEvent.event_id.desc()))
+    if limit is not None:
+        query = query.limit(limit)
+    return [Line(row.at, Reason("", event_code(row.kind), json.loads(row.params)), row.technician)
+            for row in session.scalars(query)], total
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,54 @@
+"""The account's history (R25): the events each op's decision names, stored in the op's transaction, plus the
+stops and expiries the sweep makes; read newest first, paged like the ledger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, select
+
+from rental import ops as decider
+from rental.money import TICKS_PER_MILLI
+from rental.reasons import event_code, render
+
+from . import models
+from .db import Sql
+
+H = models.history.c
+INSERT_EVENT = Sql("INSERT INTO history (account_id, at, kind, technician, op_id, params) "
+                   "VALUES (:account_id, :at, :kind, :technician, :op_id, :params)")
+
+
+def rows(account_id: str, events: Iterable[decider.Event], now: int, technician: str | None = None,
+         op_id: str | None = None) -> list[dict[str, Any]]:
+    """The rows an op's (or the sweep's) events make: at their own second, else at the op's."""
+    return [{"account_id": account_id, "at": now if event.at is None else event.at, "kind": event.kind,
+             "technician": technician, "op_id": op_id, "params": json.dumps(dict(event.params), sort_keys=True)}
+            for event in events]
+
+
+def expiry_rows(found: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """R19: (account_id, second of expiry, balance in ticks) as history rows, the amount rounded down as shown."""
+    return [{"account_id": account_id, "at": at, "kind": "expired", "technician": None, "op_id": None,
+             "params": json.dumps({"amount_milli": ticks // TICKS_PER_MILLI})} for account_id, at, ticks in found]
+
+
+def as_json(event_id: int | None, at: int, kind: str, technician: str | None, params: dict[str, Any]) -> dict:
+    """One event as the API answers it (DESIGN §5): clients translate from code and params, never from message."""
+    code = event_code(kind)
+    return {"id": event_id, "at": at, "kind": kind, "technician": technician, "code": code, "params": params,
+            "message": render(code, params)}
+
+
+def page(connection: Connection, account_id: str, limit: int, before: int | None) -> tuple[list[dict], int | None]:
+    """Recorded events newest first (by id: the order they were recorded), at most limit, older than before."""
+    query = select(models.history).where(H.account_id == account_id)
+    if before is not None:
+        query = query.where(H.id < before)
+    found = connection.execute(query.order_by(H.id.desc()).limit(limit + 1)).mappings().all()
+    more = len(found) > limit
+    found = found[:limit]
+    events = [as_json(row["id"], row["at"], row["kind"], row["technician"], json.loads(row["params"]))
+              for row in found]
+    return events, found[-1]["id"] if more else None
