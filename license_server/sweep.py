@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, case, delete, false, insert, literal, null, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +73,10 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             ends_at = ops.save_deposits(connection, record, before, decision, ctx.policy)
             store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
                        ends_at=ends_at)
+            # R25: each reload (and a resume it made) in the account's history, at its second, by nobody
+            noted = decider.with_stops(before, replace(decision, events=decider.reload_events(decision.reloads)),
+                                       ctx.policy)
+            history.INSERT_EVENT.run(connection, history.rows(record.id, noted.events, now))
             made += len(decision.reloads)
     return made
 

@@ -149,11 +149,18 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
     after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy)
     if before.reloads or after.reloads:
         decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
-                           reloads=before.reloads + after.reloads)
-    return _with_stops(state, decision, ctx.policy)
+                           reloads=before.reloads + after.reloads,
+                           events=reload_events(before.reloads) + decision.events + reload_events(after.reloads))
+    return with_stops(state, decision, ctx.policy)
 
 
-def _with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
+def reload_events(reloads) -> tuple[Event, ...]:
+    """R25: each automatic reload (R24) is a line of the history, at its own second."""
+    return tuple(Event("key-reloaded", {"key_id": done.key_id, "amount_milli": done.amount_milli}, done.at)
+                 for done in reloads)
+
+
+def with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
     """R25: the stop and resume (R18) the op's settling found, around the op's own events (before: the stop at its
     second; after: the resume); with automatic reloads (R24) on the way, the end is the one they left."""
     if decision.state.billing == state.billing:
@@ -368,7 +375,8 @@ def deposit_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisi
     if state.billing.balance + held * TICKS_PER_MILLI > MAX_BALANCE:
         raise _refused("balance-overflow")
     deposits = reload.ordered((*state.deposits, Deposit(at, key.key_id, key.amount_milli)))
-    return Decision(replace(state, deposits=deposits))
+    return Decision(replace(state, deposits=deposits),
+                    events=(Event("key-deposited", {"key_id": key.key_id, "amount_milli": key.amount_milli}),))
 
 
 def withdraw_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -377,7 +385,9 @@ def withdraw_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
     kept = tuple(deposit for deposit in state.deposits if deposit.key_id != key_id)
     if len(kept) == len(state.deposits):
         raise _refused("deposit-unknown", key_id=key_id[:40])
-    return Decision(replace(state, deposits=kept))
+    [gone] = [deposit for deposit in state.deposits if deposit.key_id == key_id]
+    return Decision(replace(state, deposits=kept),
+                    events=(Event("key-withdrawn", {"key_id": key_id, "amount_milli": gone.amount_milli}),))
 
 
 def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:

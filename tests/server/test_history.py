@@ -210,3 +210,25 @@ def _downgrade(engine, revision: str) -> None:
     from license_server.migrations import alembic_config
 
     command.downgrade(alembic_config(engine), revision)
+
+
+def test_held_keys_withdrawals_and_automatic_reloads_are_in_the_history_at_their_seconds(anne, ctx, clock, keyring):
+    # R24, R25: a key held, one given back, and the reload the sweep writes down at its exact second, by nobody
+    from .test_reload import deposit, key_of, reload_on
+
+    account_id = anne.running_account("10")
+    t0 = clock.now
+    first, second = key_of(ctx, 5_000), key_of(ctx, 2_000)
+    assert deposit(anne, account_id, first)["status"] == "applied"
+    assert deposit(anne, account_id, second)["status"] == "applied"
+    second_id = keyring.read_key(second).key_id_hex
+    assert anne.sync(anne.op("withdraw_key", account_id, key_id=second_id)).result["status"] == "applied"
+    assert reload_on(anne, account_id, 28)["status"] == "applied"
+    reload_at = anne.account(account_id)["reload_at"]
+    clock.set(reload_at + 3 * DAY)
+    anne.sweep()
+    events = [(e["at"], e["kind"], e["technician"], e["params"].get("amount_milli"))
+              for e in history(anne, account_id)["events"]]
+    assert events[0] == (reload_at, "key-reloaded", None, 5_000)  # newest first: the sweep's, at its second
+    assert (t0, "key-withdrawn", ANNE, 2_000) in events
+    assert [kind for _at, kind, _who, _amount in events].count("key-deposited") == 2
