@@ -38,6 +38,7 @@ from . import checks, clock as clock_mod, outbox, projection, replica, settings 
 from .clock import Clock, ClockNotice
 # the error types and view models live at the bottom of the app (app/errors.py, app/views.py); screens get them here
 from .errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused, from_stored, words_of
+from .views import HeldKey  # noqa: F401  (the statement's keys held)
 from .views import (
     AccountRef, AccountSummary, AccountView, BurnDown, CreditRow, DepositView, Figures, KeyFingerprint, LicenseLine,
     LicensePreview, MeterView, OpView, PbxView, PricelistNotice, QueuedOp, RefusalView, ResultView, SettingsView,
@@ -372,8 +373,11 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
     credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
                     if e.kind == billing.CREDIT and start <= e.at < end)
+    held = tuple(HeldKey(str(d.get("key_id", "")), int(d.get("amount_milli", 0)), int(d.get("deposited_at", 0)))
+                 for d in payload.get("deposits") or () if isinstance(d, dict))
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
-                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits)
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits,
+                         held=held)
 
 
 def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:

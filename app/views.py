@@ -213,6 +213,16 @@ class StatementView:
     fetched_at: int | None  # when the ledger was last pulled; figures are as of then
     account_name: str = ""
     credits: tuple["CreditRow", ...] = ()  # R25: each key loaded by hand or redeemed by automatic reload (R24)
+    held: tuple["HeldKey", ...] = ()  # R24, R25: keys held for automatic reload as the server last said
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """A key held for automatic reload (R24): not yet credited, listed on the statement (R25)."""
+
+    key_id: str
+    amount_milli: int
+    deposited_at: int
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ def load_key(account_id: str):
 @bp.post("/<account_id>/deposit")
 def deposit_key(account_id: str):
     """Queue a key to be held for automatic reload (R24): verified offline now, held by the server at the next sync."""
-    typed = forms.text(request.form, "deposit_key", 200)
+    typed = forms.text(request.form, "deposit_key", None)  # a key grows with its signing kid: never cut it
     return _reload_action(account_id, lambda: services.deposit_key(core.uow(), core.clock(), account_id, typed),
                           "deposit_form", "deposit_key", {"deposit_key": typed},
                           _("Activation key queued to be held for automatic reload; the server holds it from the "
@@ -313,6 +313,9 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
     for credit in view.credits:  # each key credited, by hand or by automatic reload (R24), naming its key
         rows.append([_("automatic reload") if credit.is_automatic else _("loaded by hand"), credit.key_id or "",
                      fmt_isodate(credit.at), "", "", "", amount(ticks_to_milli_floor(credit.ticks))])
+    for key in view.held:  # R24: held, not yet credited
+        rows.append([_("held for automatic reload"), key.key_id, fmt_isodate(key.deposited_at), "", "", "",
+                     amount(key.amount_milli)])
     rows.append([_("Charged"), "", "", "", "", "", amount(ticks_to_milli_floor(view.charged_ticks))])
     rows.append([_("Credited"), "", "", "", "", "", amount(ticks_to_milli_floor(view.credited_ticks))])
     if view.forfeited_ticks:

@@ -69,6 +69,16 @@ def test_a_202_character_key_signed_by_the_readmes_vendor_2026_kid_is_queued(ven
     assert "+250.000 iSC, not yet confirmed" in page
 
 
+def test_a_202_character_key_is_deposited_for_automatic_reload_whole(vendor_client, vendor_key):
+    # the deposit field (R24) takes keys of any well-formed length too, not cut at 200 characters
+    client, csrf = vendor_client
+    key = vendor_key[0].issue_key(100_000, START - DAY)
+    assert len(key) == 202
+    account = new_account(client, csrf)
+    response = client.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf}, headers=htmx())
+    assert response.status_code == 204, words(response.data.decode())
+
+
 def test_a_key_pasted_over_several_lines_is_read_whole(vendor_client, vendor_key):
     client, csrf = vendor_client
     key = vendor_key[0].issue_key(12_500, START - DAY)

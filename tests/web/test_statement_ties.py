@@ -1,0 +1,68 @@
+"""The statement (R25) ties to the server's ledger to the tick: per line, the charges of the period; the keys
+credited (by hand and by automatic reload, R24) and the keys held; the CSV has all of it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from rental.money import TICKS_PER_MILLI
+from tests.support.license_server import LiveLicenseServer
+
+from .conftest import htmx  # noqa: F401  (the fixture chain of tests/web)
+from .test_clock_and_answers import sync
+from .test_guide_rules_screens import MONTH, DAY, IP_PORT, running_customer, server_account
+
+
+@pytest.fixture
+def server(tmp_path, clock):
+    server = LiveLicenseServer(tmp_path / "server", clock=clock).start()
+    yield server
+    server.stop()
+
+
+def ledger(server, token, account_id: str) -> list[dict]:
+    with server.client(token) as http:
+        return http.get(f"/accounts/{account_id}/ledger", params={"limit": 1000}).json()["lines"]
+
+
+def test_the_statement_and_its_csv_tie_to_the_ledger_to_the_tick(unlocked, csrf, server, clock):
+    account, pbx_url, token = running_customer(unlocked, csrf, server, isc="100")
+    account_id = account.rstrip("/").rsplit("/", 1)[-1]
+    start = clock.now()
+    for qty, wait in ((12, 3 * DAY + 17), (14, 9 * DAY + 5), (7, 2 * DAY)):
+        clock.advance(wait)
+        assert unlocked.post(pbx_url + "/licenses", data={f"qty-{IP_PORT}": str(qty), "csrf_token": csrf}).status_code == 302
+        sync(unlocked, csrf)
+    [held] = server.issue_keys("25", 1)
+    assert unlocked.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    lines = [line for line in ledger(server, token, account_id) if not line.get("open")]
+    end = clock.now() + 1
+    charged = sum(line["ticks"] for line in lines if line["kind"] == "charge" and line["end"] <= end)
+    credited = sum(line["ticks"] for line in lines if line["kind"] == "credit" and start - MONTH <= line["at"] < end)
+    assert charged > 0 and credited == 100_000 * TICKS_PER_MILLI
+
+    from app import services
+    from app.web import core  # the app's own statement, from the ledger lines it pulled at sync
+    with unlocked.application.app_context():
+        view = services.statement(core.uow(), account_id, start - MONTH, end)
+    assert sum(row.ticks for row in view.rows) == view.charged_ticks == charged  # to the tick
+    assert view.credited_ticks == credited and [c.ticks for c in view.credits] == [credited]
+    assert [(k.amount_milli,) for k in view.held] == [(25_000,)]
+    assert {row.qty for row in view.rows} == {10, 12, 14}  # one row per quantity charged
+
+    def day(t: int) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+
+    answer = unlocked.get(account + "/statement.csv", query_string={"start": day(start - MONTH), "end": day(end)})
+    rows = list(csv.reader(io.StringIO(answer.data.decode())))
+    cells = [cell for row in rows for cell in row]
+    assert "held for automatic reload" in cells and "loaded by hand" in cells
+    charged_row = next(row for row in rows if row and row[0] == "Charged")
+    assert charged_row[-1] == f"{charged // TICKS_PER_MILLI // 1000}.{charged // TICKS_PER_MILLI % 1000:03d}"
+    assert re.fullmatch(r"\d+\.\d{3}", charged_row[-1])
