@@ -1,0 +1,281 @@
+"""The reads each screen makes: sized to it, projected to now, nothing written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from rental import billing
+from rental.pricing import PriceList
+from rental.reasons import Reason
+
+from .. import clock as clock_mod
+from .. import history as history_mod
+from .. import outbox, projection, replica
+from .. import settings as settings_mod
+from ..clock import Clock
+from ..errors import NotFound, from_stored, words_of
+from ..models import AccountReplica
+from ..store import (
+    UnitOfWork,
+)
+from ..views import (
+    AccountRef,
+    AccountSummary,
+    AccountView,
+    BurnDown,
+    CreditRow,
+    HeldKey,
+    MeterView,
+    OpView,
+    PbxView,
+    PricelistNotice,
+    RefusalView,
+    StatementRow,
+    StatementView,
+    SyncStatus,
+)
+from .common import (
+    HistoryView,
+    _account_view,
+    _figures,
+    _now,
+    _now_and_notice,
+    _op_view,
+    _result_views,
+)
+
+
+class AccountList(list):
+    """A page of the accounts list; total counts every account matching the search (the page may show fewer)."""
+
+    def __init__(self, items=(), total: int = 0):
+        super().__init__(items)
+        self.total = total
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self)
+
+
+#: rows the accounts list shows at once; typing narrows the rest (search-as-you-type, docs/benchmarks.md)
+LIST_PAGE = 100
+
+
+def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | None = None, *,
+                  include_deleted: bool = True) -> AccountList:
+    """Accounts held (verified or created offline), projected to now, matching name/e-mail/id, by name.
+
+    The search, order and limit run in SQL on the replica's columns; only the accounts shown are parsed
+    and projected (with their queued ops), so a keystroke costs the same with 10 or 10,000 accounts.
+    limit None lists every match (sync queue, price notices). include_deleted False leaves deleted accounts out.
+    """
+    needle = query.strip().lower()
+    with uow:
+        now, notice = _now_and_notice(uow, clock)
+        session = uow.session
+        # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
+        where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
+        if not include_deleted:  # the list screen hides them unless asked (issue 11)
+            where.append(AccountReplica.status != "deleted")
+        total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
+        page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
+                                                                         AccountReplica.account_id)
+        if limit is not None:
+            page = page.limit(limit)
+        ids = list(session.scalars(page))
+        # created on this laptop and not synced yet: no snapshot row, only a queued create_account (few)
+        offline = [op.account_id for op in outbox.created_offline(session)]
+        # every account (limit None): the whole book, not an IN list longer than SQLite takes
+        book = projection.Book.load(session, now, ids + offline if limit is not None else None)
+        matching_offline = []
+        for account_id in offline:
+            state = book.get(account_id)
+            if state is not None and (not needle or needle in " ".join(
+                    (state.name, state.contact_email, state.account_id)).lower()):
+                matching_offline.append(state)
+        result = []
+        for state in [book.get(a) for a in ids] + matching_offline:
+            if state is None:
+                continue
+            shown = book.pending_state(state.account_id) or state
+            figures = projection.figures(state.billing, now, book.plan(state))
+            result.append(AccountSummary(
+                account_id=state.account_id, name=shown.name, contact_email=shown.contact_email,
+                status=figures.status if state.confirmed else "pending",
+                balance_ticks=figures.balance_ticks, remaining_seconds=figures.remaining_seconds,
+                ends_at=figures.ends_at, monthly_milli=figures.monthly_milli,
+                pending_ops=book.count_ops(state.account_id, "pending"),
+                problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
+                pending_credit_milli=shown.pending_credit_milli,
+                is_confirmed=state.confirmed, clock_notice=notice, warn_s=book.policy.min_credit_days * 86_400,
+            ))
+    result.sort(key=lambda a: (a.name.lower(), a.account_id))
+    if limit is not None:
+        result = result[:limit]
+    return AccountList(result, total + len(matching_offline))
+
+
+def queued_ops(uow: UnitOfWork, clock: Clock) -> list[OpView]:
+    """Every op on this laptop not yet settled by the server (pending, rejected, conflict), in order.
+
+    Only the accounts that have ops are parsed: the sync screen costs the same with 10 or 10,000 accounts.
+    """
+    with uow:
+        now, _ = _now_and_notice(uow, clock)
+        ops = outbox.all_ops(uow.session)
+        if not ops:
+            return []
+        book = projection.Book.load(uow.session, now, sorted({op.account_id for op in ops}))
+        return [_op_view(op, book) for op in sorted(ops, key=lambda op: op.seq)]
+
+
+def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountView:
+    """One account for now: confirmed figures, pending figures, PBXs with licenses, ops with effect (R16)."""
+    with uow:
+        now, notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
+
+
+HISTORY_SHOWN = history_mod.SHOWN
+
+
+def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int | None = HISTORY_SHOWN
+                    ) -> HistoryView:
+    """The account's history as this laptop knows it: pulled at sync, plus the events its queued ops make."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
+                  for op, event in book.queued_events.get(account_id, [])]
+        recorded, total = history_mod.recorded(uow.session, account_id, limit)
+    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
+
+
+def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
+    """The meter's figures only (it polls every second): one account's snapshot and queued ops projected to now;
+    no PBX views, no op views, no server answers read or verified again."""
+    with uow:
+        now, _notice = _now_and_notice(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        pending = book.pending_state(account_id)
+        return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book, book.plan(state)),
+                         _figures(pending.billing, now, book, book.plan(pending)) if pending is not None else None,
+                         pending.pending_credit_milli if pending is not None else 0)
+
+
+def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> PbxView:
+    """One PBX of an account, with its confirmed and pending licenses."""
+    view = account_detail(uow, clock, account_id)
+    for pbx in view.pbxs:
+        if pbx.pbx_id == pbx_id:
+            return pbx
+    raise NotFound(f"No PBX {pbx_id} on account {view.name}.")
+
+
+def current_pricelist(uow: UnitOfWork) -> PriceList | None:
+    """The newest verified price list, or None before the first sync."""
+    with uow:
+        return replica.current_pricelist(uow.session)
+
+
+def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None:
+    """R23: when a newer list than the account's applies at its next connection event, say so."""
+    with uow:
+        prices = replica.current_pricelist(uow.session)
+        row = replica.get_account(uow.session, account_id)
+        if prices is None or row is None or not row.price_version or row.price_version == prices.version:
+            return None
+        return _pricelist_notice(row.price_version, prices.version)
+
+
+def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice]]:
+    """Every account still running at an older price list than the current one (R23), by name.
+
+    One query over the replica's columns: the price list screen costs the same with 10 or 10,000 accounts.
+    """
+    with uow:
+        prices = replica.current_pricelist(uow.session)
+        if prices is None:
+            return []
+        rows = uow.session.execute(
+            select(AccountReplica.account_id, AccountReplica.name, AccountReplica.price_version)
+            .where(AccountReplica.price_version.is_not(None), AccountReplica.price_version != prices.version)
+            .order_by(AccountReplica.name_key, AccountReplica.account_id))
+        return [(AccountRef(account_id, name), _pricelist_notice(version, prices.version))
+                for account_id, name, version in rows]
+
+
+def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:
+    reason = Reason.of("pricelist-newer", version=current_version, account_version=account_version)
+    return PricelistNotice(account_version=account_version, current_version=current_version,
+                           message=reason.message, reason=reason)
+
+
+def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
+    """Balance over time until the end of credit, for the current and the pending configuration."""
+    with uow:
+        now = _now(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.require(account_id)
+        pending = book.pending_state(account_id)
+    confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points, book.plan(state))
+    pending_pts = pending_end = None
+    if pending is not None:
+        pending_pts, pending_end = projection.burn_points(pending.billing, now, points, book.plan(pending))
+    return BurnDown(now, confirmed_pts, pending_pts, confirmed_end, pending_end)
+
+
+def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> StatementView:
+    """R25 from the ledger lines pulled at sync: per PBX and item, seconds, rates and amount."""
+    if end <= start:
+        raise ValueError("A statement period ends after it starts: pick an end date after the start date.")
+    with uow:
+        row = replica.get_account(uow.session, account_id)
+        if row is None:
+            raise NotFound(f"No verified account {account_id}: sync first.")
+        payload = json.loads(row.payload)
+        entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
+        prices = replica.current_pricelist(uow.session)
+    rows, totals = billing.statement(entries, start, end, by_quantity=True)
+    pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
+    view_rows = tuple(StatementRow(
+        pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
+        item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
+        seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
+        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
+    credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
+                    if e.kind == billing.CREDIT and start <= e.at < end)
+    held = tuple(HeldKey(str(d.get("key_id", "")), int(d.get("amount_milli", 0)), int(d.get("deposited_at", 0)))
+                 for d in payload.get("deposits") or () if isinstance(d, dict))
+    return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
+                         totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits,
+                         held=held)
+
+
+def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
+    """Online/offline, last sync, queue length, ops waiting for a decision, refusals (newest first), the newest
+    op results with the server's warnings, and the clock notice (pass the clock to also notice a clock set back)."""
+    with uow:
+        laptop = clock.now() if clock is not None else None
+        if laptop is not None:
+            _now(uow, clock, laptop=laptop)  # notes the laptop time seen
+        state = settings_mod.sync_state(uow.session)
+        ops = outbox.all_ops(uow.session)
+        problems = tuple(_op_view(op) for op in ops if op.state != "pending")
+        refusals = tuple(RefusalView(r.at, r.what, r.subject, r.reason) for r in replica.refusals(uow.session))
+        skew = clock_mod.load_skew(uow.session)
+        return SyncStatus(
+            server_url=settings_mod.get(uow.session, "server_url"),
+            online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
+            last_success_at=state.get("last_success_at"), last_error=words_of(state.get("last_error")),
+            last_error_reason=from_stored(state.get("last_error")),
+            queued=sum(1 for op in ops if op.state == "pending"), problems=problems, refusals=refusals,
+            clock_notice=clock_mod.notice(laptop, skew), clock_offset_s=skew.offset_s,
+            results=_result_views(uow, None, 50),
+        )

@@ -1,0 +1,25 @@
+"""Sync now and the background syncer (app/sync.py does the work)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import sync
+from ..clock import Clock
+from ..store import (
+    UnitOfWork,
+)
+from ..views import (
+    SyncReport,
+)
+
+
+def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None,
+             progress: Callable[[str], None] | None = None) -> SyncReport:
+    """Push the outbox in one batch, verify every envelope, merge; pull the partner's accounts and prices."""
+    return sync.sync_now(uow_factory, clock, transport=transport, progress=progress)
+
+
+def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory named like the class it makes
+    """A thread that syncs with back-off and retries as soon as the server answers: start(), poke(), stop()."""
+    return sync.BackgroundSyncer(uow_factory, clock, **kwargs)

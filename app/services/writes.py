@@ -1,0 +1,369 @@
+"""The writes a technician makes: each decided offline by rental.ops, as the server will, then queued."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Mapping
+
+from sqlalchemy import select
+
+from rental import billing
+from rental import reload as reload_mod
+from rental.errors import AmountError, KeyFormatError, Refusal, SignatureError
+from rental.money import check_milli
+from rental.reasons import Reason
+
+from .. import checks, outbox, projection
+from .. import terms as terms_mod
+from ..clock import Clock
+from ..errors import NeedsConfirmation, Problem, Refused
+from ..models import LedgerLine
+from ..store import (
+    UnitOfWork,
+)
+from ..views import (
+    Figures,
+    LicensePreview,
+    QueuedOp,
+)
+from .common import _figures, _lines_view, _now
+
+
+def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str, cloud_contract: bool = False,
+                   language: str = "en", *, terms_version: str | None = None, accepted_by: str | None = None,
+                   terms_accepted: bool = False) -> QueuedOp:
+    """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says), with the customer's
+    acceptance of the rental terms held on this laptop (R26)."""
+    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
+                                   language=language, required=True)
+    account_id = str(uuid.uuid4())
+    with uow:
+        fields.update(terms_mod.acceptance(uow.session, terms_version, accepted_by, terms_accepted))
+        op = outbox.enqueue(uow.session, "create_account", account_id, fields, _now(uow, clock, writing=True))
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None, contact_email=None,
+                   cloud_contract=None, language=None) -> QueuedOp:
+    """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given)."""
+    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
+                                   language=language, required=False)
+    if not fields:
+        raise Refused([Problem.of(Reason.of("nothing-to-change"))])
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "update_account", fields)
+        op = outbox.enqueue(uow.session, "update_account", account_id, fields, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, serial: str, platform: str,
+                 firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
+    """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
+                                   mode=mode, hardware_model=hardware_model)
+        pbx_id = str(uuid.uuid4())
+        _decide(book, account_id, "register_pbx", {"pbx_id": pbx_id, **fields})
+        op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
+                            pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
+               platform=None, hardware_model=None, mode=None) -> QueuedOp:
+    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        pbx = book.require_pbx(state, pbx_id)
+        fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
+                                          hardware_model=hardware_model, mode=mode)
+        _decide(book, account_id, "update_pbx", {"pbx_id": pbx_id, **fields})
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
+        op = outbox.enqueue(uow.session, "update_pbx", account_id, body, now, pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str,
+                     items: Mapping[str, int]) -> LicensePreview:
+    """What set_licenses would do, offline (R2, R6, R8, R14, R16): figures, problems per ref, warnings."""
+    with uow:
+        now = _now(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        return _preview(book, account_id, pbx_id, items, now)
+
+
+def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
+                 confirm: bool = False) -> QueuedOp:
+    """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
+
+    Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
+    """
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        preview = _preview(book, account_id, pbx_id, items, now)
+        if not preview.ok:
+            raise Refused(preview.problems, preview.warnings)
+        confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
+        if confirmable and not confirm:
+            raise NeedsConfirmation(confirmable)
+        desired = {ref: qty for ref, qty in items.items() if qty > 0}
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id, collapsing=True),
+                "items": dict(sorted(desired.items()))}
+        op = outbox.enqueue(uow.session, "set_licenses", account_id, body, now, pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, preview.warnings, pbx_id)
+
+
+def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
+    """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        state = book.pending_state(account_id) or book.require_alive(account_id)
+        book.require_pbx(state, pbx_id)
+        _decide(book, account_id, "remove_pbx", {"pbx_id": pbx_id})
+        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
+        op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, now, pbx_id=pbx_id)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+
+
+def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+    """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
+
+    The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
+    warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
+    """
+    return _queue_key(uow, clock, account_id, key_text, "redeem_key")
+
+
+def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+    """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
+    when the runtime reaches the threshold; until then it can be withdrawn."""
+    return _queue_key(uow, clock, account_id, key_text, "deposit_key")
+
+
+def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, kind: str) -> QueuedOp:
+    """Verify a key offline and queue it to load (redeem_key) or to hold (deposit_key), decided by the core now;
+    a key this laptop knows as queued, loaded, used or held already is refused: a key is used once."""
+    key = _read_key(uow, key_text)
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now)
+        book.require_alive(account_id)
+        _refuse_known_key(uow.session, book, key)
+        _refuse_held_key(book, key.key_id_hex)
+        decision = _decide(book, account_id, kind, _key_fields(key))
+        op = outbox.enqueue(uow.session, kind, account_id, {"key": key.text}, now,
+                            note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
+
+
+@dataclass(frozen=True)
+class KeyPreview:
+    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a stopped
+    account or how much more would, and the figures after it; or why it cannot be used."""
+
+    amount_milli: int = 0
+    problems: tuple[Problem, ...] = ()
+    restarts: bool = False  # the account is stopped and this load restarts it (R18)
+    still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
+    after: Figures | None = None
+
+
+def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> KeyPreview:
+    """The key form's answer as the technician types (nothing is queued): the core's decision on the load."""
+    if not (key_text or "").strip():
+        return KeyPreview()
+    try:
+        key = _read_key(uow, key_text)
+    except Refused as refused:
+        return KeyPreview(problems=refused.problems)
+    with uow:
+        now = _now(uow, clock)
+        book = projection.Book.load(uow.session, now, account_id)
+        try:
+            book.require_alive(account_id)
+            _refuse_known_key(uow.session, book, key)
+            state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
+        except Refused as refused:
+            return KeyPreview(key.amount_milli, refused.problems)
+        except Refusal as refusal:
+            return KeyPreview(key.amount_milli, Refused.of(refusal).problems)
+        stopped = billing.project(state.billing, now).suspended
+        still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
+        return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
+                          _figures(decision.state.billing, now, book))
+
+
+def _read_key(uow: UnitOfWork, key_text: str):
+    """The key read and verified offline, or Refused with its reason (key-incomplete, key-not-genuine, ...)."""
+    try:
+        return uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError) as exc:
+        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
+        raise Refused([Problem.of(reason, "key")]) from None
+
+
+def _key_fields(key) -> dict:
+    """A load as the core decides it: the key text and what it was read to hold."""
+    return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
+
+
+def _refuse_known_key(session, book: "projection.Book", key) -> None:
+    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
+    use = _key_use(session, key.text, key.key_id_hex)
+    if use is not None:
+        code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
+        raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
+
+
+def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
+    """Queue giving back a held key (R24); a deposit still queued here is simply dropped (it never left)."""
+    with uow:
+        now = _now(uow, clock, writing=True)
+        for op in outbox.all_ops(uow.session, account_id):
+            note = json.loads(op.note) if op.note else {}
+            if op.kind == "deposit_key" and op.state == outbox.PENDING and note.get("key_id") == key_id \
+                    and op.attempts == 0:
+                outbox.remove(uow.session, op)
+                uow.commit()
+                return QueuedOp(op.op_id, "withdraw_key", account_id)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "withdraw_key", {"key_id": key_id})
+        op = outbox.enqueue(uow.session, "withdraw_key", account_id, {"key_id": key_id}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
+    """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
+    if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
+        raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "update_account", {"auto_reload_days": days})
+        op = outbox.enqueue(uow.session, "update_account", account_id, {"auto_reload_days": days}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
+    """A key held for an account known here (R24) is used: withdraw it there first."""
+    for state in book.accounts():
+        if any(d.key_id == key_id for d in (book.pending_state(state.account_id) or state).deposits):
+            raise Refused([Problem.of(Reason.of("key-used"), field="key")])
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """What this laptop knows of an activation key: queued here, loaded (in a ledger it pulled), or refused as used."""
+
+    state: str  # queued | loaded | used
+    account_id: str
+
+
+def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
+    """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
+    for op in outbox.all_ops(session):
+        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
+            if op.state == "pending":
+                return KeyUse("queued", op.account_id)
+            if op.rule == "key-used":
+                return KeyUse("used", op.account_id)
+    for line in session.scalars(select(LedgerLine).where(LedgerLine.raw.contains(key_id_hex)).limit(5)):
+        try:
+            loaded = json.loads(line.raw).get("key_id") == key_id_hex
+        except ValueError:
+            loaded = False
+        if loaded:
+            return KeyUse("loaded", line.account_id)
+    return None
+
+
+def key_use(uow: UnitOfWork, key_text: str) -> KeyUse | None:
+    """Whether this laptop already knows the key as queued, loaded or used (None also for a key it cannot read)."""
+    try:
+        key = uow.keyring.read_key(key_text)
+    except (KeyFormatError, SignatureError):
+        return None
+    with uow:
+        return _key_use(uow.session, key.text, key.key_id_hex)
+
+
+def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
+    """Queue deleting an account; confirm_forfeit_milli is the balance shown, consent to forfeit up to it (R13).
+
+    Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
+    """
+    try:
+        check_milli(confirm_forfeit_milli, "confirmed balance")
+    except AmountError as exc:
+        raise Refused([Problem.of(exc.reason, "confirm_forfeit_milli")]) from None
+    except TypeError as exc:
+        raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
+    with uow:
+        now = _now(uow, clock, writing=True)
+        book = projection.Book.load(uow.session, now, account_id)
+        book.require_alive(account_id)
+        _decide(book, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
+        op = outbox.enqueue(uow.session, "delete_account", account_id,
+                            {"confirm_forfeit_milli": confirm_forfeit_milli}, now)
+        uow.commit()
+        return QueuedOp(op.op_id, op.kind, account_id)
+
+
+def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
+    """The core's decision on this op offline, exactly as the server will take it; Refused otherwise."""
+    try:
+        return book.decide(account_id, kind, fields)[1]
+    except Refusal as refusal:
+        raise Refused.of(refusal) from None
+
+
+def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
+             now: int) -> LicensePreview:
+    """set_licenses decided by the core on the projected state (R2, R3, R6, R7, R8, R14, R18), with figures."""
+    book.require_alive(account_id)
+    state = book.pending_state(account_id) or book.require(account_id)
+    book.require_pbx(state, pbx_id)
+    prices = book.pricelist
+    if prices is None:
+        raise Refused([Problem.of(Reason.of("no-pricelist"))])
+    wanted = {ref: qty for ref, qty in items.items() if isinstance(qty, int) and not isinstance(qty, bool)
+              and qty > 0 and prices.get(ref) is not None}
+    lines = billing.lines_for(pbx_id, wanted, prices)
+    try:
+        decision = book.decide(account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(items)})[1]
+    except Refusal as refusal:
+        # the figures still show what the configuration would cost, at the current list
+        others = billing.rerate([l for l in state.billing.lines if l.pbx_id != pbx_id], prices)
+        after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
+        problems = tuple(Problem.of(reason) for reason in refusal.problems)
+        missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
+        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
+                              after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
+    after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy)  # R24
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
+                          current=_figures(state.billing, now, book, book.plan(state)),
+                          after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
+                          missing_milli=0)
