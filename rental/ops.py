@@ -131,7 +131,6 @@ class Decision:
     reductions: tuple[Reduction, ...] = ()  # R6: quantities lowered, to remember by serial
     restored: tuple[str, ...] = ()  # R6: refs raised again soon after a reduction (one occurrence)
     connection: bool = False  # R9: a connection event (settled, re-rated at the current list)
-    credited_milli: int = 0  # a load (R17): the reminders of R20 start again
     reloads: tuple[Reload, ...] = ()  # R24: keys redeemed automatically, at their seconds, before and by this op
     events: tuple[Event, ...] = ()  # R25: what the account's history records of this op, stops and resumes included
 
@@ -358,7 +357,7 @@ def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     if change.account.balance > MAX_BALANCE:
         raise _refused("balance-overflow")
     decision = _connected(replace(state, billing=change.account), change.account.lines, ctx, change.entries)
-    return replace(decision, credited_milli=key.amount_milli,
+    return replace(decision,
                    events=(Event("key-loaded", {"key_id": key.key_id, "amount_milli": key.amount_milli}),))
 
 

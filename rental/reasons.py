@@ -246,8 +246,6 @@ EVENTS: dict[str, str] = {
 }
 CATALOG.update({event_code(kind): ("", template) for kind, template in EVENTS.items()})
 
-#: Every rule or rejection code a reason may carry (SPEC's R-numbers and DESIGN §5's names).
-NON_RULES = ("bad-op", "not-found", "key-invalid", "key-used", "access", "deleted", "op-reuse", "conflict")
 
 
 @dataclass(frozen=True)
