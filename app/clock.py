@@ -165,59 +165,51 @@ def span(seconds: int) -> str:
     return " ".join(words) or f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
-# --------------------------------------------------------------------------- kept in the store
+# --------------------------------------------------------------------------- kept in the store (a unit of work's)
 
 
-def load_skew(session) -> Skew:
-    from . import settings
-
-    return Skew.from_json(settings.get(session, SETTING))
+def load_skew(uow) -> Skew:
+    return Skew.from_json(uow.settings.get(SETTING))
 
 
-def _save(session, skew: Skew) -> None:
-    from . import settings
-
-    settings.put(session, SETTING, skew.to_json())
+def _save(uow, skew: Skew) -> None:
+    uow.settings.put(SETTING, skew.to_json())
 
 
-def replica_floor(session) -> int | None:
+def replica_floor(uow) -> int | None:
     """The newest as_of of the verified snapshots held: the server's time was at least this."""
-    from sqlalchemy import func, select
-
-    from .models import AccountReplica
-
-    return session.scalar(select(func.max(AccountReplica.as_of)))
+    return uow.replica.newest_as_of()
 
 
-def server_now(session, laptop_now: int) -> int:
+def server_now(uow, laptop_now: int) -> int:
     """The server's time now for projecting money on this laptop (laptop time + learned offset, floored)."""
-    return corrected(laptop_now, load_skew(session), replica_floor(session))
+    return corrected(laptop_now, load_skew(uow), replica_floor(uow))
 
 
-def learn(session, server_time: int, laptop_before: int, laptop_after: int, source: str) -> Skew:
+def learn(uow, server_time: int, laptop_before: int, laptop_after: int, source: str) -> Skew:
     """Keep the offset one answer measured; the laptop time of that moment becomes the highest seen."""
     skew = Skew(offset_s=estimate_offset(server_time, laptop_before, laptop_after), source=source,
                 learned_at=int(server_time), highest_laptop_seen=int(laptop_after))
-    _save(session, skew)
+    _save(uow, skew)
     return skew
 
 
-def learn_from_date(session, date: int, laptop_before: int, laptop_after: int) -> Skew | None:
+def learn_from_date(uow, date: int, laptop_before: int, laptop_after: int) -> Skew | None:
     """The Date header's offset, kept only while no signed offset was ever learned (it is shown, not used)."""
-    if load_skew(session).source == SIGNED:
+    if load_skew(uow).source == SIGNED:
         return None
-    return learn(session, date, laptop_before, laptop_after, DATE)
+    return learn(uow, date, laptop_before, laptop_after, DATE)
 
 
-def note_laptop_time(session, laptop_now: int, *, every_s: int = 0) -> bool:
+def note_laptop_time(uow, laptop_now: int, *, every_s: int = 0) -> bool:
     """Remember the latest laptop time used (when it is later than the one kept by more than every_s).
 
     True when something was written (the caller commits).
     """
-    skew = load_skew(session)
+    skew = load_skew(uow)
     if skew.highest_laptop_seen is not None and laptop_now <= skew.highest_laptop_seen + every_s:
         return False
-    _save(session, Skew(skew.offset_s, skew.source, skew.learned_at, int(laptop_now)))
+    _save(uow, Skew(skew.offset_s, skew.source, skew.learned_at, int(laptop_now)))
     return True
 
 

@@ -41,39 +41,44 @@ class HistoryView:
     total: int  # recorded events held on this laptop
 
 
-def newest_id(session: Session, account_id: str) -> int | None:
-    """The highest event id held, so a pull fetches only newer pages."""
-    return session.scalar(select(func.max(HistoryEvent.event_id)).where(HistoryEvent.account_id == account_id))
+class Recorded:
+    """The events the server recorded, as pulled to this laptop, in one unit of work (a repository)."""
 
+    def __init__(self, session: Session):
+        self._session = session
 
-def store_events(session: Session, account_id: str, events: list, now: int) -> int:
-    """Keep recorded events once by their id; skip the unrecorded stop the server adds (the app projects its
-    own status live) and anything not shaped as documented."""
-    added = 0
-    for raw in events:
-        if not isinstance(raw, dict) or not _is_int(raw.get("id")) or not _is_int(raw.get("at")):
-            continue
-        kind, params, technician = raw.get("kind"), raw.get("params"), raw.get("technician")
-        if kind not in EVENTS or not isinstance(params, dict) or not isinstance(technician, (str, type(None))):
-            continue
-        if session.get(HistoryEvent, (account_id, raw["id"])) is not None:
-            continue
-        session.add(HistoryEvent(account_id=account_id, event_id=raw["id"], at=raw["at"], kind=kind,
-                                 technician=technician, params=json.dumps(params), received_at=now))
-        added += 1
-    return added
+    def newest_id(self, account_id: str) -> int | None:
+        """The highest event id held, so a pull fetches only newer pages."""
+        return self._session.scalar(select(func.max(HistoryEvent.event_id))
+                                    .where(HistoryEvent.account_id == account_id))
 
+    def store_events(self, account_id: str, events: list, now: int) -> int:
+        """Keep recorded events once by their id; skip the unrecorded stop the server adds (the app projects its
+        own status live) and anything not shaped as documented."""
+        added = 0
+        for raw in events:
+            if not isinstance(raw, dict) or not _is_int(raw.get("id")) or not _is_int(raw.get("at")):
+                continue
+            kind, params, technician = raw.get("kind"), raw.get("params"), raw.get("technician")
+            if kind not in EVENTS or not isinstance(params, dict) or not isinstance(technician, (str, type(None))):
+                continue
+            if self._session.get(HistoryEvent, (account_id, raw["id"])) is not None:
+                continue
+            self._session.add(HistoryEvent(account_id=account_id, event_id=raw["id"], at=raw["at"], kind=kind,
+                                     technician=technician, params=json.dumps(params), received_at=now))
+            added += 1
+        return added
 
-def recorded(session: Session, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
-    """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""
-    total = session.scalar(select(func.count()).select_from(HistoryEvent)
-                           .where(HistoryEvent.account_id == account_id)) or 0
-    query = (select(HistoryEvent).where(HistoryEvent.account_id == account_id)
-             .order_by(HistoryEvent.event_id.desc()))
-    if limit is not None:
-        query = query.limit(limit)
-    return [Line(row.at, Reason("", event_code(row.kind), json.loads(row.params)), row.technician)
-            for row in session.scalars(query)], total
+    def recorded(self, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
+        """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""
+        total = self._session.scalar(select(func.count()).select_from(HistoryEvent)
+                               .where(HistoryEvent.account_id == account_id)) or 0
+        query = (select(HistoryEvent).where(HistoryEvent.account_id == account_id)
+                 .order_by(HistoryEvent.event_id.desc()))
+        if limit is not None:
+            query = query.limit(limit)
+        return [Line(row.at, Reason("", event_code(row.kind), json.loads(row.params)), row.technician)
+                for row in self._session.scalars(query)], total
 
 
 def _is_int(value: Any) -> bool:

@@ -19,95 +19,114 @@ from .models import AccountReplica, OpResult, OutboxOp
 PENDING, REJECTED, CONFLICT = "pending", "rejected", "conflict"
 
 
-def enqueue(session: Session, kind: str, account_id: str, fields: dict, now: int, *, pbx_id: str | None = None,
-            note: str | None = None) -> OutboxOp:
-    """Queue an op with a fresh op_id at the end of the outbox (collapsing an unsent set_licenses of the PBX)."""
-    if kind == "set_licenses":
-        for old in session.scalars(select(OutboxOp).where(
-                OutboxOp.kind == "set_licenses", OutboxOp.pbx_id == pbx_id, OutboxOp.state == PENDING,
-                OutboxOp.attempts == 0)):
-            session.delete(old)
-        session.flush()
-    op_id = str(uuid.uuid4())
-    body = {"op_id": op_id, "kind": kind, "account_id": account_id, **fields}
-    op = OutboxOp(op_id=op_id, kind=kind, account_id=account_id, pbx_id=pbx_id, body=json.dumps(body),
-                  created_at=now, state=PENDING, attempts=0, note=note)
-    session.add(op)
-    session.flush()
-    return op
+class Outbox:
+    """The queued ops of one unit of work (a repository: the use cases never see its SQL)."""
 
+    def __init__(self, session: Session):
+        self._session = session
 
-def all_ops(session: Session, account_id: str | None = None) -> list[OutboxOp]:
-    query = select(OutboxOp).order_by(OutboxOp.seq)
-    if account_id is not None:
-        query = query.where(OutboxOp.account_id == account_id)
-    return list(session.scalars(query))
+    def enqueue(self, kind: str, account_id: str, fields: dict, now: int, *, pbx_id: str | None = None,
+                note: str | None = None) -> OutboxOp:
+        """Queue an op with a fresh op_id at the end of the outbox (collapsing an unsent set_licenses of the PBX)."""
+        if kind == "set_licenses":
+            for old in self._session.scalars(select(OutboxOp).where(
+                    OutboxOp.kind == "set_licenses", OutboxOp.pbx_id == pbx_id, OutboxOp.state == PENDING,
+                    OutboxOp.attempts == 0)):
+                self._session.delete(old)
+            self._session.flush()
+        op_id = str(uuid.uuid4())
+        body = {"op_id": op_id, "kind": kind, "account_id": account_id, **fields}
+        op = OutboxOp(op_id=op_id, kind=kind, account_id=account_id, pbx_id=pbx_id, body=json.dumps(body),
+                      created_at=now, state=PENDING, attempts=0, note=note)
+        self._session.add(op)
+        self._session.flush()
+        return op
 
+    def all_ops(self, account_id: str | None = None) -> list[OutboxOp]:
+        query = select(OutboxOp).order_by(OutboxOp.seq)
+        if account_id is not None:
+            query = query.where(OutboxOp.account_id == account_id)
+        return list(self._session.scalars(query))
 
-def ops_of_accounts(session: Session, account_ids) -> list[OutboxOp]:
-    """The ops of these accounts only, in order (one query: a page of the accounts list)."""
-    ids = list(account_ids)
-    if not ids:
-        return []
-    return list(session.scalars(select(OutboxOp).where(OutboxOp.account_id.in_(ids)).order_by(OutboxOp.seq)))
+    def ops_of_accounts(self, account_ids) -> list[OutboxOp]:
+        """The ops of these accounts only, in order (one query: a page of the accounts list)."""
+        ids = list(account_ids)
+        if not ids:
+            return []
+        return list(self._session.scalars(select(OutboxOp).where(OutboxOp.account_id.in_(ids)).order_by(OutboxOp.seq)))
 
+    def created_offline(self) -> list[OutboxOp]:
+        """create_account ops whose account has no verified snapshot yet (created on this laptop, not synced)."""
+        held = select(AccountReplica.account_id)
+        return list(self._session.scalars(select(OutboxOp).where(OutboxOp.kind == "create_account",
+                                                           OutboxOp.account_id.not_in(held)).order_by(OutboxOp.seq)))
 
-def created_offline(session: Session) -> list[OutboxOp]:
-    """create_account ops whose account has no verified snapshot yet (created on this laptop, not synced)."""
-    held = select(AccountReplica.account_id)
-    return list(session.scalars(select(OutboxOp).where(OutboxOp.kind == "create_account",
-                                                       OutboxOp.account_id.not_in(held)).order_by(OutboxOp.seq)))
+    def pending(self, account_id: str | None = None) -> list[OutboxOp]:
+        return [op for op in self.all_ops(account_id) if op.state == PENDING]
 
+    def get(self, op_id: str) -> OutboxOp | None:
+        return self._session.scalars(select(OutboxOp).where(OutboxOp.op_id == op_id)).first()
 
-def pending(session: Session, account_id: str | None = None) -> list[OutboxOp]:
-    return [op for op in all_ops(session, account_id) if op.state == PENDING]
+    def get_many(self, op_ids) -> dict[str, OutboxOp]:
+        """The ops of these ids still in the outbox, by id, in one query (a sync batch is at most a few hundred)."""
+        ids = list(op_ids)
+        if not ids:
+            return {}
+        return {op.op_id: op for op in self._session.scalars(select(OutboxOp).where(OutboxOp.op_id.in_(ids)))}
 
+    def remove(self, op: OutboxOp) -> None:
+        self._session.delete(op)
 
-def get(session: Session, op_id: str) -> OutboxOp | None:
-    return session.scalars(select(OutboxOp).where(OutboxOp.op_id == op_id)).first()
+    def mark_attempt(self, ops: list[OutboxOp]) -> None:
+        """Before sending: from now on these ops may reach the server, so they are never collapsed or rewritten."""
+        for op in ops:
+            op.attempts += 1
 
+    def apply_result(self, op: OutboxOp, payload: dict, envelope: object, now: int) -> OpResult:
+        """Store a verified op-result; an applied op leaves the outbox in this same transaction."""
+        result = self._session.get(OpResult, payload["op_id"])
+        if result is None:
+            result = OpResult(op_id=payload["op_id"])
+            self._session.add(result)
+        result.account_id = payload["account_id"]
+        result.kind = op.kind
+        result.status = payload["status"]
+        result.rule = payload.get("rule")
+        result.message = payload.get("message")
+        result.problems = json.dumps(payload.get("problems") or [])
+        result.server_time = payload["server_time"]
+        result.revision = payload.get("revision")
+        result.envelope = json.dumps(envelope, sort_keys=True)  # verbatim: its warnings (R6) are read back from it
+        result.received_at = now
+        if payload["status"] == "applied":
+            self._session.delete(op)
+        else:
+            op.state = REJECTED if payload["status"] == "rejected" else CONFLICT
+            op.rule = payload.get("rule")
+            op.message = payload.get("message")
+            op.problems = json.dumps(payload.get("problems") or [])
+            op.server_time = payload["server_time"]
+        return result
 
-def get_many(session: Session, op_ids) -> dict[str, OutboxOp]:
-    """The ops of these ids still in the outbox, by id, in one query (a sync batch is at most a few hundred)."""
-    ids = list(op_ids)
-    return {op.op_id: op for op in session.scalars(select(OutboxOp).where(OutboxOp.op_id.in_(ids)))} if ids else {}
+    def recent_results(self, keyring, account_id: str | None = None,
+                       limit: int = 50) -> list[tuple[OpResult, tuple[Reason, ...]]]:
+        """The newest verified results (of one account, or all) with their warnings, read from the signed envelope.
 
-
-def remove(session: Session, op: OutboxOp) -> None:
-    session.delete(op)
-
-
-def mark_attempt(session: Session, ops: list[OutboxOp]) -> None:
-    """Before sending: from now on these ops may reach the server, so they are never collapsed or rewritten."""
-    for op in ops:
-        op.attempts += 1
-
-
-def apply_result(session: Session, op: OutboxOp, payload: dict, envelope: object, now: int) -> OpResult:
-    """Store a verified op-result; an applied op leaves the outbox in this same transaction."""
-    result = session.get(OpResult, payload["op_id"])
-    if result is None:
-        result = OpResult(op_id=payload["op_id"])
-        session.add(result)
-    result.account_id = payload["account_id"]
-    result.kind = op.kind
-    result.status = payload["status"]
-    result.rule = payload.get("rule")
-    result.message = payload.get("message")
-    result.problems = json.dumps(payload.get("problems") or [])
-    result.server_time = payload["server_time"]
-    result.revision = payload.get("revision")
-    result.envelope = json.dumps(envelope, sort_keys=True)  # verbatim: its warnings (R6) are read back from it
-    result.received_at = now
-    if payload["status"] == "applied":
-        session.delete(op)
-    else:
-        op.state = REJECTED if payload["status"] == "rejected" else CONFLICT
-        op.rule = payload.get("rule")
-        op.message = payload.get("message")
-        op.problems = json.dumps(payload.get("problems") or [])
-        op.server_time = payload["server_time"]
-    return result
+        The envelope is verified again on the way out: what the UI shows is what the server signed.
+        """
+        # newest first: by the server's second, then by the revision each op left its account at (same second)
+        query = select(OpResult).order_by(OpResult.server_time.desc(), OpResult.revision.desc(),
+                                          OpResult.received_at.desc(), OpResult.op_id)
+        if account_id is not None:
+            query = query.where(OpResult.account_id == account_id)
+        found = []
+        for row in self._session.scalars(query.limit(limit)):
+            try:
+                payload = keyring.verify_envelope(json.loads(row.envelope), "op-result")
+            except Exception:  # a key rotated out since, or a damaged row: the result stays, its warnings cannot
+                payload = {}
+            found.append((row, warnings_of(payload)))
+        return found
 
 
 def warnings_of(payload: dict) -> tuple[Reason, ...]:
@@ -129,24 +148,3 @@ def reasons_of(found) -> tuple[Reason, ...]:
     return tuple(Reason.from_dict(each) for each in found
                  if isinstance(each, dict) and isinstance(each.get("code"), str)
                  and isinstance(each.get("params", {}), dict))
-
-
-def recent_results(session: Session, keyring, account_id: str | None = None,
-                   limit: int = 50) -> list[tuple[OpResult, tuple[Reason, ...]]]:
-    """The newest verified results (of one account, or all) with their warnings, read from the signed envelope.
-
-    The envelope is verified again on the way out: what the UI shows is what the server signed.
-    """
-    # newest first: by the server's second, then by the revision each op left its account at (same second)
-    query = select(OpResult).order_by(OpResult.server_time.desc(), OpResult.revision.desc(),
-                                      OpResult.received_at.desc(), OpResult.op_id)
-    if account_id is not None:
-        query = query.where(OpResult.account_id == account_id)
-    found = []
-    for row in session.scalars(query.limit(limit)):
-        try:
-            payload = keyring.verify_envelope(json.loads(row.envelope), "op-result")
-        except Exception:  # a key rotated out since, or a damaged row: the result stays, its warnings cannot
-            payload = {}
-        found.append((row, warnings_of(payload)))
-    return found

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field, replace
-
-from sqlalchemy.orm import Session
+from dataclasses import dataclass, field
 
 from rental import billing
 from rental import ops as decider
@@ -22,8 +20,10 @@ from rental.reasons import Reason
 from rental.reload import Deposit
 from rental.rules import Policy, Reduction
 
-from . import outbox, replica
-from .models import OutboxOp, Reduction as ReductionRow, ToggleOccurrence
+from . import outbox
+from .models import OutboxOp
+from .outbox import Outbox
+from .replica import Replica
 from .errors import NotFound, Problem, Refused
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
@@ -233,25 +233,26 @@ class Book:
         self.queued_events: dict[str, list[tuple[OutboxOp, decider.Event]]] = {}
 
     @classmethod
-    def load(cls, session: Session, now: int, account_id: "str | list[str] | None" = None) -> "Book":
+    def load(cls, replica: Replica, outbox: Outbox, now: int,
+             account_id: "str | list[str] | None" = None) -> "Book":
         """Every account, or only account_id (or a list of ids: a page of the list) and their ops: a screen
         must not parse them all (with 10,000 accounts the whole book takes about a second; docs/benchmarks.md)."""
         if account_id is None:
-            rows = replica.all_accounts(session)
+            rows = replica.all_accounts()
         elif isinstance(account_id, str):
-            rows = [row for row in (replica.get_account(session, account_id),) if row is not None]
+            rows = [row for row in (replica.get_account(account_id),) if row is not None]
         else:
-            rows = replica.accounts_named(session, account_id)
+            rows = replica.accounts_named(account_id)
         # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
         now = max([now] + [row.as_of for row in rows])
-        pricelist, policy = replica.current_pricelist_and_policy(session)
+        pricelist, policy = replica.current_pricelist_and_policy()
         book = cls(now, pricelist, policy)
         for row in rows:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now,
                                                                  policy)
-        book.history = LaptopHistory.load(session, now, policy)
-        for op in (outbox.all_ops(session, account_id) if account_id is None or isinstance(account_id, str)
-                   else outbox.ops_of_accounts(session, account_id)):
+        book.history = LaptopHistory.load(replica, now, policy)
+        for op in (outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
+                   else outbox.ops_of_accounts(account_id)):
             book._ops.setdefault(op.account_id, []).append(op)
         for owner, ops in book._ops.items():
             book._project_pending(owner, ops)
@@ -370,6 +371,19 @@ class Book:
             self._pending[account_id] = state
 
 
+class Accounts:
+    """The accounts as this laptop sees them (a repository of a unit of work): each verified snapshot with
+    the queued ops of the account projected on it, decided by the same calls as the server's (rental.ops)."""
+
+    def __init__(self, replica: Replica, outbox: Outbox):
+        self._replica = replica
+        self._outbox = outbox
+
+    def book(self, now: int, account_id: "str | list[str] | None" = None) -> Book:
+        """Every account, one (account_id) or a page of them (a list of ids), projected to now."""
+        return Book.load(self._replica, self._outbox, now, account_id)
+
+
 class LaptopHistory:
     """R6's memory as this laptop knows it: reductions and reduce-then-restore occurrences of its own applied
     ops (kept at sync, by serial), plus those its queued ops would make."""
@@ -380,11 +394,10 @@ class LaptopHistory:
         self._occurrences: list[tuple[int, str]] = list(occurrences)  # (at, serial)
 
     @classmethod
-    def load(cls, session: Session, now: int, policy: Policy) -> "LaptopHistory":
-        reductions = [Reduction(r.at, r.serial, r.ref, r.from_qty, r.to_qty) for r in session.query(ReductionRow)
-                      .filter(ReductionRow.at >= now - policy.toggle_window_s)]
-        occurrences = [(o.at, o.serial) for o in session.query(ToggleOccurrence)
-                       .filter(ToggleOccurrence.at > now - policy.toggle_period_s)]
+    def load(cls, replica: Replica, now: int, policy: Policy) -> "LaptopHistory":
+        reductions = [Reduction(r.at, r.serial, r.ref, r.from_qty, r.to_qty)
+                      for r in replica.reductions_since(now - policy.toggle_window_s)]
+        occurrences = [(o.at, o.serial) for o in replica.toggles_after(now - policy.toggle_period_s)]
         return cls(policy, reductions, occurrences)
 
     def reductions(self, serial: str):

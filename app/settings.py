@@ -50,60 +50,58 @@ def check_language(language: str) -> str:
     return language
 
 
-def get(session: Session, key: str, default=None):
-    row = session.get(Setting, key)
-    return default if row is None else json.loads(row.value)
+class Settings:
+    """This laptop's settings (server, token, language, sync state, ...) in one unit of work (a repository)."""
 
+    def __init__(self, session: Session):
+        self._session = session
 
-def put(session: Session, key: str, value) -> None:
-    row = session.get(Setting, key)
-    text = json.dumps(value)
-    if row is None:
-        session.add(Setting(key=key, value=text))
-    else:
-        row.value = text
+    def get(self, key: str, default=None):
+        row = self._session.get(Setting, key)
+        return default if row is None else json.loads(row.value)
 
+    def put(self, key: str, value) -> None:
+        row = self._session.get(Setting, key)
+        text = json.dumps(value)
+        if row is None:
+            self._session.add(Setting(key=key, value=text))
+        else:
+            row.value = text
 
-def delete(session: Session, key: str) -> None:
-    row = session.get(Setting, key)
-    if row is not None:
-        session.delete(row)
+    def delete(self, key: str) -> None:
+        row = self._session.get(Setting, key)
+        if row is not None:
+            self._session.delete(row)
 
+    def ensure_client_id(self) -> str:
+        """This laptop's id for POST /sync (made once, a UUID)."""
+        client_id = self.get("client_id")
+        if not client_id:
+            client_id = str(uuid.uuid4())
+            self.put("client_id", client_id)
+        return client_id
 
-def ensure_client_id(session: Session) -> str:
-    """This laptop's id for POST /sync (made once, a UUID)."""
-    client_id = get(session, "client_id")
-    if not client_id:
-        client_id = str(uuid.uuid4())
-        put(session, "client_id", client_id)
-    return client_id
+    def sync_state(self) -> dict:
+        return self.get("sync_state", {}) or {}
 
+    def update_sync_state(self, **changes) -> dict:
+        state = self.sync_state()
+        state.update(changes)
+        self.put("sync_state", state)
+        return state
 
-def sync_state(session: Session) -> dict:
-    return get(session, "sync_state", {}) or {}
+    def pinned_partner(self, binding: str) -> str | None:
+        """The partner a signed GET /whoami named for the token whose binding this is; None when not learned yet."""
+        held = self.get("partner") or {}
+        if isinstance(held, dict) and held.get("binding") == binding and isinstance(held.get("partner"), str):
+            return held["partner"]
+        return None
 
+    def pin_partner(self, partner: str, binding: str) -> None:
+        """Keep the token's partner: from now on only its accounts' snapshots are believed."""
+        self.put("partner", {"partner": partner, "binding": binding})
 
-def update_sync_state(session: Session, **changes) -> dict:
-    state = sync_state(session)
-    state.update(changes)
-    put(session, "sync_state", state)
-    return state
-
-
-def pinned_partner(session: Session, binding: str) -> str | None:
-    """The partner a signed GET /whoami named for the token whose binding this is; None when not learned yet."""
-    held = get(session, "partner") or {}
-    if isinstance(held, dict) and held.get("binding") == binding and isinstance(held.get("partner"), str):
-        return held["partner"]
-    return None
-
-
-def pin_partner(session: Session, partner: str, binding: str) -> None:
-    """Keep the token's partner: from now on only its accounts' snapshots are believed."""
-    put(session, "partner", {"partner": partner, "binding": binding})
-
-
-def forget_server_credentials(session: Session) -> None:
-    """A new server address: the token and its partner belong to the old one and must not travel to the new."""
-    delete(session, "token")
-    delete(session, "partner")
+    def forget_server_credentials(self) -> None:
+        """A new server address: the token and its partner belong to the old one and must not travel to the new."""
+        self.delete("token")
+        self.delete("partner")

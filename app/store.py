@@ -22,10 +22,16 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from . import paths, private
+from .history import Recorded
+from .outbox import Outbox
+from .projection import Accounts
+from .replica import Replica
+from .settings import Settings
 
 HEADER_FORMAT = "rentdesk-store/1"
 #: scrypt cost: ~60-100 ms and 32 MiB once per unlock, never per connection (NOTES, SQLCipher)
@@ -183,7 +189,15 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
 
 
 class UnitOfWork:
-    """One transaction on the store: ``with uow:`` opens it; commit() keeps it; leaving without commit undoes it."""
+    """One transaction on the store, handing out its repositories; ``with uow:`` opens it, commit() keeps it,
+    leaving without commit undoes it. The use cases work through the repositories only, never with SQL:
+
+    - ``accounts``: the accounts as this laptop sees them (verified snapshots with the queued ops projected);
+    - ``outbox``: the queued ops and the server's verified answers to them;
+    - ``replica``: the server's signed documents held (snapshots, price lists, terms, ledgers, refusals, R6);
+    - ``history``: the events the server recorded (R25);
+    - ``settings``: this laptop's settings and sync state.
+    """
 
     def __init__(self, store: "Store"):
         self.store = store
@@ -197,6 +211,11 @@ class UnitOfWork:
         if self.session is not None:
             raise RuntimeError("this unit of work is already open: take a new one from store.unit_of_work()")
         self.session = self.store._sessions()
+        self.outbox = Outbox(self.session)
+        self.replica = Replica(self.session)
+        self.history = Recorded(self.session)
+        self.settings = Settings(self.session)
+        self.accounts = Accounts(self.replica, self.outbox)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -215,6 +234,53 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def commit_if_possible(self) -> bool:
+        """Commit what a read noted on the way (not the technician's change): False, and undone, when the store
+        cannot be written just now (a read-only folder, another writer holding the lock)."""
+        try:
+            self.session.commit()
+        except SQLAlchemyError:
+            self.session.rollback()
+            return False
+        return True
+
+    def flush(self) -> None:
+        """Send what is pending to the database inside the transaction (a later query sees it; nothing is kept
+        until commit)."""
+        self.session.flush()
+
+    def batch(self):
+        """A block of writes each preceded by a look-up (a sync's results): no flush before every look-up, one
+        at the end (a flush per result took more than the rest of a 1,000-op merge)."""
+        return self.session.no_autoflush
+
+    def joined(self) -> "JoinedUnitOfWork":
+        """This open unit of work, for a use case called from inside another: entering it again does nothing
+        and its commit only flushes, so the caller commits or undoes everything at once."""
+        return JoinedUnitOfWork(self)
+
+
+class JoinedUnitOfWork:
+    """An open unit of work entered again by a call made inside it (UnitOfWork.joined)."""
+
+    def __init__(self, outer: UnitOfWork):
+        self._outer = outer
+
+    def __getattr__(self, name: str):
+        return getattr(self._outer, name)
+
+    def __enter__(self) -> "JoinedUnitOfWork":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def commit(self) -> None:
+        self._outer.flush()
+
+    def joined(self) -> "JoinedUnitOfWork":
+        return self
 
 
 class Store:

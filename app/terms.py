@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from rental import validation
 from rental.errors import FieldError, SignatureError
@@ -62,19 +60,19 @@ def check_payload(payload: dict) -> None:
         raise SignatureError("signed terms lack the English or the French text: refused")
 
 
-def store(session: Session, keyring: Keyring, envelope: object, now: int) -> TermsReplica | None:
+def store(held: replica.Replica, keyring: Keyring, envelope: object, now: int) -> TermsReplica | None:
     """Verify and keep the terms; an older version (by publication time) never replaces the current one."""
     try:
         payload = replica.verify(keyring, envelope, "terms")
         check_payload(payload)
     except SignatureError as exc:
-        replica.record_refusal(session, "terms", None, f"Rental terms refused: {exc}", now)
+        held.record_refusal("terms", None, f"Rental terms refused: {exc}", now)
         return None
-    return replica.keep_current(session, TermsReplica, "terms", payload, envelope, now, "terms-older")
+    return held.keep_current(TermsReplica, "terms", payload, envelope, now, "terms-older")
 
 
-def current(session: Session) -> Terms | None:
-    row = session.scalars(select(TermsReplica).where(TermsReplica.is_current)).first()
+def current(held: replica.Replica) -> Terms | None:
+    row = held.current_document(TermsReplica)
     if row is None:
         return None
     payload = json.loads(row.payload)
@@ -92,19 +90,19 @@ def pull(uow_factory, clock, transport) -> bool:
     except SyncError:  # 404 no-terms (none published yet), or the server went away: the held terms stay
         return False
     with uow_factory() as uow:
-        kept = store(uow.session, uow.keyring, envelope, clock.now()) is not None
+        kept = store(uow.replica, uow.keyring, envelope, clock.now()) is not None
         uow.commit()
     return kept
 
 
-def acceptance(session: Session, terms_version: str | None, accepted_by: str | None, accepted: bool) -> dict:
+def acceptance(held_here: replica.Replica, terms_version: str | None, accepted_by: str | None, accepted: bool) -> dict:
     """create_account's terms fields (R26), checked offline against the terms held, as the server checks them
     (rental.terms); Refused says what is missing, next to the signatory's field.
 
     With no terms on this laptop nothing is asked (the server refuses at sync if it holds some).
     """
 
-    held = current(session)
+    held = current(held_here)
     if held is None:
         return {}
     name = (accepted_by or "").strip() if accepted else ""  # an unticked box is no acceptance, whatever is typed
@@ -132,4 +130,4 @@ def render(markdown_text: str) -> Markup:
 def held(uow) -> Terms | None:
     """The terms held on this laptop, for the screens (one read)."""
     with uow:
-        return current(uow.session)
+        return current(uow.replica)

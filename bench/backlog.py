@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server_setup import REFS, LicenseServer  # noqa: E402
-from bench.support import ROOT, Missing, bench_main, temp_dir  # noqa: E402
+from bench.support import Missing, bench_main, temp_dir  # noqa: E402
 
 FIGURES = ("backlog_1000_ops_s",)
 PASSPHRASE = "bench passphrase 1"

@@ -69,7 +69,6 @@ def account_payloads(count: int, pbxs_per_account: int):
 
 def seed(store, accounts: int, pbxs_per_account: int) -> list[tuple[str, list[str]]]:
     """Fill the replica through the app core; returns (account_id, pbx_ids) for the client's path."""
-    from app import replica
 
     signer = demo_signer()
     prices = {"type": "pricelist", "version": "bench-1", "published_at": NOW - 86_400,
@@ -77,13 +76,12 @@ def seed(store, accounts: int, pbxs_per_account: int) -> list[tuple[str, list[st
                         for r, n, c, m in PRICES]}
     index = []
     with store.unit_of_work() as uow:
-        session = uow.session
-        with session.no_autoflush:
-            if replica.store_pricelist(session, store.keyring, signer.sign_envelope("pricelist", prices), NOW) is None:
+        with uow.batch():
+            if uow.replica.store_pricelist(store.keyring, signer.sign_envelope("pricelist", prices), NOW) is None:
                 raise RuntimeError("the app refused the bench price list")
             for payload in account_payloads(accounts, pbxs_per_account):
                 envelope = signer.sign_envelope("account", payload)
-                replica.keep_account(session, payload, envelope, NOW - 3_600)
+                uow.replica.keep_account(payload, envelope, NOW - 3_600)
                 index.append((payload["account_id"], [p["pbx_id"] for p in payload["pbxs"]]))
         uow.commit()
     return index

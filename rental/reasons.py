@@ -58,6 +58,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pricelist-refused": ("sync", N_("Price list refused: {detail}")),
     "pricelist-older": ("sync", N_("Price list {version} refused: it is older than {held}, held here.")),
     "terms-older": ("sync", N_("Rental terms {version} refused: they are older than {held}, held here.")),
+    "snapshot-older": ("sync", N_("Account snapshot refused: revision {revision} (as of {snapshot_at}) is older than "
+                                  "revision {held_revision} (as of {held_at}) held here; an old answer was replayed "
+                                  "or delayed, so the newer one is kept.")),
+    "account-list-malformed": ("sync", N_("The account list the server sent is not what DESIGN §5 describes: "
+                                          "refused.")),
     "pricelist-newer": ("R23", N_("Price list {version} is newer than {account_version}, the one this account runs "
                                   "at. Its prices apply from the account's next connection event (a license "
                                   "change, a new PBX or loading iSC); until then the old prices stay valid.")),

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from rental import billing
 from rental import ops as decider
 from rental.pricing import PriceList
 
 from .. import clock as clock_mod
 from .. import history as history_mod
-from .. import outbox, projection, replica
+from .. import outbox, projection
 from ..clock import Clock, ClockNotice
-from ..store import (
-    UnitOfWork,
-)
 from ..views import (
     AccountView,
     DepositView,
@@ -31,8 +26,8 @@ HistoryView = history_mod.HistoryView
 
 
 def _result_views(uow, account_id: str | None, limit: int) -> tuple[ResultView, ...]:
-    rows = outbox.recent_results(uow.session, uow.keyring, account_id, limit)
-    names = replica.names_of(uow.session, {row.account_id for row, _ in rows})
+    rows = uow.outbox.recent_results(uow.keyring, account_id, limit)
+    names = uow.replica.names_of({row.account_id for row, _ in rows})
     return tuple(
         ResultView(
             op_id=row.op_id,
@@ -216,39 +211,14 @@ def _now(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None)
     if getattr(clock, "is_server_time", False):
         return laptop
     if writing:
-        clock_mod.note_laptop_time(uow.session, laptop)
-    elif clock_mod.note_laptop_time(uow.session, laptop, every_s=clock_mod.NOTE_EVERY_S):
-        try:
-            uow.commit()
-        except SQLAlchemyError:  # a read never fails for want of noting the time (read-only folder, busy)
-            uow.rollback()
-    return clock_mod.server_now(uow.session, laptop)
+        clock_mod.note_laptop_time(uow, laptop)
+    elif clock_mod.note_laptop_time(uow, laptop, every_s=clock_mod.NOTE_EVERY_S):
+        uow.commit_if_possible()  # a read never fails for want of noting the time (read-only folder, busy)
+    return clock_mod.server_now(uow, laptop)
 
 
 def _now_and_notice(uow, clock: Clock) -> tuple[int, "ClockNotice | None"]:
     """The server's time now, and what to tell the technician about the laptop's clock (None: nothing)."""
     laptop = clock.now()
     now = _now(uow, clock, laptop=laptop)
-    return now, clock_mod.notice(laptop, clock_mod.load_skew(uow.session))
-
-
-class _BoundUnitOfWork:
-    """The open unit of work of resolve(), entered again by the write it calls: commit is left to resolve()."""
-
-    def __init__(self, outer: UnitOfWork):
-        self._outer = outer
-        self.session = outer.session
-        self.store = outer.store
-
-    @property
-    def keyring(self):
-        return self._outer.keyring
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def commit(self):
-        self.session.flush()
+    return now, clock_mod.notice(laptop, clock_mod.load_skew(uow))

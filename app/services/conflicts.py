@@ -7,7 +7,7 @@ import json
 from rental.money import ticks_to_milli_floor
 from rental.reasons import Reason
 
-from .. import checks, outbox, projection
+from .. import checks, projection
 from ..clock import Clock
 from ..errors import NotFound, Problem, Refused
 from ..store import (
@@ -16,7 +16,7 @@ from ..store import (
 from ..views import (
     QueuedOp,
 )
-from .common import _BoundUnitOfWork, _FixedClock, _now
+from .common import _FixedClock, _now
 from .writes import (
     delete_account,
     deposit_key,
@@ -37,19 +37,19 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
         raise ValueError('decision is "reapply" or "discard"')
     with uow:
         now = _now(uow, clock, writing=True)
-        op = outbox.get(uow.session, op_id)
+        op = uow.outbox.get(op_id)
         if op is None:
             raise NotFound(f"No op {op_id} waiting for a decision.")
         if op.state == "pending":
             raise Refused([Problem.of(Reason.of("op-still-queued"))])
         body = json.loads(op.body)
         if decision == "discard":
-            outbox.remove(uow.session, op)
+            uow.outbox.remove(op)
             uow.commit()
             return None
-        outbox.remove(uow.session, op)
-        uow.session.flush()
-        book = projection.Book.load(uow.session, now)
+        uow.outbox.remove(op)
+        uow.flush()
+        book = uow.accounts.book(now)
         queued = _requeue(uow, book, op, body, now)
         uow.commit()
         return queued
@@ -59,13 +59,12 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
     """Run a resolved op's checks again on the newest state and queue it anew (fresh op_id, fresh base_revision)."""
     clock = _FixedClock(now)
     account_id = op.account_id
-    # each call below opens the same session again: hand it a unit of work bound to this one
-    inner = _BoundUnitOfWork(uow)
+    inner = uow.joined()  # each call below enters the unit of work again: resolve() commits it all at once
     kind = op.kind
     if kind == "create_account":
         fields = {k: body[k] for k in ("name", "contact_email", "cloud_contract", "language") if k in body}
         checks.account_fields(required=True, **fields)
-        new = outbox.enqueue(uow.session, kind, account_id, fields, now)
+        new = uow.outbox.enqueue(kind, account_id, fields, now)
         return QueuedOp(new.op_id, kind, account_id)
     if kind == "update_account":
         if "auto_reload_days" in body:
@@ -78,7 +77,7 @@ def _requeue(uow: UnitOfWork, book: "projection.Book", op, body: dict, now: int)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         fields = checks.pbx_fields(state, **{k: body.get(k) for k in
                                              ("name", "serial", "platform", "firmware", "mode", "hardware_model")})
-        new = outbox.enqueue(uow.session, kind, account_id, {"pbx_id": body["pbx_id"], **fields}, now,
+        new = uow.outbox.enqueue(kind, account_id, {"pbx_id": body["pbx_id"], **fields}, now,
                              pbx_id=body["pbx_id"])
         return QueuedOp(new.op_id, kind, account_id, pbx_id=body["pbx_id"])
     if kind == "update_pbx":

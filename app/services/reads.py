@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from sqlalchemy import func, select
 
 from rental import billing
 from rental.pricing import PriceList
@@ -13,11 +12,9 @@ from rental.reasons import Reason
 
 from .. import clock as clock_mod
 from .. import history as history_mod
-from .. import outbox, projection, replica
-from .. import settings as settings_mod
+from .. import projection
 from ..clock import Clock
 from ..errors import NotFound, from_stored, words_of
-from ..models import AccountReplica
 from ..store import (
     UnitOfWork,
 )
@@ -75,21 +72,11 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
     needle = query.strip().lower()
     with uow:
         now, notice = _now_and_notice(uow, clock)
-        session = uow.session
-        # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
-        where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
-        if not include_deleted:  # the list screen hides them unless asked (issue 11)
-            where.append(AccountReplica.status != "deleted")
-        total = session.scalar(select(func.count(AccountReplica.account_id)).where(*where)) or 0
-        page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
-                                                                         AccountReplica.account_id)
-        if limit is not None:
-            page = page.limit(limit)
-        ids = list(session.scalars(page))
+        # hidden unless asked (issue 11): include_deleted
+        ids, total = uow.replica.account_page(needle, include_deleted=include_deleted, limit=limit)
         # created on this laptop and not synced yet: no snapshot row, only a queued create_account (few)
-        offline = [op.account_id for op in outbox.created_offline(session)]
-        # every account (limit None): the whole book, not an IN list longer than SQLite takes
-        book = projection.Book.load(session, now, ids + offline if limit is not None else None)
+        offline = [op.account_id for op in uow.outbox.created_offline()]
+        book = uow.accounts.book(now, ids + offline if limit is not None else None)
         matching_offline = []
         for account_id in offline:
             state = book.get(account_id)
@@ -125,10 +112,10 @@ def queued_ops(uow: UnitOfWork, clock: Clock) -> list[OpView]:
     """
     with uow:
         now, _ = _now_and_notice(uow, clock)
-        ops = outbox.all_ops(uow.session)
+        ops = uow.outbox.all_ops()
         if not ops:
             return []
-        book = projection.Book.load(uow.session, now, sorted({op.account_id for op in ops}))
+        book = uow.accounts.book(now, sorted({op.account_id for op in ops}))
         return [_op_view(op, book) for op in sorted(ops, key=lambda op: op.seq)]
 
 
@@ -136,7 +123,7 @@ def account_detail(uow: UnitOfWork, clock: Clock, account_id: str) -> AccountVie
     """One account for now: confirmed figures, pending figures, PBXs with licenses, ops with effect (R16)."""
     with uow:
         now, notice = _now_and_notice(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         return replace(_account_view(book, account_id, now, uow), clock_notice=notice)
 
 
@@ -148,11 +135,11 @@ def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int |
     """The account's history as this laptop knows it: pulled at sync, plus the events its queued ops make."""
     with uow:
         now, _notice = _now_and_notice(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.require(account_id)
         queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
                   for op, event in book.queued_events.get(account_id, [])]
-        recorded, total = history_mod.recorded(uow.session, account_id, limit)
+        recorded, total = uow.history.recorded(account_id, limit)
     return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
 
 
@@ -161,7 +148,7 @@ def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
     no PBX views, no op views, no server answers read or verified again."""
     with uow:
         now, _notice = _now_and_notice(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
         return MeterView(account_id, state.billing.deleted, _figures(state.billing, now, book, book.plan(state)),
@@ -181,14 +168,14 @@ def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> P
 def current_pricelist(uow: UnitOfWork) -> PriceList | None:
     """The newest verified price list, or None before the first sync."""
     with uow:
-        return replica.current_pricelist(uow.session)
+        return uow.replica.current_pricelist()
 
 
 def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None:
     """R23: when a newer list than the account's applies at its next connection event, say so."""
     with uow:
-        prices = replica.current_pricelist(uow.session)
-        row = replica.get_account(uow.session, account_id)
+        prices = uow.replica.current_pricelist()
+        row = uow.replica.get_account(account_id)
         if prices is None or row is None or not row.price_version or row.price_version == prices.version:
             return None
         return _pricelist_notice(row.price_version, prices.version)
@@ -200,13 +187,10 @@ def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice
     One query over the replica's columns: the price list screen costs the same with 10 or 10,000 accounts.
     """
     with uow:
-        prices = replica.current_pricelist(uow.session)
+        prices = uow.replica.current_pricelist()
         if prices is None:
             return []
-        rows = uow.session.execute(
-            select(AccountReplica.account_id, AccountReplica.name, AccountReplica.price_version)
-            .where(AccountReplica.price_version.is_not(None), AccountReplica.price_version != prices.version)
-            .order_by(AccountReplica.name_key, AccountReplica.account_id))
+        rows = uow.replica.price_versions_other_than(prices.version)
         return [(AccountRef(account_id, name), _pricelist_notice(version, prices.version))
                 for account_id, name, version in rows]
 
@@ -221,7 +205,7 @@ def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) 
     """Balance over time until the end of credit, for the current and the pending configuration."""
     with uow:
         now = _now(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.require(account_id)
         pending = book.pending_state(account_id)
     confirmed_pts, confirmed_end = projection.burn_points(state.billing, now, points, book.plan(state))
@@ -236,12 +220,12 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
     if end <= start:
         raise ValueError("A statement period ends after it starts: pick an end date after the start date.")
     with uow:
-        row = replica.get_account(uow.session, account_id)
+        row = uow.replica.get_account(account_id)
         if row is None:
             raise NotFound(f"No verified account {account_id}: sync first.")
         payload = json.loads(row.payload)
-        entries, fetched_at, count = replica.ledger_entries(uow.session, account_id)
-        prices = replica.current_pricelist(uow.session)
+        entries, fetched_at, count = uow.replica.ledger_entries(account_id)
+        prices = uow.replica.current_pricelist()
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
     view_rows = tuple(StatementRow(
@@ -265,13 +249,13 @@ def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:
         laptop = clock.now() if clock is not None else None
         if laptop is not None:
             _now(uow, clock, laptop=laptop)  # notes the laptop time seen
-        state = settings_mod.sync_state(uow.session)
-        ops = outbox.all_ops(uow.session)
+        state = uow.settings.sync_state()
+        ops = uow.outbox.all_ops()
         problems = tuple(_op_view(op) for op in ops if op.state != "pending")
-        refusals = tuple(RefusalView(r.at, r.what, r.subject, r.reason) for r in replica.refusals(uow.session))
-        skew = clock_mod.load_skew(uow.session)
+        refusals = tuple(RefusalView(r.at, r.what, r.subject, r.reason) for r in uow.replica.refusals())
+        skew = clock_mod.load_skew(uow)
         return SyncStatus(
-            server_url=settings_mod.get(uow.session, "server_url"),
+            server_url=uow.settings.get("server_url"),
             online=state.get("online"), last_attempt_at=state.get("last_attempt_at"),
             last_success_at=state.get("last_success_at"), last_error=words_of(state.get("last_error")),
             last_error_reason=from_stored(state.get("last_error")),

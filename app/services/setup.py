@@ -34,13 +34,13 @@ def initialise(home, passphrase: str, server_url: str | None = None, token: str 
         settings_mod.check_server_url(server_url)
     store = _store.create(home, passphrase, demo=demo, keys_dir=keys_dir, kdf=kdf)
     with store.unit_of_work() as uow:
-        settings_mod.ensure_client_id(uow.session)
+        uow.settings.ensure_client_id()
         if server_url is not None:
-            settings_mod.put(uow.session, "server_url", settings_mod.check_server_url(server_url))
+            uow.settings.put("server_url", settings_mod.check_server_url(server_url))
         if token is not None:
-            settings_mod.put(uow.session, "token", token.strip())
+            uow.settings.put("token", token.strip())
         if language is not None:
-            settings_mod.put(uow.session, "language", settings_mod.check_language(language))
+            uow.settings.put("language", settings_mod.check_language(language))
         uow.commit()
     return store
 
@@ -58,11 +58,11 @@ def change_passphrase(store: Store, old: str, new: str) -> None:
 def get_settings(uow: UnitOfWork) -> SettingsView:
     """The settings screen (the token itself is never shown back)."""
     with uow:
-        client_id = settings_mod.ensure_client_id(uow.session)
+        client_id = uow.settings.ensure_client_id()
         view = SettingsView(
-            server_url=settings_mod.get(uow.session, "server_url"),
-            has_token=bool(settings_mod.get(uow.session, "token")),
-            language=settings_mod.get(uow.session, "language"),
+            server_url=uow.settings.get("server_url"),
+            has_token=bool(uow.settings.get("token")),
+            language=uow.settings.get("language"),
             client_id=client_id,
         )
         uow.commit()
@@ -79,15 +79,15 @@ def set_settings(uow: UnitOfWork, *, server_url=_UNSET, token=_UNSET, language=_
     if language is not _UNSET and language:
         language = settings_mod.check_language(language)
     with uow:
-        if server_url is not _UNSET and (server_url or None) != settings_mod.get(uow.session, "server_url"):
-            settings_mod.forget_server_credentials(uow.session)  # the old server's token must not go to the new one
+        if server_url is not _UNSET and (server_url or None) != uow.settings.get("server_url"):
+            uow.settings.forget_server_credentials()  # the old server's token must not go to the new one
         for key, value in (("server_url", server_url), ("token", token), ("language", language)):
             if value is _UNSET:
                 continue
             if value in (None, ""):
-                settings_mod.delete(uow.session, key)
+                uow.settings.delete(key)
             else:
-                settings_mod.put(uow.session, key, value.strip() if isinstance(value, str) else value)
+                uow.settings.put(key, value.strip() if isinstance(value, str) else value)
         uow.commit()
     return get_settings(uow.store.unit_of_work())
 

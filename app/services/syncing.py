@@ -1,10 +1,10 @@
-"""Sync now and the background syncer (app/sync.py does the work)."""
+"""Sync now and the background syncer (app/sync.py and app/syncer.py do the work)."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from .. import sync
+from .. import sync, syncer
 from ..clock import Clock
 from ..store import (
     UnitOfWork,
@@ -22,4 +22,4 @@ def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None
 
 def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory named like the class it makes
     """A thread that syncs with back-off and retries as soon as the server answers: start(), poke(), stop()."""
-    return sync.BackgroundSyncer(uow_factory, clock, **kwargs)
+    return syncer.BackgroundSyncer(uow_factory, clock, **kwargs)

@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Mapping
 
-from sqlalchemy import select
 
 from rental import billing
 from rental import reload as reload_mod
@@ -19,7 +18,6 @@ from .. import checks, outbox, projection
 from .. import terms as terms_mod
 from ..clock import Clock
 from ..errors import NeedsConfirmation, Problem, Refused
-from ..models import LedgerLine
 from ..store import (
     UnitOfWork,
 )
@@ -40,8 +38,8 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
                                    language=language, required=True)
     account_id = str(uuid.uuid4())
     with uow:
-        fields.update(terms_mod.acceptance(uow.session, terms_version, accepted_by, terms_accepted))
-        op = outbox.enqueue(uow.session, "create_account", account_id, fields, _now(uow, clock, writing=True))
+        fields.update(terms_mod.acceptance(uow.replica, terms_version, accepted_by, terms_accepted))
+        op = uow.outbox.enqueue("create_account", account_id, fields, _now(uow, clock, writing=True))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -55,10 +53,10 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
         raise Refused([Problem.of(Reason.of("nothing-to-change"))])
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         book.require_alive(account_id)
         _decide(book, account_id, "update_account", fields)
-        op = outbox.enqueue(uow.session, "update_account", account_id, fields, now)
+        op = uow.outbox.enqueue("update_account", account_id, fields, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -68,13 +66,13 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
     """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
                                    mode=mode, hardware_model=hardware_model)
         pbx_id = str(uuid.uuid4())
         _decide(book, account_id, "register_pbx", {"pbx_id": pbx_id, **fields})
-        op = outbox.enqueue(uow.session, "register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
+        op = uow.outbox.enqueue("register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
                             pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
@@ -85,14 +83,14 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows."""
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         pbx = book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
                                           hardware_model=hardware_model, mode=mode)
         _decide(book, account_id, "update_pbx", {"pbx_id": pbx_id, **fields})
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
-        op = outbox.enqueue(uow.session, "update_pbx", account_id, body, now, pbx_id=pbx_id)
+        op = uow.outbox.enqueue("update_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
 
@@ -102,7 +100,7 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
     """What set_licenses would do, offline (R2, R6, R8, R14, R16): figures, problems per ref, warnings."""
     with uow:
         now = _now(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         return _preview(book, account_id, pbx_id, items, now)
 
 
@@ -114,7 +112,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
     """
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise Refused(preview.problems, preview.warnings)
@@ -124,7 +122,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id, collapsing=True),
                 "items": dict(sorted(desired.items()))}
-        op = outbox.enqueue(uow.session, "set_licenses", account_id, body, now, pbx_id=pbx_id)
+        op = uow.outbox.enqueue("set_licenses", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, preview.warnings, pbx_id)
 
@@ -133,12 +131,12 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
     """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         book.require_pbx(state, pbx_id)
         _decide(book, account_id, "remove_pbx", {"pbx_id": pbx_id})
         body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
-        op = outbox.enqueue(uow.session, "remove_pbx", account_id, body, now, pbx_id=pbx_id)
+        op = uow.outbox.enqueue("remove_pbx", account_id, body, now, pbx_id=pbx_id)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
 
@@ -164,12 +162,12 @@ def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, ki
     key = _read_key(uow, key_text)
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now)
+        book = uow.accounts.book(now)
         book.require_alive(account_id)
-        _refuse_known_key(uow.session, book, key)
+        _refuse_known_key(uow, book, key)
         _refuse_held_key(book, key.key_id_hex)
         decision = _decide(book, account_id, kind, _key_fields(key))
-        op = outbox.enqueue(uow.session, kind, account_id, {"key": key.text}, now,
+        op = uow.outbox.enqueue(kind, account_id, {"key": key.text}, now,
                             note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
@@ -197,10 +195,10 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
         return KeyPreview(problems=refused.problems)
     with uow:
         now = _now(uow, clock)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         try:
             book.require_alive(account_id)
-            _refuse_known_key(uow.session, book, key)
+            _refuse_known_key(uow, book, key)
             state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
         except Refused as refused:
             return KeyPreview(key.amount_milli, refused.problems)
@@ -226,9 +224,9 @@ def _key_fields(key) -> dict:
     return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
 
 
-def _refuse_known_key(session, book: "projection.Book", key) -> None:
+def _refuse_known_key(uow, book: "projection.Book", key) -> None:
     """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
-    use = _key_use(session, key.text, key.key_id_hex)
+    use = _key_use(uow, key.text, key.key_id_hex)
     if use is not None:
         code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
         raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
@@ -238,17 +236,17 @@ def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) ->
     """Queue giving back a held key (R24); a deposit still queued here is simply dropped (it never left)."""
     with uow:
         now = _now(uow, clock, writing=True)
-        for op in outbox.all_ops(uow.session, account_id):
+        for op in uow.outbox.all_ops(account_id):
             note = json.loads(op.note) if op.note else {}
             if op.kind == "deposit_key" and op.state == outbox.PENDING and note.get("key_id") == key_id \
                     and op.attempts == 0:
-                outbox.remove(uow.session, op)
+                uow.outbox.remove(op)
                 uow.commit()
                 return QueuedOp(op.op_id, "withdraw_key", account_id)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         book.require_alive(account_id)
         _decide(book, account_id, "withdraw_key", {"key_id": key_id})
-        op = outbox.enqueue(uow.session, "withdraw_key", account_id, {"key_id": key_id}, now)
+        op = uow.outbox.enqueue("withdraw_key", account_id, {"key_id": key_id}, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -259,10 +257,10 @@ def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -
         raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         book.require_alive(account_id)
         _decide(book, account_id, "update_account", {"auto_reload_days": days})
-        op = outbox.enqueue(uow.session, "update_account", account_id, {"auto_reload_days": days}, now)
+        op = uow.outbox.enqueue("update_account", account_id, {"auto_reload_days": days}, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)
 
@@ -282,21 +280,17 @@ class KeyUse:
     account_id: str
 
 
-def _key_use(session, key_text: str, key_id_hex: str) -> KeyUse | None:
+def _key_use(uow, key_text: str, key_id_hex: str) -> KeyUse | None:
     """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
-    for op in outbox.all_ops(session):
+    for op in uow.outbox.all_ops():
         if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
             if op.state == "pending":
                 return KeyUse("queued", op.account_id)
             if op.rule == "key-used":
                 return KeyUse("used", op.account_id)
-    for line in session.scalars(select(LedgerLine).where(LedgerLine.raw.contains(key_id_hex)).limit(5)):
-        try:
-            loaded = json.loads(line.raw).get("key_id") == key_id_hex
-        except ValueError:
-            loaded = False
-        if loaded:
-            return KeyUse("loaded", line.account_id)
+    account_id = uow.replica.account_crediting(key_id_hex)
+    if account_id is not None:
+        return KeyUse("loaded", account_id)
     return None
 
 
@@ -307,7 +301,7 @@ def key_use(uow: UnitOfWork, key_text: str) -> KeyUse | None:
     except (KeyFormatError, SignatureError):
         return None
     with uow:
-        return _key_use(uow.session, key.text, key.key_id_hex)
+        return _key_use(uow, key.text, key.key_id_hex)
 
 
 def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfeit_milli: int) -> QueuedOp:
@@ -323,10 +317,10 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
         raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
     with uow:
         now = _now(uow, clock, writing=True)
-        book = projection.Book.load(uow.session, now, account_id)
+        book = uow.accounts.book(now, account_id)
         book.require_alive(account_id)
         _decide(book, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
-        op = outbox.enqueue(uow.session, "delete_account", account_id,
+        op = uow.outbox.enqueue("delete_account", account_id,
                             {"confirm_forfeit_milli": confirm_forfeit_milli}, now)
         uow.commit()
         return QueuedOp(op.op_id, op.kind, account_id)

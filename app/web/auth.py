@@ -50,7 +50,7 @@ def _fingerprints():
 
 def check_server(url: str, token: str):
     """The server and token checked as given (who is connected, or what failed), before anything is stored."""
-    from ..sync import check_connection
+    from ..transport import check_connection
 
     try:
         ring = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import uuid
 
-from app import replica
 from rental.money import TICKS_PER_MILLI
 
 ACCOUNT_ID = "6c1d0a4e-3f5b-4a8e-9d2c-0b7e1f2a3c4d"
@@ -52,9 +51,9 @@ def seed(store, signer, now: int, *, account: dict | None = None, pricelist: dic
     """Store signed envelopes as a sync would (they are verified on the way in)."""
     with store.unit_of_work() as uow:
         if pricelist is not None:
-            assert replica.store_pricelist(uow.session, uow.keyring, signer.sign_envelope("pricelist", pricelist), now)
+            assert uow.replica.store_pricelist(uow.keyring, signer.sign_envelope("pricelist", pricelist), now)
         if account is not None:
-            replica.store_account(uow.session, uow.keyring, signer.sign_envelope("account", account), now)
+            uow.replica.store_account(uow.keyring, signer.sign_envelope("account", account), now)
         uow.commit()
 
 

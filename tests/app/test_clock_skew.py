@@ -168,7 +168,7 @@ def test_with_nothing_signed_the_date_header_is_shown_but_never_moves_money(serv
     assert status.clock_notice.source == "date"  # the server's Date is the real time, decades before its CLOCK
     assert status.clock_notice.offset_s < -10 * 365 * DAY and "Date" in status.clock_notice.message
     with store.unit_of_work() as uow:
-        assert clock_mod.server_now(uow.session, laptop_clock.now()) == laptop_clock.now()
+        assert clock_mod.server_now(uow, laptop_clock.now()) == laptop_clock.now()
 
 
 def test_a_signed_time_replaces_an_offset_read_from_the_date_header(server, laptop):

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app import projection, services
-from app.clock import MovableClock
 from license_server import admin
 from rental import reload
 from rental.money import SECONDS_PER_DAY, ticks_to_milli_floor
@@ -99,7 +98,7 @@ class Trial:
         view = services.account_detail(self.uow(), self.clock, self.account_id)
         figures = view.pending or view.confirmed
         with self.store.unit_of_work() as uow:
-            book = projection.Book.load(uow.session, self.clock.now(), self.account_id)
+            book = uow.accounts.book(self.clock.now(), self.account_id)
             state = book.pending_state(self.account_id) or book.get(self.account_id)
             pbxs = {pbx_id: projection.pbx_status(state, pbx_id) for pbx_id, pbx in state.pbxs.items()
                     if not pbx.removed}

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from app import outbox, services
+from app import services
+from app.errors import from_stored
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 
 from .builders import ACCOUNT_ID, PBX_ID, account_payload, monthly, pricelist_payload, seed
@@ -39,15 +40,13 @@ def detail(store, clock):
 
 
 def test_a_verified_snapshot_is_kept_verbatim_with_its_parsed_fields(store, signer, prices, clock):
-    from app.replica import get_account, store_account
-
     envelope = signer.sign_envelope("account", account_payload(as_of=clock.now(), licenses={IP_PORT: 10},
                                                                prices=prices))
     with store.unit_of_work() as uow:
-        store_account(uow.session, uow.keyring, envelope, clock.now())
+        uow.replica.store_account(uow.keyring, envelope, clock.now())
         uow.commit()
     with store.unit_of_work() as uow:
-        row = get_account(uow.session, ACCOUNT_ID)
+        row = uow.replica.get_account(ACCOUNT_ID)
         assert json.loads(row.envelope) == envelope
         assert (row.revision, row.name, row.status, row.rate_ticks_per_s) == (3, "Acme Dental", "active", 60_000)
 
@@ -59,6 +58,8 @@ def test_a_snapshot_older_than_the_one_held_is_refused_with_the_reason_shown(onl
     assert view.revision == 3 and view.name == "Acme Dental"
     refusals = services.sync_status(online_once.unit_of_work()).refusals
     assert "older than revision 3" in refusals[0].reason
+    kept = from_stored(refusals[0].reason)  # as data: the screens word it in the technician's language
+    assert (kept.code, kept.params["revision"], kept.params["held_revision"]) == ("snapshot-older", 2, 3)
 
 
 def test_a_tampered_snapshot_is_refused_with_a_reason_not_a_crash(online_once, signer, prices, clock):
@@ -66,9 +67,7 @@ def test_a_tampered_snapshot_is_refused_with_a_reason_not_a_crash(online_once, s
                                                                prices=prices))
     envelope["sig"] = envelope["sig"][:-2] + ("AA" if not envelope["sig"].endswith("AA") else "BA")
     with online_once.unit_of_work() as uow:
-        from app.replica import store_account
-
-        assert store_account(uow.session, uow.keyring, envelope, clock.now()) is None
+        assert uow.replica.store_account(uow.keyring, envelope, clock.now()) is None
         uow.commit()
     assert detail(online_once, clock).revision == 3
     reason = services.sync_status(online_once.unit_of_work()).refusals[0].reason
@@ -177,7 +176,7 @@ def test_pending_license_changes_of_one_pbx_collapse_into_the_newest_desired_sta
 def test_a_license_change_a_sync_may_have_carried_is_never_rewritten(online_once, clock):
     sent = services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 12})
     with online_once.unit_of_work() as uow:
-        outbox.mark_attempt(uow.session, outbox.pending(uow.session))
+        uow.outbox.mark_attempt(uow.outbox.pending())
         uow.commit()
     newer = services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 14})
     assert [op.op_id for op in detail(online_once, clock).ops] == [sent.op_id, newer.op_id]
@@ -325,5 +324,5 @@ def test_a_plain_http_server_on_another_machine_is_refused(store):
 
 def _body(store, op_id):
     with store.unit_of_work() as uow:
-        return json.loads(outbox.get(uow.session, op_id).body)
+        return json.loads(uow.outbox.get(op_id).body)
 

@@ -147,9 +147,8 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
     assert current_revision(old.engine) == "0001"
     assert "ledger_line" not in inspect(old.engine).get_table_names()
     with old.unit_of_work() as uow:  # a setting written by the first version of the app
-        from app import settings
 
-        settings.put(uow.session, "server_url", "https://licenses.example.com")
+        uow.settings.put("server_url", "https://licenses.example.com")
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)

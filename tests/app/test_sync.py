@@ -13,7 +13,7 @@ import threading
 import httpx
 import pytest
 
-from app import services, sync
+from app import services, sync, transport
 from app.clock import MovableClock
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 from tests.support.faults import FaultProxy
@@ -226,7 +226,7 @@ class Replaying(httpx.HTTPTransport):
 def test_a_tampered_answer_is_refused_whole_and_the_ops_stay_queued(server, laptop, clock, token):
     store = laptop("a")
     account_id, _, _ = prepare_customer(store, clock, server)
-    report = sync_now(store, clock, transport=sync.HttpTransport(server.url, token, transport=Tampering()))
+    report = sync_now(store, clock, transport=transport.HttpTransport(server.url, token, transport=Tampering()))
     assert not report.ok and "refused" in report.error
     assert len(ops_of(store, clock, account_id)) == 3  # nothing of the answer was believed
     status = services.sync_status(store.unit_of_work())
@@ -247,7 +247,7 @@ def test_a_replayed_older_snapshot_is_refused_and_the_newer_one_kept(server, lap
     assert sync_now(store, clock).ok
     held = services.account_detail(store.unit_of_work(), clock, account_id).revision
     assert held > old_revision
-    report = sync_now(store, clock, transport=sync.HttpTransport(server.url, token,
+    report = sync_now(store, clock, transport=transport.HttpTransport(server.url, token,
                                                                  transport=Replaying(old_listing)))
     assert report.refused  # the sync itself completes; the old snapshot is not believed
     view = services.account_detail(store.unit_of_work(), clock, account_id)
@@ -350,11 +350,11 @@ class Counting(httpx.HTTPTransport):
 
 def counted_sync(store, clock, server, token) -> tuple:
     counting = Counting()
-    transport = sync.HttpTransport(server.url, token, transport=counting)
+    api = transport.HttpTransport(server.url, token, transport=counting)
     try:
-        return sync_now(store, clock, transport=transport), counting
+        return sync_now(store, clock, transport=api), counting
     finally:
-        transport.close()
+        api.close()
 
 
 def test_a_sync_pulls_only_the_ledgers_of_accounts_that_changed(server, laptop, clock, token):
@@ -436,7 +436,7 @@ def test_the_background_back_off_doubles_up_to_its_ceiling_and_resets_after_a_su
 
 def test_a_server_over_plain_http_to_another_machine_is_never_called():
     with pytest.raises(services.InsecureServerUrl, match="in clear"):
-        sync.HttpTransport("http://licenses.example.com", "tok")
+        transport.HttpTransport("http://licenses.example.com", "tok")
 
 
 def test_a_refused_token_is_reported_and_nothing_is_lost(server, laptop, clock):

@@ -72,7 +72,7 @@ def test_the_demo_account_accepted_the_demo_terms_and_its_key_is_loaded(tmp_path
         store = services.unlock(tmp_path / "app", DEMO_PASSPHRASE, demo=True)
         try:
             with store.unit_of_work() as uow:
-                [row] = replica.all_accounts(uow.session)
+                [row] = uow.replica.all_accounts()
                 payload = replica.account_payload(row)
             assert payload["terms_version"].startswith("demo-") and payload["terms_accepted_by"] == DEMO_SIGNATORY
             assert payload["balance_ticks"] > 0  # the create was applied, so the key was too
@@ -92,7 +92,7 @@ def test_the_demo_account_runs_with_automatic_reload_on_and_a_key_held(tmp_path)
         store = services.unlock(tmp_path / "app", DEMO_PASSPHRASE, demo=True)
         try:
             with store.unit_of_work() as uow:
-                [row] = replica.all_accounts(uow.session)
+                [row] = uow.replica.all_accounts()
                 payload = replica.account_payload(row)
         finally:
             store.close()

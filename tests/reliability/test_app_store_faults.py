@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from app import outbox, services
+from app import services
 from app.clock import MovableClock
 from app.store import StoreError
 from tests.support.faults import fill_disk, read_only_view, tiny_disk
@@ -36,7 +36,7 @@ def new_store(home: Path):
 
 def outbox_op_ids(store) -> list[str]:
     with store.unit_of_work() as uow:
-        return [op.op_id for op in outbox.all_ops(uow.session)]
+        return [op.op_id for op in uow.outbox.all_ops()]
 
 
 def integrity(store) -> str:

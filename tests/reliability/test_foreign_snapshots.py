@@ -15,7 +15,7 @@ import uuid
 import httpx
 import pytest
 
-from app import services, sync
+from app import services, transport
 from app.clock import MovableClock
 from tests.support.license_server import LiveLicenseServer
 
@@ -67,11 +67,11 @@ class SlipIn(httpx.HTTPTransport):
 
 
 def sync_through(store, clock, server, token, slip: SlipIn):
-    transport = sync.HttpTransport(server.url, token, transport=slip)
+    api = transport.HttpTransport(server.url, token, transport=slip)
     try:
-        return services.sync_now(store, clock, transport=transport)
+        return services.sync_now(store, clock, transport=api)
     finally:
-        transport.close()
+        api.close()
 
 
 def laptop(tmp_path, server, token):

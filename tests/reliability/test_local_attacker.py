@@ -11,13 +11,10 @@ import http.server
 import os
 import re
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app import create_app, services
 from app.clock import MovableClock

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from app import outbox, services
+from app import services
 from app.clock import MovableClock
 from tests.support.faults import FaultProxy, KillableProcess
 from tests.support.license_server import START, GunicornLicenseServer
@@ -87,7 +87,7 @@ class Rig:
 
     def pending_op_ids(self) -> list[str]:
         with self.store.unit_of_work() as uow:
-            return [op.op_id for op in outbox.pending(uow.session)]
+            return [op.op_id for op in uow.outbox.pending()]
 
 
 class Technician:
@@ -104,7 +104,7 @@ class Technician:
 
     def unsent_set_licenses(self, pbx_id: str) -> set[str]:
         with self.rig.store.unit_of_work() as uow:
-            return {op.op_id for op in outbox.pending(uow.session)
+            return {op.op_id for op in uow.outbox.pending()
                     if op.kind == "set_licenses" and op.pbx_id == pbx_id and op.attempts == 0}
 
     def _call(self, fn, *args, **kwargs):
@@ -234,7 +234,7 @@ def check_exactly_once(rig: Rig, tech: Technician) -> dict:
         from app.models import OpResult
 
         held = {row.op_id: row.status for row in uow.session.query(OpResult)}
-        waiting = {op.op_id: op.state for op in outbox.all_ops(uow.session)}
+        waiting = {op.op_id: op.state for op in uow.outbox.all_ops()}
     for op_id, (kind, status, _) in statuses.items():
         assert held.get(op_id, waiting.get(op_id)) in (status, status.replace("conflict", "conflict")), \
             f"op {op_id} ({kind}): server says {status}, the app holds {held.get(op_id)} / {waiting.get(op_id)}"

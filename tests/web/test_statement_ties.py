@@ -15,7 +15,7 @@ from tests.support.license_server import LiveLicenseServer
 
 from .conftest import htmx  # noqa: F401  (the fixture chain of tests/web)
 from .test_clock_and_answers import sync
-from .test_guide_rules_screens import MONTH, DAY, IP_PORT, running_customer, server_account
+from .test_guide_rules_screens import MONTH, DAY, IP_PORT, running_customer
 
 
 @pytest.fixture

@@ -1,0 +1,169 @@
+"""The license server's JSON API as the app calls it (DESIGN §5): httpx with timeouts, https unless the server
+is this machine, every failure a SyncError with a code the screens word; and the first run's connection check.
+
+Nothing here is believed: what the server answers is verified by app/sync.py before any of it is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from rental.errors import SignatureError
+from rental.reasons import Reason
+from rental.signing import token_binding
+
+from . import clock as clock_mod, settings
+from .errors import ServerError, SyncError
+
+API = "/api/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+
+class HttpTransport:
+    """The license server's JSON API over httpx, with timeouts; https unless the server is this machine."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = settings.check_server_url(base_url)
+        self.token_binding = token_binding(token)  # what a signed /whoami answer for this token carries
+        self._client = httpx.Client(base_url=self.base_url + API, timeout=timeout, transport=transport,
+                                    headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                                    follow_redirects=False, trust_env=False)
+        self.last_date: int | None = None  # the last answer's HTTP Date (unsigned: a fallback for the clock offset)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        try:
+            response = self._client.request(method, path, json=body, params=params)
+        except httpx.TimeoutException:
+            raise SyncError("sync-timeout") from None
+        except httpx.HTTPError:
+            raise SyncError("sync-unreachable") from None
+        self.last_date = clock_mod.http_date(response.headers.get("date"))
+        try:
+            data = response.json()
+        except ValueError:
+            raise SyncError("sync-not-json", status=response.status_code) from None
+        if response.status_code >= 400:
+            code = data.get("error", "error") if isinstance(data, dict) else "error"
+            message = data.get("message", "") if isinstance(data, dict) else ""
+            raise ServerError(response.status_code, str(code), str(message))
+        if not isinstance(data, dict):
+            raise SyncError("sync-not-object")
+        return data
+
+    def health(self) -> dict:
+        return self._call("GET", "/health")
+
+    def whoami(self) -> dict:
+        return self._call("GET", "/whoami")
+
+    def pricelist(self) -> dict:
+        return self._call("GET", "/pricelist")
+
+    def terms(self) -> dict:
+        return self._call("GET", "/terms")
+
+    def accounts(self) -> dict:
+        return self._call("GET", "/accounts")
+
+    def account(self, account_id: str) -> dict:
+        return self._call("GET", f"/accounts/{account_id}")
+
+    def ledger(self, account_id: str, newer_than: int | None = None) -> list:
+        """Ledger lines of the account newest first, following the pages back to line newer_than."""
+        return self._pages(f"/accounts/{account_id}/ledger", "lines", newer_than)
+
+    def history(self, account_id: str, newer_than: int | None = None) -> list:
+        """The account's events newest first (R25), following the pages back to event newer_than."""
+        return self._pages(f"/accounts/{account_id}/history", "events", newer_than)
+
+    def _pages(self, path: str, key: str, newer_than: int | None) -> list:
+        """A list paged newest first by `before` (ledger, history), back to the item with id newer_than."""
+        items: list = []
+        params: dict = {}
+        for _ in range(10_000):
+            page = self._call("GET", path, params=params)
+            found = page.get(key)
+            if not isinstance(found, list):
+                break
+            items.extend(found)
+            cursor = page.get("next_before")
+            reached = newer_than is not None and any(
+                isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] <= newer_than
+                for item in found)
+            if not isinstance(cursor, int) or not found or reached:
+                break
+            params = {"before": cursor}
+        return items
+
+    def sync(self, body: dict) -> dict:
+        return self._call("POST", "/sync", body)
+
+
+def untrusted_key_reason(answer, keyring) -> Reason | None:
+    """When an answer is signed with a key this app does not trust, say which key file is missing (plain words,
+    not the verifier's "trusted keys are none"); None when every envelope names a trusted key."""
+    envelopes = []
+    if isinstance(answer, dict):
+        for value in answer.values():
+            envelopes += value if isinstance(value, list) else [value]
+    for envelope in envelopes:
+        kid = envelope.get("kid") if isinstance(envelope, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return Reason("sync", "sync-untrusted-key", {"kid": kid})
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What a first run learnt of a server and token: who is connected, or what failed as a code the screen words
+    (unreachable, not-a-server, token-unknown, server-error with detail, untrusted-key with kid)."""
+
+    ok: bool
+    technician: str | None = None
+    partner: str | None = None
+    code: str | None = None
+    field: str | None = None  # server_url | token: where the problem is shown
+    detail: str | None = None  # the server's own words (server-error) or the key id (untrusted-key)
+
+
+def check_connection(url: str, token: str, keyring, *,
+                     transport: httpx.BaseTransport | None = None) -> ConnectionCheck:
+    """Ask the server who the token belongs to and check its signing key is trusted here (nothing is stored)."""
+    try:
+        api = HttpTransport(url, token, transport=transport, timeout=httpx.Timeout(10.0))
+    except settings.InsecureServerUrl as exc:
+        return ConnectionCheck(False, code="server-error", field="server_url", detail=str(exc))
+    try:
+        try:
+            health = api.health()
+        except SyncError:
+            return ConnectionCheck(False, code="unreachable", field="server_url")
+        if health.get("status") != "ok":
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        try:
+            envelope = api.whoami()
+        except ServerError as exc:
+            if exc.status == 401:
+                return ConnectionCheck(False, code="token-unknown", field="token")
+            return ConnectionCheck(False, code="server-error", field="server_url", detail=exc.server_message)
+        except SyncError:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        kid = envelope.get("kid") if isinstance(envelope, dict) else None
+        if isinstance(kid, str) and kid not in keyring:
+            return ConnectionCheck(False, code="untrusted-key", field="server_url", detail=kid)
+        try:  # signed: whose token this is, bound to this very token (the same answer sync pins the partner on)
+            me = keyring.verify_envelope(envelope, "technician")
+        except SignatureError:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        if me.get("token_binding") != api.token_binding:
+            return ConnectionCheck(False, code="not-a-server", field="server_url")
+        technician, partner = str(me.get("technician", "")), str(me.get("partner", ""))
+        return ConnectionCheck(True, technician, partner)
+    finally:
+        api.close()
