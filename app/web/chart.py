@@ -41,13 +41,14 @@ TICKS_PER_ISC = 31_557_600_000
 
 def round_up(ticks: int) -> int:
     """The smallest round amount at or above ticks (1, 2, 2.5 or 5 × a power of ten iSC, or of milli-iSC below
-    1 iSC), so the axis reads 0, 50, 100 rather than 0, 48.672, 97.345."""
+    1 iSC), so the axis reads 0, 50, 100 rather than 0, 48.672, 97.345. Its half is labelled too, so it is
+    a whole number of milli-iSC: a balance near zero reads 0, 0.001, 0.002, never 0, 0, 0.001."""
     unit = TICKS_PER_ISC // 1000  # a milli-iSC
     step = unit
     while True:
         for factor_num, factor_den in ((1, 1), (2, 1), (5, 2), (5, 1)):
             candidate = step * factor_num // factor_den
-            if candidate >= ticks and candidate * factor_den == step * factor_num:
+            if candidate >= ticks and candidate * factor_den == step * factor_num and candidate % (2 * unit) == 0:
                 return candidate
         step *= 10
 
