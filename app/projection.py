@@ -25,6 +25,7 @@ from .models import OutboxOp
 from .outbox import Outbox
 from .replica import Replica
 from .errors import NotFound, Problem, Refused
+from .views import TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -69,6 +70,7 @@ class AccountState:
     pending_credit_milli: int = 0
     auto_reload_days: int = 0  # R24: 0 off, 14 or 28
     deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
+    terms: TermsAcceptance | None = None  # R26: the customer's acceptance, as recorded (or queued with the account)
 
     def plan(self, policy: Policy) -> "Plan":
         """What automatic reload will still do for this account (R24)."""
@@ -133,7 +135,15 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
         cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en",
         partner=payload.get("partner"), revision=payload["revision"], billing=account, pbxs=pbxs, confirmed=True,
         price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
-        auto_reload_days=days, deposits=deposits)
+        auto_reload_days=days, deposits=deposits, terms=_terms_of(payload, payload.get("terms_accepted_at")))
+
+
+def _terms_of(fields: dict, accepted_at: int | None) -> TermsAcceptance | None:
+    """The acceptance of the rental terms (R26) a snapshot records, or a queued create_account carries."""
+    version, name = fields.get("terms_version"), fields.get("terms_accepted_by", fields.get("accepted_by"))
+    if not isinstance(version, str) or not isinstance(name, str):
+        return None
+    return TermsAcceptance(version, name, accepted_at if isinstance(accepted_at, int) else None)
 
 
 def figures(account: Account, now: int, plan: Plan | None = None) -> Figures:
@@ -450,7 +460,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
             account_id=op.account_id, name=after.name, contact_email=after.contact_email,
             cloud_contract=after.cloud_contract, language=after.language, partner=None, revision=None,
             billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version,
-            auto_reload_days=after.auto_reload_days, deposits=after.deposits)
+            auto_reload_days=after.auto_reload_days, deposits=after.deposits, terms=_terms_of(body, None))
     pbx_id = body.get("pbx_id")
     if history is not None:
         serial = (core.pbxs.get(pbx_id) or after.pbxs.get(pbx_id)).serial if pbx_id and (

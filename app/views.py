@@ -140,6 +140,17 @@ class AccountView:
     auto_reload_days: int = 0  # R24 as the server confirmed it (0 off)
     pending_reload_days: int | None = None  # a queued change of it
     deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
+    terms: TermsAcceptance | None = None  # R26: the rental terms the customer accepted
+
+
+@dataclass(frozen=True)
+class TermsAcceptance:
+    """The customer's acceptance of the rental terms (R26): which version, by whom, recorded when by the server
+    (None while the new account waits for the next sync)."""
+
+    version: str
+    accepted_by: str
+    accepted_at: int | None
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "firmware-too-old": ("R1", N_("Firmware {firmware} is older than 13r1, the first version that supports rental. "
                                   "Update the PBX to 13r1 or later, then put it in rental mode.")),
     # R2, R3 what may be rented
-    "hardware-license": ("R2", N_("{ref} ({name}) is a hardware license: hardware licenses (01-00500-xxx) are bought, "
+    "hardware-license": ("R2", N_("“{name}” ({ref}) is a hardware license: hardware licenses (01-00500-xxx) are bought, "
                                   "never rented. Remove it from the rental configuration.")),
-    "third-party": ("R2", N_("{ref} ({name}) is partner or third-party software, which cannot be rented. License it "
+    "third-party": ("R2", N_("“{name}” ({ref}) is partner or third-party software, which cannot be rented. License it "
                              "from its vendor and remove it from the rental configuration.")),
-    "not-offered": ("R2", N_("{ref} ({name}) is not offered for rent. Remove it from the rental configuration.")),
-    "maintenance-included": ("R3", N_("{ref} ({name}) is software maintenance, already included in the rent (a rental "
+    "not-offered": ("R2", N_("“{name}” ({ref}) is not offered for rent. Remove it from the rental configuration.")),
+    "maintenance-included": ("R3", N_("“{name}” ({ref}) is software maintenance, already included in the rent (a rental "
                                       "PBX may always run the newest firmware). Remove it: it is never billed.")),
     "item-unknown": ("not-found", N_("{ref} is not on price list {version}: check the reference, or sync to get "
                                      "the newest list.")),

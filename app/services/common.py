@@ -188,6 +188,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         auto_reload_days=state.auto_reload_days,
         pending_reload_days=book.pending_account_edits(account_id).get("auto_reload_days"),
         deposits=_deposit_views(book, state, pending, account_id),
+        terms=state.terms,
     )
 
 

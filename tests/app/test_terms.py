@@ -108,12 +108,17 @@ def test_an_acceptance_made_offline_is_recorded_by_the_server_at_sync(laptop, se
     server.publish_terms(V1)
     sync(laptop, clock)
     queued = create(laptop, clock, terms_version="2027-01", accepted_by="Dr Alice Martin", terms_accepted=True)
+    # the account page says it offline already, to be recorded at the next sync
+    offline = services.account_detail(laptop.unit_of_work(), clock, queued.account_id).terms
+    assert offline == services.TermsAcceptance("2027-01", "Dr Alice Martin", None)
     clock.advance(3600)  # back at the office
     sync(laptop, clock)
     with server.client(token) as client:
         account = server.keyring.verify_envelope(client.get(f"/accounts/{queued.account_id}").json(), "account")
     assert (account["terms_version"], account["terms_accepted_by"], account["terms_accepted_at"]) == (
         "2027-01", "Dr Alice Martin", clock.now())
+    recorded = services.account_detail(laptop.unit_of_work(), clock, queued.account_id).terms
+    assert recorded == services.TermsAcceptance("2027-01", "Dr Alice Martin", clock.now())
 
 
 def test_an_acceptance_of_terms_replaced_meanwhile_is_refused_at_sync_and_the_new_ones_arrive(

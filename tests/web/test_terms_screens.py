@@ -68,10 +68,16 @@ def test_an_account_without_acceptance_is_refused_next_to_the_signatory_field(un
     assert 'value="Dr Alice Martin"' in page  # nothing typed is lost
 
 
-def test_an_accepted_account_is_queued(unlocked, csrf, held):
+def test_an_accepted_account_is_queued_and_its_page_says_who_accepted_which_terms(unlocked, csrf, held, app):
     response = new_account(unlocked, csrf, terms_version="2027-01", accepted_by="Dr Alice Martin",
                            terms_accepted="on")
     assert response.status_code == 302
+    page = unlocked.get(response.headers["Location"]).data.decode()
+    assert "Rental terms</a> 2027-01 · accepted by Dr Alice Martin, recorded at the next sync" in page
+    app.extensions[EXTENSION].language = "fr"
+    page = unlocked.get(response.headers["Location"]).data.decode()
+    assert "Conditions de location</a> 2027-01 · acceptées par Dr Alice Martin, enregistrées à la prochaine " \
+           "synchronisation" in page
 
 
 def test_the_refusal_reads_in_french_for_a_french_technician(unlocked, csrf, held, app):
