@@ -40,10 +40,6 @@ class BackgroundSyncer:
         self.next_delay_s = 0.0
         self._backoff = min_backoff_s
 
-    @property
-    def is_stopping(self) -> bool:
-        return self._stop.is_set()
-
     def start(self) -> "BackgroundSyncer":
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="rentdesk-sync", daemon=True)

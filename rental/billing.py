@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from .errors import RentalError
-from .money import SECONDS_PER_MONTH, TICKS_PER_MILLI, check_milli, require_int
+from .money import TICKS_PER_MILLI, check_milli, require_int
 from .pricing import PriceList
 
 CREDIT = "credit"
@@ -294,12 +294,6 @@ def lines_for(pbx_id: str, items: Mapping[str, int], pricelist: PriceList) -> tu
     return tuple(lines)
 
 
-def replace_pbx_lines(account: Account, pbx_id: str, new_lines: Iterable[Line]) -> tuple[Line, ...]:
-    """The account's lines with those of pbx_id replaced by new_lines."""
-    kept = tuple(line for line in account.lines if line.pbx_id != pbx_id)
-    return kept + tuple(new_lines)
-
-
 def forfeit(account: Account, at: int) -> Change:
     """Delete the account: the remaining iSC are forfeited for good (R13)."""
     _require_alive(account)
@@ -327,11 +321,6 @@ def expire(account: Account, at: int, retention_s: int) -> Change:
         return change
     entry = Entry(kind=EXPIRY, at=ends, ticks=account.balance)
     return change.then(replace(account, balance=0), entry)
-
-
-def monthly_ticks(rate: int) -> int:
-    """Ticks one average month costs at rate (R21)."""
-    return require_int(rate, "rate") * SECONDS_PER_MONTH
 
 
 def _require_alive(account: Account) -> None:

@@ -133,13 +133,11 @@ class PriceList:
 
 
 def _item_from_dict(raw: Any, index: int) -> PriceItem:
-    where = f"Item #{index + 1}"
     if not isinstance(raw, dict):
         raise PriceListError("item-not-object", index=index + 1)
     ref = raw.get("ref")
     if not isinstance(ref, str) or not _REF.match(ref):
         raise PriceListError("item-ref", index=index + 1)
-    where = f"Item #{index + 1} ({ref})"
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PriceListError("item-needs", index=index + 1, ref=ref, key="name")

@@ -52,10 +52,6 @@ def ordered(deposits: Iterable[Deposit]) -> tuple[Deposit, ...]:
     return tuple(sorted(deposits))
 
 
-def is_on(days: int) -> bool:
-    return bool(days)
-
-
 def next_reload_at(account: Account, days: int, deposits: tuple[Deposit, ...]) -> int | None:
     """The second the oldest deposited key is redeemed: when the runtime reaches `days`, or at once (the
     account's as_of) when it is shorter already or the account is suspended (R18); None when none will be."""
@@ -120,11 +116,6 @@ def forward(account: Account, deposits: Iterable[Deposit], days: int, policy: Po
 def ends_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy) -> int | None:
     """The end of credit counting the keys automatic reload will still redeem (R24); None when nothing runs out."""
     return run(account, deposits, days, policy, None).account.depletes_at
-
-
-def upcoming(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy) -> tuple[Reload, ...]:
-    """Every reload still to come, at its exact second (for "+10 iSC automatically on 14 Mar, 09:12")."""
-    return run(account, deposits, days, policy, None).reloads
 
 
 def balance_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int) -> int:
