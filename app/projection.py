@@ -195,14 +195,14 @@ def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
     if kind == "create_account":
         return Reason("", "op-create-account", {"name": body.get("name"), "email": body.get("contact_email")})
     if kind == "update_account":
-        changes = [f"{key} → {body[key]}" for key in ("name", "contact_email", "cloud_contract", "language",
-                                                      "auto_reload_days") if key in body]
+        changes = decider.changes_of({key: body[key] for key in ("name", "contact_email", "cloud_contract",
+                                                                 "language", "auto_reload_days") if key in body})
         return Reason("", "op-update-account", {"changes": changes})
     if kind == "register_pbx":
         return Reason("", "op-register-pbx", {key: body.get(key) for key in ("name", "platform", "firmware", "mode")})
     if kind == "update_pbx":
-        changes = [f"{key} → {body[key]}" for key in ("name", "firmware", "platform", "hardware_model", "mode")
-                   if key in body]
+        changes = decider.changes_of({key: body[key] for key in ("name", "firmware", "platform", "hardware_model",
+                                                                 "mode") if key in body})
         return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
     if kind == "set_licenses":
         prices = book.pricelist if book else None  # the item's name as the price list gives it (issue 11)

@@ -245,7 +245,7 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
         for pbx in state.pbxs.values():
             if pbx.platform == "cloud" and pbx.mode == "rental" and state.billing.lines_of(pbx.pbx_id):
                 raise _refused("cloud-contract-in-use", pbx=pbx.name)
-    return Decision(replace(state, **changes), events=(Event("account-edited", {"changes": _changes(changes)}),))
+    return Decision(replace(state, **changes), events=(Event("account-edited", {"changes": changes_of(changes)}),))
 
 
 def register_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -280,7 +280,7 @@ def update_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     events = []
     edited = {key: value for key, value in changes.items() if key != "mode" and getattr(pbx, key) != value}
     if edited:
-        events.append(Event("pbx-edited", {"pbx": pbx.name, "pbx_id": pbx.pbx_id, "changes": _changes(edited)}))
+        events.append(Event("pbx-edited", {"pbx": pbx.name, "pbx_id": pbx.pbx_id, "changes": changes_of(edited)}))
     if merged.mode != pbx.mode:
         events.append(Event(f"pbx-to-{merged.mode}", {"pbx": merged.name, "pbx_id": pbx.pbx_id}))
     return Decision(replace(state, pbxs={**state.pbxs, pbx.pbx_id: merged}), events=tuple(events))
@@ -495,9 +495,10 @@ def licenses_changed(pbx: Pbx, current: Mapping[str, int], wanted: Mapping[str, 
                                       "to_qty": [new for _, _, new in moved]})
 
 
-def _changes(changes: Mapping[str, Any]) -> list[str]:
-    """Edited fields as the history lists them: "name → value" (booleans as true/false)."""
-    return [f"{key} → {str(value).lower() if isinstance(value, bool) else value}" for key, value in changes.items()]
+def changes_of(changes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Edited fields as data for history and queued-op lines: [{"field": name, "to": value}], worded by each
+    screen in its language (rental.reasons.change_text)."""
+    return [{"field": key, "to": value} for key, value in changes.items()]
 
 
 def _pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Pbx:

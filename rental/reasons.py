@@ -289,6 +289,37 @@ def template_of(code: str) -> str | None:
     return found[1] if found else None
 
 
+#: Words for codes a reason carries as values: an edit's fields and values (``changes`` of account-edited,
+#: pbx-edited and the queued edits, each {"field": name, "to": value}), ``platform`` and ``mode`` params.
+EDIT_FIELDS = {"name": N_("name"), "contact_email": N_("contact e-mail"), "cloud_contract": N_("cloud contract"),
+               "language": N_("language"), "auto_reload_days": N_("automatic reload"), "firmware": N_("firmware"),
+               "platform": N_("platform"), "hardware_model": N_("hardware model"), "mode": N_("mode")}
+VALUE_WORDS = {
+    "platform": {"vmware": N_("VMware"), "hyper-v": N_("Hyper-V"), "hardware": N_("Vendor hardware"),
+                 "cloud": N_("Cloud")},
+    "mode": {"rental": N_("rental"), "purchased": N_("purchased")},
+    "language": {"en": N_("English"), "fr": N_("French")},
+}
+YES, NO, OFF = N_("yes"), N_("no"), N_("off")
+RELOAD_DAYS = N_("{days} days before the credit runs out")
+
+
+def change_text(change: Mapping[str, Any], words: Callable[[str, str], str] | None = None) -> str:
+    """One edited field as "field → value", in the reader's words (``words("word", english)`` translates)."""
+    word = words or (lambda _name, english: english)
+    key, to = str(change.get("field")), change.get("to")
+    if isinstance(to, bool):
+        shown = word("word", YES if to else NO)
+    elif key == "auto_reload_days" and isinstance(to, int):
+        shown = word("word", RELOAD_DAYS).format(days=to) if to else word("word", OFF)
+    elif key in VALUE_WORDS and isinstance(to, str):
+        shown = word("word", VALUE_WORDS[key][to]) if to in VALUE_WORDS[key] else to
+    else:
+        shown = str(to)
+    label = word("word", EDIT_FIELDS[key]) if key in EDIT_FIELDS else key
+    return f"{label} → {shown}"
+
+
 #: English words for the ``got`` codes of field reasons (rental.validation.TYPE_CODES).
 GOT_WORDS = {"object": N_("an object"), "list": N_("a list"), "text": N_("text"), "boolean": N_("true/false"),
              "number": N_("a number"), "decimal": N_("a decimal number"), "null": N_("null"),
@@ -301,6 +332,11 @@ def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None =
     words the reader's language gives, through ``words(name, value)``)."""
     if isinstance(value, list | tuple):
         return ", ".join(format_param(name, each, amount=amount, moment=moment, words=words) for each in value)
+    if isinstance(value, Mapping) and "field" in value and "to" in value:
+        return change_text(value, words)
+    if name in ("platform", "mode") and isinstance(value, str) and value in VALUE_WORDS[name]:
+        english = VALUE_WORDS[name][value]
+        return words("word", english) if words is not None else english
     if name in ("field", "got") and isinstance(value, str):
         if words is not None:
             return words(name, value)

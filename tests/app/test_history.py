@@ -100,6 +100,6 @@ def test_the_account_page_lists_the_newest_events_and_counts_them_all(server, st
     every = services.account_history(store.unit_of_work(), clock, account.account_id, None)
     assert (len(shown.recorded), shown.total, len(every.recorded)) == (services.HISTORY_SHOWN, 55, 55)
     assert shown.recorded == every.recorded[:services.HISTORY_SHOWN]
-    assert [line.reason.params for line in every.recorded[:2]] == [{"changes": ["name → Thermes n°53"]},
-                                                                   {"changes": ["name → Thermes n°52"]}]
+    assert [line.reason.params for line in every.recorded[:2]] == [{"changes": [{"field": "name", "to": "Thermes n°53"}]},
+                                                                   {"changes": [{"field": "name", "to": "Thermes n°52"}]}]
     assert every.recorded[-1].reason.code == "event-created"

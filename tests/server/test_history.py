@@ -99,7 +99,7 @@ def test_history_lists_every_event_of_a_scripted_account_with_its_second_and_tec
         (t0 + 360, "pbx-to-rental", EMILIE, {"pbx": "Annexe", "pbx_id": "pbx-2"}),
         (t0 + 300, "pbx-registered-purchased", EMILIE, {"pbx": "Annexe", "pbx_id": "pbx-2", "serial": "SN-0043-AN"}),
         (t0 + 240, "pbx-edited", EMILIE, {"pbx": "Standard de l'Hôtel-Dieu", "pbx_id": "pbx-1",
-                                          "changes": ["firmware → 14r1"]}),
+                                          "changes": [{"field": "firmware", "to": "14r1"}]}),
         (t0 + 180, "licenses-changed", ANNE, {"pbx": "Standard de l'Hôtel-Dieu", "pbx_id": "pbx-1",
                                               "changes": [f"{IP_PORT}: 0 → 2"], "refs": [IP_PORT], "from_qty": [0],
                                               "to_qty": [2]}),
@@ -139,7 +139,7 @@ def test_history_pages_newest_first_with_limit_and_before(anne, clock):
         anne.applied(anne.op("update_account", account_id, name=f"Thermes n°{number}"))
     everything = history(anne, account_id)["events"]
     assert len(everything) == 25 and everything[-1]["kind"] == "created"
-    assert everything[0]["params"] == {"changes": ["name → Thermes n°23"]}
+    assert everything[0]["params"] == {"changes": [{"field": "name", "to": "Thermes n°23"}]}
     pages, params = [], {"limit": 10}
     while True:
         body = history(anne, account_id, **params)

@@ -50,3 +50,25 @@ def test_a_sync_that_cannot_reach_the_server_is_said_in_french_from_its_code(unl
     assert "Le serveur de licences est injoignable" in page and "cannot be reached" not in page
     status = unlocked.get("/sync/").data.decode()
     assert "cannot be reached" not in status
+
+
+def test_an_edit_names_its_fields_and_values_in_the_readers_language_not_as_the_codes_of_the_data(app):
+    """History and queued edits carry [{"field", "to"}] as data; no "auto_reload_days → 28" on a French screen."""
+    from app.web.labels import reason_text
+    from rental.ops import changes_of
+
+    changes = changes_of({"auto_reload_days": 28, "cloud_contract": True, "language": "fr", "name": "Hôtel du Lac"})
+    edited = Reason("", "event-account-edited", {"changes": changes})
+    queued = Reason("", "op-update-pbx", {"pbx": "Accueil", "changes": changes_of({"mode": "rental",
+                                                                                   "platform": "hyper-v"})})
+    assert edited.message == ("Account edited: automatic reload → 28 days before the credit runs out, cloud contract "
+                              "→ yes, language → French, name → Hôtel du Lac")
+    app.config["LANGUAGE"] = "fr"
+    with app.test_request_context():
+        french, pbx = reason_text(edited), reason_text(queued)
+    assert french == ("Compte modifié : recharge automatique → 28 jours avant l’épuisement du crédit, contrat cloud → "
+                      "oui, langue → français, nom → Hôtel du Lac")
+    assert pbx == "Modifier le PBX Accueil : mode → location, plateforme → Hyper-V"
+    assert "auto_reload_days" not in french and "true" not in french
+    # an event recorded before this change (its changes as English lines) still reads as it was written
+    assert reason_text(Reason("", "event-account-edited", {"changes": ["name → Thermes"]})).endswith("name → Thermes")
