@@ -309,8 +309,11 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
     """Why an answer was not believed: the key file it lacks, in plain words, or what the verifier found."""
     if isinstance(exc, UntrustedAnswer):
         return exc.reason
-    return (untrusted_key_reason(answer, keyring) if answer is not None else None) or \
-        Reason("sync", "sync-answer-refused", {"detail": str(exc)})
+    if answer is not None and (untrusted := untrusted_key_reason(answer, keyring)) is not None:
+        return untrusted
+    if exc.reason is not None:  # the verifier's reason, flat beside "cause" (its code): French throughout
+        return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
+    return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
 
 
 def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
@@ -335,7 +338,7 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
         try:
             transport = HttpTransport(url, token)
         except settings.InsecureServerUrl as exc:
-            reason = Reason("sync", "sync-insecure-url", {"detail": str(exc)})
+            reason = exc.reason
             _note_failure(uow_factory, now, reason)
             return _failed(reason)
         owned = True
