@@ -16,6 +16,7 @@ from rental.errors import PriceListError, SignatureError
 from rental.pricing import PriceList
 from rental.reasons import Reason
 from rental.rules import Policy
+from rental.validation import shown
 from rental.signing import Keyring
 
 from .errors import stored
@@ -32,8 +33,8 @@ def verify(keyring: Keyring, envelope: object, expected_type: str) -> dict:
         return keyring.verify_envelope(envelope, expected_type)
     except SignatureError:
         raise
-    except Exception as exc:  # whatever arrives, it is a refusal, never a crash
-        raise SignatureError(f"unreadable {expected_type} envelope: {exc}") from None
+    except Exception:  # whatever arrives, it is a refusal, never a crash
+        raise SignatureError.of("envelope-unreadable", type=expected_type) from None
 
 
 def check_account_payload(payload: dict, partner: str | None = None) -> None:
@@ -41,16 +42,22 @@ def check_account_payload(payload: dict, partner: str | None = None) -> None:
     when the token's partner is known (signed by GET /whoami), the snapshot is of that partner's account."""
     for name in ACCOUNT_FIELDS:
         if name not in payload:
-            raise SignatureError(f"signed account snapshot lacks {name!r}: refused")
+            raise SignatureError.of("snapshot-lacks", name=name)
     if partner is not None and payload.get("partner") != partner:
-        raise SignatureError(f"the snapshot of account {str(payload.get('account_id'))[:36]} belongs to another "
-                             "partner than this technician's (a genuine document slipped into the answer): refused")
+        raise SignatureError.of("snapshot-other-partner", account_id=shown(str(payload.get("account_id"))))
     for name in ("revision", "as_of", "balance_ticks", "rate_ticks_per_s"):
         value = payload[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SignatureError(f"signed account snapshot has a bad {name!r}: refused")
+            raise SignatureError.of("snapshot-bad-field", name=name)
     if not isinstance(payload.get("pbxs", []), list):
-        raise SignatureError("signed account snapshot has a bad 'pbxs': refused")
+        raise SignatureError.of("snapshot-bad-field", name="pbxs")
+
+
+def refused_because(code: str, exc: SignatureError) -> Reason:
+    """The reason a document was refused (code, e.g. snapshot-refused), the verifier's reason as its cause."""
+    if exc.reason is not None:
+        return Reason.of(code, **{**exc.reason.params, "cause": exc.reason.code})
+    return Reason.of(code, cause="bad-field", detail=str(exc))
 
 
 def list_keys(name: str, contact_email: str, account_id: str) -> tuple[str, str]:
@@ -103,7 +110,7 @@ class Replica:
             payload = verify(keyring, envelope, "account")
             check_account_payload(payload, partner)
         except SignatureError as exc:
-            self.record_refusal("account", None, f"Account snapshot refused: {exc}", now)
+            self.record_refusal("account", None, stored(refused_because("snapshot-refused", exc)), now)
             return None
         return self.keep_account(payload, envelope, now)
 
@@ -142,7 +149,7 @@ class Replica:
             payload = verify(keyring, envelope, "pricelist")
             PriceList.from_dict(payload)
         except (SignatureError, PriceListError) as exc:
-            reason = getattr(exc, "reason", None) or Reason("sync", "pricelist-refused", {"detail": str(exc)})
+            reason = exc.reason if isinstance(exc, PriceListError) else refused_because("pricelist-refused-cause", exc)
             self.record_refusal("pricelist", None, stored(reason), now)
             return None
         return self.keep_current(PricelistReplica, "pricelist", payload, envelope, now, "pricelist-older")

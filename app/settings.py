@@ -9,13 +9,22 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from rental import validation
+from rental.errors import HasReason
+from rental.reasons import Reason
+
 from .models import Setting
 
 LANGUAGES = ("en", "fr")
 
 
-class InsecureServerUrl(ValueError):
-    """A server URL the token must not travel to (plain http to another machine) or that is not a URL."""
+class InsecureServerUrl(HasReason, ValueError):
+    """A server URL the token must not travel to (plain http to another machine) or that is not a URL: a reason
+    (rule sync, code, params) screens translate; ``str()`` is its English wording."""
+
+    def __init__(self, code: str, **params):
+        self.reason = Reason.of(code, **params)
+        super().__init__(self.reason.message)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -33,14 +42,13 @@ def check_server_url(url: str) -> str:
     """https anywhere, plain http only to this machine (DESIGN §6: the token must not travel in clear)."""
     text = (url or "").strip().rstrip("/")
     parts = urlsplit(text)
+    shown = validation.shown(str(url or ""), 200)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InsecureServerUrl(f"{url!r} is not a server address: write it like https://licenses.example.com")
+        raise InsecureServerUrl("url-not-address", url=shown)
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise InsecureServerUrl(
-            f"{url!r} uses plain http to another machine, so the technician token would travel in clear. "
-            "Use the https:// address of the license server.")
+        raise InsecureServerUrl("url-in-clear", url=shown, host=validation.shown(parts.hostname, 200))
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise InsecureServerUrl(f"{url!r} has parts a server address never has (query, fragment or user): remove them.")
+        raise InsecureServerUrl("url-extra-parts", url=shown)
     return text
 
 

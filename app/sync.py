@@ -17,6 +17,7 @@ from typing import Callable
 from rental.errors import SignatureError
 from rental.reasons import Reason
 from rental.rules import reductions as reductions_of
+from rental.validation import shown
 
 from . import clock as clock_mod, outbox, replica, settings, terms as terms_mod
 from .errors import ServerError, SyncError, stored
@@ -46,7 +47,7 @@ def _verify_answer(keyring, answer: dict, sent: dict[str, dict], partner: str | 
     """Every envelope of a POST /sync answer, verified; SignatureError names the first that is not genuine."""
     if not isinstance(answer, dict) or not isinstance(answer.get("results"), list) \
             or not isinstance(answer.get("accounts", []), list):
-        raise SignatureError("the sync answer is not the document DESIGN §5 describes")
+        raise SignatureError.of("answer-not-document")
     results = []
     for envelope in answer["results"]:
         payload = replica.verify(keyring, envelope, "op-result")
@@ -55,7 +56,7 @@ def _verify_answer(keyring, answer: dict, sent: dict[str, dict], partner: str | 
             continue  # a result for an op not sent now (a replayed answer): nothing to merge
         if payload.get("account_id") != op["account_id"] or payload.get("status") not in STATUSES \
                 or isinstance(payload.get("server_time"), bool) or not isinstance(payload.get("server_time"), int):
-            raise SignatureError(f"the result for op {payload.get('op_id')} does not match the op sent")
+            raise SignatureError.of("result-not-op-sent", op_id=shown(str(payload.get("op_id"))))
         results.append((payload, envelope))
     accounts = []
     for envelope in answer.get("accounts", []):
@@ -155,8 +156,11 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
     """Why an answer was not believed: the key file it lacks, in plain words, or what the verifier found."""
     if isinstance(exc, UntrustedAnswer):
         return exc.reason
-    return (untrusted_key_reason(answer, keyring) if answer is not None else None) or \
-        Reason("sync", "sync-answer-refused", {"detail": str(exc)})
+    if answer is not None and (untrusted := untrusted_key_reason(answer, keyring)) is not None:
+        return untrusted
+    if exc.reason is not None:  # the verifier's reason, flat beside "cause" (its code): French throughout
+        return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
+    return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
 
 
 def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
@@ -181,7 +185,7 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None]
         try:
             transport = HttpTransport(url, token)
         except settings.InsecureServerUrl as exc:
-            reason = Reason("sync", "sync-insecure-url", {"detail": str(exc)})
+            reason = exc.reason
             _note_failure(uow_factory, now, reason)
             return failed_report(reason)
         owned = True
@@ -255,7 +259,7 @@ def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
         payload = replica.verify(uow.keyring, envelope, "technician")
         partner = payload.get("partner")
         if payload.get("token_binding") != binding or not isinstance(partner, str) or not partner:
-            raise SignatureError("the signed technician document answers another token than this laptop's")
+            raise SignatureError.of("technician-other-token")
         uow.settings.pin_partner(partner, binding)
         uow.commit()
     return partner

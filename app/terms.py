@@ -23,7 +23,7 @@ from rental.terms import acceptance_problem
 
 from . import replica
 from .models import TermsReplica
-from .errors import Problem, Refused, SyncError
+from .errors import Problem, Refused, SyncError, stored
 
 LANGUAGES = ("en", "fr")
 MAX_SIGNATORY = 200
@@ -51,13 +51,13 @@ def check_payload(payload: dict) -> None:
     """A terms payload holds a version, a publication time and the English and French Markdown."""
     version = payload.get("version")
     if not isinstance(version, str) or not 0 < len(version) <= 64:
-        raise SignatureError("signed terms have a bad 'version': refused")
+        raise SignatureError.of("terms-bad-field", name="version")
     published = payload.get("published_at")
     if isinstance(published, bool) or not isinstance(published, int) or published < 0:
-        raise SignatureError("signed terms have a bad 'published_at': refused")
+        raise SignatureError.of("terms-bad-field", name="published_at")
     texts = payload.get("texts")
     if not isinstance(texts, dict) or any(not isinstance(texts.get(lang), str) for lang in LANGUAGES):
-        raise SignatureError("signed terms lack the English or the French text: refused")
+        raise SignatureError.of("terms-lack-text")
 
 
 def store(held: replica.Replica, keyring: Keyring, envelope: object, now: int) -> TermsReplica | None:
@@ -66,7 +66,7 @@ def store(held: replica.Replica, keyring: Keyring, envelope: object, now: int) -
         payload = replica.verify(keyring, envelope, "terms")
         check_payload(payload)
     except SignatureError as exc:
-        held.record_refusal("terms", None, f"Rental terms refused: {exc}", now)
+        held.record_refusal("terms", None, stored(replica.refused_because("terms-refused", exc)), now)
         return None
     return held.keep_current(TermsReplica, "terms", payload, envelope, now, "terms-older")
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import ops as decider
 from rental import reload, rules
-from rental.billing import Account
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
+from rental.validation import shown, type_code
 
 from . import history, notices, store, terms
 from .auth import Caller
@@ -109,16 +109,14 @@ def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
 def _shape_problem(op: Any) -> Reason | None:
     """Why an op cannot even be stored under its op_id, or None."""
     if not isinstance(op, dict):
-        detail = f"an op is an object with op_id, kind and account_id, not {type(op).__name__}"
-    elif not is_uuid(op.get("op_id")):
-        detail = "op_id must be a UUID made by the client (the idempotency key)."
-    elif not isinstance(op.get("kind"), str) or op.get("kind") not in OPS:
-        detail = f"kind {str(op.get('kind'))[:40]!r} is unknown: one of {', '.join(OPS)}."
-    elif not is_uuid(op.get("account_id")):
-        detail = "account_id must be a UUID (the client makes it at create_account)."
-    else:
-        return None
-    return Reason.of("bad-field", detail=detail)
+        return Reason.of("op-not-object", got=type_code(op))
+    if not is_uuid(op.get("op_id")):
+        return Reason.of("op-id-not-uuid")
+    if not isinstance(op.get("kind"), str) or op.get("kind") not in OPS:
+        return Reason.of("kind-unknown", kind=shown(str(op.get("kind"))), kinds=list(OPS))
+    if not is_uuid(op.get("account_id")):
+        return Reason.of("account-id-not-uuid")
+    return None
 
 
 INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
@@ -178,7 +176,7 @@ class Batch:
             except BadOp as exc:
                 if exc.reason is not None:
                     raise Refusal([exc.reason]) from None
-                raise _refusal("bad-field", detail=str(exc)) from None
+                raise _refusal("bad-field", detail=str(exc)) from None  # every BadOp has a reason: a safety net
             record, warnings = self._decide(kind, record, {**fields, "account_id": account_id}, op)
             status, problems = APPLIED, ()
         except Refusal as refusal:

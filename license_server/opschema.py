@@ -7,6 +7,7 @@ from typing import Any
 
 from rental import validation
 from rental.errors import FieldError
+from rental.reasons import Reason
 from rental.reload import THRESHOLDS as RELOAD_DAYS
 from rental.rules import MAX_QTY, MODES, PLATFORMS
 from rental.validation import MAX_TEXT, is_uuid  # noqa: F401  (is_uuid: the server's one UUID check)
@@ -15,12 +16,18 @@ MAX_ITEMS = 500
 
 
 class BadOp(ValueError):
-    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`); a field check's
-    reason travels as data (``reason``), the op's own shape problems as words."""
+    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`); its reason travels as
+    data (``reason``), its English wording is the message."""
 
     def __init__(self, message: str, reason=None):
         super().__init__(message)
         self.reason = reason
+
+
+def _bad_op(code: str, **params: Any) -> BadOp:
+    """The refusal of a field, as a reason of the catalog (clients translate from its code)."""
+    reason = Reason.of(code, **params)
+    return BadOp(reason.message, reason)
 
 
 @dataclass(frozen=True)
@@ -84,12 +91,12 @@ def validate(op: dict[str, Any]) -> dict[str, Any]:
     known = {field.name for field in spec}
     unknown = sorted(set(op) - known - set(COMMON))
     if unknown:
-        raise BadOp(f"{kind} has no field {unknown[0]!r}: its fields are {', '.join(sorted(known))}.")
+        raise _bad_op("op-field-unknown", kind=kind, name=validation.shown(unknown[0]), fields=sorted(known))
     values: dict[str, Any] = {}
     for field in spec:
         if field.name not in op or (op[field.name] is None and not field.required):
             if field.required:
-                raise BadOp(f"{kind} needs {field.name!r}.")
+                raise _bad_op("op-field-missing", kind=kind, name=field.name)
             continue
         values[field.name] = _check(kind, field, op[field.name])
     return values
@@ -111,14 +118,12 @@ def _check(kind: str, field: Field, value: Any) -> Any:
     where = f"{kind}.{field.name}"
     if field.kind == "reload_days":
         if isinstance(value, bool) or value not in RELOAD_DAYS:
-            raise BadOp(f"{where} must be 0 (automatic reload off), 14 or 28 (days of runtime left when a held key "
-                        f"is redeemed), not {str(value)[:20]!r}.")
+            raise _bad_op("reload-days-invalid", days=str(value)[:20])  # the decider's own refusal (R24)
         return value
     if field.kind == "key_id":
         if not isinstance(value, str) or not 1 <= len(value) <= field.max_len or not all(
                 c in "0123456789abcdefABCDEF" for c in value):
-            raise BadOp(f"{where} must be the hex id of a held key (up to {field.max_len} hex digits), as the "
-                        "account's deposits list it.")
+            raise _bad_op("key-id-invalid", field=where, max=field.max_len)
         return value.lower()
     try:
         if field.kind in _SHARED:
@@ -128,17 +133,16 @@ def _check(kind: str, field: Field, value: Any) -> Any:
     except FieldError as exc:
         raise BadOp(exc.message, exc.reason) from None
     if not isinstance(value, dict):
-        raise BadOp(f"{where} must be an object {{ref: quantity}}, not {validation.type_name(value)}; {{}} ends the rent.")
+        raise _bad_op("items-not-object", field=where, got=validation.type_code(value))
     if len(value) > MAX_ITEMS:
-        raise BadOp(f"{where} names {len(value)} items; at most {MAX_ITEMS}.")
+        raise _bad_op("items-too-many", field=where, count=len(value), max=MAX_ITEMS)
     for ref, qty in value.items():
         if not validation.is_utf8(ref):
-            raise BadOp(f"{where} has a reference holding a lone UTF-16 surrogate ({ref[:40]!r}): "
-                        "send references as valid UTF-8, e.g. 01-00010-001.")
+            raise _bad_op("field-not-unicode", field=where)  # a reference of the items
         if len(ref) > 40:
-            raise BadOp(f"{where} has a reference longer than 40 characters: {ref[:40]!r}….")
+            raise _bad_op("ref-too-long", field=where, max=40, ref=validation.shown(ref[:40]))
         if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= MAX_QTY:
-            raise BadOp(f"The quantity of {ref} must be a whole number from 0 to {MAX_QTY:,}, not {qty!r}.")
+            raise _bad_op("quantity-invalid", ref=ref, max=MAX_QTY)  # the rules' own wording (rental.rules)
     return value
 
 

@@ -96,7 +96,26 @@ class PriceListError(HasReason, RentalError, ValueError):
 
 
 class SignatureError(RentalError, ValueError):
-    """A signed document (envelope or activation key) that must not be believed."""
+    """A signed document (envelope or activation key) that must not be believed.
+
+    The verifier's own refusals carry a ``reason`` (rule ``signature``, code, params; ``str()`` is its English
+    wording), made with ``SignatureError.of``; checks that still word theirs leave it None.
+    """
+
+    reason: Any = None
+
+    def __init__(self, message: str, reason: Any = None):
+        if reason is not None:
+            self.reason = reason
+        super().__init__(message)
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> SignatureError:
+        """The refusal for code, with its catalog rule and its English wording as the message."""
+        from .reasons import Reason
+
+        reason = Reason.of(code, **params)
+        return cls(reason.message, reason)
 
 
 class KeyRefused(HasReason, SignatureError):
@@ -108,10 +127,10 @@ class KeyRefused(HasReason, SignatureError):
     def __init__(self, code: str, **params: Any):
         from .reasons import CATALOG, Reason
 
-        if code not in CATALOG:  # a signing or trusted key file that cannot be loaded: words for the operator
+        if code not in CATALOG:  # no caller passes words any more; should one, its words are not lost
             self.reason = Reason("key-invalid", "bad-field", {"detail": code})
         else:
-            self.reason = Reason("key-invalid", code, params)
+            self.reason = Reason(CATALOG[code][0], code, params)
         super().__init__(self.reason.message)
 
 

@@ -186,6 +186,83 @@ CATALOG: dict[str, tuple[str, str]] = {
                                         "range).")),
 }
 
+# other programs' words, as codes: what the server's op schema, the signature checks and the server-address
+# check used to say in English sentences (a ``detail``), now a code with its values like every other reason
+CATALOG.update({
+    # an op's own shape (license_server.ops, license_server.opschema)
+    "op-not-object": ("bad-op", N_("An op is an object with op_id, kind and account_id, not {got}.")),
+    "op-id-not-uuid": ("bad-op", N_("op_id must be a UUID made by the client (the idempotency key).")),
+    "kind-unknown": ("bad-op", N_("kind '{kind}' is unknown: one of {kinds}.")),
+    "account-id-not-uuid": ("bad-op", N_("account_id must be a UUID (the client makes it at create_account).")),
+    "op-field-unknown": ("bad-op", N_("{kind} has no field '{name}': its fields are {fields}.")),
+    "op-field-missing": ("bad-op", N_("{kind} needs '{name}'.")),
+    "key-id-invalid": ("bad-op", N_("{field} must be the hex id of a held key (up to {max} hex digits), as the "
+                                    "account's deposits list it.")),
+    "items-not-object": ("bad-op", N_("{field} must be an object of references and quantities, not {got}; an "
+                                      "empty object ends the rent.")),
+    "items-too-many": ("bad-op", N_("{field} names {count} items; at most {max}.")),
+    "ref-too-long": ("bad-op", N_("{field} has a reference longer than {max} characters: {ref}…")),
+    # key files of the vendor and of the server (rental.signing): words for the operator
+    "signing-key-unreadable": ("key-invalid", N_("Signing key {kid} is not an unencrypted PEM private key.")),
+    "signing-key-not-ed25519": ("key-invalid", N_("Signing key {kid} is not an Ed25519 key.")),
+    "trusted-key-unreadable": ("key-invalid", N_("Trusted key {kid} is not a PEM public key.")),
+    "trusted-key-not-ed25519": ("key-invalid", N_("Trusted key {kid} is not an Ed25519 public key.")),
+    # a signed document that must not be believed (rental.signing.Keyring): clauses, shown after "refused:"
+    "kid-already-trusted": ("signature", N_("kid '{kid}' is already trusted with another key: a new key needs a "
+                                            "new kid")),
+    "kid-unknown": ("signature", N_("unknown key '{kid}': trusted keys are {trusted}")),
+    "kid-unknown-none-trusted": ("signature", N_("unknown key '{kid}': no key is trusted here")),
+    "envelope-not-object": ("signature", N_("an envelope is a JSON object, not {got}")),
+    "envelope-fields": ("signature", N_("an envelope has exactly the fields type, kid, payload and sig, not "
+                                        "{fields}")),
+    "envelope-field-not-text": ("signature", N_("envelope '{name}' is not a string")),
+    "envelope-type-unknown": ("signature", N_("unknown envelope type '{type}'")),
+    "envelope-type-unexpected": ("signature", N_("expected a '{expected}' envelope, got '{type}'")),
+    "envelope-unknown-key": ("signature", N_("envelope signed by unknown key '{kid}': trusted keys are {trusted}")),
+    "envelope-unknown-key-none-trusted": ("signature", N_("envelope signed by unknown key '{kid}': no key is "
+                                                          "trusted here")),
+    "envelope-not-base64url": ("signature", N_("envelope '{name}' is not unpadded base64url")),
+    "envelope-not-canonical": ("signature", N_("envelope '{name}' is not canonical base64url")),
+    "envelope-sig-length": ("signature", N_("envelope 'sig' is {length} bytes, an Ed25519 signature is {expected}")),
+    "envelope-bad-signature": ("signature", N_("bad signature on '{type}' envelope from key '{kid}': refused")),
+    "payload-type-differs": ("signature", N_("payload type '{payload_type}' differs from envelope type '{type}'")),
+    "payload-float": ("signature", N_("signed payload holds a float ({number}): amounts are integers, so it is "
+                                      "refused")),
+    "payload-constant": ("signature", N_("signed payload holds {constant}, which is not JSON")),
+    "payload-key-twice": ("signature", N_("signed payload names '{key}' twice, so it is ambiguous and refused")),
+    "payload-not-utf8": ("signature", N_("signed payload is not UTF-8 text")),
+    "payload-too-deep": ("signature", N_("signed payload is nested too deeply to read")),
+    "payload-not-json": ("signature", N_("signed payload is not JSON")),
+    "payload-not-object": ("signature", N_("signed payload must be a JSON object, not {got}")),
+    # the license server's address (app.settings.check_server_url)
+    "url-not-address": ("sync", N_("{url} is not a server address: write it like https://licenses.example.com")),
+    "url-in-clear": ("sync", N_("{url} uses plain http to {host}, another machine, so the technician token would "
+                                "travel in clear. Use https:// for a server on the network.")),
+    "url-extra-parts": ("sync", N_("{url} has parts a server address never has (query, fragment or user): remove "
+                                   "them.")),
+    # what the app checks in a genuine document beyond its signature (app/replica.py, app/terms.py, app/sync.py)
+    "envelope-unreadable": ("signature", N_("the {type} envelope cannot be read")),
+    "snapshot-lacks": ("signature", N_("signed account snapshot lacks '{name}': refused")),
+    "snapshot-bad-field": ("signature", N_("signed account snapshot has a bad '{name}': refused")),
+    "snapshot-other-partner": ("signature", N_("the snapshot of account {account_id} belongs to another partner "
+                                               "than this technician's (a genuine document slipped into the "
+                                               "answer): refused")),
+    "terms-bad-field": ("signature", N_("signed terms have a bad '{name}': refused")),
+    "terms-lack-text": ("signature", N_("signed terms lack the English or the French text: refused")),
+    "answer-not-document": ("signature", N_("the sync answer is not the document DESIGN §5 describes")),
+    "result-not-op-sent": ("signature", N_("the result for op {op_id} does not match the op sent")),
+    "technician-other-token": ("signature", N_("the signed technician document answers another token than this "
+                                               "laptop's")),
+    # a document the replica refused, with the verifier's reason as its cause
+    "snapshot-refused": ("sync", N_("Account snapshot refused: {cause}.")),
+    "terms-refused": ("sync", N_("Rental terms refused: {cause}.")),
+    "pricelist-refused-cause": ("sync", N_("Price list refused: {cause}.")),
+    # an answer the app refused, with the verifier's reason: {cause} is that reason's code, its params beside it
+    "sync-answer-refused-cause": ("sync", N_("The server's answer was refused, nothing of it was believed: "
+                                             "{cause}.")),
+})
+
+
 def event_code(kind: str) -> str:
     """The catalog code of a history event's kind (R25): its one-line wording."""
     return f"event-{kind}"
@@ -349,11 +426,22 @@ def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None =
     return str(value)
 
 
-def render(code: str, params: Mapping[str, Any], template: str | None = None, **formatters: Any) -> str:
+def render(code: str, params: Mapping[str, Any], template: str | None = None, *,
+           translate: Callable[[str], str] | None = None, **formatters: Any) -> str:
     """The template of code (or the one given, e.g. translated) filled with params; unknown codes fall back to
-    their params' ``detail`` or the code itself, never to a crash."""
+    their params' ``detail`` or the code itself, never to a crash.
+
+    A ``cause`` param is the code of an inner reason whose params sit beside it (flat, so params stay plain
+    data): it is rendered from its own template, through ``translate`` when the reader's language is not
+    English."""
     template = template or template_of(code)
     values = {name: format_param(name, value, **formatters) for name, value in params.items()}
+    cause = params.get("cause")
+    inner = template_of(cause) if isinstance(cause, str) and cause != code else None
+    if inner is not None:
+        rest = {name: value for name, value in params.items() if name != "cause"}
+        values["cause"] = render(cause, rest, translate(inner) if translate else inner, translate=translate,
+                                 **formatters).rstrip(".")
     if template is None:
         return values.get("detail") or code
     try:

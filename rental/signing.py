@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from rental.errors import AmountError, KeyFormatError, KeyRefused, SignatureError
 from rental.money import MAX_MILLI, check_milli, require_int
+from rental.validation import shown, type_code
 
 __all__ = [
     "ENVELOPE_TYPES",
@@ -98,18 +99,18 @@ def _payload_bytes(payload: dict) -> bytes:
 
 
 def _refuse_float(text: str) -> Any:
-    raise SignatureError(f"signed payload holds a float ({text}): amounts are integers, so it is refused")
+    raise SignatureError.of("payload-float", number=shown(text))
 
 
 def _refuse_constant(text: str) -> Any:
-    raise SignatureError(f"signed payload holds {text}, which is not JSON")
+    raise SignatureError.of("payload-constant", constant=shown(text))
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     result: dict = {}
     for key, value in pairs:
         if key in result:
-            raise SignatureError(f"signed payload names {_short(key)} twice, so it is ambiguous and refused")
+            raise SignatureError.of("payload-key-twice", key=shown(key))
         result[key] = value
     return result
 
@@ -127,13 +128,13 @@ def _parse_payload(raw: bytes) -> dict:
     except SignatureError:
         raise
     except UnicodeDecodeError:
-        raise SignatureError("signed payload is not UTF-8 text") from None
+        raise SignatureError.of("payload-not-utf8") from None
     except RecursionError:
-        raise SignatureError("signed payload is nested too deeply to read") from None
+        raise SignatureError.of("payload-too-deep") from None
     except ValueError as exc:  # JSONDecodeError, or an integer with too many digits
-        raise SignatureError(f"signed payload is not JSON: {exc}") from None
+        raise SignatureError.of("payload-not-json") from exc
     if not isinstance(value, dict):
-        raise SignatureError(f"signed payload must be a JSON object, not {type(value).__name__}")
+        raise SignatureError.of("payload-not-object", got=type_code(value))
     return value
 
 
@@ -144,19 +145,14 @@ def _b64url_encode(raw: bytes) -> str:
 def _b64url_decode(text: str, field: str) -> bytes:
     """Strict unpadded base64url: one text per byte string, so no bit of it can change unnoticed."""
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise SignatureError(f"envelope {field!r} is not unpadded base64url")
+        raise SignatureError.of("envelope-not-base64url", name=field)
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise SignatureError(f"envelope {field!r} is not unpadded base64url") from None
+        raise SignatureError.of("envelope-not-base64url", name=field) from None
     if _b64url_encode(raw) != text:  # stray bits in the last character
-        raise SignatureError(f"envelope {field!r} is not canonical base64url")
+        raise SignatureError.of("envelope-not-canonical", name=field)
     return raw
-
-
-def _short(value: str, limit: int = 40) -> str:
-    """Quote outside text in a message without letting it take the message over."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 # --------------------------------------------------------------------------- activation keys
@@ -291,9 +287,9 @@ class SigningKey:
         try:
             key = serialization.load_pem_private_key(pem_bytes, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise KeyFormatError(f"signing key {kid!r} is not an unencrypted PEM private key: {exc}") from None
+            raise KeyFormatError("signing-key-unreadable", kid=kid) from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFormatError(f"signing key {kid!r} is not an Ed25519 key")
+            raise KeyFormatError("signing-key-not-ed25519", kid=kid)
         return cls(kid, key)
 
     @property
@@ -370,12 +366,12 @@ class Keyring:
             try:
                 key = serialization.load_pem_public_key(key)
             except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-                raise KeyFormatError(f"trusted key {kid!r} is not a PEM public key: {exc}") from None
+                raise KeyFormatError("trusted-key-unreadable", kid=kid) from exc
         if not isinstance(key, Ed25519PublicKey):
-            raise KeyFormatError(f"trusted key {kid!r} is not an Ed25519 public key")
+            raise KeyFormatError("trusted-key-not-ed25519", kid=kid)
         known = self._keys.get(kid)
         if known is not None and _raw(known) != _raw(key):
-            raise SignatureError(f"kid {kid!r} is already trusted with another key: a new key needs a new kid")
+            raise SignatureError.of("kid-already-trusted", kid=kid)
         self._keys[kid] = key
         return self
 
@@ -402,42 +398,46 @@ class Keyring:
         try:
             return self._keys[kid]
         except (KeyError, TypeError):
-            trusted = ", ".join(map(repr, self.kids)) or "none"
-            shown = _short(kid) if isinstance(kid, str) else type(kid).__name__
-            raise SignatureError(f"unknown key {shown}: trusted keys are {trusted}") from None
+            named = shown(kid) if isinstance(kid, str) else type(kid).__name__
+            raise self._unknown(named, "kid-unknown", "kid-unknown-none-trusted") from None
+
+    def _unknown(self, kid: str, code: str, none_trusted: str) -> SignatureError:
+        """Refuses a key id this ring does not trust, naming the ones it does (its own code when none)."""
+        if not self.kids:
+            return SignatureError.of(none_trusted, kid=kid)
+        return SignatureError.of(code, kid=kid, trusted=list(self.kids))
 
     def verify_envelope(self, envelope: object, expected_type: str | None = None) -> dict:
         """The payload of a genuine envelope (DESIGN §4); anything else, whatever it is, raises SignatureError."""
         if expected_type is not None and expected_type not in ENVELOPE_TYPES:
             raise ValueError(f"unknown envelope type {expected_type!r}: one of {sorted(ENVELOPE_TYPES)}")
         if not isinstance(envelope, dict):
-            raise SignatureError(f"an envelope is a JSON object, not {type(envelope).__name__}")
+            raise SignatureError.of("envelope-not-object", got=type_code(envelope))
         if set(envelope) != set(_ENVELOPE_FIELDS):
-            fields = ", ".join(sorted(map(repr, envelope)))
-            raise SignatureError(f"an envelope has exactly the fields type, kid, payload and sig, not {fields}")
+            raise SignatureError.of("envelope-fields", fields=sorted(shown(str(name)) for name in envelope)[:10])
         for field in _ENVELOPE_FIELDS:
             if not isinstance(envelope[field], str):
-                raise SignatureError(f"envelope {field!r} is not a string")
+                raise SignatureError.of("envelope-field-not-text", name=field)
         type_, kid = envelope["type"], envelope["kid"]
         if type_ not in ENVELOPE_TYPES:
-            raise SignatureError(f"unknown envelope type {_short(type_)}")
+            raise SignatureError.of("envelope-type-unknown", type=shown(type_))
         if expected_type is not None and type_ != expected_type:
-            raise SignatureError(f"expected a {expected_type!r} envelope, got {type_!r}")
+            raise SignatureError.of("envelope-type-unexpected", expected=expected_type, type=type_)
         if kid not in self._keys:
-            trusted = ", ".join(map(repr, self.kids)) or "none"
-            raise SignatureError(f"envelope signed by unknown key {_short(kid)}: trusted keys are {trusted}")
+            raise self._unknown(shown(kid), "envelope-unknown-key", "envelope-unknown-key-none-trusted")
         raw = _b64url_decode(envelope["payload"], "payload")
         sig = _b64url_decode(envelope["sig"], "sig")
         if len(sig) != _SIG_LEN:
-            raise SignatureError(f"envelope 'sig' is {len(sig)} bytes, an Ed25519 signature is {_SIG_LEN}")
+            raise SignatureError.of("envelope-sig-length", length=len(sig), expected=_SIG_LEN)
         try:
             self._keys[kid].verify(sig, _envelope_domain(type_) + raw)
         except InvalidSignature:
-            raise SignatureError(f"bad signature on {type_!r} envelope from key {kid!r}: refused") from None
+            raise SignatureError.of("envelope-bad-signature", type=type_, kid=kid) from None
         payload = _parse_payload(raw)  # only now: never parse what is not signed
         if payload.get("type") != type_:
-            shown = repr(payload.get("type"))[:40]
-            raise SignatureError(f"payload type {shown} differs from envelope type {type_!r}")
+            said = payload.get("type")
+            raise SignatureError.of("payload-type-differs", type=type_,
+                                    payload_type=shown(said) if isinstance(said, str) else type_code(said))
         return payload
 
     def read_key(self, text: object) -> ActivationKey:

@@ -44,6 +44,13 @@ def type_name(value: Any) -> str:
     return TYPE_WORDS.get(type_code(value), type(value).__name__)
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """Outside text quoted in a reason's params, without letting it take the message over (nor break a line, a
+    page or a signature: what is not printable, a lone surrogate included, is shown as its escape)."""
+    text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in value[:limit])
+    return text if len(value) <= limit else text + "…"
+
+
 def _refuse(label: str, code: str, **params: Any) -> FieldError:
     return FieldError(label, code, {"field": label, **params})
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 
 from rental.validation import is_ascii_digits
+
+from ..settings import InsecureServerUrl, check_server_url
+from .labels import reason_text
 
 
 @dataclass
@@ -58,17 +60,15 @@ def passphrase_strength(passphrase: str) -> tuple[int, str]:
 
 
 def server_url(value: str) -> tuple[str | None, str | None]:
-    """A license server URL, or why it is not one (HTTPS unless on this machine: the token travels, DESIGN §6)."""
+    """A license server URL, or why it is not one (HTTPS unless on this machine: the token travels, DESIGN §6),
+    decided by the settings' own check and said from its reason's code."""
     value = value.strip().rstrip("/")
     if not value:
         return None, _("Type the license server address, e.g. https://licenses.example.com")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, _("This is not a web address: it should look like https://licenses.example.com")
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "http" and not loopback:
-        return None, _("Use https:// for a server on the network: the technician token must not travel in clear.")
-    return value, None
+    try:
+        return check_server_url(value), None
+    except InsecureServerUrl as error:
+        return None, reason_text(error.reason)
 
 
 def quantity(value: str) -> tuple[int | None, str | None]:

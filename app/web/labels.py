@@ -79,7 +79,8 @@ def reason_text(reason) -> str:
     params = dict(part("params") or {})
     if isinstance(params.get("detail"), str):  # another program's own words, quoted
         params["detail"] = params["detail"].rstrip(".")
-    return render(code, params, gettext(template), amount=fmt_milli, moment=fmt_moment, words=_words)
+    return render(code, params, gettext(template), translate=gettext, amount=fmt_milli, moment=fmt_moment,
+                  words=_words)
 
 
 def _words(name: str, value: str) -> str:

@@ -10,6 +10,7 @@ from . import core, forms
 from .pages import redirect_to, render
 from .auth import require_unlocked
 from .i18n import LANGUAGES
+from .labels import reason_text
 from .state import state
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -102,8 +103,8 @@ def server():
     try:
         before = services.get_settings(core.uow()).server_url
         after = services.set_settings(core.uow(), **changes)
-    except ValueError as error:
-        form.error("server_url", str(error))
+    except services.InsecureServerUrl as error:
+        form.error("server_url", reason_text(error.reason))
         return _page(server_form=form)
     if before and before != url and not after.has_token:
         flash(_("The server address changed, so the token of the previous server was forgotten: type the "

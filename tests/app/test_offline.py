@@ -72,6 +72,9 @@ def test_a_tampered_snapshot_is_refused_with_a_reason_not_a_crash(online_once, s
     assert detail(online_once, clock).revision == 3
     reason = services.sync_status(online_once.unit_of_work()).refusals[0].reason
     assert "refused" in reason and ("signature" in reason or "base64" in reason)
+    kept = from_stored(reason)  # as data, the verifier's reason as its cause: worded in the reader's language
+    assert kept.code == "snapshot-refused" and kept.params["cause"] in ("envelope-bad-signature",
+                                                                       "envelope-not-canonical")
 
 
 def test_an_envelope_signed_by_an_unknown_key_is_refused(online_once, prices, clock):

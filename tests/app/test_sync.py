@@ -236,6 +236,17 @@ def test_a_tampered_answer_is_refused_whole_and_the_ops_stay_queued(server, lapt
     assert server_account(server, token, account_id)["balance_ticks"] == 100_000 * TICKS_PER_MILLI
 
 
+def test_a_tampered_answer_is_refused_with_the_verifiers_reason_as_data(server, laptop, clock, token):
+    store = laptop("a")
+    prepare_customer(store, clock, server)
+    report = sync_now(store, clock, transport=sync.HttpTransport(server.url, token, transport=Tampering()))
+    reason = report.error_reason
+    assert (reason.rule, reason.code) == ("sync", "sync-answer-refused-cause")
+    assert dict(reason.params) == {"cause": "envelope-bad-signature", "type": "account", "kid": "demo"}
+    assert reason.message == ("The server's answer was refused, nothing of it was believed: bad signature on "
+                              "'account' envelope from key 'demo': refused.")
+
+
 def test_a_replayed_older_snapshot_is_refused_and_the_newer_one_kept(server, laptop, clock, token):
     store = laptop("a")
     account_id, pbx_id, _ = prepare_customer(store, clock, server)
@@ -437,6 +448,16 @@ def test_the_background_back_off_doubles_up_to_its_ceiling_and_resets_after_a_su
 def test_a_server_over_plain_http_to_another_machine_is_never_called():
     with pytest.raises(services.InsecureServerUrl, match="in clear"):
         transport.HttpTransport("http://licenses.example.com", "tok")
+
+
+def test_a_plain_http_server_kept_from_before_is_refused_with_its_host_as_data(store, clock):
+    with store.unit_of_work() as uow:
+        uow.settings.put("server_url", "http://licenses.example.com")
+        uow.commit()
+    report = sync_now(store, clock)
+    assert (report.error_reason.code, report.error_reason.params) == (
+        "url-in-clear", {"url": "http://licenses.example.com", "host": "licenses.example.com"})
+    assert "in clear" in report.error
 
 
 def test_a_refused_token_is_reported_and_nothing_is_lost(server, laptop, clock):

@@ -78,11 +78,11 @@ def test_another_scheme_than_bearer_is_401(api):
     ({"kind": "launch_rocket"}, "kind 'launch_rocket' is unknown"),
     ({"op_id": "42"}, "op_id must be a UUID"),
     ({"account_id": 7}, "account_id must be a UUID"),
-    ({"items": {IP_PORT: -1}}, "from 0 to 100,000"),
-    ({"items": {IP_PORT: 10**9}}, "from 0 to 100,000"),
-    ({"items": {IP_PORT: 2.5}}, "from 0 to 100,000"),
-    ({"items": {IP_PORT: "3"}}, "from 0 to 100,000"),
-    ({"items": {IP_PORT: True}}, "from 0 to 100,000"),
+    ({"items": {IP_PORT: -1}}, "from 0 to 100000"),
+    ({"items": {IP_PORT: 10**9}}, "from 0 to 100000"),
+    ({"items": {IP_PORT: 2.5}}, "from 0 to 100000"),
+    ({"items": {IP_PORT: "3"}}, "from 0 to 100000"),
+    ({"items": {IP_PORT: True}}, "from 0 to 100000"),
     ({"items": [IP_PORT]}, "must be an object"),
     ({"base_revision": "2"}, "base_revision must be a whole number"),
     ({"pbx_id": None}, "pbx_id must be text, not null"),
@@ -139,3 +139,45 @@ def test_an_op_missing_a_required_field_names_it(api, account_id):
     del op["items"]
     result = api.sync(op).result
     assert (result["rule"], result["message"]) == ("bad-op", "set_licenses needs 'items'.")
+
+
+@pytest.mark.parametrize("op_change, code, params", [
+    ({"kind": "launch_rocket"}, "kind-unknown", {"kind": "launch_rocket"}),
+    ({"op_id": "42"}, "op-id-not-uuid", {}),
+    ({"account_id": 7}, "account-id-not-uuid", {}),
+    ({"colour": "red"}, "op-field-unknown", {"kind": "set_licenses", "name": "colour"}),
+    ({"items": [IP_PORT]}, "items-not-object", {"field": "set_licenses.items", "got": "list"}),
+    ({"items": {"X" * 41: 1}}, "ref-too-long", {"field": "set_licenses.items", "max": 40, "ref": "X" * 40}),
+    ({"items": {IP_PORT: -1}}, "quantity-invalid", {"ref": IP_PORT, "max": 100_000}),
+])
+def test_each_shape_problem_of_an_op_is_a_code_with_its_values_not_another_programs_sentence(
+        api, account_id, op_change, code, params):
+    result = api.sync({**api.set_licenses_op(account_id, {IP_PORT: 3}), **op_change}).result
+    assert (result["rule"], result["code"]) == ("bad-op", code)
+    assert params.items() <= result["params"].items() and "detail" not in result["params"]
+    assert result["problems"] == [{"rule": "bad-op", "code": code, "params": result["params"],
+                                   "message": result["message"]}]
+
+
+def test_an_unknown_kind_names_every_kind_there_is_as_a_list(api, account_id):
+    from license_server.opschema import OPS
+
+    result = api.sync(api.op("launch_rocket", account_id)).result
+    assert result["params"] == {"kind": "launch_rocket", "kinds": list(OPS)}
+    assert result["message"].startswith("kind 'launch_rocket' is unknown: one of create_account, update_account, ")
+
+
+def test_an_op_that_is_not_an_object_says_what_it_is_as_a_code(api, account_id):
+    answer = api.sync("hello", api.op("update_account", account_id, name="Still applied"))
+    first = answer.results[0]
+    assert (first["code"], first["params"]) == ("op-not-object", {"got": "text"})
+    assert first["message"] == "An op is an object with op_id, kind and account_id, not text."
+
+
+def test_a_missing_field_and_a_bad_held_key_id_are_codes_too(api, account_id):
+    op = api.set_licenses_op(account_id, {IP_PORT: 3})
+    del op["items"]
+    missing = api.sync(op).result
+    assert (missing["code"], missing["params"]) == ("op-field-missing", {"kind": "set_licenses", "name": "items"})
+    withdrawn = api.sync(api.op("withdraw_key", account_id, key_id="not hex")).result
+    assert (withdrawn["code"], withdrawn["params"]) == ("key-id-invalid", {"field": "withdraw_key.key_id", "max": 20})

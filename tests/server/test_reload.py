@@ -161,7 +161,7 @@ def test_a_reload_threshold_other_than_0_14_or_28_is_bad_op_and_changes_nothing(
     before = api.snapshot()
     result = api.sync(api.op("update_account", account_id, auto_reload_days=days)).result
     assert (result["status"], result["rule"]) == ("rejected", "bad-op")
-    assert "must be 0 (automatic reload off), 14 or 28" in result["message"]
+    assert result["code"] == "reload-days-invalid" and "14 or 28 days" in result["message"]
     assert api.snapshot() == before
 
 

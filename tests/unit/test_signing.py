@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rental.errors import AmountError, KeyFormatError, SignatureError
+from rental.reasons import CATALOG
 from rental.signing import (
     ENVELOPE_TYPES,
     ActivationKey,
@@ -66,9 +67,13 @@ def envelope_of_raw_bytes(type_: str, raw: bytes, kid: str = SERVER.kid) -> dict
 
 
 def refusal(call, *args, **kwargs) -> SignatureError:
-    """The SignatureError that call raises; any other outcome fails the test."""
+    """The SignatureError that call raises, with its reason as data (a code of the catalog, its English wording
+    the error's text, so screens translate it); any other outcome fails the test."""
     with pytest.raises(SignatureError) as info:
         call(*args, **kwargs)
+    reason = info.value.reason
+    assert reason is not None and reason.code in CATALOG and reason.code != "bad-field", info.value
+    assert str(info.value) == reason.message
     return info.value
 
 
@@ -546,8 +551,58 @@ def test_a_kid_already_trusted_with_another_key_is_refused():
 
 
 def test_a_trusted_key_that_is_not_a_public_pem_is_a_key_format_error():
-    with pytest.raises(KeyFormatError):
+    with pytest.raises(KeyFormatError) as refused:
         Keyring().add("srv", b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+    assert (refused.value.code, refused.value.params) == ("trusted-key-unreadable", {"kid": "srv"})
+    assert str(refused.value) == "Trusted key srv is not a PEM public key."
+
+
+def test_a_signing_key_file_that_is_not_a_private_pem_is_a_code_naming_its_kid():
+    with pytest.raises(KeyFormatError) as refused:
+        SigningKey.from_pem("srv-2031", b"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    assert (refused.value.code, refused.value.params) == ("signing-key-unreadable", {"kid": "srv-2031"})
+
+
+@pytest.mark.parametrize("envelope, expected, code, params", [
+    ([], None, "envelope-not-object", {"got": "list"}),
+    ({"type": "account"}, None, "envelope-fields", {"fields": ["type"]}),
+    ({"type": "account", "kid": 7, "payload": "", "sig": ""}, None, "envelope-field-not-text", {"name": "kid"}),
+    ({"type": "invoice", "kid": "srv-2026", "payload": "", "sig": ""}, None, "envelope-type-unknown",
+     {"type": "invoice"}),
+    (SERVER.sign_envelope("pricelist", {}), "account", "envelope-type-unexpected",
+     {"expected": "account", "type": "pricelist"}),
+    (SigningKey.generate("rogue").sign_envelope("account", {}), None, "envelope-unknown-key",
+     {"kid": "rogue", "trusted": ["srv-2026"]}),
+    ({**SERVER.sign_envelope("account", {}), "sig": "AAAA"}, None, "envelope-sig-length",
+     {"length": 3, "expected": 64}),
+    ({**SERVER.sign_envelope("account", {}), "payload": "e30="}, None, "envelope-not-base64url",
+     {"name": "payload"}),
+    (STRANGER.sign_envelope("account", {}), None, "envelope-bad-signature", {"type": "account", "kid": "srv-2026"}),
+])
+def test_each_refusal_of_an_envelope_is_a_code_with_its_values(envelope, expected, code, params):
+    error = refusal(RING.verify_envelope, envelope, expected)
+    assert (error.reason.rule, error.reason.code, dict(error.reason.params)) == ("signature", code, params)
+
+
+@pytest.mark.parametrize("raw, code, params", [
+    (b'{"type":"account","balance":1.5}', "payload-float", {"number": "1.5"}),
+    (b'{"type":"account","n":NaN}', "payload-constant", {"constant": "NaN"}),
+    (b'{"type":"account","type":"account"}', "payload-key-twice", {"key": "type"}),
+    (b'{"type":"account","name":"\xe9"}', "payload-not-utf8", {}),
+    (b'{"type":"account"', "payload-not-json", {}),
+    (b"[1]", "payload-not-object", {"got": "list"}),
+    (b'{"type":"pricelist"}', "payload-type-differs", {"payload_type": "pricelist", "type": "account"}),
+    (b'{"type":"account","k\\ud800":1,"k\\ud800":2}', "payload-key-twice", {"key": "k\\ud800"}),
+])
+def test_each_refusal_of_a_signed_payload_is_a_code_with_its_values(raw, code, params):
+    error = refusal(RING.verify_envelope, envelope_of_raw_bytes("account", raw))
+    assert (error.reason.code, dict(error.reason.params)) == (code, params)
+
+
+def test_a_ring_that_trusts_no_key_says_so_rather_than_listing_none():
+    error = refusal(Keyring().verify_envelope, SERVER.sign_envelope("account", {}))
+    assert error.reason.code == "envelope-unknown-key-none-trusted"
+    assert str(error) == "envelope signed by unknown key 'srv-2026': no key is trusted here"
 
 
 def test_a_fingerprint_is_the_grouped_sha256_of_the_raw_public_key():

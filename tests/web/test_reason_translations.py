@@ -17,7 +17,7 @@ from rental.reasons import CATALOG
 ROOT = Path(__file__).resolve().parents[2]
 #: Calls whose first positional argument (or keyword ``code``) is a reason code.
 CODE_FIRST = {"RuleViolation.of", "Reason.of", "AmountError", "PriceListError", "KeyFormatError", "KeyRefused",
-              "SyncError", "_refused", "_refusal"}
+              "SyncError", "_refused", "_refusal", "SignatureError.of", "_bad_op", "InsecureServerUrl"}
 SOURCES = sorted(str(path.relative_to(ROOT)) for folder in ("rental", "app", "license_server")
                  for path in (ROOT / folder).rglob("*.py") if "migrations" not in path.parts)
 

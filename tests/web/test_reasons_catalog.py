@@ -72,3 +72,24 @@ def test_an_edit_names_its_fields_and_values_in_the_readers_language_not_as_the_
     assert "auto_reload_days" not in french and "true" not in french
     # an event recorded before this change (its changes as English lines) still reads as it was written
     assert reason_text(Reason("", "event-account-edited", {"changes": ["name → Thermes"]})).endswith("name → Thermes")
+
+
+def test_a_document_the_replica_refused_reads_french_with_its_cause(app):
+    """The replica keeps why it refused a snapshot as data (snapshot-refused, its cause's code and params)."""
+    from app.replica import refused_because
+    from app.web.labels import stored_reason_text
+    from app.errors import stored
+    from rental.errors import SignatureError
+
+    other = refused_because("snapshot-refused", SignatureError.of("snapshot-other-partner", account_id="4f1c"))
+    forged = refused_because("terms-refused", SignatureError.of("envelope-bad-signature", type="terms",
+                                                               kid="vendor-2026"))
+    assert other.message.startswith("Account snapshot refused: the snapshot of account 4f1c belongs to another")
+    app.config["LANGUAGE"] = "fr"
+    with app.test_request_context():
+        assert stored_reason_text(stored(other)) == (
+            "Instantané du compte refusé : l’instantané du compte 4f1c appartient à un autre partenaire que celui de "
+            "ce technicien (un document authentique glissé dans la réponse) : refusé.")
+        assert stored_reason_text(stored(forged)) == (
+            "Conditions de location refusées : signature invalide sur l’enveloppe « terms » de la clé « vendor-2026 » "
+            ": refusée.")
