@@ -130,6 +130,7 @@ class ConnectionCheck:
     code: str | None = None
     field: str | None = None  # server_url | token: where the problem is shown
     detail: str | None = None  # the server's own words (server-error) or the key id (untrusted-key)
+    reason: Reason | None = None  # what the app refused itself, as data (an address that would send the token in clear)
 
 
 def check_connection(url: str, token: str, keyring, *,
@@ -138,7 +139,7 @@ def check_connection(url: str, token: str, keyring, *,
     try:
         api = HttpTransport(url, token, transport=transport, timeout=httpx.Timeout(10.0))
     except settings.InsecureServerUrl as exc:
-        return ConnectionCheck(False, code="server-error", field="server_url", detail=str(exc))
+        return ConnectionCheck(False, code="insecure-url", field="server_url", reason=exc.reason)
     try:
         try:
             health = api.health()

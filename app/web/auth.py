@@ -10,6 +10,7 @@ from flask_babel import ngettext
 
 from .. import store as store_mod
 from . import core, forms
+from .labels import reason_text
 from .pages import render
 from .state import state
 
@@ -64,6 +65,8 @@ def check_server(url: str, token: str):
 
 def connection_problem(check, url: str) -> str:
     """What failed when the server and token were checked, in the technician's words and language."""
+    if check.reason is not None:
+        return reason_text(check.reason)
     if check.code == "unreachable":
         return _("No license server answers at %(url)s: check the address and that this laptop is online, or work "
                  "offline for now.", url=url)

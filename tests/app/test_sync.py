@@ -481,3 +481,11 @@ def test_a_manual_sync_waits_while_the_background_one_runs(server, laptop, clock
         assert services.sync_status(store.unit_of_work()).queued == 1  # ...having sent nothing twice
     worker.join(20)
     assert not worker.is_alive() and services.sync_status(store.unit_of_work()).queued == 0
+
+
+def test_the_first_run_check_refuses_plain_http_to_another_machine_as_data_before_calling_it():
+    from rental.signing import Keyring
+
+    check = transport.check_connection("http://licenses.example.com", "tok", Keyring())
+    assert (check.ok, check.code, check.field) == (False, "insecure-url", "server_url")
+    assert (check.reason.code, check.reason.params["host"]) == ("url-in-clear", "licenses.example.com")
