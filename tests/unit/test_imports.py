@@ -1,4 +1,5 @@
-"""The arrows of DESIGN §2: rental is pure, imports no framework, no I/O library, no app or server."""
+"""The arrows of DESIGN §2: rental is pure, imports the standard library and cryptography only (an allow-list;
+that it imports neither program nor a framework is import-linter's contract in pyproject.toml)."""
 
 import ast
 import pathlib
@@ -35,12 +36,6 @@ def test_rental_imports_only_the_standard_library_and_cryptography():
             elif module not in ALLOWED_STDLIB | ALLOWED_THIRD_PARTY:
                 offenders.append(f"{path.name}:{line} imports {module}")
     assert offenders == []
-
-
-def test_rental_never_imports_the_app_or_the_server():
-    for path in sorted(RENTAL.glob("*.py")):
-        modules = {module for module, _ in imported_modules(path)}
-        assert not modules & {"app", "license_server", "flask", "sqlalchemy", "httpx"}, path.name
 
 
 def test_rental_never_reads_the_wall_clock():
