@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import fcntl
 import os
 import re
@@ -163,6 +164,12 @@ class Sql:
         self.named = " ".join(text.split())
         self.pyformat = _NAMED.sub(r"%(\1)s", self.named)
 
+    @staticmethod
+    @functools.lru_cache(maxsize=512)
+    def of(text: str) -> "Sql":
+        """The statement for a text built per call (an IN list of some length, a savepoint), prepared once."""
+        return Sql(text)
+
     def run(self, connection: Connection, params=None) -> Rows:
         dialect = connection.dialect
         sql = self.pyformat if dialect.paramstyle == "pyformat" else self.named
@@ -187,11 +194,11 @@ def in_list(name: str, values) -> tuple[str, dict]:
 def savepoint(connection: Connection, name: str = "op") -> Iterator[None]:
     """A savepoint as plain SQL (cheaper than SQLAlchemy's nested transaction on the hot path);
     an exception rolls back to it and propagates."""
-    Sql(f"SAVEPOINT {name}").run(connection)
+    Sql.of(f"SAVEPOINT {name}").run(connection)
     try:
         yield
     except BaseException:
-        Sql(f"ROLLBACK TO SAVEPOINT {name}").run(connection)
-        Sql(f"RELEASE SAVEPOINT {name}").run(connection)
+        Sql.of(f"ROLLBACK TO SAVEPOINT {name}").run(connection)
+        Sql.of(f"RELEASE SAVEPOINT {name}").run(connection)
         raise
-    Sql(f"RELEASE SAVEPOINT {name}").run(connection)
+    Sql.of(f"RELEASE SAVEPOINT {name}").run(connection)

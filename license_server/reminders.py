@@ -40,12 +40,24 @@ def _earliest(kind: str, at: int, sent_at: int | None, last_s: int) -> int:
 
 
 def next_due_at(depletes_at: int | None, sent_at: int | None, weeks: int, last_s: int) -> int | None:
-    """When the next reminder falls due; None when nothing runs out or every slot is covered."""
+    """When the next reminder falls due; None when nothing runs out or every slot is covered.
+
+    Worked out directly (it runs at every change of every account): the earliest open weekly slot, held back
+    MIN_GAP after the last reminder sent, and the slot a day before; the same as the earliest of the open
+    slots (tests/server/test_reminders_schedule.py checks it against that walk)."""
     if depletes_at is None:
         return None
-    times = [_earliest(kind, at, sent_at, last_s) for kind, at in _open_slots(depletes_at, sent_at, weeks, last_s)]
-    times = [t for t in times if t < depletes_at]
-    return min(times) if times else None
+    found = []
+    weekly = weeks if sent_at is None else min(weeks, (depletes_at - sent_at - 1) // WEEK)  # the oldest open one
+    if weekly >= 1:
+        at = depletes_at - weekly * WEEK
+        due = at if sent_at is None else max(at, sent_at + MIN_GAP)
+        if due < depletes_at:
+            found.append(due)
+    last = depletes_at - last_s
+    if last < depletes_at and (sent_at is None or last > sent_at):
+        found.append(last)
+    return min(found) if found else None
 
 
 def due_kind(depletes_at: int, now: int, sent_at: int | None, weeks: int, last_s: int) -> str | None:

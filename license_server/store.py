@@ -75,7 +75,7 @@ def load_many(connection: Connection, account_ids: Iterable[str], *, for_update:
         return {}
     marks, params = in_list("a", ids)
     lock = " FOR UPDATE OF a" if for_update and not is_sqlite(connection.engine) else ""
-    rows = Sql(f"SELECT {_JOINED} FROM accounts a "
+    rows = Sql.of(f"SELECT {_JOINED} FROM accounts a "
                "LEFT JOIN pbxs p ON p.account_id = a.id "
                "LEFT JOIN licenses l ON l.account_id = p.account_id AND l.pbx_id = p.pbx_id "
                f"WHERE a.id IN ({marks}) ORDER BY a.id, p.pbx_id, l.ref{lock}").run(connection, params)
@@ -224,7 +224,8 @@ def save_lines(connection: Connection, account_id: str, old: Iterable[Line], new
     after = {(line.pbx_id, line.ref): line for line in new}
     gone = [{"account_id": account_id, "pbx_id": pbx_id, "ref": ref} for pbx_id, ref in before if (pbx_id, ref) not in after]
     added = [_line_params(account_id, line) for key, line in after.items() if key not in before]
-    changed = [_line_params(account_id, line) for key, line in after.items() if key in before and before[key] != line]
+    changed = [_line_params(account_id, line) for key, line in after.items()
+               if key in before and before[key] is not line and before[key] != line]
     for statement, params in ((DELETE_LINE, gone), (INSERT_LINE, added), (UPDATE_LINE, changed)):
         if params:
             statement.run(connection, params)

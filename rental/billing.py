@@ -248,11 +248,13 @@ def credit(account: Account, at: int, milli: int, *, key_id: str | None = None) 
     return change.then(account, entry)
 
 
-def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: bool | None = None) -> Change:
+def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: bool | None = None,
+                price_version: str | None = None) -> Change:
     """Settle at the old rates, then run the new configuration from second at (R15, R19).
 
     ``resume`` True lifts a suspension (the caller checked R14), False keeps it, None keeps
     the current state. An empty configuration ends the rent: nothing is charged from at on.
+    ``price_version``, when given, is the list the account is rated at from now on (R23).
     """
     _require_alive(account)
     change = settle(account, at)
@@ -260,7 +262,8 @@ def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: boo
     suspended = change.account.suspended if resume is None else not resume
     if not new_lines:
         suspended = False
-    account = replace(change.account, lines=new_lines, suspended=suspended)
+    account = replace(change.account, lines=new_lines, suspended=suspended,
+                      price_version=change.account.price_version if price_version is None else price_version)
     if account.rate and account.balance < account.rate:
         account = replace(account, suspended=True)  # cannot pay even the first second (R10)
     return change.then(account)
@@ -272,12 +275,13 @@ def rerate(lines: Iterable[Line], pricelist: PriceList) -> tuple[Line, ...]:
     An item no longer on the list keeps the price it was rated at.
     """
     rated = []
+    version = pricelist.version
     for line in lines:
         item = pricelist.get(line.ref)
-        if item is None:
-            rated.append(line)
+        if item is None or (line.monthly_milli == item.monthly_milli and line.price_version == version):
+            rated.append(line)  # already at this list's price: the same line (no copy on the hot path)
         else:
-            rated.append(replace(line, monthly_milli=item.monthly_milli, price_version=pricelist.version))
+            rated.append(replace(line, monthly_milli=item.monthly_milli, price_version=version))
     return tuple(rated)
 
 

@@ -322,11 +322,11 @@ def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
     if problems:
         raise Refusal([violation.reason for violation in problems])
     pbxs = {**state.pbxs, pbx.pbx_id: replace(pbx, revision=pbx.revision + 1)}
-    decision = _connected(replace(state, billing=account, pbxs=pbxs), others + new_lines, ctx, settled.entries)
     changed = licenses_changed(pbx, current, wanted)
-    return replace(decision, warnings=tuple(warnings) + decision.warnings,
-                   reductions=tuple(rules.reductions(pbx.serial, current, wanted, at)), restored=tuple(restored),
-                   events=(changed,) if changed else ())
+    return _connected(state, others + new_lines, ctx, settled.entries, billing=account, pbxs=pbxs, rated=True,
+                      warnings=tuple(warnings), decided={
+                          "reductions": tuple(rules.reductions(pbx.serial, current, wanted, at)),
+                          "restored": tuple(restored), "events": (changed,) if changed else ()})
 
 
 def remove_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -429,20 +429,19 @@ def min_credit_problem(account: Account, pbx_id: str, new_lines: tuple[Line, ...
     return None
 
 
-def connection_event(account: Account, lines: Iterable[Line], ctx: Context) -> billing.Change:
-    """R9, R23: settle at the old rates, run lines re-rated at the current list; a suspended account resumes
-    when its credit pays the configuration for resume_min_days (R18)."""
+def connection_event(account: Account, lines: Iterable[Line], ctx: Context, *, rated: bool = False) -> billing.Change:
+    """R9, R23: settle at the old rates, run lines re-rated at the current list (rated: the caller rated them at
+    ctx.pricelist already); a suspended account resumes when its credit pays the configuration for
+    resume_min_days (R18)."""
     at = max(ctx.now, account.as_of)
     settled = billing.settle(account, at)
     lines = tuple(lines)
-    if ctx.pricelist is not None:
+    if ctx.pricelist is not None and not rated:
         lines = billing.rerate(lines, ctx.pricelist)
     resume = settled.account.suspended and resume_needs_milli(settled.account.balance, _rate(lines), ctx.policy) == 0
-    final = billing.reconfigure(settled.account, at, lines, resume=True if resume else None)
-    account = final.account
-    if ctx.pricelist is not None:
-        account = replace(account, price_version=ctx.pricelist.version)
-    return billing.Change(account, settled.entries + final.entries, settled.depleted_at)
+    final = billing.reconfigure(settled.account, at, lines, resume=True if resume else None,
+                                price_version=ctx.pricelist.version if ctx.pricelist is not None else None)
+    return billing.Change(final.account, settled.entries + final.entries, settled.depleted_at)
 
 
 def resume_needs_milli(balance: int, rate: int, policy: Policy) -> int:
@@ -473,14 +472,18 @@ def daily_milli(monthly_milli: int) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _connected(state: State, lines: Iterable[Line], ctx: Context, entries: tuple[Entry, ...] = ()) -> Decision:
-    change = connection_event(state.billing, lines, ctx)
+def _connected(state: State, lines: Iterable[Line], ctx: Context, entries: tuple[Entry, ...] = (), *,
+               warnings: tuple[Reason, ...] = (), decided: Mapping[str, Any] | None = None, rated: bool = False,
+               **changes: Any) -> Decision:
+    """A connection event (R9, R23) on state, with changes (billing, pbxs, ...) made first: one new state, one
+    decision (warnings first, then the R18 one; decided: the decision's other fields, e.g. events)."""
+    change = connection_event(changes.get("billing", state.billing), lines, ctx, rated=rated)
     account = change.account
-    warnings: tuple[Reason, ...] = ()
     needs = resume_needs(account, None, ctx.policy) if account.suspended and account.configured_rate else None
     if needs:
-        warnings = (Reason.of("still-suspended", missing_milli=needs, days=ctx.policy.resume_min_days),)
-    return Decision(replace(state, billing=account), tuple(entries) + change.entries, warnings, connection=True)
+        warnings = (*warnings, Reason.of("still-suspended", missing_milli=needs, days=ctx.policy.resume_min_days))
+    return Decision(replace(state, **{**changes, "billing": account}), tuple(entries) + change.entries, warnings,
+                    connection=True, **(decided or {}))
 
 
 def licenses_changed(pbx: Pbx, current: Mapping[str, int], wanted: Mapping[str, int]) -> Event | None:

@@ -73,8 +73,34 @@ def _envelope_domain(type_: str) -> bytes:
 # --------------------------------------------------------------------------- payloads
 
 
+def _plain_json(value: object) -> bool:
+    """True when value is plainly JSON without a float: dicts with text keys, lists, text, ints, None (the hot
+    path of every signature: no path string is built; anything unusual goes to _refuse_non_json's full walk)."""
+    stack = [value]
+    while stack:
+        container = stack.pop()
+        if type(container) is dict:
+            for key in container:
+                if type(key) is not str:
+                    return False
+            items = container.values()
+        else:
+            items = container
+        for item in items:
+            kind = type(item)
+            if kind is str or kind is int or item is None or kind is bool:
+                continue
+            if kind is dict or kind is list or kind is tuple:
+                stack.append(item)
+            else:
+                return False
+    return True
+
+
 def _refuse_non_json(value: object, where: str = "payload") -> None:
     """Floats never touch money (SPEC, arithmetic), so a signed payload holds none at all."""
+    if where == "payload" and type(value) is dict and _plain_json(value):
+        return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
