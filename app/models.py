@@ -44,7 +44,7 @@ class AccountReplica(Base):
     envelope: Mapped[str] = mapped_column(Text, nullable=False)  # exactly as the server signed it
     received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
-    __table_args__ = (Index("ix_account_replica_list", "name_key", "account_id", "search_key"),)
+    __table_args__ = (Index("ix_account_replica_list", "name_key", "account_id", "search_key", "status"),)
 
 
 class PricelistReplica(Base):

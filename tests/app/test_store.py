@@ -147,13 +147,15 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
     assert current_revision(old.engine) == "0001"
     assert "ledger_line" not in inspect(old.engine).get_table_names()
     with old.unit_of_work() as uow:  # a setting written by the first version of the app
-
         uow.settings.put("server_url", "https://licenses.example.com")
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
-    assert current_revision(new.engine) == "0007"
+    assert current_revision(new.engine) == "0008"
     assert {"ledger_line", "reduction", "terms_replica", "history_event"} <= set(inspect(new.engine).get_table_names())
+    [listing] = [index for index in inspect(new.engine).get_indexes("account_replica")
+                 if index["name"] == "ix_account_replica_list"]
+    assert listing["column_names"] == ["name_key", "account_id", "search_key", "status"]  # the list reads it alone
     assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
     new.close()
 
