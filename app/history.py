@@ -56,18 +56,29 @@ class Recorded:
         """Keep recorded events once by their id; skip the unrecorded stop the server adds (the app projects its
         own status live) and anything not shaped as documented."""
         added = 0
+        held = self._held_ids(account_id, [raw.get("id") for raw in events if isinstance(raw, dict)])
         for raw in events:
             if not isinstance(raw, dict) or not _is_int(raw.get("id")) or not _is_int(raw.get("at")):
                 continue
             kind, params, technician = raw.get("kind"), raw.get("params"), raw.get("technician")
             if kind not in EVENTS or not isinstance(params, dict) or not isinstance(technician, (str, type(None))):
                 continue
-            if self._session.get(HistoryEvent, (account_id, raw["id"])) is not None:
+            if raw["id"] in held:
                 continue
+            held.add(raw["id"])
             self._session.add(HistoryEvent(account_id=account_id, event_id=raw["id"], at=raw["at"], kind=kind,
                                      technician=technician, params=json.dumps(params), received_at=now))
             added += 1
         return added
+
+    def _held_ids(self, account_id: str, ids: list) -> set[int]:
+        """Which of these event ids this laptop holds already (one query per 500, not one per event)."""
+        wanted = sorted({each for each in ids if _is_int(each)})
+        held: set[int] = set()
+        for start in range(0, len(wanted), 500):
+            held.update(self._session.scalars(select(HistoryEvent.event_id).where(
+                HistoryEvent.account_id == account_id, HistoryEvent.event_id.in_(wanted[start:start + 500]))))
+        return held
 
     def recorded(self, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
         """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""

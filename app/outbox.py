@@ -24,6 +24,7 @@ class Outbox:
 
     def __init__(self, session: Session):
         self._session = session
+        self._results: dict[str, OpResult | None] = {}  # results looked up by get_many (None: none stored yet)
 
     def enqueue(self, kind: str, account_id: str, fields: dict, now: int, *, pbx_id: str | None = None,
                 note: str | None = None) -> OutboxOp:
@@ -72,6 +73,10 @@ class Outbox:
         ids = list(op_ids)
         if not ids:
             return {}
+        # their stored results too (a resend's), so apply_result finds each without a query of its own
+        self._results.update({op_id: None for op_id in ids})
+        self._results.update({row.op_id: row for row in
+                              self._session.scalars(select(OpResult).where(OpResult.op_id.in_(ids)))})
         return {op.op_id: op for op in self._session.scalars(select(OutboxOp).where(OutboxOp.op_id.in_(ids)))}
 
     def remove(self, op: OutboxOp) -> None:
@@ -84,7 +89,8 @@ class Outbox:
 
     def apply_result(self, op: OutboxOp, payload: dict, envelope: object, now: int) -> OpResult:
         """Store a verified op-result; an applied op leaves the outbox in this same transaction."""
-        result = self._session.get(OpResult, payload["op_id"])
+        op_id = payload["op_id"]
+        result = self._results[op_id] if op_id in self._results else self._session.get(OpResult, op_id)
         if result is None:
             result = OpResult(op_id=payload["op_id"])
             self._session.add(result)

@@ -234,8 +234,14 @@ class Replica:
         Written lines are kept once by their id; the "open" charge the server adds (charged up to its
         now, not yet written) replaces the previous open lines, so nothing is counted twice.
         """
+        with self._session.no_autoflush:  # the lines go in at the commit, not at each look-up
+            return self._store_ledger_lines(account_id, lines, now, revision)
+
+    def _store_ledger_lines(self, account_id: str, lines: list, now: int, revision: int | None) -> int:
         self._session.execute(delete(LedgerLine).where(LedgerLine.account_id == account_id,
-                                                 LedgerLine.line_key.like("open:%")))
+                                                       LedgerLine.line_key.like("open:%")))
+        held = self._held_line_keys(account_id, [f"id:{raw['id']}" for raw in lines if isinstance(raw, dict)
+                                                 and not raw.get("open") and raw.get("id") is not None])
         added = 0
         for index, raw in enumerate(lines):
             if not isinstance(raw, dict) or raw.get("kind") not in (billing.CREDIT, billing.CHARGE, billing.FORFEIT,
@@ -249,10 +255,9 @@ class Replica:
                 key = f"open:{index}"
             else:
                 key = f"id:{raw['id']}"
-                exists = self._session.scalars(select(LedgerLine.id).where(LedgerLine.account_id == account_id,
-                                                                     LedgerLine.line_key == key)).first()
-                if exists:
+                if key in held:
                     continue
+                held.add(key)
             self._session.add(LedgerLine(
                 account_id=account_id, line_key=key, kind=raw["kind"], at=raw.get("at") or 0,
                 ticks=raw.get("ticks") or 0,
@@ -264,6 +269,14 @@ class Replica:
         if revision is not None:
             Settings(self._session).put(LEDGER_REVISION + account_id, revision)
         return added
+
+    def _held_line_keys(self, account_id: str, keys: list[str]) -> set[str]:
+        """Which of these written lines this laptop holds already (one query per 500, not one per line)."""
+        held: set[str] = set()
+        for start in range(0, len(keys), 500):
+            held.update(self._session.scalars(select(LedgerLine.line_key).where(
+                LedgerLine.account_id == account_id, LedgerLine.line_key.in_(keys[start:start + 500]))))
+        return held
 
     def newest_ledger_id(self, account_id: str) -> int | None:
         """The highest written line id held, so a pull fetches only newer pages."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -328,8 +329,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         say("Fetching ledgers…")
         with uow_factory() as uow:
             wanted = uow.replica.ledgers_to_pull(named)
-        _pull_ledgers(uow_factory, clock, transport, wanted)
-        _pull_history(uow_factory, clock, transport, wanted)
+        _pull_ledgers_and_history(uow_factory, clock, transport, wanted)
     except SyncError as exc:
         _note_failure(uow_factory, clock.now(), exc.reason)
         return failed_report(exc.reason, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
@@ -415,43 +415,62 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     return updated, refused
 
 
-def _pull_ledgers(uow_factory, clock, transport, account_ids) -> None:
-    """Ledger lines for statements offline (R25); best effort, never blocks a sync.
+class _Offline(Exception):
+    """The server went away (or failed) during the pulls: the rest waits for the next sync."""
 
-    Each is recorded with the account revision it was pulled at (read before the request, so a change
+
+def _fetch(call, *args):
+    """One pull's pages, or None when the server refuses this account's (e.g. no longer the partner's)."""
+    try:
+        return call(*args)
+    except ServerError as exc:
+        if exc.status >= 500:
+            raise _Offline() from None
+        return None
+    except SyncError:
+        raise _Offline() from None
+
+
+#: GETs of ledgers and histories in flight at once after a sync (the server answers them in parallel workers)
+PULLS_AT_ONCE = 4
+
+
+def _pull_ledgers_and_history(uow_factory, clock, transport, account_ids) -> None:
+    """Each account's ledger lines (R25 statements) and history (R25) for the screens offline: best effort,
+    never blocks a sync; what is held is read once, the pages fetched a few at a time, each account kept in
+    one write.
+
+    The ledger is recorded with the account revision it was pulled at (read before the request, so a change
     made meanwhile is pulled again next time); a pull that fails is simply tried at the next sync.
     """
-    for account_id in account_ids:
-        with uow_factory() as uow:
-            newest = uow.replica.newest_ledger_id(account_id)
+    if not account_ids:
+        return
+    with uow_factory() as uow:
+        held = {}
+        for account_id in account_ids:
             row = uow.replica.get_account(account_id)
-            revision = row.revision if row is not None else None
-        try:
-            lines = transport.ledger(account_id, newest)
-        except ServerError as exc:
-            if exc.status >= 500:
-                return
-            continue  # this account's ledger is refused (e.g. no longer the partner's): the others still come
-        except SyncError:
-            return  # offline again: the rest waits for the next sync
-        with uow_factory() as uow:
-            uow.replica.store_ledger_lines(account_id, lines, clock.now(), revision)
-            uow.commit()
+            held[account_id] = (uow.replica.newest_ledger_id(account_id), row.revision if row is not None else None,
+                                uow.history.newest_id(account_id))
 
-
-def _pull_history(uow_factory, clock, transport, account_ids) -> None:
-    """The accounts' history (R25) for the screens offline; best effort like the ledgers, never blocks a sync."""
-    for account_id in account_ids:
-        with uow_factory() as uow:
-            newest = uow.history.newest_id(account_id)
+    def fetch(account_id: str):
+        newest_line, _, newest_event = held[account_id]
         try:
-            events = transport.history(account_id, newest)
-        except ServerError as exc:
-            if exc.status >= 500:
-                return
+            return _fetch(transport.ledger, account_id, newest_line), _fetch(transport.history, account_id,
+                                                                             newest_event)
+        except _Offline:
+            return None
+
+    with ThreadPoolExecutor(max_workers=PULLS_AT_ONCE, thread_name_prefix="rentdesk-pull") as pool:
+        fetched = list(pool.map(fetch, account_ids))
+    for account_id, found in zip(account_ids, fetched):
+        if found is None:
+            return  # offline (or the server failed) from here: the rest waits for the next sync
+        lines, events = found
+        if lines is None and events is None:
             continue
-        except SyncError:
-            return
         with uow_factory() as uow:
-            uow.history.store_events(account_id, events, clock.now())
+            if lines is not None:
+                uow.replica.store_ledger_lines(account_id, lines, clock.now(), held[account_id][1])
+            if events is not None:
+                uow.history.store_events(account_id, events, clock.now())
             uow.commit()
