@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import nh3
-from markdown_it import MarkdownIt
+import functools
+
 from markupsafe import Markup
 
 from rental import validation
@@ -116,12 +116,19 @@ def acceptance(held_here: replica.Replica, terms_version: str | None, accepted_b
     return {"terms_version": held.version, "accepted_by": name}
 
 
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+@functools.cache
+def _markdown():
+    """The Markdown renderer (markdown-it-py), made at the first terms shown, not at start."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def render(markdown_text: str) -> Markup:
     """The terms as safe HTML: Markdown rendered with raw HTML off, then sanitised to ALLOWED_TAGS."""
-    html = _markdown.render(markdown_text)
+    import nh3  # with the renderer: at the first terms shown
+
+    html = _markdown().render(markdown_text)
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                       url_schemes={"https", "mailto"}, link_rel="noopener noreferrer")
     return Markup(clean)

@@ -7,8 +7,7 @@ Nothing here is believed: what the server answers is verified by app/sync.py bef
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from rental.errors import SignatureError
 from rental.reasons import Reason
@@ -17,15 +16,29 @@ from rental.signing import token_binding
 from . import clock as clock_mod, settings
 from .errors import ServerError, SyncError
 
+if TYPE_CHECKING:
+    import httpx
+
 API = "/api/v1"
-DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+TIMEOUT_S, CONNECT_TIMEOUT_S = 20.0, 5.0
+
+
+def _httpx():
+    """httpx, loaded at the first call to a server rather than at start (a tenth of `rentdesk serve`'s start:
+    the unlock page needs no HTTP client; bench/startup.py)."""
+    import httpx
+
+    return httpx
 
 
 class HttpTransport:
     """The license server's JSON API over httpx, with timeouts; https unless the server is this machine."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    def __init__(self, base_url: str, token: str, *, timeout: httpx.Timeout | float | None = None,
                  transport: httpx.BaseTransport | None = None):
+        httpx = _httpx()
+        if timeout is None:
+            timeout = httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
         self.base_url = settings.check_server_url(base_url)
         self.token_binding = token_binding(token)  # what a signed /whoami answer for this token carries
         self._client = httpx.Client(base_url=self.base_url + API, timeout=timeout, transport=transport,
@@ -39,9 +52,9 @@ class HttpTransport:
     def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         try:
             response = self._client.request(method, path, json=body, params=params)
-        except httpx.TimeoutException:
+        except _httpx().TimeoutException:
             raise SyncError("sync-timeout") from None
-        except httpx.HTTPError:
+        except _httpx().HTTPError:
             raise SyncError("sync-unreachable") from None
         self.last_date = clock_mod.http_date(response.headers.get("date"))
         try:
@@ -137,7 +150,7 @@ def check_connection(url: str, token: str, keyring, *,
                      transport: httpx.BaseTransport | None = None) -> ConnectionCheck:
     """Ask the server who the token belongs to and check its signing key is trusted here (nothing is stored)."""
     try:
-        api = HttpTransport(url, token, transport=transport, timeout=httpx.Timeout(10.0))
+        api = HttpTransport(url, token, transport=transport, timeout=10.0)
     except settings.InsecureServerUrl as exc:
         return ConnectionCheck(False, code="insecure-url", field="server_url", reason=exc.reason)
     try:
