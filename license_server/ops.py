@@ -245,6 +245,10 @@ class Batch:
     def _store(self, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:
         """Write what the decision changed: PBXs, lines, the account row (one revision up), ledger, R6 memory."""
         after = decision.state
+        gone = [pbx_id for pbx_id in before.pbxs if pbx_id not in after.pbxs]
+        if gone or any(pbx_id not in before.pbxs for pbx_id in after.pbxs):
+            # a PBX comes or goes: what the batch still holds for later is written first (keys, foreign keys)
+            self.writes.flush(self.connection)
         for pbx_id, pbx in after.pbxs.items():
             old = before.pbxs.get(pbx_id)
             if old is None:
@@ -253,9 +257,8 @@ class Batch:
                 record.pbxs[pbx_id] = row
             elif old is not pbx and old != pbx:  # a decision keeps the PBXs it leaves alone as they were
                 row = pbx_row(record.id, pbx)
-                UPDATE_PBX.run(self.connection, row)
+                self.writes.pbxs[(record.id, pbx_id)] = row  # written at flush (nothing reads it back before)
                 record.pbxs[pbx_id] = row
-        gone = [pbx_id for pbx_id in before.pbxs if pbx_id not in after.pbxs]
         if gone:
             store.save_lines(self.connection, record.id, record.lines, after.billing.lines)
             record.lines = after.billing.lines
@@ -442,9 +445,6 @@ class PartnerHistory:
 
 INSERT_PBX = Sql("INSERT INTO pbxs (account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision) "
                  "VALUES (:account_id, :pbx_id, :name, :serial, :platform, :hardware_model, :firmware, :mode, :revision)")
-UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :platform, hardware_model = :hardware_model, "
-                 "firmware = :firmware, mode = :mode, revision = :revision "
-                 "WHERE account_id = :account_id AND pbx_id = :pbx_id")
 DELETE_PBX = Sql("DELETE FROM pbxs WHERE account_id = :account_id AND pbx_id = :pbx_id")
 INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at, held, deposited_at) "
                  "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at, :held, :deposited_at)")

@@ -168,15 +168,27 @@ class Writes:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.ledger: list[dict[str, Any]] = []
         self.mails: list[dict[str, Any]] = []  # stops and resumes for the sweep to mail (R18)
+        #: by account: its lines as stored and the record whose lines are now the truth (written as one diff)
+        self.lines: dict[str, tuple[tuple[Line, ...], AccountRecord]] = {}
+        #: by (account, PBX): the PBX row to write (its latest; its key never changes)
+        self.pbxs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def lines_of(self, record: AccountRecord) -> None:
+        """The record's lines change: write the difference from what is stored at flush."""
+        self.lines.setdefault(record.id, (record.lines, record))
 
     def flush(self, connection: Connection) -> None:
+        for stored, record in self.lines.values():
+            save_lines(connection, record.id, stored, record.lines)
+        if self.pbxs:
+            UPDATE_PBX.run(connection, list(self.pbxs.values()))
         if self.accounts:
             UPDATE_ACCOUNT.run(connection, list(self.accounts.values()))
         if self.ledger:
             INSERT_LEDGER.run(connection, self.ledger)
         if self.mails:
             notices.INSERT_WAITING.run(connection, self.mails)
-        self.accounts, self.ledger, self.mails = {}, [], []
+        self.accounts, self.ledger, self.mails, self.lines, self.pbxs = {}, [], [], {}, {}
 
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
@@ -196,7 +208,10 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
         state = state if state is not None else record.state()
         pending.mails += notices.waiting(record.id, row, state, ends_at)  # before the row takes the new state
         row.update(state_columns(state, row, settings, record.deposits))
-        save_lines(connection, record.id, record.lines, state.lines)
+        if writes is None:
+            save_lines(connection, record.id, record.lines, state.lines)
+        else:
+            writes.lines_of(record)  # written at flush, one difference per account and batch
         record.lines = state.lines
     row["revision"] += 1
     pending.accounts[record.id] = {key: row[key] for key in (*_UPDATABLE, "id")}
@@ -206,6 +221,9 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     return row["revision"]
 
 
+UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :platform, "
+                 "hardware_model = :hardware_model, firmware = :firmware, mode = :mode, revision = :revision "
+                 "WHERE account_id = :account_id AND pbx_id = :pbx_id")
 DELETE_LINE = Sql("DELETE FROM licenses WHERE account_id = :account_id AND pbx_id = :pbx_id AND ref = :ref")
 INSERT_LINE = Sql("INSERT INTO licenses (account_id, pbx_id, ref, qty, monthly_milli, price_version) "
                   "VALUES (:account_id, :pbx_id, :ref, :qty, :monthly_milli, :price_version)")
