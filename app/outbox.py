@@ -92,8 +92,9 @@ class Outbox:
         op_id = payload["op_id"]
         result = self._results[op_id] if op_id in self._results else self._session.get(OpResult, op_id)
         if result is None:
-            result = OpResult(op_id=payload["op_id"])
+            result = OpResult(op_id=op_id)
             self._session.add(result)
+            self._results[op_id] = result  # the same result again in this unit of work updates this row
         result.account_id = payload["account_id"]
         result.kind = op.kind
         result.status = payload["status"]

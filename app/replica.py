@@ -234,10 +234,15 @@ class Replica:
         Written lines are kept once by their id; the "open" charge the server adds (charged up to its
         now, not yet written) replaces the previous open lines, so nothing is counted twice.
         """
-        with self._session.no_autoflush:  # the lines go in at the commit, not at each look-up
-            return self._store_ledger_lines(account_id, lines, now, revision)
+        with self._session.no_autoflush:  # the lines go in together, not at each look-up
+            added = self._store_ledger_lines(account_id, lines)
+        settings = Settings(self._session)
+        settings.put(f"ledger_fetched_at:{account_id}", now)
+        if revision is not None:
+            settings.put(LEDGER_REVISION + account_id, revision)
+        return added
 
-    def _store_ledger_lines(self, account_id: str, lines: list, now: int, revision: int | None) -> int:
+    def _store_ledger_lines(self, account_id: str, lines: list) -> int:
         self._session.execute(delete(LedgerLine).where(LedgerLine.account_id == account_id,
                                                        LedgerLine.line_key.like("open:%")))
         held = self._held_line_keys(account_id, [f"id:{raw['id']}" for raw in lines if isinstance(raw, dict)
@@ -265,9 +270,6 @@ class Replica:
                 end=raw.get("end"), seconds=raw.get("seconds") or 0, rate=raw.get("rate") or 0,
                 price_version=raw.get("price_version"), raw=text))
             added += 1
-        Settings(self._session).put(f"ledger_fetched_at:{account_id}", now)
-        if revision is not None:
-            Settings(self._session).put(LEDGER_REVISION + account_id, revision)
         return added
 
     def _held_line_keys(self, account_id: str, keys: list[str]) -> set[str]:

@@ -329,3 +329,22 @@ def _body(store, op_id):
     with store.unit_of_work() as uow:
         return json.loads(uow.outbox.get(op_id).body)
 
+
+
+def test_a_result_kept_twice_in_one_unit_of_work_updates_its_row_and_a_ledger_pulled_twice_adds_nothing(store, clock):
+    """The outbox's and the replica's look-ups made once per batch still see what the same unit of work added."""
+    with store.unit_of_work() as uow:
+        op = uow.outbox.enqueue("update_account", ACCOUNT_ID, {"name": "Acme"}, clock.now())
+        uow.outbox.get_many([op.op_id])
+        refused = {"op_id": op.op_id, "account_id": ACCOUNT_ID, "status": "rejected", "server_time": clock.now(),
+                   "rule": "R14", "message": "no", "problems": []}
+        uow.outbox.apply_result(op, refused, {"type": "op-result"}, clock.now())
+        uow.outbox.apply_result(op, {**refused, "message": "still no"}, {"type": "op-result"}, clock.now())
+        lines = [{"id": 7, "kind": "credit", "at": clock.now(), "ticks": 5}]
+        assert uow.replica.store_ledger_lines(ACCOUNT_ID, lines, clock.now(), 3) == 1
+        assert uow.replica.store_ledger_lines(ACCOUNT_ID, lines + lines, clock.now(), 3) == 0
+        uow.commit()
+    with store.unit_of_work() as uow:
+        [(row, _)] = uow.outbox.recent_results(uow.keyring, ACCOUNT_ID)
+        assert row.message == "still no"
+        assert uow.replica.ledger_entries(ACCOUNT_ID)[2] == 1
