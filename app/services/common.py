@@ -141,6 +141,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
     ops = tuple(_op_view(op, book) for op in book.ops_of(account_id))
     pbxs = []
     shown = pending or state
+    edits = dict(book.pending_account_edits(account_id))
     for pbx_id, pbx in shown.pbxs.items():
         confirmed_pbx = state.pbxs.get(pbx_id) if state.confirmed else None
         confirmed_lines = state.billing.lines_of(pbx_id) if confirmed_pbx and confirmed_pbx.confirmed else ()
@@ -183,10 +184,10 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         ops=ops,
         verified_at=state.verified_at,
         received_at=state.received_at,
-        pending_edits=dict(book.pending_account_edits(account_id)),
+        pending_edits=edits,
         results=_result_views(uow, account_id, 20) if uow is not None else (),
         auto_reload_days=state.auto_reload_days,
-        pending_reload_days=book.pending_account_edits(account_id).get("auto_reload_days"),
+        pending_reload_days=edits.get("auto_reload_days"),
         deposits=_deposit_views(book, state, pending, account_id),
         terms=state.terms,
     )

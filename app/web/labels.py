@@ -10,7 +10,7 @@ from flask import Flask
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from rental.reasons import GOT_WORDS, render, template_of
+from rental.reasons import GOT_WORDS, VALUE_WORDS, render, template_of
 
 from ..clock import DATE, NOTICE_OFFSET_S
 from ..errors import from_stored
@@ -26,13 +26,9 @@ STATUS = {
     "conflict": _l("conflict"),
     "applied": _l("applied"),
 }
-PLATFORM = {
-    "vmware": _l("VMware"),
-    "hyper-v": _l("Hyper-V"),
-    "hardware": _l("Vendor hardware"),
-    "cloud": _l("Cloud"),
-}
-MODE = {"rental": _l("rental"), "purchased": _l("purchased")}
+# the words of rental.reasons (the same the reasons' platform and mode params are worded with), translated
+PLATFORM = {code: _l(word) for code, word in VALUE_WORDS["platform"].items()}
+MODE = {code: _l(word) for code, word in VALUE_WORDS["mode"].items()}
 KIND = {
     "create_account": _l("Create account"),
     "update_account": _l("Edit account"),

