@@ -75,6 +75,11 @@ def connection_problem(check, url: str) -> str:
     if check.code == "token-unknown":
         return _("The license server at %(url)s does not know this token: paste it again exactly as your partner "
                  "administrator gave it.", url=url)
+    if check.code == "token-revoked":
+        return _("The vendor revoked this token: it no longer works. Ask your vendor for a new token and paste it "
+                 "here.")
+    if check.code == "token-expired":
+        return _("This token has expired. Ask your vendor for a new token and paste it here.")
     if check.code == "untrusted-key":
         return _("The license server signs its answers with the key %(kid)s, which this RentDesk does not trust: "
                  "ask your vendor for %(kid)s.pub and put it in %(folder)s, then start RentDesk again.",
