@@ -145,6 +145,8 @@ def restore():
             opened = core.restore(form.values["backup_path"], request.form.get("backup_passphrase", ""))
         except store_mod.WrongPassphrase:
             form.error("backup_passphrase", _("Wrong passphrase for this backup: nothing was restored. Type the passphrase the backup was made with."))
+        except store_mod.BackupDamaged:  # issue 23: a damaged or crafted file is said so, never a crash
+            form.error("backup_path", _("This backup is damaged: RentDesk cannot read it. Choose another backup file; nothing was restored."))
         except (OSError, store_mod.StoreError) as error:
             form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=getattr(error, "strerror", None) or str(error)))
         else:
