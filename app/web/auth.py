@@ -177,12 +177,15 @@ def unlock():
     now = st.clock.now()
     wait = st.throttle.wait_s(now)
     if request.method == "POST":
-        if wait:
+        passphrase = request.form.get("passphrase", "")
+        if not passphrase:  # a slip of the Enter key is no guess: not counted, nothing derived (issue 23)
+            error = _("Type your passphrase, then press Unlock.")
+        elif wait:
             error = ngettext("Too many wrong passphrases: wait %(num)d second, then try again.",
                              "Too many wrong passphrases: wait %(num)d seconds, then try again.", wait)
         else:
             try:
-                opened = core.unlock(request.form.get("passphrase", ""))
+                opened = core.unlock(passphrase)
             except store_mod.WrongPassphrase:
                 st.throttle.failed(now)
                 wait = st.throttle.wait_s(now)
