@@ -58,7 +58,7 @@ def test_a_revoked_token_is_said_in_french(unlocked, csrf, server):
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     admin.revoke_technician(server.ctx, admin.list_technicians(server.ctx)[0].id)
     text = sync(unlocked, csrf)
-    assert "Votre jeton de technicien a été révoqué par l'éditeur" in text
+    assert "Votre jeton de technicien a été révoqué par votre fournisseur" in text
     assert "Nouveau jeton requis" in words(unlocked.get("/sync/chip").data.decode())
 
 
