@@ -62,7 +62,8 @@ def test_a_revoked_token_is_answered_401_token_revoked_at_once_by_the_process_th
 
 @both_databases
 def test_another_process_trusts_a_checked_token_no_longer_than_its_recheck_time(other_process, clock, api, ctx):
-    """DESIGN §5: within 5 s on every process (no R-rule covers access). The other process's cache is moved by its own ticker."""
+    """DESIGN §5: within 5 s on every process (no R-rule covers access). The other process's cache is moved by
+    its own ticker."""
     ticker = Ticker()
     cache = TokenCache(recheck_s=2, ticker=ticker)
     assert cache.check(ctx.engine, api.token, clock()).result == TOKEN_OK
