@@ -175,7 +175,8 @@ def _key_fits_head(head: Path, key: bytes) -> bool:
 
 
 def _is_whole(db_path: Path, key: bytes) -> bool:
-    """The unpacked store opens with the key and SQLite finds it sound (a backup cut or altered after its first page)."""
+    """The unpacked store opens with the key and SQLite finds it sound (a backup cut or altered after its first
+    page)."""
     import sqlcipher3
 
     conn = sqlcipher3.connect(str(db_path))

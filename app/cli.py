@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     export = commands.add_parser("export", help="write your own data as JSON and CSV (asks the passphrase)")
-    export.add_argument("--to", metavar="DIR", required=True, help="a new folder to make and write into (an existing one is refused)")
+    export.add_argument("--to", metavar="DIR", required=True,
+                        help="a new folder to make and write into (an existing one is refused)")
     export.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data folder")
     return parser
 

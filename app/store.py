@@ -80,6 +80,10 @@ class StoreMissing(StoreError):
     """No store in this data folder yet: run the first-time setup."""
 
 
+class HeaderDamaged(StoreError):
+    """The store's clear header is not one RentDesk wrote, or asks scrypt for too much (issue 23)."""
+
+
 class BackupDamaged(StoreError):
     """A backup file that is damaged, or was not written by RentDesk (issue 23): never a crash."""
 
@@ -143,8 +147,11 @@ class Header:
     @classmethod
     def fresh(cls, kdf: dict | None = None) -> "Header":
         kdf = dict(kdf or DEFAULT_KDF)
+        if kdf.get("name", "scrypt") != "scrypt":
+            raise ValueError("the store's key derivation is scrypt")
         check_kdf(kdf)  # what this writes, a later unlock must accept
-        return cls(salt=secrets.token_bytes(16), kdf=kdf)
+        return cls(salt=secrets.token_bytes(16),
+                   kdf={"name": "scrypt", "n": kdf["n"], "r": kdf["r"], "p": kdf["p"]})
 
     @classmethod
     def read(cls, path: Path) -> "Header":
@@ -158,7 +165,7 @@ class Header:
         try:
             return cls.parse(raw)
         except HeaderInvalid:
-            raise StoreError(f"The store header {path} is damaged: restore it from a backup.") from None
+            raise HeaderDamaged(f"The store header {path} is damaged: restore it from a backup.") from None
 
     @classmethod
     def parse(cls, raw: bytes) -> "Header":

@@ -146,7 +146,8 @@ def restore():
         except store_mod.WrongPassphrase:
             form.error("backup_passphrase", _("Wrong passphrase for this backup: nothing was restored. Type the passphrase the backup was made with."))
         except store_mod.BackupDamaged:  # issue 23: a damaged or crafted file is said so, never a crash
-            form.error("backup_path", _("This backup is damaged: RentDesk cannot read it. Choose another backup file; nothing was restored."))
+            form.error("backup_path", _("This backup is damaged: RentDesk cannot read it. Choose another backup "
+                                        "file; nothing was restored."))
         except (OSError, store_mod.StoreError) as error:
             form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=getattr(error, "strerror", None) or str(error)))
         else:
@@ -193,6 +194,9 @@ def unlock():
                 if wait:
                     error += " " + ngettext("After several wrong attempts, wait %(num)d second before the next one.",
                                             "After several wrong attempts, wait %(num)d seconds before the next one.", wait)
+            except store_mod.HeaderDamaged:  # issue 23: bounded before any key derivation, said in the UI's language
+                error = _("The store's header file (%(file)s) is damaged: RentDesk cannot open the store with it. "
+                          "Restore your data from a backup; nothing was changed.", file=store_mod.paths.HEADER_FILE)
             except store_mod.StoreError as problem:
                 error = str(problem)
             else:

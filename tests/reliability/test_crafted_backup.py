@@ -256,3 +256,25 @@ def test_any_damage_to_a_backup_is_refused_with_a_reason_never_a_crash(tmp_path,
         assert not paths.store_path(case / "home").exists()
         return
     services.unlock(case / "home", PASSPHRASE).close()  # what was restored opens whole
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "The store's header file (store.header.json) is damaged"),
+    ("fr", "Le fichier d'en-tête du coffre (store.header.json) est endommagé"),
+])
+def test_the_unlock_page_says_a_damaged_header_in_the_chosen_language_never_a_500(tmp_path, language, words):
+    from app import create_app
+    from app.web.security import csrf_token
+
+    home = tmp_path / "home"
+    services.initialise(home, PASSPHRASE, kdf=KDF).close()
+    paths.header_path(home).write_bytes(header_with(n=2**20, r=8, p=8))
+    (home / "ui-language").write_text(language + "\n")
+    app = create_app({"RENTDESK_HOME": str(home), "TESTING": True, "BACKGROUND_SYNC": False, "STORE_KDF": KDF})
+    try:
+        client = app.test_client()
+        assert client.get("/launch?secret=" + app.config["LAUNCH_SECRET"]).status_code == 302
+        page = client.post("/unlock", data={"passphrase": PASSPHRASE, "csrf_token": csrf_token(app)})
+        assert page.status_code == 200 and words in page.data.decode().replace("&#39;", "'")
+    finally:
+        app.extensions["rentdesk.shutdown"]()
