@@ -12,7 +12,7 @@ from rental import billing, reload
 from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
-from . import history, models, store
+from . import changes, history, models, store
 from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso_utc
 from .context import ServerContext
 from .db import reading
@@ -131,10 +131,22 @@ def terms():
 def accounts():
     ctx = server()
     now = ctx.now()
+    since = request.args.get("since")
     with reading(ctx.engine) as connection:
-        records = store.load_partner(connection, g.caller.partner)
         prices = ctx.current_prices(connection)
-    return jsonify({"accounts": [_signed_account(ctx, r, now, prices) for r in records.values()]})
+        # the cursor is read before the accounts (license_server/changes.py, migration 0010)
+        cursor = changes.current(connection, g.caller.partner, now,
+                                 changes.basis(prices.pricelist.version if prices else None, ctx.policy))
+        asked = changes.Cursor.parse(since) if since is not None else None
+        full = not changes.usable(asked, cursor)
+        if full:
+            records = store.load_partner(connection, g.caller.partner)
+        else:
+            ids = changes.changed_ids(connection, g.caller.partner, asked, now)
+            found = store.load_many(connection, ids)
+            records = {account_id: found[account_id] for account_id in ids if account_id in found}
+    return jsonify({"accounts": [_signed_account(ctx, r, now, prices) for r in records.values()],
+                    "cursor": str(cursor), "full": full})
 
 
 def _signed_account(ctx: ServerContext, record: store.AccountRecord, now: int, prices) -> dict:

@@ -207,9 +207,19 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                              **_errors(401),
                                              "404": _json(_ref("Error"), "no-terms: the vendor has not published "
                                                                          "rental terms yet")}}},
-            "/accounts": {"get": {"operationId": "accounts", "responses": {
-                "200": _json({"type": "object", "required": ["accounts"], "properties": {
-                    "accounts": {"type": "array", "items": envelope}}}, "the caller's partner's accounts"),
+            "/accounts": {"get": {
+                "operationId": "accounts",
+                "description": "The caller's partner's accounts as of now; with since=CURSOR only those changed "
+                               "since (sweeps, other technicians, deletions as their deleted snapshot, and accounts "
+                               "whose depletes_at or reload_at passed), full false. A cursor this server cannot "
+                               "answer from (unknown, another server's, a newer one than the database, another price "
+                               "list) gets the full list, full true. Every answer carries the cursor to send next.",
+                "parameters": [{"name": "since", "in": "query", "required": False,
+                                "schema": {"type": "string", "maxLength": 120}}],
+                "responses": {
+                "200": _json({"type": "object", "required": ["accounts", "cursor", "full"], "properties": {
+                    "accounts": {"type": "array", "items": envelope}, "cursor": {"type": "string"},
+                    "full": {"type": "boolean"}}}, "the caller's partner's accounts (all, or changed since)"),
                 **_errors(401)}}},
             "/accounts/{account_id}": {"get": {
                 "operationId": "account", "parameters": [account_id],
