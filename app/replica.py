@@ -216,17 +216,25 @@ class Replica:
         return {row.key[len(LEDGER_REVISION):]: json.loads(row.value) for row in rows}
 
     def ledgers_to_pull(self, named: set[str] | frozenset[str] = frozenset()) -> list[str]:
-        """Accounts whose ledger may hold news: revision changed since the last pull, or named by an op just sent.
+        """Accounts whose ledger may hold news: held already and revision changed since its pull, or named by an op
+        just sent.
 
         A revision rises at every change of the account (DESIGN §5), sweeps included, so an unchanged
-        revision means no new written line: 10,000 quiet accounts cost no request at all.
+        revision means no new written line: 10,000 quiet accounts cost no request at all. An account whose
+        ledger was never pulled (a first sync of 5,000 accounts) waits until the technician opens its statement
+        or history while online (issue 26: sync.pull_details), or until an op names it.
         """
         pulled = self.ledger_revisions()
-        wanted = []
-        for account_id, revision in self.revisions().items():
-            if account_id in named or pulled.get(account_id) != revision:
-                wanted.append(account_id)
+        held = self.revisions()
+        wanted = [account_id for account_id, revision in held.items()
+                  if account_id in named or (account_id in pulled and pulled[account_id] != revision)]
         return sorted(wanted)
+
+    def ledger_is_current(self, account_id: str) -> bool:
+        """The account's ledger was pulled at the revision held (nothing new to fetch for its statement)."""
+        row = self._session.get(AccountReplica, account_id)
+        pulled = self._session.get(Setting, LEDGER_REVISION + account_id)
+        return row is not None and pulled is not None and json.loads(pulled.value) == row.revision
 
     def store_ledger_lines(self, account_id: str, lines: list, now: int, revision: int | None = None) -> int:
         """Keep ledger lines pulled from the server (unsigned: shown in statements, never used to decide money).

@@ -322,7 +322,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 # the server answered only part of the batch; the rest stays queued for the next sync
                 break
         say("Fetching accounts and prices…")
-        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned, partner)
+        updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned, partner, say)
         updated += len(updated_ids)
         refused += ref
         terms_mod.pull(uow_factory, clock, transport)  # the rental terms, for the new-account form offline (R26)
@@ -364,7 +364,8 @@ def _with_retries(call, tries: int, sleep, backoff_s: float):
 
 
 def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool = False,
-          partner: str | None = None) -> tuple[list[str], list[str]]:
+          partner: str | None = None, say: Callable[[str], None] = lambda message: None
+          ) -> tuple[list[str], list[str]]:
     """GET /pricelist and GET /accounts: a fresh laptop gets the partner's accounts; others get news.
 
     The live snapshots' as_of date the server's now (signed), so the clock offset is learned here too;
@@ -372,10 +373,14 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     """
     prices = _with_retries(transport.pricelist, tries, sleep, backoff_s)
     asked_at: list[int] = []
+    where = _cursor_binding(transport)
+    with uow_factory() as uow:
+        kept = uow.settings.get(CURSOR_SETTING)
+    since = kept.get("cursor") if isinstance(kept, dict) and kept.get("for") == where else None
 
     def listing_call():
         asked_at.append(clock.now())
-        return transport.accounts()
+        return transport.accounts(since) if since is not None else transport.accounts()
 
     listing = _with_retries(listing_call, tries, sleep, backoff_s)
     now = clock.now()
@@ -383,8 +388,6 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     refused: list[str] = []
     updated: list[str] = []
     with uow_factory() as uow:
-        floor = clock_mod.replica_floor(uow)
-        fresh: list[int] = []
         untrusted = untrusted_key_reason({"pricelist": prices}, uow.keyring)
         if untrusted:  # said in plain words, once, instead of "trusted keys are none"
             uow.replica.record_refusal("pricelist", None, stored(untrusted), now)
@@ -396,23 +399,53 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
             uow.replica.record_refusal("answer", None, stored(Reason.of("account-list-malformed")), now)
             refused.append("account list")
             envelopes = []
+        floor = clock_mod.replica_floor(uow)
         held = uow.replica.revisions()  # read once: 10,000 accounts must not mean 10,000 full reads each
-        for envelope in envelopes:
-            row = uow.replica.store_account(uow.keyring, envelope, now, partner)
-            if row is None:
-                refused.append("account snapshot")
-                continue
-            if held.get(row.account_id) != row.revision:
-                updated.append(row.account_id)
-                held[row.account_id] = row.revision
-            if row.status != "deleted" and (floor is None or row.as_of >= floor):
-                fresh.append(row.as_of)
+        uow.commit()
+    fresh: list[int] = []
+    # Issue 26: a first sync of thousands of accounts is kept a chunk per transaction, so the technician's own
+    # edits are never held behind it; the cursor is kept only once every chunk is in (an interrupted first sync
+    # simply asks for the full list again).
+    for start in range(0, len(envelopes), ACCOUNTS_PER_WRITE):
+        if len(envelopes) > ACCOUNTS_PER_WRITE:
+            say(f"Storing accounts {start + 1}–{min(start + ACCOUNTS_PER_WRITE, len(envelopes))} "
+                f"of {len(envelopes)}…")
+        with uow_factory() as uow:
+            for envelope in envelopes[start:start + ACCOUNTS_PER_WRITE]:
+                row = uow.replica.store_account(uow.keyring, envelope, now, partner)
+                if row is None:
+                    refused.append("account snapshot")
+                    continue
+                if held.get(row.account_id) != row.revision:
+                    updated.append(row.account_id)
+                    held[row.account_id] = row.revision
+                if row.status != "deleted" and (floor is None or row.as_of >= floor):
+                    fresh.append(row.as_of)
+            uow.commit()
+    with uow_factory() as uow:
         if fresh:
             clock_mod.learn(uow, max(fresh), asked_at[-1], now, clock_mod.SIGNED)
         elif not learned and isinstance(date, int):
             clock_mod.learn_from_date(uow, date, asked_at[-1], now)
+        cursor = listing.get("cursor") if isinstance(listing, dict) else None
+        # The next sync asks only for what changed after this listing (DESIGN §5 GET /accounts?since=). Any refused
+        # snapshot (not genuine, another partner's, older than held) keeps the old cursor: the same changes are
+        # asked again next time, and refused again if they deserve it.
+        if isinstance(cursor, str) and len(cursor) <= 120 and not [r for r in refused if r != "price list"]:
+            uow.settings.put(CURSOR_SETTING, {"for": where, "cursor": cursor})
         uow.commit()
     return updated, refused
+
+
+#: The cursor of the last listing of GET /accounts, with the server and token it came from (issue 26)
+CURSOR_SETTING = "accounts_cursor"
+#: Account snapshots kept per transaction while a listing is stored (a first sync of a big partner)
+ACCOUNTS_PER_WRITE = 500
+
+
+def _cursor_binding(transport) -> str:
+    """The server and token a cursor belongs to: another server, or another token, starts from the full list."""
+    return f"{getattr(transport, 'base_url', '')}|{getattr(transport, 'token_binding', '')}"
 
 
 class _Offline(Exception):
@@ -474,3 +507,35 @@ def _pull_ledgers_and_history(uow_factory, clock, transport, account_ids) -> Non
             if events is not None:
                 uow.history.store_events(account_id, events, clock.now())
             uow.commit()
+
+
+#: Seconds an on-demand pull (the technician opened a statement or history) may take before the screen shows what
+#: is held: the screen must not hang on a bad connection
+DETAILS_TIMEOUT_S = 5.0
+
+
+def pull_details(uow_factory, clock, account_id: str, transport=None) -> bool:
+    """Issue 26: a sync pulls the ledger and history only of accounts that changed; the first time the technician
+    opens an account's statement or history while online, they are fetched here and kept for offline use.
+
+    Best effort: nothing configured, offline, refused or slow (DETAILS_TIMEOUT_S) leaves what is held and the
+    screen says what it says offline. True when something was fetched and kept."""
+    with uow_factory() as uow:
+        if uow.replica.get_account(account_id) is None or uow.replica.ledger_is_current(account_id):
+            return False
+        url, token = uow.settings.get("server_url"), uow.settings.get("token")
+    owned = transport is None
+    if owned:
+        if not url or not token:
+            return False
+        try:
+            transport = HttpTransport(url, token, timeout=DETAILS_TIMEOUT_S)
+        except settings.InsecureServerUrl:
+            return False
+    try:
+        _pull_ledgers_and_history(uow_factory, clock, transport, [account_id])
+    finally:
+        if owned:
+            transport.close()
+    with uow_factory() as uow:
+        return uow.replica.ledger_is_current(account_id)

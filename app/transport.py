@@ -81,8 +81,9 @@ class HttpTransport:
     def terms(self) -> dict:
         return self._call("GET", "/terms")
 
-    def accounts(self) -> dict:
-        return self._call("GET", "/accounts")
+    def accounts(self, since: str | None = None) -> dict:
+        """The partner's accounts; with since (the cursor of the previous listing) only those changed since."""
+        return self._call("GET", "/accounts", params={"since": since} if since is not None else None)
 
     def account(self, account_id: str) -> dict:
         return self._call("GET", f"/accounts/{account_id}")

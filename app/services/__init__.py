@@ -81,7 +81,7 @@ from .writes import (
     delete_account,
 )  # noqa: F401
 from .conflicts import resolve  # noqa: F401
-from .syncing import sync_now, BackgroundSyncer  # noqa: F401
+from .syncing import sync_now, BackgroundSyncer, pull_details  # noqa: F401
 from .setup import InsecureServerUrl  # noqa: F401
 
 __all__ = [
@@ -162,6 +162,7 @@ __all__ = [
     "KeyUse",
     # sync
     "sync_now",
+    "pull_details",
     "BackgroundSyncer",
     # backup
     "export_backup",

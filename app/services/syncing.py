@@ -20,6 +20,12 @@ def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None
     return sync.sync_now(uow_factory, clock, transport=transport, progress=progress)
 
 
+def pull_details(uow_factory: Callable[[], UnitOfWork], clock: Clock, account_id: str) -> bool:
+    """Issue 26: an account's ledger and history fetched when its statement or history is opened while online
+    (a sync pulls them only for accounts that changed), kept for offline use; best effort, bounded in time."""
+    return sync.pull_details(uow_factory, clock, account_id)
+
+
 def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory named like the class it makes
     """A thread that syncs with back-off and retries as soon as the server answers: start(), poke(), stop()."""
     return syncer.BackgroundSyncer(uow_factory, clock, **kwargs)

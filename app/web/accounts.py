@@ -54,6 +54,7 @@ def index():
 def history(account_id: str):
     """The account's history offline (R25): the account page loads the newest events; ?all=1 lists them all."""
     full = request.args.get("all") == "1"
+    services.pull_details(core.store().unit_of_work, core.clock(), account_id)  # issue 26: fetched when opened online
     try:
         view = services.account_history(core.uow(), core.clock(), account_id, None if full else services.HISTORY_SHOWN)
     except services.NotFound:
@@ -269,6 +270,7 @@ def statement(account_id: str):
     start, end, errors = _period(request.args, account.confirmed.at)
     view = None
     error = None
+    services.pull_details(core.store().unit_of_work, core.clock(), account_id)  # issue 26: fetched when opened online
     try:
         view = services.statement(core.uow(), account_id, start, end)
     except services.NotFound:
