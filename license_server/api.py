@@ -135,7 +135,7 @@ def accounts():
     with reading(ctx.engine) as connection:
         prices = ctx.current_prices(connection)
         # the cursor is read before the accounts (license_server/changes.py, migration 0010)
-        cursor = changes.current(connection, g.caller.partner, now,
+        cursor = changes.current(connection, now,
                                  changes.basis(prices.pricelist.version if prices else None, ctx.policy))
         asked = changes.Cursor.parse(since) if since is not None else None
         full = not changes.usable(asked, cursor)

@@ -1,19 +1,21 @@
 """The partner-wide change cursor of GET /accounts?since= (issue 26, DESIGN §5).
 
 A cursor is an opaque word the server hands out with every listing: `<epoch>.<seq>.<at>.<basis>`.
-- epoch: this database's numbering of the partner's changes (migration 0010): another server's cursor
-  (or one from before the partner's first change) is not ours, and is answered in full;
-- seq: the partner's change counter when the listing was read; an account whose `changed_seq` is
-  above it changed since. The counter is read *before* the accounts (see migration 0010 for why no change
-  committed later can carry a smaller number);
+- epoch: a random word naming this database's numbering (migration 0010): another server's cursor is not
+  ours, and is answered in full;
+- seq: where the numbering stood when the listing was read (PostgreSQL: the reader's snapshot xmin minus
+  one; SQLite: the change counter); an account whose `changed_seq` is above it changed since. It is read
+  *before* the accounts (migration 0010 says why no change committed later can carry a number at or below it);
 - at: the server's now of that listing. An answer is as of the server's now, and an account's answer
   changes without a write when its depletes_at passes (it stops, R18) or a reload's second comes (R24,
   until the sweep writes it): those accounts are listed too;
 - basis: a digest of the current price list's version and the policy, which every answer depends on
   (R18's least load, R19's retention): when they changed, the cursor is answered in full.
 
-A cursor whose seq is above the counter (a database restored from an older backup), whose at is after the
-server's now, or that does not parse is answered in full. Answering in full is always safe: the app never
+A cursor whose seq is above the current one (a database restored from an older backup, or reloaded into a new
+PostgreSQL cluster), whose at is after the server's now, or that does not parse is answered in full. (A restored
+backup that has since numbered past the cursor is not told apart: the vendor's restore procedure should be
+followed by a full listing, which a new price list or a new epoch forces.) Answering in full is always safe: the app never
 drops an account for not being listed and refuses an older snapshot than the one it holds.
 """
 
@@ -26,13 +28,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from .db import Sql
+from .db import Sql, is_sqlite
 
 _CURSOR = re.compile(r"^([0-9a-f]{1,32}|-)\.([0-9]{1,19})\.([0-9]{1,19})\.([0-9a-f]{16})$")
-_COUNTER = Sql("SELECT seq, epoch FROM change_counters WHERE partner = :p")
+_COUNTER_SQLITE = Sql("SELECT seq, epoch FROM change_counter WHERE id = 1")
+#: the reader's snapshot xmin: every transaction below it has ended (its changes are visible from here on)
+_COUNTER_PG = Sql("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1, epoch FROM change_counter "
+                  "WHERE id = 1")
 _CHANGED = Sql("SELECT id FROM accounts WHERE partner = :p AND (changed_seq > :seq "
                "OR (depletes_at > :at AND depletes_at <= :now) OR reload_at <= :now) ORDER BY created_at, id")
-NO_EPOCH = "-"  # the partner's accounts never changed in this database (no counter row yet)
+NO_EPOCH = "-"  # no numbering in this database (never answered from)
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,9 @@ def basis(price_version: str | None, policy) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def current(connection: Connection, partner: str, now: int, basis_now: str) -> Cursor:
+def current(connection: Connection, now: int, basis_now: str) -> Cursor:
     """The cursor of a listing read now: read it FIRST, then the accounts (migration 0010)."""
-    row = _COUNTER.run(connection, {"p": partner}).first()
+    row = (_COUNTER_SQLITE if is_sqlite(connection.engine) else _COUNTER_PG).run(connection).first()
     seq, epoch = (int(row[0]), str(row[1])) if row is not None else (0, NO_EPOCH)
     return Cursor(epoch, seq, now, basis_now)
 

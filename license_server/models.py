@@ -84,17 +84,17 @@ accounts = Table(
     # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
     # running and deleted accounts out of its range scan.
     Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
-    # migration 0010: the partner's change counter as of the account's last change (GET /accounts?since=,
-    # DESIGN §5); set by a trigger at every insert and every revision change, see the migration
+    # migration 0010: when the account last changed (GET /accounts?since=, DESIGN §5): the writer's transaction
+    # id on PostgreSQL, a counter on SQLite; set by the database at every insert and revision change
     Column("changed_seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_accounts_partner_changed_seq", "partner", "changed_seq"),
 )
 
-#: Per partner: the last change number handed out to its accounts, and a random word naming this database's
-#: numbering (a cursor of another server or database is answered in full). Migration 0010.
-change_counters = Table(
-    "change_counters", metadata,
-    Column("partner", String(100), ForeignKey("partners.name"), primary_key=True),
+#: One row: this database's random `epoch` (a cursor of another server or database is answered in full) and, on
+#: SQLite, the last change number handed out (PostgreSQL numbers by transaction id). Migration 0010.
+change_counter = Table(
+    "change_counter", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("epoch", String(32), nullable=False),
 )

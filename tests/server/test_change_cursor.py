@@ -57,10 +57,12 @@ def test_another_partners_accounts_are_never_listed(api, rival):
     rival.applied(rival.op("update_account", theirs, name="Rival shop 2"))
     assert listing(api, cursor)["accounts"] == []
     assert set(listing(api)["payloads"]) == {mine}
-    # the rival's cursor is not a key to ours: another partner's numbering is answered in full, with ours only
+    # a cursor the rival was given opens nothing of theirs: the answer is always of the caller's partner
     rival_cursor = listing(rival)["cursor"]
-    answer = listing(api, rival_cursor)
-    assert answer["full"] is True and set(answer["payloads"]) == {mine}
+    api.applied(api.op("update_account", mine, name="Mine, renamed"))
+    rival.applied(rival.op("update_account", theirs, name="Rival shop 3"))
+    assert set(listing(api, rival_cursor)["payloads"]) == {mine}
+    assert set(listing(api, "0" * 16 + ".0.0.0000000000000000")["payloads"]) == {mine}
 
 
 def test_a_deleted_account_is_listed_as_its_deleted_snapshot(api):

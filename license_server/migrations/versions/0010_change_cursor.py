@@ -1,19 +1,23 @@
-"""A partner-wide change cursor for GET /accounts?since= (issue 26, DESIGN §5).
+"""A change cursor for GET /accounts?since= (issue 26, DESIGN §5).
 
-`accounts.changed_seq` is the partner's change counter (`change_counters.seq`) as of the account's last change;
-`change_counters.epoch` is a random word per partner and database, so a cursor from another server is not
-mistaken for one of ours.
+`accounts.changed_seq` says when the account last changed, in a numbering where a reader can name a point that no
+later commit falls behind; `change_counter` (one row) holds this database's random `epoch` (a cursor from another
+server or database is not mistaken for ours) and, on SQLite, the counter.
 
-Every insert of an account, and every update that moves its revision (ops, sweeps, expiries: every change of
-an account moves its revision, DESIGN §5), takes the next number of its partner's counter. A trigger does it,
-so no writer can forget it (the sweep's bulk updates included). Why it never skips a change:
+Every insert of an account, and every update that moves its revision (ops, sweeps, expiries: every change of an
+account moves its revision, DESIGN §5), is numbered by the database itself, so no writer can forget it (the
+sweep's bulk updates included):
 
-- PostgreSQL: a deferred constraint trigger runs at COMMIT; the counter's row stays locked until that
-  commit ends, so numbers are handed out in commit order. A reader reads the counter (C) *before* the
-  accounts: every change numbered <= C was committed when C was read, so it is seen; a change committed
-  later gets a number > C and is listed next time. (Deferred, the counter lock is taken last: a batch never
-  waits for an account row while holding a partner's counter, so no deadlock.)
-- SQLite: writers are serialized (BEGIN IMMEDIATE), a reader's transaction sees one snapshot.
+- PostgreSQL: the number is the writer's transaction id (`pg_current_xact_id()`, 64 bits, never wraps), as a
+  column default on insert and a BEFORE UPDATE trigger. The cursor is the reader's snapshot `xmin` minus one,
+  read *before* the accounts: every transaction below xmin has ended, so its changes are seen by the account
+  query that follows; a change the reader did not see was made by a transaction still running or started
+  later, whose id is >= xmin, so it is listed next time. No counter row is locked or updated (a counter row
+  updated by each of a sweep's 10,000 rows in one transaction grows a version chain each update must walk),
+  writers never wait on each other for it. A long transaction holds xmin back: the next answer then repeats a
+  few accounts, which the app takes as the same revision (never skipped, at worst sent twice).
+- SQLite: writers are serialized (BEGIN IMMEDIATE) and a reader's transaction sees one snapshot, so a plain
+  counter bumped by a trigger in the writer's transaction is exact.
 
 Revision ID: 0010
 """
@@ -28,35 +32,24 @@ depends_on = None
 
 _SQLITE_BODY = """
 BEGIN
-  INSERT OR IGNORE INTO change_counters (partner, seq, epoch) VALUES (NEW.partner, 0, lower(hex(randomblob(8))));
-  UPDATE change_counters SET seq = seq + 1 WHERE partner = NEW.partner;
-  UPDATE accounts SET changed_seq = (SELECT seq FROM change_counters WHERE partner = NEW.partner)
-    WHERE id = NEW.id;
+  UPDATE change_counter SET seq = seq + 1 WHERE id = 1;
+  UPDATE accounts SET changed_seq = (SELECT seq FROM change_counter WHERE id = 1) WHERE id = NEW.id;
 END
 """
 
 _PG_FUNCTION = """
 CREATE FUNCTION rentdesk_account_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  next_seq bigint;
 BEGIN
-  UPDATE change_counters SET seq = seq + 1 WHERE partner = NEW.partner RETURNING seq INTO next_seq;
-  IF NOT FOUND THEN
-    INSERT INTO change_counters (partner, seq, epoch)
-      VALUES (NEW.partner, 0, substr(md5(random()::text || clock_timestamp()::text), 1, 16))
-      ON CONFLICT (partner) DO NOTHING;
-    UPDATE change_counters SET seq = seq + 1 WHERE partner = NEW.partner RETURNING seq INTO next_seq;
-  END IF;
-  UPDATE accounts SET changed_seq = next_seq WHERE id = NEW.id;
-  RETURN NULL;
+  NEW.changed_seq := pg_current_xact_id()::text::bigint;
+  RETURN NEW;
 END $$
 """
 
 
 def upgrade() -> None:
     op.create_table(
-        "change_counters",
-        sa.Column("partner", sa.String(100), sa.ForeignKey("partners.name"), primary_key=True),
+        "change_counter",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("epoch", sa.String(32), nullable=False),
     )
@@ -64,16 +57,18 @@ def upgrade() -> None:
         table.add_column(sa.Column("changed_seq", sa.BigInteger, nullable=False, server_default="0"))
         table.create_index("ix_accounts_partner_changed_seq", ["partner", "changed_seq"])
     if op.get_bind().dialect.name == "sqlite":
+        op.execute("INSERT INTO change_counter (id, seq, epoch) VALUES (1, 0, lower(hex(randomblob(8))))")
         op.execute("CREATE TRIGGER accounts_inserted AFTER INSERT ON accounts" + _SQLITE_BODY)
         op.execute("CREATE TRIGGER accounts_changed AFTER UPDATE OF revision ON accounts "
                    "WHEN NEW.revision IS NOT OLD.revision" + _SQLITE_BODY)
     else:
+        op.execute("INSERT INTO change_counter (id, seq, epoch) "
+                   "VALUES (1, 0, substr(md5(random()::text || clock_timestamp()::text), 1, 16))")
+        op.execute("UPDATE accounts SET changed_seq = pg_current_xact_id()::text::bigint")
+        op.execute("ALTER TABLE accounts ALTER COLUMN changed_seq SET DEFAULT (pg_current_xact_id()::text::bigint)")
         op.execute(_PG_FUNCTION)
-        op.execute("CREATE CONSTRAINT TRIGGER accounts_inserted AFTER INSERT ON accounts "
-                   "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rentdesk_account_changed()")
-        op.execute("CREATE CONSTRAINT TRIGGER accounts_changed AFTER UPDATE ON accounts "
-                   "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.revision IS DISTINCT FROM NEW.revision) "
-                   "EXECUTE FUNCTION rentdesk_account_changed()")
+        op.execute("CREATE TRIGGER accounts_changed BEFORE UPDATE ON accounts FOR EACH ROW "
+                   "WHEN (OLD.revision IS DISTINCT FROM NEW.revision) EXECUTE FUNCTION rentdesk_account_changed()")
 
 
 def downgrade() -> None:
@@ -82,9 +77,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER accounts_inserted")
     else:
         op.execute("DROP TRIGGER accounts_changed ON accounts")
-        op.execute("DROP TRIGGER accounts_inserted ON accounts")
         op.execute("DROP FUNCTION rentdesk_account_changed()")
     with op.batch_alter_table("accounts") as table:
         table.drop_index("ix_accounts_partner_changed_seq")
         table.drop_column("changed_seq")
-    op.drop_table("change_counters")
+    op.drop_table("change_counter")
