@@ -22,8 +22,9 @@ from bench import machine  # noqa: E402
 from bench.support import REGISTRY_ENV, ROOT, clean_up_registry, kill_group  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
-#: The whole run stays under the issue's 15 minutes, whatever the scripts' own limits add up to.
-TOTAL_BUDGET_S = 14 * 60
+#: The whole run stays under 20 minutes, whatever the scripts' own limits add up to (14 before issue 26 added the
+#: big partner's syncs, ~3 minutes of seeding 5,500 accounts and syncing them).
+TOTAL_BUDGET_S = 20 * 60
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_START, DOC_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -36,6 +37,8 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], int]] = [
     ("ui.py", ("ui_p50_ms", "ui_p95_ms", "encrypted_over_plain"), 300),
     ("backlog.py", ("backlog_1000_ops_s",), 150),
     ("startup.py", ("start_source_s", "start_bundle_s"), 90),
+    ("big_partner.py", ("first_sync_s_500", "quiet_sync_s_500", "quiet_sync_bytes_500",
+                        "first_sync_s_5k", "quiet_sync_s_5k", "quiet_sync_bytes_5k"), 420),
 ]
 
 #: figure -> (comparison, goal, unit); None: a figure shown for context, with no goal of its own.
@@ -55,11 +58,19 @@ GOALS: dict[str, tuple[str, float, str] | None] = {
     "backlog_1000_ops_s": ("<=", 3.0, "s"),
     "start_source_s": ("<=", 1.0, "s"),
     "start_bundle_s": ("<=", 2.0, "s"),
+    # issue 26: a big partner's sync carries only what changed (500 shown for the growth, 5,000 has the goals)
+    "first_sync_s_500": None,
+    "quiet_sync_s_500": None,
+    "quiet_sync_bytes_500": None,
+    "first_sync_s_5k": ("<=", 10.0, "s"),
+    "quiet_sync_s_5k": ("<=", 0.2, "s"),
+    "quiet_sync_bytes_5k": ("<=", 10_000, " B"),
 }
 
 
 #: units of the figures shown for context
-CONTEXT_UNITS = {"hello_rps": "/s", "sync_single_rps_sqlite": "/s", "ui_p50_ms": "ms"}
+CONTEXT_UNITS = {"hello_rps": "/s", "sync_single_rps_sqlite": "/s", "ui_p50_ms": "ms", "first_sync_s_500": "s",
+                 "quiet_sync_s_500": "s", "quiet_sync_bytes_500": " B"}
 
 
 def verdict(name: str, value) -> str:
