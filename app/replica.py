@@ -6,9 +6,10 @@ reason stored for the UI; nothing here raises on bad input from the network.
 
 from __future__ import annotations
 
+import base64
 import json
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from rental import billing
@@ -103,21 +104,42 @@ class Replica:
         return list(self._session.scalars(select(Refusal).order_by(Refusal.id.desc()).limit(limit)))
 
     def store_account(self, keyring: Keyring, envelope: object, now: int,
-                      partner: str | None = None) -> AccountReplica | None:
+                      partner: str | None = None, held: dict | None = None) -> AccountReplica | None:
         """Verify and keep an account snapshot unless it is older than the one held (anti-rollback) or, when
-        partner is given, of another partner's account."""
+        partner is given, of another partner's account. held: the rows held of a whole listing, read at once
+        (held_rows), instead of one look-up per snapshot."""
         try:
             payload = verify(keyring, envelope, "account")
             check_account_payload(payload, partner)
         except SignatureError as exc:
             self.record_refusal("account", None, stored(refused_because("snapshot-refused", exc)), now)
             return None
-        return self.keep_account(payload, envelope, now)
+        return self.keep_account(payload, envelope, now, held)
 
-    def keep_account(self, payload: dict, envelope: object, now: int) -> AccountReplica | None:
+    def held_rows(self, envelopes: list) -> dict:
+        """The snapshots held of the accounts a listing names (one query; an envelope that does not parse is
+        simply not looked up here, and is refused by store_account)."""
+        ids = set()
+        for envelope in envelopes:
+            try:
+                account_id = json.loads(base64.urlsafe_b64decode(envelope["payload"] + "=" * (-len(envelope["payload"]) % 4))).get("account_id")
+            except (TypeError, KeyError, ValueError, AttributeError):
+                continue
+            if isinstance(account_id, str):
+                ids.add(account_id)
+        found: dict = {}
+        listed = sorted(ids)
+        for start in range(0, len(listed), 500):
+            for row in self._session.scalars(select(AccountReplica).where(
+                    AccountReplica.account_id.in_(listed[start:start + 500]))):
+                found[row.account_id] = row
+        return found
+
+    def keep_account(self, payload: dict, envelope: object, now: int, held: dict | None = None
+                     ) -> AccountReplica | None:
         """Keep an already verified snapshot, applying the anti-rollback rule."""
         account_id = payload["account_id"]
-        row = self._session.get(AccountReplica, account_id)
+        row = held.get(account_id) if held is not None else self._session.get(AccountReplica, account_id)
         if row is not None:
             revision, as_of = payload["revision"], payload["as_of"]
             if revision < row.revision or (revision == row.revision and as_of < row.as_of):
@@ -127,6 +149,8 @@ class Replica:
                 return None
         else:
             row = AccountReplica(account_id=account_id)
+            if held is not None:
+                held[account_id] = row  # the same account twice in one listing is one row
         row.revision = payload["revision"]
         row.name = str(payload.get("name") or "")
         row.contact_email = str(payload.get("contact_email") or "")
@@ -224,10 +248,14 @@ class Replica:
         ledger was never pulled (a first sync of 5,000 accounts) waits until the technician opens its statement
         or history while online (issue 26: sync.pull_details), or until an op names it.
         """
-        pulled = self.ledger_revisions()
-        held = self.revisions()
-        wanted = [account_id for account_id, revision in held.items()
-                  if account_id in named or (account_id in pulled and pulled[account_id] != revision)]
+        # one query: the accounts whose held ledger was pulled at another revision than the one held now (the
+        # setting's JSON value of an int is its decimal text)
+        moved = self._session.execute(
+            select(AccountReplica.account_id).join(Setting, Setting.key == LEDGER_REVISION + AccountReplica.account_id)
+            .where(Setting.value != cast(AccountReplica.revision, String))).scalars()
+        wanted = set(moved)
+        if named:
+            wanted |= set(self.names_of(named))  # named and held
         return sorted(wanted)
 
     def ledger_is_current(self, account_id: str) -> bool:

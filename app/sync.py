@@ -400,7 +400,6 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
             refused.append("account list")
             envelopes = []
         floor = clock_mod.replica_floor(uow)
-        held = uow.replica.revisions()  # read once: 10,000 accounts must not mean 10,000 full reads each
         uow.commit()
     fresh: list[int] = []
     # Issue 26: a first sync of thousands of accounts is kept a chunk per transaction, so the technician's own
@@ -411,14 +410,17 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
             say(f"Storing accounts {start + 1}–{min(start + ACCOUNTS_PER_WRITE, len(envelopes))} "
                 f"of {len(envelopes)}…")
         with uow_factory() as uow:
-            for envelope in envelopes[start:start + ACCOUNTS_PER_WRITE]:
-                row = uow.replica.store_account(uow.keyring, envelope, now, partner)
+            chunk = envelopes[start:start + ACCOUNTS_PER_WRITE]
+            rows = uow.replica.held_rows(chunk)  # one query, not one look-up per snapshot
+            revisions = {account_id: held.revision for account_id, held in rows.items()}  # before they change
+            for envelope in chunk:
+                row = uow.replica.store_account(uow.keyring, envelope, now, partner, rows)
                 if row is None:
                     refused.append("account snapshot")
                     continue
-                if held.get(row.account_id) != row.revision:
+                if revisions.get(row.account_id) != row.revision:
                     updated.append(row.account_id)
-                    held[row.account_id] = row.revision
+                    revisions[row.account_id] = row.revision
                 if row.status != "deleted" and (floor is None or row.as_of >= floor):
                     fresh.append(row.as_of)
             uow.commit()
