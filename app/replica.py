@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from rental import billing
@@ -236,8 +236,10 @@ class Replica:
 
     def ledger_revisions(self) -> dict[str, int]:
         """For every account whose ledger was pulled: the account revision it was pulled at (one query)."""
-        rows = self._session.scalars(select(Setting).where(Setting.key.like(LEDGER_REVISION + "%")))
-        return {row.key[len(LEDGER_REVISION):]: json.loads(row.value) for row in rows}
+        # a key range (the primary key's index), not LIKE (which SQLite answers by reading every setting)
+        rows = self._session.execute(select(Setting.key, Setting.value).where(
+            Setting.key >= LEDGER_REVISION, Setting.key < LEDGER_REVISION[:-1] + chr(ord(LEDGER_REVISION[-1]) + 1)))
+        return {key[len(LEDGER_REVISION):]: json.loads(value) for key, value in rows}
 
     def ledgers_to_pull(self, named: set[str] | frozenset[str] = frozenset()) -> list[str]:
         """Accounts whose ledger may hold news: held already and revision changed since its pull, or named by an op
@@ -248,12 +250,17 @@ class Replica:
         ledger was never pulled (a first sync of 5,000 accounts) waits until the technician opens its statement
         or history while online (issue 26: sync.pull_details), or until an op names it.
         """
-        # one query: the accounts whose held ledger was pulled at another revision than the one held now (the
-        # setting's JSON value of an int is its decimal text)
-        moved = self._session.execute(
-            select(AccountReplica.account_id).join(Setting, Setting.key == LEDGER_REVISION + AccountReplica.account_id)
-            .where(Setting.value != cast(AccountReplica.revision, String))).scalars()
-        wanted = set(moved)
+        # the accounts whose held ledger was pulled at another revision than the one held now: read from the few
+        # ledgers pulled (a key range of the settings), never by scanning every snapshot held (their payloads)
+        pulled = self.ledger_revisions()
+        wanted = set()
+        ids = sorted(pulled)
+        for start in range(0, len(ids), 500):
+            for account_id, revision in self._session.execute(
+                    select(AccountReplica.account_id, AccountReplica.revision)
+                    .where(AccountReplica.account_id.in_(ids[start:start + 500]))):
+                if pulled[account_id] != revision:
+                    wanted.add(account_id)
         if named:
             wanted |= set(self.names_of(named))  # named and held
         return sorted(wanted)
