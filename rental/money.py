@@ -75,3 +75,16 @@ def check_milli(milli: int, what: str = "amount") -> int:
     if milli > MAX_MILLI:
         raise AmountError("milli-too-large", what=what, max_milli=MAX_MILLI)
     return milli
+
+
+def split_floor_milli(ticks: list[int]) -> list[int]:
+    """Amounts in ticks shown in milli-iSC so that they add up to their total shown (SPEC, arithmetic): the total
+    is rounded down and split across the lines by largest remainder (ties to the earlier line)."""
+    for each in ticks:
+        require_int(each, "ticks")
+    floors = [each // TICKS_PER_MILLI for each in ticks]
+    left = sum(ticks) // TICKS_PER_MILLI - sum(floors)
+    order = sorted(range(len(ticks)), key=lambda i: (-(ticks[i] % TICKS_PER_MILLI), i))
+    for index in order[:left]:
+        floors[index] += 1
+    return floors
