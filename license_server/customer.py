@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_decimal
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from flask import Blueprint, Response, current_app, request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import and_, or_, select
@@ -36,7 +36,7 @@ from rental import ops as decider
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI, format_milli, format_ticks, split_floor_milli
 from rental.reasons import GOT_WORDS, VALUE_WORDS, Reason, render, template_of
 
-from . import history, links, models, store
+from . import history, links, mail, models, store
 from .auth import Caller
 from .context import ServerContext
 from .db import reading
@@ -44,7 +44,7 @@ from .envelopes import account_payload
 from .opschema import is_uuid
 
 HERE = Path(__file__).resolve().parent
-CATALOGS = HERE / "translations"
+CATALOGS = mail.CATALOGS
 DOMAIN = "customer"
 LANGUAGES = ("en", "fr")
 CSRF_MAX_AGE_S = 24 * 3600  # a form older than this asks for a reload (400)
@@ -54,19 +54,12 @@ MAX_KEY_CHARS = 300
 blueprint = Blueprint("customer", __name__, static_folder="static", static_url_path="/customer-assets")
 
 
-def N_(text: str) -> str:  # noqa: N802 - gettext's marker for extraction
-    return text
-
-
 # --------------------------------------------------------------------------- language and formats
 
 
-@lru_cache(maxsize=None)
 def translations(language: str) -> NullTranslations:
     """The page's catalog in a language (English is the source); it holds rental.reasons' templates too."""
-    if language == "en":
-        return NullTranslations()
-    return Translations.load(str(CATALOGS), [language], DOMAIN)
+    return mail.translations(language, DOMAIN)
 
 
 @lru_cache(maxsize=None)

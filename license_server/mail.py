@@ -31,11 +31,12 @@ LANGUAGES = ("en", "fr")
 
 
 @lru_cache(maxsize=None)
-def translations(language: str) -> NullTranslations:
-    """The catalog of a language (English is the source: its msgids are the texts)."""
+def translations(language: str, domain: str = DOMAIN) -> NullTranslations:
+    """The catalog of a language (English is the source: its msgids are the texts); the customer's page has its
+    own domain (R27)."""
     if language == "en":
         return NullTranslations()
-    return Translations.load(str(CATALOGS), [language], DOMAIN)
+    return Translations.load(str(CATALOGS), [language], domain)
 
 
 @dataclass(frozen=True)
