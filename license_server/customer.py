@@ -33,7 +33,7 @@ from sqlalchemy import and_, or_, select
 
 from rental import billing, reload, rules
 from rental import ops as decider
-from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI, format_milli, format_ticks, split_floor_milli
+from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI, format_milli, format_ticks, shares_milli_floor
 from rental.reasons import GOT_WORDS, VALUE_WORDS, Reason, render, template_of
 
 from . import history, links, mail, models, store
@@ -313,7 +313,7 @@ def statement(entries, period: Period, names: dict[str, str], items: dict[str, s
     """R25 for the period: per PBX, item and quantity the seconds charged, the rate and the amount; the amounts
     shown add up to the total shown (rounded down, split by largest remainder)."""
     rows, totals = billing.statement(entries, period.start, period.end, by_quantity=True)
-    shown = split_floor_milli([row.ticks for row in rows])
+    shown = shares_milli_floor([row.ticks for row in rows])
     out = [{"pbx": names.get(row.pbx_id, row.pbx_id), "ref": row.ref, "item": items.get(row.ref, row.ref),
             "qty": row.qty, "unit_monthly_milli": row.rates[0] // (12 * row.qty) if row.qty and row.rates else 0,
             "seconds": row.seconds, "milli": milli} for row, milli in zip(rows, shown)]

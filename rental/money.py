@@ -14,7 +14,7 @@ from .errors import AmountError
 from .units import (  # noqa: F401  (money's public names, as before)
     MAX_ISC_AMOUNT, MAX_MILLI, SECONDS_PER_DAY, SECONDS_PER_MONTH, SECONDS_PER_YEAR, TICKS_PER_ISC, TICKS_PER_MILLI,
     format_milli, format_ticks, milli_to_ticks, monthly_milli_of_rate, rate_ticks_per_s, require_int,
-    ticks_to_milli_ceil, ticks_to_milli_floor,
+    shares_milli_floor, ticks_to_milli_ceil, ticks_to_milli_floor,
 )
 
 
@@ -75,16 +75,3 @@ def check_milli(milli: int, what: str = "amount") -> int:
     if milli > MAX_MILLI:
         raise AmountError("milli-too-large", what=what, max_milli=MAX_MILLI)
     return milli
-
-
-def split_floor_milli(ticks: list[int]) -> list[int]:
-    """Amounts in ticks shown in milli-iSC so that they add up to their total shown (SPEC, arithmetic): the total
-    is rounded down and split across the lines by largest remainder (ties to the earlier line)."""
-    for each in ticks:
-        require_int(each, "ticks")
-    floors = [each // TICKS_PER_MILLI for each in ticks]
-    left = sum(ticks) // TICKS_PER_MILLI - sum(floors)
-    order = sorted(range(len(ticks)), key=lambda i: (-(ticks[i] % TICKS_PER_MILLI), i))
-    for index in order[:left]:
-        floors[index] += 1
-    return floors
