@@ -476,9 +476,10 @@ def load_key(token: str):
     result = apply_as_customer(ctx, record, {"op_id": _op_id(), "kind": "redeem_key", "account_id": record.id,
                                              "key": text.strip()})
     record = _reload(ctx, record, token)
-    if result["status"] != decider.APPLIED:
-        return _render(ctx, record, token, key_error=" ".join(words.reason(p) for p in result["problems"]),
-                       key_value=text.strip())
+    if result["status"] != decider.APPLIED:  # the reason next to the field, and on top where a phone opens
+        reasons = [words.reason(p) for p in result["problems"]]
+        return _render(ctx, record, token, key_error=" ".join(reasons), key_value=text.strip(),
+                       notice=Notice("danger", [words._("The key was not loaded:"), *reasons]))
     loaded = next((e for e in _key_events(ctx, record, result["op_id"])), None)
     lines = [words._("Activation key loaded: +%(amount)s.", amount=words.milli(loaded))] if loaded is not None \
         else [words._("Activation key loaded.")]

@@ -92,10 +92,18 @@ def test_on_a_phone_in_english_the_customer_loads_a_key(browser, server, tmp_pat
         page.fill("#key", key)
         page.get_by_role("button", name="Load the key").click()
         expect(page.locator("[data-testid=notice]")).to_contain_text("Activation key loaded: +25.000 iSC.")
+        page.screenshot(path=str(tmp_path / "customer-375-en-loaded.png"))
+        if os.environ.get("RENTDESK_SCREENSHOTS"):
+            shutil.copy(tmp_path / "customer-375-en-loaded.png", os.environ["RENTDESK_SCREENSHOTS"])
         expect(page.locator("[data-testid=history] li").first).to_contain_text("by you, on this page")
         page.fill("#key", key)  # the same key again: the technician's reason, next to the field
         page.get_by_role("button", name="Load the key").click()
         expect(page.locator("[data-testid=key-error]")).to_contain_text("redeemed before")
+        expect(page.locator("[data-testid=notice]")).to_contain_text("The key was not loaded")  # seen first
+        page.locator("#key-h").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "customer-375-en-refused.png"))
+        if os.environ.get("RENTDESK_SCREENSHOTS"):
+            shutil.copy(tmp_path / "customer-375-en-refused.png", os.environ["RENTDESK_SCREENSHOTS"])
         fits(page, 375)
         assert all(request.startswith(url.split("/customer/")[0]) for request in requests)  # nothing elsewhere
     finally:
