@@ -166,7 +166,8 @@ def customer_link(account_id: str):
     try:
         renewed = renew(server(), account_id.lower(), partner=g.caller.partner, technician=g.caller.name, send=True)
     except NoPublicUrl:
-        raise ApiError(503, "no-public-url", "The license server has no public address for customer pages: the "
+        # 409, not 5xx: the server works, its configuration lacks what this request needs
+        raise ApiError(409, "no-public-url", "The license server has no public address for customer pages: the "
                                              "vendor must set LICENSE_SERVER_PUBLIC_URL.") from None
     except LinkRefused as refused:
         raise ApiError(404 if refused.code == "not-found" else 409, refused.code, str(refused)) from None

@@ -45,7 +45,7 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "no-terms",
                                                      "method-not-allowed", "too-large", "bad-request",
                                                      "too-many-requests", "internal", "headers-too-large",
-                                                     "uri-too-long"]},
+                                                     "uri-too-long", "no-public-url", "account-deleted"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
             },
         },
@@ -246,8 +246,8 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                             "properties": {"url": {"type": "string", "format": "uri"},
                                                            "customer_link_at": {"type": "integer"}}},
                                            "the new link"),
-                              "409": _json(_ref("Error"), "the account was deleted (account-deleted)"),
-                              "503": _json(_ref("Error"), "the server has no PUBLIC_URL (no-public-url)"),
+                              "409": _json(_ref("Error"), "the account was deleted (account-deleted), or the "
+                                                          "server has no PUBLIC_URL (no-public-url)"),
                               **_errors(401, 404)}}},
             "/sync": {"post": {
                 "operationId": "sync",

@@ -103,7 +103,7 @@ def test_without_public_url_the_api_says_so_and_nothing_changes(api, ctx, web):
         account_id = api.new_account()
         before = api.account(account_id)
         status, body = renew_by_api(api, account_id)
-        assert (status, body["error"]) == (503, "no-public-url")
+        assert (status, body["error"]) == (409, "no-public-url")
         assert api.account(account_id)["revision"] == before["revision"]
     finally:
         ctx.settings.values["PUBLIC_URL"] = PUBLIC
@@ -157,6 +157,8 @@ def test_a_deleted_accounts_link_is_404(api, ctx, web):
     api.applied(api.op("delete_account", account_id, confirm_forfeit_milli=0))
     assert web.get(f"/customer/{token}").status_code == 404
     assert api.account(account_id)["customer_link_at"] is None
+    status, body = renew_by_api(api, account_id)
+    assert (status, body["error"]) == (409, "account-deleted")
 
 
 def test_guessing_is_throttled_per_address_and_the_good_link_waits_too(api, ctx, web, clock):
