@@ -122,7 +122,8 @@ class Replica:
         ids = set()
         for envelope in envelopes:
             try:
-                account_id = json.loads(base64.urlsafe_b64decode(envelope["payload"] + "=" * (-len(envelope["payload"]) % 4))).get("account_id")
+                raw = envelope["payload"]
+                account_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))).get("account_id")
             except (TypeError, KeyError, ValueError, AttributeError):
                 continue
             if isinstance(account_id, str):

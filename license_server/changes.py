@@ -13,10 +13,11 @@ A cursor is an opaque word the server hands out with every listing: `<epoch>.<se
   (R18's least load, R19's retention): when they changed, the cursor is answered in full.
 
 A cursor whose seq is above the current one (a database restored from an older backup, or reloaded into a new
-PostgreSQL cluster), whose at is after the server's now, or that does not parse is answered in full. (A restored
-backup that has since numbered past the cursor is not told apart: the vendor's restore procedure should be
-followed by a full listing, which a new price list or a new epoch forces.) Answering in full is always safe: the app never
-drops an account for not being listed and refuses an older snapshot than the one it holds.
+PostgreSQL cluster), whose at is after the server's now, or that does not parse is answered in full. A restored
+backup that has since numbered past the cursor is not told apart: after a restore, give the database a new epoch
+(`UPDATE change_counter SET epoch = '<16 new hex digits>'`) or publish a price list, and every laptop gets the
+full list once. Answering in full is always safe: the app never drops an account for not being listed and
+refuses an older snapshot than the one it holds.
 """
 
 from __future__ import annotations
