@@ -36,7 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
+    "METRICS": False,  # true/1: Prometheus text format at /metrics (outside /api/v1); 404 otherwise
+    "LOG_FORMAT": "text",  # one line per request: "text" (key=value) or "json"
 }
+BOOL_KEYS = {"METRICS"}
+LOG_FORMATS = ("text", "json")
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
             "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
@@ -98,12 +102,16 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
             value = default
         if key in INT_KEYS and value is not None:
             value = _to_int(key, value)
+        elif key in BOOL_KEYS:
+            value = _to_bool(key, value)
         values[key] = value
     unknown = sorted(set(config) - set(DEFAULTS) - flask_keys())
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK, "
                             "and Flask's own (TESTING, DEBUG, …)")
     _check_zone(values["MAIL_TIMEZONE"])
+    if values["LOG_FORMAT"] not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be text or json, not {values['LOG_FORMAT']!r}")
     instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
     values["INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:
@@ -125,6 +133,18 @@ def _check_zone(name: Any) -> None:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"MAIL_TIMEZONE must be a time zone name such as Europe/Paris, not {name!r}") from None
+
+
+def _to_bool(key: str, value: Any) -> bool:
+    """A switch: True/False in create_app's config; true/1/yes or false/0/no in LICENSE_SERVER_<KEY>."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{key} must be true or false (1 or 0), not {value!r}")
 
 
 def _to_int(key: str, value: Any) -> int:

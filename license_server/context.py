@@ -22,6 +22,7 @@ from . import models
 from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
 from .db import Sql, make_engine
+from .metrics import Metrics
 from .terms import TermsCache
 
 
@@ -49,6 +50,7 @@ class ServerContext:
         self._lock = threading.Lock()
         self.tokens = TokenCache()
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
+        self.metrics = Metrics(settings.METRICS)  # no-ops unless METRICS is on
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "ServerContext":
