@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # gui-qt: the window's Qt back-end (~530 MB download, needed by the window test and `make run`);
 # build: PyInstaller, for `make dist` and the bundle test.
 EXTRAS := server,postgres,desktop,gui-qt,test,build
-TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 fonts-dejavu-core desktop-file-utils
+TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 fonts-dejavu-core desktop-file-utils systemd nginx-light
 # what Qt's xcb plugin loads: without them the window cannot open (rentdesk then falls back to the browser)
 WINDOW_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 BENCH_DEBS := wrk postgresql
