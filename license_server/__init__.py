@@ -26,7 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["RENTDESK_VERSION"] = version()
     app.json.sort_keys = False
     app.extensions["license_server"] = ctx
-    logs.init_app(app, ctx.settings)  # request ids and one line per request (before the API's own hooks)
+    logs.init_app(app, ctx)  # request ids, one line per request, its metrics (before the API's own hooks)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(readiness.blueprint)  # GET /api/v1/ready, no token
     metrics.init_app(app, ctx)  # /metrics only when METRICS is on

@@ -85,6 +85,13 @@ def system_clock() -> int:
     return int(time.time())
 
 
+def log_time() -> float:
+    """The wall clock with its fraction, for log lines' timestamps only: money is decided on `clock`."""
+    import time
+
+    return time.time()
+
+
 def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting: config first, then LICENSE_SERVER_<KEY>, then the default."""
     config = dict(config or {})

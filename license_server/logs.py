@@ -8,6 +8,7 @@ and systemd's journal take it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -15,9 +16,13 @@ import secrets
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
 
-log = logging.getLogger("license_server.requests")
+from flask import g, has_request_context, request
+
+from .config import log_time
+
+LOGGER = "license_server.requests"
+log = logging.getLogger(LOGGER)
 SERVER_LOGGER = "license_server"
 #: An id an outer proxy gave the request (nginx's $request_id) is kept when it looks like one.
 INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -49,8 +54,6 @@ class RequestIdFilter(logging.Filter):
 
 
 def current_request_id() -> str | None:
-    from flask import g, has_request_context
-
     return g.get("request_id") if has_request_context() else None
 
 
@@ -88,8 +91,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def _when(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return _when_of(record.created, int(record.msecs))
+
+
+def _when_of(created: float, msecs: int) -> str:
+    """ISO 8601 UTC to the millisecond; the second's text is made once per second (a line per request)."""
+    global _second
+    second, text = _second
+    if second != int(created):
+        second = int(created)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, text)
+    return f"{text}.{msecs:03d}Z"
 
 
 def configure(log_format: str) -> logging.Handler:
@@ -116,32 +133,87 @@ def route_of(request) -> str:
 
 def elapsed() -> float:
     """Seconds since this request began (0 outside a request)."""
-    from flask import g, has_request_context
-
     started = g.get("request_started") if has_request_context() else None
     return time.perf_counter() - started if started is not None else 0.0
 
 
-def init_app(app, settings) -> None:
-    """Request ids, and one line per answered request."""
-    from flask import g, request
+class RequestLog:
+    """Writes the request lines: each is one write to stderr, formatted here rather than through logging's records
+    and handlers, which cost a /sync more than the line itself (bench/observability.py). The same fields and
+    format as the `license_server.requests` lines a logging handler would write."""
 
-    configure(settings.LOG_FORMAT)
+    MAX_CACHED = 512
+
+    def __init__(self, log_format: str):
+        self.json = log_format == "json"
+        self._head: dict[tuple[str, str], str] = {}  # (method, route) → its part of the line, made once
+
+    def _head_of(self, method: str, route: str) -> str:
+        head = self._head.get((method, route))
+        if head is None:
+            if self.json:
+                head = f'"method": {json.dumps(method)}, "route": {json.dumps(route)}'
+            else:
+                head = f"method={_plain(method)} route={_plain(route)}"
+            if len(self._head) < self.MAX_CACHED:  # methods come from clients: never an unbounded cache
+                self._head[(method, route)] = head
+        return head
+
+    def write(self, request_id: str, method: str, route: str, status: int, seconds: float,
+              technician: int | None) -> None:
+        now = log_time()
+        when, head = _when_of(now, int((now % 1) * 1000)), self._head_of(method, route)
+        if self.json:
+            tail = "" if technician is None else f', "technician": {int(technician)}'
+            line = (f'{{"time": "{when}", "level": "info", "logger": "{LOGGER}", "message": "request", '
+                    f'"request_id": "{request_id}", {head}, "status": {int(status)}, '
+                    f'"duration_ms": {seconds * 1000:.2f}{tail}}}\n')
+        else:
+            tail = "" if technician is None else f" technician={int(technician)}"
+            line = (f"{when} INFO {LOGGER} request request_id={request_id} {head} status={int(status)} "
+                    f"duration_ms={seconds * 1000:.2f}{tail}\n")
+        sys.stderr.write(line)
+
+
+def _plain(text: str) -> str:
+    """A value of a text line with no space or control character in it (methods come from clients)."""
+    return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)
+
+
+_PROCESS = secrets.token_hex(4)
+_counter = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """Unique in this process and, by its random prefix, across processes and restarts; cheap per request."""
+    return f"{_PROCESS}{next(_counter):08x}"
+
+
+def init_app(app, ctx) -> None:
+    """Request ids, one line per answered request, and the request metrics (license_server.metrics)."""
+    configure(ctx.settings.LOG_FORMAT)
+    lines = RequestLog(ctx.settings.LOG_FORMAT)
+    metrics = ctx.metrics
 
     @app.before_request
     def start() -> None:
-        g.request_started = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER)
-        g.request_id = incoming if incoming and INCOMING_ID.fullmatch(incoming) else secrets.token_hex(8)
+        here = g._get_current_object()  # one look-up of the request's globals, not one per attribute
+        here.request_started = time.perf_counter()
+        incoming = request.environ.get("HTTP_X_REQUEST_ID")
+        here.request_id = incoming if incoming and INCOMING_ID.fullmatch(incoming) else new_request_id()
 
     @app.after_request
-    def write_line(response):
-        request_id = g.get("request_id")
-        if request_id is not None:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        caller = g.get("caller")
-        log.info("request", extra={
-            "method": request.method, "route": route_of(request), "status": response.status_code,
-            "duration_ms": round(elapsed() * 1000, 2),
-            "technician": getattr(caller, "technician_id", None)})
+    def finish(response):
+        here = g._get_current_object()
+        started = getattr(here, "request_started", None)
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        current = request._get_current_object()
+        route = route_of(current)
+        request_id = getattr(here, "request_id", None) or new_request_id()
+        response.headers[REQUEST_ID_HEADER] = request_id
+        caller = getattr(here, "caller", None)
+        lines.write(request_id, current.method, route, response.status_code, seconds,
+                    getattr(caller, "technician_id", None))
+        if metrics.enabled:
+            metrics.answered(current, response, route, seconds)
         return response

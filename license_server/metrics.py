@@ -18,6 +18,8 @@ import os
 import time
 from typing import Any, Callable, Iterator
 
+from flask import g, has_request_context
+
 from rental import ops as decider
 from rental.reasons import CATALOG
 
@@ -64,6 +66,8 @@ class Metrics:
                              ["result"], registry=r)
         self.mails_queued = Gauge("license_server_mails_queued", "Accounts with a customer mail due but not sent "
                                   "at the end of the last sweep", registry=r, multiprocess_mode="mostrecent")
+        self._request_children: dict[tuple, Any] = {}
+        self._op_children: dict[tuple, Any] = {}
         for change in ("suspended", "reloaded", "expired"):  # every series exists from the start, at 0
             self.sweep_changes.labels(change)
         for result in ("sent", "failed"):
@@ -74,7 +78,11 @@ class Metrics:
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         if not self.enabled:
             return
-        self.requests.labels(route, method, str(status)).inc()
+        key = (route, method, status)
+        child = self._request_children.get(key)
+        if child is None:  # labels() checks and locks: once per series, not once per request
+            child = self._request_children[key] = self.requests.labels(route, method, str(status))
+        child.inc()
         if route == SYNC_ROUTE:
             self.sync_seconds.observe(seconds)
 
@@ -85,17 +93,34 @@ class Metrics:
         reason = TOKEN_FAILURES.get(code or "", "other") if had_token or code == "too-many-requests" else "missing"
         self.token_failures.labels(reason).inc()
 
+    def op_result_signed(self, envelope: dict, payload: dict) -> None:
+        """Note the status and code of an op result signed during this request (ServerContext.sign), so counting
+        it needs no decoding of what was just encoded."""
+        if not self.enabled or not has_request_context():
+            return
+        signed = g.get("op_results_signed")
+        if signed is None:
+            signed = g.op_results_signed = {}
+        signed[id(envelope)] = (payload.get("status"), payload.get("code"))
+
     def op_results_answered(self, ops: list[Any], results: list[dict]) -> None:
         """Each op's result envelope as answered (stored results sent again count again: they were answered)."""
         if not self.enabled:
             return
+        signed = g.get("op_results_signed") or {}
         for op, envelope in zip(ops, results):
             kind = op.get("kind") if isinstance(op, dict) else None
-            payload = _payload(envelope)
-            status, code = payload.get("status"), payload.get("code")
-            self.op_results.labels(kind if kind in decider.KINDS else "unknown",
-                                   status if status in STATUSES else "other",
-                                   "none" if code is None else code if code in CATALOG else "other").inc()
+            noted = signed.get(id(envelope))
+            if noted is None:  # a stored result answered again: read from its payload
+                payload = _payload(envelope)
+                noted = payload.get("status"), payload.get("code")
+            status, code = noted
+            key = (kind if kind in decider.KINDS else "unknown", status if status in STATUSES else "other",
+                   "none" if code is None else code if code in CATALOG else "other")
+            child = self._op_children.get(key)
+            if child is None:
+                child = self._op_children[key] = self.op_results.labels(*key)
+            child.inc()
 
     @contextlib.contextmanager
     def sweep_pass(self) -> Iterator[Callable[[Any], None]]:
@@ -120,6 +145,18 @@ class Metrics:
             self.mails.labels("sent").inc(report.mails_sent)
             self.mails.labels("failed").inc(report.mails_failed)
             self.mails_queued.set(max(0, report.mails_due - report.mails_sent))
+
+    def answered(self, request, response, route: str, seconds: float) -> None:
+        """Everything one answered request counts for (called by license_server.logs after each request)."""
+        status = response.status_code
+        self.request(route, request.method, status, seconds)
+        if (status == 401 or status == 429) and request.blueprint == "api":
+            body = response.get_json(silent=True) or {}
+            self.token_failure(body.get("error"), "Authorization" in request.headers)
+        answered = g.get("op_outcomes")
+        if answered is not None and status == 200:
+            ops, outcomes = answered
+            self.op_results_answered(ops, [outcome.result for outcome in outcomes])
 
     # --------------------------------------------------------------------------------------------- exposing
 
@@ -161,28 +198,13 @@ def as_one_process_of_many(name: str) -> None:
 
 
 def init_app(app, ctx) -> None:
-    """Count every request (route template, method, status), /sync's time, op results, refused tokens; serve
-    /metrics when METRICS is on (a 404 otherwise, like any unknown path)."""
-    from flask import Response, g, request
-
-    from . import logs
+    """Serve /metrics when METRICS is on (a 404 otherwise, like any unknown path); the counting itself is done
+    after each request by license_server.logs, which has the route and the time at hand."""
+    from flask import Response
 
     metrics: Metrics = ctx.metrics
     if not metrics.enabled:
         return
-
-    @app.after_request
-    def count(response):
-        route = logs.route_of(request)
-        metrics.request(route, request.method, response.status_code, logs.elapsed())
-        if response.status_code in (401, 429) and request.blueprint == "api":
-            body = response.get_json(silent=True) or {}
-            metrics.token_failure(body.get("error"), "Authorization" in request.headers)
-        answered = g.get("op_outcomes")
-        if answered is not None and response.status_code == 200:
-            ops, outcomes = answered
-            metrics.op_results_answered(ops, [outcome.result for outcome in outcomes])
-        return response
 
     def serve_metrics():
         body, content_type = metrics.exposition()
