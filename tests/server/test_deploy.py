@@ -218,3 +218,14 @@ def test_the_database_url_of_the_example_is_one_the_server_accepts(tmp_path):
     assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
     engine.dispose()
 
+
+
+def test_the_example_settings_file_reads_the_same_from_a_shell_as_the_units_read_it(tmp_path):
+    """docs/operating.md runs commands with `set -a; . /etc/license-server/env`: the quoted sender survives."""
+    script = (f'set -a; . "{DEPLOY / "license-server.env"}"; set +a; exec "{sys.executable}" -c '
+              '"from license_server.config import load_settings; s = load_settings(); '
+              'print(s.MAIL_FROM); print(s.METRICS, s.LOG_FORMAT, s.SMTP_PORT)"')
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["RentDesk <credit@example.com>", "True json 25"]
