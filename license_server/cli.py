@@ -69,6 +69,9 @@ def _run(args: argparse.Namespace) -> int:
 
         as_one_process_of_many("sweep")  # a timer runs it often: one metrics file for every run, not one each
     ctx = ServerContext.from_config()
+    from .logs import configure
+
+    configure(ctx.settings.LOG_FORMAT)  # the sweep's warnings as the server's lines (LOG_FORMAT), to stderr
     if args.command == "serve":
         _serve(ctx, args.host, args.port)
     else:
