@@ -143,12 +143,18 @@ def test_the_sweep_counts_what_it_suspended_expired_and_mailed_and_how_long_it_t
     ending = api.running_account("6")  # a little credit: it runs out in about five weeks
     idle = api.new_account(name="Hôtel du Lac")
     api.load(idle, "10")  # credit and nothing rented: kept for the retention period, then expired (R19)
+    reloading = api.running_account("10", name="Garage Martin")  # ~61 days, a key held for 28 days before (R24)
+    [held] = server.issue_keys("5", 1)
+    assert api.sync(api.op("deposit_key", reloading, key=held)).result["status"] == "applied"
+    assert api.sync(api.op("update_account", reloading, auto_reload_days=28)).result["status"] == "applied"
     end = api.account(ending)["depletes_at"]
+    assert api.account(reloading)["reload_at"] < end
     server.clock.set(end + 1)
     report = server.sweep()
-    assert report.suspended == 1 and report.mails_sent >= 1
+    assert report.suspended == 1 and report.reloads == 1 and report.mails_sent >= 1
     _, page = scrape(server.url)
     assert value(page, "license_server_sweep_changes_total", change="suspended") == 1
+    assert value(page, "license_server_sweep_changes_total", change="reloaded") == 1
     assert value(page, "license_server_sweep_changes_total", change="expired") == 0
     assert value(page, "license_server_mails_total", result="sent") == report.mails_sent == len(sink.take())
     assert value(page, "license_server_sweeps_total", result="ok") == 1
