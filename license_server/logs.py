@@ -199,7 +199,7 @@ def init_app(app, ctx) -> None:
     def start() -> None:
         here = g._get_current_object()  # one look-up of the request's globals, not one per attribute
         here.request_started = time.perf_counter()
-        incoming = request.environ.get("HTTP_X_REQUEST_ID")
+        incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID")
         here.request_id = incoming if incoming and INCOMING_ID.fullmatch(incoming) else new_request_id()
 
     @app.after_request

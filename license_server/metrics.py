@@ -24,17 +24,19 @@ from rental import ops as decider
 from rental.reasons import CATALOG
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-#: where a request's number of seconds stands; a /sync answers in milliseconds, a huge batch in seconds
+#: histogram bounds in seconds: a /sync answers in milliseconds, a batch of 1,000 ops in seconds
 SYNC_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SWEEP_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 #: 401 codes (DESIGN §5) → the token failure they are; issue 23's revoked and expired tokens come as their codes
 TOKEN_FAILURES = {"unauthorized": "unknown", "token-revoked": "revoked", "token-expired": "expired",
                   "too-many-requests": "throttled"}
 STATUSES = ("applied", "rejected", "conflict")
+#: a method is a label value: any other a client sends counts as "other", never as a new series
+METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
 
 
 class Metrics:
-    """The server's counters; every method is a no-op when METRICS is off, so callers never ask."""
+    """The server's counters; every method is a no-op when METRICS is off, so callers need not ask."""
 
     def __init__(self, enabled: bool):
         self.enabled = bool(enabled)
@@ -81,7 +83,9 @@ class Metrics:
         key = (route, method, status)
         child = self._request_children.get(key)
         if child is None:  # labels() checks and locks: once per series, not once per request
-            child = self._request_children[key] = self.requests.labels(route, method, str(status))
+            child = self.requests.labels(route, method if method in METHODS else "other", str(status))
+            if method in METHODS:
+                self._request_children[key] = child
         child.inc()
         if route == SYNC_ROUTE:
             self.sync_seconds.observe(seconds)
@@ -148,6 +152,8 @@ class Metrics:
 
     def answered(self, request, response, route: str, seconds: float) -> None:
         """Everything one answered request counts for (called by license_server.logs after each request)."""
+        if not self.enabled:
+            return
         status = response.status_code
         self.request(route, request.method, status, seconds)
         if (status == 401 or status == 429) and request.blueprint == "api":
@@ -178,7 +184,7 @@ SYNC_ROUTE = "/api/v1/sync"
 
 
 def _payload(envelope: Any) -> dict:
-    """An op-result envelope's payload as the server wrote it (it signed it a moment ago: no check needed)."""
+    """An op-result envelope's payload as the server wrote it (its own stored answer: no check needed)."""
     try:
         raw = envelope["payload"]
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))

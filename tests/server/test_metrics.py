@@ -89,11 +89,14 @@ def test_requests_are_counted_by_route_template_and_status_never_by_path(metered
     assert api.call("GET", f"/accounts/{account_id}")[0] == 200
     assert api.call("GET", f"/accounts/{new_id()}")[0] == 404
     assert httpx.get(server.url + "/no/such/" + account_id).status_code == 404
+    assert httpx.request("BREW", server.url + "/api/v1/health").status_code == 405  # a method nobody uses
     text, page = scrape(server.url)
     route = "/api/v1/accounts/<account_id>"
     assert value(page, "license_server_requests_total", route=route, method="GET", status="200") == 1
     assert value(page, "license_server_requests_total", route=route, method="GET", status="404") == 1
     assert value(page, "license_server_requests_total", route="unmatched", method="GET", status="404") == 1
+    assert value(page, "license_server_requests_total", route="unmatched", method="other", status="405") == 1
+    assert "BREW" not in text  # clients choose methods: a label takes only the usual ones
     assert value(page, "license_server_requests_total", route="/api/v1/sync", method="POST", status="200") == 1
     assert account_id not in text and "Émile" not in text and "Acme" not in text and api.token not in text
 
