@@ -126,8 +126,10 @@ def close_app(app) -> None:
 
 
 def quiet_request_log(verbose: bool) -> None:
-    # werkzeug logs every request at INFO; a desktop user should not see that on their terminal.
-    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+    # werkzeug logs every request at INFO, and so does a license server (the demo's); a desktop user should
+    # not see that on their terminal.
+    for name in ("werkzeug", "license_server.requests"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 class _StopSignals:

@@ -161,6 +161,8 @@ class RequestLog:
 
     def write(self, request_id: str, method: str, route: str, status: int, seconds: float,
               technician: int | None) -> None:
+        if not log.isEnabledFor(logging.INFO):  # quietened like any logger (`rentdesk demo` does)
+            return
         now = log_time()
         when, head = _when_of(now, int((now % 1) * 1000)), self._head_of(method, route)
         if self.json:

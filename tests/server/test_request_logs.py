@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -172,3 +173,22 @@ def test_request_ids_are_new_for_each_request(tmp_path):
         ids = {httpx.get(server.url + "/api/v1/health").headers["X-Request-Id"] for _ in range(5)}
     assert len(ids) == 5
 
+
+
+def test_the_request_lines_are_quietened_like_any_logger(tmp_path, capsys):
+    """`rentdesk demo` runs a license server in the desktop user's terminal and quietens its request lines."""
+    from app.launcher import quiet_request_log
+
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "license_server.requests")]
+    levels = [logger.level for logger in loggers]
+    with LiveLicenseServer(tmp_path / "server") as server:
+        try:
+            quiet_request_log(False)
+            capsys.readouterr()
+            httpx.get(server.url + "/api/v1/health")
+            assert request_lines(capsys.readouterr().err) == []
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+        httpx.get(server.url + "/api/v1/health")
+        assert len(request_lines(capsys.readouterr().err)) == 1
