@@ -32,9 +32,6 @@ REQUEST_ID_HEADER = "X-Request-Id"
 class _Stderr(logging.StreamHandler):
     """stderr as it is when a line is written (a test or gunicorn may have replaced it)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self):  # type: ignore[override]
         return sys.stderr
