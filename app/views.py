@@ -289,6 +289,12 @@ class SyncStatus:
     results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
     last_error_reason: Reason | None = None  # why the last sync did not complete, as data (screens word it)
 
+    @property
+    def needs_new_token(self) -> bool:
+        """The server said the token was revoked or has expired (401, DESIGN §5): the screens ask for a new one."""
+        reason = self.last_error_reason
+        return reason is not None and reason.code in ("sync-token-revoked", "sync-token-expired")
+
 
 @dataclass(frozen=True)
 class SettingsView:
