@@ -143,6 +143,25 @@ def test_refused_tokens_are_counted_by_reason(tmp_path):
     assert value(page, "license_server_token_failures_total", reason="throttled") == 1  # the third: 429
 
 
+def test_revoked_and_expired_tokens_are_counted_by_their_own_reason(tmp_path):
+    """Issue 23's 401 codes (token-revoked, token-expired) flow through the same hook as unknown tokens."""
+    from license_server import admin
+
+    with LiveLicenseServer(tmp_path / "server", config={"METRICS": True}) as server:
+        revoked = server.add_technician("Acme Telecom", "Ann")
+        expiring = admin.add_technician(server.ctx, "Acme Telecom", "Bob", expires_days=1)
+        [ann] = [row.id for row in admin.list_technicians(server.ctx) if row.name == "Ann"]
+        admin.revoke_technician(server.ctx, ann)
+        server.clock.advance(2 * DAY)
+        base = server.url + "/api/v1/accounts"
+        assert httpx.get(base, headers={"Authorization": f"Bearer {revoked}"}).json()["error"] == "token-revoked"
+        assert httpx.get(base, headers={"Authorization": f"Bearer {expiring}"}).json()["error"] == "token-expired"
+        text, page = scrape(server.url)
+    assert value(page, "license_server_token_failures_total", reason="revoked") == 1
+    assert value(page, "license_server_token_failures_total", reason="expired") == 1
+    assert revoked not in text and expiring not in text and "Ann" not in text
+
+
 def test_the_sweep_counts_what_it_suspended_expired_and_mailed_and_how_long_it_took(metered, sink):
     server, api = metered
     ending = api.running_account("6")  # a little credit: it runs out in about five weeks
