@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
     "METRICS": False,  # true/1: Prometheus text format at /metrics (outside /api/v1); 404 otherwise
     "LOG_FORMAT": "text",  # one line per request: "text" (key=value) or "json"
+    "PUBLIC_URL": None,  # R27: the server's address as customers reach it (https://…), for customer links
+    "LINK_SECRET": None,  # R27: the key of customer links (32+ characters); None: derived from the signing key
 }
 BOOL_KEYS = {"METRICS"}
 LOG_FORMATS = ("text", "json")
@@ -127,6 +129,7 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
     _check_zone(values["MAIL_TIMEZONE"])
     if values["LOG_FORMAT"] not in LOG_FORMATS:
         raise SettingsError(f"LOG_FORMAT must be text or json, not {values['LOG_FORMAT']!r}")
+    _check_link_settings(values)
     if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
         raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
                             f"not {values['TOKEN_RECHECK_S']}")
@@ -163,6 +166,25 @@ def _to_bool(key: str, value: Any) -> bool:
     if text in ("false", "0", "no", "off"):
         return False
     raise SettingsError(f"{ENV_PREFIX}{key} must be true or false (1 or 0), not {value!r}")
+
+
+def _check_link_settings(values: dict[str, Any]) -> None:
+    """R27: PUBLIC_URL is an http(s) address without query or fragment; LINK_SECRET, when set, is long enough."""
+    from urllib.parse import urlsplit
+
+    url = values["PUBLIC_URL"]
+    if url is not None:
+        url = str(url).strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise SettingsError(f"PUBLIC_URL must be the server's address as customers reach it, such as "
+                                f"https://licenses.example.com, not {url!r}")
+        values["PUBLIC_URL"] = url
+    secret = values["LINK_SECRET"]
+    if secret is not None and len(str(secret)) < 32:
+        raise SettingsError("LINK_SECRET must be at least 32 characters (e.g. the output of "
+                            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset to derive it "
+                            "from the signing key")
 
 
 def _to_int(key: str, value: Any) -> int:

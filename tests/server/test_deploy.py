@@ -85,7 +85,7 @@ def test_the_units_run_gunicorn_as_designed_and_the_timer_starts_the_sweep():
 def test_the_example_environment_file_names_only_settings_the_server_knows():
     from license_server.config import DEFAULTS, ENV_PREFIX
 
-    known = set(DEFAULTS) | {"PUBLIC_URL", "LINK_SECRET"}  # DESIGN §5's customer links (issue 24)
+    known = set(DEFAULTS)
     names = [line.partition("=")[0] for line in (DEPLOY / "license-server.env").read_text().splitlines()
              if line and not line.startswith("#")]
     assert names and all(name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):] in known for name in names), names
