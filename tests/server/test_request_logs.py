@@ -110,9 +110,11 @@ def test_a_working_day_under_gunicorn_leaves_no_token_key_or_password_in_any_log
     with its traceback), and the commands' stderr."""
     password = "Sesame-" + hashlib.sha256(os.urandom(8)).hexdigest()[:16]  # trust auth ignores it, logs must too
     url = postgres_server.create_database("logs_secrets").replace("postgres@", f"postgres:{password}@")
+    link_secret = "Link-" + hashlib.sha256(os.urandom(8)).hexdigest()[:40]
     env = {"LICENSE_SERVER_LOG_FORMAT": "json", "LICENSE_SERVER_METRICS": "1",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    secrets: set[str] = {password}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "LICENSE_SERVER_PUBLIC_URL": "https://licenses.example.com",
+           "LICENSE_SERVER_LINK_SECRET": link_secret}
+    secrets: set[str] = {password, link_secret}
     private_pem = DEMO_KEY.read_text()
     secrets.update(line for line in private_pem.splitlines() if line and not line.startswith("-----"))
     secrets.add(base64.b64encode(DEMO_KEY.read_bytes()).decode()[:40])
@@ -149,6 +151,12 @@ def test_a_working_day_under_gunicorn_leaves_no_token_key_or_password_in_any_log
         assert http.post("/api/v1/sync", content=b'{"client_id": "' + token.encode() + b'"',
                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}) \
             .status_code == 400
+        # the customer's own page (R27): its link carries a token in the path
+        link = run("customer-link", account_id).strip()
+        link_token = link.rpartition("/")[2]
+        secrets.add(link_token)
+        assert http.get(f"/customer/{link_token}").status_code == 200
+        assert http.get(f"/customer/{link_token[:-4]}AAAA").status_code == 404
         run("sweep")
         run("init-db")
         # the vendor's record of its own actions (issue 23) names commands, never the tokens they printed
