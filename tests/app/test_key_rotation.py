@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import pytest
 from sqlalchemy import select
 
 from app import services
@@ -140,3 +142,29 @@ def _issue_with(key_path: Path, server) -> str:
     from rental.signing import load_signing_key
 
     return load_signing_key(key_path).issue_key(50_000, server.clock.now() - 7200)
+
+
+@pytest.mark.parametrize("link_secret", [None, "a-link-secret-of-the-vendor-0123456789abcdef"])
+def test_customer_links_outlive_a_key_rotation_only_when_link_secret_is_set(tmp_path, link_secret):
+    """R27's links are keyed by LINK_SECRET, else by a secret derived from the signing key: docs/operating.md says
+    to set LINK_SECRET before rotating, or every customer's link changes with the key."""
+    from license_server import links
+    from tests.server.helpers import Api
+
+    vendor = tmp_path / "vendor-keys"
+    gen_key(OLD, vendor)
+    gen_key(NEW, vendor)
+    config = {"SIGNING_KEY_PATH": str(vendor / f"{OLD}.key"), "PUBLIC_URL": "https://licenses.example.com",
+              **({"LINK_SECRET": link_secret} if link_secret else {})}
+    with LiveLicenseServer(tmp_path / "server", clock=MovableClock(START), config=config) as server:
+        http = httpx.Client(base_url=server.url, timeout=30)
+        keyring = server.ctx.keyring
+        api = Api.for_http(http, server.add_technician(), server.ctx, server.clock, keyring)
+        account_id = api.new_account()
+        token = links.renew(server.ctx, account_id).url.rpartition("/")[2]
+        assert http.get(f"/customer/{token}").status_code == 200
+        server.config["SIGNING_KEY_PATH"] = str(vendor / f"{NEW}.key")
+        server.restart()
+        after = http.get(f"/customer/{token}").status_code
+        http.close()
+    assert after == (200 if link_secret else 404)
