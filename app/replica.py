@@ -330,7 +330,8 @@ class Replica:
     # ------------------------------------------------------------------ R6's memory of this laptop's applied ops
 
     def reductions_since(self, since: int) -> list[Reduction]:
-        return list(self._session.scalars(select(Reduction).where(Reduction.at >= since)))
+        return list(self._session.scalars(select(Reduction).where(Reduction.at >= since)  # in the order made (R6)
+                                          .order_by(Reduction.at, Reduction.id)))
 
     def toggles_after(self, after: int) -> list[ToggleOccurrence]:
         return list(self._session.scalars(select(ToggleOccurrence).where(ToggleOccurrence.at > after)))

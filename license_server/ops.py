@@ -388,7 +388,7 @@ class ToggleHistory:
                 self._occurrences[(partner, serial)] = 0
             marks, params = in_list("s", chunk)
             rows = Sql.of(f"SELECT at, serial, ref, from_qty, to_qty FROM reductions "
-                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since").run(
+                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since ORDER BY at, id").run(
                 self.connection, {**params, "p": partner, "since": self.now - self.policy.toggle_window_s})
             for row in rows:
                 self._reductions[(partner, row[1])].append(rules.Reduction(*row))
