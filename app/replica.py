@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rental import billing
 from rental.errors import PriceListError, SignatureError
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.rules import Policy
 from rental.validation import shown
@@ -184,6 +184,14 @@ class Replica:
             return None, Policy()
         payload = json.loads(row.payload)
         return PriceList.from_dict(payload), Policy.from_dict(payload.get("policy"))
+
+    def price_history(self, current: PriceList | None) -> PriceHistory:
+        """Every verified list this laptop received, by publication: an automatic reload re-rates at the one in
+        force at its second (R24, R23), as the server does."""
+        lists = [current] if current is not None else []
+        for row in self._session.scalars(select(PricelistReplica).where(PricelistReplica.is_current.is_(False))):
+            lists.append(PriceList.from_dict(json.loads(row.payload)))
+        return PriceHistory(lists)
 
     def get_account(self, account_id: str) -> AccountReplica | None:
         return self._session.get(AccountReplica, account_id)

@@ -87,6 +87,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "mode-unknown": ("bad-op", N_("Mode {mode} is unknown: a PBX is either rental or purchased.")),
     "purchased-mixing": ("R8", N_("This PBX runs purchased licenses; rented licenses cannot be mixed with them on one "
                                   "PBX. Switch it to rental mode first, or register a separate rental PBX.")),
+    "purchased-licenses": ("R8", N_("PBX {pbx} runs purchased licenses: remove them from the PBX, then confirm "
+                                    "it, before switching it to rental mode (a PBX never mixes both).")),
     "still-renting": ("R8", N_("PBX {pbx} still rents licenses: end its rent (no licenses) before switching it to "
                                "purchased licenses.")),
     # R13 deletion
@@ -313,7 +315,7 @@ EVENTS: dict[str, str] = {
     "pbx-registered-rental": N_("PBX {pbx} registered in rental mode (serial {serial})"),
     "pbx-registered-purchased": N_("PBX {pbx} registered with purchased licenses (serial {serial})"),
     "pbx-edited": N_("PBX {pbx} edited: {changes}"),
-    "pbx-to-rental": N_("PBX {pbx} switched to rental mode"),
+    "pbx-to-rental": N_("PBX {pbx} switched to rental mode; its purchased licenses were confirmed removed"),
     "pbx-to-purchased": N_("PBX {pbx} switched back to purchased licenses"),
     "licenses-changed": N_("Licenses of PBX {pbx} changed: {changes}"),
     "pbx-removed": N_("PBX {pbx} removed (serial {serial})"),

@@ -158,8 +158,15 @@ def test_a_purchased_pbx_switches_to_rental_from_its_form_r8(unlocked, csrf, ser
     sync(unlocked, csrf)
     form = unlocked.get(pbx_url + "/edit").data.decode()
     assert 'name="mode" value="rental"' in form and "disabled" not in form.split('name="mode"')[1][:60]
-    switched = unlocked.post(pbx_url + "/edit", data={"name": "Old PBX", "serial": "SN-9", "platform": "vmware",
-                                                      "firmware": "13r1", "mode": "rental", "csrf_token": csrf})
+    assert 'name="purchased_removed"' in form  # R8: the form asks the technician to confirm
+    data = {"name": "Old PBX", "serial": "SN-9", "platform": "vmware", "firmware": "13r1", "mode": "rental",
+            "csrf_token": csrf}
+    unconfirmed = unlocked.post(pbx_url + "/edit", data=data)
+    assert unconfirmed.status_code == 200  # refused offline, next to the confirmation, nothing queued
+    page = unconfirmed.data.decode()
+    assert "remove them from the PBX, then confirm it" in page
+    assert 'id="purchased_removed-error"' in page or 'aria-invalid="true"' in page.split('name="purchased_removed"')[1][:200]
+    switched = unlocked.post(pbx_url + "/edit", data={**data, "purchased_removed": "yes"})
     assert switched.status_code == 302
     sync(unlocked, csrf)
     assert server_account(server, token, account)["pbxs"][0]["mode"] == "rental"
