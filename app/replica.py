@@ -188,10 +188,11 @@ class Replica:
     def price_history(self, current: PriceList | None) -> PriceHistory:
         """Every verified list this laptop received, by publication: an automatic reload re-rates at the one in
         force at its second (R24, R23), as the server does."""
-        lists = [current] if current is not None else []
-        for row in self._session.scalars(select(PricelistReplica).where(PricelistReplica.is_current.is_(False))):
-            lists.append(PriceList.from_dict(json.loads(row.payload)))
-        return PriceHistory(lists)
+        older = self._session.scalars(select(PricelistReplica).where(PricelistReplica.is_current.is_(False))
+                                      .order_by(PricelistReplica.received_at, PricelistReplica.published_at))
+        lists = [PriceList.from_dict(json.loads(row.payload)) for row in older]
+        # two lists of one second: the later publication is in force, so the current one comes last
+        return PriceHistory(lists + ([current] if current is not None else []))
 
     def get_account(self, account_id: str) -> AccountReplica | None:
         return self._session.get(AccountReplica, account_id)

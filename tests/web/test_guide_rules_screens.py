@@ -73,7 +73,7 @@ def test_a_stopped_account_says_how_much_to_load_to_restart_it_r18(unlocked, csr
     meter = words(unlocked.get(account + "/meter", headers=htmx()).data.decode())
     assert "Stopped: the credit is used up." in meter
     shown = f"{needs // 1000}.{needs % 1000:03d} iSC"
-    assert f"Load at least {shown}" in meter and "for 1 day(s)" in meter
+    assert f"Load at least {shown}" in meter and "pays it for 1 day." in meter and "(s)" not in meter
 
 
 def test_the_key_form_says_before_queueing_whether_a_key_restarts_the_account(unlocked, csrf, server, clock):
