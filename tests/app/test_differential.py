@@ -283,3 +283,19 @@ def test_the_app_offline_and_the_server_decide_every_op_alike(server, token, wor
         trial.step(kind, value)
     event(f"ops in the example: {trial.ops // 4 * 4}-{trial.ops // 4 * 4 + 3}")
     json.dumps(steps)  # the example is plain data (hypothesis prints it when it fails)
+
+
+#: An account that reloads (R24): licenses running, reload on at 28 days, a key held; then price rises drawn between
+#: its reloads, time moved to and past them, more keys and changes.
+RELOADING = [("licenses", {IP_PORT: 10, UC: 2, DEVICE: 0}), ("reload", 28), ("deposit", 9_000)]
+BETWEEN_RELOADS = st.lists(st.one_of(RISE, RISE, DEPOSIT, TO_RELOAD, WAIT, LICENSES, LOAD), min_size=3, max_size=8)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=BETWEEN_RELOADS)
+def test_price_rises_between_reloads_are_re_rated_at_each_reload_second_alike_R24(server, token, world, clock, steps):
+    trial = Trial(server, token, world, clock)
+    for kind, value in RELOADING + steps:
+        trial.step(kind, value)
+    json.dumps(steps)
