@@ -13,7 +13,7 @@ from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
 from . import history, models, store
-from .auth import bearer_token
+from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso_utc
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
@@ -65,11 +65,17 @@ def authenticate() -> None:
         raise ApiError(429, "too-many-requests", f"Too many unknown tokens from this address: wait {wait} s, "
                                                  "then check the token (ask the vendor for a technician token).",
                        retry_after=wait)
-    caller = ctx.tokens.caller(ctx.engine, token)
-    if caller is None:
-        ctx.guesses.failed(address, now)
+    check = ctx.tokens.check(ctx.engine, token, now)
+    if check.result == TOKEN_UNKNOWN:
+        ctx.guesses.failed(address, now)  # only unknown tokens are guesses; a revoked one was real
         raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")
-    g.caller = caller
+    if check.result == TOKEN_REVOKED:
+        raise ApiError(401, "token-revoked", "This technician's token was revoked by the vendor: ask the vendor "
+                                             "for a new token and enter it in RentDesk's Settings.")
+    if check.result == TOKEN_EXPIRED:
+        raise ApiError(401, "token-expired", f"This technician's token expired at {iso_utc(check.expires_at)}: "
+                                             "ask the vendor for a new token and enter it in RentDesk's Settings.")
+    g.caller = check.caller
 
 
 @blueprint.after_request

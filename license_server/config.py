@@ -36,10 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
+    "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
 }
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
-            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
+            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
 
 
 class SettingsError(ValueError):
@@ -81,6 +82,13 @@ def system_clock() -> int:
     return int(time.time())
 
 
+def monotonic() -> float:
+    """The process's monotonic clock, in seconds: how long a checked token is trusted (never money, never CLOCK)."""
+    import time
+
+    return time.monotonic()
+
+
 def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting: config first, then LICENSE_SERVER_<KEY>, then the default."""
     config = dict(config or {})
@@ -104,6 +112,9 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK, "
                             "and Flask's own (TESTING, DEBUG, …)")
     _check_zone(values["MAIL_TIMEZONE"])
+    if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
+        raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
+                            f"not {values['TOKEN_RECHECK_S']}")
     instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
     values["INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:

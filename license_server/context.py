@@ -48,7 +48,7 @@ class ServerContext:
         self._prices: CurrentPrices | None = None
         self.terms = TermsCache()  # the current rental terms, signed once (R26)
         self._lock = threading.Lock()
-        self.tokens = TokenCache()
+        self.tokens = TokenCache(settings.TOKEN_RECHECK_S)
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
 
     @classmethod

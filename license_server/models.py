@@ -28,6 +28,19 @@ technicians = Table(
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the bearer token
     Column("created_at", BigInteger, nullable=False),
+    # migration 0006: a revoked or expired token is answered 401 token-revoked / token-expired (DESIGN §5)
+    Column("revoked_at", BigInteger, nullable=True),  # NULL: not revoked
+    Column("expires_at", BigInteger, nullable=True),  # NULL: never expires
+)
+
+#: Who ran which administrator command of `license-server`, when (migration 0006); secrets are never kept.
+audit = Table(
+    "audit", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("os_user", String(200), nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("arguments", Text, nullable=False),  # the arguments as one shell-quoted line, secrets left out
 )
 
 pricelists = Table(

@@ -18,7 +18,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    texts = {400: "the body is not JSON or not UTF-8", 401: "missing or unknown bearer token",
+    texts = {400: "the body is not JSON or not UTF-8",
+             401: "missing or unknown bearer token (unauthorized), or one the vendor revoked (token-revoked) or "
+                  "that has expired (token-expired)",
              404: "no such account among the caller's partner's accounts (another partner's answers the same)",
              413: "too many ops in one batch, or a body too large", 422: "JSON of the wrong shape",
              429: "too many unknown tokens from this address: wait Retry-After seconds (token guessing)"}
@@ -42,7 +44,8 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
         "Error": {
             "type": "object", "required": ["error", "message"], "additionalProperties": False,
             "properties": {
-                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "no-terms",
+                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "token-revoked", "token-expired",
+                                                     "not-found", "no-terms",
                                                      "method-not-allowed", "too-large", "bad-request",
                                                      "too-many-requests", "internal", "headers-too-large",
                                                      "uri-too-long"]},

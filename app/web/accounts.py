@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
@@ -12,7 +11,8 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, security
+from ..csvfile import csv_text
+from . import core, forms
 from .pages import redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
@@ -309,7 +309,7 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
              _("Amount (iSC)")]]
     for row in view.rows:
         rows.append([row.pbx_name, row.ref, row.item_name, str(row.qty), amount(row.unit_monthly_milli),
-                     str(row.seconds), amount(ticks_to_milli_floor(row.ticks))])
+                     str(row.seconds), amount(row.milli)])
     for credit in view.credits:  # each key credited, by hand or by automatic reload (R24), naming its key
         rows.append([_("automatic reload") if credit.is_automatic else _("loaded by hand"), credit.key_id or "",
                      fmt_isodate(credit.at), "", "", "", amount(ticks_to_milli_floor(credit.ticks))])
@@ -326,11 +326,8 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
 
 
 def write_csv(rows: list[list[str]], delimiter: str = ",") -> str:
-    """Rows of text cells as CSV text (one place to write them, whatever builds them)."""
-    out = io.StringIO()
-    writer = security.SpreadsheetSafeWriter(out, delimiter=delimiter)  # =HYPERLINK(…) stays text (OWASP)
-    writer.writerows(rows)
-    return out.getvalue()
+    """Rows of text cells as CSV text: app/csvfile.py's one writer (=HYPERLINK(…) stays text, UTF-8 BOM)."""
+    return csv_text(rows, delimiter)
 
 
 @bp.route("/<account_id>/delete", methods=["GET", "POST"])
