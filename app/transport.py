@@ -114,6 +114,10 @@ class HttpTransport:
             params = {"before": cursor}
         return items
 
+    def customer_link(self, account_id: str) -> dict:
+        """R27: a new link to the customer's page, mailed to them by the server; the old one stops at once."""
+        return self._call("POST", f"/accounts/{account_id}/customer-link")
+
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)
 

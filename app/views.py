@@ -148,6 +148,7 @@ class AccountView:
     pending_reload_days: int | None = None  # a queued change of it
     deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
     terms: TermsAcceptance | None = None  # R26: the rental terms the customer accepted
+    customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link known)
 
 
 @dataclass(frozen=True)

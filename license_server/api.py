@@ -162,6 +162,25 @@ def account(account_id: str):
     return jsonify(_signed_account(ctx, record, now, prices))
 
 
+@blueprint.post("/accounts/<account_id>/customer-link")
+def customer_link(account_id: str):
+    """A new link to the customer's page (R27): the old one stops at once, and the customer is mailed the new one
+    (the technician's "send a new link to the customer")."""
+    from .links import LinkRefused, NoPublicUrl, renew
+
+    if not is_uuid(account_id):
+        raise ApiError(404, "not-found", "No such account among your partner's accounts.")
+    try:
+        renewed = renew(server(), account_id.lower(), partner=g.caller.partner, technician=g.caller.name, send=True)
+    except NoPublicUrl:
+        # 409, not 5xx: the server works, its configuration lacks what this request needs
+        raise ApiError(409, "no-public-url", "The license server has no public address for customer pages: the "
+                                             "vendor must set LICENSE_SERVER_PUBLIC_URL.") from None
+    except LinkRefused as refused:
+        raise ApiError(404 if refused.code == "not-found" else 409, refused.code, str(refused)) from None
+    return jsonify({"url": renewed.url, "customer_link_at": renewed.at})
+
+
 @blueprint.get("/accounts/<account_id>/ledger")
 def ledger(account_id: str):
     """Ledger lines newest first, paged by `before` (a line id); page one also shows the charge still open (R25)."""
@@ -202,10 +221,8 @@ def account_history(account_id: str):
     with reading(ctx.engine) as connection:
         record = _own_account(connection, account_id)
         events, next_before = history.page(connection, record.id, limit, before)
-    row = record.row
-    if before is None and not row["deleted"] and not row["suspended"] and row["depletes_at"] is not None \
-            and row["depletes_at"] <= now:
-        events.insert(0, history.as_json(None, row["depletes_at"], "suspended", None, {}))
+    if before is None:
+        events = history.with_unrecorded_stop(events, record.row, now)
     return jsonify({"events": events, "as_of": now, "next_before": next_before})
 
 

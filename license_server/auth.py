@@ -22,6 +22,17 @@ class Caller:
     technician_id: int
     partner: str
     name: str
+    by: str = "technician"  # or "customer": the account's customer on their own page (R27), no technician
+
+    @classmethod
+    def customer(cls, partner: str) -> "Caller":
+        """The customer of one of partner's accounts, acting on their own page (R27)."""
+        return cls(0, partner, "", "customer")
+
+    @property
+    def technician(self) -> str | None:
+        """The name the history records (R25): the technician's; none for the customer."""
+        return self.name if self.by == "technician" else None
 
 
 def iso_utc(seconds: int) -> str:

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     terms = commands.add_parser("publish-terms", help="make the rental terms in FILE current from now (R26)")
     terms.add_argument("file", help='JSON {"version": V, "texts": {"en": Markdown, "fr": Markdown}}')
     commands.add_parser("sweep", help="suspend depleted accounts, expire retained credit, mail customers")
+    link = commands.add_parser("customer-link", help="print a new link to the customer's own page (R27); the "
+                                                     "previous link stops working")
+    link.add_argument("account_id", metavar="ACCOUNT_ID")
     serve = commands.add_parser("serve", help="development server (production: gunicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
@@ -46,9 +49,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .links import NoPublicUrl
+
     args = _parser().parse_args(argv)
     try:
         return _run(args)
+    except NoPublicUrl as exc:  # DESIGN §5: customer-link exits 2 saying to set PUBLIC_URL
+        print(f"license-server {args.command}: {exc}", file=sys.stderr)
+        return 2
     except (SettingsError, RentalError, ValueError, OSError) as exc:
         print(f"license-server {args.command}: {exc}", file=sys.stderr)
         return 1
@@ -130,6 +138,19 @@ def _act(ctx, command: str, args: dict) -> None:
         report = sweep(ctx)
         print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
               f"mails sent {report.mails_sent}, expired {report.expired}", file=sys.stderr)
+    elif command == "customer-link":
+        from .links import LinkRefused, renew
+        from .opschema import is_uuid
+
+        account_id = str(args["account_id"]).strip().lower()
+        if not is_uuid(account_id):
+            raise ValueError(f"{args['account_id']!r} is not an account id: give the account's UUID")
+        try:
+            renewed = renew(ctx, account_id)
+        except LinkRefused as refused:
+            raise ValueError(str(refused)) from None
+        print(renewed.url)
+        print("the previous link of this account no longer works", file=sys.stderr)
 
 
 def _serve(ctx, host: str, port: int) -> None:
@@ -152,10 +173,16 @@ def init_app(app) -> None:
 
     ctx = app.extensions["license_server"]
 
+    from .links import NoPublicUrl
+
     def command(name: str, *params):
         def run(**kwargs):
             try:
                 run_command(ctx, name, kwargs)
+            except NoPublicUrl as exc:
+                error = click.ClickException(str(exc))
+                error.exit_code = 2  # DESIGN §5, as the program's own
+                raise error from None
             except (SettingsError, RentalError, ValueError, OSError) as exc:
                 raise click.ClickException(str(exc)) from None
         app.cli.add_command(click.Command(name, callback=run, params=list(params),
@@ -171,6 +198,7 @@ def init_app(app) -> None:
     command("publish-prices", click.Argument(["file"]))
     command("publish-terms", click.Argument(["file"]))
     command("sweep")
+    command("customer-link", click.Argument(["account_id"]))
 
 
 _HELP = {"init-db": "create or migrate the schema (Alembic)", "add-technician": "print a new technician's token",
@@ -179,7 +207,8 @@ _HELP = {"init-db": "create or migrate the schema (Alembic)", "add-technician": 
          "audit": "the administrator commands run, newest first",
          "issue-keys": "print N activation keys", "publish-prices": "make the price list in FILE current",
          "publish-terms": "make the rental terms in FILE current (R26)",
-         "sweep": "suspend depleted accounts, expire retained credit, mail customers"}
+         "sweep": "suspend depleted accounts, expire retained credit, mail customers",
+         "customer-link": "print a new link to the customer's own page (R27)"}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -335,6 +335,7 @@ EVENTS: dict[str, str] = {
     "resumed": N_("Resumed: the installations run again"),
     "expired": N_("Credit expired: {amount_milli} left unused for the retention period"),
     "deleted": N_("Account deleted: {amount_milli} forfeited"),
+    "customer-link": N_("A new link to the customer's page was made: the previous link no longer works"),  # R27
 }
 CATALOG.update({event_code(kind): ("", template) for kind, template in EVENTS.items()})
 

@@ -136,6 +136,18 @@ def show(account_id: str):
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
 
+@bp.post("/<account_id>/customer-link")
+def customer_link(account_id: str):
+    """R27: send a new link to the customer (online only): the server mails it, the old one stops at once."""
+    _account_or_404(account_id)
+    reason = services.renew_customer_link(core.store().unit_of_work, core.clock(), account_id)
+    if reason is None:
+        flash(_("A new link was made and mailed to the customer: the previous link no longer works."))
+    else:
+        flash(_("No new link was made: %(reason)s", reason=reason_text(reason)), "warning")
+    return redirect(url_for("accounts.show", account_id=account_id))
+
+
 @bp.get("/<account_id>/meter")
 def meter(account_id: str):
     """The live credit meter: it replaces itself every second, computed from the projection for now."""
