@@ -234,7 +234,7 @@ def apt_installed(deb) -> Path:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     yield Path("/usr/bin/rentdesk")
     if not was_installed:
-        subprocess.run(apt + ["remove", "rentdesk"], capture_output=True, env=env, timeout=600, check=True)
+        subprocess.run(apt + ["purge", "rentdesk"], capture_output=True, env=env, timeout=600, check=True)
 
 
 def test_apt_installs_the_deb_and_its_window_shows_the_unlock_page_under_xvfb(apt_installed, tmp_path):
