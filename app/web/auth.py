@@ -57,13 +57,16 @@ def _fingerprints():
 def _keys_context(key_form=None, candidate=None) -> dict:
     """What the first run's "Trusted signing keys" panel shows: the keys, the technician's folder and the files
     in it that are not trusted (with why), the import form and a key waiting to be compared."""
-    from rental.signing import Keyring
-
     from ..trusted_keys import add_user_keys
 
+    try:  # the bundle's keys first, as trusted_keyring reads them: a clash with one of them is named too
+        shipped = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
+                                            keys_dir=current_app.config["KEYS_DIR"])
+        skipped = add_user_keys(shipped, current_app.config["USER_KEYS_DIR"])
+    except (OSError, ValueError):
+        skipped = []
     return {"fingerprints": _fingerprints(), "keys_folder": current_app.config["KEYS_DIR"],
-            "user_keys_folder": current_app.config["USER_KEYS_DIR"],
-            "skipped_keys": add_user_keys(Keyring(), current_app.config["USER_KEYS_DIR"]),
+            "user_keys_folder": current_app.config["USER_KEYS_DIR"], "skipped_keys": skipped,
             "key_form": key_form or forms.Form(), "candidate": candidate}
 
 

@@ -232,3 +232,20 @@ def test_saving_a_key_where_the_folder_cannot_be_made_says_where_and_why(tmp_pat
     with pytest.raises(RuleViolation) as refused:
         save_key(blocker / "keys", KeyFile(key.kid, key.pem, key.fingerprint), key.fingerprint)
     assert refused.value.code == "key-file-unwritable" and str(blocker / "keys") in refused.value.message
+
+
+def test_a_file_in_the_keys_folder_that_names_a_key_of_the_bundle_never_replaces_it(launched, vendor, shipped, tmp_path):
+    (shipped / "vendor-2026.pub").write_bytes(vendor[1].read_bytes())
+    folder = tmp_path / "home" / "keys"
+    folder.mkdir(parents=True)
+    (folder / "vendor-2026.pub").write_bytes(SigningKey.generate("vendor-2026").public_pem())
+    app, client, _csrf = launched()
+    page = words(client.get("/first-run").data.decode())
+    bundle_fingerprint = Keyring().add("vendor-2026", vendor[1].read_bytes()).fingerprint("vendor-2026")
+    assert f"vendor-2026.pub in your keys folder is not trusted: Another key named vendor-2026 is already " \
+           f"trusted (fingerprint {bundle_fingerprint})" in page
+    with app.test_request_context():
+        from app.store import trusted_keyring
+        from app.web.core import trusted_key_folders
+
+        assert trusted_keyring(keys_dir=trusted_key_folders()).fingerprint("vendor-2026") == bundle_fingerprint
