@@ -85,12 +85,19 @@ class SyncError(Exception):
         super().__init__(self.reason.message)
 
 
+#: The server's 401 codes for a token that was real but no longer works (DESIGN §5) -> the app's notice.
+TOKEN_ENDED = {"token-revoked": "sync-token-revoked", "token-expired": "sync-token-expired"}
+
+
 class ServerError(SyncError):
     """The server answered with an error document {error, message}."""
 
     def __init__(self, status: int, code: str, message: str):
-        super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
-                         detail=message)
+        if status == 401 and code in TOKEN_ENDED:  # the vendor ended this token: say so plainly, ask for a new one
+            super().__init__(TOKEN_ENDED[code])
+        else:
+            super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
+                             detail=message)
         self.status, self.code, self.server_message = status, code, message
 
 

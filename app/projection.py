@@ -71,6 +71,7 @@ class AccountState:
     auto_reload_days: int = 0  # R24: 0 off, 14 or 28
     deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
     terms: TermsAcceptance | None = None  # R26: the customer's acceptance, as recorded (or queued with the account)
+    customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link)
 
     def plan(self, policy: Policy) -> "Plan":
         """What automatic reload will still do for this account (R24)."""
@@ -135,7 +136,12 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
         cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en",
         partner=payload.get("partner"), revision=payload["revision"], billing=account, pbxs=pbxs, confirmed=True,
         price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
-        auto_reload_days=days, deposits=deposits, terms=_terms_of(payload, payload.get("terms_accepted_at")))
+        auto_reload_days=days, deposits=deposits, terms=_terms_of(payload, payload.get("terms_accepted_at")),
+        customer_link_at=_int_or_none(payload.get("customer_link_at")))
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _terms_of(fields: dict, accepted_at: int | None) -> TermsAcceptance | None:

@@ -13,7 +13,7 @@ from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
 from . import history, models, store
-from .auth import bearer_token
+from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso_utc
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
@@ -65,11 +65,17 @@ def authenticate() -> None:
         raise ApiError(429, "too-many-requests", f"Too many unknown tokens from this address: wait {wait} s, "
                                                  "then check the token (ask the vendor for a technician token).",
                        retry_after=wait)
-    caller = ctx.tokens.caller(ctx.engine, token)
-    if caller is None:
-        ctx.guesses.failed(address, now)
+    check = ctx.tokens.check(ctx.engine, token, now)
+    if check.result == TOKEN_UNKNOWN:
+        ctx.guesses.failed(address, now)  # only unknown tokens are guesses; a revoked one was real
         raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")
-    g.caller = caller
+    if check.result == TOKEN_REVOKED:
+        raise ApiError(401, "token-revoked", "This technician's token was revoked by the vendor: ask the vendor "
+                                             "for a new token and enter it in RentDesk's Settings.")
+    if check.result == TOKEN_EXPIRED:
+        raise ApiError(401, "token-expired", f"This technician's token expired at {iso_utc(check.expires_at)}: "
+                                             "ask the vendor for a new token and enter it in RentDesk's Settings.")
+    g.caller = check.caller
 
 
 @blueprint.after_request
@@ -155,6 +161,25 @@ def account(account_id: str):
     return jsonify(_signed_account(ctx, record, now, prices))
 
 
+@blueprint.post("/accounts/<account_id>/customer-link")
+def customer_link(account_id: str):
+    """A new link to the customer's page (R27): the old one stops at once, and the customer is mailed the new one
+    (the technician's "send a new link to the customer")."""
+    from .links import LinkRefused, NoPublicUrl, renew
+
+    if not is_uuid(account_id):
+        raise ApiError(404, "not-found", "No such account among your partner's accounts.")
+    try:
+        renewed = renew(server(), account_id.lower(), partner=g.caller.partner, technician=g.caller.name, send=True)
+    except NoPublicUrl:
+        # 409, not 5xx: the server works, its configuration lacks what this request needs
+        raise ApiError(409, "no-public-url", "The license server has no public address for customer pages: the "
+                                             "vendor must set LICENSE_SERVER_PUBLIC_URL.") from None
+    except LinkRefused as refused:
+        raise ApiError(404 if refused.code == "not-found" else 409, refused.code, str(refused)) from None
+    return jsonify({"url": renewed.url, "customer_link_at": renewed.at})
+
+
 @blueprint.get("/accounts/<account_id>/ledger")
 def ledger(account_id: str):
     """Ledger lines newest first, paged by `before` (a line id); page one also shows the charge still open (R25)."""
@@ -194,10 +219,8 @@ def account_history(account_id: str):
     with reading(ctx.engine) as connection:
         record = _own_account(connection, account_id)
         events, next_before = history.page(connection, record.id, limit, before)
-    row = record.row
-    if before is None and not row["deleted"] and not row["suspended"] and row["depletes_at"] is not None \
-            and row["depletes_at"] <= now:
-        events.insert(0, history.as_json(None, row["depletes_at"], "suspended", None, {}))
+    if before is None:
+        events = history.with_unrecorded_stop(events, record.row, now)
     return jsonify({"events": events, "as_of": now, "next_before": next_before})
 
 

@@ -305,6 +305,13 @@ SYNC_NOTICES: dict[str, str] = {
     "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
     "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
                              "Settings."),
+    # 401 token-revoked / token-expired (DESIGN §5): plain words, no server text, and what to do
+    "sync-token-revoked": N_("Your technician token was revoked by the vendor: this laptop can no longer sync with "
+                             "it. Ask your vendor for a new token and enter it in Settings. Nothing is lost: your "
+                             "changes stay queued and are sent once the new token is entered."),
+    "sync-token-expired": N_("Your technician token has expired. Ask your vendor for a new token and enter it in "
+                             "Settings. Nothing is lost: your changes stay queued and are sent once the new token "
+                             "is entered."),
     "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
                              "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
                              "then start RentDesk again. Nothing of this answer was believed."),
@@ -350,6 +357,7 @@ EVENTS: dict[str, str] = {
     "resumed": N_("Resumed: the installations run again"),
     "expired": N_("Credit expired: {amount_milli} left unused for the retention period"),
     "deleted": N_("Account deleted: {amount_milli} forfeited"),
+    "customer-link": N_("A new link to the customer's page was made: the previous link no longer works"),  # R27
 }
 CATALOG.update({event_code(kind): ("", template) for kind, template in EVENTS.items()})
 

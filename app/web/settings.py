@@ -119,7 +119,7 @@ def language():
     """Choose the UI language (kept in the store; the system's language when none is chosen)."""
     code = request.form.get("language", "")
     services.set_settings(core.uow(), language=code if code in LANGUAGES else None)
-    state().language = code if code in LANGUAGES else None
+    state().choose_language(code if code in LANGUAGES else None)
     return redirect_to(url_for("settings.index"))
 
 

@@ -37,7 +37,9 @@ def _step_of(message: str) -> int:
 #: The views that queue a change: after one succeeds the background syncer is poked, so an edit made while
 #: online reaches the server within seconds, not at the next interval (DESIGN §6).
 QUEUEING_VIEWS = frozenset({"accounts.new", "accounts.edit", "accounts.load_key", "accounts.delete", "pbx.new",
-                            "pbx.edit", "pbx.remove", "pbx.save", "sync.resolve"})
+                            "pbx.edit", "pbx.remove", "pbx.save", "sync.resolve",
+                            # a new server or token (issue 23: after a revoked one) is tried at once
+                            "settings.server"})
 
 
 @bp.after_app_request
