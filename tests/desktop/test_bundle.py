@@ -32,7 +32,6 @@ from .screen import Xvfb
 VERSION_LINE = f"rentdesk {__import__('app.cli', fromlist=['version']).version()}\n"
 #: The issue's goals (issue 25): what a technician downloads over a phone's connection, and what it takes.
 DEB_GOAL_MB, BUNDLE_GOAL_MB = 60, 150
-NOBODY = 65534
 
 
 @pytest.fixture(scope="session")
@@ -251,25 +250,29 @@ def test_apt_installs_the_deb_and_its_window_shows_the_unlock_page_under_xvfb(ap
     assert "RentDesk cannot open its window" not in "".join(window.stderr)
 
 
-def _as_nobody(home: Path) -> tuple[list[str], dict[str, str]]:
-    """A normal user's launch: no root, their own home, none of root's folders."""
+def _as_technician(home: Path):
+    """A normal user's launch (tests/support/local_user.py's second user): no root, their own home."""
+    from tests.support.local_user import local_user
+
+    technician = local_user("rentdesk-technician")
+    os.chown(home, technician.uid, technician.gid)
     env = {k: v for k, v in clean_env().items() if not k.startswith("XDG_")}
-    env.update(HOME=str(home), USER="nobody", LOGNAME="nobody")
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"], env
+    env.update(HOME=str(home), USER=technician.name, LOGNAME=technician.name)
+    setpriv = ["setpriv", f"--reuid={technician.uid}", f"--regid={technician.gid}", "--clear-groups"]
+    return technician, setpriv, env
 
 
 def test_a_normal_user_imports_the_vendors_key_into_their_own_folder(apt_installed, tmp_path):
-    """The technician is no administrator: the installed program's keys/ is root's, their key goes to
-    ~/.config/RentDesk/keys, and the program then trusts it (DESIGN §6 "Trusted keys")."""
+    """The technician is no administrator (a system user of their own, through setpriv): the installed program's
+    keys/ is root's, their key goes to ~/.config/RentDesk/keys, and the program then trusts it (DESIGN §6)."""
     from rental.signing import Keyring, write_key_pair
 
     _private, public = write_key_pair("vendor-2026", tmp_path / "vendor")
-    home = Path(tempfile.mkdtemp(prefix="rentdesk-nobody-"))
+    home = Path(tempfile.mkdtemp(prefix="rentdesk-technician-"))
     try:
-        os.chown(home, NOBODY, NOBODY)
+        technician, setpriv, env = _as_technician(home)
         shipped = Path("/opt/rentdesk/_internal/keys")
         assert shipped.stat().st_uid == 0 and shipped.stat().st_mode & 0o022 == 0  # not the technician's to write
-        setpriv, env = _as_nobody(home)
         with Running([*setpriv, str(apt_installed), "serve"], env=env) as app:
             with open_session(app.launch_url()) as (client, page):
                 assert page.url.path == "/first-run" and "No trusted signing key yet" in page.text
@@ -286,7 +289,7 @@ def test_a_normal_user_imports_the_vendors_key_into_their_own_folder(apt_install
             assert app.stop() == 0
         saved = home / ".config" / "RentDesk" / "keys" / "vendor-2026.pub"
         assert saved.read_bytes().strip() == public.read_bytes().strip()
-        assert (saved.stat().st_uid, saved.stat().st_mode & 0o777) == (NOBODY, 0o600)
+        assert (saved.stat().st_uid, saved.stat().st_mode & 0o777) == (technician.uid, 0o600)
         assert not (shipped / "vendor-2026.pub").exists()
     finally:
         shutil.rmtree(home, ignore_errors=True)
