@@ -39,6 +39,8 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], int]] = [
     ("startup.py", ("start_source_s", "start_bundle_s"), 90),
     ("big_partner.py", ("first_sync_s_500", "quiet_sync_s_500", "quiet_sync_bytes_500",
                         "first_sync_s_5k", "quiet_sync_s_5k", "quiet_sync_bytes_5k"), 420),
+    ("observability.py", ("sync_observability_overhead",), 240),
+    ("bundle.py", ("window_content_s", "deb_mb", "bundle_mb"), 180),
 ]
 
 #: figure -> (comparison, goal, unit); None: a figure shown for context, with no goal of its own.
@@ -65,6 +67,11 @@ GOALS: dict[str, tuple[str, float, str] | None] = {
     "first_sync_s_5k": ("<=", 10.0, "s"),
     "quiet_sync_s_5k": ("<=", 0.2, "s"),
     "quiet_sync_bytes_5k": ("<=", 10_000, " B"),
+    "sync_observability_overhead": ("<=", 0.05, ""),  # issue 28: metrics and request logs on /sync
+    # issue 25: the window on the system's web view, and what a technician downloads
+    "window_content_s": ("<=", 1.5, "s"),
+    "deb_mb": ("<=", 60, " MB"),
+    "bundle_mb": ("<=", 150, " MB"),
 }
 
 

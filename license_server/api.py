@@ -22,7 +22,7 @@ from .opschema import is_uuid
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC = {"api.health", "api.openapi"}
+PUBLIC = {"api.health", "api.openapi"}  # and readiness.ready, on its own blueprint
 LEDGER_PAGE = 100
 LEDGER_MAX_PAGE = 1000
 
@@ -151,7 +151,8 @@ def accounts():
 
 def _signed_account(ctx: ServerContext, record: store.AccountRecord, now: int, prices) -> dict:
     """The account envelope as of now, with what the policy and the current list say of it (R18, R19)."""
-    return ctx.sign("account", account_payload(record, now, ctx.policy, prices.pricelist if prices else None))
+    return ctx.sign("account", account_payload(record, now, ctx.policy, prices.pricelist if prices else None,
+                                                prices.history if prices else None))
 
 
 def _own_account(connection, account_id: str) -> store.AccountRecord:
@@ -206,8 +207,9 @@ def ledger(account_id: str):
             state = record.state()
             if now > state.as_of:  # charged (and reloaded, R24) by the time of the answer, written at the next
                 # change or sweep
+                prices = ctx.current_prices(connection)
                 done, settled = reload.forward(state, record.deposits, record.row["auto_reload_days"] or 0,
-                                               ctx.policy, now)
+                                               ctx.policy, now, prices.history if prices else None)
                 lines += [_line(None, entry, open_=True) for entry in reversed(done.entries + settled.entries)]
         C = models.ledger.c
         query = select(models.ledger).where(C.account_id == record.id)
@@ -274,6 +276,7 @@ def sync():
                                          "/sync request. Send them in several batches, in order.")
     now = ctx.now()
     batch = apply_ops(ctx, g.caller, ops, now)
+    g.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
     # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with
     # another account_id): answer only accounts the batch holds, and only the caller's partner's (DESIGN §5).

@@ -15,13 +15,14 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, Engine, select
 
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.signing import Keyring, SigningKey, load_signing_key
 
 from . import models
 from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
 from .db import Sql, make_engine
+from .metrics import Metrics
 from .terms import TermsCache
 
 
@@ -32,6 +33,7 @@ class CurrentPrices:
     row_id: int
     pricelist: PriceList
     envelope: dict
+    history: PriceHistory  # every list published: an automatic reload re-rates at the one in force then (R24)
 
 
 LATEST_PRICES = Sql("SELECT max(id) FROM pricelists")  # on every /sync: plain SQL, an index look-up
@@ -49,6 +51,7 @@ class ServerContext:
         self._lock = threading.Lock()
         self.tokens = TokenCache(settings.TOKEN_RECHECK_S)
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
+        self.metrics = Metrics(settings.METRICS)  # no-ops unless METRICS is on
         # R27: wrong customer links, counted apart from technicians' tokens (the same limits)
         self.link_guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
 
@@ -95,7 +98,10 @@ class ServerContext:
         return ring
 
     def sign(self, type_: str, payload: dict) -> dict:
-        return self.signer.sign_envelope(type_, payload)
+        envelope = self.signer.sign_envelope(type_, payload)
+        if type_ == "op-result":
+            self.metrics.op_result_signed(envelope, payload)  # counted from the payload at hand (no-op when off)
+        return envelope
 
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""
@@ -105,13 +111,15 @@ class ServerContext:
         cached = self._prices
         if cached is not None and cached.row_id == latest:
             return cached
-        row = connection.execute(select(models.pricelists).where(models.pricelists.c.id == latest)).one()
-        pricelist = PriceList.from_dict(json.loads(row.body), published_at=row.published_at)
+        rows = connection.execute(select(models.pricelists).where(models.pricelists.c.id <= latest)
+                                  .order_by(models.pricelists.c.id)).all()
+        lists = [PriceList.from_dict(json.loads(each.body), published_at=each.published_at) for each in rows]
+        row, pricelist = rows[-1], lists[-1]
         payload = {"version": pricelist.version, "published_at": row.published_at,
                    "items": [item.to_dict() for item in pricelist.items.values()],
                    "policy": self.policy.to_dict()}  # the thresholds the app's offline checks use (DESIGN §5)
         with self._lock:
-            self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload))
+            self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload), PriceHistory(lists))
             return self._prices
 
     def forget_prices(self) -> None:

@@ -202,7 +202,8 @@ class Batch:
         if kind in KEY_KINDS and record is not None and not record.row["deleted"]:
             key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
-                              policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key)
+                              policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key,
+                              prices=self.prices.history if self.prices else None)
         # the state the previous op of the batch left (the record holds the same, written), else read from it
         before = (self.decided.get(record.id) or record_state(record)) if record is not None else None
         if kind == "create_account" and record is None:
@@ -268,16 +269,17 @@ class Batch:
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
-        ends_at = save_deposits(self.connection, record, before, decision, self.ctx.policy)
+        prices = self.prices.history if self.prices else None
+        ends_at = save_deposits(self.connection, record, before, decision, self.ctx.policy, prices)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
-                   entries=decision.entries, writes=self.writes, ends_at=ends_at, **columns)
+                   entries=decision.entries, writes=self.writes, ends_at=ends_at, prices=prices, **columns)
         if decision.reductions or decision.restored:
             serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
             self.toggles.record(self.caller.partner, record.id, serial, decision.reductions, decision.restored)
 
 
 def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision,
-                  policy: rules.Policy) -> int | None:
+                  policy: rules.Policy, prices=None) -> int | None:
     """Write what became of the held keys (R24): redeemed automatically (one row per key stays, no longer held),
     withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails. Returns the end
     the reloads left on the way, for the stop notice (None when none was made)."""
@@ -294,7 +296,7 @@ def save_deposits(connection, record: store.AccountRecord, before: decider.State
                                      for made in decision.reloads])
     notices.note_reloads(connection, record.id, decision.reloads)
     return reload.run(before.billing, before.deposits, before.auto_reload_days, policy,
-                      after.billing.as_of).account.depletes_at
+                      after.billing.as_of, prices).account.depletes_at
 
 
 def _serial_of(before: decider.State, after: decider.State, decision: decider.Decision) -> str:
@@ -389,7 +391,7 @@ class ToggleHistory:
                 self._occurrences[(partner, serial)] = 0
             marks, params = in_list("s", chunk)
             rows = Sql.of(f"SELECT at, serial, ref, from_qty, to_qty FROM reductions "
-                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since").run(
+                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since ORDER BY at, id").run(
                 self.connection, {**params, "p": partner, "since": self.now - self.policy.toggle_window_s})
             for row in rows:
                 self._reductions[(partner, row[1])].append(rules.Reduction(*row))

@@ -65,6 +65,8 @@ OPS: dict[str, tuple[Field, ...]] = {
         Field("hardware_model", "text", False, 100),
         Field("mode", "mode", False, description="purchased → rental when R1 and R7 hold; rental → purchased "
                                                  "when it rents nothing (R8)"),
+        Field("purchased_removed", "bool", False, description="purchased → rental: the technician confirms the "
+                                                              "PBX's purchased licenses were removed (R8)"),
     ),
     "set_licenses": (
         Field("pbx_id", "pbx_id"), Field("base_revision", "revision"),

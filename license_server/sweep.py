@@ -40,16 +40,20 @@ class SweepReport:
     mails_sent: int = 0  # every customer mail: reminders, stops and resumes (R18), retention warnings (R19)
     mails_due: int = 0  # accounts with a mail to send
     reloads: int = 0  # keys redeemed by automatic reload (R24)
+    mails_failed: int = 0  # mails the SMTP server did not take (retried at the next sweep)
 
 
 def sweep(ctx: ServerContext) -> SweepReport:
     """One pass at the server's now; safe to run from several processes at once."""
-    now = ctx.now()
-    reloads = reload_due(ctx, now)  # before suspending: a reload comes before the end it pushes back
-    suspended = suspend_depleted(ctx, now)
-    expired = expire_retained(ctx, now)
-    sent, due, reminders_sent, reminders_due = send_mails(ctx, now)
-    return SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due, reloads)
+    with ctx.metrics.sweep_pass() as observe:  # its time and what it did, when METRICS is on
+        now = ctx.now()
+        reloads = reload_due(ctx, now)  # before suspending: a reload comes before the end it pushes back
+        suspended = suspend_depleted(ctx, now)
+        expired = expire_retained(ctx, now)
+        sent, due, reminders_sent, reminders_due, failed = send_mails(ctx, now)
+        report = SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due, reloads, failed)
+        observe(report)
+    return report
 
 
 def reload_due(ctx: ServerContext, now: int) -> int:
@@ -67,15 +71,17 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             if record is None or record.row["deleted"]:
                 continue
             before = ops.record_state(record)
-            decision = decider.reload_until(before, now, ctx.policy)
+            found = ctx.current_prices(connection)
+            prices = found.history if found else None  # R24: each reload re-rates at the list in force at its second
+            decision = decider.reload_until(before, now, ctx.policy, prices)
             if not decision.reloads:
                 continue
-            ends_at = ops.save_deposits(connection, record, before, decision, ctx.policy)
+            ends_at = ops.save_deposits(connection, record, before, decision, ctx.policy, prices)
             store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
-                       ends_at=ends_at)
+                       ends_at=ends_at, prices=prices)
             # R25: each reload (and a resume it made) in the account's history, at its second, by nobody
             noted = decider.with_stops(before, replace(decision, events=decider.reload_events(decision.reloads)),
-                                       ctx.policy)
+                                       ctx.policy, prices)
             history.INSERT_EVENT.run(connection, history.rows(record.id, noted.events, now))
             made += len(decision.reloads)
     return made
@@ -147,8 +153,9 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
         return result.rowcount
 
 
-def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
-    """Send every customer mail due (R18, R19, R20), each once; returns (sent, accounts due, R20 sent, R20 due)."""
+def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int, int]:
+    """Send every customer mail due (R18, R19, R20), each once; returns (sent, accounts due, R20 sent, R20 due,
+    mails the SMTP server did not take)."""
     settings = ctx.settings
     retention, warn = ctx.policy.retention_s, settings.RETENTION_WARNING_S
     pending = and_(A.reminder_due_at <= now, A.deleted == false(), A.suspended == false(), A.depletes_at > now)
@@ -163,12 +170,12 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
         ids.update(connection.execute(select(M.account_id).where(models.MAIL_WAITING).distinct()).scalars())
         ids.update(connection.execute(select(A.id).where(warnable)).scalars())
     if not ids:
-        return 0, 0, 0, 0
+        return 0, 0, 0, 0, 0
     if not settings.SMTP_HOST:
         log.warning("mail(s) due to %d account(s) but LICENSE_SERVER_SMTP_HOST is not set: none sent", len(ids))
-        return 0, len(ids), 0, len(reminding)
+        return 0, len(ids), 0, len(reminding), 0
     mailer = Mailer(settings.SMTP_HOST, settings.SMTP_PORT)
-    sent = reminders_sent = 0
+    sent = reminders_sent = failed = 0
     try:
         for account_id in sorted(ids):
             for _ in range(MAX_MAILS_PER_ACCOUNT):  # one mail per transaction: a failure never unsends another
@@ -176,6 +183,7 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                     kind = _mail_one(ctx, mailer, account_id, now)
                 except (OSError, smtplib.SMTPException) as exc:  # retried at the next sweep: nothing was recorded
                     log.error("mail to account %s not sent: %s", account_id, exc)
+                    failed += 1
                     mailer.close()
                     break
                 except IntegrityError:  # another sweeper recorded this very mail first: it went once
@@ -189,7 +197,7 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                                                  RETENTION, links.LINK_MAIL)
     finally:
         mailer.close()
-    return sent, len(ids), reminders_sent, len(reminding)
+    return sent, len(ids), reminders_sent, len(reminding), failed
 
 
 RETENTION = "retention"
@@ -212,15 +220,17 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                                  language=row["language"], zone=settings.MAIL_TIMEZONE,
                                  link=links.current_url(ctx, row))  # R27: the current link, whenever it is sent
         state = record.state()
+        found = ctx.current_prices(connection)
+        prices = found.history if found else None  # R24: reloads re-rate at the list in force at their seconds
         done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy,
-                                       max(now, state.as_of))
+                                       max(now, state.as_of), prices)
         projected, deposits = settled.account, done.deposits
         waiting = connection.execute(select(M.id, M.kind, M.about).where(
             M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
         if waiting is not None:  # R18: a stop or a resume, in the order they happened
             if waiting.kind == notices.STOPPED:
-                prices = ctx.current_prices(connection)  # R18: what a load must bring, at the current list
-                needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
+                # R18: what a load must bring, at the current list
+                needs = decider.resume_needs(projected, found.pricelist if found else None, ctx.policy)
                 letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
                                       resume_milli=needs)
             elif waiting.kind == links.LINK_MAIL:  # R27: a new link; an older generation's mail is not sent
@@ -230,7 +240,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                     return links.LINK_MAIL + "-skipped"
                 letter = mail.new_link(customer)
             elif waiting.kind in (notices.RELOADED, notices.LAST_KEY):
-                letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx)
+                letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx,
+                                        prices)
             else:
                 letter = mail.resumed(customer, at=waiting.about, depletes_at=projected.depletes_at,
                                       balance_ticks=projected.balance, monthly_milli=state.monthly_milli)
@@ -250,7 +261,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
         if depletes_at is None or projected.suspended:
             return None
         # R20 counts the held keys automatic reload will redeem: the reminders hang off that end (R24)
-        depletes_at = reload.ends_at(projected, deposits, row["auto_reload_days"] or 0, ctx.policy) or depletes_at
+        depletes_at = reload.ends_at(projected, deposits, row["auto_reload_days"] or 0, ctx.policy,
+                                     prices) or depletes_at
         weeks, last_s = settings.REMINDER_WEEKS, settings.REMINDER_LAST_S
         kind = reminders.due_kind(depletes_at, now, row["reminder_sent_at"], weeks, last_s)
         sent_at = row["reminder_sent_at"] if kind is None else now
@@ -265,13 +277,13 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
 
 
 def _reload_letter(connection, customer: mail.Customer, kind: str, at: int, record: store.AccountRecord,
-                   projected: billing.Account, ctx: ServerContext) -> mail.Letter:
+                   projected: billing.Account, ctx: ServerContext, prices=None) -> mail.Letter:
     """R24: the keys redeemed automatically at second `at` (read back from the keys table), or the last one went."""
     K = models.redeemed_keys.c
     amounts = connection.execute(select(K.amount_milli).where(
         K.account_id == record.id, K.at == at, K.deposited_at.is_not(None), K.held == false())).scalars().all()
     days = record.row["auto_reload_days"] or 0
-    ends = reload.ends_at(projected, record.deposits, days, ctx.policy)
+    ends = reload.ends_at(projected, record.deposits, days, ctx.policy, prices)
     if kind == notices.LAST_KEY:
         return mail.last_key(customer, at=at, ends_at=ends, days=days)
     return mail.reloaded(customer, at=at, amount_milli=sum(amounts), keys=len(amounts), held=len(record.deposits),
