@@ -72,3 +72,36 @@ def test_the_statement_and_its_csv_tie_to_the_ledger_to_the_tick(unlocked, csrf,
     line_cells = [row[-1] for row in rows[header + 1:] if row and row[3].isdigit()]
     assert len(line_cells) == len(view.rows)
     assert sum(int(cell.replace(".", "")) for cell in line_cells) == int(charged_row[-1].replace(".", ""))
+
+
+def test_an_account_made_on_another_laptop_gets_its_statement_and_history_when_opened_online(unlocked, csrf, server,
+                                                                                            clock):
+    """Issue 26: a sync pulls no ledger of an account that it only learned of (a big partner's first sync would
+    fetch thousands); opening its statement or history while online fetches them, and they are kept."""
+    import uuid
+
+    from app import services
+    from app.web import core
+
+    _account, _pbx, token = running_customer(unlocked, csrf, server, isc="100")
+    other = str(uuid.uuid4())
+    with server.client(token) as http:  # another laptop of the partner makes an account and loads a key
+        [key] = server.issue_keys("5", 1)
+        answer = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [
+            {"op_id": str(uuid.uuid4()), "kind": "create_account", "account_id": other, "name": "Made elsewhere",
+             "contact_email": "elsewhere@example.com", "cloud_contract": False},
+            {"op_id": str(uuid.uuid4()), "kind": "redeem_key", "account_id": other, "key": key}]})
+        assert answer.status_code == 200
+    clock.advance(DAY)
+    sync(unlocked, csrf)
+    with unlocked.application.app_context():
+        with core.uow() as uow:
+            assert uow.replica.get_account(other) is not None and not uow.replica.ledger_is_current(other)
+    page = unlocked.get(f"/accounts/{other}/statement")
+    assert page.status_code == 200
+    with unlocked.application.app_context():
+        with core.uow() as uow:
+            assert uow.replica.ledger_is_current(other)  # fetched when opened, kept for offline use
+            assert uow.history.newest_id(other) is not None
+        view = services.statement(core.uow(), other, clock.now() - 2 * DAY, clock.now())
+    assert view.credited_ticks == 5_000 * TICKS_PER_MILLI
