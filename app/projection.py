@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from rental import billing
+from rental import opkinds
 from rental import ops as decider
 from rental import reload
 from rental.billing import Account, Line
@@ -29,10 +30,9 @@ from .views import TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
-#: Ops that carry an activation key, verified offline when queued (its amount and id in the op's note).
-KEY_KINDS = ("redeem_key", "deposit_key")
-#: Ops that raise a PBX's revision by one when applied.
-PBX_BUMPING = ("update_pbx", "set_licenses")
+#: Each op kind's one declaration (rental.opkinds): its flags say which carry a key (verified offline when
+#: queued, its amount and id in the op's note), which raise a PBX's revision, which set a PBX's licenses.
+KINDS = decider.KINDS
 
 
 @dataclass
@@ -189,36 +189,24 @@ def burn_points(account: Account, now: int, count: int = 24,
 
 
 def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
-    """One line for a queued op, as a reason the screens translate from its code (rental.reasons.DESCRIPTIONS)."""
-    pbx_id = body.get("pbx_id")
-    pbx = book.pbx_name(body.get("account_id"), pbx_id) if (book and pbx_id) else pbx_id
-    if kind == "create_account":
-        return Reason("", "op-create-account", {"name": body.get("name"), "email": body.get("contact_email")})
-    if kind == "update_account":
-        changes = decider.changes_of({key: body[key] for key in ("name", "contact_email", "cloud_contract",
-                                                                 "language", "auto_reload_days") if key in body})
-        return Reason("", "op-update-account", {"changes": changes})
-    if kind == "register_pbx":
-        return Reason("", "op-register-pbx", {key: body.get(key) for key in ("name", "platform", "firmware", "mode")})
-    if kind == "update_pbx":
-        changes = decider.changes_of({key: body[key] for key in ("name", "firmware", "platform", "hardware_model",
-                                                                 "mode") if key in body})
-        return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
-    if kind == "set_licenses":
-        prices = book.pricelist if book else None  # the item's name as the price list gives it (issue 11)
-        items = [f"{_item_name(prices, ref)} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
-        return Reason("", "op-set-licenses" if items else "op-end-rent", {"pbx": pbx, "items": items})
-    if kind == "remove_pbx":
-        return Reason("", "op-remove-pbx", {"pbx": pbx})
-    if kind == "redeem_key":
-        return Reason("", "op-redeem-key", {"key": str(body.get("key", ""))[:11]})
-    if kind == "deposit_key":  # R24
-        return Reason("", "op-deposit-key", {"key": str(body.get("key", ""))[:11]})
-    if kind == "withdraw_key":
-        return Reason("", "op-withdraw-key", {"key_id": str(body.get("key_id", ""))})
-    if kind == "delete_account":
-        return Reason("", "op-delete-account", {})
-    return Reason("", kind, {})
+    """One line for a queued op, as a reason the screens translate from its code (its kind's declaration)."""
+    declared = KINDS.get(kind)
+    if declared is None:
+        return Reason("", kind, {})
+    return declared.description(body, _Names(book, body.get("account_id")))
+
+
+class _Names(opkinds.Names):
+    """A PBX's name as the book knows it, an item's as the price list gives it (issue 11)."""
+
+    def __init__(self, book: "Book | None", account_id: str | None):
+        self.book, self.account_id = book, account_id
+
+    def pbx(self, pbx_id: str) -> str:
+        return self.book.pbx_name(self.account_id, pbx_id) if self.book and pbx_id else pbx_id
+
+    def item(self, ref: str) -> str:
+        return _item_name(self.book.pricelist if self.book else None, ref)
 
 
 def _item_name(prices: PriceList | None, ref: str) -> str:
@@ -322,10 +310,9 @@ class Book:
     def pending_account_edits(self, account_id: str) -> dict:
         edits: dict = {}
         for op in self._ops.get(account_id, []):
-            if op.state == outbox.PENDING and op.kind == "update_account":
+            if op.state == outbox.PENDING and _edits_account(KINDS[op.kind]):
                 body = json.loads(op.body)
-                edits.update({k: body[k] for k in ("name", "contact_email", "cloud_contract", "language",
-                                                   "auto_reload_days") if k in body})
+                edits.update({k: body[k] for k in decider.ACCOUNT_FIELDS if k in body})
         return edits
 
     def base_revision(self, account_id: str, pbx_id: str, *, collapsing: bool = False) -> int:
@@ -339,9 +326,9 @@ class Book:
         pbx = confirmed.pbxs.get(pbx_id) if confirmed else None
         revision = pbx.revision if pbx is not None and pbx.revision is not None else FIRST_PBX_REVISION
         for op in self._ops.get(account_id, []):
-            if op.state != outbox.PENDING or op.pbx_id != pbx_id or op.kind not in PBX_BUMPING:
+            if op.state != outbox.PENDING or op.pbx_id != pbx_id or not KINDS[op.kind].bumps_revision:
                 continue
-            if collapsing and op.kind == "set_licenses" and op.attempts == 0:
+            if collapsing and KINDS[op.kind].sets_licenses and op.attempts == 0:
                 continue  # it is being replaced
             revision += 1
         return revision
@@ -422,9 +409,14 @@ class LaptopHistory:
             self._occurrences.append((at, serial))
 
 
+def _edits_account(declared: opkinds.OpKind) -> bool:
+    """A kind whose fields are all the account's own (rental.ops.ACCOUNT_FIELDS): an edit of the account."""
+    return not declared.opens_account and set(declared.field_names) <= set(decider.ACCOUNT_FIELDS)
+
+
 def _key_of(kind: str, fields) -> decider.ActivationKey | None:
     """The verified key a queued load carries (its amount was read offline when it was queued)."""
-    if kind not in KEY_KINDS or not fields or "amount_milli" not in fields:
+    if not KINDS[kind].carries_key or not fields or "amount_milli" not in fields:
         return None
     return decider.ActivationKey(str(fields.get("key_id") or ""), fields["amount_milli"])
 
@@ -448,7 +440,8 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
     Raises Refusal when the server would refuse it now; the state is then unchanged.
     """
     body = {key: value for key, value in json.loads(op.body).items() if key != "base_revision"}
-    if op.kind == "create_account" and state is not None:
+    declared = KINDS[op.kind]
+    if declared.opens_account and state is not None:
         return state
     core = to_core(state) if state is not None else None
     decision = decider.decide(op.kind, core, {**body, "account_id": op.account_id}, ctx)
@@ -485,10 +478,10 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
     for each_id, known in state.pbxs.items():
         if each_id not in after.pbxs:
             known.removed = known.changed = True
-    if op.kind == "set_licenses" and pbx_id in state.pbxs:
+    if declared.sets_licenses and pbx_id in state.pbxs:
         pbx = state.pbxs[pbx_id]
         pbx.licenses = after.licenses_of(pbx_id)
         pbx.licenses_pending = True
-    if op.kind == "redeem_key" and ctx.key is not None:
+    if declared.carries_key and not declared.holds_key and ctx.key is not None:
         state.pending_credit_milli += ctx.key.amount_milli
     return state

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from rental.ops import KINDS
 from rental.errors import SignatureError
 from rental.reasons import Reason
 from rental.rules import reductions as reductions_of
@@ -98,7 +99,7 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
                 continue
             if payload["status"] == "applied":
                 applied += 1
-                if op.kind in ("set_licenses", "remove_pbx"):
+                if KINDS[op.kind].names_serial:
                     _remember_reductions(uow.replica, op, before.get(op.account_id), payload)
             elif payload["status"] == "rejected":
                 rejected += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from rental.reasons import Reason
 
@@ -306,6 +306,8 @@ class QueuedOp:
     account_id: str
     warnings: tuple[Reason, ...] = ()
     pbx_id: str | None = None
+    decision: Any = None  # the core's decision taken offline (rental.ops.Decision): what the server will decide
+    key_amount_milli: int | None = None  # a key it carries, as read offline (R11, R24)
 
 
 @dataclass(frozen=True)

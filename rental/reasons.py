@@ -305,6 +305,21 @@ DESCRIPTIONS: dict[str, str] = {
 }
 CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
 
+#: The name of each op kind as screens show it (rental.opkinds.kind_code: "kind-" + the kind, dashed).
+KIND_NAMES: dict[str, str] = {
+    "kind-create-account": N_("Create account"),
+    "kind-update-account": N_("Edit account"),
+    "kind-register-pbx": N_("Add PBX"),
+    "kind-update-pbx": N_("Edit PBX"),
+    "kind-set-licenses": N_("Set licenses"),
+    "kind-remove-pbx": N_("Remove PBX"),
+    "kind-redeem-key": N_("Load activation key"),
+    "kind-deposit-key": N_("Deposit activation key"),
+    "kind-withdraw-key": N_("Withdraw held key"),
+    "kind-delete-account": N_("Delete account"),
+}
+CATALOG.update({code: ("", template) for code, template in KIND_NAMES.items()})
+
 #: One line per event of an account's history (R25), by kind; the code is "event-" + kind (a notice: rule "").
 #: Params are plain data: ``pbx`` a PBX's name, ``changes`` lines such as "01-00010-001: 2 → 5", ``*_milli`` amounts.
 EVENTS: dict[str, str] = {

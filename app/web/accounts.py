@@ -159,7 +159,7 @@ def load_key(account_id: str):
         problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
-                amount=fmt_milli(_key_amount(account_id, queued.op_id))))
+                amount=fmt_milli(queued.key_amount_milli or 0)))
         for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
             flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
@@ -224,14 +224,6 @@ def key_preview(account_id: str):
     _account_or_404(account_id)
     preview = services.preview_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key", None))
     return render("accounts/_key_preview.html", preview=preview)
-
-
-def _key_amount(account_id: str, op_id: str) -> int:
-    """The amount of a queued key, as the service read it from the signed key."""
-    for op in services.account_detail(core.uow(), core.clock(), account_id).ops:
-        if op.op_id == op_id:
-            return op.credit_milli
-    return 0
 
 
 def _period(args, now: int) -> tuple[int, int, dict]:
