@@ -67,7 +67,7 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
                    "created_at": op.created_at} for op in queue],
         "statements": [{"account_id": v.account_id, "rows": [
             {"pbx": r.pbx_name, "ref": r.ref, "item": r.item_name, "qty": r.qty, "seconds": r.seconds,
-             "unit_monthly_milli": r.unit_monthly_milli, "amount_milli": ticks_to_milli_floor(r.ticks)}
+             "unit_monthly_milli": r.unit_monthly_milli, "amount_milli": r.milli}
             for r in s.rows], "charged_milli": ticks_to_milli_floor(s.charged_ticks),
             "credited_milli": ticks_to_milli_floor(s.credited_ticks)} for v, s in statements],
     }
@@ -88,5 +88,5 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
                  op.created_at] for op in queue])
     _write_csv(written[4], ["account", "pbx", "ref", "item", "qty", "unit_monthly_isc", "seconds", "amount_isc"],
                [[v.name, r.pbx_name, r.ref, r.item_name, r.qty, _isc(r.unit_monthly_milli), r.seconds,
-                 _isc(ticks_to_milli_floor(r.ticks))] for v, s in statements for r in s.rows])
+                 _isc(r.milli)] for v, s in statements for r in s.rows])
     return written

@@ -206,6 +206,7 @@ class StatementRow:
     ticks: int
     qty: int = 0  # the quantity charged in this row (a quantity changed in the period gives another row)
     unit_monthly_milli: int = 0  # the unit price per month the row was charged at (R12, R23)
+    milli: int = 0  # the amount shown: the rows' milli add up to the charged total shown (largest remainder)
 
 
 @dataclass(frozen=True)

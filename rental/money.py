@@ -14,7 +14,7 @@ from .errors import AmountError
 from .units import (  # noqa: F401  (money's public names, as before)
     MAX_ISC_AMOUNT, MAX_MILLI, SECONDS_PER_DAY, SECONDS_PER_MONTH, SECONDS_PER_YEAR, TICKS_PER_ISC, TICKS_PER_MILLI,
     format_milli, format_ticks, milli_to_ticks, monthly_milli_of_rate, rate_ticks_per_s, require_int,
-    ticks_to_milli_ceil, ticks_to_milli_floor,
+    shares_milli_floor, ticks_to_milli_ceil, ticks_to_milli_floor,
 )
 
 

@@ -37,6 +37,22 @@ def ticks_to_milli_ceil(ticks: int) -> int:
     return -(-require_int(ticks, "ticks") // TICKS_PER_MILLI)
 
 
+def shares_milli_floor(ticks: "list[int] | tuple[int, ...]") -> list[int]:
+    """Amounts in ticks shown as whole milli-iSC that add up to their total rounded down (SPEC, arithmetic: a
+    statement's total is split across its lines by largest remainder). Each share is its amount rounded down,
+    or one milli more for the lines whose remainders are largest (earlier lines first on a tie), so no line
+    ever shows more than it was charged rounded up, and the sum never more than the exact total."""
+    parts = [require_int(t, "ticks") for t in ticks]
+    if any(t < 0 for t in parts):
+        raise ValueError("amounts to share are never negative")
+    floors = [t // TICKS_PER_MILLI for t in parts]
+    missing = sum(parts) // TICKS_PER_MILLI - sum(floors)  # < len(parts): each remainder is < 1 milli
+    by_remainder = sorted(range(len(parts)), key=lambda i: (-(parts[i] % TICKS_PER_MILLI), i))
+    for i in by_remainder[:missing]:
+        floors[i] += 1
+    return floors
+
+
 def rate_ticks_per_s(monthly_milli: int, qty: int = 1) -> int:
     """The per-second rate of qty items priced monthly_milli per month (R12, R21)."""
     return 12 * require_int(monthly_milli, "monthly price") * require_int(qty, "quantity")

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 
 from rental import billing
+from rental.money import shares_milli_floor
 from rental.pricing import PriceList
 from rental.reasons import Reason
 
@@ -228,11 +229,13 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
         prices = uow.replica.current_pricelist()
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
+    shown = shares_milli_floor([r.ticks for r in rows])  # the lines add up to the total shown (SPEC)
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
         item_name=(prices.get(r.ref).name if prices and prices.get(r.ref) else r.ref),
         seconds=r.seconds, rates=r.rates, ticks=r.ticks, qty=r.qty,
-        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0) for r in rows)
+        unit_monthly_milli=r.rates[0] // (12 * r.qty) if r.qty and r.rates else 0, milli=milli)
+        for r, milli in zip(rows, shown))
     credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
                     if e.kind == billing.CREDIT and start <= e.at < end)
     held = tuple(HeldKey(str(d.get("key_id", "")), int(d.get("amount_milli", 0)), int(d.get("deposited_at", 0)))

@@ -301,7 +301,7 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
              _("Amount (iSC)")]]
     for row in view.rows:
         rows.append([row.pbx_name, row.ref, row.item_name, str(row.qty), amount(row.unit_monthly_milli),
-                     str(row.seconds), amount(ticks_to_milli_floor(row.ticks))])
+                     str(row.seconds), amount(row.milli)])
     for credit in view.credits:  # each key credited, by hand or by automatic reload (R24), naming its key
         rows.append([_("automatic reload") if credit.is_automatic else _("loaded by hand"), credit.key_id or "",
                      fmt_isodate(credit.at), "", "", "", amount(ticks_to_milli_floor(credit.ticks))])

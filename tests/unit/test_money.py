@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 from rental.errors import AmountError
 from rental.money import (
     SECONDS_PER_MONTH, TICKS_PER_MILLI, check_milli, format_milli, format_ticks, milli_to_ticks,
-    monthly_milli_of_rate, parse_isc, rate_ticks_per_s, ticks_to_milli_ceil, ticks_to_milli_floor,
+    monthly_milli_of_rate, parse_isc, rate_ticks_per_s, shares_milli_floor, ticks_to_milli_ceil,
+    ticks_to_milli_floor,
 )
 
 
@@ -80,3 +81,26 @@ def test_floor_and_ceil_bracket_the_ticks(ticks):
     lo, hi = ticks_to_milli_floor(ticks), ticks_to_milli_ceil(ticks)
     assert lo * TICKS_PER_MILLI <= ticks <= hi * TICKS_PER_MILLI
     assert hi - lo in (0, 1)
+
+
+def test_statement_lines_of_less_than_a_milli_each_add_up_to_the_total_shown():
+    # three lines of 0.0007 iSC: each alone rounds down to 0.000, together they were charged 0.0021 → 0.002
+    seven_tenths = 7 * TICKS_PER_MILLI // 10
+    assert shares_milli_floor([seven_tenths] * 3) == [1, 1, 0]
+    assert shares_milli_floor([]) == []
+    assert shares_milli_floor([5 * TICKS_PER_MILLI]) == [5]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**15), max_size=40))
+def test_shares_add_up_to_the_total_rounded_down_and_none_shows_more_than_its_amount_rounded_up(amounts):
+    shares = shares_milli_floor(amounts)
+    assert sum(shares) == sum(amounts) // TICKS_PER_MILLI  # never more than the exact sum (SPEC, arithmetic)
+    for amount, share in zip(amounts, shares):
+        assert ticks_to_milli_floor(amount) <= share <= ticks_to_milli_ceil(amount)
+
+
+def test_shares_refuse_floats_and_negative_amounts():
+    with pytest.raises(TypeError):
+        shares_milli_floor([1.5])
+    with pytest.raises(ValueError):
+        shares_milli_floor([-1])

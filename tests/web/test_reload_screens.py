@@ -119,3 +119,20 @@ def test_a_held_key_withdrawn_from_the_page_is_free_to_load_after_the_sync(unloc
     unlocked.post("/sync/run", data={"csrf_token": csrf})
     assert "No key is held for this account." in unlocked.get(account).data.decode()
     assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
+
+
+def test_the_delete_page_says_the_keys_held_are_released_not_forfeited(unlocked, csrf, server):
+    account = _running_account(unlocked, csrf, server)
+    assert 'data-testid="released-keys"' not in unlocked.get(account + "/delete").data.decode()
+    keys = server.issue_keys("5", 2)
+    server.stop()  # one key confirmed held would do as well: queued offline, it is held all the same
+    for key in keys:
+        assert unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf}).status_code == 302
+    page = unlocked.get(account + "/delete").data.decode()
+    notice = re.search(r'data-testid="released-keys">(.*?)</div>', page, re.S)
+    assert notice and "The 2 keys held for automatic reload are not forfeited" in notice.group(1)
+    assert notice.group(1).count("5.000 iSC") == 2
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    french = re.search(r'data-testid="released-keys">(.*?)</div>',
+                       unlocked.get(account + "/delete").data.decode(), re.S).group(1)
+    assert "Les 2 clés" in french and "5,000" in french

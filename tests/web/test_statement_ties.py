@@ -66,3 +66,9 @@ def test_the_statement_and_its_csv_tie_to_the_ledger_to_the_tick(unlocked, csrf,
     charged_row = next(row for row in rows if row and row[0] == "Charged")
     assert charged_row[-1] == f"{charged // TICKS_PER_MILLI // 1000}.{charged // TICKS_PER_MILLI % 1000:03d}"
     assert re.fullmatch(r"\d+\.\d{3}", charged_row[-1])
+    # the lines shown add up to the total shown (SPEC: largest remainder), on the screen and in the CSV
+    assert sum(row.milli for row in view.rows) == charged // TICKS_PER_MILLI
+    header = rows.index(next(row for row in rows if row and row[0] == "PBX"))
+    line_cells = [row[-1] for row in rows[header + 1:] if row and row[3].isdigit()]
+    assert len(line_cells) == len(view.rows)
+    assert sum(int(cell.replace(".", "")) for cell in line_cells) == int(charged_row[-1].replace(".", ""))
