@@ -70,7 +70,12 @@ class NeedsConfirmation(Exception):
 
 
 class NotFound(LookupError):
-    """No such account, PBX or op in this store (maybe deleted, or not synced yet)."""
+    """No such account, PBX or op in this store (maybe deleted, or not synced yet): a reason (rule "not-found",
+    a code of rental.reasons, params) screens translate; the message is its English wording."""
+
+    def __init__(self, code: str, **params):
+        self.reason = Reason.of(code, **params)
+        super().__init__(self.reason.message)
 
 
 # =========================================================================== views

@@ -269,7 +269,7 @@ class Book:
         state = self.get(account_id)
         if state is None:
 
-            raise NotFound(f"No account {account_id} on this laptop: sync to fetch it, or check the link.")
+            raise NotFound("account-not-here", account_id=account_id)
         return state
 
     def require_alive(self, account_id: str) -> AccountState:
@@ -284,7 +284,7 @@ class Book:
         pbx = state.pbxs.get(pbx_id)
         if pbx is None or pbx.removed:
 
-            raise NotFound(f"No PBX {pbx_id} on account {state.name} (removed, or never registered).")
+            raise NotFound("pbx-not-here", pbx_id=pbx_id, account=state.name)
         return pbx
 
     def pending_state(self, account_id: str) -> AccountState | None:

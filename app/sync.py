@@ -165,14 +165,20 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
     return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
 
 
-def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
+#: The sync's steps in the order they come, as codes (a screen words them): progress(step, **params).
+STEPS = (SENDING, FETCHING_ACCOUNTS, FETCHING_LEDGERS, UP_TO_DATE) = (
+    "sending", "fetching-accounts", "fetching-ledgers", "up-to-date")
+
+
+def sync_now(uow_factory, clock, transport=None, progress: Callable[..., None] | None = None, *,
              tries: int = 1, sleep: Callable[[float], None] = time.sleep, backoff_s: float = 1.0):
     """One sync: push every pending op (in order, in batches of MAX_BATCH), verify, merge; then pull.
 
-    tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once).
+    tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once). ``progress`` is
+    called with each step's code (STEPS) and its values as data (``count`` of the changes sent).
     """
 
-    say = progress or (lambda message: None)
+    say = progress or (lambda step, **params: None)
     now = clock.now()
     with uow_factory() as uow:
         url = uow.settings.get("server_url")
@@ -290,7 +296,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 bodies = [json.loads(op.body) for op in batch]
                 uow.outbox.mark_attempt(batch)  # from here on they may reach the server
                 uow.commit()
-            say(f"Sending {len(bodies)} change(s)…")
+            say(SENDING, count=len(bodies))
             sent_at: list[int] = []
 
             def send():
@@ -322,12 +328,12 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
             if len(verified.results) < len(bodies):
                 # the server answered only part of the batch; the rest stays queued for the next sync
                 break
-        say("Fetching accounts and prices…")
+        say(FETCHING_ACCOUNTS)
         updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned, partner)
         updated += len(updated_ids)
         refused += ref
         terms_mod.pull(uow_factory, clock, transport)  # the rental terms, for the new-account form offline (R26)
-        say("Fetching ledgers…")
+        say(FETCHING_LEDGERS)
         with uow_factory() as uow:
             wanted = uow.replica.ledgers_to_pull(named)
         _pull_ledgers_and_history(uow_factory, clock, transport, wanted)
@@ -342,7 +348,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         uow.settings.update_sync_state(online=True, last_attempt_at=now, last_success_at=now,
                                    last_error=None)
         uow.commit()
-    say("Up to date.")
+    say(UP_TO_DATE)
     return SyncReport(ok=True, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
                       accounts_updated=updated, refused=tuple(refused), clock_offset_s=skew.offset_s,
                       warnings=tuple(warned))

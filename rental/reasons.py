@@ -153,6 +153,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
                                       "credit first, or load the key on another account.")),
     # the shape of an op
+    # what a laptop does not hold (app: NotFound)
+    "account-not-here": ("not-found", N_("No account {account_id} on this laptop: sync to fetch it, or check the "
+                                         "link.")),
+    "account-not-verified": ("not-found", N_("No verified account {account_id}: sync first.")),
+    "pbx-not-here": ("not-found", N_("No PBX {pbx_id} on account {account} (removed, or never registered).")),
+    "op-not-waiting": ("not-found", N_("No change {op_id} is waiting for a decision: it was resolved already.")),
     "account-unknown": ("not-found", N_("No such account: create it first, or check the account id.")),
     "account-exists": ("bad-op", N_("An account with this id exists already: a new account needs a new id.")),
     "pbx-unknown": ("not-found", N_("PBX {pbx_id} is not registered on this account: register it first, or sync to "

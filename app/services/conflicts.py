@@ -30,7 +30,7 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
         now = _now(uow, clock, writing=True)
         op = uow.outbox.get(op_id)
         if op is None:
-            raise NotFound(f"No op {op_id} waiting for a decision.")
+            raise NotFound("op-not-waiting", op_id=op_id)
         if op.state == "pending":
             raise Refused([Problem.of(Reason.of("op-still-queued"))])
         body = json.loads(op.body)

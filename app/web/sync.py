@@ -18,20 +18,10 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 bp.before_request(require_unlocked(lambda: None))
 
 
-#: The sync's progress messages (app/sync.py) in the order they come, with the words we show.
-STEPS = (
-    ("Sending", _l("Sending your changes…")),
-    ("Fetching accounts", _l("Fetching accounts and prices…")),
-    ("Fetching ledgers", _l("Fetching statements…")),
-    ("Up to date", _l("Up to date.")),
-)
-
-
-def _step_of(message: str) -> int:
-    for index, (prefix, _label) in enumerate(STEPS):
-        if message.startswith(prefix):
-            return index + 1
-    return 0
+#: The sync's steps (services.SYNC_STEPS: codes, in the order they come) with the words we show.
+STEPS = tuple(zip(services.SYNC_STEPS, (_l("Sending your changes…"), _l("Fetching accounts and prices…"),
+                                          _l("Fetching statements…"), _l("Up to date.")), strict=True))
+_STEP_NUMBER = {code: index + 1 for index, (code, _label) in enumerate(STEPS)}
 
 
 def start_background(app, store) -> None:
@@ -50,9 +40,9 @@ def run_sync():
     st = state()
     progress = st.sync_progress
 
-    def say(message: str) -> None:
-        step = _step_of(message)
-        progress.update(state="running", step=max(step, progress.get("step", 0)), message=message)
+    def say(step: str, **params) -> None:
+        number = _STEP_NUMBER.get(step, 0)
+        progress.update(state="running", step=max(number, progress.get("step", 0)), code=step, params=params)
 
     progress.clear()
     progress.update(state="running", step=0, total=len(STEPS))
