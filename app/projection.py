@@ -165,9 +165,8 @@ def figures(account: Account, now: int, plan: Plan | None = None) -> Figures:
 
 
 def pbx_status(state: AccountState, pbx_id: str) -> str:
-    if not state.billing.lines_of(pbx_id):
-        return "idle"
-    return "suspended" if state.billing.suspended else "active"
+    """The PBX's status by the core's one rule (rental.ops.pbx_status)."""
+    return decider.pbx_status(state.billing, pbx_id)
 
 
 def burn_points(account: Account, now: int, count: int = 24,

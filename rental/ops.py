@@ -63,9 +63,15 @@ class State:
 
     def pbx_status(self, pbx_id: str) -> str:
         """idle (rents nothing), suspended (credit used up, R18) or active."""
-        if not self.billing.lines_of(pbx_id):
-            return "idle"
-        return "suspended" if self.billing.suspended else "active"
+        return pbx_status(self.billing, pbx_id)
+
+
+def pbx_status(account: Account, pbx_id: str) -> str:
+    """A PBX's status, the one rule both programs show: idle (rents nothing), suspended (the account's credit
+    is used up, R18) or active."""
+    if not account.lines_of(pbx_id):
+        return "idle"
+    return "suspended" if account.suspended else "active"
 
 
 @dataclass(frozen=True)
