@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import ops as decider
-from rental import reload, rules
+from rental import rules
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
 from rental.validation import shown, type_code
@@ -267,19 +267,18 @@ class Batch:
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
-        ends_at = save_deposits(self.connection, record, before, decision, self.ctx.policy)
+        save_deposits(self.connection, record, before, decision)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
-                   entries=decision.entries, writes=self.writes, ends_at=ends_at, **columns)
+                   entries=decision.entries, writes=self.writes,
+                   mails=notices.from_events(record.id, decision.events, after.billing.as_of), **columns)
         if decision.reductions or decision.restored:
             serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
             self.toggles.record(self.caller.partner, record.id, serial, decision.reductions, decision.restored)
 
 
-def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision,
-                  policy: rules.Policy) -> int | None:
+def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:
     """Write what became of the held keys (R24): redeemed automatically (one row per key stays, no longer held),
-    withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails. Returns the end
-    the reloads left on the way, for the stop notice (None when none was made)."""
+    withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails."""
     after = decision.state
     record.deposits = after.deposits
     kept = {deposit.key_id for deposit in after.deposits}
@@ -288,12 +287,10 @@ def save_deposits(connection, record: store.AccountRecord, before: decider.State
     if gone:
         RELEASE_KEY.run(connection, [{"key_id": key_id, "account_id": record.id} for key_id in gone])
     if not reloaded:
-        return None
+        return
     REDEEM_HELD_KEY.run(connection, [{"key_id": made.key_id, "account_id": record.id, "at": made.at}
                                      for made in decision.reloads])
     notices.note_reloads(connection, record.id, decision.reloads)
-    return reload.run(before.billing, before.deposits, before.auto_reload_days, policy,
-                      after.billing.as_of).account.depletes_at
 
 
 def _serial_of(before: decider.State, after: decider.State, decision: decider.Decision) -> str:
