@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from rental.errors import Refusal, RuleViolation
-from rental.reasons import Reason
+from rental.reasons import Reason, template_of
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,18 @@ class SyncError(Exception):
 
 
 class ServerError(SyncError):
-    """The server answered with an error document {error, message}."""
+    """The server answered with an error document {error, message} and, from servers that say it as data, its
+    reason {code, params}: then the screens word the server's reason from its code (``cause``), in their language;
+    else its English message is quoted (``detail``)."""
 
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
-                         detail=message)
+    def __init__(self, status: int, code: str, message: str, reason: Reason | None = None):
+        if reason is not None and template_of(reason.code) is not None and reason.rule == "api":
+            params = {name: value for name, value in reason.params.items() if name not in ("error", "status", "cause")}
+            super().__init__("sync-token-refused-cause" if status == 401 else "sync-server-refused", error=code,
+                             status=status, cause=reason.code, **params)
+        else:
+            super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
+                             detail=message)
         self.status, self.code, self.server_message = status, code, message
 
 

@@ -273,6 +273,31 @@ def event_code(kind: str) -> str:
     """The catalog code of a history event's kind (R25): its one-line wording."""
     return f"event-{kind}"
 
+#: The license server's refusals of a request (its HTTP error documents {error, code, params, message}): rule
+#: "api"; the app words them from the code when it shows what the server said.
+API_ERRORS: dict[str, str] = {
+    "api-token-missing": N_("Send the technician's token as 'Authorization: Bearer <token>'."),
+    "api-token-guessing": N_("Too many unknown tokens from this address: wait {wait} s, then check the token (ask the "
+                             "vendor for a technician token)."),
+    "api-token-unknown": N_("This token is not known: ask the vendor for a technician token."),
+    "api-no-pricelist": N_("No price list is published yet (license-server publish-prices FILE)."),
+    "api-no-terms": N_("No rental terms are published yet (license-server publish-terms FILE)."),
+    "api-account-unknown": N_("No such account among your partner's accounts."),
+    "api-not-whole": N_("'{name}' must be a whole number from {low} to {high}."),
+    "api-sync-body": N_("The body must be {{\"client_id\": UUID, \"ops\": [op, ...]}}."),
+    "api-too-many-ops": N_("{count} ops in one batch: at most {max} ops per /sync request. Send them in several "
+                           "batches, in order."),
+    "api-body-too-large": N_("The request body is larger than {limit} bytes: nothing was applied. Send fewer ops per "
+                             "/sync request."),
+    "api-not-utf8": N_("The body is not UTF-8 (byte {byte}): send JSON encoded as UTF-8."),
+    "api-too-deep": N_("The body nests arrays or objects too deeply: send the documented shape, {{\"client_id\": UUID, "
+                       "\"ops\": [op, ...]}}."),
+    "api-not-json": N_("The body is not JSON: {detail}."),
+    "api-number-too-long": N_("The body holds a number with too many digits (or a value JSON does not have): every "
+                              "number in the API fits in 19 digits."),
+}
+CATALOG.update({code: ("api", template) for code, template in API_ERRORS.items()})
+
 #: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
 SYNC_NOTICES: dict[str, str] = {
     "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
@@ -284,6 +309,9 @@ SYNC_NOTICES: dict[str, str] = {
                         "queued."),
     "sync-not-object": N_("The license server's answer is not a JSON object: refused."),
     "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
+    "sync-server-refused": N_("The license server said {error} ({status}): {cause}."),
+    "sync-token-refused-cause": N_("The license server said {error} ({status}): {cause}. Check the technician token "
+                                   "in Settings."),
     "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
                              "Settings."),
     "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "

@@ -10,8 +10,7 @@ from typing import Any, Mapping
 
 from rental import billing
 from rental import reload as reload_mod
-from rental.errors import AmountError, KeyFormatError, Refusal, SignatureError
-from rental.money import check_milli
+from rental.errors import KeyFormatError, Refusal, SignatureError
 from rental.ops import KINDS
 from rental.reasons import Reason
 
@@ -312,12 +311,7 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
 
     Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
     """
-    try:
-        check_milli(confirm_forfeit_milli, "confirmed balance")
-    except AmountError as exc:
-        raise Refused([Problem.of(exc.reason, "confirm_forfeit_milli")]) from None
-    except TypeError as exc:
-        raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
+    # the amount's checks are its field's in the kind's declaration (a whole number of milli-iSC, bad-op)
     return _queued(uow, clock, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
 
 

@@ -76,8 +76,6 @@ def new():
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
         except services.Refused as error:
             problems_to_form(form, error, "name")
-        except ValueError as error:
-            form.error("name", str(error))
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
         form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
@@ -103,8 +101,6 @@ def edit(account_id: str):
             services.update_account(core.uow(), core.clock(), account_id, **changed)
         except services.Refused as error:
             problems_to_form(form, error, "name")
-        except ValueError as error:
-            form.error("name", str(error))
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
     return render("accounts/form.html", form=form, account=account)

@@ -369,10 +369,12 @@ def test_a_deposit_made_online_reaches_the_server_within_seconds_without_a_manua
 
         syncer = app.extensions[EXTENSION].syncer
         assert wait_for(lambda: syncer.attempts >= 1)  # the sync at unlock; the next one is due in 5 minutes
+        done = syncer.attempts
         account = new_account(client, csrf, "Acme Hotel")
         account_id = account.rstrip("/").rsplit("/", 1)[-1]
         with server.client(token) as api:
             assert wait_for(lambda: len(api.get("/accounts").json()["accounts"]) == 1)
+            assert wait_for(lambda: syncer.attempts > done)  # that sync finished: the laptop holds the snapshot
             done = syncer.attempts
             [key] = server.issue_keys("40", 1)
             response = client.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
@@ -383,7 +385,7 @@ def test_a_deposit_made_online_reaches_the_server_within_seconds_without_a_manua
                 return [deposit["amount_milli"] for deposit in signed.get("deposits") or ()]
 
             assert wait_for(lambda: held_on_server() == [40_000])
-            assert syncer.attempts > done  # sent by the background syncer, not by a sync at the next interval
+            assert wait_for(lambda: syncer.attempts > done)  # the background syncer's attempt, woken by the deposit
     finally:
         app.extensions["rentdesk.shutdown"]()
 
