@@ -37,40 +37,51 @@ KINDS = decider.KINDS
 
 @dataclass
 class PbxState:
-    pbx_id: str
-    name: str
-    serial: str
-    platform: str
-    hardware_model: str | None
-    firmware: str
-    mode: str
-    revision: int | None
+    """A PBX as this laptop shows it: its facts in the core's own shape (rental.ops.Pbx, the one both programs
+    decide on), the revision the server last verified, and what queued ops do to it."""
+
+    facts: decider.Pbx
+    revision: int | None  # as the server verified it; None until it registered the PBX
     confirmed: bool
     licenses: dict[str, int] = field(default_factory=dict)
     removed: bool = False
     changed: bool = False
     licenses_pending: bool = False
 
+    pbx_id = property(lambda self: self.facts.pbx_id)
+    name = property(lambda self: self.facts.name)
+    serial = property(lambda self: self.facts.serial)
+    platform = property(lambda self: self.facts.platform)
+    hardware_model = property(lambda self: self.facts.hardware_model)
+    firmware = property(lambda self: self.facts.firmware)
+    mode = property(lambda self: self.facts.mode)
+
 
 @dataclass
 class AccountState:
-    account_id: str
-    name: str
-    contact_email: str
-    cloud_contract: bool
-    language: str
+    """An account as this laptop shows it: the core's state (rental.ops.State: the very value the core decides
+    on and the queued ops are replayed on), plus what only the laptop knows (verified or queued here, the
+    snapshot's revision and times, PBXs whose removal is queued, credit not yet confirmed)."""
+
+    core: decider.State
     partner: str | None
     revision: int | None
-    billing: Account
     pbxs: dict[str, PbxState]
     confirmed: bool
     price_version: str | None
     verified_at: int | None = None
     received_at: int | None = None
     pending_credit_milli: int = 0
-    auto_reload_days: int = 0  # R24: 0 off, 14 or 28
-    deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
     terms: TermsAcceptance | None = None  # R26: the customer's acceptance, as recorded (or queued with the account)
+
+    account_id = property(lambda self: self.core.account_id)
+    name = property(lambda self: self.core.name)
+    contact_email = property(lambda self: self.core.contact_email)
+    cloud_contract = property(lambda self: self.core.cloud_contract)
+    language = property(lambda self: self.core.language)
+    billing = property(lambda self: self.core.billing)
+    auto_reload_days = property(lambda self: self.core.auto_reload_days)  # R24: 0 off, 14 or 28
+    deposits = property(lambda self: self.core.deposits)  # R24: keys held for the account, oldest first
 
     def plan(self, policy: Policy) -> "Plan":
         """What automatic reload will still do for this account (R24)."""
@@ -123,19 +134,23 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
     raw = account_from_payload(payload)
     done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of))
     account, deposits = settled.account, done.deposits
-    pbxs = {
-        pbx["pbx_id"]: PbxState(
-            pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
-            platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
-            firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental", revision=pbx.get("revision"),
-            confirmed=True, licenses={lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])})
+    facts = {pbx["pbx_id"]: decider.Pbx(
+        pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
+        platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
+        firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental",
+        revision=pbx["revision"] if pbx.get("revision") is not None else FIRST_PBX_REVISION)
         for pbx in payload.get("pbxs", [])}
-    return AccountState(
+    pbxs = {pbx["pbx_id"]: PbxState(facts[pbx["pbx_id"]], revision=pbx.get("revision"), confirmed=True,
+                                    licenses={lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])})
+            for pbx in payload.get("pbxs", [])}
+    core = decider.State(
         account_id=payload["account_id"], name=payload.get("name") or "", contact_email=payload.get("contact_email") or "",
-        cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en",
-        partner=payload.get("partner"), revision=payload["revision"], billing=account, pbxs=pbxs, confirmed=True,
+        cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en", billing=account,
+        pbxs=facts, auto_reload_days=days, deposits=deposits)
+    return AccountState(
+        core=core, partner=payload.get("partner"), revision=payload["revision"], pbxs=pbxs, confirmed=True,
         price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
-        auto_reload_days=days, deposits=deposits, terms=_terms_of(payload, payload.get("terms_accepted_at")))
+        terms=_terms_of(payload, payload.get("terms_accepted_at")))
 
 
 def _terms_of(fields: dict, accepted_at: int | None) -> TermsAcceptance | None:
@@ -421,14 +436,8 @@ def _key_of(kind: str, fields) -> decider.ActivationKey | None:
 
 
 def to_core(state: AccountState) -> decider.State:
-    """The account as the core decides on it (removed PBXs are gone)."""
-    pbxs = {pbx_id: decider.Pbx(pbx_id=pbx_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
-                                firmware=pbx.firmware, mode=pbx.mode, hardware_model=pbx.hardware_model,
-                                revision=pbx.revision if pbx.revision is not None else FIRST_PBX_REVISION)
-            for pbx_id, pbx in state.pbxs.items() if not pbx.removed}
-    return decider.State(account_id=state.account_id, name=state.name, contact_email=state.contact_email,
-                         cloud_contract=state.cloud_contract, language=state.language, billing=state.billing,
-                         pbxs=pbxs, auto_reload_days=state.auto_reload_days, deposits=state.deposits)
+    """The account as the core decides on it: the state itself (PBXs whose removal is queued are gone from it)."""
+    return state.core
 
 
 def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
@@ -448,31 +457,21 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
         events.extend((op, event) for event in decision.events)
     after = decision.state
     if state is None:
-        return AccountState(
-            account_id=op.account_id, name=after.name, contact_email=after.contact_email,
-            cloud_contract=after.cloud_contract, language=after.language, partner=None, revision=None,
-            billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version,
-            auto_reload_days=after.auto_reload_days, deposits=after.deposits, terms=_terms_of(body, None))
+        return AccountState(core=after, partner=None, revision=None, pbxs={}, confirmed=False,
+                            price_version=after.billing.price_version, terms=_terms_of(body, None))
     pbx_id = body.get("pbx_id")
     if history is not None:
         serial = (core.pbxs.get(pbx_id) or after.pbxs.get(pbx_id)).serial if pbx_id and (
             pbx_id in core.pbxs or pbx_id in after.pbxs) else None
         history.remember(decision, serial, ctx.now)
-    for key in ("name", "contact_email", "cloud_contract", "language"):
-        setattr(state, key, getattr(after, key))
-    state.billing = after.billing
-    state.auto_reload_days, state.deposits = after.auto_reload_days, after.deposits
+    state.core = after  # one shape: the core's state is the account's, nothing copied back field by field
     state.price_version = after.billing.price_version or state.price_version
     for each_id, pbx in after.pbxs.items():
         known = state.pbxs.get(each_id)
         if known is None:
-            state.pbxs[each_id] = PbxState(
-                pbx_id=each_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
-                hardware_model=pbx.hardware_model, firmware=pbx.firmware, mode=pbx.mode, revision=None,
-                confirmed=False, changed=True)
+            state.pbxs[each_id] = PbxState(pbx, revision=None, confirmed=False, changed=True)
         elif core.pbxs.get(each_id) != pbx:
-            for key in ("name", "serial", "platform", "hardware_model", "firmware", "mode"):
-                setattr(known, key, getattr(pbx, key))
+            known.facts = pbx
             known.changed = True
     for each_id, known in state.pbxs.items():
         if each_id not in after.pbxs:
