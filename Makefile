@@ -65,6 +65,11 @@ translations: venv
 	$(VENV)/bin/pybabel extract -o license_server/translations/mails.pot --no-location --omit-header --no-wrap license_server/mail.py
 	$(VENV)/bin/pybabel update -D mails -i license_server/translations/mails.pot -d license_server/translations -l fr --no-fuzzy-matching --no-wrap
 	$(VENV)/bin/pybabel compile -D mails -d license_server/translations -l fr --statistics
+	# the customer's page (R27): its own domain, with the core's reasons it shows
+	$(VENV)/bin/pybabel extract -F license_server/babel-customer.cfg -k N_ -o license_server/translations/customer.pot --no-location --omit-header --no-wrap .
+	test -f license_server/translations/fr/LC_MESSAGES/customer.po || $(VENV)/bin/pybabel init -D customer -i license_server/translations/customer.pot -d license_server/translations -l fr --no-wrap
+	$(VENV)/bin/pybabel update -D customer -i license_server/translations/customer.pot -d license_server/translations -l fr --no-fuzzy-matching --no-wrap
+	$(VENV)/bin/pybabel compile -D customer -d license_server/translations -l fr --statistics
 
 clean:
 	rm -rf $(VENV) build/out dist .pytest_cache .hypothesis

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable
 
 from . import paths, private
-from .store import Header, Store, StoreError, StoreExists, WrongPassphrase, _probe, _raw_key_literal
+from .store import (MAX_HEADER_BYTES, BackupDamaged, Header, HeaderInvalid, Store, StoreError, StoreExists,
+                    WrongPassphrase, _raw_key_literal)
 
 SUFFIX = ".rentdesk-backup"
 _DB = "store.db"
@@ -61,28 +63,133 @@ def export_backup(store: Store, dest: str | os.PathLike, progress: Progress | No
     return dest
 
 
+#: The store inside a backup may not unpack to more than this (a stored, uncompressed copy: its size in the
+#: archive is its size on disk). Well above any technician's store; a crafted archive cannot fill the disk.
+MAX_STORE_BYTES = 8 * 1024**3
+#: The first bytes of the store, enough for SQLCipher to tell whether the key fits (its first page).
+HEAD_BYTES = 64 * 1024
+COPY_CHUNK = 1 << 20
+
+
 def import_backup(src: str | os.PathLike, home: str | os.PathLike, passphrase: str,
-                  progress: Progress | None = None) -> None:
-    """Restore a backup into an empty data folder; the passphrase is checked before anything is put there."""
+                  progress: Progress | None = None, *, max_store_bytes: int = MAX_STORE_BYTES) -> None:
+    """Restore a backup into an empty data folder (issue 23): the header is read and bounded first, the passphrase
+    checked on the store's first page before anything else is unpacked, then the store is streamed out with a
+    size cap and checked whole before it is put in place. A damaged or crafted file is BackupDamaged."""
     src, home = Path(src), Path(home)
     if paths.store_path(home).exists() or paths.header_path(home).exists():
         raise StoreExists(f"A store already exists in {home}: restore into a new, empty data folder.")
     try:
         archive = zipfile.ZipFile(src)
-    except (OSError, zipfile.BadZipFile):
-        raise BackupError(f"{src} is not a RentDesk backup (or it is damaged): choose a {SUFFIX} file.") from None
+    except OSError:
+        raise BackupError(f"{src} cannot be read: check the path (a {SUFFIX} file).") from None
+    except Exception:  # noqa: BLE001 - zipfile raises many kinds for a damaged or crafted file
+        raise BackupDamaged(f"{src} is not a RentDesk backup, or it is damaged: choose a {SUFFIX} file. "
+                            "Nothing was restored.") from None
     with archive, tempfile.TemporaryDirectory() as work:
-        names = set(archive.namelist())
-        if names != {_DB, _HEADER}:
-            raise BackupError(f"{src} is not a RentDesk backup: it does not hold a store and its header.")
-        archive.extractall(work)
-        header = Header.read(Path(work) / _HEADER)
-        if not _probe(Path(work) / _DB, header.derive(passphrase)):
-            raise WrongPassphrase("Wrong passphrase for this backup: it is the passphrase the store had when the "
-                                  "backup was made. Nothing was restored.")
+        try:
+            header_raw, store_info = _members(archive)
+            header = Header.parse(header_raw)
+        except (HeaderInvalid, zipfile.BadZipFile, ValueError, EOFError, OSError, RuntimeError, NotImplementedError,
+                zlib.error):
+            raise BackupDamaged() from None
+        if store_info.file_size > max_store_bytes:
+            raise BackupDamaged(f"This backup is damaged: its store would unpack to {store_info.file_size:,} bytes, "
+                                f"more than RentDesk ever writes ({max_store_bytes:,}). Nothing was restored.")
+        key = header.derive(passphrase)
+        copy = Path(work) / _DB
+        try:
+            _unpack(archive, store_info, copy, HEAD_BYTES)  # the first page only: enough to check the key
+            if not _key_fits_head(copy, key):
+                raise WrongPassphrase("Wrong passphrase for this backup: it is the passphrase the store had when "
+                                      "the backup was made. Nothing was restored.")
+            _unpack(archive, store_info, copy, max_store_bytes, progress)
+        except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError, zlib.error, _TooLarge):
+            raise BackupDamaged() from None
+        if not _is_whole(copy, key):
+            raise BackupDamaged()
         private.make_folder(home)
-        total = (Path(work) / _DB).stat().st_size
-        private.copy_file(Path(work) / _DB, paths.store_path(home))
-        if progress:
-            progress(total, total)
-        private.copy_file(Path(work) / _HEADER, paths.header_path(home))  # last: the store is whole before it counts
+        private.copy_file(copy, paths.store_path(home))
+        _write_header(paths.header_path(home), header_raw)  # last: the store is whole before it counts
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _members(archive: zipfile.ZipFile) -> tuple[bytes, zipfile.ZipInfo]:
+    """The header's bytes and the store's entry; ValueError unless the archive holds exactly these two, stored."""
+    infos = archive.infolist()
+    if sorted(info.filename for info in infos) != sorted([_DB, _HEADER]):
+        raise ValueError("not a RentDesk backup")
+    by_name = {info.filename: info for info in infos}
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:  # RentDesk stores, never compresses
+            raise ValueError("compressed or encrypted member")
+    header_info = by_name[_HEADER]
+    if header_info.file_size > MAX_HEADER_BYTES:
+        raise ValueError("header too long")
+    with archive.open(header_info) as member:
+        raw = member.read(MAX_HEADER_BYTES + 1)
+    return raw, by_name[_DB]
+
+
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, limit: int,
+            progress: Progress | None = None) -> None:
+    """Stream up to limit bytes of a member into dest (made anew, 0600); _TooLarge past the cap when limit is the
+    whole cap, a head only when it is smaller than the member."""
+    whole = limit >= info.file_size
+    done = 0
+    dest.unlink(missing_ok=True)
+    with archive.open(info) as member, private.open_new(dest, "wb") as out:
+        while done < limit:
+            chunk = member.read(min(COPY_CHUNK, limit - done))
+            if not chunk:
+                break
+            out.write(chunk)
+            done += len(chunk)
+            if progress and whole:
+                progress(done, info.file_size)
+        if whole and member.read(1):
+            raise _TooLarge()
+
+
+SQLITE_NOTADB = 26  # SQLCipher's answer when the key does not decrypt the first page
+
+
+def _key_fits_head(head: Path, key: bytes) -> bool:
+    """Whether key decrypts the store's first page, given only the store's first bytes: a wrong key is NOTADB; the
+    right one reads page 1 and then at most finds the rest missing (CORRUPT), which the whole copy checks later."""
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(str(head))
+    try:
+        conn.execute("PRAGMA cipher_log_level=NONE")
+        conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
+        conn.execute("PRAGMA schema_version").fetchall()
+        return True
+    except sqlcipher3.Error as exc:
+        return getattr(exc, "sqlite_errorcode", SQLITE_NOTADB) != SQLITE_NOTADB
+    finally:
+        conn.close()
+
+
+def _is_whole(db_path: Path, key: bytes) -> bool:
+    """The unpacked store opens with the key and SQLite finds it sound (a backup cut or altered after its first
+    page)."""
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(str(db_path))
+    try:
+        conn.execute("PRAGMA cipher_log_level=NONE")
+        conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
+        return conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    except sqlcipher3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _write_header(path: Path, raw: bytes) -> None:
+    with private.open_new(path, "wb") as out:
+        out.write(raw)

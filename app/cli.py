@@ -15,7 +15,8 @@ RentDesk: rent PBX licenses on prepaid service credits (iSC), offline on a lapto
   rentdesk demo             try everything on this computer: a local license server with
                             demo prices, a technician and activation keys, in a throwaway folder
   rentdesk export --to DIR  after the passphrase, write your accounts, PBXs, queue and statements
-                            as JSON and CSV into DIR (no standard tool opens the encrypted store)
+                            as JSON and CSV into DIR, a new folder it makes (no standard tool opens
+                            the encrypted store)
 
 The data folder is --home, else $RENTDESK_HOME, else your per-user data folder.
 """
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     export = commands.add_parser("export", help="write your own data as JSON and CSV (asks the passphrase)")
-    export.add_argument("--to", metavar="DIR", required=True, help="folder to write into (made if missing)")
+    export.add_argument("--to", metavar="DIR", required=True,
+                        help="a new folder to make and write into (an existing one is refused)")
     export.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data folder")
     return parser
 
@@ -69,11 +71,16 @@ def export_command(home: str | None, dest: str) -> int:
 
     from . import paths, services
     from .clock import SystemClock
-    from .export import export_data
+    from .export import ExportRefused, export_data, refuse_existing
 
     folder = paths.data_dir() if not home else __import__("pathlib").Path(home).expanduser().resolve()
     if not services.is_initialised(folder):
         print(f"rentdesk export: no RentDesk data in {folder} (use --home DIR or $RENTDESK_HOME)", file=sys.stderr)
+        return 1
+    try:
+        refuse_existing(__import__("pathlib").Path(dest).expanduser())  # before the passphrase is typed
+    except ExportRefused as exc:
+        print(f"rentdesk export: {exc}", file=sys.stderr)
         return 1
     if sys.stdin.isatty():
         passphrase = getpass.getpass(f"Passphrase of {folder}: ")
@@ -89,6 +96,9 @@ def export_command(home: str | None, dest: str) -> int:
         return 1
     try:
         written = export_data(store, SystemClock(), dest)
+    except ExportRefused as exc:
+        print(f"rentdesk export: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"rentdesk export: cannot write to {dest}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -56,14 +56,22 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
     from .launcher import LocalServer
 
     folder.mkdir(parents=True, exist_ok=True)
+    serving: dict = {}
+    # bound first, so the server knows its own address for the customers' links (R27, PUBLIC_URL)
+    server = LocalServer(lambda environ, start_response: serving["app"](environ, start_response))
     config = {
         "DATABASE_URL": f"sqlite:///{(folder / 'license-server.db').as_posix()}",
         "INSTANCE_PATH": str(folder),
         "SIGNING_KEY_PATH": str(demo_key_path()),
+        "PUBLIC_URL": server.url,
     }
     if clock is not None:
         config["CLOCK"] = clock
-    server_app = license_server.create_app(config)
+    try:
+        server_app = serving["app"] = license_server.create_app(config)
+    except BaseException:
+        server.stop()  # the port goes with the failed start
+        raise
     ctx = server_app.extensions["license_server"]
     admin.init_db(ctx)
     try:
@@ -76,7 +84,7 @@ def start_license_server(folder: Path, clock=None) -> DemoServer:
         pass  # a kept demo folder has them already
     token = admin.add_technician(ctx, DEMO_PARTNER, DEMO_TECHNICIAN)
     keys = [(amount, key) for amount, count in DEMO_KEYS_MILLI for key in admin.issue_keys(ctx, amount, count)]
-    server = LocalServer(server_app).start()
+    server.start()
     return DemoServer(url=server.url, token=token, keys=keys, _server=server, _ctx=ctx)
 
 

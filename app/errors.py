@@ -90,13 +90,19 @@ class SyncError(Exception):
         super().__init__(self.reason.message)
 
 
+#: The server's 401 codes for a token that was real but no longer works (DESIGN §5) -> the app's notice.
+TOKEN_ENDED = {"token-revoked": "sync-token-revoked", "token-expired": "sync-token-expired"}
+
+
 class ServerError(SyncError):
     """The server answered with an error document {error, message} and, from servers that say it as data, its
     reason {code, params}: then the screens word the server's reason from its code (``cause``), in their language;
     else its English message is quoted (``detail``)."""
 
     def __init__(self, status: int, code: str, message: str, reason: Reason | None = None):
-        if reason is not None and template_of(reason.code) is not None and reason.rule == "api":
+        if status == 401 and code in TOKEN_ENDED:  # the vendor ended this token: say so plainly, ask for a new one
+            super().__init__(TOKEN_ENDED[code])
+        elif reason is not None and template_of(reason.code) is not None and reason.rule == "api":
             params = {name: value for name, value in reason.params.items() if name not in ("error", "status", "cause")}
             super().__init__("sync-token-refused-cause" if status == 401 else "sync-server-refused", error=code,
                              status=status, cause=reason.code, **params)

@@ -7,16 +7,21 @@ the statements pulled from the server. Amounts are iSC with 3 decimals, rounded 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
+import stat
 from pathlib import Path
 
 from rental.money import format_milli, ticks_to_milli_floor
 
 from . import services
+from .csvfile import csv_text
 
 FILES = ("rentdesk-export.json", "accounts.csv", "pbxs.csv", "queue.csv", "statement.csv")
+
+
+class ExportRefused(Exception):
+    """The export folder cannot be used; the message says why and what to type instead."""
 
 
 def _isc(milli: int) -> str:
@@ -24,18 +29,62 @@ def _isc(milli: int) -> str:
     return format_milli(milli).replace(" iSC", "").replace(",", "")
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(rows)
-    os.chmod(path, 0o600)  # customer data: readable by the technician alone
+def refuse_existing(dest: Path) -> None:
+    """An existing folder (or file, or link) is never written into: another user may have put files or links there
+    (issue 23). Checked before the passphrase is asked; the folder's creation checks again, atomically."""
+    if os.path.lexists(dest):
+        raise ExportRefused(f"{dest} exists already: export writes only into a new folder it makes itself, so that "
+                            f"no one else can have put files or links in it. Name a folder that does not exist yet, "
+                            f"e.g. {dest.name}-2.")
+
+
+class _PrivateFolder:
+    """A folder this process made (0700, ours), written through its descriptor: each file is new (O_EXCL), never
+    a link followed (O_NOFOLLOW), 0600 from its first byte."""
+
+    def __init__(self, dest: Path):
+        self.path = dest
+        try:
+            os.mkdir(dest, 0o700)
+        except FileExistsError:
+            refuse_existing(dest)
+            raise  # pragma: no cover - lexists said no, mkdir said yes: re-raised as it is
+        except FileNotFoundError:
+            raise ExportRefused(f"{dest.parent} does not exist: export makes one new folder, in a folder that "
+                                "exists (create the parent first).") from None
+        self.fd = None
+        if _DIR_FD:
+            self.fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            st = os.fstat(self.fd)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():  # swapped under us: refuse
+                os.close(self.fd)
+                raise ExportRefused(f"{dest} changed hands while it was being made: nothing was written.")
+            os.fchmod(self.fd, 0o700)  # whatever the umask
+
+    def write(self, name: str, text: str) -> Path:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        if self.fd is not None:
+            fd = os.open(name, flags, 0o600, dir_fd=self.fd)
+        else:  # Windows: no descriptor of a folder; the folder is new and private to the user's profile
+            fd = os.open(self.path / name, flags | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        return self.path / name
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY") and bool(_NOFOLLOW)
 
 
 def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[Path]:
-    """Write FILES into the folder dest (made if missing, 0700) and return their paths."""
+    """Write FILES into the new folder dest (made here, 0700; an existing one is refused) and return their paths."""
     dest = Path(dest).expanduser()
-    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    refuse_existing(dest)
     accounts = services.list_accounts(store.unit_of_work(), clock)
     details = [services.account_detail(store.unit_of_work(), clock, a.account_id) for a in accounts]
     queue = services.queued_ops(store.unit_of_work(), clock)
@@ -71,22 +120,25 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
             for r in s.rows], "charged_milli": ticks_to_milli_floor(s.charged_ticks),
             "credited_milli": ticks_to_milli_floor(s.credited_ticks)} for v, s in statements],
     }
-    written = [dest / name for name in FILES]
-    written[0].write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.chmod(written[0], 0o600)
-    _write_csv(written[1], ["account_id", "name", "contact_email", "status", "balance_isc", "monthly_isc",
-                            "ends_at_utc_s"],
-               [[v.account_id, v.name, v.contact_email, v.confirmed.status,
-                 _isc(ticks_to_milli_floor(v.confirmed.balance_ticks)), _isc(v.confirmed.monthly_milli),
-                 v.confirmed.ends_at or ""] for v in details])
-    _write_csv(written[2], ["account", "pbx_id", "pbx", "serial", "platform", "firmware", "mode", "ref", "item",
-                            "qty", "monthly_isc_each"],
-               [[v.name, p.pbx_id, p.name, p.serial, p.platform, p.firmware, p.mode, l.ref, l.name, l.qty,
-                 _isc(l.monthly_milli)] for v in details for p in v.pbxs for l in (p.licenses or ())])
-    _write_csv(written[3], ["seq", "kind", "account_id", "summary", "state", "rule", "message", "created_at_utc_s"],
-               [[op.seq, op.kind, op.account_id, op.summary.message, op.state, op.rule or "", op.message or "",
-                 op.created_at] for op in queue])
-    _write_csv(written[4], ["account", "pbx", "ref", "item", "qty", "unit_monthly_isc", "seconds", "amount_isc"],
-               [[v.name, r.pbx_name, r.ref, r.item_name, r.qty, _isc(r.unit_monthly_milli), r.seconds,
-                 _isc(r.milli)] for v, s in statements for r in s.rows])
-    return written
+    accounts_rows = [["account_id", "name", "contact_email", "status", "balance_isc", "monthly_isc",
+                      "ends_at_utc_s"]] + [
+        [v.account_id, v.name, v.contact_email, v.confirmed.status,
+         _isc(ticks_to_milli_floor(v.confirmed.balance_ticks)), _isc(v.confirmed.monthly_milli),
+         v.confirmed.ends_at or ""] for v in details]
+    pbx_rows = [["account", "pbx_id", "pbx", "serial", "platform", "firmware", "mode", "ref", "item", "qty",
+                 "monthly_isc_each"]] + [
+        [v.name, p.pbx_id, p.name, p.serial, p.platform, p.firmware, p.mode, l.ref, l.name, l.qty,
+         _isc(l.monthly_milli)] for v in details for p in v.pbxs for l in (p.licenses or ())]
+    queue_rows = [["seq", "kind", "account_id", "summary", "state", "rule", "message", "created_at_utc_s"]] + [
+        [op.seq, op.kind, op.account_id, op.summary.message, op.state, op.rule or "", op.message or "",
+         op.created_at] for op in queue]
+    statement_rows = [["account", "pbx", "ref", "item", "qty", "unit_monthly_isc", "seconds", "amount_isc"]] + [
+        [v.name, r.pbx_name, r.ref, r.item_name, r.qty, _isc(r.unit_monthly_milli), r.seconds,
+         _isc(r.milli)] for v, s in statements for r in s.rows]
+    texts = [json.dumps(document, indent=2, ensure_ascii=False)] + [
+        csv_text(rows) for rows in (accounts_rows, pbx_rows, queue_rows, statement_rows)]
+    folder = _PrivateFolder(dest)
+    try:
+        return [folder.write(name, text) for name, text in zip(FILES, texts)]
+    finally:
+        folder.close()

@@ -16,6 +16,7 @@ from .models import HistoryEvent
 
 #: Events an account's page lists; the full history page lists them all.
 SHOWN = 50
+BY_KEY = "__by"  # an event made by the customer on their own page (R27), noted in its stored params
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Line:
     reason: Reason
     technician: str | None
     queued: bool = False
+    by: str | None = None  # "technician", "customer" (on their own page, R27) or None (the server itself)
     refused: bool = False  # a queued op the server would refuse now (shown, marked: it makes no event)
 
 
@@ -66,6 +68,9 @@ class Recorded:
             if raw["id"] in held:
                 continue
             held.add(raw["id"])
+            by = raw.get("by")
+            if by == "customer":  # R27: kept beside the params (no schema change), read back by recorded()
+                params = {**params, BY_KEY: by}
             self._session.add(HistoryEvent(account_id=account_id, event_id=raw["id"], at=raw["at"], kind=kind,
                                      technician=technician, params=json.dumps(params), received_at=now))
             added += 1
@@ -88,8 +93,12 @@ class Recorded:
                  .order_by(HistoryEvent.event_id.desc()))
         if limit is not None:
             query = query.limit(limit)
-        return [Line(row.at, Reason("", event_code(row.kind), json.loads(row.params)), row.technician)
-                for row in self._session.scalars(query)], total
+        lines = []
+        for row in self._session.scalars(query):
+            params = json.loads(row.params)
+            by = params.pop(BY_KEY, None)
+            lines.append(Line(row.at, Reason("", event_code(row.kind), params), row.technician, by=by))
+        return lines, total
 
 
 def _is_int(value: Any) -> bool:

@@ -73,6 +73,7 @@ class AccountState:
     received_at: int | None = None
     pending_credit_milli: int = 0
     terms: TermsAcceptance | None = None  # R26: the customer's acceptance, as recorded (or queued with the account)
+    customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link)
 
     account_id = property(lambda self: self.core.account_id)
     name = property(lambda self: self.core.name)
@@ -150,7 +151,12 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
     return AccountState(
         core=core, partner=payload.get("partner"), revision=payload["revision"], pbxs=pbxs, confirmed=True,
         price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
-        terms=_terms_of(payload, payload.get("terms_accepted_at")))
+        terms=_terms_of(payload, payload.get("terms_accepted_at")),
+        customer_link_at=_int_or_none(payload.get("customer_link_at")))
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _terms_of(fields: dict, accepted_at: int | None) -> TermsAcceptance | None:

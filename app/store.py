@@ -37,6 +37,31 @@ HEADER_FORMAT = "rentdesk-store/1"
 #: scrypt cost: ~60-100 ms and 32 MiB once per unlock, never per connection (NOTES, SQLCipher)
 DEFAULT_KDF = {"name": "scrypt", "n": 2**15, "r": 8, "p": 1}
 MIN_PASSPHRASE = 8
+#: A header is a few lines of JSON; anything longer is not one.
+MAX_HEADER_BYTES = 4096
+#: What a header may ask of scrypt (issue 23): n a power of two, and at most 8 times the default's work
+#: (n·r·p = 2^21, about a second) and 256 MiB of memory (128·n·r), so a crafted header costs little.
+KDF_BOUNDS = {"n": (2**10, 2**20), "r": (1, 32), "p": (1, 16)}
+MAX_KDF_WORK = 2**21
+MAX_KDF_MEMORY = 2**28
+
+
+class HeaderInvalid(ValueError):
+    """A header (of a store or a backup) that RentDesk did not write, or asks scrypt for too much."""
+
+
+def check_kdf(kdf: dict) -> None:
+    """HeaderInvalid unless n, r and p are whole numbers within KDF_BOUNDS, n a power of two, and the work and
+    memory they ask stay under MAX_KDF_WORK and MAX_KDF_MEMORY: checked before scrypt ever runs."""
+    for name, (low, high) in KDF_BOUNDS.items():
+        value = kdf.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise HeaderInvalid(f"scrypt {name} out of bounds")
+    n, r, p = kdf["n"], kdf["r"], kdf["p"]
+    if n & (n - 1):
+        raise HeaderInvalid("scrypt n is not a power of two")
+    if n * r * p > MAX_KDF_WORK or 128 * n * r > MAX_KDF_MEMORY:
+        raise HeaderInvalid("scrypt asks for too much work or memory")
 
 
 class StoreError(Exception):
@@ -53,6 +78,18 @@ class WrongPassphrase(StoreError):
 
 class StoreMissing(StoreError):
     """No store in this data folder yet: run the first-time setup."""
+
+
+class HeaderDamaged(StoreError):
+    """The store's clear header is not one RentDesk wrote, or asks scrypt for too much (issue 23)."""
+
+
+class BackupDamaged(StoreError):
+    """A backup file that is damaged, or was not written by RentDesk (issue 23): never a crash."""
+
+    def __init__(self, message: str = "This backup is damaged: RentDesk cannot read it. Choose another backup "
+                                      "file; nothing was restored."):
+        super().__init__(message)
 
 
 class StoreExists(StoreError):
@@ -109,20 +146,49 @@ class Header:
 
     @classmethod
     def fresh(cls, kdf: dict | None = None) -> "Header":
-        return cls(salt=secrets.token_bytes(16), kdf=dict(kdf or DEFAULT_KDF))
+        kdf = dict(kdf or DEFAULT_KDF)
+        if kdf.get("name", "scrypt") != "scrypt":
+            raise ValueError("the store's key derivation is scrypt")
+        check_kdf(kdf)  # what this writes, a later unlock must accept
+        return cls(salt=secrets.token_bytes(16),
+                   kdf={"name": "scrypt", "n": kdf["n"], "r": kdf["r"], "p": kdf["p"]})
 
     @classmethod
     def read(cls, path: Path) -> "Header":
+        """The header at path, bounded before use (issue 23): a crafted header cannot make unlock or a restore
+        run scrypt for minutes or allocate gigabytes; StoreError("damaged") when it is not one RentDesk writes."""
         try:
-            data = json.loads(path.read_text("utf-8"))
-            if data.get("format") != HEADER_FORMAT or data["kdf"].get("name") != "scrypt":
-                raise ValueError("unknown format")
-            kdf = {k: int(data["kdf"][k]) for k in ("n", "r", "p")}
-            return cls(salt=bytes.fromhex(data["salt"]), kdf={"name": "scrypt", **kdf})
+            with open(path, "rb") as file:
+                raw = file.read(MAX_HEADER_BYTES + 1)
         except FileNotFoundError:
             raise StoreMissing(f"No store header at {path}: run the first-time setup.") from None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise StoreError(f"The store header {path} is damaged: restore it from a backup.") from None
+        try:
+            return cls.parse(raw)
+        except HeaderInvalid:
+            raise HeaderDamaged(f"The store header {path} is damaged: restore it from a backup.") from None
+
+    @classmethod
+    def parse(cls, raw: bytes) -> "Header":
+        """A header from its bytes; HeaderInvalid unless every field is one RentDesk writes, within KDF_BOUNDS."""
+        if len(raw) > MAX_HEADER_BYTES:
+            raise HeaderInvalid("too long")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise HeaderInvalid("not JSON") from None
+        if not isinstance(data, dict) or data.get("format") != HEADER_FORMAT:
+            raise HeaderInvalid("unknown format")
+        kdf, salt = data.get("kdf"), data.get("salt")
+        if not isinstance(kdf, dict) or kdf.get("name") != "scrypt" or set(kdf) != {"name", "n", "r", "p"}:
+            raise HeaderInvalid("unknown key derivation")
+        check_kdf(kdf)
+        if not isinstance(salt, str) or not 32 <= len(salt) <= 128 or len(salt) % 2:
+            raise HeaderInvalid("bad salt")
+        try:
+            salt_bytes = bytes.fromhex(salt)
+        except ValueError:
+            raise HeaderInvalid("bad salt") from None
+        return cls(salt=salt_bytes, kdf={"name": "scrypt", "n": kdf["n"], "r": kdf["r"], "p": kdf["p"]})
 
     def derive(self, passphrase: str) -> bytes:
         """The 32-byte raw SQLCipher key for passphrase (the one slow step, done once per unlock)."""

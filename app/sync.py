@@ -481,3 +481,28 @@ def _pull_ledgers_and_history(uow_factory, clock, transport, account_ids) -> Non
             if events is not None:
                 uow.history.store_events(account_id, events, clock.now())
             uow.commit()
+
+
+def renew_customer_link(uow_factory, clock, account_id: str, transport=None) -> Reason | None:
+    """R27: ask the server for a new link to the customer's page (it mails it to them; the old one stops at once),
+    then sync so the signed snapshot says when it was made. Online only: offline, the reason says so (nothing is
+    queued: a link is no op). Returns None when done, else the reason."""
+    with uow_factory() as uow:
+        url, token = uow.settings.get("server_url"), uow.settings.get("token")
+    owned = transport is None
+    if owned:
+        if not url or not token:
+            return Reason("sync", "sync-no-server", {})
+        try:
+            transport = HttpTransport(url, token)
+        except settings.InsecureServerUrl as exc:
+            return exc.reason
+    try:
+        transport.customer_link(account_id)
+    except SyncError as exc:
+        return exc.reason
+    finally:
+        if owned:
+            transport.close()
+    report = sync_now(uow_factory, clock)
+    return None if report.ok else report.error_reason

@@ -8,7 +8,13 @@ from typing import Callable
 
 from rental.reasons import Reason
 
+from .errors import TOKEN_ENDED
 from .sync import failed_report, sync_now
+
+
+def _token_ended(report) -> bool:
+    reason = getattr(report, "error_reason", None)
+    return reason is not None and reason.code in TOKEN_ENDED.values()
 
 
 class BackgroundSyncer:
@@ -92,6 +98,8 @@ class BackgroundSyncer:
         if report.ok:
             self._backoff = self.min_backoff_s
             self.next_delay_s = self.interval_s
+        elif _token_ended(report):  # revoked or expired: only a new token helps (Settings pokes us when one comes)
+            self.next_delay_s = self.max_backoff_s
         else:
             self.next_delay_s = self._backoff
             self._backoff = min(self._backoff * 2, self.max_backoff_s)

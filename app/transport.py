@@ -125,6 +125,10 @@ class HttpTransport:
             params = {"before": cursor}
         return items
 
+    def customer_link(self, account_id: str) -> dict:
+        """R27: a new link to the customer's page, mailed to them by the server; the old one stops at once."""
+        return self._call("POST", f"/accounts/{account_id}/customer-link")
+
     def sync(self, body: dict) -> dict:
         return self._call("POST", "/sync", body)
 
@@ -146,7 +150,7 @@ def untrusted_key_reason(answer, keyring) -> Reason | None:
 @dataclass(frozen=True)
 class ConnectionCheck:
     """What a first run learnt of a server and token: who is connected, or what failed as a code the screen words
-    (unreachable, not-a-server, token-unknown, server-error with detail, untrusted-key with kid)."""
+    (unreachable, not-a-server, token-unknown, token-revoked, token-expired, server-error with detail, untrusted-key with kid)."""
 
     ok: bool
     technician: str | None = None
@@ -175,7 +179,8 @@ def check_connection(url: str, token: str, keyring, *,
             envelope = api.whoami()
         except ServerError as exc:
             if exc.status == 401:
-                return ConnectionCheck(False, code="token-unknown", field="token")
+                ended = exc.code if exc.code in ("token-revoked", "token-expired") else "token-unknown"
+                return ConnectionCheck(False, code=ended, field="token")
             return ConnectionCheck(False, code="server-error", field="server_url", detail=exc.server_message)
         except SyncError:
             return ConnectionCheck(False, code="not-a-server", field="server_url")

@@ -141,6 +141,7 @@ class AccountView:
     pending_reload_days: int | None = None  # a queued change of it
     deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
     terms: TermsAcceptance | None = None  # R26: the rental terms the customer accepted
+    customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link known)
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,12 @@ class SyncStatus:
     clock_offset_s: int = 0  # server − laptop clock learned at the last sync (0 before the first)
     results: tuple[ResultView, ...] = ()  # the newest verified op results (50), each with its warnings
     last_error_reason: Reason | None = None  # why the last sync did not complete, as data (screens word it)
+
+    @property
+    def needs_new_token(self) -> bool:
+        """The server said the token was revoked or has expired (401, DESIGN §5): the screens ask for a new one."""
+        reason = self.last_error_reason
+        return reason is not None and reason.code in ("sync-token-revoked", "sync-token-expired")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     """The WSGI app: settings from config, else LICENSE_SERVER_<KEY> (DESIGN §5); CLOCK only from config."""
     from flask import Flask
 
-    from . import api, cli, errors, sweep
+    from . import api, cli, customer, errors, sweep
     from .config import flask_keys
     from .context import ServerContext
 
@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.json.sort_keys = False
     app.extensions["license_server"] = ctx
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(customer.blueprint)  # R27: the customer's own page, HTML outside /api/v1
     errors.init_app(app)
     cli.init_app(app)  # the license-server commands are also this app's CLI, on its settings and CLOCK
     if ctx.settings.SWEEP_INTERVAL:

@@ -14,7 +14,7 @@ from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
 from . import history, models, store
-from .auth import bearer_token
+from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso_utc
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
@@ -69,11 +69,15 @@ def authenticate() -> None:
     wait = ctx.guesses.retry_after(address, now)
     if wait is not None:  # token guessing: the token is not even looked at
         raise ApiError(429, "too-many-requests", "api-token-guessing", retry_after=wait, wait=wait)
-    caller = ctx.tokens.caller(ctx.engine, token)
-    if caller is None:
-        ctx.guesses.failed(address, now)
+    check = ctx.tokens.check(ctx.engine, token, now)
+    if check.result == TOKEN_UNKNOWN:
+        ctx.guesses.failed(address, now)  # only unknown tokens are guesses; a revoked one was real
         raise ApiError(401, "unauthorized", "api-token-unknown")
-    g.caller = caller
+    if check.result == TOKEN_REVOKED:
+        raise ApiError(401, "token-revoked", "api-token-revoked")
+    if check.result == TOKEN_EXPIRED:
+        raise ApiError(401, "token-expired", "api-token-expired", when=iso_utc(check.expires_at))
+    g.caller = check.caller
 
 
 @blueprint.after_request
@@ -159,6 +163,25 @@ def account(account_id: str):
     return jsonify(_signed_account(ctx, record, now, prices))
 
 
+@blueprint.post("/accounts/<account_id>/customer-link")
+def customer_link(account_id: str):
+    """A new link to the customer's page (R27): the old one stops at once, and the customer is mailed the new one
+    (the technician's "send a new link to the customer")."""
+    from .links import LinkRefused, NoPublicUrl, renew
+
+    if not is_uuid(account_id):
+        raise ApiError(404, "not-found", "api-account-unknown")
+    try:
+        renewed = renew(server(), account_id.lower(), partner=g.caller.partner, technician=g.caller.name, send=True)
+    except NoPublicUrl:
+        # 409, not 5xx: the server works, its configuration lacks what this request needs
+        raise ApiError(409, "no-public-url", "api-no-public-url") from None
+    except LinkRefused as refused:
+        raise ApiError(404 if refused.code == "not-found" else 409, refused.code,
+                       "api-account-unknown" if refused.code == "not-found" else "api-link-account-deleted") from None
+    return jsonify({"url": renewed.url, "customer_link_at": renewed.at})
+
+
 @blueprint.get("/accounts/<account_id>/ledger")
 def ledger(account_id: str):
     """Ledger lines newest first, paged by `before` (a line id); page one also shows the charge still open (R25)."""
@@ -198,10 +221,8 @@ def account_history(account_id: str):
     with reading(ctx.engine) as connection:
         record = _own_account(connection, account_id)
         events, next_before = history.page(connection, record.id, limit, before)
-    row = record.row
-    if before is None and not row["deleted"] and not row["suspended"] and row["depletes_at"] is not None \
-            and row["depletes_at"] <= now:
-        events.insert(0, history.as_json(None, row["depletes_at"], "suspended", None, {}))
+    if before is None:
+        events = history.with_unrecorded_stop(events, record.row, now)
     return jsonify({"events": events, "as_of": now, "next_before": next_before})
 
 

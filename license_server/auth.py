@@ -7,10 +7,12 @@ import secrets
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy import Engine, select
 
 from . import models
+from .config import monotonic
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,24 @@ class Caller:
     technician_id: int
     partner: str
     name: str
+    by: str = "technician"  # or "customer": the account's customer on their own page (R27), no technician
+
+    @classmethod
+    def customer(cls, partner: str) -> "Caller":
+        """The customer of one of partner's accounts, acting on their own page (R27)."""
+        return cls(0, partner, "", "customer")
+
+    @property
+    def technician(self) -> str | None:
+        """The name the history records (R25): the technician's; none for the customer."""
+        return self.name if self.by == "technician" else None
+
+
+def iso_utc(seconds: int) -> str:
+    """UTC seconds as ISO 8601 with a Z, e.g. 2026-12-07T03:00:00Z (the CLI's and the 401's format, DESIGN §5)."""
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_token() -> str:
@@ -41,28 +61,81 @@ def bearer_token(header: str | None) -> str | None:
     return token
 
 
+#: The results of a token check (DESIGN §5): a caller for "ok"; 401 `unauthorized`, `token-revoked` or
+#: `token-expired` for the others. Metrics and logs count these codes, never the token.
+TOKEN_OK, TOKEN_UNKNOWN, TOKEN_REVOKED, TOKEN_EXPIRED = "ok", "unknown", "revoked", "expired"
+#: DESIGN §5: a revoked token stops working on every process within 5 s, so no process trusts a check longer.
+MAX_RECHECK_S = 5
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a bearer token is worth now: `result` is one of TOKEN_*; `caller` is set only when it is "ok"."""
+
+    result: str
+    caller: Caller | None = None
+    expires_at: int | None = None  # when an expiring token stops (UTC seconds), for the 401's words
+
+
+@dataclass(frozen=True)
+class _Seen:
+    caller: Caller
+    revoked: bool
+    expires_at: int | None
+    checked_at: float  # the process's monotonic clock when the database was last asked
+
+
 class TokenCache:
-    """Tokens already checked in this process (technicians are never revoked in place)."""
+    """Tokens checked in this process, each trusted for at most `recheck_s` seconds (MAX_RECHECK_S): after that
+    the database is asked again, so `revoke-technician` in any process reaches this one in time (DESIGN §5).
 
-    def __init__(self, limit: int = 10_000):
-        self._known: dict[str, Caller] = {}
+    Expiry is decided at every request against the server's clock (CLOCK: tests move it); revocation is
+    read from the database at most every `recheck_s` seconds of this process's monotonic clock (`ticker`).
+    """
+
+    def __init__(self, recheck_s: float = 2, limit: int = 10_000, ticker: Callable[[], float] | None = None):
+        if not 0 <= recheck_s <= MAX_RECHECK_S:
+            raise ValueError(f"a token may be trusted from 0 to {MAX_RECHECK_S} s without asking the database")
+        self.recheck_s = recheck_s
+        self._known: dict[str, _Seen] = {}
         self._limit = limit
+        self._ticker = ticker or monotonic
+        self._lock = threading.Lock()
 
-    def caller(self, engine: Engine, token: str) -> Caller | None:
-        """The token's technician; the database is asked only for a token not seen before."""
+    def check(self, engine: Engine, token: str, now: int) -> TokenCheck:
+        """The one token check of the API: ok (with its caller), unknown, revoked or expired, as of now."""
         digest = token_hash(token)
-        known = self._known.get(digest)
-        if known is not None:
-            return known
+        tick = self._ticker()
+        seen = self._known.get(digest)
+        if seen is None or not 0 <= tick - seen.checked_at < self.recheck_s:
+            seen = self._ask(engine, digest, tick)
+            if seen is None:
+                return TokenCheck(TOKEN_UNKNOWN)
+        if seen.revoked:
+            return TokenCheck(TOKEN_REVOKED)
+        if seen.expires_at is not None and now >= seen.expires_at:
+            return TokenCheck(TOKEN_EXPIRED, expires_at=seen.expires_at)
+        return TokenCheck(TOKEN_OK, seen.caller, seen.expires_at)
+
+    def _ask(self, engine: Engine, digest: str, tick: float) -> _Seen | None:
         t = models.technicians.c
         with engine.connect() as connection:
-            row = connection.execute(select(t.id, t.partner, t.name).where(t.token_hash == digest)).first()
-        if row is None:
-            return None
-        caller = Caller(row.id, row.partner, row.name)
-        if len(self._known) < self._limit:
-            self._known[digest] = caller
-        return caller
+            row = connection.execute(select(t.id, t.partner, t.name, t.revoked_at, t.expires_at)
+                                     .where(t.token_hash == digest)).first()
+        with self._lock:
+            if row is None:
+                self._known.pop(digest, None)  # deleted: forgotten at once
+                return None
+            seen = _Seen(Caller(row.id, row.partner, row.name), row.revoked_at is not None, row.expires_at, tick)
+            if digest not in self._known and len(self._known) >= self._limit:
+                self._known.pop(next(iter(self._known)))  # bounded: the oldest is asked again next time
+            self._known[digest] = seen
+            return seen
+
+    def forget(self) -> None:
+        """Ask the database again for every token (after a revoke in this very process)."""
+        with self._lock:
+            self._known.clear()
 
 
 class GuessLimiter:

@@ -36,10 +36,13 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
+    "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
+    "PUBLIC_URL": None,  # R27: the server's address as customers reach it (https://…), for customer links
+    "LINK_SECRET": None,  # R27: the key of customer links (32+ characters); None: derived from the signing key
 }
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
-            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S"}
+            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
 
 
 class SettingsError(ValueError):
@@ -81,6 +84,13 @@ def system_clock() -> int:
     return int(time.time())
 
 
+def monotonic() -> float:
+    """The process's monotonic clock, in seconds: how long a checked token is trusted (never money, never CLOCK)."""
+    import time
+
+    return time.monotonic()
+
+
 def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting: config first, then LICENSE_SERVER_<KEY>, then the default."""
     config = dict(config or {})
@@ -104,6 +114,10 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK, "
                             "and Flask's own (TESTING, DEBUG, …)")
     _check_zone(values["MAIL_TIMEZONE"])
+    _check_link_settings(values)
+    if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
+        raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
+                            f"not {values['TOKEN_RECHECK_S']}")
     instance = Path(values["INSTANCE_PATH"] or Path.cwd() / "instance")
     values["INSTANCE_PATH"] = str(instance)
     if not values["DATABASE_URL"]:
@@ -125,6 +139,25 @@ def _check_zone(name: Any) -> None:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"MAIL_TIMEZONE must be a time zone name such as Europe/Paris, not {name!r}") from None
+
+
+def _check_link_settings(values: dict[str, Any]) -> None:
+    """R27: PUBLIC_URL is an http(s) address without query or fragment; LINK_SECRET, when set, is long enough."""
+    from urllib.parse import urlsplit
+
+    url = values["PUBLIC_URL"]
+    if url is not None:
+        url = str(url).strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise SettingsError(f"PUBLIC_URL must be the server's address as customers reach it, such as "
+                                f"https://licenses.example.com, not {url!r}")
+        values["PUBLIC_URL"] = url
+    secret = values["LINK_SECRET"]
+    if secret is not None and len(str(secret)) < 32:
+        raise SettingsError("LINK_SECRET must be at least 32 characters (e.g. the output of "
+                            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset to derive it "
+                            "from the signing key")
 
 
 def _to_int(key: str, value: Any) -> int:

@@ -47,8 +47,10 @@ class ServerContext:
         self._prices: CurrentPrices | None = None
         self.terms = TermsCache()  # the current rental terms, signed once (R26)
         self._lock = threading.Lock()
-        self.tokens = TokenCache()
+        self.tokens = TokenCache(settings.TOKEN_RECHECK_S)
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
+        # R27: wrong customer links, counted apart from technicians' tokens (the same limits)
+        self.link_guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None = None) -> "ServerContext":
@@ -71,6 +73,15 @@ class ServerContext:
                 "`license-server gen-key --kid K --out DIR`"
             )
         return load_signing_key(path)
+
+    @cached_property
+    def link_secret(self) -> bytes:
+        """The key of customer links (R27): LINK_SECRET, else derived from the signing key with HKDF (so links
+        survive a restart and are the same in every process, and change only when the signing key does)."""
+        secret = self.settings.LINK_SECRET
+        if secret:
+            return str(secret).encode()
+        return self.signer.derive_secret(b"rentdesk/customer-link/v1")
 
     @cached_property
     def keyring(self) -> Keyring:

@@ -59,6 +59,8 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
         # R26: the rental terms the customer accepted at creation (null before the vendor published any)
         "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
         "terms_accepted_at": row.get("terms_accepted_at"),
+        # R27: when the customer's current link was made (every account has one from its creation; none deleted)
+        "customer_link_at": None if row["deleted"] else row.get("customer_link_at"),
     }
 
 

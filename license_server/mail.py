@@ -1,7 +1,8 @@
 """The mails to customers (R18 stopped and resumed, R19 retention warning, R20 reminders), sent over SMTP.
 
 Customers never open RentDesk: their partner's technician does. So every mail names the partner
-the customer buys iSC from and tells them to ask it. Texts are gettext messages of the server's
+the customer buys iSC from and tells them to ask it, and carries the link to their own page (R27)
+when the server has a PUBLIC_URL. Texts are gettext messages of the server's
 own catalog domain `mails` (license_server/translations, `make translations`), English as the
 source, French translated; times are in the account's language and the zone MAIL_TIMEZONE.
 Each mail has a plain-text part and an HTML part made from the same paragraphs.
@@ -30,11 +31,12 @@ LANGUAGES = ("en", "fr")
 
 
 @lru_cache(maxsize=None)
-def translations(language: str) -> NullTranslations:
-    """The catalog of a language (English is the source: its msgids are the texts)."""
+def translations(language: str, domain: str = DOMAIN) -> NullTranslations:
+    """The catalog of a language (English is the source: its msgids are the texts); the customer's page has its
+    own domain (R27)."""
     if language == "en":
         return NullTranslations()
-    return Translations.load(str(CATALOGS), [language], DOMAIN)
+    return Translations.load(str(CATALOGS), [language], domain)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Customer:
     partner: str
     language: str = "en"
     zone: str = "Europe/Paris"
+    link: str | None = None  # R27: the customer's own page (none without PUBLIC_URL)
 
     @property
     def lang(self) -> str:
@@ -99,7 +102,14 @@ class _Words:
     def closing(self) -> list:
         _ = self._
         partner = self.customer.partner
-        return [_("{partner} is your partner for iSC and for your telephone system: ask {partner}, who loads the "
+        page = []
+        if self.customer.link:  # R27: in every mail to the customer
+            page = [_("Your own page shows the balance, the runtime, the statement and the history of the account; "
+                      "there you can also load an activation key or end the rent of a telephone system: {link}").format(
+                        link=self.customer.link),
+                    _("This link is private: anyone who has it can see and change the rent of this account, so do not "
+                      "share it. Your partner can send you a new one, which stops this one.")]
+        return [*page, _("{partner} is your partner for iSC and for your telephone system: ask {partner}, who loads the "
                   "credit for you. This message is sent automatically; replies to it are not read.").format(
                     partner=partner),
                 _("RentDesk license server (automatic message)")]
@@ -205,6 +215,18 @@ def retention(customer: Customer, *, expires_at: int, balance_ticks: int, since:
             account=name, amount=amount, since=w.date(since), when=w.moment(expires_at)),
         _("To keep them, rent licenses again on this account, or load iSC on it, before that date: ask "
           "{partner}.").format(partner=partner),
+        *w.closing()])
+
+
+def new_link(customer: Customer) -> Letter:
+    """R27: the technician made a new link to the customer's page (the previous one no longer works)."""
+    w = _Words(customer)
+    _ = w._
+    name = customer.account
+    return Letter(_("{account}: your new link to your own page").format(account=name), [
+        _("Hello,"),
+        _("Here is the new link to the page of the account \"{account}\". The previous link no longer works.").format(
+            account=name),
         *w.closing()])
 
 

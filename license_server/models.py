@@ -28,6 +28,19 @@ technicians = Table(
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the bearer token
     Column("created_at", BigInteger, nullable=False),
+    # migration 0006: a revoked or expired token is answered 401 token-revoked / token-expired (DESIGN §5)
+    Column("revoked_at", BigInteger, nullable=True),  # NULL: not revoked
+    Column("expires_at", BigInteger, nullable=True),  # NULL: never expires
+)
+
+#: Who ran which administrator command of `license-server`, when (migration 0006); secrets are never kept.
+audit = Table(
+    "audit", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("os_user", String(200), nullable=False),
+    Column("command", String(64), nullable=False),
+    Column("arguments", Text, nullable=False),  # the arguments as one shell-quoted line, secrets left out
 )
 
 pricelists = Table(
@@ -68,6 +81,10 @@ accounts = Table(
     # redeemed (NULL when none will be): the sweep's range query
     Column("auto_reload_days", Integer, nullable=False, server_default="0"),
     Column("reload_at", BigInteger, nullable=True, index=True),
+    # R27 (migration 0007): the customer's link is derived from the account id and this generation (renewing it
+    # adds one, so every older link stops at once); when the current link was made
+    Column("customer_link_generation", Integer, nullable=False, server_default="0"),
+    Column("customer_link_at", BigInteger, nullable=True),
     # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
     # running and deleted accounts out of its range scan.
     Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
@@ -211,5 +228,7 @@ history = Table(
     Column("technician", String(200), nullable=True),
     Column("op_id", String(36), nullable=True),
     Column("params", Text, nullable=False),
+    # migration 0007: who made it, the API's `by` — "technician", "customer" (R27), NULL for the server itself
+    Column("actor", String(16), nullable=True),
     Index("ix_history_account_id", "account_id", "id"),
 )

@@ -18,7 +18,9 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    texts = {400: "the body is not JSON or not UTF-8", 401: "missing or unknown bearer token",
+    texts = {400: "the body is not JSON or not UTF-8",
+             401: "missing or unknown bearer token (unauthorized), or one the vendor revoked (token-revoked) or "
+                  "that has expired (token-expired)",
              404: "no such account among the caller's partner's accounts (another partner's answers the same)",
              413: "too many ops in one batch, or a body too large", 422: "JSON of the wrong shape",
              429: "too many unknown tokens from this address: wait Retry-After seconds (token guessing)"}
@@ -42,10 +44,11 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
         "Error": {
             "type": "object", "required": ["error", "message"], "additionalProperties": False,
             "properties": {
-                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "not-found", "no-terms",
+                "error": {"type": "string", "enum": ["bad-json", "unauthorized", "token-revoked", "token-expired",
+                                                     "not-found", "no-terms",
                                                      "method-not-allowed", "too-large", "bad-request",
                                                      "too-many-requests", "internal", "headers-too-large",
-                                                     "uri-too-long"]},
+                                                     "uri-too-long", "no-public-url", "account-deleted"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
                 "code": {"type": "string", "enum": sorted(API_ERRORS),
                          "description": "the reason as data (clients word it from the code, with params)"},
@@ -98,6 +101,8 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                 "terms_version": {"type": ["string", "null"], "description": "the rental terms accepted (R26)"},
                 "terms_accepted_by": {"type": ["string", "null"], "description": "the customer's signatory"},
                 "terms_accepted_at": {"type": ["integer", "null"], "description": "when the server recorded it"},
+                "customer_link_at": {"type": ["integer", "null"], "description": "when the customer's current link "
+                                     "was made (R27); null once deleted"},
                 "auto_reload_days": {"type": "integer", "enum": [0, 14, 28],
                                      "description": "automatic reload (R24): 0 off, else the runtime in days at which "
                                                     "the oldest held key is redeemed"},
@@ -159,7 +164,11 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                                                   "which the sweep has not written yet"},
                 "at": {"type": "integer", "description": "UTC seconds"},
                 "kind": {"type": "string", "enum": sorted(EVENTS)},
-                "technician": {"type": ["string", "null"], "description": "whose op made it; null: the server"},
+                "technician": {"type": ["string", "null"], "description": "whose op made it; null: the server, or "
+                                                                          "the customer"},
+                "by": {"type": ["string", "null"], "enum": ["technician", "customer", None],
+                       "description": "who made it: a technician, the customer on their own page (R27), or null "
+                                      "(the server itself)"},
                 "code": {"type": "string", "description": "event-<kind>, the wording's catalog code"},
                 "params": {"type": "object"}, "message": {"type": "string"},
             },
@@ -234,6 +243,18 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                                            "as_of": {"type": "integer"},
                                                            "next_before": {"type": ["integer", "null"]}}},
                                            "events, newest first"), **_errors(401, 404, 422)}}},
+            "/accounts/{account_id}/customer-link": {"post": {
+                "operationId": "customerLink",
+                "description": "A new link to the customer's own page (R27), mailed to the customer; every older "
+                               "link stops at once.",
+                "parameters": [account_id],
+                "responses": {"200": _json({"type": "object", "required": ["url", "customer_link_at"],
+                                            "properties": {"url": {"type": "string", "format": "uri"},
+                                                           "customer_link_at": {"type": "integer"}}},
+                                           "the new link"),
+                              "409": _json(_ref("Error"), "the account was deleted (account-deleted), or the "
+                                                          "server has no PUBLIC_URL (no-public-url)"),
+                              **_errors(401, 404)}}},
             "/sync": {"post": {
                 "operationId": "sync",
                 "description": f"Apply ops in order, one transaction each (at most {max_ops} per request).",

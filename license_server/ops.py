@@ -227,7 +227,8 @@ class Batch:
         else:
             self._store(record, before, decision)
             self.decided[record.id] = decision.state
-        self.events += history.rows(record.id, decision.events, self.now, self.caller.name, op["op_id"])
+        self.events += history.rows(record.id, decision.events, self.now, self.caller.technician, op["op_id"],
+                                    by=self.caller.by)
         return record, decision.warnings
 
     def _key(self, text: str) -> decider.ActivationKey:

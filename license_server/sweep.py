@@ -20,7 +20,7 @@ from rental import billing, reload
 from rental import ops as decider
 from rental.money import monthly_milli_of_rate
 
-from . import history, mail, models, notices, ops, reminders, store
+from . import history, links, mail, models, notices, ops, reminders, store
 from .context import ServerContext
 from .db import is_sqlite, writing
 from .mail import Mailer
@@ -175,9 +175,11 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                     break
                 if kind is None:
                     break
+                if kind == links.LINK_MAIL + "-skipped":  # a link renewed again since: only the newest is sent
+                    continue
                 sent += 1
                 reminders_sent += kind not in (notices.STOPPED, notices.RESUMED, notices.RELOADED, notices.LAST_KEY,
-                                                 RETENTION)
+                                                 RETENTION, links.LINK_MAIL)
     finally:
         mailer.close()
     return sent, len(ids), reminders_sent, len(reminding)
@@ -200,7 +202,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
             connection.execute(delete(models.customer_mails).where(M.account_id == account_id, models.MAIL_WAITING))
             return None
         customer = mail.Customer(email=row["contact_email"], account=row["name"], partner=row["partner"],
-                                 language=row["language"], zone=settings.MAIL_TIMEZONE)
+                                 language=row["language"], zone=settings.MAIL_TIMEZONE,
+                                 link=links.current_url(ctx, row))  # R27: the current link, whenever it is sent
         state = record.state()
         done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy,
                                        max(now, state.as_of))
@@ -213,6 +216,12 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                 needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
                 letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
                                       resume_milli=needs)
+            elif waiting.kind == links.LINK_MAIL:  # R27: a new link; an older generation's mail is not sent
+                if waiting.about != (row["customer_link_generation"] or 0) or customer.link is None:
+                    connection.execute(update(models.customer_mails).where(M.id == waiting.id).values(
+                        sent_at=now, contact_email=None))
+                    return links.LINK_MAIL + "-skipped"
+                letter = mail.new_link(customer)
             elif waiting.kind in (notices.RELOADED, notices.LAST_KEY):
                 letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx)
             else:

@@ -280,6 +280,13 @@ API_ERRORS: dict[str, str] = {
     "api-token-guessing": N_("Too many unknown tokens from this address: wait {wait} s, then check the token (ask the "
                              "vendor for a technician token)."),
     "api-token-unknown": N_("This token is not known: ask the vendor for a technician token."),
+    "api-token-revoked": N_("This technician's token was revoked by the vendor: ask the vendor for a new token and "
+                            "enter it in RentDesk's Settings."),
+    "api-token-expired": N_("This technician's token expired at {when}: ask the vendor for a new token and enter it in "
+                            "RentDesk's Settings."),
+    "api-no-public-url": N_("The license server has no public address for customer pages: the vendor must set "
+                            "LICENSE_SERVER_PUBLIC_URL."),
+    "api-link-account-deleted": N_("This account was deleted: it has no customer page any more."),
     "api-no-pricelist": N_("No price list is published yet (license-server publish-prices FILE)."),
     "api-no-terms": N_("No rental terms are published yet (license-server publish-terms FILE)."),
     "api-account-unknown": N_("No such account among your partner's accounts."),
@@ -314,6 +321,13 @@ SYNC_NOTICES: dict[str, str] = {
                                    "in Settings."),
     "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
                              "Settings."),
+    # 401 token-revoked / token-expired (DESIGN §5): plain words, no server text, and what to do
+    "sync-token-revoked": N_("Your technician token was revoked by the vendor: this laptop can no longer sync with "
+                             "it. Ask your vendor for a new token and enter it in Settings. Nothing is lost: your "
+                             "changes stay queued and are sent once the new token is entered."),
+    "sync-token-expired": N_("Your technician token has expired. Ask your vendor for a new token and enter it in "
+                             "Settings. Nothing is lost: your changes stay queued and are sent once the new token "
+                             "is entered."),
     "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
                              "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
                              "then start RentDesk again. Nothing of this answer was believed."),
@@ -374,6 +388,7 @@ EVENTS: dict[str, str] = {
     "resumed": N_("Resumed: the installations run again"),
     "expired": N_("Credit expired: {amount_milli} left unused for the retention period"),
     "deleted": N_("Account deleted: {amount_milli} forfeited"),
+    "customer-link": N_("A new link to the customer's page was made: the previous link no longer works"),  # R27
 }
 CATALOG.update({event_code(kind): ("", template) for kind, template in EVENTS.items()})
 

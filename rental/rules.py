@@ -196,3 +196,17 @@ def check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> 
         parse_firmware(firmware)
         if platform not in PLATFORMS:
             raise RuleViolation.of("platform-unknown", platform=str(platform)[:20], platforms=list(PLATFORMS))
+
+
+def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
+    """ok / warn / danger, the colour of a runtime wherever it is shown (the app, the customer's page R27): under
+    the server's R14 horizon (MIN_CREDIT_DAYS) warns, under 7 days or suspended is urgent."""
+    if status == "suspended":
+        return "danger"
+    if remaining_seconds is None:
+        return "ok"
+    if remaining_seconds < min(7 * 86_400, warn_s):
+        return "danger"
+    if remaining_seconds < warn_s:
+        return "warn"
+    return "ok"

@@ -334,6 +334,17 @@ class SigningKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
+    def derive_secret(self, purpose: bytes, length: int = 32) -> bytes:
+        """A secret for another purpose (e.g. customer links, R27), derived from this key with HKDF-SHA256: stable
+        while the key is, unrelated to it for anyone without the key, different for every purpose."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        raw = self._private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                              serialization.NoEncryption())
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"rentdesk/" + self.kid.encode(),
+                    info=purpose).derive(raw)
+
     def sign_envelope(self, type_: str, payload: dict) -> dict:
         """Sign a payload as an envelope of type_ (DESIGN §4); floats anywhere are a TypeError."""
         if type_ not in ENVELOPE_TYPES:

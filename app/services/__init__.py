@@ -84,7 +84,7 @@ from .writes import (
     delete_account,
 )  # noqa: F401
 from .conflicts import resolve  # noqa: F401
-from .syncing import SYNC_STEPS, sync_now, BackgroundSyncer  # noqa: F401
+from .syncing import SYNC_STEPS, sync_now, BackgroundSyncer, renew_customer_link  # noqa: F401
 from .setup import InsecureServerUrl  # noqa: F401
 
 #: This face: every name imported above (errors, view models, use cases), nothing private.

@@ -191,6 +191,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         pending_reload_days=edits.get("auto_reload_days"),
         deposits=_deposit_views(book, state, pending, account_id),
         terms=state.terms,
+        customer_link_at=state.customer_link_at if state.confirmed else None,
     )
 
 

@@ -24,6 +24,12 @@ def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None
     return sync.sync_now(uow_factory, clock, transport=transport, progress=progress)
 
 
+def renew_customer_link(uow_factory: Callable[[], UnitOfWork], clock: Clock, account_id: str, transport=None):
+    """R27, online only: the server makes a new link to the customer's page and mails it to them; a sync then
+    brings the account's signed snapshot, which says when the link was made. Returns None, or the reason."""
+    return sync.renew_customer_link(uow_factory, clock, account_id, transport=transport)
+
+
 def BackgroundSyncer(uow_factory, clock, **kwargs):  # noqa: N802 - a factory named like the class it makes
     """A thread that syncs with back-off and retries as soon as the server answers: start(), poke(), stop()."""
     return syncer.BackgroundSyncer(uow_factory, clock, **kwargs)

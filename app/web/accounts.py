@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
@@ -12,7 +11,8 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 
 from .. import services, terms as terms_mod
-from . import core, forms, security
+from ..csvfile import csv_text
+from . import core, forms
 from .pages import redirect_to, render
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
@@ -130,6 +130,18 @@ def show(account_id: str):
     notice = services.pricelist_notice(core.uow(), account_id)
     return render("accounts/show.html", account=account, chart=_chart(account_id), notice=notice,
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
+
+
+@bp.post("/<account_id>/customer-link")
+def customer_link(account_id: str):
+    """R27: send a new link to the customer (online only): the server mails it, the old one stops at once."""
+    _account_or_404(account_id)
+    reason = services.renew_customer_link(core.store().unit_of_work, core.clock(), account_id)
+    if reason is None:
+        flash(_("A new link was made and mailed to the customer: the previous link no longer works."))
+    else:
+        flash(_("No new link was made: %(reason)s", reason=reason_text(reason)), "warning")
+    return redirect(url_for("accounts.show", account_id=account_id))
 
 
 @bp.get("/<account_id>/meter")
@@ -314,11 +326,8 @@ def statement_rows(account_name: str, view: services.StatementView, decimal: str
 
 
 def write_csv(rows: list[list[str]], delimiter: str = ",") -> str:
-    """Rows of text cells as CSV text (one place to write them, whatever builds them)."""
-    out = io.StringIO()
-    writer = security.SpreadsheetSafeWriter(out, delimiter=delimiter)  # =HYPERLINK(…) stays text (OWASP)
-    writer.writerows(rows)
-    return out.getvalue()
+    """Rows of text cells as CSV text: app/csvfile.py's one writer (=HYPERLINK(…) stays text, UTF-8 BOM)."""
+    return csv_text(rows, delimiter)
 
 
 @bp.route("/<account_id>/delete", methods=["GET", "POST"])

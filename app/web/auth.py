@@ -75,6 +75,11 @@ def connection_problem(check, url: str) -> str:
     if check.code == "token-unknown":
         return _("The license server at %(url)s does not know this token: paste it again exactly as your partner "
                  "administrator gave it.", url=url)
+    if check.code == "token-revoked":
+        return _("The vendor revoked this token: it no longer works. Ask your vendor for a new token and paste it "
+                 "here.")
+    if check.code == "token-expired":
+        return _("This token has expired. Ask your vendor for a new token and paste it here.")
     if check.code == "untrusted-key":
         return _("The license server signs its answers with the key %(kid)s, which this RentDesk does not trust: "
                  "ask your vendor for %(kid)s.pub and put it in %(folder)s, then start RentDesk again.",
@@ -140,6 +145,9 @@ def restore():
             opened = core.restore(form.values["backup_path"], request.form.get("backup_passphrase", ""))
         except store_mod.WrongPassphrase:
             form.error("backup_passphrase", _("Wrong passphrase for this backup: nothing was restored. Type the passphrase the backup was made with."))
+        except store_mod.BackupDamaged:  # issue 23: a damaged or crafted file is said so, never a crash
+            form.error("backup_path", _("This backup is damaged: RentDesk cannot read it. Choose another backup "
+                                        "file; nothing was restored."))
         except (OSError, store_mod.StoreError) as error:
             form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=getattr(error, "strerror", None) or str(error)))
         else:
@@ -170,12 +178,15 @@ def unlock():
     now = st.clock.now()
     wait = st.throttle.wait_s(now)
     if request.method == "POST":
-        if wait:
+        passphrase = request.form.get("passphrase", "")
+        if not passphrase:  # a slip of the Enter key is no guess: not counted, nothing derived (issue 23)
+            error = _("Type your passphrase, then press Unlock.")
+        elif wait:
             error = ngettext("Too many wrong passphrases: wait %(num)d second, then try again.",
                              "Too many wrong passphrases: wait %(num)d seconds, then try again.", wait)
         else:
             try:
-                opened = core.unlock(request.form.get("passphrase", ""))
+                opened = core.unlock(passphrase)
             except store_mod.WrongPassphrase:
                 st.throttle.failed(now)
                 wait = st.throttle.wait_s(now)
@@ -183,6 +194,9 @@ def unlock():
                 if wait:
                     error += " " + ngettext("After several wrong attempts, wait %(num)d second before the next one.",
                                             "After several wrong attempts, wait %(num)d seconds before the next one.", wait)
+            except store_mod.HeaderDamaged:  # issue 23: bounded before any key derivation, said in the UI's language
+                error = _("The store's header file (%(file)s) is damaged: RentDesk cannot open the store with it. "
+                          "Restore your data from a backup; nothing was changed.", file=store_mod.paths.HEADER_FILE)
             except store_mod.StoreError as problem:
                 error = str(problem)
             else:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from rental import rules
 from rental.opkinds import kind_code
 from rental.reasons import GOT_WORDS, VALUE_WORDS, render, template_of
 
@@ -163,17 +164,8 @@ def rule_title(rule: str | None) -> str:
 
 
 def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
-    """ok / warn / danger: under the server's R14 horizon (MIN_CREDIT_DAYS, from the signed price list) warns,
-    under 7 days or suspended is urgent."""
-    if status == "suspended":
-        return "danger"
-    if remaining_seconds is None:
-        return "ok"
-    if remaining_seconds < min(7 * 86_400, warn_s):
-        return "danger"
-    if remaining_seconds < warn_s:
-        return "warn"
-    return "ok"
+    """ok / warn / danger: one decision with the customer's page (rental.rules.urgency)."""
+    return rules.urgency(status, remaining_seconds, warn_s)
 
 
 def init_app(app: Flask) -> None:

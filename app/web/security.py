@@ -212,32 +212,7 @@ def launch():
     return response
 
 
-#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    """A CSV cell a spreadsheet shows as text: one that begins like a formula gets a leading apostrophe
-    (an account named =HYPERLINK(…) must not become a live link). Numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class SpreadsheetSafeWriter:
-    """csv.writer whose every text cell goes through spreadsheet_safe."""
-
-    def __init__(self, out, **kwargs):
-        import csv
-
-        self._writer = csv.writer(out, **kwargs)
-
-    def writerow(self, row):
-        return self._writer.writerow([spreadsheet_safe(cell) for cell in row])
-
-    def writerows(self, rows):
-        for row in rows:
-            self.writerow(row)
+from ..csvfile import FORMULA_STARTS, spreadsheet_safe  # noqa: E402,F401 - one CSV writer for every CSV (app/csvfile.py)
 
 
 def add_headers(response):

@@ -111,6 +111,9 @@ def server():
                 "technician token for %(url)s.", url=url))
     else:
         flash(_("Server settings saved."))
+    syncer = state().syncer
+    if syncer is not None:  # a new server or token (issue 23: after a revoked one) is tried at once
+        syncer.poke()
     return redirect_to(url_for("settings.index"))
 
 
@@ -119,7 +122,7 @@ def language():
     """Choose the UI language (kept in the store; the system's language when none is chosen)."""
     code = request.form.get("language", "")
     services.set_settings(core.uow(), language=code if code in LANGUAGES else None)
-    state().language = code if code in LANGUAGES else None
+    state().choose_language(code if code in LANGUAGES else None)
     return redirect_to(url_for("settings.index"))
 
 

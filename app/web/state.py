@@ -126,6 +126,15 @@ class WebState:
     #: called with (app, store) once a store is open (web/sync.py starts the background syncer here)
     on_open: list = field(default_factory=list)
 
+    #: where the chosen language is kept in the clear, so the unlock page speaks it after a restart (issue 23)
+    language_path: Path | None = None
+
+    def choose_language(self, code: str | None) -> None:
+        """The UI language (None: the system's), in memory and beside the store for the next unlock page."""
+        self.language = code
+        if self.language_path is not None:
+            save_language(self.language_path, code)
+
     def open(self, store, app) -> None:
         """Unlocked: keep the store, remember the chosen language, start what waits for an open store."""
         with self.lock:
@@ -133,7 +142,7 @@ class WebState:
             self.throttle.succeeded()
             from .. import services
 
-            self.language = services.get_settings(store.unit_of_work()).language
+            self.choose_language(services.get_settings(store.unit_of_work()).language)
             for hook in self.on_open:
                 hook(app, store)
 
@@ -152,6 +161,35 @@ class WebState:
                     self.store = None
 
 
+LANGUAGE_FILE = "ui-language"
+#: The languages a language file may name (app/web/i18n.py LANGUAGES; read here without importing Flask-Babel).
+_KNOWN_LANGUAGES = ("en", "fr")
+
+
+def load_language(path: Path) -> str | None:
+    """The language chosen in Settings, as kept beside the store (no secret: two letters); None when unset."""
+    try:
+        code = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return code if code in _KNOWN_LANGUAGES else None
+
+
+def save_language(path: Path, code: str | None) -> None:
+    """Keep the chosen language for the unlock page (0600 like every file of the data folder); none: removed."""
+    from .. import private
+
+    try:
+        if code in _KNOWN_LANGUAGES:
+            if path.parent.is_dir():
+                with private.open_new(path, "w", encoding="ascii") as out:
+                    out.write(code + "\n")
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:  # a read-only folder: the store's own checks say so; the page falls back to the system's
+        pass
+
+
 def init_app(app: Flask) -> WebState:
     state = WebState(
         clock=make_clock(app.config.get("CLOCK")),
@@ -162,6 +200,8 @@ def init_app(app: Flask) -> WebState:
             path=Path(app.config["RENTDESK_HOME"]) / THROTTLE_FILE,
         ).load(),
     )
+    state.language_path = Path(app.config["RENTDESK_HOME"]) / LANGUAGE_FILE
+    state.language = load_language(state.language_path)  # the unlock page speaks the chosen language
     app.extensions[EXTENSION] = state
     app.extensions["rentdesk.shutdown"] = state.close  # app/launcher.py close_app() calls it
     return state

@@ -489,3 +489,21 @@ def test_the_first_run_check_refuses_plain_http_to_another_machine_as_data_befor
     check = transport.check_connection("http://licenses.example.com", "tok", Keyring())
     assert (check.ok, check.code, check.field) == (False, "insecure-url", "server_url")
     assert (check.reason.code, check.reason.params["host"]) == ("url-in-clear", "licenses.example.com")
+
+
+def test_a_revoked_token_stops_the_background_retries_until_a_new_token_and_nothing_is_lost(server, laptop, clock):
+    """Issue 23: a revoked token is no outage: retrying every 5 s cannot help, so the syncer waits its longest
+    back-off (a new token in Settings pokes it); the queued change stays and is sent with the new token."""
+    from license_server import admin
+
+    store = laptop("a")
+    account = services.create_account(store.unit_of_work(), clock, "Acme Dental", "office@acme-dental.example")
+    admin.revoke_technician(server.ctx, admin.list_technicians(server.ctx)[0].id)
+    syncer = services.BackgroundSyncer(store, clock, interval_s=300, min_backoff_s=5, max_backoff_s=600)
+    assert syncer.step() == 600
+    assert syncer.last_report.error_reason.code == "sync-token-revoked"
+    assert services.sync_status(store.unit_of_work()).needs_new_token
+    services.set_settings(store.unit_of_work(), token=server.add_technician("Acme Partners", "Ann again"))
+    assert syncer.step() == 300 and syncer.last_report.ok
+    assert services.account_detail(store.unit_of_work(), clock, account.account_id).is_confirmed
+    assert not services.sync_status(store.unit_of_work()).needs_new_token

@@ -51,3 +51,54 @@ def test_export_with_a_wrong_passphrase_writes_nothing(tmp_path, monkeypatch, ca
     assert main(["export", "--home", str(home), "--to", str(tmp_path / "out")]) == 1
     assert "wrong passphrase" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_exported_csv_cells_that_look_like_formulas_stay_text_and_files_start_with_the_utf8_mark(
+        tmp_path, monkeypatch, capsys):
+    """Issue 23: names and serials like =HYPERLINK(…) or =cmd|… are neutralised as in the statement CSV (one
+    function, app/csvfile.py), and a BOM lets Excel read "Hôtel" right."""
+    home = tmp_path / "laptop"
+    store = services.initialise(home, PASSPHRASE, kdf=KDF)
+    clock = SystemClock()
+    queued = services.create_account(store.unit_of_work(), clock, '=HYPERLINK("http://evil.example","Lac")',
+                                     "it@hotel-du-lac.example")
+    services.register_pbx(store.unit_of_work(), clock, queued.account_id, name="@SUM(A1)", serial="=cmd|' /C calc'!A0",
+                          platform="vmware", firmware="13r2")
+    store.close()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSPHRASE + "\n"))
+    assert main(["export", "--home", str(home), "--to", str(tmp_path / "out")]) == 0
+    for name in ("accounts.csv", "pbxs.csv", "queue.csv", "statement.csv"):
+        data = (tmp_path / "out" / name).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), name
+        for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))):
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), (name, row)
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / "accounts.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.example","Lac")'
+
+
+def test_export_into_an_existing_folder_is_refused_before_the_passphrase_is_asked(tmp_path, monkeypatch, capsys):
+    home, _account_id = laptop(tmp_path)
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no passphrase: it is not even read
+    assert main(["export", "--home", str(home), "--to", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "exists already: export writes only into a new folder it makes itself" in err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_file_linked_into_the_new_folder_is_never_followed(tmp_path):
+    """Belt and braces: even inside the folder it made, each file is created O_EXCL|O_NOFOLLOW."""
+    import pytest
+
+    from app.export import _PrivateFolder
+
+    victim = tmp_path / "notes.txt"
+    victim.write_text("mine\n")
+    folder = _PrivateFolder(tmp_path / "new")
+    try:
+        (tmp_path / "new" / "accounts.csv").symlink_to(victim)
+        with pytest.raises(FileExistsError):
+            folder.write("accounts.csv", "secret")
+    finally:
+        folder.close()
+    assert victim.read_text() == "mine\n"

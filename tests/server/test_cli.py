@@ -163,3 +163,29 @@ def test_create_app_accepts_flasks_own_config_keys_beside_ours(tmp_path):
     assert app.config["TESTING"] is True and app.testing
     with pytest.raises(SettingsError, match="unknown setting"):
         create_app({"TESTNG": True, "SIGNING_KEY_PATH": str(key_path)})
+
+
+def test_an_operator_lists_revokes_and_audits_technicians(tmp_path, env):
+    """Issue 23, DESIGN §5: the argparse program prints exactly the binding lines on stdout."""
+    import pwd
+
+    run(env, "gen-key", "--kid", "vendor-2026", "--out", str(tmp_path / "keys"))
+    run(env, "init-db")
+    token = run(env, "add-technician", "--partner", "Acme Telecom", "--name", "Ann", "--expires-days", "30").stdout
+    [line] = run(env, "list-technicians").stdout.splitlines()
+    technician_id, partner, name, created, state = line.split("\t")
+    assert (partner, name, state) == ("Acme Telecom", "Ann", "active")
+    assert len(created) == 20 and created.endswith("Z") and created[10] == "T"
+    revoked = run(env, "revoke-technician", technician_id)
+    assert revoked.stdout == "" and "401 token-revoked" in revoked.stderr
+    assert run(env, "list-technicians").stdout.endswith("\trevoked\n")
+    again = run(env, "revoke-technician", technician_id)
+    assert "was revoked already" in again.stderr
+    missing = run(env, "revoke-technician", "999", check=False)
+    assert missing.returncode == 1 and "list-technicians" in missing.stderr
+    audit = [line.split("\t") for line in run(env, "audit").stdout.splitlines()]
+    user = pwd.getpwuid(os.getuid()).pw_name
+    assert [(row[1].split(" ")[0], row[2], row[3]) for row in audit] == [
+        (user, "revoke-technician", technician_id), (user, "revoke-technician", technician_id),
+        (user, "add-technician", "--partner 'Acme Telecom' --name Ann --expires-days 30"), (user, "init-db", "")]
+    assert token.strip() not in run(env, "audit").stdout

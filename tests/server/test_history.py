@@ -122,7 +122,7 @@ def test_a_stop_found_inside_an_op_is_recorded_before_it_at_its_own_second(anne,
     depletes_at = anne.account(account_id)["depletes_at"]
     clock.set(depletes_at + DAY)
     opened = history(anne, account_id)  # every answer is as of now: the stop shows before the sweep wrote it
-    assert opened["events"][0] == {"id": None, "at": depletes_at, "kind": "suspended", "technician": None,
+    assert opened["events"][0] == {"id": None, "at": depletes_at, "kind": "suspended", "technician": None, "by": None,
                                    "code": "event-suspended", "params": {},
                                    "message": "Suspended: the credit was used up, the installations stopped"}
     anne.load(account_id, "10")  # the load settles past the end first: stop, load, resume

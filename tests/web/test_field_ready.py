@@ -439,8 +439,9 @@ def test_the_french_statement_csv_has_the_period_french_headers_semicolons_and_d
 
     account = statement_of_a_day(unlocked, csrf, server, clock)
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
-    text = unlocked.get(account + "/statement.csv?start=2027-01-01&end=2027-01-31").data.decode()
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    data = unlocked.get(account + "/statement.csv?start=2027-01-01&end=2027-01-31").data
+    assert data.startswith("\ufeff".encode())  # issue 23: the UTF-8 mark, so Excel reads "Relevé" right
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Relevé", "Acme Hotel"]
     assert rows[1] == ["Du", "2027-01-01", "Au (inclus)", "2027-01-31"]
     assert rows[3][:5] == ["PBX", "Référence", "Article", "Quantité", "Prix unitaire par mois (iSC)"]

@@ -79,3 +79,51 @@ def test_an_htmx_request_on_a_locked_app_is_told_to_load_the_unlock_page(unlocke
     lock(unlocked, csrf)
     response = unlocked.get("/accounts/", headers={"HX-Request": "true"})
     assert response.headers["HX-Redirect"].endswith("/unlock")
+
+
+def test_an_empty_passphrase_is_not_counted_as_a_wrong_guess(unlocked, csrf):
+    """Issue 23: pressing Enter on an empty field asks for the passphrase; it brings no wait nearer."""
+    lock(unlocked, csrf)
+    for _ in range(5):
+        empty = unlocked.post("/unlock", data={"passphrase": "", "csrf_token": csrf})
+        assert empty.status_code == 200 and b"Type your passphrase" in empty.data
+        assert b"Wrong passphrase" not in empty.data
+    for _ in range(2):  # two real wrong guesses: still under the three free attempts
+        unlocked.post("/unlock", data={"passphrase": "wrong wrong", "csrf_token": csrf})
+    assert unlocked.post("/unlock", data={"passphrase": PASSPHRASE, "csrf_token": csrf}).status_code == 302
+
+
+def test_the_unlock_page_speaks_the_language_chosen_in_settings_after_a_restart(tmp_path, clock, csrf):
+    """Issue 23: French chosen in Settings; RentDesk is closed and started again: the unlock page is French, not
+    the system's English (the choice is kept beside the store, in the clear: two letters, no secret)."""
+    from app import create_app
+    from app.web.security import csrf_token
+
+    from .conftest import FAST_KDF
+
+    config = {"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": True, "CLOCK": clock,
+              "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"}
+
+    def launched(app):
+        client = app.test_client()
+        assert client.get("/launch?secret=" + app.config["LAUNCH_SECRET"]).status_code == 302
+        return client
+
+    first = create_app(dict(config))
+    try:
+        client = launched(first)
+        token = csrf_token(first)
+        assert client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "offline",
+                                               "csrf_token": token}).status_code == 302
+        client.post("/settings/language", data={"language": "fr", "csrf_token": token})
+    finally:
+        first.extensions["rentdesk.shutdown"]()
+    again = create_app(dict(config))
+    try:
+        client = launched(again)
+        page = client.get("/unlock", headers={"Accept-Language": "en-US,en"}).data.decode()
+        assert 'lang="fr"' in page and "Déverrouiller" in page
+        wrong = client.post("/unlock", data={"passphrase": "pas le bon", "csrf_token": csrf_token(again)})
+        assert "Phrase de passe erronée" in wrong.data.decode()
+    finally:
+        again.extensions["rentdesk.shutdown"]()
