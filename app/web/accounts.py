@@ -359,10 +359,7 @@ def delete(account_id: str):
                 try:
                     services.delete_account(core.uow(), core.clock(), account_id, milli)
                 except services.Refused as error:
-                    if error.rule == "R13":
-                        form.error("confirm_amount", _(
-                            "The account now holds more than the %(shown)s you confirmed: credit was loaded since. "
-                            "Check the new amount and type it to confirm.", shown=fmt_milli(milli)), "R13")
+                    # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
                     shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
                     shown_at = account.confirmed.at
