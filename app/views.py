@@ -165,6 +165,7 @@ class LicensePreview:
     after: Figures  # balance, new monthly consumption, new runtime and end date
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
     missing_milli: int  # iSC missing for R14 (0 when enough)
+    decision: Any = None  # the core's decision when ok (rental.ops.Decision): queueing it decides no second time
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
     by its kind's declaration as the server checks them, a key it carries verified offline and refused when
     this laptop knows it used (R11, R24), the core's decision on the account with its queued ops (the call the
     server makes), then the op at the end of the outbox with the PBX revision it was made on. Returns the op
-    with the decision (its warnings, its state: what the screens say next); Refused with every problem."""
+    with the decision (its warnings, its state: what the screens say next); Refused with every problem.
+    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice."""
     declared = KINDS[kind]
     fields = checks.op_fields(kind, fields, partial=True)
     key = _read_key(uow, fields["key"]) if declared.carries_key else None
@@ -148,7 +149,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
         queued = queue(uow, now, account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(sorted(desired.items()))},
-                       book=book)
+                       book=book, decided=preview.decision)
         uow.commit()
         return queued
 
@@ -349,4 +350,4 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
     return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
                           current=_figures(state.billing, now, book, book.plan(state)),
                           after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
-                          missing_milli=0)
+                          missing_milli=0, decision=decision)
