@@ -58,7 +58,8 @@ class Refused(Exception):
 FIELD_OF_CODE = {"firmware-invalid": "firmware", "firmware-too-old": "firmware", "platform-refused": "platform",
                  "cloud-needs-contract": "platform", "platform-unknown": "platform", "mode-unknown": "mode",
                  "serial-duplicate": "serial", "cloud-contract-in-use": "cloud_contract",
-                 "still-renting": "mode", "forfeit-consent": "confirm_forfeit_milli"}
+                 "still-renting": "mode", "forfeit-consent": "confirm_forfeit_milli",
+                 "purchased-licenses": "purchased_removed"}
 
 
 class NeedsConfirmation(Exception):

@@ -16,7 +16,7 @@ from rental import ops as decider
 from rental import reload
 from rental.billing import Account, Line
 from rental.errors import Refusal
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.reload import Deposit
 from rental.rules import Policy, Reduction
@@ -84,9 +84,9 @@ class AccountState:
     auto_reload_days = property(lambda self: self.core.auto_reload_days)  # R24: 0 off, 14 or 28
     deposits = property(lambda self: self.core.deposits)  # R24: keys held for the account, oldest first
 
-    def plan(self, policy: Policy) -> "Plan":
+    def plan(self, policy: Policy, prices: PriceHistory | None = None) -> "Plan":
         """What automatic reload will still do for this account (R24)."""
-        return Plan(self.auto_reload_days, self.deposits, policy)
+        return Plan(self.auto_reload_days, self.deposits, policy, prices)
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ class Plan:
     days: int = 0
     deposits: tuple[Deposit, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    prices: PriceHistory | None = None  # each reload re-rates at the list in force at its second (R24, R23)
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,14 @@ def deposits_from_payload(payload: dict) -> tuple[Deposit, ...]:
     return reload.ordered(Deposit.from_dict(raw) for raw in payload.get("deposits") or ())
 
 
-def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy()) -> AccountState:
-    """The snapshot run forward to now, through the automatic reloads whose second has come (R24), exactly as
-    the server answers it (DESIGN §5: every answer is as of the server's now)."""
+def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy(),
+                       prices: PriceHistory | None = None) -> AccountState:
+    """The snapshot run forward to now, through the automatic reloads whose second has come (R24), each re-rated
+    at the list in force at its second, exactly as the server answers it (DESIGN §5: every answer is as of the
+    server's now)."""
     days = payload.get("auto_reload_days") or 0
     raw = account_from_payload(payload)
-    done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of))
+    done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of), prices)
     account, deposits = settled.account, done.deposits
     facts = {pbx["pbx_id"]: decider.Pbx(
         pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
@@ -175,9 +178,10 @@ def figures(account: Account, now: int, plan: Plan | None = None) -> Figures:
         return Figures(at=now, balance_ticks=account.balance, rate_ticks_per_s=account.rate,
                        monthly_milli=account.monthly_milli, remaining_seconds=account.remaining_seconds,
                        ends_at=account.depletes_at, status=account.status)
-    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of))
+    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of),
+                                   plan.prices)
     account = settled.account
-    ahead = reload.run(account, done.deposits, plan.days, plan.policy, None)
+    ahead = reload.run(account, done.deposits, plan.days, plan.policy, None, plan.prices)
     ends_at = ahead.account.depletes_at
     return Figures(at=now, balance_ticks=account.balance, rate_ticks_per_s=account.rate,
                    monthly_milli=account.monthly_milli,
@@ -195,16 +199,17 @@ def burn_points(account: Account, now: int, count: int = 24,
     """(second, balance) from now to the end of credit, evenly spaced; flat for 30 days when nothing runs. With a
     plan, the held keys are redeemed on the way (R24): each reload is drawn at its second, before and after."""
     plan = plan or Plan()
-    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of))
+    done, settled = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of),
+                                   plan.prices)
     account, deposits = settled.account, done.deposits
-    ahead = reload.run(account, deposits, plan.days, plan.policy, None)
+    ahead = reload.run(account, deposits, plan.days, plan.policy, None, plan.prices)
     end = ahead.account.depletes_at
     span = (end - now) if end is not None else 30 * 86_400
     count = max(2, count)
     times = {now + span * i // (count - 1) for i in range(count)}
     for made in ahead.reloads:  # the step of each reload: the second before it and its own
         times.update((made.at - 1, made.at) if made.at > now else ())
-    points = [(t, reload.balance_at(account, deposits, plan.days, plan.policy, t)) for t in sorted(times)]
+    points = [(t, reload.balance_at(account, deposits, plan.days, plan.policy, t, plan.prices)) for t in sorted(times)]
     return tuple(points), end
 
 
@@ -237,10 +242,13 @@ def _item_name(prices: PriceList | None, ref: str) -> str:
 class Book:
     """Every account of the store as of now: verified state, and the state with pending ops applied."""
 
-    def __init__(self, now: int, pricelist: PriceList | None, policy: Policy = Policy()):
+    def __init__(self, now: int, pricelist: PriceList | None, policy: Policy = Policy(),
+                 prices: PriceHistory | None = None):
         self.now = now
         self.pricelist = pricelist
         self.policy = policy
+        #: the lists received: a reload re-rates at the one in force at its second (R24)
+        self.prices = prices if prices is not None else PriceHistory((pricelist,))
         self._confirmed: dict[str, AccountState] = {}
         self._pending: dict[str, AccountState] = {}
         self._ops: dict[str, list[OutboxOp]] = {}
@@ -264,10 +272,10 @@ class Book:
         # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
         now = max([now] + [row.as_of for row in rows])
         pricelist, policy = replica.current_pricelist_and_policy()
-        book = cls(now, pricelist, policy)
+        book = cls(now, pricelist, policy, replica.price_history(pricelist))
         for row in rows:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now,
-                                                                 policy)
+                                                                 policy, book.prices)
         book.history = LaptopHistory.load(replica, now, policy)
         for op in (outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
                    else outbox.ops_of_accounts(account_id)):
@@ -356,11 +364,11 @@ class Book:
     def context(self, key: decider.ActivationKey | None = None) -> decider.Context:
         """What the core needs to decide an op offline as the server will (DESIGN §6, offline checks)."""
         return decider.Context(now=self.now, pricelist=self.pricelist, policy=self.policy, history=self.history,
-                               key=key)
+                               key=key, prices=self.prices)
 
     def plan(self, state: AccountState) -> Plan:
         """Automatic reload of state as the figures use it (R24), with the server's policy."""
-        return state.plan(self.policy)
+        return state.plan(self.policy, self.prices)
 
     def decide(self, account_id: str, kind: str, fields: dict) -> tuple[AccountState | None, decider.Decision]:
         """The decision the server would take on this op now, on the account with its queued ops applied;

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from rental import billing
 from rental.errors import PriceListError, SignatureError
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.rules import Policy
 from rental.validation import shown
@@ -185,6 +185,15 @@ class Replica:
         payload = json.loads(row.payload)
         return PriceList.from_dict(payload), Policy.from_dict(payload.get("policy"))
 
+    def price_history(self, current: PriceList | None) -> PriceHistory:
+        """Every verified list this laptop received, by publication: an automatic reload re-rates at the one in
+        force at its second (R24, R23), as the server does."""
+        older = self._session.scalars(select(PricelistReplica).where(PricelistReplica.is_current.is_(False))
+                                      .order_by(PricelistReplica.received_at, PricelistReplica.published_at))
+        lists = [PriceList.from_dict(json.loads(row.payload)) for row in older]
+        # two lists of one second: the later publication is in force, so the current one comes last
+        return PriceHistory(lists + ([current] if current is not None else []))
+
     def get_account(self, account_id: str) -> AccountReplica | None:
         return self._session.get(AccountReplica, account_id)
 
@@ -330,7 +339,8 @@ class Replica:
     # ------------------------------------------------------------------ R6's memory of this laptop's applied ops
 
     def reductions_since(self, since: int) -> list[Reduction]:
-        return list(self._session.scalars(select(Reduction).where(Reduction.at >= since)))
+        return list(self._session.scalars(select(Reduction).where(Reduction.at >= since)  # in the order made (R6)
+                                          .order_by(Reduction.at, Reduction.id)))
 
     def toggles_after(self, after: int) -> list[ToggleOccurrence]:
         return list(self._session.scalars(select(ToggleOccurrence).where(ToggleOccurrence.at > after)))

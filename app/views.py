@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from rental.money import TICKS_PER_MILLI
 from rental.reasons import Reason
 
 from .clock import ClockNotice
@@ -28,6 +29,12 @@ class Figures:
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
     resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
+
+    @property
+    def has_credit(self) -> bool:
+        """The balance shows at least 0.001 iSC (amounts are shown rounded down): the words beside it say "used up"
+        or "credit kept" only when the figure agrees (issue 22)."""
+        return self.balance_ticks >= TICKS_PER_MILLI
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,8 @@ def accounts():
 
 def _signed_account(ctx: ServerContext, record: store.AccountRecord, now: int, prices) -> dict:
     """The account envelope as of now, with what the policy and the current list say of it (R18, R19)."""
-    return ctx.sign("account", account_payload(record, now, ctx.policy, prices.pricelist if prices else None))
+    return ctx.sign("account", account_payload(record, now, ctx.policy, prices.pricelist if prices else None,
+                                                prices.history if prices else None))
 
 
 def _own_account(connection, account_id: str) -> store.AccountRecord:
@@ -196,8 +197,9 @@ def ledger(account_id: str):
             state = record.state()
             if now > state.as_of:  # charged (and reloaded, R24) by the time of the answer, written at the next
                 # change or sweep
+                prices = ctx.current_prices(connection)
                 done, settled = reload.forward(state, record.deposits, record.row["auto_reload_days"] or 0,
-                                               ctx.policy, now)
+                                               ctx.policy, now, prices.history if prices else None)
                 lines += [_line(None, entry, open_=True) for entry in reversed(done.entries + settled.entries)]
         C = models.ledger.c
         query = select(models.ledger).where(C.account_id == record.id)

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, Engine, select
 
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.signing import Keyring, SigningKey, load_signing_key
 
 from . import models
@@ -32,6 +32,7 @@ class CurrentPrices:
     row_id: int
     pricelist: PriceList
     envelope: dict
+    history: PriceHistory  # every list published: an automatic reload re-rates at the one in force then (R24)
 
 
 LATEST_PRICES = Sql("SELECT max(id) FROM pricelists")  # on every /sync: plain SQL, an index look-up
@@ -105,13 +106,15 @@ class ServerContext:
         cached = self._prices
         if cached is not None and cached.row_id == latest:
             return cached
-        row = connection.execute(select(models.pricelists).where(models.pricelists.c.id == latest)).one()
-        pricelist = PriceList.from_dict(json.loads(row.body), published_at=row.published_at)
+        rows = connection.execute(select(models.pricelists).where(models.pricelists.c.id <= latest)
+                                  .order_by(models.pricelists.c.id)).all()
+        lists = [PriceList.from_dict(json.loads(each.body), published_at=each.published_at) for each in rows]
+        row, pricelist = rows[-1], lists[-1]
         payload = {"version": pricelist.version, "published_at": row.published_at,
                    "items": [item.to_dict() for item in pricelist.items.values()],
                    "policy": self.policy.to_dict()}  # the thresholds the app's offline checks use (DESIGN §5)
         with self._lock:
-            self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload))
+            self._prices = CurrentPrices(latest, pricelist, self.sign("pricelist", payload), PriceHistory(lists))
             return self._prices
 
     def forget_prices(self) -> None:

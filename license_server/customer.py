@@ -140,7 +140,11 @@ class Words:
         if isinstance(params.get("detail"), str):
             params["detail"] = params["detail"].rstrip(".")
         return render(reason.code, params, self.gettext(template) if template else None, translate=self.gettext,
-                      amount=self.milli, moment=self.moment, words=self._word)
+                      amount=self.milli, moment=self.moment, words=self._word, days=self.days)
+
+    def days(self, count: int) -> str:
+        """A number of days in the customer's plural forms ("1 jour", "3 jours"), never "day(s)"."""
+        return self.ngettext("%(num)d day", "%(num)d days", count) % {"num": count}
 
     def _word(self, name: str, value: str) -> str:
         if name == "got":
@@ -361,6 +365,8 @@ def page_view(ctx: ServerContext, record: store.AccountRecord, now: int, words: 
     return {
         "account": payload, "partner": row["partner"], "status": status, "now": now,
         "balance_ticks": payload["balance_ticks"], "monthly_milli": monthly,
+        # the words beside the balance agree with it: "used up" and "kept until" only as it shows (issue 22)
+        "has_credit": payload["balance_ticks"] >= TICKS_PER_MILLI,
         "daily_milli": decider.daily_milli(monthly), "ends_at": ends_at, "remaining": remaining,
         "urgency": rules.urgency(status, remaining, ctx.policy.min_credit_days * SECONDS_PER_DAY),
         "resume_needs_milli": payload["resume_needs_milli"], "retained_until": payload["retained_until"],

@@ -6,7 +6,7 @@ from typing import Any
 
 from rental import ops as decider
 from rental import reload
-from rental.pricing import PriceList
+from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.rules import Policy
 
@@ -14,14 +14,17 @@ from .store import AccountRecord
 
 
 def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
-                    pricelist: PriceList | None = None) -> dict[str, Any]:
+                    pricelist: PriceList | None = None, prices: PriceHistory | None = None) -> dict[str, Any]:
     """The account as of the server's now: past depletes_at it is suspended, charged up to that second (R18);
-    with when unused credit expires (R19) and, suspended, the least load that resumes it at the current list."""
+    with when unused credit expires (R19) and, suspended, the least load that resumes it at the current list.
+    Automatic reloads re-rate at the list in force at their seconds (prices; by default pricelist alone, R24)."""
+    if prices is None:
+        prices = PriceHistory((pricelist,))
     row = record.row
     state = record.state()
     deposits, days = record.deposits, row.get("auto_reload_days") or 0
     if not state.deleted and now > state.as_of:  # reloads whose second has passed are applied (R24)
-        done, settled = reload.forward(state, deposits, days, policy, now)
+        done, settled = reload.forward(state, deposits, days, policy, now, prices)
         state, deposits = settled.account, done.deposits
     status = state.status
     pbxs = []
@@ -55,7 +58,7 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
         "auto_reload_days": days,
         "deposits": [deposit.to_dict() for deposit in deposits],
         "reload_at": reload.next_reload_at(state, days, deposits),
-        "ends_at": reload.ends_at(state, deposits, days, policy) if not state.deleted else None,
+        "ends_at": reload.ends_at(state, deposits, days, policy, prices) if not state.deleted else None,
         # R26: the rental terms the customer accepted at creation (null before the vendor published any)
         "terms_version": row.get("terms_version"), "terms_accepted_by": row.get("terms_accepted_by"),
         "terms_accepted_at": row.get("terms_accepted_at"),

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.support import NullTranslations, Translations
 
+from rental import validation
 from rental.money import SECONDS_PER_DAY, format_milli, format_ticks
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
@@ -234,7 +235,7 @@ def message(letter: Letter, customer: Customer, *, sender: str, now: int) -> Ema
     """The letter as a mail: plain text, and the same words as HTML."""
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = customer.email
+    mail["To"] = validation.ascii_address(customer.email)  # an accented domain travels as IDNA (SMTP)
     mail["Subject"] = letter.subject
     mail["Date"] = formatdate(now, usegmt=True)
     mail["Message-ID"] = make_msgid(domain="rentdesk.invalid")

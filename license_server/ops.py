@@ -202,7 +202,8 @@ class Batch:
         if declared.carries_key and record is not None and not record.row["deleted"]:
             key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
-                              policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key)
+                              policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key,
+                              prices=self.prices.history if self.prices else None)
         # the state the previous op of the batch left (the record holds the same, written), else read from it
         before = (self.decided.get(record.id) or record_state(record)) if record is not None else None
         if declared.opens_account and record is None:
@@ -268,9 +269,10 @@ class Batch:
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
+        prices = self.prices.history if self.prices else None
         save_deposits(self.connection, record, before, decision)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
-                   entries=decision.entries, writes=self.writes,
+                   entries=decision.entries, writes=self.writes, prices=prices,
                    mails=notices.from_events(record.id, decision.events, after.billing.as_of), **columns)
         if decision.reductions or decision.restored:
             serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
@@ -387,7 +389,7 @@ class ToggleHistory:
                 self._occurrences[(partner, serial)] = 0
             marks, params = in_list("s", chunk)
             rows = Sql.of(f"SELECT at, serial, ref, from_qty, to_qty FROM reductions "
-                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since").run(
+                       f"WHERE partner = :p AND serial IN ({marks}) AND at >= :since ORDER BY at, id").run(
                 self.connection, {**params, "p": partner, "since": self.now - self.policy.toggle_window_s})
             for row in rows:
                 self._reductions[(partner, row[1])].append(rules.Reduction(*row))

@@ -115,13 +115,13 @@ def load_partner(connection: Connection, partner: str) -> dict[str, AccountRecor
 
 
 def state_columns(state: billing.Account, row: dict[str, Any], settings: Settings,
-                  deposits: tuple[Deposit, ...] = ()) -> dict[str, Any]:
+                  deposits: tuple[Deposit, ...] = (), prices=None) -> dict[str, Any]:
     """The account row's columns that follow from the running state, reminder schedule included (R20): the
     reminders hang off the end counting the keys automatic reload will redeem (R24), so held keys that cover
     the weeks ahead keep the customer from being told to buy."""
     depletes_at = state.depletes_at
     days = row.get("auto_reload_days") or 0
-    ends_at = reload.ends_at(state, deposits, days, settings.policy) if days and deposits else depletes_at
+    ends_at = reload.ends_at(state, deposits, days, settings.policy, prices) if days and deposits else depletes_at
     return {
         "as_of": state.as_of,
         "balance_ticks": state.balance,
@@ -193,11 +193,12 @@ class Writes:
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
          entries: Iterable[Entry] = (), writes: Writes | None = None, mails: Iterable[dict[str, Any]] = (),
-         **columns: Any) -> int:
+         prices=None, **columns: Any) -> int:
     """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision.
 
     Set record.deposits first when they changed (R24); mails are the stops and resumes (R18) the decision found
-    (notices.from_events: the same events its history records).
+    (notices.from_events: the same events its history records); prices, the lists published (the reloads ahead
+    re-rate at them, R24).
 
     With writes, the account row and ledger lines wait for writes.flush() (before the commit).
     """
@@ -206,7 +207,7 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     pending = writes or Writes()
     if state is not None or "auto_reload_days" in columns:
         state = state if state is not None else record.state()
-        row.update(state_columns(state, row, settings, record.deposits))
+        row.update(state_columns(state, row, settings, record.deposits, prices))
         if writes is None:
             save_lines(connection, record.id, record.lines, state.lines)
         else:

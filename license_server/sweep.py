@@ -67,16 +67,18 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             if record is None or record.row["deleted"]:
                 continue
             before = ops.record_state(record)
-            decision = decider.reload_until(before, now, ctx.policy)
+            found = ctx.current_prices(connection)
+            prices = found.history if found else None  # R24: each reload re-rates at the list in force at its second
+            decision = decider.reload_until(before, now, ctx.policy, prices)
             if not decision.reloads:
                 continue
             # R25: each reload (and a stop or resume it made) in the account's history, at its second, by nobody;
             # the customer's mails (R18) follow the same events
             noted = decider.with_stops(before, replace(decision, events=decider.reload_events(decision.reloads)),
-                                       ctx.policy)
+                                       ctx.policy, prices)
             ops.save_deposits(connection, record, before, decision)
             store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
-                       mails=notices.from_events(record.id, noted.events, decision.state.billing.as_of))
+                       mails=notices.from_events(record.id, noted.events, decision.state.billing.as_of), prices=prices)
             history.INSERT_EVENT.run(connection, history.rows(record.id, noted.events, now))
             made += len(decision.reloads)
     return made
@@ -205,15 +207,17 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                                  language=row["language"], zone=settings.MAIL_TIMEZONE,
                                  link=links.current_url(ctx, row))  # R27: the current link, whenever it is sent
         state = record.state()
+        found = ctx.current_prices(connection)
+        prices = found.history if found else None  # R24: reloads re-rate at the list in force at their seconds
         done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy,
-                                       max(now, state.as_of))
+                                       max(now, state.as_of), prices)
         projected, deposits = settled.account, done.deposits
         waiting = connection.execute(select(M.id, M.kind, M.about).where(
             M.account_id == account_id, models.MAIL_WAITING).order_by(M.about, M.id).limit(1)).first()
         if waiting is not None:  # R18: a stop or a resume, in the order they happened
             if waiting.kind == notices.STOPPED:
-                prices = ctx.current_prices(connection)  # R18: what a load must bring, at the current list
-                needs = decider.resume_needs(projected, prices.pricelist if prices else None, ctx.policy)
+                # R18: what a load must bring, at the current list
+                needs = decider.resume_needs(projected, found.pricelist if found else None, ctx.policy)
                 letter = mail.stopped(customer, at=waiting.about, monthly_milli=state.monthly_milli,
                                       resume_milli=needs)
             elif waiting.kind == links.LINK_MAIL:  # R27: a new link; an older generation's mail is not sent
@@ -223,7 +227,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
                     return links.LINK_MAIL + "-skipped"
                 letter = mail.new_link(customer)
             elif waiting.kind in (notices.RELOADED, notices.LAST_KEY):
-                letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx)
+                letter = _reload_letter(connection, customer, waiting.kind, waiting.about, record, projected, ctx,
+                                        prices)
             else:
                 letter = mail.resumed(customer, at=waiting.about, depletes_at=projected.depletes_at,
                                       balance_ticks=projected.balance, monthly_milli=state.monthly_milli)
@@ -243,7 +248,8 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
         if depletes_at is None or projected.suspended:
             return None
         # R20 counts the held keys automatic reload will redeem: the reminders hang off that end (R24)
-        depletes_at = reload.ends_at(projected, deposits, row["auto_reload_days"] or 0, ctx.policy) or depletes_at
+        depletes_at = reload.ends_at(projected, deposits, row["auto_reload_days"] or 0, ctx.policy,
+                                     prices) or depletes_at
         weeks, last_s = settings.REMINDER_WEEKS, settings.REMINDER_LAST_S
         kind = reminders.due_kind(depletes_at, now, row["reminder_sent_at"], weeks, last_s)
         sent_at = row["reminder_sent_at"] if kind is None else now
@@ -258,13 +264,13 @@ def _mail_one(ctx: ServerContext, mailer: Mailer, account_id: str, now: int) -> 
 
 
 def _reload_letter(connection, customer: mail.Customer, kind: str, at: int, record: store.AccountRecord,
-                   projected: billing.Account, ctx: ServerContext) -> mail.Letter:
+                   projected: billing.Account, ctx: ServerContext, prices=None) -> mail.Letter:
     """R24: the keys redeemed automatically at second `at` (read back from the keys table), or the last one went."""
     K = models.redeemed_keys.c
     amounts = connection.execute(select(K.amount_milli).where(
         K.account_id == record.id, K.at == at, K.deposited_at.is_not(None), K.held == false())).scalars().all()
     days = record.row["auto_reload_days"] or 0
-    ends = reload.ends_at(projected, record.deposits, days, ctx.policy)
+    ends = reload.ends_at(projected, record.deposits, days, ctx.policy, prices)
     if kind == notices.LAST_KEY:
         return mail.last_key(customer, at=at, ends_at=ends, days=days)
     return mail.reloaded(customer, at=at, amount_milli=sum(amounts), keys=len(amounts), held=len(record.deposits),

@@ -17,7 +17,7 @@ from .billing import Account, Entry, Line
 from .errors import Refusal, RuleViolation
 from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
 from .opkinds import Field, Names, OpKind, declare
-from .pricing import PriceList
+from .pricing import PriceHistory, PriceList
 from .reasons import Reason, event_code
 from .reload import Deposit, Reload
 from .rules import Policy, Reduction
@@ -107,6 +107,15 @@ class Context:
     policy: Policy = field(default_factory=Policy)
     history: History = field(default_factory=NoHistory)
     key: ActivationKey | None = None
+    #: the lists published (R23, R24): an automatic reload re-rates at the one in force at its second; by default
+    #: the current list alone, in force from its publication
+    prices: PriceHistory | None = None
+
+    @property
+    def price_history(self) -> PriceHistory:
+        if self.prices is not None:
+            return self.prices
+        return PriceHistory((self.pricelist,))
 
 
 @dataclass(frozen=True)
@@ -149,14 +158,15 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
         raise _refused("account-unknown")
     if state.billing.deleted:
         raise _refused("account-deleted")
-    before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy)  # R24: reloads due by now
+    prices = ctx.price_history
+    before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy, prices)  # R24: reloads due by now
     decision = KINDS[kind].decide(before.state, fields, ctx)
-    after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy)
+    after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy, prices)
     if before.reloads or after.reloads:
         decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
                            reloads=before.reloads + after.reloads,
                            events=reload_events(before.reloads) + decision.events + reload_events(after.reloads))
-    return with_stops(state, decision, ctx.policy)
+    return with_stops(state, decision, ctx.policy, prices)
 
 
 def reload_events(reloads) -> tuple[Event, ...]:
@@ -165,7 +175,7 @@ def reload_events(reloads) -> tuple[Event, ...]:
                  for done in reloads)
 
 
-def with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
+def with_stops(state: State, decision: Decision, policy: Policy, prices: PriceHistory | None = None) -> Decision:
     """R25: the stop and resume (R18) the op's settling found, around the op's own events (before: the stop at its
     second; after: the resume); with automatic reloads (R24) on the way, the end is the one they left."""
     if decision.state.billing == state.billing:
@@ -173,7 +183,7 @@ def with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
     ends = state.billing.depletes_at
     if decision.reloads:
         ends = reload.run(state.billing, state.deposits, state.auto_reload_days, policy,
-                          decision.state.billing.as_of).account.depletes_at
+                          decision.state.billing.as_of, prices).account.depletes_at
     stops, resumes = [], []
     for kind, at in stops_and_resumes(state.billing.suspended, ends, decision.state.billing):
         (stops if kind == STOPPED else resumes).append(Event(SUSPENDED_EVENT if kind == STOPPED else RESUMED_EVENT,
@@ -183,22 +193,23 @@ def with_stops(state: State, decision: Decision, policy: Policy) -> Decision:
     return replace(decision, events=tuple(stops) + decision.events + tuple(resumes))
 
 
-def reload_until(state: State, at: int, policy: Policy) -> Decision:
-    """The account with every automatic reload due by second `at` made, each at its exact second (R24); the
-    state is settled to the last reload only (what an answer "as of now" and the sweep see)."""
-    done = reload.run(state.billing, state.deposits, state.auto_reload_days, policy, at)
+def reload_until(state: State, at: int, policy: Policy, prices: PriceHistory | None = None) -> Decision:
+    """The account with every automatic reload due by second `at` made, each at its exact second and re-rated at
+    the list then in force (R24, R23); the state is settled to the last reload only (what an answer "as of now"
+    and the sweep see)."""
+    done = reload.run(state.billing, state.deposits, state.auto_reload_days, policy, at, prices)
     if not done.reloads:
         return Decision(state)
     return Decision(replace(state, billing=done.account, deposits=done.deposits), done.entries, reloads=done.reloads)
 
 
-def _reload_at_once(state: State, at: int, policy: Policy) -> Decision:
+def _reload_at_once(state: State, at: int, policy: Policy, prices: PriceHistory | None = None) -> Decision:
     """Reloads an op made due by now (a key deposited, reload switched on, a higher rate): at once, at its second."""
     due = reload.next_reload_at(state.billing, state.auto_reload_days, state.deposits)
     if due is None or due > at:
         return Decision(state)
     settled = billing.settle(state.billing, at)
-    done = reload_until(replace(state, billing=settled.account), at, policy)
+    done = reload_until(replace(state, billing=settled.account), at, policy, prices)
     return replace(done, entries=settled.entries + done.entries)
 
 
@@ -282,6 +293,8 @@ def update_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     if merged.mode != pbx.mode and merged.mode != "rental" and state.billing.lines_of(pbx.pbx_id):
         raise _refused("still-renting", pbx=pbx.name)  # R8: back to purchased only when it rents nothing
     _check_pbx(merged.mode, merged.platform, merged.firmware, state.cloud_contract)
+    if merged.mode == "rental" and pbx.mode != "rental" and fields.get("purchased_removed") is not True:
+        raise _refused("purchased-licenses", pbx=pbx.name)  # R8: only rented licenses once it rents
     merged = replace(merged, revision=pbx.revision + 1)
     events = []
     edited = {key: value for key, value in changes.items() if key != "mode" and getattr(pbx, key) != value}
@@ -618,7 +631,9 @@ declare(OpKind(
      Field("firmware", "firmware", False), Field("platform", "platform", False),
      Field("hardware_model", "text", False, 100),
      Field("mode", "mode", False, description="purchased → rental when R1 and R7 hold; rental → purchased "
-                                              "when it rents nothing (R8)")),
+                                              "when it rents nothing (R8)"),
+     Field("purchased_removed", "bool", False, description="purchased → rental: the technician confirms the "
+                                                           "PBX's purchased licenses were removed (R8)")),
     update_pbx, bumps_revision=True, describe=_describe_edit(PBX_FIELDS, on_pbx=True)))
 declare(OpKind(
     "set_licenses",

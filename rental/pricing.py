@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import PriceListError, RuleViolation
 from .money import MAX_MILLI, rate_ticks_per_s
@@ -130,6 +131,32 @@ class PriceList:
                 raise PriceListError("item-twice", index=index + 1, ref=item.ref)
             items[item.ref] = item
         return cls(version=version, published_at=when, items=items)
+
+
+
+class PriceHistory:
+    """The price lists published, oldest first: which one was in force at a second (R23, R24). An automatic
+    reload is a connection event at its own second and re-rates at the list in force then, the latest published
+    at or before it, whenever it is applied; later seconds than the newest list known are priced at it."""
+
+    __slots__ = ("_lists", "_times")
+
+    def __init__(self, lists: "Iterable[PriceList | None]" = ()):
+        known = sorted((each for each in lists if each is not None), key=lambda each: each.published_at)
+        self._lists = tuple(known)
+        self._times = tuple(each.published_at for each in known)
+
+    def at(self, second: int) -> "PriceList | None":
+        """The list in force at second: the latest published at or before it; None before the first."""
+        index = bisect_right(self._times, second)
+        return self._lists[index - 1] if index else None
+
+    @property
+    def latest(self) -> "PriceList | None":
+        return self._lists[-1] if self._lists else None
+
+    def __bool__(self) -> bool:
+        return bool(self._lists)
 
 
 def _item_from_dict(raw: Any, index: int) -> PriceItem:

@@ -3,7 +3,8 @@
 Screens and mails translate a reason from its ``code`` (Babel extracts the templates marked N_);
 ``render`` gives the English wording the server puts in ``message``. Parameters follow a naming
 convention that says how to show them: ``*_milli`` an amount in iSC, ``*_at`` a time (the screen's
-formatter; the core reads no calendar),
+formatter; the core reads no calendar), ``days`` a number of days with its noun ("1 day", "3 days": the
+reader's plural forms, never "day(s)"),
 a list is joined with commas, anything else as it is.
 """
 
@@ -87,6 +88,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "mode-unknown": ("bad-op", N_("Mode {mode} is unknown: a PBX is either rental or purchased.")),
     "purchased-mixing": ("R8", N_("This PBX runs purchased licenses; rented licenses cannot be mixed with them on one "
                                   "PBX. Switch it to rental mode first, or register a separate rental PBX.")),
+    "purchased-licenses": ("R8", N_("PBX {pbx} runs purchased licenses: remove them from the PBX, then confirm "
+                                    "it, before switching it to rental mode (a PBX never mixes both).")),
     "still-renting": ("R8", N_("PBX {pbx} still rents licenses: end its rent (no licenses) before switching it to "
                                "purchased licenses.")),
     # R13 deletion
@@ -96,10 +99,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "account-deleted": ("deleted", N_("This account was deleted: its iSC were forfeited and it takes no more "
                                       "changes.")),
     # R14, R18 credit
-    "min-credit": ("R14", N_("The credit does not cover this configuration for {days} days. Load at least "
+    "min-credit": ("R14", N_("The credit does not cover this configuration for {days}. Load at least "
                              "{missing_milli} more, then try again.")),
     "still-suspended": ("R18", N_("The credit does not yet resume the installation: {missing_milli} more are needed "
-                                  "to run its configuration for {days} day(s). Load that much more, or reduce "
+                                  "to run its configuration for {days}. Load that much more, or reduce "
                                   "the licenses.")),
     # R26 rental terms
     "terms-not-accepted": ("R26", N_("The customer must accept the rental terms version {version} before the "
@@ -376,7 +379,7 @@ EVENTS: dict[str, str] = {
     "pbx-registered-rental": N_("PBX {pbx} registered in rental mode (serial {serial})"),
     "pbx-registered-purchased": N_("PBX {pbx} registered with purchased licenses (serial {serial})"),
     "pbx-edited": N_("PBX {pbx} edited: {changes}"),
-    "pbx-to-rental": N_("PBX {pbx} switched to rental mode"),
+    "pbx-to-rental": N_("PBX {pbx} switched to rental mode; its purchased licenses were confirmed removed"),
     "pbx-to-purchased": N_("PBX {pbx} switched back to purchased licenses"),
     "licenses-changed": N_("Licenses of PBX {pbx} changed: {changes}"),
     "pbx-removed": N_("PBX {pbx} removed (serial {serial})"),
@@ -467,8 +470,14 @@ GOT_WORDS = {"object": N_("an object"), "list": N_("a list"), "text": N_("text")
              "other": N_("something else")}
 
 
+def english_days(count: int) -> str:
+    """A number of days with its English noun (the server's messages; screens pass their own plural forms)."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None = None,
-                 moment: Callable[[int], str] | None = None, words: Callable[[str, str], str] | None = None) -> str:
+                 moment: Callable[[int], str] | None = None, words: Callable[[str, str], str] | None = None,
+                 days: Callable[[int], str] | None = None) -> str:
     """One parameter as text, by the naming convention (amounts, times, lists; ``field`` and ``got`` are
     words the reader's language gives, through ``words(name, value)``)."""
     if isinstance(value, list | tuple):
@@ -483,6 +492,8 @@ def format_param(name: str, value: Any, *, amount: Callable[[int], str] | None =
             return words(name, value)
         return GOT_WORDS.get(value, value) if name == "got" else value
     if isinstance(value, int) and not isinstance(value, bool):
+        if name == "days":
+            return (days or english_days)(value)
         if name.endswith("_milli"):
             return (amount or format_milli)(value)
         if name.endswith("_at"):

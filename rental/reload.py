@@ -2,17 +2,20 @@
 
 One pure arithmetic for both sides: the license server answers, decides and sweeps with it, the app
 projects its meter, runtime, end date and chart with it, so both name the same second. Settling is
-additive (SPEC), so charging up to a reload and on from it charges exactly what one settle would.
+additive (SPEC), so charging up to a reload and on from it charges exactly what one settle would. A reload is an
+installation of iSC, so a connection event (R9, R23): at its second the account is re-rated at the list then in
+force (``prices``, a rental.pricing.PriceHistory), whoever applies it and whenever.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from . import billing, rules
 from .billing import Account, Entry
 from .money import SECONDS_PER_DAY, TICKS_PER_MILLI
+from .pricing import PriceHistory
 from .rules import Policy
 
 #: auto_reload_days: 0 is off, else the runtime (days) at which the oldest deposited key is redeemed.
@@ -81,11 +84,13 @@ class Run:
         return tuple(found)
 
 
-def run(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, until: int | None) -> Run:
+def run(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, until: int | None,
+        prices: PriceHistory | None = None) -> Run:
     """Redeem every deposited key whose reload second is at or before `until` (all of them when None), each at
-    its exact second, like a load by hand but without re-rating (R23: nobody connected); a suspended account
-    resumes when the credit then pays resume_min_days of its configuration (R18). O(reloads), whatever the
-    number of rented lines: the account is not re-validated at each step."""
+    its exact second, like a load by hand: a connection event (R9, R23), so the account is re-rated at the price
+    list in force at that second (prices.at(second); none known: the prices stay); a suspended account resumes
+    when the credit then pays resume_min_days of its configuration at those prices (R18). O(reloads) when the
+    prices do not move: the account is not re-validated at each step."""
     deposits = tuple(deposits)
     reloads: list[Reload] = []
     parts: list = []
@@ -94,7 +99,7 @@ def run(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy
         if at is None or (until is not None and at > until):
             break
         change = billing.settle(account, at)
-        settled = change.account
+        settled = rerated(change.account, prices.at(at) if prices else None)
         deposit, deposits = deposits[0], deposits[1:]
         ticks = deposit.amount_milli * TICKS_PER_MILLI
         balance = settled.balance + ticks
@@ -107,19 +112,31 @@ def run(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy
     return Run(account, deposits, tuple(reloads), tuple(parts))
 
 
-def forward(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int) -> tuple[Run, billing.Change]:
+def rerated(account: Account, pricelist) -> Account:
+    """The account's lines at pricelist's prices from its as_of on (R23); the same account when it is rated at
+    that list already or no list is known."""
+    if pricelist is None or account.price_version == pricelist.version or account.deleted:
+        return account
+    return replace(account, lines=billing.rerate(account.lines, pricelist), price_version=pricelist.version)
+
+
+def forward(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int,
+            prices: PriceHistory | None = None) -> tuple[Run, billing.Change]:
     """The account as of second `at`: its reloads up to `at`, then settled to `at` (for answers and meters)."""
-    done = run(account, deposits, days, policy, at)
+    done = run(account, deposits, days, policy, at, prices)
     return done, billing.settle(done.account, max(at, done.account.as_of))
 
 
-def ends_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy) -> int | None:
-    """The end of credit counting the keys automatic reload will still redeem (R24); None when nothing runs out."""
-    return run(account, deposits, days, policy, None).account.depletes_at
+def ends_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy,
+            prices: PriceHistory | None = None) -> int | None:
+    """The end of credit counting the keys automatic reload will still redeem (R24), each re-rating at the list
+    in force at its second (the newest known, ahead); None when nothing runs out."""
+    return run(account, deposits, days, policy, None, prices).account.depletes_at
 
 
-def balance_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int) -> int:
+def balance_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int,
+               prices: PriceHistory | None = None) -> int:
     """The balance (ticks) at second `at`, reloads included (the burn-down chart)."""
     if at < account.as_of:
         at = account.as_of
-    return forward(account, deposits, days, policy, at)[1].account.balance
+    return forward(account, deposits, days, policy, at, prices)[1].account.balance

@@ -138,6 +138,32 @@ def reductions(serial: str, current: Mapping[str, int], desired: Mapping[str, in
     ]
 
 
+def open_reductions(
+    history: Iterable[Reduction],
+    serial: str,
+    ref: str,
+    current_qty: int,
+    at: int,
+    window_s: int = TOGGLE_WINDOW_S,
+) -> list[Reduction]:
+    """The reductions of one item on one serial still *open* at second `at` (R6): made within window_s, and not
+    yet reached into by an increase.
+
+    Increases are not stored: they are read from the reductions themselves. Between two reductions of an item
+    the quantity only rose (every lowering is a reduction), from the first's ``to_qty`` to the next one's
+    ``from_qty``; after the last, up to ``current_qty``. An increase reaches into a reduction when it rises above
+    the reduction's ``to_qty``, so every open reduction whose ``to_qty`` lies below the quantity the item then rose
+    to is closed. The history must list one serial's reductions in the order they were made (same-second ones too).
+    """
+    found: list[Reduction] = []
+    for made in history:
+        if made.serial != serial or made.ref != ref or made.at > at or at - made.at > window_s:
+            continue
+        found = [still for still in found if still.to_qty >= made.from_qty]  # the rise before it closed these
+        found.append(made)
+    return [still for still in found if still.to_qty >= current_qty]
+
+
 def restored_refs(
     history: Iterable[Reduction],
     serial: str,
@@ -146,9 +172,19 @@ def restored_refs(
     at: int,
     window_s: int = TOGGLE_WINDOW_S,
 ) -> list[str]:
-    """Items this change raises again within window_s of reducing them: reduce-then-restore (R6)."""
-    recent = {r.ref for r in history if r.serial == serial and at - r.at <= window_s and r.at <= at}
-    return sorted(ref for ref, qty in desired.items() if qty > current.get(ref, 0) and ref in recent)
+    """The items this change restores (R6): those it raises into a reduction still open (made within window_s,
+    not yet restored). A restore counts only up to the quantity held before the reduction and each reduction is
+    restored once, so growth past it, or later, is at will (R15). One change restoring several items of a PBX is
+    one occurrence: the caller counts one when this list is not empty."""
+    history = tuple(made for made in history if made.serial == serial)
+    restored = []
+    for ref, qty in sorted(desired.items()):
+        before = current.get(ref, 0)
+        if qty <= before:
+            continue
+        if any(qty > still.to_qty for still in open_reductions(history, serial, ref, before, at, window_s)):
+            restored.append(ref)
+    return restored
 
 
 def toggle_problem(refs: list[str], occurrences_in_period: int, refuse_at: int = TOGGLE_REFUSE_AT) -> RuleViolation | None:

@@ -213,6 +213,15 @@ def _crockford_encode(raw: bytes) -> str:
 
 def _crockford_decode(values: list[int]) -> bytes:
     """The inverse of _crockford_encode, refusing lengths and padding it never writes."""
+    raw, clean = _crockford_read(values)
+    if not clean:  # only a typo sets the padding bits
+        raise KeyFormatError("key-not-genuine")
+    return raw
+
+
+def _crockford_read(values: list[int]) -> tuple[bytes, bool]:
+    """The bytes of Crockford symbols and whether the padding bits are clear; a count of symbols no byte string
+    encodes to is a key cut short or with extra characters."""
     bits = len(values) * 5
     size = bits // 8
     pad = bits - size * 8
@@ -221,9 +230,7 @@ def _crockford_decode(values: list[int]) -> bytes:
     number = 0
     for value in values:
         number = (number << 5) | value
-    if number & ((1 << pad) - 1):  # only a typo sets the padding bits
-        raise KeyFormatError("key-not-genuine")
-    return (number >> pad).to_bytes(size, "big")
+    return (number >> pad).to_bytes(size, "big"), not number & ((1 << pad) - 1)
 
 
 def _group(body: str) -> str:
@@ -479,13 +486,22 @@ class Keyring:
 
     def read_key(self, text: object) -> ActivationKey:
         """Check a typed activation key offline (R11); the server alone knows whether it was redeemed."""
-        raw = _crockford_decode(_read_symbols(text))
+        # The length is judged before the padding: a key cut short or extended is incomplete, whatever bits its
+        # last symbol leaves; a changed character is mistyped, even one that hits the kid's length byte (the key
+        # then still holds a trusted kid where a key of its length would).
+        raw, clean = _crockford_read(_read_symbols(text))
         if len(raw) < _KEY_HEADER_LEN + _SIG_LEN:
             raise KeyFormatError("key-incomplete")
         kid_len = raw[_KEY_HEADER_LEN - 1]
         fields_len = _KEY_HEADER_LEN + kid_len
         if len(raw) != fields_len + _SIG_LEN:
+            held = raw[_KEY_HEADER_LEN:len(raw) - _SIG_LEN]
+            if clean and any(len(kid.encode()) == len(held) and sum(x != y for x, y in zip(kid.encode(), held)) <= 1
+                             for kid in self._keys):
+                raise KeyFormatError("key-not-genuine")
             raise KeyFormatError("key-incomplete")
+        if not clean:
+            raise KeyFormatError("key-not-genuine")
         if raw[0] != _KEY_VERSION:
             raise KeyFormatError("key-not-genuine")
         fields, sig = raw[:fields_len], raw[fields_len:]

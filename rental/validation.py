@@ -86,11 +86,37 @@ def text(value: Any, label: str, max_len: int = MAX_TEXT) -> str:
 
 
 def email(value: Any, label: str) -> str:
-    """An e-mail address such as name@example.com (reminders go there, R20)."""
+    """An e-mail address such as name@example.com (reminders go there, R20), kept as the customer writes it: a
+    domain a browser sent in its ASCII form (``xn--…``, what an ``<input type=email>`` does to société-générale.fr)
+    is turned back into its letters; the mail is addressed in ASCII when sent (license_server.mail)."""
     value = text(value, label, MAX_EMAIL)
     if not _EMAIL.fullmatch(value):
         raise _refuse(label, "email-invalid", value=value[:60])
-    return value
+    return as_typed(value)
+
+
+def as_typed(address: str) -> str:
+    """The address with its punycode domain labels (``xn--…``) shown in their letters; unchanged otherwise."""
+    local, _, domain = address.rpartition("@")
+    if "xn--" not in domain.lower():
+        return address
+    try:
+        letters = ".".join(label.encode("ascii").decode("idna") if label.lower().startswith("xn--") else label
+                           for label in domain.split("."))
+    except (UnicodeError, ValueError):
+        return address  # not valid punycode: kept exactly as given
+    return f"{local}@{letters}"
+
+
+def ascii_address(address: str) -> str:
+    """The address with its domain in ASCII (IDNA), as SMTP needs it; unchanged when it is ASCII already."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def serial(value: Any, label: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from rental import billing
+from rental import billing, reload
 from rental import ops as decider
+from rental.money import TICKS_PER_MILLI
 from rental.pricing import PriceList
 
 from .. import clock as clock_mod
@@ -88,6 +89,9 @@ def _figures(
     f = projection.figures(account, now, plan)
     policy = book.policy if book is not None else projection.Policy()
     projected = billing.project(account, now)
+    if plan is not None and plan.days and plan.deposits:  # the state the figures show: reloads made (R24)
+        projected = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of),
+                                   plan.prices)[1].account
     return Figures(
         f.at,
         f.balance_ticks,
@@ -98,7 +102,8 @@ def _figures(
         f.status,
         daily_milli=decider.daily_milli(f.monthly_milli),
         resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
-        retained_until=decider.retained_until(projected, policy),
+        # a balance shown as 0.000 is not "kept until": the remainder under 0.001 iSC goes unsaid (issue 22)
+        retained_until=decider.retained_until(projected, policy) if f.balance_ticks >= TICKS_PER_MILLI else None,
         warn_s=policy.min_credit_days * 86_400,
         resume_days=policy.resume_min_days,
         reloads=f.reloads,

@@ -108,8 +108,9 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
 
 
 def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
-               platform=None, hardware_model=None, mode=None) -> QueuedOp:
-    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows."""
+               platform=None, hardware_model=None, mode=None, purchased_removed: bool = False) -> QueuedOp:
+    """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows (purchased →
+    rental once the technician confirms its purchased licenses were removed: purchased_removed)."""
     kind = "update_pbx"
     with uow:
         now = _now(uow, clock, writing=True)
@@ -118,6 +119,7 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
         book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(kind, name=name, firmware=firmware, platform=platform,
                                           hardware_model=hardware_model, mode=mode)
+        fields.update({"purchased_removed": True} if purchased_removed and "mode" in fields else {})  # R8
         queued = queue(uow, now, account_id, kind, {"pbx_id": pbx_id, **fields}, book=book)
         uow.commit()
         return queued
@@ -346,7 +348,7 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
         return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
                               after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
-    after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy)  # R24
+    after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy, book.prices)
     return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
                           current=_figures(state.billing, now, book, book.plan(state)),
                           after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),

@@ -10,6 +10,7 @@ from babel import numbers as babel_numbers
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
 
+from rental import validation
 from rental.money import format_milli, format_ticks, monthly_milli_of_rate
 
 LANGUAGES = ("en", "fr")
@@ -216,4 +217,5 @@ def init_app(app: Flask) -> None:
         duration=fmt_duration, runtime=fmt_runtime, ends=fmt_ends, span=fmt_span, monthly_of_rate=fmt_monthly_of_rate, isodate=fmt_isodate,
         dayfield=fmt_dayfield, category_label=category_label,
     )
-    app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES,
+                                 NAME_MAX=validation.MAX_TEXT)  # the longest name the core takes, said in its field

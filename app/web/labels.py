@@ -7,7 +7,7 @@ its values are shown the reader's way (amounts, times); nothing here reads meani
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from rental import rules
@@ -41,7 +41,7 @@ RULE_TITLE = {
     "R8": _l("rented and purchased never mixed"),
     "R13": _l("deleting forfeits the iSC"),
     "R14": _l("not enough credit"),
-    "R18": _l("credit used up"),
+    "R18": _l("stopped for lack of credit"),
     "R26": _l("rental terms"),
     "key-invalid": _l("activation key refused"),
     "key-used": _l("activation key already used"),
@@ -66,7 +66,12 @@ def reason_text(reason) -> str:
     if isinstance(params.get("detail"), str):  # another program's own words, quoted
         params["detail"] = params["detail"].rstrip(".")
     return render(code, params, gettext(template), translate=gettext, amount=fmt_milli, moment=fmt_moment,
-                  words=_words)
+                  words=_words, days=_days)
+
+
+def _days(count: int) -> str:
+    """A number of days with the reader's plural forms ("1 jour", "3 jours"), never "day(s)" (issue 22)."""
+    return ngettext("%(num)d day", "%(num)d days", count)
 
 
 def _words(name: str, value: str) -> str:

@@ -75,8 +75,10 @@ def edit(account_id: str, pbx_id: str):
         form.values = {**current, **changed}
         if not changed:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
+        removed = request.form.get("purchased_removed") == "yes"  # R8: the technician confirms it, recorded
+        form.values["purchased_removed"] = removed
         try:
-            services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed)
+            services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed, purchased_removed=removed)
         except services.Refused as error:
             problems_to_form(form, error, "name")
         else:

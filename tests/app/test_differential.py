@@ -6,7 +6,8 @@ warnings, balance to the tick, depletes_at, the account's status and each PBX's 
 Automatic reload (R24) is in the mix: keys deposited and withdrawn, reload switched to 0, 14 or 28 days, and time
 moved to the very second of the next reload (and the one before): after every op and every wait, the app's
 projection, offline, equals the server's answer as of its now to the tick, with the keys held, the next reload
-second and the end of credit counting the keys.
+second and the end of credit counting the keys. Price rises are drawn between reloads: a reload is a connection
+event at its second (R24, R23), so both sides re-rate the account there at the list then in force.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ LOAD = st.tuples(st.just("load"), st.sampled_from([50, 500, 2_000, 9_000, 30_000
 RELOAD = st.tuples(st.just("reload"), st.sampled_from([0, 14, 28]))
 DEPOSIT = st.tuples(st.just("deposit"), st.sampled_from([100, 2_000, 9_000]))
 TO_RELOAD = st.tuples(st.just("to_reload"), st.sampled_from([-1, 0, 1]))
+#: A price rise, then time moved to the next reload's second (or a day past it): it re-rates there (R24, R23).
+RISE = st.tuples(st.just("rise"), st.sampled_from([0, DAY]))
 #: Money moves most: waits, licenses and loads are drawn three times as often as the rest; deletion rarely.
 STEPS = st.one_of(
-    WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD, RELOAD, DEPOSIT, DEPOSIT, TO_RELOAD, TO_RELOAD,
+    WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD, RELOAD, DEPOSIT, DEPOSIT, TO_RELOAD, TO_RELOAD, RISE,
     st.tuples(st.just("withdraw"), st.just(None)),
     st.tuples(st.just("remove"), st.just(None)),
     st.tuples(st.just("register"), st.sampled_from(["rental", "purchased"])),
@@ -76,6 +79,7 @@ class Trial:
         services.redeem_key(store.unit_of_work(), clock, self.account_id, key)
         self.sync()
         self.ops = 0
+        self.rises = 0
 
     def uow(self):
         return self.store.unit_of_work()
@@ -105,7 +109,7 @@ class Trial:
             plan = book.plan(state)
             # the current credit's own end, as the server's depletes_at names it (the held keys aside)
             done, settled = reload.forward(state.billing, plan.deposits, plan.days, plan.policy,
-                                                      max(self.clock.now(), state.billing.as_of))
+                                           max(self.clock.now(), state.billing.as_of), plan.prices)
         held = [d.key_id for d in state.deposits]  # with the queued ops applied, as the server will hold them
         return {"balance": figures.balance_ticks, "ends_at": figures.ends_at, "status": figures.status, "pbxs": pbxs,
                 "depletes_at": settled.account.depletes_at, "deposits": held,
@@ -133,6 +137,20 @@ class Trial:
                 self.clock.set(reload_at + value)
                 event(f"at a reload second {value:+d}")
                 self.compare((kind, value))
+            return
+        if kind == "rise":  # every rented item dearer, then the next reload's second (or a day past it)
+            self.rises += 1
+            data = admin.demo_pricelist()
+            data["version"] = f"rise-{uuid.uuid4().hex[:6]}"
+            for item in data["items"]:
+                item["monthly_milli"] += item["monthly_milli"] * self.rises // 4
+            admin.publish_prices(self.server.ctx, data)
+            self.sync()
+            reload_at = self.server_account()["reload_at"]
+            if reload_at is not None and reload_at + value >= self.clock.now():
+                self.clock.set(reload_at + value)
+                event("a reload after a price rise")
+            self.compare((kind, value))
             return
         if kind == "prices":
             data = admin.demo_pricelist()
@@ -206,7 +224,8 @@ class Trial:
             return services.QueuedOp(services.queued_ops(self.uow(), clock)[-1].op_id, "register_pbx", account_id,
                                      pbx_id=pbx_id)
         if kind == "mode":
-            return services.update_pbx(uow, clock, account_id, self.pbx_id, mode=value)
+            return services.update_pbx(uow, clock, account_id, self.pbx_id, mode=value,
+                                       purchased_removed=True)  # R8: the technician confirms
         if kind == "reload":
             return services.set_auto_reload(uow, clock, account_id, value)
         if kind == "deposit":
@@ -227,7 +246,8 @@ class Trial:
         if kind == "licenses":
             body.update(kind="set_licenses", pbx_id=self.pbx_id, base_revision=revision, items=value)
         elif kind == "mode":
-            body.update(kind="update_pbx", pbx_id=self.pbx_id, base_revision=revision, mode=value)
+            body.update(kind="update_pbx", pbx_id=self.pbx_id, base_revision=revision, mode=value,
+                        purchased_removed=True)
         elif kind == "remove":
             body.update(kind="remove_pbx", pbx_id=self.pbx_id, base_revision=revision)
         elif kind == "delete":
@@ -263,3 +283,19 @@ def test_the_app_offline_and_the_server_decide_every_op_alike(server, token, wor
         trial.step(kind, value)
     event(f"ops in the example: {trial.ops // 4 * 4}-{trial.ops // 4 * 4 + 3}")
     json.dumps(steps)  # the example is plain data (hypothesis prints it when it fails)
+
+
+#: An account that reloads (R24): licenses running, reload on at 28 days, a key held; then price rises drawn between
+#: its reloads, time moved to and past them, more keys and changes.
+RELOADING = [("licenses", {IP_PORT: 10, UC: 2, DEVICE: 0}), ("reload", 28), ("deposit", 9_000)]
+BETWEEN_RELOADS = st.lists(st.one_of(RISE, RISE, DEPOSIT, TO_RELOAD, WAIT, LICENSES, LOAD), min_size=3, max_size=8)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(steps=BETWEEN_RELOADS)
+def test_price_rises_between_reloads_are_re_rated_at_each_reload_second_alike_R24(server, token, world, clock, steps):
+    trial = Trial(server, token, world, clock)
+    for kind, value in RELOADING + steps:
+        trial.step(kind, value)
+    json.dumps(steps)

@@ -124,9 +124,17 @@ def test_r8_a_purchased_pbx_switches_to_rental_and_back_only_when_it_rents_nothi
     too_old = api.sync(api.op("update_pbx", account_id, pbx_id="pbx-old", mode="rental",
                               base_revision=api.pbx_revision(account_id, "pbx-old"))).result
     assert (too_old["rule"], too_old["code"]) == ("R1", "firmware-too-old")
+    unconfirmed = api.sync(api.op("update_pbx", account_id, pbx_id="pbx-old", mode="rental", firmware="13r1",
+                                  base_revision=api.pbx_revision(account_id, "pbx-old"))).result
+    assert (unconfirmed["status"], unconfirmed["rule"], unconfirmed["code"]) == ("rejected", "R8", "purchased-licenses")
+    assert "remove them from the PBX" in unconfirmed["message"]
+    assert api.account(account_id)["pbxs"][0]["mode"] == "purchased"
+    clock.advance(60)
     switched = api.sync(api.op("update_pbx", account_id, pbx_id="pbx-old", mode="rental", firmware="13r1",
-                               base_revision=api.pbx_revision(account_id, "pbx-old"))).result
+                               purchased_removed=True, base_revision=api.pbx_revision(account_id, "pbx-old"))).result
     assert switched["status"] == "applied"
+    [event] = [e for e in api.call("GET", f"/accounts/{account_id}/history")[1]["events"] if e["kind"] == "pbx-to-rental"]
+    assert (event["at"], event["technician"]) == (clock.now, "Ann")  # who and when (R8)
     assert api.set_licenses(account_id, {IP_PORT: 2}, "pbx-old")["status"] == "applied"
     back = api.sync(api.op("update_pbx", account_id, pbx_id="pbx-old", mode="purchased",
                            base_revision=api.pbx_revision(account_id, "pbx-old"))).result

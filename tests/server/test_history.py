@@ -61,7 +61,8 @@ def test_history_lists_every_event_of_a_scripted_account_with_its_second_and_tec
     assert emilie.register(account_id, "pbx-2", name="Annexe", serial="SN-0043-AN", mode="purchased",
                            firmware="13r1")["status"] == "applied"
     clock.advance(60)
-    emilie.applied(emilie.op("update_pbx", account_id, pbx_id="pbx-2", base_revision=1, mode="rental"))
+    emilie.applied(emilie.op("update_pbx", account_id, pbx_id="pbx-2", base_revision=1, mode="rental",
+                             purchased_removed=True))
     depletes_at = anne.account(account_id)["depletes_at"]
     assert depletes_at is not None
     clock.set(depletes_at + 5 * DAY)

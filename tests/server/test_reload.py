@@ -108,12 +108,11 @@ def test_switching_reload_on_below_the_threshold_redeems_the_oldest_key_at_once(
     assert credits(api, account_id)[-1]["at"] == clock.now
 
 
-def test_a_reload_resumes_a_suspended_account_without_re_rating(api, ctx, clock, keyring):
+def test_a_reload_resumes_a_suspended_account_and_re_rates_it_at_the_list_in_force_R24(api, ctx, clock, keyring):
     account_id = api.running_account("10")
     end = api.account(account_id)["depletes_at"]
     clock.set(end + DAY)
     assert api.sweep().suspended == 1
-    rated_at = api.account(account_id)["price_version"]
     prices = admin.demo_pricelist()
     prices["version"] = "2099-01"
     for item in prices["items"]:
@@ -124,8 +123,9 @@ def test_a_reload_resumes_a_suspended_account_without_re_rating(api, ctx, clock,
     account = api.account(account_id)
     assert account["status"] == "active" and account["deposits"] == []
     [line] = account["pbxs"][0]["licenses"]
-    assert (line["monthly_milli"], account["price_version"]) == (500, rated_at)  # R23: nobody connected
-    assert account["rate_ticks_per_s"] == RATE
+    # an automatic reload is an installation of iSC: a connection event at its second (R24, R23)
+    assert (line["monthly_milli"], account["price_version"]) == (1000, "2099-01")
+    assert account["rate_ticks_per_s"] == 2 * RATE
 
 
 def test_a_reload_too_small_to_resume_is_credited_and_the_account_stays_suspended(api, ctx, clock):

@@ -9,7 +9,7 @@ RENTAL = pathlib.Path(__file__).resolve().parents[2] / "rental"
 ALLOWED_STDLIB = {
     "__future__", "dataclasses", "decimal", "re", "typing", "types", "functools", "json",
     "base64", "binascii", "hashlib", "hmac", "struct", "enum", "itertools", "collections", "math",
-    "string", "unicodedata", "secrets", "os", "rental",
+    "string", "unicodedata", "secrets", "os", "rental", "bisect",
 }
 ALLOWED_THIRD_PARTY = {"cryptography"}
 #: os is allowed for os.urandom and the two explicit key-file loaders of signing.py only

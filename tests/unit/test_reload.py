@@ -1,5 +1,6 @@
-"""Automatic reload (R24) in the pure core: the exact reload second, at once below the threshold, resume without
-re-rating, and running forward through reloads is exact and additive."""
+"""Automatic reload (R24) in the pure core: the exact reload second, at once below the threshold, resume, a reload
+re-rates at the list in force at its second (a connection event, R23), and running forward through reloads is exact
+and additive."""
 
 from dataclasses import replace
 
@@ -10,7 +11,7 @@ from rental import billing, ops, reload
 from rental.billing import CREDIT, credit, lines_for, open_account, reconfigure
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 from rental.ops import ActivationKey, Context, State
-from rental.pricing import PriceItem, PriceList
+from rental.pricing import PriceHistory, PriceItem, PriceList
 from rental.reload import Deposit
 from rental.rules import Policy
 
@@ -57,12 +58,12 @@ def test_below_the_threshold_the_key_is_redeemed_at_once():
     assert reload.next_reload_at(account, 14, (key(1),)) == T0
 
 
-def test_a_reload_resumes_a_suspended_account_without_re_rating():
+def test_a_reload_resumes_a_suspended_account_with_no_newer_list_known_at_the_same_prices():
     account = replace(billing.settle(running(100), T0 + 10 * DAY).account, price_version="2026-01")
     assert account.suspended
     done = reload.run(account, (key(1),), 14, POLICY, account.as_of)
     assert not done.account.suspended and done.reloads[0].resumed
-    assert done.account.lines == account.lines  # the same prices: nobody connected (R23)
+    assert done.account.lines == account.lines  # no list given: the prices it was rated at
 
 
 @settings(max_examples=200, deadline=None)
@@ -117,3 +118,33 @@ def test_withdrawing_a_key_not_held_is_refused_with_its_id():
         ops.decide("withdraw_key", _state(running()), {"key_id": "ab" * 10}, Context(now=T0))
     assert (refused.value.problems[0].code, refused.value.problems[0].params) == (
         "deposit-unknown", {"key_id": "ab" * 10})
+
+
+RISE = PriceList("2026-02", T0 + 20 * DAY, {"01-00010-001": PriceItem("01-00010-001", "IP port", "software", 800)})
+
+
+def test_a_reload_at_its_second_re_rates_at_the_list_in_force_then_R24_R23():
+    account = replace(running(), price_version="2026-01")
+    reload_at = reload.next_reload_at(account, 28, (key(1),))
+    assert reload_at > RISE.published_at  # the rise came before the reload's second
+    done = reload.run(account, (key(1),), 28, POLICY, reload_at, PriceHistory((PRICES, RISE)))
+    assert done.account.price_version == "2026-02" and done.account.configured_rate == 12 * 800 * 10
+    charges = [e for e in done.entries if e.kind == billing.CHARGE]
+    assert {e.rate for e in charges} == {RATE} and max(e.end for e in charges) == reload_at  # old prices up to it
+    after = billing.settle(done.account, reload_at + 100)
+    assert after.charged_ticks == 12 * 800 * 10 * 100  # the new prices from that second on, to the tick
+
+
+def test_a_reload_whose_second_came_before_a_publication_keeps_the_old_prices_whenever_it_is_applied_R24():
+    account = replace(running(), price_version="2026-01")
+    reload_at = reload.next_reload_at(account, 28, (key(1),))
+    later = PriceList("2026-03", reload_at + 1, RISE.items)
+    done = reload.run(account, (key(1),), 28, POLICY, reload_at + 5 * DAY, PriceHistory((later, PRICES)))
+    assert done.account.price_version == "2026-01" and done.account.configured_rate == RATE
+
+
+def test_the_list_in_force_is_the_latest_published_at_or_before_the_second():
+    history = PriceHistory((RISE, PRICES))
+    assert history.at(T0 - 1) is None
+    assert history.at(T0) is PRICES and history.at(RISE.published_at - 1) is PRICES
+    assert history.at(RISE.published_at) is RISE and history.latest is RISE

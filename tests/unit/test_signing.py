@@ -669,3 +669,22 @@ def test_a_normal_keyring_does_not_believe_the_demo_key():
 
     refusal(Keyring.from_dir(KEYS_DIR).verify_envelope, demo.sign_envelope("account", {}))
     refusal(Keyring.from_dir(KEYS_DIR).read_key, demo.issue_key(1000, NEW_YEAR_2026))
+
+
+def test_every_key_cut_short_is_incomplete_and_every_one_changed_character_is_mistyped():
+    """The two key-format messages are not swapped (issue 22): a key cut short by any number of characters says
+    incomplete; one character changed anywhere says not genuine or mistyped (or names an untrusted signing key
+    when it lands in the kid), never incomplete."""
+    from rental.signing import _CROCKFORD
+
+    text = five_hundred_isc_key()
+    cut = {refusal(RING.read_key, text[:-n]).reason.code for n in range(1, len(text) - 5)}
+    assert cut == {"key-incomplete"}
+    changed = set()
+    for i, symbol in enumerate(text):
+        if i < 5 or symbol == "-":
+            continue
+        for other in _CROCKFORD:
+            if other != symbol:
+                changed.add(refusal(RING.read_key, text[:i] + other + text[i + 1:]).reason.code)
+    assert changed == {"key-not-genuine", "key-untrusted"}

@@ -73,7 +73,7 @@ def test_a_stopped_account_says_how_much_to_load_to_restart_it_r18(unlocked, csr
     meter = words(unlocked.get(account + "/meter", headers=htmx()).data.decode())
     assert "Stopped: the credit is used up." in meter
     shown = f"{needs // 1000}.{needs % 1000:03d} iSC"
-    assert f"Load at least {shown}" in meter and "for 1 day(s)" in meter
+    assert f"Load at least {shown}" in meter and "pays it for 1 day." in meter and "(s)" not in meter
 
 
 def test_the_key_form_says_before_queueing_whether_a_key_restarts_the_account(unlocked, csrf, server, clock):
@@ -158,8 +158,15 @@ def test_a_purchased_pbx_switches_to_rental_from_its_form_r8(unlocked, csrf, ser
     sync(unlocked, csrf)
     form = unlocked.get(pbx_url + "/edit").data.decode()
     assert 'name="mode" value="rental"' in form and "disabled" not in form.split('name="mode"')[1][:60]
-    switched = unlocked.post(pbx_url + "/edit", data={"name": "Old PBX", "serial": "SN-9", "platform": "vmware",
-                                                      "firmware": "13r1", "mode": "rental", "csrf_token": csrf})
+    assert 'name="purchased_removed"' in form  # R8: the form asks the technician to confirm
+    data = {"name": "Old PBX", "serial": "SN-9", "platform": "vmware", "firmware": "13r1", "mode": "rental",
+            "csrf_token": csrf}
+    unconfirmed = unlocked.post(pbx_url + "/edit", data=data)
+    assert unconfirmed.status_code == 200  # refused offline, next to the confirmation, nothing queued
+    page = unconfirmed.data.decode()
+    assert "remove them from the PBX, then confirm it" in page
+    assert 'id="purchased_removed-error"' in page or 'aria-invalid="true"' in page.split('name="purchased_removed"')[1][:200]
+    switched = unlocked.post(pbx_url + "/edit", data={**data, "purchased_removed": "yes"})
     assert switched.status_code == 302
     sync(unlocked, csrf)
     assert server_account(server, token, account)["pbxs"][0]["mode"] == "rental"

@@ -1,0 +1,60 @@
+"""An automatic reload at its second is a connection event (SPEC R24, R23, R9): the account is re-rated there at
+the price list then in force. The license server over real HTTP and the app's offline projection agree to the tick,
+before the sweep wrote the reload and after."""
+
+from __future__ import annotations
+
+from app import services
+from license_server import admin
+from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
+
+from .test_sync import laptop, prepare_customer, server_account, server_clock  # noqa: F401 (fixtures)
+
+IP_PORT = "01-00010-001"  # 0.500 iSC a month on the demo list
+
+
+def figures(store, clock, account_id):
+    view = services.account_detail(store.unit_of_work(), clock, account_id)
+    shown = view.pending or view.confirmed
+    return shown.balance_ticks, shown.rate_ticks_per_s, shown.ends_at, shown.status
+
+
+def test_a_reload_after_a_price_rise_re_rates_at_its_second_on_the_server_and_offline_alike_R24(
+        server, laptop, clock, token):  # noqa: F811
+    store = laptop("a")
+    account_id, pbx_id, _ = prepare_customer(store, clock, server, key_isc="10")
+    services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10})  # 5 iSC a month
+    services.set_auto_reload(store.unit_of_work(), clock, account_id, 28)
+    [held] = server.issue_keys("10", 1)
+    services.deposit_key(store.unit_of_work(), clock, account_id, held)
+    assert services.sync_now(store, clock).ok
+    before = server_account(server, token, account_id)
+    old_rate = before["rate_ticks_per_s"]
+    assert old_rate == 12 * 500 * 10 and before["reload_at"] is not None
+
+    clock.advance(SECONDS_PER_DAY)
+    dearer = admin.demo_pricelist()
+    dearer["version"] = "2027-rise"
+    for item in dearer["items"]:
+        item["monthly_milli"] = item["monthly_milli"] * 3 // 2
+    admin.publish_prices(server.ctx, dearer)
+    assert services.sync_now(store, clock).ok  # the laptop learns the list; the account is not re-rated yet (R23)
+    assert server_account(server, token, account_id)["rate_ticks_per_s"] == old_rate
+    assert figures(store, clock, account_id)[1] == old_rate
+
+    reload_at = before["reload_at"]
+    clock.set(reload_at + 3_600)  # an hour past the reload's second; nobody synced, the sweep has not run
+    answer = server_account(server, token, account_id)
+    assert answer["price_version"] == "2027-rise" and answer["rate_ticks_per_s"] == old_rate * 3 // 2
+    expected = before["balance_ticks"] - old_rate * (reload_at - before["as_of"]) + 10_000 * TICKS_PER_MILLI \
+        - old_rate * 3 // 2 * 3_600  # old prices up to the reload's second, the new ones from it
+    assert answer["balance_ticks"] == expected
+    assert figures(store, clock, account_id) == (answer["balance_ticks"], answer["rate_ticks_per_s"],
+                                                 answer["ends_at"], answer["status"])  # offline, to the tick
+
+    assert server.sweep().reloads == 1  # the sweep writes the same reload at the same second
+    clock.advance(60)
+    written = server_account(server, token, account_id)
+    assert written["balance_ticks"] == expected - old_rate * 3 // 2 * 60
+    assert services.sync_now(store, clock).ok
+    assert figures(store, clock, account_id)[:2] == (written["balance_ticks"], written["rate_ticks_per_s"])

@@ -1,0 +1,57 @@
+"""The customer's fields as typed (issue 22): an accented e-mail domain is shown with its letters, never as the
+punycode a browser's e-mail field sends (mails still travel in ASCII); a customer name says its limit in the field,
+and a longer one is refused with the limit said, never cut."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from license_server import mail
+from rental import validation
+
+from .test_screens import create_account
+
+TYPED = "compta@société-générale.fr"
+SENT_BY_CHROMIUM = "compta@" + "société-générale".encode("idna").decode("ascii") + ".fr"  # xn--…
+
+
+def words(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_an_accented_domain_sent_as_punycode_is_kept_and_shown_as_typed(unlocked, csrf):
+    assert SENT_BY_CHROMIUM.startswith("compta@xn--")
+    account = create_account(unlocked, csrf, name="Société Générale", email=SENT_BY_CHROMIUM)
+    page = unlocked.get(account).data.decode()
+    assert TYPED in words(page) and "xn--" not in page
+    form = unlocked.get(account + "/edit").data.decode()
+    assert f'value="{TYPED}"' in form
+
+
+def test_the_mail_goes_to_the_ascii_form_of_the_same_address():
+    assert validation.email(SENT_BY_CHROMIUM, "contact_email") == TYPED
+    assert validation.email(TYPED, "contact_email") == TYPED
+    assert validation.ascii_address(TYPED) == SENT_BY_CHROMIUM
+    letter = mail.stopped(mail.Customer(email=TYPED, account="Société Générale", partner="Acme"), at=1_800_000_000,
+                          monthly_milli=5_000)
+    assert mail.message(letter, mail.Customer(email=TYPED, account="S", partner="A"), sender="r@rentdesk.example",
+                        now=1_800_000_000)["To"] == SENT_BY_CHROMIUM
+
+
+def test_the_customer_name_field_says_its_limit(unlocked):
+    form = unlocked.get("/accounts/new").data.decode()
+    field = re.search(r'<input id="name"[^>]*>', form).group(0)
+    assert 'maxlength="200"' in field and 'aria-describedby="name-limit"' in field
+    assert "At most 200 characters." in words(form)
+
+
+def test_a_name_of_300_characters_is_refused_with_the_limit_said_never_cut(unlocked, csrf):
+    name = ("Société d'exploitation des Thermes de Châtel-Guyon " * 6)[:300]
+    answer = unlocked.post("/accounts/new", data={"name": name, "contact_email": "it@thermes.example",
+                                                 "language": "en", "csrf_token": csrf})
+    assert answer.status_code == 200  # the form again, nothing queued
+    page = unescape(answer.data.decode())
+    assert "must be 1 to 200 printable characters: it has 300." in words(page)
+    assert f'value="{name}"' in page  # kept whole for the technician to shorten
+    assert "Société" not in words(unlocked.get("/accounts/").data.decode())
