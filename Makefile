@@ -3,20 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# gui-qt: the window's Qt back-end (~530 MB download, needed by the window test and `make run`);
+# gui-gtk: PyGObject, which drives the window's system web view (WebKitGTK) on Linux;
 # build: PyInstaller, for `make dist` and the bundle test.
-EXTRAS := server,postgres,desktop,gui-qt,test,build
-TEST_DEBS := chromium postgresql xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 fonts-dejavu-core desktop-file-utils
-# what Qt's xcb plugin loads: without them the window cannot open (rentdesk then falls back to the browser)
-WINDOW_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
-BENCH_DEBS := wrk postgresql
+EXTRAS := server,postgres,desktop,gui-gtk,test,build
+# The window is the system's web view (DESIGN §6): WebKit2GTK 4.1 and GTK 3, through their GObject typelibs.
+WINDOW_DEBS := gir1.2-webkit2-4.1 gir1.2-gtk-3.0
+# PyGObject and pycairo come from PyPI as source only on Linux: they build against these (~1 min, once).
+GTK_BUILD_DEBS := gcc pkg-config libgirepository1.0-dev libcairo2-dev
+TEST_DEBS := chromium postgresql xvfb fonts-dejavu-core desktop-file-utils binutils systemd nginx-light $(WINDOW_DEBS)
+# systemd: systemd-analyze verifies deploy/'s units; nginx-light: the TLS example in front of a live server
+# binutils: strip, which takes the debug symbols out of the bundle's libraries
+DIST_DEBS := binutils $(WINDOW_DEBS)
+BENCH_DEBS := wrk postgresql xvfb binutils
 
 .PHONY: all venv debs test test-unit soak bench run screenshots translations dist clean
 
 all: test
 
 $(STAMP): pyproject.toml Makefile
+	build/ensure-debian-packages $(GTK_BUILD_DEBS) $(WINDOW_DEBS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# a Debian-built Python needs its headers to build PyGObject (a pyenv or python.org one has them)
+	test -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" \
+		|| build/ensure-debian-packages python3-dev
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $(STAMP)
@@ -36,18 +45,19 @@ test-unit: venv
 soak: venv debs
 	RENTDESK_SOAK=1 $(PY) -m pytest -q -m slow tests/reliability
 
+# The bundle and .deb figures (bench/bundle.py) need `make dist`'s products: built first when missing.
 bench: venv debs
 	build/ensure-debian-packages $(BENCH_DEBS)
+	test -x dist/rentdesk/rentdesk && ls dist/rentdesk_*.deb >/dev/null 2>&1 || $(MAKE) dist
 	$(PY) bench/run.py
 
 # The demo opens a window where a display exists, else the browser, printing the URL either way.
 run: venv
-	-build/ensure-debian-packages $(WINDOW_DEBS)
 	$(VENV)/bin/rentdesk demo
 
 # dist/rentdesk/rentdesk (PyInstaller one-folder) and, on Debian, dist/rentdesk_<version>_<arch>.deb
 dist: venv
-	build/ensure-debian-packages $(WINDOW_DEBS)
+	build/ensure-debian-packages $(DIST_DEBS)
 	$(PY) -m PyInstaller build/rentdesk.spec --distpath dist --workpath build/out/pyinstaller --noconfirm --log-level WARN
 	$(PY) build/make_deb.py --bundle dist/rentdesk --out dist
 	du -sh dist/rentdesk

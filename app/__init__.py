@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGE": None,  # forced UI language ("en" or "fr"); None follows Settings, then the system
     "SERVER_URL": None,  # a license server URL proposed on the first-run screen (rentdesk demo)
     "KEYS_DIR": None,  # trusted public keys; None is the shipped keys/ folder
+    "USER_KEYS_DIR": None,  # the technician's own trusted keys (DESIGN §6); None is paths.user_keys_dir(home)
     "UNLOCK_FREE_ATTEMPTS": 3,  # wrong passphrases before each further attempt must wait
     "UNLOCK_DELAY_S": 5,  # first wait; it doubles with each further failure, up to UNLOCK_MAX_DELAY_S
     "UNLOCK_MAX_DELAY_S": 300,
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault("KEYS_DIR", None)
     app.config["KEYS_DIR"] = str(app.config["KEYS_DIR"] or paths.keys_dir())
+    app.config["USER_KEYS_DIR"] = str(app.config["USER_KEYS_DIR"] or paths.user_keys_dir(home))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(root / "translations")
 
     from . import web

@@ -1,16 +1,18 @@
 """The RentDesk window (pywebview): the only module that imports `webview` (DESIGN §2).
 
-Native back-ends on Windows and macOS; Qt on Linux. Whether a window can open is decided
-*before* `webview.start()`, because with no display Qt aborts the whole process.
+The window is the system's own web view (DESIGN §6 "Window"): WebKitGTK (WebKit2GTK 4.1) on
+Linux, Edge WebView2 on Windows, WKWebView on macOS. No Qt. Whether a window can open is
+decided *before* `webview.start()`, because with no display GTK exits the whole process; where
+there is no web view, the launcher opens the default browser instead and says why.
 """
 
 from __future__ import annotations
 
-import ctypes.util
 import importlib.util
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,14 +21,31 @@ TITLE = "RentDesk"
 #: the screens are laid out for 1024 px wide.
 WINDOW_SIZE = (1200, 700)
 MIN_SIZE = (1024, 600)
-#: Debian libraries the Qt xcb platform plugin loads; without them Qt aborts (NOTES, pywebview).
-LINUX_XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
-                  "xcb-keysyms": "libxcb-keysyms1"}
-QT_HINT = "install it with: pip install \"pywebview[qt]\" (the RentDesk bundle and .deb include it)"
+
+#: What each system's web view is called, for messages.
+WEB_VIEWS = {"linux": "WebKitGTK", "win32": "Edge WebView2", "darwin": "WKWebView"}
+#: The GObject typelibs pywebview's GTK back-end loads, and the Debian packages that hold them. `ldd` does
+#: not see them (they are loaded by name at run time), so the .deb names these packages itself.
+LINUX_TYPELIBS = (("Gtk", "3.0", "gir1.2-gtk-3.0"), ("WebKit2", "4.1", "gir1.2-webkit2-4.1"))
+#: PyGObject 3.51 and later need GLib 2.80 (girepository-2.0), which Debian 12 lacks; pywebview pins 3.50 too.
+PYGOBJECT_REQUIREMENT = "pygobject<3.51"
+PYGOBJECT_HINT = (f'install it into this Python with: pip install "{PYGOBJECT_REQUIREMENT}" (it builds from source: '
+                  "sudo apt-get install gcc pkg-config libgirepository1.0-dev libcairo2-dev first)")
+#: The Edge WebView2 runtime's registry keys (stable, beta, dev, canary), as pywebview reads them.
+WEBVIEW2_KEYS = ("{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}", "{2CD8A007-E189-409D-A2C8-9AF4EF3C72AA}",
+                 "{0D50BFEC-CD6A-4F9A-964C-C7416E3ACB10}", "{65C35B14-6C1D-4122-AC46-7148CC9D6497}")
+WEBVIEW2_HINT = ("install Microsoft's Evergreen WebView2 Runtime "
+                 "(https://developer.microsoft.com/microsoft-edge/webview2/), then start RentDesk again")
+
+
+def _platform() -> str:
+    if sys.platform.startswith("linux"):
+        return "linux"
+    return sys.platform
 
 
 def _is_linux() -> bool:
-    return sys.platform.startswith("linux")
+    return _platform() == "linux"
 
 
 def _x_display_reachable(display: str) -> bool:
@@ -61,10 +80,51 @@ def _x_display_reachable(display: str) -> bool:
         return False
 
 
-def _missing_xcb_packages() -> list[str]:
-    if getattr(sys, "frozen", False):
-        return []  # the bundle carries the libraries it was built with
-    return sorted(pkg for lib, pkg in LINUX_XCB_LIBS.items() if ctypes.util.find_library(lib) is None)
+def _wayland_socket(env) -> Path:
+    name = env["WAYLAND_DISPLAY"]
+    return Path(name) if name.startswith("/") else Path(env.get("XDG_RUNTIME_DIR") or "/nonexistent") / name
+
+
+def missing_typelibs() -> list[str]:
+    """The Debian packages of the GTK/WebKit typelibs pywebview needs that this system lacks (sorted)."""
+    import gi
+
+    missing = []
+    for namespace, version, package in LINUX_TYPELIBS:
+        try:
+            gi.require_version(namespace, version)
+        except ValueError:  # "Namespace WebKit2 not available for version 4.1"
+            missing.append(package)
+    return sorted(missing)
+
+
+def _display_problem(env) -> str | None:
+    if env.get("WAYLAND_DISPLAY") and _wayland_socket(env).exists():
+        return None
+    display = env.get("DISPLAY")
+    if not display:
+        return "no display: DISPLAY is not set (a server or SSH session without X forwarding)"
+    if not _x_display_reachable(display):
+        return f"no X server answers at DISPLAY={display}"
+    return None
+
+
+def _webview2_installed() -> bool:
+    """Whether the Edge WebView2 runtime is installed, per user or per machine (Windows only)."""
+    import winreg  # type: ignore[import-not-found]
+
+    for hive, prefix in ((winreg.HKEY_CURRENT_USER, r"SOFTWARE\Microsoft\EdgeUpdate\Clients"),
+                         (winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients"),
+                         (winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\EdgeUpdate\Clients")):
+        for key in WEBVIEW2_KEYS:
+            try:
+                with winreg.OpenKey(hive, rf"{prefix}\{key}") as opened:
+                    build, _ = winreg.QueryValueEx(opened, "pv")
+            except OSError:
+                continue
+            if str(build) not in ("", "0.0.0.0"):
+                return True
+    return False
 
 
 def window_problem(environ: dict | None = None) -> str | None:
@@ -72,33 +132,18 @@ def window_problem(environ: dict | None = None) -> str | None:
     env = os.environ if environ is None else environ
     if importlib.util.find_spec("webview") is None:
         return "pywebview is not installed; install it with: pip install pywebview"
-    if not _is_linux():
-        return None  # Windows (EdgeChromium) and macOS (WebKit) have a native back-end
-    if importlib.util.find_spec("PyQt6") is None or importlib.util.find_spec("PyQt6.QtWebEngineWidgets") is None:
-        return f"the Qt window back-end (PyQt6 with WebEngine) is missing; {QT_HINT}"
-    platform = env.get("QT_QPA_PLATFORM", "")
-    if platform.startswith("offscreen"):
-        return None
-    if env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY"):
-        return None
-    display = env.get("DISPLAY")
-    if not display:
-        return "no display: DISPLAY is not set (a server or SSH session without X forwarding)"
-    if not _x_display_reachable(display):
-        return f"no X server answers at DISPLAY={display}"
-    missing = _missing_xcb_packages()
+    platform = _platform()
+    if platform == "win32":
+        return None if _webview2_installed() else f"the system web view (Edge WebView2) is missing; {WEBVIEW2_HINT}"
+    if platform != "linux":
+        return None  # macOS: WKWebView is part of the system
+    if importlib.util.find_spec("gi") is None:
+        return f"PyGObject, which drives the system web view (WebKitGTK), is missing; {PYGOBJECT_HINT}"
+    missing = missing_typelibs()
     if missing:
-        return ("Qt needs the Debian packages " + ", ".join(missing)
-                + "; install them with: sudo apt-get install " + " ".join(missing))
-    return None
-
-
-def _prepare_qt_environment() -> None:
-    """Qt WebEngine's Chromium refuses to run as root with its sandbox on (NOTES, pywebview)."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
-        if "--no-sandbox" not in flags.split():
-            os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --no-sandbox").strip()
+        return ("the system web view (WebKitGTK) is missing: install the Debian packages "
+                + ", ".join(missing) + " with: sudo apt-get install " + " ".join(missing))
+    return _display_problem(env)
 
 
 def icon_path() -> Path | None:
@@ -109,29 +154,60 @@ def icon_path() -> Path | None:
     return path if path.exists() else None
 
 
-class DesktopWindow:
-    """One pywebview window on the app's launch URL; open() blocks until the user closes it."""
+#: What the window shows while the app starts beside it (a few hundred ms): the screens' ground, so the
+#: window does not flash white, and a word. No script, nothing fetched.
+PLACEHOLDER = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>RentDesk</title></head>'
+               '<body style="margin:0;background:{ground};color:#5b6472;font:15px sans-serif;display:flex;'
+               'height:100vh;align-items:center;justify-content:center">Opening RentDesk…</body></html>')
 
-    def __init__(self, url: str, title: str = TITLE):
+
+def placeholder_html() -> str:
+    """The placeholder page in the stylesheet's ground colour (white if the stylesheet has none)."""
+    import re
+
+    from .paths import resource_path
+
+    try:
+        css = resource_path("static", "rentdesk.css").read_text(encoding="utf-8")
+    except OSError:
+        css = ""
+    found = re.search(r"--ground:\s*(#[0-9a-fA-F]{6})\b", css)
+    return PLACEHOLDER.format(ground=found.group(1) if found else "#ffffff")
+
+
+def gui_name() -> str | None:
+    """pywebview's name for this system's web view back-end (asked for explicitly: no guessing, no Qt)."""
+    return {"linux": "gtk", "win32": "edgechromium", "darwin": "cocoa"}.get(_platform())
+
+
+class DesktopWindow:
+    """One pywebview window on the app's launch URL; open() blocks until the user closes it.
+
+    Without a URL it opens on a placeholder, so the web view starts while the app is still being built
+    beside it (the launcher then calls load(url)): the two overlap instead of adding up.
+    """
+
+    def __init__(self, url: str | None = None, title: str = TITLE):
         self.url = url
         self.title = title
         self.window: Any = None
+        self._gone = threading.Event()
 
     def open(self, on_started: Callable[["DesktopWindow"], None] | None = None) -> None:
-        if _is_linux():
-            _prepare_qt_environment()
         import webview
 
+        page = {"url": self.url} if self.url else {"html": placeholder_html()}
         self.window = webview.create_window(
-            self.title, self.url, width=WINDOW_SIZE[0], height=WINDOW_SIZE[1], min_size=MIN_SIZE, text_select=True)
+            self.title, width=WINDOW_SIZE[0], height=WINDOW_SIZE[1], min_size=MIN_SIZE, text_select=True, **page)
         options: dict[str, Any] = {
             # Private mode: nothing persists between launches, which is right here: the launch
             # cookie is per launch and every piece of data lives in the encrypted store, not in
             # the web view's cache or storage.
             "private_mode": True,
         }
-        if _is_linux():
-            options["gui"] = "qt"  # auto-detection tries GTK first and logs a traceback (NOTES)
+        gui = gui_name()
+        if gui is not None:
+            options["gui"] = gui
         icon = icon_path()
         if icon is not None:
             options["icon"] = str(icon)
@@ -139,6 +215,23 @@ class DesktopWindow:
             webview.start(on_started, self, **options)
         else:
             webview.start(**options)
+
+    def load(self, url: str) -> bool:
+        """Leave the placeholder for the app (from another thread than the GUI's, once open() runs); False
+        when the window went first (closed, or it never started)."""
+        # the placeholder first: a load asked for before the web view exists would be lost
+        while not self.window.events.loaded.wait(0.05):
+            if self._gone.is_set():
+                return False
+        if self._gone.is_set():
+            return False
+        self.url = url
+        self.window.load_url(url)
+        return True
+
+    def abandon(self) -> None:
+        """The window failed to start: whoever waits for it stops waiting."""
+        self._gone.set()
 
     def wait_until_loaded(self, timeout: float = 60.0) -> bool:
         return bool(self.window.events.loaded.wait(timeout))
@@ -158,5 +251,6 @@ class DesktopWindow:
         w.on_top = False
 
     def close(self) -> None:
+        self._gone.set()
         if self.window is not None:
             self.window.destroy()

@@ -126,8 +126,45 @@ def close_app(app) -> None:
 
 
 def quiet_request_log(verbose: bool) -> None:
-    # werkzeug logs every request at INFO; a desktop user should not see that on their terminal.
-    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+    # werkzeug logs every request at INFO, and so does a license server (the demo's); a desktop user should
+    # not see that on their terminal.
+    for name in ("werkzeug", "license_server.requests"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+class LaunchOver(Exception):
+    """The launch ended (window closed) before the app was built: nothing is to be built any more."""
+
+
+class _BuildOnce:
+    """Builds and serves the app for whichever asks first: the window's thread, or the main thread when the
+    window failed; a second caller waits for the first's result. Once cancelled, nothing is built any more."""
+
+    def __init__(self, build: Callable[[], str]):
+        self._build = build
+        self._lock = threading.Lock()
+        self._done = False
+        self._url: str | None = None
+        self._error: BaseException | None = None
+
+    def __call__(self) -> str:
+        with self._lock:
+            if not self._done:
+                self._done = True
+                try:
+                    self._url = self._build()
+                except BaseException as exc:
+                    self._error = exc
+        if self._error is not None:
+            raise self._error
+        if self._url is None:
+            raise LaunchOver()
+        return self._url
+
+    def cancel(self) -> None:
+        """No build from now on; a build under way is waited for (its server is then stopped in order)."""
+        with self._lock:
+            self._done = True
 
 
 class _StopSignals:
@@ -206,12 +243,6 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
     stopper = _StopSignals()
     stop = stopper.__enter__()
     try:
-        settings = {"RENTDESK_HOME": str(home), "TRUST_DEMO_KEY": bool(trust_demo)}
-        settings.update(config or {})
-        app = create_app(settings)
-        if prepare_app is not None:
-            prepare_app(app)
-
         def show() -> str:
             if window is not None:
                 window.bring_to_front()
@@ -221,27 +252,62 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
                 return "browser"
             return ""  # serve: nothing to bring forward; the later launch is refused
 
-        server = LocalServer(InstanceControl(app, lock.token, show), port=port)
-        url = launch_url(app, LOOPBACK, server.port)
-        server.start()
-        lock.publish(port=server.port, mode=mode)
-        if banner:
-            banner(url)
+        def start_app() -> str:
+            """Build the app, serve it on loopback, tell later launches where; the launch URL."""
+            nonlocal app, server
+            settings = {"RENTDESK_HOME": str(home), "TRUST_DEMO_KEY": bool(trust_demo)}
+            settings.update(config or {})
+            app = create_app(settings)
+            if prepare_app is not None:
+                prepare_app(app)
+            server = LocalServer(InstanceControl(app, lock.token, show), port=port)
+            url = launch_url(app, LOOPBACK, server.port)
+            server.start()
+            lock.publish(port=server.port, mode=mode)
+            if banner:
+                banner(url)
+            return url
 
         if mode == "window":
             from . import desktop
 
-            window = desktop.DesktopWindow(url)
+            # The window opens first, on a placeholder, and the app is built beside it: the web view's own
+            # start (its processes, the first paint) overlaps the app's imports instead of following them.
+            window = desktop.DesktopWindow()
             stopper.on_stop = window.close
             if stop.is_set():
                 return EXIT_OK
+            build = _BuildOnce(start_app)
+            failed: list[BaseException] = []
+
+            def serve_then_load(opened) -> None:
+                try:
+                    url = build()
+                except LaunchOver:
+                    return
+                except BaseException as exc:  # raised again on the main thread once the window is closed
+                    failed.append(exc)
+                    opened.close()
+                    return
+                if opened.load(url) and on_window is not None:
+                    on_window(opened)
+
             try:
-                window.open(on_started=on_window)
-                return EXIT_OK
+                window.open(on_started=serve_then_load)
             except Exception as exc:  # the window did not start after all: the browser still works
                 print(f"RentDesk cannot open its window: {exc}\nOpening it in your web browser instead.",
                       file=err, flush=True)
+                window.abandon()
                 window, stopper.on_stop, mode = None, None, "browser"
+                build()  # built beside the window already, or now; its own error if it failed
+                lock.publish(port=server.port, mode=mode)
+            else:
+                build.cancel()  # closed while the app was being built: wait for it, so the clean-up stops it
+                if failed:
+                    raise failed[0]
+                return EXIT_OK
+        else:
+            url = start_app()
 
         if mode == "browser":
             opened, page = open_in_browser(app, home, server.port)

@@ -51,5 +51,22 @@ def resource_path(*parts: str) -> Path:
 
 
 def keys_dir() -> Path:
-    """The trusted public keys shipped with the app (DESIGN §4)."""
+    """The trusted public keys shipped with the app (DESIGN §4); the technician's own are in user_keys_dir()."""
     return resource_path("keys")
+
+
+def user_keys_dir(home: str | os.PathLike | None = None, environ: dict | None = None) -> Path:
+    """The technician's own folder of trusted keys, read beside the bundle's keys/ (DESIGN §6 "Trusted keys").
+
+    Writable without administrator rights: beside the data when a data folder was chosen (--home or
+    RENTDESK_HOME), else the per-user configuration folder (~/.config/RentDesk/keys on Linux).
+    """
+    env = os.environ if environ is None else environ
+    import platformdirs
+
+    default_home = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if home is not None and Path(home).expanduser().resolve() != default_home.resolve():
+        return Path(home).expanduser().resolve() / "keys"
+    if env.get(HOME_ENV):
+        return data_dir(env) / "keys"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "keys"

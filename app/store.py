@@ -426,10 +426,21 @@ class Store:
 
 
 def trusted_keyring(*, demo: bool = False, keys_dir=None):
-    """The public keys the app trusts (keys/*.pub); the demo key only in demo mode and tests (DESIGN §4)."""
+    """The public keys the app trusts (keys/*.pub); the demo key only in demo mode and tests (DESIGN §4).
+
+    keys_dir is one folder, or several: the bundle's first (it must exist), then the technician's own folder
+    (DESIGN §6 "Trusted keys"), read when it exists; a file there that cannot be trusted is left out (the
+    first-run screen says why), and never replaces a key of the bundle's.
+    """
     from rental.signing import Keyring
 
-    return Keyring.from_dir(keys_dir or paths.keys_dir(), include_demo=demo)
+    from .trusted_keys import add_user_keys
+
+    folders = [keys_dir] if keys_dir is None or isinstance(keys_dir, (str, os.PathLike)) else list(keys_dir)
+    ring = Keyring.from_dir(folders[0] or paths.keys_dir(), include_demo=demo)
+    for folder in folders[1:]:
+        add_user_keys(ring, folder)
+    return ring
 
 
 def is_initialised(home: str | os.PathLike) -> bool:

@@ -36,6 +36,8 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], int]] = [
     ("ui.py", ("ui_p50_ms", "ui_p95_ms", "encrypted_over_plain"), 300),
     ("backlog.py", ("backlog_1000_ops_s",), 150),
     ("startup.py", ("start_source_s", "start_bundle_s"), 90),
+    ("observability.py", ("sync_observability_overhead",), 240),
+    ("bundle.py", ("window_content_s", "deb_mb", "bundle_mb"), 180),
 ]
 
 #: figure -> (comparison, goal, unit); None: a figure shown for context, with no goal of its own.
@@ -55,6 +57,11 @@ GOALS: dict[str, tuple[str, float, str] | None] = {
     "backlog_1000_ops_s": ("<=", 3.0, "s"),
     "start_source_s": ("<=", 1.0, "s"),
     "start_bundle_s": ("<=", 2.0, "s"),
+    "sync_observability_overhead": ("<=", 0.05, ""),  # issue 28: metrics and request logs on /sync
+    # issue 25: the window on the system's web view, and what a technician downloads
+    "window_content_s": ("<=", 1.5, "s"),
+    "deb_mb": ("<=", 60, " MB"),
+    "bundle_mb": ("<=", 150, " MB"),
 }
 
 

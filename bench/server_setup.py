@@ -96,10 +96,11 @@ class LicenseServer:
         """Activation keys through the binding `issue-keys` command (the server may record them)."""
         return self.cli("issue-keys", "--amount", amount_isc, "--count", str(count)).split()
 
-    def start(self, extra_env: dict | None = None) -> "LicenseServer":
+    def start(self, extra_env: dict | None = None, extra_args: list[str] | None = None,
+              stderr=None) -> "LicenseServer":
         args = [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                "--log-level", "warning", "--backlog", "2048", "license_server:create_app()"]
-        self.proc = spawn(args, env={**self.env, **(extra_env or {})}, cwd=self.folder)
+                "--log-level", "warning", "--backlog", "2048", *(extra_args or []), "license_server:create_app()"]
+        self.proc = spawn(args, env={**self.env, **(extra_env or {})}, cwd=self.folder, stderr=stderr)
         wait_http(f"{self.url}/api/v1/health", timeout_s=30, proc=self.proc)
         return self
 

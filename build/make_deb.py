@@ -2,7 +2,8 @@
 
 Usage: python build/make_deb.py [--bundle dist/rentdesk] [--out dist]   (run by `make dist`)
 Depends: is worked out like dpkg-shlibdeps would: every library the bundle's ELF files need from
-outside the bundle, mapped to the Debian package that holds it on the build machine.
+outside the bundle, mapped to the Debian package that holds it on the build machine; plus the system
+web view, which `ldd` cannot see (pywebview loads WebKit2GTK 4.1 and GTK 3 through their GObject typelibs).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ POSTRM = POSTINST
 
 #: Libraries dpkg -S may not name (loader symlinks, libc's own); the dependency is on libc6 anyway.
 ALWAYS = {"libc6"}
+#: The window (DESIGN §6): the system's WebKitGTK and GTK, loaded by typelib at run time, so no ELF file of the
+#: bundle names them. gir1.2-webkit2-4.1 brings libwebkit2gtk-4.1-0, its JavaScriptCore and libsoup 3.
+WEB_VIEW = ("gir1.2-webkit2-4.1", "gir1.2-gtk-3.0")
 
 
 def version() -> str:
@@ -90,7 +94,7 @@ def _is_elf(path: Path) -> bool:
 def system_libraries(bundle: Path) -> set[str]:
     """Every shared library the bundle's ELF files resolve outside the bundle."""
     internal = bundle / "_internal"
-    search = [internal, internal / "PyQt6" / "Qt6" / "lib"]
+    search = [internal]
     env = dict(os.environ, LD_LIBRARY_PATH=":".join(str(p) for p in search if p.is_dir()))
     found: set[str] = set()
     for path in bundle.rglob("*"):
@@ -108,7 +112,7 @@ def system_libraries(bundle: Path) -> set[str]:
 
 def packages_for(libraries: set[str]) -> list[str]:
     """The Debian packages holding these files (dpkg -S), without the architecture suffix."""
-    packages = set(ALWAYS)
+    packages = set(ALWAYS) | set(WEB_VIEW)
     for lib in sorted(libraries):
         for candidate in {lib, os.path.realpath(lib)}:
             result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
@@ -135,7 +139,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def build_deb(bundle: Path, out_dir: Path, level: int = 6) -> Path:
+def build_deb(bundle: Path, out_dir: Path, level: int = 6, compression: str = "xz") -> Path:
     bundle = bundle.resolve()
     if not (bundle / "rentdesk").is_file():
         raise SystemExit(f"make_deb: no bundle at {bundle}/rentdesk; run `make dist` (PyInstaller) first")
@@ -143,7 +147,7 @@ def build_deb(bundle: Path, out_dir: Path, level: int = 6) -> Path:
     depends = packages_for(system_libraries(bundle))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{PACKAGE}_{ver}_{arch}.deb"
-    # staged next to the output, so the 500 MB bundle can be hard-linked rather than copied
+    # staged next to the output, so the bundle can be hard-linked rather than copied
     with tempfile.TemporaryDirectory(prefix=".rentdesk-deb-", dir=out_dir) as tmp:
         stage = Path(tmp) / "root"
         opt = stage / INSTALL_DIR.lstrip("/")
@@ -158,8 +162,9 @@ def build_deb(bundle: Path, out_dir: Path, level: int = 6) -> Path:
         scalable.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ICONS / "rentdesk.svg", scalable)
         _write(stage / "usr/share/doc/rentdesk/copyright",
-               "RentDesk\nThe bundle includes Python, Qt (LGPLv3) and the Python packages listed in\n"
-               f"{INSTALL_DIR}/_internal/*.dist-info, each under its own licence.\n")
+               "RentDesk\nThe bundle includes Python and the Python packages listed in\n"
+               f"{INSTALL_DIR}/_internal/*.dist-info, each under its own licence. The window is the\n"
+               "system's WebKitGTK, installed by Debian's packages named in Depends.\n")
         size_kb = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
         control = (
             f"Package: {PACKAGE}\nVersion: {ver}\nArchitecture: {arch}\nMaintainer: {MAINTAINER}\n"
@@ -179,8 +184,9 @@ def build_deb(bundle: Path, out_dir: Path, level: int = 6) -> Path:
             elif path.is_file() and not path.is_symlink():
                 mode = path.stat().st_mode
                 path.chmod(0o755 if mode & stat.S_IXUSR else 0o644)
-        # gzip, not xz: 500 MB of Qt compresses ~5x faster and every dpkg reads it
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", f"-z{level}", "--build", str(stage), str(target)],
+        # xz by default: the smallest download over a customer's or a phone's connection; tests use gzip -1 (faster)
+        subprocess.run(["dpkg-deb", "--root-owner-group", f"-Z{compression}", f"-z{level}", "--build", str(stage),
+                        str(target)],
                        check=True, stdout=subprocess.DEVNULL)
     return target
 
@@ -190,13 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", default=str(ROOT / "dist" / "rentdesk"), help="the PyInstaller one-folder bundle")
     parser.add_argument("--out", default=str(ROOT / "dist"), help="where to write the .deb")
     parser.add_argument("--level", type=int, default=6, choices=range(1, 10), metavar="1-9",
-                        help="gzip level (tests use 1: the same package, built faster)")
+                        help="compression level (tests use 1: the same package, built faster)")
+    parser.add_argument("--compression", default="xz", choices=("xz", "gzip"),
+                        help="xz (default: the smallest download) or gzip (faster to build)")
     args = parser.parse_args(argv)
     if shutil.which("dpkg-deb") is None:
         print("make_deb: dpkg-deb is missing (this is not Debian); the bundle in dist/rentdesk is still usable",
               file=sys.stderr)
         return 1
-    print(build_deb(Path(args.bundle), Path(args.out), args.level))
+    print(build_deb(Path(args.bundle), Path(args.out), args.level, args.compression))
     return 0
 
 

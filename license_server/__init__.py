@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     """The WSGI app: settings from config, else LICENSE_SERVER_<KEY> (DESIGN §5); CLOCK only from config."""
     from flask import Flask
 
-    from . import api, cli, customer, errors, sweep
+    from . import api, cli, customer, errors, logs, metrics, readiness, sweep
     from .config import flask_keys
     from .context import ServerContext
 
@@ -26,7 +26,10 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["RENTDESK_VERSION"] = version()
     app.json.sort_keys = False
     app.extensions["license_server"] = ctx
+    logs.init_app(app, ctx)  # request ids, one line per request, its metrics (before the API's own hooks)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(readiness.blueprint)  # GET /api/v1/ready, no token
+    metrics.init_app(app, ctx)  # /metrics only when METRICS is on
     app.register_blueprint(customer.blueprint)  # R27: the customer's own page, HTML outside /api/v1
     errors.init_app(app)
     cli.init_app(app)  # the license-server commands are also this app's CLI, on its settings and CLOCK

@@ -23,7 +23,7 @@ from .opschema import is_uuid
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC = {"api.health", "api.openapi"}
+PUBLIC = {"api.health", "api.openapi"}  # and readiness.ready, on its own blueprint
 LEDGER_PAGE = 100
 LEDGER_MAX_PAGE = 1000
 
@@ -265,6 +265,7 @@ def sync():
         raise ApiError(413, "too-large", "api-too-many-ops", count=len(ops), max=ctx.settings.MAX_OPS)
     now = ctx.now()
     batch = apply_ops(ctx, g.caller, ops, now)
+    g.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
     # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with
     # another account_id): answer only accounts the batch holds, and only the caller's partner's (DESIGN §5).

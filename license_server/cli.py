@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     terms = commands.add_parser("publish-terms", help="make the rental terms in FILE current from now (R26)")
     terms.add_argument("file", help='JSON {"version": V, "texts": {"en": Markdown, "fr": Markdown}}')
     commands.add_parser("sweep", help="suspend depleted accounts, expire retained credit, mail customers")
+    backup = commands.add_parser("backup", help="copy the SQLite database to FILE while the server runs "
+                                                "(PostgreSQL: pg_dump -Fc)")
+    backup.add_argument("file", help="the new file to write (never overwritten)")
     link = commands.add_parser("customer-link", help="print a new link to the customer's own page (R27); the "
                                                      "previous link stops working")
     link.add_argument("account_id", metavar="ACCOUNT_ID")
@@ -75,7 +78,14 @@ def _run(args: argparse.Namespace) -> int:
 
     from .context import ServerContext
 
+    if args.command == "sweep":
+        from .metrics import as_one_process_of_many
+
+        as_one_process_of_many("sweep")  # a timer runs it often: one metrics file for every run, not one each
     ctx = ServerContext.from_config()
+    from .logs import configure
+
+    configure(ctx.settings.LOG_FORMAT)  # the sweep's warnings as the server's lines (LOG_FORMAT), to stderr
     if args.command == "serve":
         _serve(ctx, args.host, args.port)
     else:
@@ -137,7 +147,13 @@ def _act(ctx, command: str, args: dict) -> None:
 
         report = sweep(ctx)
         print(f"suspended {report.suspended}, reminders sent {report.reminders_sent} of {report.reminders_due} due, "
-              f"mails sent {report.mails_sent}, expired {report.expired}", file=sys.stderr)
+              f"mails sent {report.mails_sent}, failed {report.mails_failed}, expired {report.expired}, "
+              f"reloads {report.reloads}", file=sys.stderr)
+    elif command == "backup":
+        from .backup import backup_sqlite
+
+        made = backup_sqlite(ctx.settings.DATABASE_URL, args["file"])
+        print(f"wrote a consistent copy of the database to {made}", file=sys.stderr)
     elif command == "customer-link":
         from .links import LinkRefused, renew
         from .opschema import is_uuid
@@ -198,6 +214,7 @@ def init_app(app) -> None:
     command("publish-prices", click.Argument(["file"]))
     command("publish-terms", click.Argument(["file"]))
     command("sweep")
+    command("backup", click.Argument(["file"]))
     command("customer-link", click.Argument(["account_id"]))
 
 
@@ -208,6 +225,7 @@ _HELP = {"init-db": "create or migrate the schema (Alembic)", "add-technician": 
          "issue-keys": "print N activation keys", "publish-prices": "make the price list in FILE current",
          "publish-terms": "make the rental terms in FILE current (R26)",
          "sweep": "suspend depleted accounts, expire retained credit, mail customers",
+         "backup": "copy the SQLite database to FILE while the server runs",
          "customer-link": "print a new link to the customer's own page (R27)"}
 
 

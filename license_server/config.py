@@ -37,9 +37,13 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
     "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
+    "METRICS": False,  # true/1: Prometheus text format at /metrics (outside /api/v1); 404 otherwise
+    "LOG_FORMAT": "text",  # one line per request: "text" (key=value) or "json"
     "PUBLIC_URL": None,  # R27: the server's address as customers reach it (https://…), for customer links
     "LINK_SECRET": None,  # R27: the key of customer links (32+ characters); None: derived from the signing key
 }
+BOOL_KEYS = {"METRICS"}
+LOG_FORMATS = ("text", "json")
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
             "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
@@ -84,6 +88,13 @@ def system_clock() -> int:
     return int(time.time())
 
 
+def log_time() -> float:
+    """The wall clock with its fraction, for log lines' timestamps only: money is decided on `clock`."""
+    import time
+
+    return time.time()
+
+
 def monotonic() -> float:
     """The process's monotonic clock, in seconds: how long a checked token is trusted (never money, never CLOCK)."""
     import time
@@ -108,12 +119,16 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
             value = default
         if key in INT_KEYS and value is not None:
             value = _to_int(key, value)
+        elif key in BOOL_KEYS:
+            value = _to_bool(key, value)
         values[key] = value
     unknown = sorted(set(config) - set(DEFAULTS) - flask_keys())
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(DEFAULTS)}, CLOCK, "
                             "and Flask's own (TESTING, DEBUG, …)")
     _check_zone(values["MAIL_TIMEZONE"])
+    if values["LOG_FORMAT"] not in LOG_FORMATS:
+        raise SettingsError(f"LOG_FORMAT must be text or json, not {values['LOG_FORMAT']!r}")
     _check_link_settings(values)
     if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
         raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
@@ -139,6 +154,18 @@ def _check_zone(name: Any) -> None:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"MAIL_TIMEZONE must be a time zone name such as Europe/Paris, not {name!r}") from None
+
+
+def _to_bool(key: str, value: Any) -> bool:
+    """A switch: True/False in create_app's config; true/1/yes or false/0/no in LICENSE_SERVER_<KEY>."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{key} must be true or false (1 or 0), not {value!r}")
 
 
 def _check_link_settings(values: dict[str, Any]) -> None:

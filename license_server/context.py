@@ -22,6 +22,7 @@ from . import models
 from .auth import GuessLimiter, TokenCache
 from .config import Settings, SettingsError, load_settings
 from .db import Sql, make_engine
+from .metrics import Metrics
 from .terms import TermsCache
 
 
@@ -50,6 +51,7 @@ class ServerContext:
         self._lock = threading.Lock()
         self.tokens = TokenCache(settings.TOKEN_RECHECK_S)
         self.guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
+        self.metrics = Metrics(settings.METRICS)  # no-ops unless METRICS is on
         # R27: wrong customer links, counted apart from technicians' tokens (the same limits)
         self.link_guesses = GuessLimiter(settings.TOKEN_GUESS_LIMIT, settings.TOKEN_GUESS_WINDOW_S)
 
@@ -96,7 +98,10 @@ class ServerContext:
         return ring
 
     def sign(self, type_: str, payload: dict) -> dict:
-        return self.signer.sign_envelope(type_, payload)
+        envelope = self.signer.sign_envelope(type_, payload)
+        if type_ == "op-result":
+            self.metrics.op_result_signed(envelope, payload)  # counted from the payload at hand (no-op when off)
+        return envelope
 
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""

@@ -201,6 +201,14 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
             "/health": {"get": {"operationId": "health", "security": public, "responses": {"200": _json({
                 "type": "object", "required": ["status", "version"],
                 "properties": {"status": {"const": "ok"}, "version": {"type": "string"}}}, "the server runs")}}},
+            "/ready": {"get": {"operationId": "ready", "security": public, "description": "May this process take "
+                               "traffic: the database answers, the schema is current, the signing key is loaded.",
+                               "responses": {
+                "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ready"}}},
+                             "ready to serve"),
+                "503": _json({"type": "object", "required": ["status", "missing"], "properties": {
+                    "status": {"const": "not-ready"}, "missing": {"type": "array", "items": {
+                        "enum": ["database", "schema", "signing-key"]}}}}, "what keeps it from serving")}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": public,
                                       "responses": {"200": _json({"type": "object"}, "this description")}}},
             "/whoami": {"get": {

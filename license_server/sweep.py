@@ -40,16 +40,20 @@ class SweepReport:
     mails_sent: int = 0  # every customer mail: reminders, stops and resumes (R18), retention warnings (R19)
     mails_due: int = 0  # accounts with a mail to send
     reloads: int = 0  # keys redeemed by automatic reload (R24)
+    mails_failed: int = 0  # mails the SMTP server did not take (retried at the next sweep)
 
 
 def sweep(ctx: ServerContext) -> SweepReport:
     """One pass at the server's now; safe to run from several processes at once."""
-    now = ctx.now()
-    reloads = reload_due(ctx, now)  # before suspending: a reload comes before the end it pushes back
-    suspended = suspend_depleted(ctx, now)
-    expired = expire_retained(ctx, now)
-    sent, due, reminders_sent, reminders_due = send_mails(ctx, now)
-    return SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due, reloads)
+    with ctx.metrics.sweep_pass() as observe:  # its time and what it did, when METRICS is on
+        now = ctx.now()
+        reloads = reload_due(ctx, now)  # before suspending: a reload comes before the end it pushes back
+        suspended = suspend_depleted(ctx, now)
+        expired = expire_retained(ctx, now)
+        sent, due, reminders_sent, reminders_due, failed = send_mails(ctx, now)
+        report = SweepReport(suspended, reminders_sent, reminders_due, expired, sent, due, reloads, failed)
+        observe(report)
+    return report
 
 
 def reload_due(ctx: ServerContext, now: int) -> int:
@@ -142,8 +146,9 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
         return result.rowcount
 
 
-def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
-    """Send every customer mail due (R18, R19, R20), each once; returns (sent, accounts due, R20 sent, R20 due)."""
+def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int, int]:
+    """Send every customer mail due (R18, R19, R20), each once; returns (sent, accounts due, R20 sent, R20 due,
+    mails the SMTP server did not take)."""
     settings = ctx.settings
     retention, warn = ctx.policy.retention_s, settings.RETENTION_WARNING_S
     pending = and_(A.reminder_due_at <= now, A.deleted == false(), A.suspended == false(), A.depletes_at > now)
@@ -158,12 +163,12 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
         ids.update(connection.execute(select(M.account_id).where(models.MAIL_WAITING).distinct()).scalars())
         ids.update(connection.execute(select(A.id).where(warnable)).scalars())
     if not ids:
-        return 0, 0, 0, 0
+        return 0, 0, 0, 0, 0
     if not settings.SMTP_HOST:
         log.warning("mail(s) due to %d account(s) but LICENSE_SERVER_SMTP_HOST is not set: none sent", len(ids))
-        return 0, len(ids), 0, len(reminding)
+        return 0, len(ids), 0, len(reminding), 0
     mailer = Mailer(settings.SMTP_HOST, settings.SMTP_PORT)
-    sent = reminders_sent = 0
+    sent = reminders_sent = failed = 0
     try:
         for account_id in sorted(ids):
             for _ in range(MAX_MAILS_PER_ACCOUNT):  # one mail per transaction: a failure never unsends another
@@ -171,6 +176,7 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                     kind = _mail_one(ctx, mailer, account_id, now)
                 except (OSError, smtplib.SMTPException) as exc:  # retried at the next sweep: nothing was recorded
                     log.error("mail to account %s not sent: %s", account_id, exc)
+                    failed += 1
                     mailer.close()
                     break
                 except IntegrityError:  # another sweeper recorded this very mail first: it went once
@@ -184,7 +190,7 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int]:
                                                  RETENTION, links.LINK_MAIL)
     finally:
         mailer.close()
-    return sent, len(ids), reminders_sent, len(reminding)
+    return sent, len(ids), reminders_sent, len(reminding), failed
 
 
 RETENTION = "retention"

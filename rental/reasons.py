@@ -216,6 +216,31 @@ CATALOG.update({
     "signing-key-not-ed25519": ("key-invalid", N_("Signing key {kid} is not an Ed25519 key.")),
     "trusted-key-unreadable": ("key-invalid", N_("Trusted key {kid} is not a PEM public key.")),
     "trusted-key-not-ed25519": ("key-invalid", N_("Trusted key {kid} is not an Ed25519 public key.")),
+    # a vendor's key file a technician imports (app.trusted_keys, DESIGN §6 "Trusted keys"): words for the technician
+    "key-file-missing": ("trusted-key", N_("Choose the vendor's key file: a small file whose name ends in .pub, "
+                                           "like vendor-2026.pub.")),
+    "key-file-name": ("trusted-key", N_("“{name}” is not named like a vendor's key file: its name is the key's "
+                                        "name followed by .pub (letters, digits, '.', '_' or '-', up to 32, like "
+                                        "vendor-2026.pub). Choose the file exactly as your vendor sent it.")),
+    "key-file-too-large": ("trusted-key", N_("“{name}” is {size} bytes: a vendor's public key file is under {max} "
+                                             "bytes. Choose the .pub file your vendor sent.")),
+    "key-file-private": ("trusted-key", N_("“{name}” holds a PRIVATE key: it must never be copied to a laptop. "
+                                           "Delete this copy and tell your vendor; ask for the public key file "
+                                           "(.pub) instead.")),
+    "key-file-unreadable": ("trusted-key", N_("“{name}” is not a public key file (one starts with -----BEGIN "
+                                              "PUBLIC KEY-----): ask your vendor for its .pub file.")),
+    "key-file-not-ed25519": ("trusted-key", N_("“{name}” holds a public key of another kind than Ed25519, which "
+                                               "RentDesk's license servers use: ask your vendor for its RentDesk "
+                                               "signing key.")),
+    "key-file-demo": ("trusted-key", N_("“{name}” is RentDesk's public demo key, whose private half everyone has: "
+                                        "only `rentdesk demo` trusts it. Ask your vendor for its own key.")),
+    "key-file-kid-taken": ("trusted-key", N_("Another key named {kid} is already trusted (fingerprint "
+                                             "{fingerprint}). RentDesk never replaces a trusted key: a vendor's new "
+                                             "key comes with a new name. Check with your vendor.")),
+    "key-file-changed": ("trusted-key", N_("The key to trust is not the one whose fingerprint was shown: import "
+                                           "the file again.")),
+    "key-file-unwritable": ("trusted-key", N_("The key could not be saved in {folder}: {detail}. Check that this "
+                                              "folder is yours and not full.")),
     # a signed document that must not be believed (rental.signing.Keyring): clauses, shown after "refused:"
     "kid-already-trusted": ("signature", N_("kid '{kid}' is already trusted with another key: a new key needs a "
                                             "new kid")),

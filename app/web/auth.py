@@ -39,14 +39,35 @@ def require_unlocked(view):
     return wrapper
 
 
+def _trusted_ring():
+    """The keys trusted now: the bundle's, then the technician's own folder (read afresh: one may just be added)."""
+    return store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
+                                     keys_dir=core.trusted_key_folders())
+
+
 def _fingerprints():
     """Trusted key ids and fingerprints, for the technician to compare with the vendor's."""
     try:
-        ring = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
-                                         keys_dir=current_app.config["KEYS_DIR"])
+        ring = _trusted_ring()
     except (OSError, ValueError):
         return []
     return [(kid, ring.fingerprint(kid)) for kid in ring.kids]
+
+
+def _keys_context(key_form=None, candidate=None) -> dict:
+    """What the first run's "Trusted signing keys" panel shows: the keys, the technician's folder and the files
+    in it that are not trusted (with why), the import form and a key waiting to be compared."""
+    from ..trusted_keys import add_user_keys
+
+    try:  # the bundle's keys first, as trusted_keyring reads them: a clash with one of them is named too
+        shipped = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
+                                            keys_dir=current_app.config["KEYS_DIR"])
+        skipped = add_user_keys(shipped, current_app.config["USER_KEYS_DIR"])
+    except (OSError, ValueError):
+        skipped = []
+    return {"fingerprints": _fingerprints(), "keys_folder": current_app.config["KEYS_DIR"],
+            "user_keys_folder": current_app.config["USER_KEYS_DIR"], "skipped_keys": skipped,
+            "key_form": key_form or forms.Form(), "candidate": candidate}
 
 
 def check_server(url: str, token: str):
@@ -54,8 +75,7 @@ def check_server(url: str, token: str):
     from ..transport import check_connection
 
     try:
-        ring = store_mod.trusted_keyring(demo=bool(current_app.config["TRUST_DEMO_KEY"]),
-                                         keys_dir=current_app.config["KEYS_DIR"])
+        ring = _trusted_ring()
     except (OSError, ValueError):
         from rental.signing import Keyring
 
@@ -82,8 +102,8 @@ def connection_problem(check, url: str) -> str:
         return _("This token has expired. Ask your vendor for a new token and paste it here.")
     if check.code == "untrusted-key":
         return _("The license server signs its answers with the key %(kid)s, which this RentDesk does not trust: "
-                 "ask your vendor for %(kid)s.pub and put it in %(folder)s, then start RentDesk again.",
-                 kid=check.detail, folder=current_app.config["KEYS_DIR"])
+                 "ask your vendor for %(kid)s.pub, import it under “Trusted signing keys” below after comparing "
+                 "its fingerprint, then connect again.", kid=check.detail)
     return _("The license server refused the connection: %(detail)s", detail=check.detail or "")
 
 
@@ -127,8 +147,8 @@ def first_run():
                     flash(_("Connected as %(technician)s, %(partner)s.", technician=connected.technician,
                             partner=connected.partner))
                 return redirect(url_for("accounts.index"))
-    return render("first_run.html", form=form, fingerprints=_fingerprints(), restore_form=forms.Form(),
-                  strength=forms.passphrase_strength(""), keys_folder=current_app.config["KEYS_DIR"])
+    return render("first_run.html", form=form, restore_form=forms.Form(), strength=forms.passphrase_strength(""),
+                  **_keys_context())
 
 
 @bp.post("/first-run/restore")
@@ -154,8 +174,61 @@ def restore():
             state().open(opened, current_app._get_current_object())
             return redirect(url_for("accounts.index"))
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
-                  restore_form=form, fingerprints=_fingerprints(), strength=forms.passphrase_strength(""),
-                  keys_folder=current_app.config["KEYS_DIR"])
+                  restore_form=form, strength=forms.passphrase_strength(""), **_keys_context())
+
+
+def _first_run_with_keys(key_form=None, candidate=None):
+    """The first-run screen, its key panel showing an import's problem or the key to compare (status 200)."""
+    return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
+                  restore_form=forms.Form(), strength=forms.passphrase_strength(""),
+                  **_keys_context(key_form, candidate))
+
+
+@bp.post("/first-run/keys")
+def read_vendor_key():
+    """Step 1 of "Import the vendor's key file": read and check it, then show its fingerprint to compare."""
+    from rental.errors import RuleViolation
+
+    from ..trusted_keys import MAX_KEY_FILE, already_trusted, read_key_file
+
+    if is_initialised():
+        return redirect(url_for("auth.unlock"))
+    upload = request.files.get("key_file")
+    form = forms.Form()
+    try:
+        data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
+        size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
+        key = read_key_file(upload.filename if upload else "", data, size=size)
+        if already_trusted(key, _trusted_ring()):
+            flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=key.kid))
+            return redirect(url_for("auth.first_run") + "#trusted-keys")
+    except RuleViolation as refused:
+        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
+        return _first_run_with_keys(key_form=form)
+    return _first_run_with_keys(candidate=key)
+
+
+@bp.post("/first-run/keys/trust")
+def trust_vendor_key():
+    """Step 2: the technician compared the fingerprint and trusts the key: saved in their own folder."""
+    from rental.errors import RuleViolation
+
+    from ..trusted_keys import KeyFile, already_trusted, save_key
+
+    if is_initialised():
+        return redirect(url_for("auth.unlock"))
+    f = request.form
+    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
+    form = forms.Form()
+    try:
+        if not already_trusted(key, _trusted_ring()):
+            save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
+    except RuleViolation as refused:
+        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
+        return _first_run_with_keys(key_form=form)
+    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.",
+            kid=key.kid))
+    return redirect(url_for("auth.first_run") + "#trusted-keys")
 
 
 @bp.post("/first-run/strength")

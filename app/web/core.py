@@ -12,8 +12,13 @@ from .. import services
 from .state import state
 
 
+def trusted_key_folders() -> tuple[str, str]:
+    """The bundle's keys/, then the technician's own folder (DESIGN §6 "Trusted keys")."""
+    return current_app.config["KEYS_DIR"], current_app.config["USER_KEYS_DIR"]
+
+
 def _options() -> dict:
-    return {"demo": bool(current_app.config["TRUST_DEMO_KEY"]), "keys_dir": current_app.config["KEYS_DIR"]}
+    return {"demo": bool(current_app.config["TRUST_DEMO_KEY"]), "keys_dir": trusted_key_folders()}
 
 
 def initialise(passphrase: str, *, server_url: str | None, token: str | None, language: str | None = None):

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# desktop: Flask, SQLCipher, pywebview (+ pyobjc, which drives WKWebView); build: PyInstaller
+# desktop: Flask, SQLCipher, pywebview (+ pyobjc, which drives macOS's own WKWebView: no Qt); build: PyInstaller
 .venv/bin/python -m pip install -q -e ".[desktop,build]"
 
 # The app icon: an .icns made from the 1024 px rendering of build/icons/rentdesk.svg.

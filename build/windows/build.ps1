@@ -4,7 +4,7 @@
 $ErrorActionPreference = "Stop"
 if (-not (Test-Path .venv)) { py -3 -m venv .venv }
 .venv\Scripts\python -m pip install -q --upgrade pip
-# desktop: Flask, SQLCipher, pywebview (+ pythonnet, which drives Edge WebView2); build: PyInstaller
+# desktop: Flask, SQLCipher, pywebview (+ pythonnet, which drives Windows' own Edge WebView2: no Qt); build: PyInstaller
 .venv\Scripts\python -m pip install -q -e ".[desktop,build]"
 .venv\Scripts\python -m PyInstaller build\rentdesk.spec --distpath dist --workpath build\out\pyinstaller --noconfirm
 $version = (.venv\Scripts\python -c "from importlib.metadata import version; print(version('rentdesk'))").Trim()

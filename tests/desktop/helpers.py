@@ -27,12 +27,15 @@ LAUNCH_URL = re.compile(r"http://127\.0\.0\.1:(\d+)/launch\?secret=\S+")
 #: What `rentdesk --browser` opens and prints: its private redirect file, never the launch URL (DESIGN §6).
 OPEN_FILE_URI = re.compile(r"file://\S+/rentdesk-open\.html")
 WAIT_S = 60.0
+#: Where window tests keep what the screen showed, for a person to look at (ignored by git).
+SCREENSHOTS = ROOT / "build" / "out" / "screenshots"
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a launch: no display unless a test gives one, no inherited data folder."""
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DISPLAY", "WAYLAND_DISPLAY", "RENTDESK_HOME", "BROWSER", "QT_QPA_PLATFORM"}}
+           if k not in {"DISPLAY", "WAYLAND_DISPLAY", "RENTDESK_HOME", "BROWSER"}}
     env.update(extra)
     return env
 

@@ -2,11 +2,12 @@
 with a probe that reports what the page in the window shows, then waits for SIGTERM.
 
 Usage: python -m tests.desktop.window_probe HOME
-Prints one JSON line {"loaded", "url", "title", "text"} once the page has loaded, and
+Prints one JSON line {"loaded", "url", "title", "text", "engine"} once the page has loaded, and
 {"closed": true, "rc": N} after the window closed.
 
-The page's Content-Security-Policy forbids eval, which pywebview's evaluate_js uses (good), so
-the probe asks Qt's web page itself for its URL, title and text, on Qt's GUI thread.
+The page's Content-Security-Policy forbids eval, which pywebview's evaluate_js relies on (good), so
+the probe asks WebKit itself, on GTK's main loop: the web view's URI and title, and the page's text
+through WebKit's own script call (the embedder's script is not the page's, so the CSP does not bind it).
 """
 
 from __future__ import annotations
@@ -18,38 +19,41 @@ import threading
 from app import launcher
 
 
-def on_gui_thread(fn):
-    """Run fn on Qt's GUI thread (a queued signal to an object living there) and wait for its result."""
-    from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
-
-    class Bridge(QObject):
-        call = pyqtSignal(object)
-
-        @pyqtSlot(object)
-        def run(self, job):
-            job()
+def on_gui_thread(fn, timeout: float = 30.0) -> dict:
+    """Run fn(result, done) on GTK's main loop and wait until it calls done.set()."""
+    from gi.repository import GLib
 
     result: dict = {}
     done = threading.Event()
-    bridge = Bridge()
-    bridge.moveToThread(QCoreApplication.instance().thread())
-    bridge.call.connect(bridge.run)
-    bridge.call.emit(lambda: fn(result, done))
-    if not done.wait(30):
-        raise TimeoutError("Qt did not answer")
+
+    def job() -> bool:
+        fn(result, done)
+        return False  # run once
+
+    GLib.idle_add(job)
+    if not done.wait(timeout):
+        raise TimeoutError("GTK did not answer")
     return result
 
 
 def read_page(result: dict, done: threading.Event) -> None:
-    page = probe.window.window.native.webview.page()
-    result["url"] = page.url().toString()
-    result["title"] = page.title()
+    from webview.platforms.gtk import BrowserView, webkit
 
-    def got_text(text: str) -> None:
-        result["text"] = text
+    view = BrowserView.instances[probe.window.window.uid].webview
+    result["engine"] = f"{type(view).__module__}.{type(view).__name__}"
+    result["webkit"] = ".".join(str(n) for n in (webkit.get_major_version(), webkit.get_minor_version()))
+    result["url"] = view.get_uri()
+    result["title"] = view.get_title()
+    script = "document.body.innerText"
+
+    def got_text(source, task) -> None:
+        try:
+            result["text"] = source.evaluate_javascript_finish(task).to_string()
+        except Exception as exc:  # reported, so the test says what went wrong
+            result["text"] = f"<no text: {exc}>"
         done.set()
 
-    page.toPlainText(got_text)
+    view.evaluate_javascript(script, len(script), None, None, None, got_text)
 
 
 def probe(window) -> None:
