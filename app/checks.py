@@ -1,4 +1,5 @@
-"""Offline field checks (DESIGN §6): each form field checked by the rental.validation function the server runs.
+"""Offline field checks (DESIGN §6): each form field checked by its op kind's declaration (rental.opkinds), the
+checks the license server runs, with the form's words for the field.
 
 What an op may do (R1-R8, R14, R18...) is not decided here: services ask rental.ops on the projected
 state (verified snapshot plus pending ops), the very call the license server makes.
@@ -6,14 +7,15 @@ state (verified snapshot plus pending ops), the very call the license server mak
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Mapping
 
-from rental import validation
-from rental.errors import FieldError, RuleViolation
+from rental import opkinds
+from rental import ops as _declared  # noqa: F401  (declares the op kinds)
+from rental.errors import RuleViolation
 from rental.rules import check_pbx
 from rental.reasons import N_
 
-from .projection import AccountState, PbxState
+from .projection import AccountState
 from .errors import FIELD_OF_CODE, Problem, Refused
 
 
@@ -25,85 +27,48 @@ LABELS = {"name": N_("The name"), "contact_email": N_("The contact e-mail"),
 CUSTOMER_NAME, PBX_NAME = N_("The customer name"), N_("The PBX name")
 
 
-def _valid(check: Callable, value, field: str, label: str | None = None):
-    """A field checked by the same rental.validation function the server runs (bad-op), or Refused naming it,
-    its reason kept as data."""
-
-    try:
-        return check(value, label or LABELS[field])
-    except FieldError as exc:
-        raise Refused([Problem.of(exc.reason, field)]) from None
-
-
-class _EveryProblem:
-    """Runs each field check and keeps every refusal, so a form shows all its errors at once (issue 11)."""
-
-    def __init__(self):
-        self.problems: list = []
-
-    def run(self, check: Callable, *args):
-
-        try:
-            return check(*args)
-        except Refused as refused:
-            self.problems.extend(refused.problems)
-            return None
-
-    def raise_any(self) -> None:
-
-        if self.problems:
-            raise Refused(self.problems)
+def op_fields(kind: str, values: Mapping[str, Any], *, partial: bool = False,
+              labels: Mapping[str, str] | None = None) -> dict:
+    """An op's fields as a form gave them, checked by its kind's declaration as the server checks them (bad-op),
+    every problem at once, each next to its field. ``partial``: a field left None is not given (an edit)."""
+    given = {key: value for key, value in values.items() if value is not None or not partial}
+    words = {**LABELS, **(labels or {})}
+    cleaned, problems = opkinds.check_fields(kind, given, lambda _kind, spec: words.get(spec.name, spec.name),
+                                             every=True, partial=partial)
+    if problems:
+        raise Refused([Problem.of(reason, field) for field, reason in problems])
+    return cleaned
 
 
-def account_fields(*, name=None, contact_email=None, cloud_contract=None, language=None, required: bool) -> dict:
-    """The fields of create_account / update_account, checked as the server checks them (bad-op)."""
-    fields: dict = {}
-    every = _EveryProblem()
-    if name is not None or required:
-        fields["name"] = every.run(_valid, validation.text, name, "name", CUSTOMER_NAME)
-    if contact_email is not None or required:
-        fields["contact_email"] = every.run(_valid, validation.email, contact_email, "contact_email")
-    if cloud_contract is not None or required:
-        fields["cloud_contract"] = every.run(_valid, validation.boolean, cloud_contract, "cloud_contract")
-    if language is not None or required:
-        fields["language"] = every.run(_valid, validation.language, language, "language")
-    every.raise_any()
-    return fields
+def account_fields(kind: str, *, name=None, contact_email=None, cloud_contract=None, language=None,
+                   required: bool) -> dict:
+    """The account's own fields of an op (create_account, update_account), checked as the server checks them."""
+    return op_fields(kind, {"name": name, "contact_email": contact_email, "cloud_contract": cloud_contract,
+                            "language": language}, partial=not required, labels={"name": CUSTOMER_NAME})
 
 
-def pbx_fields(state: AccountState, *, name, serial, platform, firmware, mode, hardware_model=None) -> dict:
-
+def pbx_fields(kind: str, state: AccountState, *, name, serial, platform, firmware, mode,
+               hardware_model=None) -> dict:
     """register_pbx fields, checked as the server checks their shape (bad-op), every problem at once; the rules
     (R1, R7, a serial twice) are the core's decision, asked next with the same call the server makes."""
-    every = _EveryProblem()
-    fields = {"name": every.run(_valid, validation.text, name, "name", PBX_NAME),
-              "serial": every.run(_valid, validation.serial, serial, "serial"),
-              "firmware": every.run(_valid, validation.firmware, firmware, "firmware"),
-              "platform": platform, "mode": mode}
-    if every.problems and fields["firmware"] is not None:
+    try:
+        return op_fields(kind, {"name": name, "serial": serial, "firmware": firmware, "platform": platform,
+                                "mode": mode, "hardware_model": hardware_model or None},
+                         partial=True, labels={"name": PBX_NAME})
+    except Refused as refused:
+        problems = list(refused.problems)
+    if not any(problem.field == "firmware" for problem in problems):
         # the form shows every problem at once: the rule the core would apply next (R1, R7) is said now too
         try:
-            check_pbx(mode, platform, fields["firmware"], state.cloud_contract)
+            check_pbx(mode, platform, str(firmware).strip(), state.cloud_contract)
         except RuleViolation as violation:
-            every.problems.append(Problem.of(violation, FIELD_OF_CODE.get(violation.code, "firmware")))
-    every.raise_any()
-    if hardware_model:
-        fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
-    return fields
+            problems.append(Problem.of(violation, FIELD_OF_CODE.get(violation.code, "firmware")))
+    raise Refused(problems)
 
 
-def pbx_update_fields(state: AccountState, pbx: PbxState, *, name=None, firmware=None, platform=None,
-                      hardware_model=None, mode=None) -> dict:
+def pbx_update_fields(kind: str, *, name=None, firmware=None, platform=None, hardware_model=None,
+                      mode=None) -> dict:
     """update_pbx fields, checked for shape; what the PBX may become (R1, R7, R8) is the core's decision."""
-    fields: dict = {}
-    if name is not None:
-        fields["name"] = _valid(validation.text, name, "name", PBX_NAME)
-    if firmware is not None:
-        fields["firmware"] = _valid(validation.firmware, firmware, "firmware")
-    if platform is not None:
-        fields["platform"] = platform
-    if hardware_model is not None:
-        fields["hardware_model"] = _valid(validation.hardware_model, hardware_model, "hardware_model")
-    if mode is not None:
-        fields["mode"] = mode
-    return fields
+    return op_fields(kind, {"name": name, "firmware": firmware, "platform": platform,
+                            "hardware_model": hardware_model, "mode": mode}, partial=True,
+                     labels={"name": PBX_NAME})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from rental.errors import Refusal, RuleViolation
-from rental.reasons import Reason
+from rental.reasons import Reason, template_of
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,12 @@ class NeedsConfirmation(Exception):
 
 
 class NotFound(LookupError):
-    """No such account, PBX or op in this store (maybe deleted, or not synced yet)."""
+    """No such account, PBX or op in this store (maybe deleted, or not synced yet): a reason (rule "not-found",
+    a code of rental.reasons, params) screens translate; the message is its English wording."""
+
+    def __init__(self, code: str, **params):
+        self.reason = Reason.of(code, **params)
+        super().__init__(self.reason.message)
 
 
 # =========================================================================== views
@@ -91,11 +96,17 @@ TOKEN_ENDED = {"token-revoked": "sync-token-revoked", "token-expired": "sync-tok
 
 
 class ServerError(SyncError):
-    """The server answered with an error document {error, message}."""
+    """The server answered with an error document {error, message} and, from servers that say it as data, its
+    reason {code, params}: then the screens word the server's reason from its code (``cause``), in their language;
+    else its English message is quoted (``detail``)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, reason: Reason | None = None):
         if status == 401 and code in TOKEN_ENDED:  # the vendor ended this token: say so plainly, ask for a new one
             super().__init__(TOKEN_ENDED[code])
+        elif reason is not None and template_of(reason.code) is not None and reason.rule == "api":
+            params = {name: value for name, value in reason.params.items() if name not in ("error", "status", "cause")}
+            super().__init__("sync-token-refused-cause" if status == 401 else "sync-server-refused", error=code,
+                             status=status, cause=reason.code, **params)
         else:
             super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
                              detail=message)

@@ -12,6 +12,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rental import ops as _declared  # noqa: F401  (declares the op kinds read below)
+from rental.opkinds import KINDS, with_flag
 from rental.reasons import Reason
 
 from .models import AccountReplica, OpResult, OutboxOp
@@ -25,13 +27,15 @@ class Outbox:
     def __init__(self, session: Session):
         self._session = session
         self._results: dict[str, OpResult | None] = {}  # results looked up by get_many (None: none stored yet)
+        self._new: list[OutboxOp] = []  # queued in this unit of work, not yet collected (UnitOfWork.commit)
 
     def enqueue(self, kind: str, account_id: str, fields: dict, now: int, *, pbx_id: str | None = None,
                 note: str | None = None) -> OutboxOp:
-        """Queue an op with a fresh op_id at the end of the outbox (collapsing an unsent set_licenses of the PBX)."""
-        if kind == "set_licenses":
+        """Queue an op with a fresh op_id at the end of the outbox (collapsing an unsent desired state of the PBX's
+        licenses: its kind's declaration sets_licenses); the unit of work pokes the syncer after its commit."""
+        if KINDS[kind].sets_licenses:
             for old in self._session.scalars(select(OutboxOp).where(
-                    OutboxOp.kind == "set_licenses", OutboxOp.pbx_id == pbx_id, OutboxOp.state == PENDING,
+                    OutboxOp.kind == kind, OutboxOp.pbx_id == pbx_id, OutboxOp.state == PENDING,
                     OutboxOp.attempts == 0)):
                 self._session.delete(old)
             self._session.flush()
@@ -41,7 +45,14 @@ class Outbox:
                       created_at=now, state=PENDING, attempts=0, note=note)
         self._session.add(op)
         self._session.flush()
+        self._new.append(op)
         return op
+
+    def collect_new_ops(self) -> list[OutboxOp]:
+        """The ops queued since the last collection (cosmicpython's collect_new_events): the unit of work hands
+        them to its listeners after the commit."""
+        new, self._new = self._new, []
+        return new
 
     def all_ops(self, account_id: str | None = None) -> list[OutboxOp]:
         query = select(OutboxOp).order_by(OutboxOp.seq)
@@ -59,7 +70,7 @@ class Outbox:
     def created_offline(self) -> list[OutboxOp]:
         """create_account ops whose account has no verified snapshot yet (created on this laptop, not synced)."""
         held = select(AccountReplica.account_id)
-        return list(self._session.scalars(select(OutboxOp).where(OutboxOp.kind == "create_account",
+        return list(self._session.scalars(select(OutboxOp).where(OutboxOp.kind.in_(with_flag("opens_account")),
                                                            OutboxOp.account_id.not_in(held)).order_by(OutboxOp.seq)))
 
     def pending(self, account_id: str | None = None) -> list[OutboxOp]:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from rental import billing
+from rental import opkinds
 from rental import ops as decider
 from rental import reload
 from rental.billing import Account, Line
@@ -29,49 +30,59 @@ from .views import TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
-#: Ops that carry an activation key, verified offline when queued (its amount and id in the op's note).
-KEY_KINDS = ("redeem_key", "deposit_key")
-#: Ops that raise a PBX's revision by one when applied.
-PBX_BUMPING = ("update_pbx", "set_licenses")
+#: Each op kind's one declaration (rental.opkinds): its flags say which carry a key (verified offline when
+#: queued, its amount and id in the op's note), which raise a PBX's revision, which set a PBX's licenses.
+KINDS = decider.KINDS
 
 
 @dataclass
 class PbxState:
-    pbx_id: str
-    name: str
-    serial: str
-    platform: str
-    hardware_model: str | None
-    firmware: str
-    mode: str
-    revision: int | None
+    """A PBX as this laptop shows it: its facts in the core's own shape (rental.ops.Pbx, the one both programs
+    decide on), the revision the server last verified, and what queued ops do to it."""
+
+    facts: decider.Pbx
+    revision: int | None  # as the server verified it; None until it registered the PBX
     confirmed: bool
     licenses: dict[str, int] = field(default_factory=dict)
     removed: bool = False
     changed: bool = False
     licenses_pending: bool = False
 
+    pbx_id = property(lambda self: self.facts.pbx_id)
+    name = property(lambda self: self.facts.name)
+    serial = property(lambda self: self.facts.serial)
+    platform = property(lambda self: self.facts.platform)
+    hardware_model = property(lambda self: self.facts.hardware_model)
+    firmware = property(lambda self: self.facts.firmware)
+    mode = property(lambda self: self.facts.mode)
+
 
 @dataclass
 class AccountState:
-    account_id: str
-    name: str
-    contact_email: str
-    cloud_contract: bool
-    language: str
+    """An account as this laptop shows it: the core's state (rental.ops.State: the very value the core decides
+    on and the queued ops are replayed on), plus what only the laptop knows (verified or queued here, the
+    snapshot's revision and times, PBXs whose removal is queued, credit not yet confirmed)."""
+
+    core: decider.State
     partner: str | None
     revision: int | None
-    billing: Account
     pbxs: dict[str, PbxState]
     confirmed: bool
     price_version: str | None
     verified_at: int | None = None
     received_at: int | None = None
     pending_credit_milli: int = 0
-    auto_reload_days: int = 0  # R24: 0 off, 14 or 28
-    deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
     terms: TermsAcceptance | None = None  # R26: the customer's acceptance, as recorded (or queued with the account)
     customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link)
+
+    account_id = property(lambda self: self.core.account_id)
+    name = property(lambda self: self.core.name)
+    contact_email = property(lambda self: self.core.contact_email)
+    cloud_contract = property(lambda self: self.core.cloud_contract)
+    language = property(lambda self: self.core.language)
+    billing = property(lambda self: self.core.billing)
+    auto_reload_days = property(lambda self: self.core.auto_reload_days)  # R24: 0 off, 14 or 28
+    deposits = property(lambda self: self.core.deposits)  # R24: keys held for the account, oldest first
 
     def plan(self, policy: Policy, prices: PriceHistory | None = None) -> "Plan":
         """What automatic reload will still do for this account (R24)."""
@@ -127,19 +138,23 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
     raw = account_from_payload(payload)
     done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of), prices)
     account, deposits = settled.account, done.deposits
-    pbxs = {
-        pbx["pbx_id"]: PbxState(
-            pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
-            platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
-            firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental", revision=pbx.get("revision"),
-            confirmed=True, licenses={lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])})
+    facts = {pbx["pbx_id"]: decider.Pbx(
+        pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
+        platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
+        firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental",
+        revision=pbx["revision"] if pbx.get("revision") is not None else FIRST_PBX_REVISION)
         for pbx in payload.get("pbxs", [])}
-    return AccountState(
+    pbxs = {pbx["pbx_id"]: PbxState(facts[pbx["pbx_id"]], revision=pbx.get("revision"), confirmed=True,
+                                    licenses={lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])})
+            for pbx in payload.get("pbxs", [])}
+    core = decider.State(
         account_id=payload["account_id"], name=payload.get("name") or "", contact_email=payload.get("contact_email") or "",
-        cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en",
-        partner=payload.get("partner"), revision=payload["revision"], billing=account, pbxs=pbxs, confirmed=True,
+        cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en", billing=account,
+        pbxs=facts, auto_reload_days=days, deposits=deposits)
+    return AccountState(
+        core=core, partner=payload.get("partner"), revision=payload["revision"], pbxs=pbxs, confirmed=True,
         price_version=payload.get("price_version"), verified_at=payload["as_of"], received_at=received_at,
-        auto_reload_days=days, deposits=deposits, terms=_terms_of(payload, payload.get("terms_accepted_at")),
+        terms=_terms_of(payload, payload.get("terms_accepted_at")),
         customer_link_at=_int_or_none(payload.get("customer_link_at")))
 
 
@@ -175,9 +190,8 @@ def figures(account: Account, now: int, plan: Plan | None = None) -> Figures:
 
 
 def pbx_status(state: AccountState, pbx_id: str) -> str:
-    if not state.billing.lines_of(pbx_id):
-        return "idle"
-    return "suspended" if state.billing.suspended else "active"
+    """The PBX's status by the core's one rule (rental.ops.pbx_status)."""
+    return decider.pbx_status(state.billing, pbx_id)
 
 
 def burn_points(account: Account, now: int, count: int = 24,
@@ -200,36 +214,24 @@ def burn_points(account: Account, now: int, count: int = 24,
 
 
 def describe(kind: str, body: dict, book: "Book | None" = None) -> Reason:
-    """One line for a queued op, as a reason the screens translate from its code (rental.reasons.DESCRIPTIONS)."""
-    pbx_id = body.get("pbx_id")
-    pbx = book.pbx_name(body.get("account_id"), pbx_id) if (book and pbx_id) else pbx_id
-    if kind == "create_account":
-        return Reason("", "op-create-account", {"name": body.get("name"), "email": body.get("contact_email")})
-    if kind == "update_account":
-        changes = decider.changes_of({key: body[key] for key in ("name", "contact_email", "cloud_contract",
-                                                                 "language", "auto_reload_days") if key in body})
-        return Reason("", "op-update-account", {"changes": changes})
-    if kind == "register_pbx":
-        return Reason("", "op-register-pbx", {key: body.get(key) for key in ("name", "platform", "firmware", "mode")})
-    if kind == "update_pbx":
-        changes = decider.changes_of({key: body[key] for key in ("name", "firmware", "platform", "hardware_model",
-                                                                 "mode") if key in body})
-        return Reason("", "op-update-pbx", {"pbx": pbx, "changes": changes})
-    if kind == "set_licenses":
-        prices = book.pricelist if book else None  # the item's name as the price list gives it (issue 11)
-        items = [f"{_item_name(prices, ref)} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
-        return Reason("", "op-set-licenses" if items else "op-end-rent", {"pbx": pbx, "items": items})
-    if kind == "remove_pbx":
-        return Reason("", "op-remove-pbx", {"pbx": pbx})
-    if kind == "redeem_key":
-        return Reason("", "op-redeem-key", {"key": str(body.get("key", ""))[:11]})
-    if kind == "deposit_key":  # R24
-        return Reason("", "op-deposit-key", {"key": str(body.get("key", ""))[:11]})
-    if kind == "withdraw_key":
-        return Reason("", "op-withdraw-key", {"key_id": str(body.get("key_id", ""))})
-    if kind == "delete_account":
-        return Reason("", "op-delete-account", {})
-    return Reason("", kind, {})
+    """One line for a queued op, as a reason the screens translate from its code (its kind's declaration)."""
+    declared = KINDS.get(kind)
+    if declared is None:
+        return Reason("", kind, {})
+    return declared.description(body, _Names(book, body.get("account_id")))
+
+
+class _Names(opkinds.Names):
+    """A PBX's name as the book knows it, an item's as the price list gives it (issue 11)."""
+
+    def __init__(self, book: "Book | None", account_id: str | None):
+        self.book, self.account_id = book, account_id
+
+    def pbx(self, pbx_id: str) -> str:
+        return self.book.pbx_name(self.account_id, pbx_id) if self.book and pbx_id else pbx_id
+
+    def item(self, ref: str) -> str:
+        return _item_name(self.book.pricelist if self.book else None, ref)
 
 
 def _item_name(prices: PriceList | None, ref: str) -> str:
@@ -295,7 +297,7 @@ class Book:
         state = self.get(account_id)
         if state is None:
 
-            raise NotFound(f"No account {account_id} on this laptop: sync to fetch it, or check the link.")
+            raise NotFound("account-not-here", account_id=account_id)
         return state
 
     def require_alive(self, account_id: str) -> AccountState:
@@ -310,7 +312,7 @@ class Book:
         pbx = state.pbxs.get(pbx_id)
         if pbx is None or pbx.removed:
 
-            raise NotFound(f"No PBX {pbx_id} on account {state.name} (removed, or never registered).")
+            raise NotFound("pbx-not-here", pbx_id=pbx_id, account=state.name)
         return pbx
 
     def pending_state(self, account_id: str) -> AccountState | None:
@@ -336,10 +338,9 @@ class Book:
     def pending_account_edits(self, account_id: str) -> dict:
         edits: dict = {}
         for op in self._ops.get(account_id, []):
-            if op.state == outbox.PENDING and op.kind == "update_account":
+            if op.state == outbox.PENDING and _edits_account(KINDS[op.kind]):
                 body = json.loads(op.body)
-                edits.update({k: body[k] for k in ("name", "contact_email", "cloud_contract", "language",
-                                                   "auto_reload_days") if k in body})
+                edits.update({k: body[k] for k in decider.ACCOUNT_FIELDS if k in body})
         return edits
 
     def base_revision(self, account_id: str, pbx_id: str, *, collapsing: bool = False) -> int:
@@ -353,9 +354,9 @@ class Book:
         pbx = confirmed.pbxs.get(pbx_id) if confirmed else None
         revision = pbx.revision if pbx is not None and pbx.revision is not None else FIRST_PBX_REVISION
         for op in self._ops.get(account_id, []):
-            if op.state != outbox.PENDING or op.pbx_id != pbx_id or op.kind not in PBX_BUMPING:
+            if op.state != outbox.PENDING or op.pbx_id != pbx_id or not KINDS[op.kind].bumps_revision:
                 continue
-            if collapsing and op.kind == "set_licenses" and op.attempts == 0:
+            if collapsing and KINDS[op.kind].sets_licenses and op.attempts == 0:
                 continue  # it is being replaced
             revision += 1
         return revision
@@ -436,22 +437,21 @@ class LaptopHistory:
             self._occurrences.append((at, serial))
 
 
+def _edits_account(declared: opkinds.OpKind) -> bool:
+    """A kind whose fields are all the account's own (rental.ops.ACCOUNT_FIELDS): an edit of the account."""
+    return not declared.opens_account and set(declared.field_names) <= set(decider.ACCOUNT_FIELDS)
+
+
 def _key_of(kind: str, fields) -> decider.ActivationKey | None:
     """The verified key a queued load carries (its amount was read offline when it was queued)."""
-    if kind not in KEY_KINDS or not fields or "amount_milli" not in fields:
+    if not KINDS[kind].carries_key or not fields or "amount_milli" not in fields:
         return None
     return decider.ActivationKey(str(fields.get("key_id") or ""), fields["amount_milli"])
 
 
 def to_core(state: AccountState) -> decider.State:
-    """The account as the core decides on it (removed PBXs are gone)."""
-    pbxs = {pbx_id: decider.Pbx(pbx_id=pbx_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
-                                firmware=pbx.firmware, mode=pbx.mode, hardware_model=pbx.hardware_model,
-                                revision=pbx.revision if pbx.revision is not None else FIRST_PBX_REVISION)
-            for pbx_id, pbx in state.pbxs.items() if not pbx.removed}
-    return decider.State(account_id=state.account_id, name=state.name, contact_email=state.contact_email,
-                         cloud_contract=state.cloud_contract, language=state.language, billing=state.billing,
-                         pbxs=pbxs, auto_reload_days=state.auto_reload_days, deposits=state.deposits)
+    """The account as the core decides on it: the state itself (PBXs whose removal is queued are gone from it)."""
+    return state.core
 
 
 def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
@@ -462,7 +462,8 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
     Raises Refusal when the server would refuse it now; the state is then unchanged.
     """
     body = {key: value for key, value in json.loads(op.body).items() if key != "base_revision"}
-    if op.kind == "create_account" and state is not None:
+    declared = KINDS[op.kind]
+    if declared.opens_account and state is not None:
         return state
     core = to_core(state) if state is not None else None
     decision = decider.decide(op.kind, core, {**body, "account_id": op.account_id}, ctx)
@@ -470,39 +471,29 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
         events.extend((op, event) for event in decision.events)
     after = decision.state
     if state is None:
-        return AccountState(
-            account_id=op.account_id, name=after.name, contact_email=after.contact_email,
-            cloud_contract=after.cloud_contract, language=after.language, partner=None, revision=None,
-            billing=after.billing, pbxs={}, confirmed=False, price_version=after.billing.price_version,
-            auto_reload_days=after.auto_reload_days, deposits=after.deposits, terms=_terms_of(body, None))
+        return AccountState(core=after, partner=None, revision=None, pbxs={}, confirmed=False,
+                            price_version=after.billing.price_version, terms=_terms_of(body, None))
     pbx_id = body.get("pbx_id")
     if history is not None:
         serial = (core.pbxs.get(pbx_id) or after.pbxs.get(pbx_id)).serial if pbx_id and (
             pbx_id in core.pbxs or pbx_id in after.pbxs) else None
         history.remember(decision, serial, ctx.now)
-    for key in ("name", "contact_email", "cloud_contract", "language"):
-        setattr(state, key, getattr(after, key))
-    state.billing = after.billing
-    state.auto_reload_days, state.deposits = after.auto_reload_days, after.deposits
+    state.core = after  # one shape: the core's state is the account's, nothing copied back field by field
     state.price_version = after.billing.price_version or state.price_version
     for each_id, pbx in after.pbxs.items():
         known = state.pbxs.get(each_id)
         if known is None:
-            state.pbxs[each_id] = PbxState(
-                pbx_id=each_id, name=pbx.name, serial=pbx.serial, platform=pbx.platform,
-                hardware_model=pbx.hardware_model, firmware=pbx.firmware, mode=pbx.mode, revision=None,
-                confirmed=False, changed=True)
+            state.pbxs[each_id] = PbxState(pbx, revision=None, confirmed=False, changed=True)
         elif core.pbxs.get(each_id) != pbx:
-            for key in ("name", "serial", "platform", "hardware_model", "firmware", "mode"):
-                setattr(known, key, getattr(pbx, key))
+            known.facts = pbx
             known.changed = True
     for each_id, known in state.pbxs.items():
         if each_id not in after.pbxs:
             known.removed = known.changed = True
-    if op.kind == "set_licenses" and pbx_id in state.pbxs:
+    if declared.sets_licenses and pbx_id in state.pbxs:
         pbx = state.pbxs[pbx_id]
         pbx.licenses = after.licenses_of(pbx_id)
         pbx.licenses_pending = True
-    if op.kind == "redeem_key" and ctx.key is not None:
+    if declared.carries_key and not declared.holds_key and ctx.key is not None:
         state.pending_credit_milli += ctx.key.amount_milli
     return state

@@ -16,7 +16,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -296,19 +296,29 @@ class UnitOfWork:
             raise problem from exc
 
     def commit(self) -> None:
+        """Keep the transaction; then, when it queued ops, tell whoever listens (the background syncer: an edit
+        made online reaches the server within seconds, DESIGN §6). Collected after the commit, so a listener
+        never sees an op that was undone."""
+        queued = self.outbox.collect_new_ops()
         self.session.commit()
+        if queued:
+            self.store.queued(queued)
 
     def rollback(self) -> None:
+        self.outbox.collect_new_ops()  # undone: nobody hears of them
         self.session.rollback()
 
     def commit_if_possible(self) -> bool:
         """Commit what a read noted on the way (not the technician's change): False, and undone, when the store
         cannot be written just now (a read-only folder, another writer holding the lock)."""
+        queued = self.outbox.collect_new_ops()
         try:
             self.session.commit()
         except SQLAlchemyError:
             self.session.rollback()
             return False
+        if queued:
+            self.store.queued(queued)
         return True
 
     def flush(self) -> None:
@@ -361,6 +371,16 @@ class Store:
         self._lock = threading.RLock()
         self.engine = _make_engine(self.path, key)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: called with the ops a unit of work queued, after its commit (app/web/sync.py: the syncer's poke)
+        self.on_queued: list[Callable[[list], None]] = []
+
+    def queued(self, ops: list) -> None:
+        """Ops were committed to the outbox: tell the listeners (a listener's failure never undoes the commit)."""
+        for listener in list(self.on_queued):
+            try:
+                listener(ops)
+            except Exception:  # noqa: BLE001 - the change is kept whatever a listener does
+                continue
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)

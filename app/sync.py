@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from rental.ops import KINDS
 from rental.errors import SignatureError
 from rental.reasons import Reason
 from rental.rules import reductions as reductions_of
@@ -98,7 +99,7 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
                 continue
             if payload["status"] == "applied":
                 applied += 1
-                if op.kind in ("set_licenses", "remove_pbx"):
+                if KINDS[op.kind].names_serial:
                     _remember_reductions(uow.replica, op, before.get(op.account_id), payload)
             elif payload["status"] == "rejected":
                 rejected += 1
@@ -164,14 +165,22 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
     return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
 
 
-def sync_now(uow_factory, clock, transport=None, progress: Callable[[str], None] | None = None, *,
+#: The sync's steps in the order they come, as codes (a screen words them): progress(step, **params).
+STEPS = (SENDING, FETCHING_ACCOUNTS, FETCHING_LEDGERS, UP_TO_DATE) = (
+    "sending", "fetching-accounts", "fetching-ledgers", "up-to-date")
+#: A detail of FETCHING_ACCOUNTS on a big listing (issue 26): which accounts are being kept (first, last, total).
+STORING_ACCOUNTS = "storing-accounts"
+
+
+def sync_now(uow_factory, clock, transport=None, progress: Callable[..., None] | None = None, *,
              tries: int = 1, sleep: Callable[[float], None] = time.sleep, backoff_s: float = 1.0):
     """One sync: push every pending op (in order, in batches of MAX_BATCH), verify, merge; then pull.
 
-    tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once).
+    tries > 1 resends after a failure with doubling back-off (the same op_ids: applied once). ``progress`` is
+    called with each step's code (STEPS) and its values as data (``count`` of the changes sent).
     """
 
-    say = progress or (lambda message: None)
+    say = progress or (lambda step, **params: None)
     now = clock.now()
     with uow_factory() as uow:
         url = uow.settings.get("server_url")
@@ -289,7 +298,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
                 bodies = [json.loads(op.body) for op in batch]
                 uow.outbox.mark_attempt(batch)  # from here on they may reach the server
                 uow.commit()
-            say(f"Sending {len(bodies)} change(s)…")
+            say(SENDING, count=len(bodies))
             sent_at: list[int] = []
 
             def send():
@@ -321,12 +330,12 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
             if len(verified.results) < len(bodies):
                 # the server answered only part of the batch; the rest stays queued for the next sync
                 break
-        say("Fetching accounts and prices…")
+        say(FETCHING_ACCOUNTS)
         updated_ids, ref = _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned, partner, say)
         updated += len(updated_ids)
         refused += ref
         terms_mod.pull(uow_factory, clock, transport)  # the rental terms, for the new-account form offline (R26)
-        say("Fetching ledgers…")
+        say(FETCHING_LEDGERS)
         with uow_factory() as uow:
             wanted = uow.replica.ledgers_to_pull(named)
         _pull_ledgers_and_history(uow_factory, clock, transport, wanted)
@@ -341,7 +350,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         uow.settings.update_sync_state(online=True, last_attempt_at=now, last_success_at=now,
                                    last_error=None)
         uow.commit()
-    say("Up to date.")
+    say(UP_TO_DATE)
     return SyncReport(ok=True, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
                       accounts_updated=updated, refused=tuple(refused), clock_offset_s=skew.offset_s,
                       warnings=tuple(warned))
@@ -407,8 +416,8 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     # simply asks for the full list again).
     for start in range(0, len(envelopes), ACCOUNTS_PER_WRITE):
         if len(envelopes) > ACCOUNTS_PER_WRITE:
-            say(f"Storing accounts {start + 1}–{min(start + ACCOUNTS_PER_WRITE, len(envelopes))} "
-                f"of {len(envelopes)}…")
+            say(STORING_ACCOUNTS, first=start + 1, last=min(start + ACCOUNTS_PER_WRITE, len(envelopes)),
+                total=len(envelopes))
         with uow_factory() as uow:
             chunk = envelopes[start:start + ACCOUNTS_PER_WRITE]
             rows = uow.replica.held_rows(chunk)  # one query, not one look-up per snapshot

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rental.errors import SignatureError
-from rental.reasons import Reason
+from rental.reasons import Reason, rule_of, template_of
 from rental.signing import token_binding
 
 from . import clock as clock_mod, settings
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 
 API = "/api/v1"
 TIMEOUT_S, CONNECT_TIMEOUT_S = 20.0, 5.0
+
+
+def _reason_of(document) -> Reason | None:
+    """The reason an error document carries as data ({code, params}, a code of the catalog), or None."""
+    if not isinstance(document, dict) or not isinstance(document.get("code"), str):
+        return None
+    params = document.get("params")
+    if not isinstance(params, dict) or template_of(document["code"]) is None:
+        return None
+    plain = {str(name): value for name, value in params.items() if isinstance(value, (str, int)) and not isinstance(value, bool)}
+    return Reason(rule_of(document["code"]), document["code"], plain)
 
 
 def _httpx():
@@ -77,7 +88,7 @@ class HttpTransport:
         if response.status_code >= 400:
             code = data.get("error", "error") if isinstance(data, dict) else "error"
             message = data.get("message", "") if isinstance(data, dict) else ""
-            raise ServerError(response.status_code, str(code), str(message))
+            raise ServerError(response.status_code, str(code), str(message), _reason_of(data))
         if not isinstance(data, dict):
             raise SyncError("sync-not-object")
         return data

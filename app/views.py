@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from rental.money import TICKS_PER_MILLI
 from rental.reasons import Reason
@@ -172,6 +172,7 @@ class LicensePreview:
     after: Figures  # balance, new monthly consumption, new runtime and end date
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
     missing_milli: int  # iSC missing for R14 (0 when enough)
+    decision: Any = None  # the core's decision when ok (rental.ops.Decision): queueing it decides no second time
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,8 @@ class QueuedOp:
     account_id: str
     warnings: tuple[Reason, ...] = ()
     pbx_id: str | None = None
+    decision: Any = None  # the core's decision taken offline (rental.ops.Decision): what the server will decide
+    key_amount_milli: int | None = None  # a key it carries, as read offline (R11, R24)
 
 
 @dataclass(frozen=True)

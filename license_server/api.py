@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from rental import billing, reload
+from rental.reasons import Reason
 from rental.signing import token_binding
 from rental.validation import is_ascii_digits
 
@@ -28,16 +29,21 @@ LEDGER_MAX_PAGE = 1000
 
 
 class ApiError(Exception):
-    """An answer other than 200: {"error": code, "message": text} with its HTTP status."""
+    """An answer other than 200 with its HTTP status: {"error": its class, "code" and "params": the reason as data
+    (rental.reasons.API_ERRORS, clients word it from the code), "message": its English wording}."""
 
-    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, error: str, reason: str, *, retry_after: int | None = None, **params: Any):
+        self.reason = Reason.of(reason, **params)
+        super().__init__(self.reason.message)
+        self.status, self.code, self.message = status, error, self.reason.message
         self.retry_after = retry_after
 
 
-def error_response(status: int, code: str, message: str, retry_after: int | None = None):
-    response = jsonify({"error": code, "message": message})
+def error_response(status: int, code: str, message: str, retry_after: int | None = None, reason: Reason | None = None):
+    document = {"error": code, "message": message}
+    if reason is not None:
+        document.update(code=reason.code, params=dict(reason.params))
+    response = jsonify(document)
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="rentdesk"'
@@ -57,24 +63,20 @@ def authenticate() -> None:
         return
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
-        raise ApiError(401, "unauthorized", "Send the technician's token as 'Authorization: Bearer <token>'.")
+        raise ApiError(401, "unauthorized", "api-token-missing")
     ctx = server()
     address, now = request.remote_addr or "?", ctx.now()
     wait = ctx.guesses.retry_after(address, now)
     if wait is not None:  # token guessing: the token is not even looked at
-        raise ApiError(429, "too-many-requests", f"Too many unknown tokens from this address: wait {wait} s, "
-                                                 "then check the token (ask the vendor for a technician token).",
-                       retry_after=wait)
+        raise ApiError(429, "too-many-requests", "api-token-guessing", retry_after=wait, wait=wait)
     check = ctx.tokens.check(ctx.engine, token, now)
     if check.result == TOKEN_UNKNOWN:
         ctx.guesses.failed(address, now)  # only unknown tokens are guesses; a revoked one was real
-        raise ApiError(401, "unauthorized", "This token is not known: ask the vendor for a technician token.")
+        raise ApiError(401, "unauthorized", "api-token-unknown")
     if check.result == TOKEN_REVOKED:
-        raise ApiError(401, "token-revoked", "This technician's token was revoked by the vendor: ask the vendor "
-                                             "for a new token and enter it in RentDesk's Settings.")
+        raise ApiError(401, "token-revoked", "api-token-revoked")
     if check.result == TOKEN_EXPIRED:
-        raise ApiError(401, "token-expired", f"This technician's token expired at {iso_utc(check.expires_at)}: "
-                                             "ask the vendor for a new token and enter it in RentDesk's Settings.")
+        raise ApiError(401, "token-expired", "api-token-expired", when=iso_utc(check.expires_at))
     g.caller = check.caller
 
 
@@ -112,7 +114,7 @@ def pricelist():
     with reading(ctx.engine) as connection:
         prices = ctx.current_prices(connection)
     if prices is None:
-        raise ApiError(404, "not-found", "No price list is published yet (license-server publish-prices FILE).")
+        raise ApiError(404, "not-found", "api-no-pricelist")
     return jsonify(prices.envelope)
 
 
@@ -123,7 +125,7 @@ def terms():
     with reading(ctx.engine) as connection:
         current = ctx.terms.current(ctx, connection)
     if current is None:
-        raise ApiError(404, "no-terms", "No rental terms are published yet (license-server publish-terms FILE).")
+        raise ApiError(404, "no-terms", "api-no-terms")
     return jsonify(current.envelope)
 
 
@@ -159,7 +161,7 @@ def _own_account(connection, account_id: str) -> store.AccountRecord:
     """The caller's account, or 404 whether it is missing or another partner's (learning nothing)."""
     record = store.load(connection, account_id.lower()) if is_uuid(account_id) else None
     if record is None or record.row["partner"] != g.caller.partner:
-        raise ApiError(404, "not-found", "No such account among your partner's accounts.")
+        raise ApiError(404, "not-found", "api-account-unknown")
     return record
 
 
@@ -181,15 +183,15 @@ def customer_link(account_id: str):
     from .links import LinkRefused, NoPublicUrl, renew
 
     if not is_uuid(account_id):
-        raise ApiError(404, "not-found", "No such account among your partner's accounts.")
+        raise ApiError(404, "not-found", "api-account-unknown")
     try:
         renewed = renew(server(), account_id.lower(), partner=g.caller.partner, technician=g.caller.name, send=True)
     except NoPublicUrl:
         # 409, not 5xx: the server works, its configuration lacks what this request needs
-        raise ApiError(409, "no-public-url", "The license server has no public address for customer pages: the "
-                                             "vendor must set LICENSE_SERVER_PUBLIC_URL.") from None
+        raise ApiError(409, "no-public-url", "api-no-public-url") from None
     except LinkRefused as refused:
-        raise ApiError(404 if refused.code == "not-found" else 409, refused.code, str(refused)) from None
+        raise ApiError(404 if refused.code == "not-found" else 409, refused.code,
+                       "api-account-unknown" if refused.code == "not-found" else "api-link-account-deleted") from None
     return jsonify({"url": renewed.url, "customer_link_at": renewed.at})
 
 
@@ -259,7 +261,7 @@ def _int_arg(name: str, default, low: int, high: int):
     if raw is None:
         return default
     if not is_ascii_digits(raw) or len(raw) > 20 or not low <= int(raw) <= high:
-        raise ApiError(422, "bad-request", f"'{name}' must be a whole number from {low} to {high}.")
+        raise ApiError(422, "bad-request", "api-not-whole", name=name, low=low, high=high)
     return int(raw)
 
 
@@ -269,11 +271,10 @@ def sync():
     ctx = server()
     body = _json_body()
     if not isinstance(body, dict) or not is_uuid(body.get("client_id")) or not isinstance(body.get("ops"), list):
-        raise ApiError(422, "bad-request", 'The body must be {"client_id": UUID, "ops": [op, ...]}.')
+        raise ApiError(422, "bad-request", "api-sync-body")
     ops = [canonical_ids(op) for op in body["ops"]]
     if len(ops) > ctx.settings.MAX_OPS:
-        raise ApiError(413, "too-large", f"{len(ops)} ops in one batch: at most {ctx.settings.MAX_OPS} ops per "
-                                         "/sync request. Send them in several batches, in order.")
+        raise ApiError(413, "too-large", "api-too-many-ops", count=len(ops), max=ctx.settings.MAX_OPS)
     now = ctx.now()
     batch = apply_ops(ctx, g.caller, ops, now)
     g.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
@@ -311,8 +312,7 @@ def _read_body() -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     if size > limit:
-        raise ApiError(413, "too-large", f"The request body is larger than {limit} bytes: nothing was applied. "
-                                         "Send fewer ops per /sync request.")
+        raise ApiError(413, "too-large", "api-body-too-large", limit=limit)
     return b"".join(chunks)
 
 
@@ -321,20 +321,18 @@ def _json_body() -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "bad-json", f"The body is not UTF-8 (byte {exc.start}): send JSON encoded as UTF-8.") from None
+        raise ApiError(400, "bad-json", "api-not-utf8", byte=exc.start) from None
     try:
         return json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise ApiError(400, "bad-json", "The body nests arrays or objects too deeply: send the documented "
-                                        "shape, {\"client_id\": UUID, \"ops\": [op, ...]}.") from None
+        raise ApiError(400, "bad-json", "api-too-deep") from None
     except NotJsonConstant as exc:
-        raise ApiError(400, "bad-json", f"The body is not JSON: {exc}.") from None
+        raise ApiError(400, "bad-json", "api-not-json", detail=str(exc)) from None
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "bad-json", f"The body is not JSON: {exc.msg} at line {exc.lineno}, column "
-                                        f"{exc.colno}.") from None
+        raise ApiError(400, "bad-json", "api-not-json",
+                       detail=f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except ValueError:  # e.g. an integer of thousands of digits (Python's own words name its internals)
-        raise ApiError(400, "bad-json", "The body holds a number with too many digits (or a value JSON does "
-                                        "not have): every number in the API fits in 19 digits.") from None
+        raise ApiError(400, "bad-json", "api-number-too-long") from None
 
 
 class NotJsonConstant(ValueError):

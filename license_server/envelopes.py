@@ -30,10 +30,7 @@ def account_payload(record: AccountRecord, now: int, policy: Policy = Policy(),
     pbxs = []
     for pbx_id, pbx in record.pbxs.items():
         lines = state.lines_of(pbx_id)
-        if not lines:
-            pbx_status = "idle"
-        else:
-            pbx_status = "suspended" if state.suspended else "active"
+        pbx_status = decider.pbx_status(state, pbx_id)
         pbxs.append({
             "pbx_id": pbx_id, "name": pbx["name"], "serial": pbx["serial"], "platform": pbx["platform"],
             "hardware_model": pbx["hardware_model"], "firmware": pbx["firmware"], "mode": pbx["mode"],

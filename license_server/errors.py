@@ -25,7 +25,7 @@ _PROTOCOL_ERRORS = {
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, lambda exc: error_response(exc.status, exc.code, exc.message,
-                                                                    exc.retry_after))
+                                                                    exc.retry_after, exc.reason))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
 

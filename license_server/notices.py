@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rental import billing
 from rental import ops as decider
 
 from .db import Sql
@@ -24,15 +23,13 @@ INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, creat
                      "VALUES (:account_id, :kind, :about, :created_at)")
 
 
-def waiting(account_id: str, before: dict[str, Any], after: billing.Account,
-            ends_at: int | None = None) -> list[dict[str, Any]]:
-    """The stop and resume an account's change from its stored row `before` to `after` makes, as rows to mail;
-    ends_at, when automatic reloads (R24) were made on the way, is the end they left (not the stored one). The core
-    finds them, as it does for the account's history (rental.ops.stops_and_resumes)."""
-    ends = before["depletes_at"] if ends_at is None else ends_at
-    found = decider.stops_and_resumes(before["suspended"], ends, after)
-    return [{"account_id": account_id, "kind": kind, "about": about, "created_at": after.as_of}
-            for kind, about in found]
+def from_events(account_id: str, events, created_at: int) -> list[dict[str, Any]]:
+    """The stop and resume mails (R18) of a decision: its own events (rental.ops.with_stops put them there, with
+    their seconds), the very lines the account's history records. Nothing is computed again here."""
+    kinds = {decider.SUSPENDED_EVENT: STOPPED, decider.RESUMED_EVENT: RESUMED}
+    return [{"account_id": account_id, "kind": kinds[event.kind],
+             "about": event.at if event.at is not None else created_at, "created_at": created_at}
+            for event in events if event.kind in kinds]
 
 
 def note_reloads(connection, account_id: str, reloads) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rental.reasons import EVENTS
+from rental.reasons import API_ERRORS, EVENTS
 
 from .opschema import OPS, json_schema
 
@@ -50,6 +50,9 @@ def spec(version: str, max_ops: int) -> dict[str, Any]:
                                                      "too-many-requests", "internal", "headers-too-large",
                                                      "uri-too-long", "no-public-url", "account-deleted"]},
                 "message": {"type": "string", "description": "what went wrong and what would fix it"},
+                "code": {"type": "string", "enum": sorted(API_ERRORS),
+                         "description": "the reason as data (clients word it from the code, with params)"},
+                "params": {"type": "object", "description": "the reason's values, named in its template"},
             },
         },
         "Envelope": {

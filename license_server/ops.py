@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import ops as decider
-from rental import reload, rules
+from rental import rules
 from rental.errors import Refusal, SignatureError
 from rental.reasons import Reason
 from rental.validation import shown, type_code
@@ -27,10 +27,10 @@ from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
 from .envelopes import op_result_payload
-from .opschema import OPS, BadOp, is_uuid, validate
+from .opschema import BadOp, is_uuid, validate
 
 APPLIED, REJECTED, CONFLICT = decider.APPLIED, decider.REJECTED, decider.CONFLICT
-KEY_KINDS = ("redeem_key", "deposit_key")  # ops that carry an activation key, verified before the lock
+KINDS = decider.KINDS  # each op kind's one declaration (rental.opkinds): fields, decision, flags
 
 
 def _refusal(code: str, status: str = REJECTED, **params: Any) -> Refusal:
@@ -97,7 +97,7 @@ def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
     costliest step of a redemption): key text → ActivationKey or the SignatureError that refuses it."""
     found: dict[str, Any] = {}
     for op in ops:
-        text = op.get("key") if op["kind"] in KEY_KINDS else None
+        text = op.get("key") if KINDS[op["kind"]].carries_key else None
         if isinstance(text, str) and len(text.strip()) <= 300:
             try:
                 found[text.strip()] = ctx.keyring.read_key(text.strip())
@@ -112,8 +112,8 @@ def _shape_problem(op: Any) -> Reason | None:
         return Reason.of("op-not-object", got=type_code(op))
     if not is_uuid(op.get("op_id")):
         return Reason.of("op-id-not-uuid")
-    if not isinstance(op.get("kind"), str) or op.get("kind") not in OPS:
-        return Reason.of("kind-unknown", kind=shown(str(op.get("kind"))), kinds=list(OPS))
+    if not isinstance(op.get("kind"), str) or op.get("kind") not in KINDS:
+        return Reason.of("kind-unknown", kind=shown(str(op.get("kind"))), kinds=list(KINDS))
     if not is_uuid(op.get("account_id")):
         return Reason.of("account-id-not-uuid")
     return None
@@ -198,27 +198,27 @@ class Batch:
 
     def _decide(self, kind: str, record: store.AccountRecord | None, fields: dict, op: dict):
         """Load, decide (rental.ops), store: the one place an op's effect is written."""
-        key = None
-        if kind in KEY_KINDS and record is not None and not record.row["deleted"]:
+        key, declared = None, KINDS[kind]
+        if declared.carries_key and record is not None and not record.row["deleted"]:
             key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
                               policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key,
                               prices=self.prices.history if self.prices else None)
         # the state the previous op of the batch left (the record holds the same, written), else read from it
         before = (self.decided.get(record.id) or record_state(record)) if record is not None else None
-        if kind == "create_account" and record is None:
+        if declared.opens_account and record is None:
             terms.check_acceptance(self.ctx, self.connection, fields)  # R26
         decision = decider.decide(kind, before, fields, ctx)
         if key is not None:
             # a deposit that reload redeemed at once is stored redeemed (save_deposits notes the reload)
-            held = kind == "deposit_key" and any(d.key_id == key.key_id for d in decision.state.deposits)
-            at = max(self.now, before.billing.as_of) if kind == "deposit_key" else decision.state.billing.as_of
+            held = declared.holds_key and any(d.key_id == key.key_id for d in decision.state.deposits)
+            at = max(self.now, before.billing.as_of) if declared.holds_key else decision.state.billing.as_of
             try:
                 # the primary key decides a race between two redemptions or deposits of one key (R11, R24)
                 with savepoint(self.connection, "key"):
                     INSERT_KEY.run(self.connection, {"key_id": key.key_id, "account_id": record.id, "op_id": op["op_id"],
                                                      "amount_milli": key.amount_milli, "at": at, "held": held,
-                                                     "deposited_at": at if kind == "deposit_key" else None})
+                                                     "deposited_at": at if declared.holds_key else None})
             except IntegrityError:
                 raise _refusal("key-used") from None
         if record is None:
@@ -270,19 +270,18 @@ class Batch:
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
         prices = self.prices.history if self.prices else None
-        ends_at = save_deposits(self.connection, record, before, decision, self.ctx.policy, prices)
+        save_deposits(self.connection, record, before, decision)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
-                   entries=decision.entries, writes=self.writes, ends_at=ends_at, prices=prices, **columns)
+                   entries=decision.entries, writes=self.writes, prices=prices,
+                   mails=notices.from_events(record.id, decision.events, after.billing.as_of), **columns)
         if decision.reductions or decision.restored:
             serial = decision.reductions[0].serial if decision.reductions else _serial_of(before, after, decision)
             self.toggles.record(self.caller.partner, record.id, serial, decision.reductions, decision.restored)
 
 
-def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision,
-                  policy: rules.Policy, prices=None) -> int | None:
+def save_deposits(connection, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:
     """Write what became of the held keys (R24): redeemed automatically (one row per key stays, no longer held),
-    withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails. Returns the end
-    the reloads left on the way, for the stop notice (None when none was made)."""
+    withdrawn or given back (the row goes: the key is usable anywhere); note the reload mails."""
     after = decision.state
     record.deposits = after.deposits
     kept = {deposit.key_id for deposit in after.deposits}
@@ -291,12 +290,10 @@ def save_deposits(connection, record: store.AccountRecord, before: decider.State
     if gone:
         RELEASE_KEY.run(connection, [{"key_id": key_id, "account_id": record.id} for key_id in gone])
     if not reloaded:
-        return None
+        return
     REDEEM_HELD_KEY.run(connection, [{"key_id": made.key_id, "account_id": record.id, "at": made.at}
                                      for made in decision.reloads])
     notices.note_reloads(connection, record.id, decision.reloads)
-    return reload.run(before.billing, before.deposits, before.auto_reload_days, policy,
-                      after.billing.as_of, prices).account.depletes_at
 
 
 def _serial_of(before: decider.State, after: decider.State, decision: decider.Decision) -> str:
@@ -344,7 +341,7 @@ def _unstored(ctx, op_id, account_id, now, reason: Reason, account=None) -> Outc
 def _check_access(record: store.AccountRecord | None, caller: Caller, kind: str) -> None:
     """Another partner's account reveals nothing (access); the core decides the rest (deleted, exists)."""
     if record is None:
-        if kind != "create_account":
+        if not KINDS[kind].opens_account:
             raise _refusal("account-unknown")
         return
     if record.row["partner"] != caller.partner:
@@ -357,7 +354,8 @@ def _serials_named(ops: list[dict], records: dict[str, store.AccountRecord], par
     for op in ops:
         account_id = op.get("account_id") if isinstance(op, dict) else None
         record = records.get(account_id) if isinstance(account_id, str) else None
-        if record is None or record.row["partner"] != partner or op.get("kind") not in ("set_licenses", "remove_pbx"):
+        declared = KINDS.get(op.get("kind")) if isinstance(op.get("kind"), str) else None
+        if record is None or record.row["partner"] != partner or declared is None or not declared.names_serial:
             continue
         pbx = record.pbxs.get(op.get("pbx_id")) if isinstance(op.get("pbx_id"), str) else None
         if pbx is not None:

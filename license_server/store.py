@@ -192,13 +192,13 @@ class Writes:
 
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
-         entries: Iterable[Entry] = (), writes: Writes | None = None, ends_at: int | None = None,
+         entries: Iterable[Entry] = (), writes: Writes | None = None, mails: Iterable[dict[str, Any]] = (),
          prices=None, **columns: Any) -> int:
     """Write a change of the account: one revision up, new running state, lines and ledger; returns the revision.
 
-    Set record.deposits first when they changed (R24); ends_at is when the credit ran out counting the reloads
-    made on the way (a stop is noted only when the account really passed it); prices, the lists published (the
-    reloads ahead re-rate at them, R24).
+    Set record.deposits first when they changed (R24); mails are the stops and resumes (R18) the decision found
+    (notices.from_events: the same events its history records); prices, the lists published (the reloads ahead
+    re-rate at them, R24).
 
     With writes, the account row and ledger lines wait for writes.flush() (before the commit).
     """
@@ -207,13 +207,13 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     pending = writes or Writes()
     if state is not None or "auto_reload_days" in columns:
         state = state if state is not None else record.state()
-        pending.mails += notices.waiting(record.id, row, state, ends_at)  # before the row takes the new state
         row.update(state_columns(state, row, settings, record.deposits, prices))
         if writes is None:
             save_lines(connection, record.id, record.lines, state.lines)
         else:
             writes.lines_of(record)  # written at flush, one difference per account and batch
         record.lines = state.lines
+    pending.mails += mails
     row["revision"] += 1
     pending.accounts[record.id] = {key: row[key] for key in (*_UPDATABLE, "id")}
     pending.ledger += [ledger_row(record.id, entry) for entry in entries if entry.ticks or entry.seconds]

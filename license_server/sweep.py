@@ -76,12 +76,13 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             decision = decider.reload_until(before, now, ctx.policy, prices)
             if not decision.reloads:
                 continue
-            ends_at = ops.save_deposits(connection, record, before, decision, ctx.policy, prices)
-            store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
-                       ends_at=ends_at, prices=prices)
-            # R25: each reload (and a resume it made) in the account's history, at its second, by nobody
+            # R25: each reload (and a stop or resume it made) in the account's history, at its second, by nobody;
+            # the customer's mails (R18) follow the same events
             noted = decider.with_stops(before, replace(decision, events=decider.reload_events(decision.reloads)),
                                        ctx.policy, prices)
+            ops.save_deposits(connection, record, before, decision)
+            store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
+                       mails=notices.from_events(record.id, noted.events, decision.state.billing.as_of), prices=prices)
             history.INSERT_EVENT.run(connection, history.rows(record.id, noted.events, now))
             made += len(decision.reloads)
     return made

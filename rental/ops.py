@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from . import billing, reload, rules
+from . import billing, opkinds, reload, rules
 from .billing import Account, Entry, Line
 from .errors import Refusal, RuleViolation
 from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
+from .opkinds import Field, Names, OpKind, declare
 from .pricing import PriceHistory, PriceList
 from .reasons import Reason, event_code
 from .reload import Deposit, Reload
@@ -23,9 +24,8 @@ from .rules import Policy, Reduction
 
 APPLIED, REJECTED, CONFLICT = "applied", "rejected", "conflict"
 MAX_BALANCE = 2**63 - 1  # what one account can hold (a BIGINT column)
-#: The op kinds, in the order DESIGN §5 lists them.
-KINDS = ("create_account", "update_account", "register_pbx", "update_pbx", "set_licenses", "remove_pbx",
-         "redeem_key", "deposit_key", "withdraw_key", "delete_account")
+#: The op kinds by name, in the order DESIGN §5 lists them: each declared once, at the end of this module.
+KINDS = opkinds.KINDS
 ACCOUNT_FIELDS = ("name", "contact_email", "cloud_contract", "language", "auto_reload_days")
 PBX_FIELDS = ("name", "firmware", "platform", "hardware_model", "mode")
 
@@ -63,9 +63,15 @@ class State:
 
     def pbx_status(self, pbx_id: str) -> str:
         """idle (rents nothing), suspended (credit used up, R18) or active."""
-        if not self.billing.lines_of(pbx_id):
-            return "idle"
-        return "suspended" if self.billing.suspended else "active"
+        return pbx_status(self.billing, pbx_id)
+
+
+def pbx_status(account: Account, pbx_id: str) -> str:
+    """A PBX's status, the one rule both programs show: idle (rents nothing), suspended (the account's credit
+    is used up, R18) or active."""
+    if not account.lines_of(pbx_id):
+        return "idle"
+    return "suspended" if account.suspended else "active"
 
 
 @dataclass(frozen=True)
@@ -146,15 +152,15 @@ class Decision:
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
     """Apply op kind to state as the license server does; raises Refusal with every problem."""
-    if kind == "create_account":
-        return create_account(state, fields, ctx)
+    if KINDS[kind].opens_account:
+        return KINDS[kind].decide(state, fields, ctx)
     if state is None:
         raise _refused("account-unknown")
     if state.billing.deleted:
         raise _refused("account-deleted")
     prices = ctx.price_history
     before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy, prices)  # R24: reloads due by now
-    decision = DECIDERS[kind](before.state, fields, ctx)
+    decision = KINDS[kind].decide(before.state, fields, ctx)
     after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy, prices)
     if before.reloads or after.reloads:
         decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
@@ -417,13 +423,6 @@ def delete_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
                     events=(Event("deleted", {"amount_milli": held}),))
 
 
-DECIDERS: dict[str, Callable[[State, Mapping[str, Any], Context], Decision]] = {
-    "update_account": update_account, "register_pbx": register_pbx, "update_pbx": update_pbx,
-    "set_licenses": set_licenses, "remove_pbx": remove_pbx, "redeem_key": redeem_key,
-    "deposit_key": deposit_key, "withdraw_key": withdraw_key, "delete_account": delete_account,
-}
-
-
 # --------------------------------------------------------------------------- the money rules
 
 
@@ -560,3 +559,108 @@ def _rate(lines: Iterable[Line]) -> int:
 
 def _refused(code: str, **params: Any) -> Refusal:
     return Refusal([Reason.of(code, **params)])
+
+
+# --------------------------------------------------------------------------- the op kinds, each declared once
+# (DESIGN §6): fields and their checks, decision, description (a catalog code of rental.reasons.DESCRIPTIONS and
+# its params), flags. The server's schema and OpenAPI, the app's checks, projection and labels read these.
+
+
+def _code(kind: str) -> str:
+    return "op-" + kind.replace("_", "-")
+
+
+def _picked(body: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {key: body[key] for key in names if key in body}
+
+
+def _describe_edit(fields: tuple[str, ...], on_pbx: bool):
+    def describe(body: Mapping[str, Any], names: Names) -> Reason:
+        params: dict[str, Any] = {"changes": changes_of(_picked(body, fields))}
+        if on_pbx:
+            params["pbx"] = names.pbx(str(body.get("pbx_id", "")))
+        return Reason("", _code("update_pbx" if on_pbx else "update_account"), params)
+    return describe
+
+
+def _describe_licenses(body: Mapping[str, Any], names: Names) -> Reason:
+    items = [f"{names.item(ref)} × {qty}" for ref, qty in sorted((body.get("items") or {}).items())]
+    return Reason("", "op-set-licenses" if items else "op-end-rent",
+                  {"pbx": names.pbx(str(body.get("pbx_id", ""))), "items": items})
+
+
+def _describe_key(kind: str):
+    return lambda body, names: Reason("", _code(kind), {"key": str(body.get("key", ""))[:11]})
+
+
+def _renew_consent(state: State, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A deletion queued again consents to the balance as it stands now (R13): the technician re-decided."""
+    return {**fields, "confirm_forfeit_milli": ticks_to_milli_floor(state.billing.balance)}
+
+
+_KEY_FIELD = "an activation key, ISC1-…"
+declare(OpKind(
+    "create_account",
+    (Field("name", "text"), Field("contact_email", "email", max_len=254), Field("cloud_contract", "bool"),
+     Field("language", "language", required=False, description="en or fr (default en): the language of e-mails"),
+     Field("terms_version", "text", False, 64, "the version of the rental terms the customer accepted (R26): "
+                                               "the current one, once the vendor published terms"),
+     Field("accepted_by", "text", False, 200, "the name of the customer's signatory who accepted them (R26)")),
+    create_account, opens_account=True,
+    describe=lambda body, names: Reason("", "op-create-account",
+                                        {"name": body.get("name"), "email": body.get("contact_email")})))
+declare(OpKind(
+    "update_account",
+    (Field("name", "text", False), Field("contact_email", "email", False, 254),
+     Field("cloud_contract", "bool", False), Field("language", "language", False),
+     Field("auto_reload_days", "reload_days", False,
+           description="automatic reload (R24): 0 off, or 14 or 28, the runtime in days at which the oldest "
+                       "deposited key is redeemed")),
+    update_account, describe=_describe_edit(ACCOUNT_FIELDS, on_pbx=False)))
+declare(OpKind(
+    "register_pbx",
+    (Field("pbx_id", "pbx_id"), Field("name", "text"), Field("serial", "text", max_len=100),
+     Field("platform", "platform"), Field("hardware_model", "text", False, 100), Field("firmware", "firmware"),
+     Field("mode", "mode")),
+    register_pbx, connection=True,  # in rental mode (R9)
+    describe=lambda body, names: Reason("", "op-register-pbx",
+                                        {key: body.get(key) for key in ("name", "platform", "firmware", "mode")})))
+declare(OpKind(
+    "update_pbx",
+    (Field("pbx_id", "pbx_id"), Field("base_revision", "revision"), Field("name", "text", False),
+     Field("firmware", "firmware", False), Field("platform", "platform", False),
+     Field("hardware_model", "text", False, 100),
+     Field("mode", "mode", False, description="purchased → rental when R1 and R7 hold; rental → purchased "
+                                              "when it rents nothing (R8)"),
+     Field("purchased_removed", "bool", False, description="purchased → rental: the technician confirms the "
+                                                           "PBX's purchased licenses were removed (R8)")),
+    update_pbx, bumps_revision=True, describe=_describe_edit(PBX_FIELDS, on_pbx=True)))
+declare(OpKind(
+    "set_licenses",
+    (Field("pbx_id", "pbx_id"), Field("base_revision", "revision"),
+     Field("items", "items", description="the desired state {ref: qty}; {} ends the rent (R19)")),
+    set_licenses, bumps_revision=True, names_serial=True, connection=True, sets_licenses=True,
+    describe=_describe_licenses))
+declare(OpKind(
+    "remove_pbx", (Field("pbx_id", "pbx_id"), Field("base_revision", "revision")),
+    remove_pbx, names_serial=True, connection=True,  # a rental PBX's removal (R9, R19)
+    describe=lambda body, names: Reason("", "op-remove-pbx", {"pbx": names.pbx(str(body.get("pbx_id", "")))})))
+declare(OpKind(
+    "redeem_key", (Field("key", "key", max_len=300, description=_KEY_FIELD),),
+    redeem_key, carries_key=True, connection=True, describe=_describe_key("redeem_key")))
+declare(OpKind(
+    "deposit_key",
+    (Field("key", "key", max_len=300, description=_KEY_FIELD + ", held for this account until automatic reload "
+                                                               "redeems it (R24)"),),
+    deposit_key, carries_key=True, holds_key=True, describe=_describe_key("deposit_key")))
+declare(OpKind(
+    "withdraw_key",
+    (Field("key_id", "key_id", max_len=20, description="the hex id of a key held for this account (R24): given "
+                                                       "back, usable anywhere"),),
+    withdraw_key,
+    describe=lambda body, names: Reason("", "op-withdraw-key", {"key_id": str(body.get("key_id", ""))})))
+declare(OpKind(
+    "delete_account",
+    (Field("confirm_forfeit_milli", "milli",
+           description="the balance in milli-iSC as shown, rounded down: consent to forfeit it (R13)"),),
+    delete_account, renew=_renew_consent, describe=lambda body, names: Reason("", "op-delete-account", {})))

@@ -156,6 +156,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "balance-overflow": ("bad-op", N_("This key would raise the balance beyond what one account can hold: use the "
                                       "credit first, or load the key on another account.")),
     # the shape of an op
+    # what a laptop does not hold (app: NotFound)
+    "account-not-here": ("not-found", N_("No account {account_id} on this laptop: sync to fetch it, or check the "
+                                         "link.")),
+    "account-not-verified": ("not-found", N_("No verified account {account_id}: sync first.")),
+    "pbx-not-here": ("not-found", N_("No PBX {pbx_id} on account {account} (removed, or never registered).")),
+    "op-not-waiting": ("not-found", N_("No change {op_id} is waiting for a decision: it was resolved already.")),
     "account-unknown": ("not-found", N_("No such account: create it first, or check the account id.")),
     "account-exists": ("bad-op", N_("An account with this id exists already: a new account needs a new id.")),
     "pbx-unknown": ("not-found", N_("PBX {pbx_id} is not registered on this account: register it first, or sync to "
@@ -295,6 +301,38 @@ def event_code(kind: str) -> str:
     """The catalog code of a history event's kind (R25): its one-line wording."""
     return f"event-{kind}"
 
+#: The license server's refusals of a request (its HTTP error documents {error, code, params, message}): rule
+#: "api"; the app words them from the code when it shows what the server said.
+API_ERRORS: dict[str, str] = {
+    "api-token-missing": N_("Send the technician's token as 'Authorization: Bearer <token>'."),
+    "api-token-guessing": N_("Too many unknown tokens from this address: wait {wait} s, then check the token (ask the "
+                             "vendor for a technician token)."),
+    "api-token-unknown": N_("This token is not known: ask the vendor for a technician token."),
+    "api-token-revoked": N_("This technician's token was revoked by the vendor: ask the vendor for a new token and "
+                            "enter it in RentDesk's Settings."),
+    "api-token-expired": N_("This technician's token expired at {when}: ask the vendor for a new token and enter it in "
+                            "RentDesk's Settings."),
+    "api-no-public-url": N_("The license server has no public address for customer pages: the vendor must set "
+                            "LICENSE_SERVER_PUBLIC_URL."),
+    "api-link-account-deleted": N_("This account was deleted: it has no customer page any more."),
+    "api-no-pricelist": N_("No price list is published yet (license-server publish-prices FILE)."),
+    "api-no-terms": N_("No rental terms are published yet (license-server publish-terms FILE)."),
+    "api-account-unknown": N_("No such account among your partner's accounts."),
+    "api-not-whole": N_("'{name}' must be a whole number from {low} to {high}."),
+    "api-sync-body": N_("The body must be {{\"client_id\": UUID, \"ops\": [op, ...]}}."),
+    "api-too-many-ops": N_("{count} ops in one batch: at most {max} ops per /sync request. Send them in several "
+                           "batches, in order."),
+    "api-body-too-large": N_("The request body is larger than {limit} bytes: nothing was applied. Send fewer ops per "
+                             "/sync request."),
+    "api-not-utf8": N_("The body is not UTF-8 (byte {byte}): send JSON encoded as UTF-8."),
+    "api-too-deep": N_("The body nests arrays or objects too deeply: send the documented shape, {{\"client_id\": UUID, "
+                       "\"ops\": [op, ...]}}."),
+    "api-not-json": N_("The body is not JSON: {detail}."),
+    "api-number-too-long": N_("The body holds a number with too many digits (or a value JSON does not have): every "
+                              "number in the API fits in 19 digits."),
+}
+CATALOG.update({code: ("api", template) for code, template in API_ERRORS.items()})
+
 #: Why a sync did not complete, or what of an answer the app refused (notices of the app, rule "sync").
 SYNC_NOTICES: dict[str, str] = {
     "sync-no-server": N_("No license server or token set: enter them in Settings to sync."),
@@ -306,6 +344,9 @@ SYNC_NOTICES: dict[str, str] = {
                         "queued."),
     "sync-not-object": N_("The license server's answer is not a JSON object: refused."),
     "sync-server-said": N_("The license server said {error} ({status}): {detail}"),
+    "sync-server-refused": N_("The license server said {error} ({status}): {cause}."),
+    "sync-token-refused-cause": N_("The license server said {error} ({status}): {cause}. Check the technician token "
+                                   "in Settings."),
     "sync-token-refused": N_("The license server said {error} ({status}): {detail} Check the technician token in "
                              "Settings."),
     # 401 token-revoked / token-expired (DESIGN §5): plain words, no server text, and what to do
@@ -339,6 +380,21 @@ DESCRIPTIONS: dict[str, str] = {
     "op-delete-account": N_("Delete the account (its iSC are forfeited)"),
 }
 CATALOG.update({code: ("", template) for code, template in DESCRIPTIONS.items()})
+
+#: The name of each op kind as screens show it (rental.opkinds.kind_code: "kind-" + the kind, dashed).
+KIND_NAMES: dict[str, str] = {
+    "kind-create-account": N_("Create account"),
+    "kind-update-account": N_("Edit account"),
+    "kind-register-pbx": N_("Add PBX"),
+    "kind-update-pbx": N_("Edit PBX"),
+    "kind-set-licenses": N_("Set licenses"),
+    "kind-remove-pbx": N_("Remove PBX"),
+    "kind-redeem-key": N_("Load activation key"),
+    "kind-deposit-key": N_("Deposit activation key"),
+    "kind-withdraw-key": N_("Withdraw held key"),
+    "kind-delete-account": N_("Delete account"),
+}
+CATALOG.update({code: ("", template) for code, template in KIND_NAMES.items()})
 
 #: One line per event of an account's history (R25), by kind; the code is "event-" + kind (a notice: rule "").
 #: Params are plain data: ``pbx`` a PBX's name, ``changes`` lines such as "01-00010-001: 2 → 5", ``*_milli`` amounts.

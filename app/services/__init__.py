@@ -3,6 +3,8 @@ conflicts and sync, one module each; this package is their one face (error types
 
 from __future__ import annotations
 
+from types import ModuleType as _ModuleType
+
 from ..clock import ClockNotice  # noqa: F401
 from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused  # noqa: F401
 from ..store import Store, StoreError, StoreExists, StoreMissing, UnitOfWork, WeakPassphrase, WrongPassphrase  # noqa: F401
@@ -63,6 +65,7 @@ from .reads import (
     sync_status,
 )  # noqa: F401
 from .writes import (
+    queue,
     create_account,
     update_account,
     register_pbx,
@@ -81,90 +84,9 @@ from .writes import (
     delete_account,
 )  # noqa: F401
 from .conflicts import resolve  # noqa: F401
-from .syncing import sync_now, BackgroundSyncer, pull_details, renew_customer_link  # noqa: F401
+from .syncing import SYNC_STEPS, sync_now, BackgroundSyncer, pull_details, renew_customer_link  # noqa: F401
 from .setup import InsecureServerUrl  # noqa: F401
 
-__all__ = [
-    # what the screens and tests read besides: the list page size and its type, the history
-    "AccountList", "LIST_PAGE", "HISTORY_SHOWN", "account_history",
-    # errors
-    "Refused",
-    "NeedsConfirmation",
-    "NotFound",
-    "StoreError",
-    "StoreExists",
-    "StoreMissing",
-    "WeakPassphrase",
-    "WrongPassphrase",
-    "InsecureServerUrl",
-    # views
-    "Problem",
-    "Figures",
-    "LicenseLine",
-    "PbxView",
-    "OpView",
-    "AccountSummary",
-    "AccountView",
-    "TermsAcceptance",
-    "LicensePreview",
-    "PricelistNotice",
-    "BurnDown",
-    "StatementRow",
-    "StatementView",
-    "CreditRow",
-    "RefusalView",
-    "SyncStatus",
-    "SettingsView",
-    "QueuedOp",
-    "SyncReport",
-    "KeyFingerprint",
-    "ResultView",
-    "ClockNotice",
-    "AccountRef",
-    "DepositView",
-    # setup
-    "is_initialised",
-    "initialise",
-    "unlock",
-    "change_passphrase",
-    "get_settings",
-    "set_settings",
-    "trusted_key_fingerprints",
-    # reads
-    "list_accounts",
-    "account_detail",
-    "meter",
-    "pbx_detail",
-    "current_pricelist",
-    "pricelist_notice",
-    "pricelist_notices",
-    "burn_down",
-    "statement",
-    "sync_status",
-    "queued_ops",
-    # writes
-    "create_account",
-    "update_account",
-    "register_pbx",
-    "update_pbx",
-    "preview_licenses",
-    "set_licenses",
-    "remove_pbx",
-    "redeem_key",
-    "deposit_key",
-    "withdraw_key",
-    "set_auto_reload",
-    "preview_key",
-    "KeyPreview",
-    "delete_account",
-    "resolve",
-    "key_use",
-    "KeyUse",
-    # sync
-    "sync_now",
-    "pull_details",
-    "BackgroundSyncer",
-    # backup
-    "export_backup",
-    "import_backup",
-]
+#: This face: every name imported above (errors, view models, use cases), nothing private.
+__all__ = sorted(name for name, value in dict(globals()).items()
+                 if not name.startswith("_") and name != "annotations" and not isinstance(value, _ModuleType))

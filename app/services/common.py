@@ -56,11 +56,12 @@ def _fmt(milli: int) -> str:
 def _op_view(op, book=None) -> OpView:
     body = json.loads(op.body)
     note = json.loads(op.note) if op.note else {}
-    credit = note.get("amount_milli", 0) if op.kind == "redeem_key" else 0
+    declared = decider.KINDS[op.kind]
+    credit = note.get("amount_milli", 0) if declared.carries_key and not declared.holds_key else 0
     effect = None
     if credit:
         effect = f"+{_fmt(credit)}, not yet confirmed" if op.state == "pending" else None
-    elif op.kind == "deposit_key" and op.state == "pending":
+    elif declared.holds_key and op.state == "pending":
         effect = f"{_fmt(note.get('amount_milli', 0))} held for automatic reload, not yet confirmed"
     return OpView(
         op_id=op.op_id,
@@ -123,7 +124,7 @@ def _deposit_views(book: "projection.Book", state, pending, account_id: str) -> 
     known = {d.key_id for d in state.deposits}
     for op in book.ops_of(account_id):
         note = json.loads(op.note) if op.note else {}
-        if op.kind == "deposit_key" and op.state == "pending" and note.get("key_id") not in known:
+        if decider.KINDS[op.kind].holds_key and op.state == "pending" and note.get("key_id") not in known:
             views.append(
                 DepositView(str(note.get("key_id")), int(note.get("amount_milli") or 0), None, is_pending=True)
             )

@@ -163,7 +163,7 @@ def pbx_detail(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> P
     for pbx in view.pbxs:
         if pbx.pbx_id == pbx_id:
             return pbx
-    raise NotFound(f"No PBX {pbx_id} on account {view.name}.")
+    raise NotFound("pbx-not-here", pbx_id=pbx_id, account=view.name)
 
 
 def current_pricelist(uow: UnitOfWork) -> PriceList | None:
@@ -223,7 +223,7 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
     with uow:
         row = uow.replica.get_account(account_id)
         if row is None:
-            raise NotFound(f"No verified account {account_id}: sync first.")
+            raise NotFound("account-not-verified", account_id=account_id)
         payload = json.loads(row.payload)
         entries, fetched_at, count = uow.replica.ledger_entries(account_id)
         prices = uow.replica.current_pricelist()

@@ -14,8 +14,12 @@ from ..views import (
 )
 
 
+#: The steps a sync reports to its progress callback, as codes in order (app/sync.py): screens word them.
+SYNC_STEPS = sync.STEPS
+
+
 def sync_now(uow_factory: Callable[[], UnitOfWork], clock: Clock, transport=None,
-             progress: Callable[[str], None] | None = None) -> SyncReport:
+             progress: Callable[..., None] | None = None) -> SyncReport:
     """Push the outbox in one batch, verify every envelope, merge; pull the partner's accounts and prices."""
     return sync.sync_now(uow_factory, clock, transport=transport, progress=progress)
 

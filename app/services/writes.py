@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 
 from rental import billing
 from rental import reload as reload_mod
-from rental.errors import AmountError, KeyFormatError, Refusal, SignatureError
-from rental.money import check_milli
+from rental.errors import KeyFormatError, Refusal, SignatureError
+from rental.ops import KINDS
 from rental.reasons import Reason
 
 from .. import checks, outbox, projection
@@ -29,72 +29,100 @@ from ..views import (
 from .common import _figures, _lines_view, _now
 
 
+def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping[str, Any], *,
+          book: "projection.Book | None" = None, decided=None) -> QueuedOp:
+    """The one way a change is queued (inside an open unit of work, committed by the caller): its fields checked
+    by its kind's declaration as the server checks them, a key it carries verified offline and refused when
+    this laptop knows it used (R11, R24), the core's decision on the account with its queued ops (the call the
+    server makes), then the op at the end of the outbox with the PBX revision it was made on. Returns the op
+    with the decision (its warnings, its state: what the screens say next); Refused with every problem.
+    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice."""
+    declared = KINDS[kind]
+    fields = checks.op_fields(kind, fields, partial=True)
+    key = _read_key(uow, fields["key"]) if declared.carries_key else None
+    if book is None:
+        book = uow.accounts.book(now, None if key is not None else account_id)  # a key: every account's keys
+    if not declared.opens_account:
+        book.require_alive(account_id)
+    if key is not None:
+        _refuse_known_key(uow, book, key)
+        _refuse_held_key(book, key.key_id_hex)
+    decision = decided or _decide(book, account_id, kind, {**fields, **(_key_fields(key) if key else {})})
+    body = dict(fields)
+    pbx_id = fields.get("pbx_id") if declared.names_pbx else None
+    if declared.checks_revision:
+        body["base_revision"] = book.base_revision(account_id, pbx_id, collapsing=declared.sets_licenses)
+    note = json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}) if key is not None else None
+    op = uow.outbox.enqueue(kind, account_id, body, now, pbx_id=pbx_id, note=note)
+    return QueuedOp(op.op_id, op.kind, account_id, decision.warnings, pbx_id, decision=decision,
+                    key_amount_milli=key.amount_milli if key is not None else None)
+
+
+def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any]) -> QueuedOp:
+    """queue() in a unit of work of its own, committed."""
+    with uow:
+        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields)
+        uow.commit()
+        return queued
+
+
 def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str, cloud_contract: bool = False,
                    language: str = "en", *, terms_version: str | None = None, accepted_by: str | None = None,
                    terms_accepted: bool = False) -> QueuedOp:
     """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says), with the customer's
     acceptance of the rental terms held on this laptop (R26)."""
-    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
+    kind = "create_account"
+    fields = checks.account_fields(kind, name=name, contact_email=contact_email, cloud_contract=cloud_contract,
                                    language=language, required=True)
     account_id = str(uuid.uuid4())
     with uow:
         fields.update(terms_mod.acceptance(uow.replica, terms_version, accepted_by, terms_accepted))
-        op = uow.outbox.enqueue("create_account", account_id, fields, _now(uow, clock, writing=True))
+        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields)
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+        return queued
 
 
 def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None, contact_email=None,
                    cloud_contract=None, language=None) -> QueuedOp:
     """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given)."""
-    fields = checks.account_fields(name=name, contact_email=contact_email, cloud_contract=cloud_contract,
-                                   language=language, required=False)
+    fields = checks.account_fields("update_account", name=name, contact_email=contact_email,
+                                   cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
         raise Refused([Problem.of(Reason.of("nothing-to-change"))])
-    with uow:
-        now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
-        book.require_alive(account_id)
-        _decide(book, account_id, "update_account", fields)
-        op = uow.outbox.enqueue("update_account", account_id, fields, now)
-        uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+    return _queued(uow, clock, account_id, "update_account", fields)
 
 
 def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, serial: str, platform: str,
                  firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
     """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
+    kind = "register_pbx"
     with uow:
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
-        fields = checks.pbx_fields(state, name=name, serial=serial, platform=platform, firmware=firmware,
+        fields = checks.pbx_fields(kind, state, name=name, serial=serial, platform=platform, firmware=firmware,
                                    mode=mode, hardware_model=hardware_model)
-        pbx_id = str(uuid.uuid4())
-        _decide(book, account_id, "register_pbx", {"pbx_id": pbx_id, **fields})
-        op = uow.outbox.enqueue("register_pbx", account_id, {"pbx_id": pbx_id, **fields}, now,
-                            pbx_id=pbx_id)
+        queued = queue(uow, now, account_id, kind, {"pbx_id": str(uuid.uuid4()), **fields}, book=book)
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+        return queued
 
 
 def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
                platform=None, hardware_model=None, mode=None, purchased_removed: bool = False) -> QueuedOp:
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows (purchased →
     rental once the technician confirms its purchased licenses were removed: purchased_removed)."""
+    kind = "update_pbx"
     with uow:
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
-        pbx = book.require_pbx(state, pbx_id)
-        fields = checks.pbx_update_fields(state, pbx, name=name, firmware=firmware, platform=platform,
+        book.require_pbx(state, pbx_id)
+        fields = checks.pbx_update_fields(kind, name=name, firmware=firmware, platform=platform,
                                           hardware_model=hardware_model, mode=mode)
         fields.update({"purchased_removed": True} if purchased_removed and "mode" in fields else {})  # R8
-        _decide(book, account_id, "update_pbx", {"pbx_id": pbx_id, **fields})
-        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id), **fields}
-        op = uow.outbox.enqueue("update_pbx", account_id, body, now, pbx_id=pbx_id)
+        queued = queue(uow, now, account_id, kind, {"pbx_id": pbx_id, **fields}, book=book)
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+        return queued
 
 
 def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str,
@@ -122,11 +150,10 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
-        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id, collapsing=True),
-                "items": dict(sorted(desired.items()))}
-        op = uow.outbox.enqueue("set_licenses", account_id, body, now, pbx_id=pbx_id)
+        queued = queue(uow, now, account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(sorted(desired.items()))},
+                       book=book, decided=preview.decision)
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id, preview.warnings, pbx_id)
+        return queued
 
 
 def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
@@ -134,13 +161,10 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
     with uow:
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
-        state = book.pending_state(account_id) or book.require_alive(account_id)
-        book.require_pbx(state, pbx_id)
-        _decide(book, account_id, "remove_pbx", {"pbx_id": pbx_id})
-        body = {"pbx_id": pbx_id, "base_revision": book.base_revision(account_id, pbx_id)}
-        op = uow.outbox.enqueue("remove_pbx", account_id, body, now, pbx_id=pbx_id)
+        book.require_pbx(book.pending_state(account_id) or book.require_alive(account_id), pbx_id)
+        queued = queue(uow, now, account_id, "remove_pbx", {"pbx_id": pbx_id}, book=book)
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id, pbx_id=pbx_id)
+        return queued
 
 
 def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
@@ -149,30 +173,19 @@ def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) ->
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
     warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
     """
-    return _queue_key(uow, clock, account_id, key_text, "redeem_key")
+    return _queued(uow, clock, account_id, "redeem_key", {"key": _key_text(uow, key_text)})
 
 
 def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
     when the runtime reaches the threshold; until then it can be withdrawn."""
-    return _queue_key(uow, clock, account_id, key_text, "deposit_key")
+    return _queued(uow, clock, account_id, "deposit_key", {"key": _key_text(uow, key_text)})
 
 
-def _queue_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, kind: str) -> QueuedOp:
-    """Verify a key offline and queue it to load (redeem_key) or to hold (deposit_key), decided by the core now;
-    a key this laptop knows as queued, loaded, used or held already is refused: a key is used once."""
-    key = _read_key(uow, key_text)
-    with uow:
-        now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now)
-        book.require_alive(account_id)
-        _refuse_known_key(uow, book, key)
-        _refuse_held_key(book, key.key_id_hex)
-        decision = _decide(book, account_id, kind, _key_fields(key))
-        op = uow.outbox.enqueue(kind, account_id, {"key": key.text}, now,
-                            note=json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}))
-        uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id, decision.warnings)
+def _key_text(uow: UnitOfWork, key_text: str) -> str:
+    """The key as its kind's field holds it, once read and verified offline (a mistyped or forged key is refused
+    now, naming the key field, before the store is opened)."""
+    return _read_key(uow, key_text).text
 
 
 @dataclass(frozen=True)
@@ -240,31 +253,21 @@ def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) ->
         now = _now(uow, clock, writing=True)
         for op in uow.outbox.all_ops(account_id):
             note = json.loads(op.note) if op.note else {}
-            if op.kind == "deposit_key" and op.state == outbox.PENDING and note.get("key_id") == key_id \
+            if KINDS[op.kind].holds_key and op.state == outbox.PENDING and note.get("key_id") == key_id \
                     and op.attempts == 0:
                 uow.outbox.remove(op)
                 uow.commit()
-                return QueuedOp(op.op_id, "withdraw_key", account_id)
-        book = uow.accounts.book(now, account_id)
-        book.require_alive(account_id)
-        _decide(book, account_id, "withdraw_key", {"key_id": key_id})
-        op = uow.outbox.enqueue("withdraw_key", account_id, {"key_id": key_id}, now)
+                return QueuedOp(op.op_id, op.kind, account_id)  # the deposit, dropped
+        queued = queue(uow, now, account_id, "withdraw_key", {"key_id": key_id})
         uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+        return queued
 
 
 def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
     """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
     if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
         raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
-    with uow:
-        now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
-        book.require_alive(account_id)
-        _decide(book, account_id, "update_account", {"auto_reload_days": days})
-        op = uow.outbox.enqueue("update_account", account_id, {"auto_reload_days": days}, now)
-        uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+    return _queued(uow, clock, account_id, "update_account", {"auto_reload_days": days})
 
 
 def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
@@ -285,7 +288,7 @@ class KeyUse:
 def _key_use(uow, key_text: str, key_id_hex: str) -> KeyUse | None:
     """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
     for op in uow.outbox.all_ops():
-        if op.kind in projection.KEY_KINDS and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
+        if KINDS[op.kind].carries_key and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
             if op.state == "pending":
                 return KeyUse("queued", op.account_id)
             if op.rule == "key-used":
@@ -311,21 +314,8 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
 
     Refused only when the account now holds more (credit loaded since, DESIGN §5): as the server decides it.
     """
-    try:
-        check_milli(confirm_forfeit_milli, "confirmed balance")
-    except AmountError as exc:
-        raise Refused([Problem.of(exc.reason, "confirm_forfeit_milli")]) from None
-    except TypeError as exc:
-        raise Refused([Problem("bad-op", str(exc), field="confirm_forfeit_milli")]) from None
-    with uow:
-        now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
-        book.require_alive(account_id)
-        _decide(book, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
-        op = uow.outbox.enqueue("delete_account", account_id,
-                            {"confirm_forfeit_milli": confirm_forfeit_milli}, now)
-        uow.commit()
-        return QueuedOp(op.op_id, op.kind, account_id)
+    # the amount's checks are its field's in the kind's declaration (a whole number of milli-iSC, bad-op)
+    return _queued(uow, clock, account_id, "delete_account", {"confirm_forfeit_milli": confirm_forfeit_milli})
 
 
 def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
@@ -362,4 +352,4 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
     return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
                           current=_figures(state.billing, now, book, book.plan(state)),
                           after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
-                          missing_milli=0)
+                          missing_milli=0, decision=decision)

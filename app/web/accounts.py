@@ -77,8 +77,6 @@ def new():
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
         except services.Refused as error:
             problems_to_form(form, error, "name")
-        except ValueError as error:
-            form.error("name", str(error))
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
         form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
@@ -104,8 +102,6 @@ def edit(account_id: str):
             services.update_account(core.uow(), core.clock(), account_id, **changed)
         except services.Refused as error:
             problems_to_form(form, error, "name")
-        except ValueError as error:
-            form.error("name", str(error))
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
     return render("accounts/form.html", form=form, account=account)
@@ -172,7 +168,7 @@ def load_key(account_id: str):
         problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
-                amount=fmt_milli(_key_amount(account_id, queued.op_id))))
+                amount=fmt_milli(queued.key_amount_milli or 0)))
         for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
             flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
@@ -237,14 +233,6 @@ def key_preview(account_id: str):
     _account_or_404(account_id)
     preview = services.preview_key(core.uow(), core.clock(), account_id, forms.text(request.form, "key", None))
     return render("accounts/_key_preview.html", preview=preview)
-
-
-def _key_amount(account_id: str, op_id: str) -> int:
-    """The amount of a queued key, as the service read it from the signed key."""
-    for op in services.account_detail(core.uow(), core.clock(), account_id).ops:
-        if op.op_id == op_id:
-            return op.credit_milli
-    return 0
 
 
 def _period(args, now: int) -> tuple[int, int, dict]:
@@ -373,10 +361,7 @@ def delete(account_id: str):
                 try:
                     services.delete_account(core.uow(), core.clock(), account_id, milli)
                 except services.Refused as error:
-                    if error.rule == "R13":
-                        form.error("confirm_amount", _(
-                            "The account now holds more than the %(shown)s you confirmed: credit was loaded since. "
-                            "Check the new amount and type it to confirm.", shown=fmt_milli(milli)), "R13")
+                    # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
                     shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
                     shown_at = account.confirmed.at

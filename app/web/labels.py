@@ -11,6 +11,7 @@ from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from rental import rules
+from rental.opkinds import kind_code
 from rental.reasons import GOT_WORDS, VALUE_WORDS, render, template_of
 
 from ..clock import DATE, NOTICE_OFFSET_S
@@ -30,18 +31,6 @@ STATUS = {
 # the words of rental.reasons (the same the reasons' platform and mode params are worded with), translated
 PLATFORM = {code: _l(word) for code, word in VALUE_WORDS["platform"].items()}
 MODE = {code: _l(word) for code, word in VALUE_WORDS["mode"].items()}
-KIND = {
-    "create_account": _l("Create account"),
-    "update_account": _l("Edit account"),
-    "register_pbx": _l("Add PBX"),
-    "update_pbx": _l("Edit PBX"),
-    "set_licenses": _l("Set licenses"),
-    "remove_pbx": _l("Remove PBX"),
-    "redeem_key": _l("Load activation key"),
-    "deposit_key": _l("Deposit activation key"),
-    "withdraw_key": _l("Withdraw held key"),
-    "delete_account": _l("Delete account"),
-}
 #: One line per rule: what it is about, shown before the reason.
 RULE_TITLE = {
     "R1": _l("firmware 13r1 or later"),
@@ -168,7 +157,11 @@ def mode_label(code: str | None) -> str:
 
 
 def kind_label(code: str | None) -> str:
-    return str(KIND.get(code or "", code or ""))
+    """An op kind's name on screens: the catalog line of its code (rental.opkinds.kind_code), translated."""
+    if not code:
+        return ""
+    label = kind_code(code)
+    return gettext(template_of(label)) if template_of(label) else code
 
 
 def rule_title(rule: str | None) -> str:

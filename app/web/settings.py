@@ -111,6 +111,9 @@ def server():
                 "technician token for %(url)s.", url=url))
     else:
         flash(_("Server settings saved."))
+    syncer = state().syncer
+    if syncer is not None:  # a new server or token (issue 23: after a revoked one) is tried at once
+        syncer.poke()
     return redirect_to(url_for("settings.index"))
 
 

@@ -18,38 +18,10 @@ bp = Blueprint("sync", __name__, url_prefix="/sync")
 bp.before_request(require_unlocked(lambda: None))
 
 
-#: The sync's progress messages (app/sync.py) in the order they come, with the words we show.
-STEPS = (
-    ("Sending", _l("Sending your changes…")),
-    ("Fetching accounts", _l("Fetching accounts and prices…")),
-    ("Fetching ledgers", _l("Fetching statements…")),
-    ("Up to date", _l("Up to date.")),
-)
-
-
-def _step_of(message: str) -> int:
-    for index, (prefix, _label) in enumerate(STEPS):
-        if message.startswith(prefix):
-            return index + 1
-    return 0
-
-
-#: The views that queue a change: after one succeeds the background syncer is poked, so an edit made while
-#: online reaches the server within seconds, not at the next interval (DESIGN §6).
-QUEUEING_VIEWS = frozenset({"accounts.new", "accounts.edit", "accounts.load_key", "accounts.delete", "pbx.new",
-                            "pbx.edit", "pbx.remove", "pbx.save", "sync.resolve",
-                            # a new server or token (issue 23: after a revoked one) is tried at once
-                            "settings.server"})
-
-
-@bp.after_app_request
-def poke_after_an_edit(response):
-    """A change was queued (its view redirects on success): wake the background syncer."""
-    if request.method == "POST" and request.endpoint in QUEUEING_VIEWS and response.status_code in (302, 303, 204):
-        syncer = state().syncer
-        if syncer is not None:
-            syncer.poke()
-    return response
+#: The sync's steps (services.SYNC_STEPS: codes, in the order they come) with the words we show.
+STEPS = tuple(zip(services.SYNC_STEPS, (_l("Sending your changes…"), _l("Fetching accounts and prices…"),
+                                          _l("Fetching statements…"), _l("Up to date.")), strict=True))
+_STEP_NUMBER = {code: index + 1 for index, (code, _label) in enumerate(STEPS)}
 
 
 def start_background(app, store) -> None:
@@ -58,6 +30,9 @@ def start_background(app, store) -> None:
         return
     st = app.extensions[EXTENSION]
     st.syncer = services.BackgroundSyncer(store.unit_of_work, st.clock).start()
+    # whatever queues an op (any view, any use case) pokes it once its unit of work commits (DESIGN §6: an edit
+    # made online reaches the server within seconds): no list of views to keep up to date
+    store.on_queued.append(lambda ops, syncer=st.syncer: syncer.poke())
 
 
 def run_sync():
@@ -65,9 +40,9 @@ def run_sync():
     st = state()
     progress = st.sync_progress
 
-    def say(message: str) -> None:
-        step = _step_of(message)
-        progress.update(state="running", step=max(step, progress.get("step", 0)), message=message)
+    def say(step: str, **params) -> None:
+        number = _STEP_NUMBER.get(step, 0)
+        progress.update(state="running", step=max(number, progress.get("step", 0)), code=step, params=params)
 
     progress.clear()
     progress.update(state="running", step=0, total=len(STEPS))

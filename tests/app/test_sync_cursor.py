@@ -169,3 +169,17 @@ def test_a_first_sync_pulls_no_ledger_and_opening_the_statement_online_fetches_a
     server.stop()  # offline: what was fetched is kept
     assert services.pull_details(fresh.unit_of_work, clock, account_id) is False
     assert services.statement(fresh.unit_of_work(), account_id, start, end).charged_ticks == online.charged_ticks
+
+
+def test_a_big_first_listing_reports_which_accounts_it_is_keeping(server, laptop, clock, token, monkeypatch):
+    first = laptop("a")
+    for name in ("Bistro Nord", "Quiet Shop", "Hôtel Azur"):
+        services.create_account(first.unit_of_work(), clock, name, "office@example.org")
+    assert sync_now(first, clock).ok
+    monkeypatch.setattr(sync, "ACCOUNTS_PER_WRITE", 2)  # three accounts: a "big" listing in chunks of two
+    second = laptop("b", synced=False)  # its first sync: the whole listing
+    steps: list[tuple[str, dict]] = []
+    report = sync_now(second, clock, progress=lambda step, **params: steps.append((step, params)))
+    assert report.ok and report.accounts_updated == 3
+    storing = [params for step, params in steps if step == sync.STORING_ACCOUNTS]
+    assert storing == [{"first": 1, "last": 2, "total": 3}, {"first": 3, "last": 3, "total": 3}]  # codes, not words

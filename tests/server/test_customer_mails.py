@@ -230,3 +230,24 @@ def test_a_zone_that_does_not_exist_is_refused_at_start():
 
     with pytest.raises(SettingsError, match="MAIL_TIMEZONE must be a time zone name"):
         load_settings({"MAIL_TIMEZONE": "Europe/Atlantis"}, environ={})
+
+
+def test_the_stop_and_resume_mails_of_an_op_are_the_history_lines_of_its_decision(api, clock, sink, ctx):
+    """Events handled once (issue 20): an op that finds the credit used up and lifts it is mailed from the
+    decision's own events (rental.ops.with_stops), the very lines the account's history records."""
+    from license_server import notices
+
+    account_id = api.running_account("10")
+    end = _ends(api, account_id)
+    clock.set(end + 600)  # no sweep ran: the load finds the stop ten minutes ago, and resumes
+    api.load(account_id, "100")
+    M, H = models.customer_mails.c, models.history.c
+    with ctx.engine.connect() as connection:
+        mails = connection.execute(models.customer_mails.select().where(M.account_id == account_id)
+                                   .order_by(M.id)).mappings().all()
+        lines = connection.execute(models.history.select().where(H.account_id == account_id)
+                                   .order_by(H.id)).mappings().all()
+    kinds = {"suspended": notices.STOPPED, "resumed": notices.RESUMED}
+    told = [(kinds[line["kind"]], line["at"]) for line in lines if line["kind"] in kinds]
+    assert told == [("stopped", end), ("resumed", end + 600)]
+    assert [(mail["kind"], mail["about"]) for mail in mails] == told

@@ -207,3 +207,14 @@ def test_sync_now_answers_htmx_with_the_header_chip_out_of_band_so_the_queue_bad
     answer = unlocked.post("/sync/run", data={"csrf_token": csrf}, headers=htmx()).data.decode()
     chip = answer.split('<div id="sync-chip" hx-swap-oob="innerHTML">')[1].split("</div>")[0]
     assert "Online" in chip and "queued" not in chip
+
+
+def test_the_progress_bar_says_which_accounts_a_big_first_listing_is_keeping(unlocked, csrf, app):
+    from app.web.state import EXTENSION
+    app.extensions[EXTENSION].sync_progress.update(state="running", step=2, total=4, code="storing-accounts",
+                                                   params={"first": 501, "last": 1000, "total": 5000})
+    page = unlocked.get("/sync/progress").data.decode()
+    assert "Fetching accounts and prices…" in page and "Keeping accounts 501–1,000 of 5,000…" in page
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = html.unescape(unlocked.get("/sync/progress").data.decode())
+    assert re.search(r"Enregistrement des comptes 501 à 1\s000 sur 5\s000…", page)

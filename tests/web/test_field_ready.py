@@ -352,6 +352,44 @@ def test_an_edit_made_online_is_sent_within_seconds_by_the_background_syncer(tmp
         app.extensions["rentdesk.shutdown"]()
 
 
+def test_a_deposit_made_online_reaches_the_server_within_seconds_without_a_manual_sync(tmp_path, clock, server):
+    """DESIGN §6, R24: the unit of work pokes the syncer after a commit that queued an op, whichever view queued
+    it (the deposit view was missing from the old list of views, and waited for the 5-minute interval)."""
+    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": True,
+                      "CLOCK": clock, "BACKGROUND_SYNC": True, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"})
+    try:
+        client = app.test_client()
+        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+        csrf = csrf_token(app)
+        token = server.add_technician("Acme Telecom", "Ann")
+        response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
+                                                   "server_url": server.url, "token": token, "csrf_token": csrf})
+        assert response.status_code == 302, response.data
+        from app.web.state import EXTENSION
+
+        syncer = app.extensions[EXTENSION].syncer
+        assert wait_for(lambda: syncer.attempts >= 1)  # the sync at unlock; the next one is due in 5 minutes
+        done = syncer.attempts
+        account = new_account(client, csrf, "Acme Hotel")
+        account_id = account.rstrip("/").rsplit("/", 1)[-1]
+        with server.client(token) as api:
+            assert wait_for(lambda: len(api.get("/accounts").json()["accounts"]) == 1)
+            assert wait_for(lambda: syncer.attempts > done)  # that sync finished: the laptop holds the snapshot
+            done = syncer.attempts
+            [key] = server.issue_keys("40", 1)
+            response = client.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
+            assert response.status_code == 302, words(response.data.decode())
+
+            def held_on_server() -> list:
+                signed = server.keyring.verify_envelope(api.get(f"/accounts/{account_id}").json(), "account")
+                return [deposit["amount_milli"] for deposit in signed.get("deposits") or ()]
+
+            assert wait_for(lambda: held_on_server() == [40_000])
+            assert wait_for(lambda: syncer.attempts > done)  # the background syncer's attempt, woken by the deposit
+    finally:
+        app.extensions["rentdesk.shutdown"]()
+
+
 def test_a_server_that_cannot_be_reached_is_said_in_plain_words_once(unlocked, csrf):
     from tests.support.faults import free_port
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from rental.errors import Refusal
@@ -50,6 +51,27 @@ def test_a_sync_that_cannot_reach_the_server_is_said_in_french_from_its_code(unl
     assert "Le serveur de licences est injoignable" in page and "cannot be reached" not in page
     status = unlocked.get("/sync/").data.decode()
     assert "cannot be reached" not in status
+
+
+@pytest.fixture
+def server(tmp_path, clock):
+    """A license server on 127.0.0.1 on the laptop's own clock."""
+    from tests.support.license_server import LiveLicenseServer
+
+    made = LiveLicenseServer(tmp_path / "server", clock=clock).start()
+    yield made
+    made.stop()
+
+
+def test_the_servers_refusal_of_a_token_is_worded_in_french_from_its_code_not_quoted_in_english(unlocked, csrf,
+                                                                                                    server):
+    """The server's error documents carry their reason as data (code, params): the app words it, here in French."""
+    assert unlocked.post("/settings/server", data={"server_url": server.url, "token": "tok-not-known-here",
+                                                   "csrf_token": csrf}).status_code == 302
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.post("/sync/run", data={"csrf_token": csrf}).data.decode()
+    assert "Ce jeton est inconnu : demandez un jeton de technicien au fournisseur" in page
+    assert "This token is not known" not in page and "ask the vendor" not in page
 
 
 def test_an_edit_names_its_fields_and_values_in_the_readers_language_not_as_the_codes_of_the_data(app):
