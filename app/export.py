@@ -92,7 +92,7 @@ def export_data(store: services.Store, clock, dest: str | os.PathLike) -> list[P
     for view in details:
         try:
             statements.append((view, services.statement(store.unit_of_work(), view.account_id, 0,
-                                                          view.confirmed.at + 86_400)))
+                                                          view.confirmed.at + 86_400, clock)))
         except services.NotFound:
             pass  # created offline, never synced: no ledger yet
     document = {

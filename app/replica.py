@@ -88,11 +88,26 @@ def _key_of(raw: str) -> dict:
     return {"key_id": key_id if isinstance(key_id, str) else None, "auto": line.get("auto") is True}
 
 
+def _entry_of(row: LedgerLine) -> billing.Entry:
+    return billing.Entry(kind=row.kind, at=row.at, ticks=row.ticks, pbx_id=row.pbx_id, ref=row.ref, qty=row.qty,
+                         start=row.start, end=row.end, seconds=row.seconds, rate=row.rate,
+                         price_version=row.price_version, **_key_of(row.raw))
+
+
+def _open_line(entry: billing.Entry) -> dict:
+    """An open line in the shape the server's ledger gives it (license_server.api._line)."""
+    return {"id": None, "open": True, "kind": entry.kind, "at": entry.at, "ticks": entry.ticks,
+            "pbx_id": entry.pbx_id, "ref": entry.ref, "qty": entry.qty, "start": entry.start, "end": entry.end,
+            "seconds": entry.seconds, "rate": entry.rate, "price_version": entry.price_version,
+            "key_id": entry.key_id, "auto": entry.auto}
+
+
 class Replica:
     """What this laptop holds of the server's signed documents, in one unit of work (a repository)."""
 
     def __init__(self, session: Session):
         self._session = session
+        self._ledger_revisions: dict[str, int] | None = None  # read once per unit of work when a snapshot needs it
 
     def record_refusal(self, what: str, subject: str | None, reason: str, now: int) -> Refusal:
         """Keep the reason something was not believed, for the sync screen."""
@@ -148,6 +163,8 @@ class Replica:
                                    held_revision=row.revision, held_at=row.as_of)
                 self.record_refusal("account", account_id, stored(reason), now)
                 return None
+            if revision == row.revision and as_of > row.as_of:
+                self._carry_open_charge(row, as_of)
         else:
             row = AccountReplica(account_id=account_id)
             if held is not None:
@@ -293,7 +310,29 @@ class Replica:
         settings.put(f"ledger_fetched_at:{account_id}", now)
         if revision is not None:
             settings.put(LEDGER_REVISION + account_id, revision)
+            if self._ledger_revisions is not None:
+                self._ledger_revisions[account_id] = revision
         return added
+
+    def _carry_open_charge(self, row: AccountReplica, as_of: int) -> None:
+        """A newer snapshot of the same revision replaces the held one (DESIGN §6): the open lines held (the charge
+        the server added up to its ledger's answer) are cut at the held snapshot's second and the held snapshot's
+        own charge and reloads up to the new one's second are added, so written + open lines still reach the
+        held snapshot with no gap and nothing twice, without pulling the ledger again (issue 21: a quiet account's
+        statement after a sync). Only when the ledger held was pulled at this revision (else it is pulled again)."""
+        if self._ledger_revisions is None:
+            self._ledger_revisions = self.ledger_revisions()
+        if self._ledger_revisions.get(row.account_id) != row.revision:
+            return
+        from .projection import clipped, open_entries  # the projection reads this module: imported when used
+
+        pricelist, policy = self.current_pricelist_and_policy()
+        before = [_entry_of(line) for line in self._session.scalars(select(LedgerLine).where(
+            LedgerLine.account_id == row.account_id, LedgerLine.line_key.like("open:%")).order_by(LedgerLine.id))]
+        carried = clipped(before, row.as_of) + list(open_entries(json.loads(row.payload), as_of, policy,
+                                                                 self.price_history(pricelist)))
+        with self._session.no_autoflush:
+            self._store_ledger_lines(row.account_id, [_open_line(entry) for entry in carried])
 
     def _store_ledger_lines(self, account_id: str, lines: list) -> int:
         self._session.execute(delete(LedgerLine).where(LedgerLine.account_id == account_id,
@@ -340,11 +379,16 @@ class Replica:
         return max(ids) if ids else None
 
     def ledger_entries(self, account_id: str) -> tuple[list[billing.Entry], int | None, int]:
+        written, open_, fetched_at, count = self.ledger_parts(account_id)
+        return written + open_, fetched_at, count
+
+    def ledger_parts(self, account_id: str) -> tuple[list[billing.Entry], list[billing.Entry], int | None, int]:
+        """The ledger held: written lines, open lines (the charge not yet written, as of the pull or carried to
+        the held snapshot), when it was pulled and how many lines it has."""
         rows = list(self._session.scalars(select(LedgerLine).where(LedgerLine.account_id == account_id)))
-        entries = [billing.Entry(kind=r.kind, at=r.at, ticks=r.ticks, pbx_id=r.pbx_id, ref=r.ref, qty=r.qty,
-                                 start=r.start, end=r.end, seconds=r.seconds, rate=r.rate,
-                                 price_version=r.price_version, **_key_of(r.raw)) for r in rows]
-        return entries, Settings(self._session).get(f"ledger_fetched_at:{account_id}"), len(rows)
+        written = [_entry_of(r) for r in rows if not r.line_key.startswith("open:")]
+        open_ = [_entry_of(r) for r in rows if r.line_key.startswith("open:")]
+        return written, open_, Settings(self._session).get(f"ledger_fetched_at:{account_id}"), len(rows)
 
     def account_page(self, needle: str = "", *, include_deleted: bool = True,
                      limit: int | None = None) -> tuple[list[str], int]:

@@ -235,6 +235,7 @@ class StatementView:
     account_name: str = ""
     credits: tuple["CreditRow", ...] = ()  # R25: each key loaded by hand or redeemed by automatic reload (R24)
     held: tuple["HeldKey", ...] = ()  # R24, R25: keys held for automatic reload as the server last said
+    as_of: int | None = None  # the second the figures are computed to (now; without a clock, the held snapshot's)
 
 
 @dataclass(frozen=True)

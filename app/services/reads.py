@@ -216,17 +216,26 @@ def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) 
     return BurnDown(now, confirmed_pts, pending_pts, confirmed_end, pending_end)
 
 
-def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> StatementView:
-    """R25 from the ledger lines pulled at sync: per PBX and item, seconds, rates and amount."""
+def statement(uow: UnitOfWork, account_id: str, start: int, end: int, clock: Clock | None = None) -> StatementView:
+    """R25 per PBX and item (seconds, rates and amount), computed, not remembered (DESIGN §6): the written lines
+    pulled at sync, the open lines held cut at the held snapshot's second (they reach it: replica keeps them so),
+    plus the charge and reloads (R24) of the signed snapshot run forward to now with rental.reload.forward, the
+    server's own call for its ledger's open lines. So a quiet account's statement after a sync equals the server's
+    ledger at that second, and offline it keeps counting up to now. Without a clock: as of the held snapshot."""
     if end <= start:
         raise ValueError("A statement period ends after it starts: pick an end date after the start date.")
     with uow:
         row = uow.replica.get_account(account_id)
         if row is None:
             raise NotFound("account-not-verified", account_id=account_id)
-        payload = json.loads(row.payload)
-        entries, fetched_at, count = uow.replica.ledger_entries(account_id)
-        prices = uow.replica.current_pricelist()
+        payload, held_at = json.loads(row.payload), row.as_of
+        written, open_, fetched_at, count = uow.replica.ledger_parts(account_id)
+        now = max(_now(uow, clock), held_at) if clock is not None else held_at
+        prices, policy = uow.replica.current_pricelist_and_policy()
+        history = uow.replica.price_history(prices)
+    ahead = list(projection.open_entries(payload, now, policy, history))
+    entries = written + projection.clipped(open_, held_at) + ahead
+    redeemed = {e.key_id for e in ahead if e.kind == billing.CREDIT and e.auto}  # reloaded since the snapshot (R24)
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
     shown = shares_milli_floor([r.ticks for r in rows])  # the lines add up to the total shown (SPEC)
@@ -239,10 +248,10 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int) -> Stateme
     credits = tuple(CreditRow(e.at, e.key_id, e.ticks, e.auto) for e in sorted(entries, key=lambda e: e.at)
                     if e.kind == billing.CREDIT and start <= e.at < end)
     held = tuple(HeldKey(str(d.get("key_id", "")), int(d.get("amount_milli", 0)), int(d.get("deposited_at", 0)))
-                 for d in payload.get("deposits") or () if isinstance(d, dict))
+                 for d in payload.get("deposits") or () if isinstance(d, dict) and d.get("key_id") not in redeemed)
     return StatementView(account_id, start, end, view_rows, totals[billing.CHARGE], totals[billing.CREDIT],
                          totals[billing.FORFEIT], totals[billing.EXPIRY], count, fetched_at, credits=credits,
-                         held=held)
+                         held=held, as_of=now)
 
 
 def sync_status(uow: UnitOfWork, clock: Clock | None = None) -> SyncStatus:

@@ -272,7 +272,7 @@ def statement(account_id: str):
     error = None
     services.pull_details(core.store().unit_of_work, core.clock(), account_id)  # issue 26: fetched when opened online
     try:
-        view = services.statement(core.uow(), account_id, start, end)
+        view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         error = _("This account has not been synced yet: its statement comes from the server's ledger. Sync, then come back.")
     return render("accounts/statement.html", account=account, view=view, error=error, errors=errors,
@@ -286,7 +286,7 @@ def statement_csv(account_id: str):
     account = _account_or_404(account_id)
     start, end, _errors = _period(request.args, account.confirmed.at)
     try:
-        view = services.statement(core.uow(), account_id, start, end)
+        view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         abort(404)
     french = language() == "fr"
