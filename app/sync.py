@@ -105,10 +105,64 @@ def _merge(uow, verified: _Verified, now: int, warned: list[str] | None = None
                 rejected += 1
             else:
                 conflicts += 1
+                payload = _worded_conflict(uow.replica, payload, before.get(op.account_id))
             uow.outbox.apply_result(op, payload, envelope, now)
             if warned is not None:
                 warned.extend(outbox.warnings_of(payload))
     return applied, rejected, conflicts, updated, refused
+
+
+#: What a PBX's facts are called in a conflict's changes (rental.reasons.EDIT_FIELDS words them)
+PBX_FACTS = ("name", "serial", "platform", "hardware_model", "firmware", "mode")
+
+
+def _worded_conflict(held: replica.Replica, payload: dict, previous: dict | None) -> dict:
+    """A conflict result as the technician reads it (issue 21): each revision-conflict the server signed becomes
+    pbx-changed-meanwhile, naming the PBX as this laptop holds it and saying what the other change did (each fact
+    and each item's quantity, from the snapshot held before this answer to the one it brought), instead of its id
+    and revision numbers. The signed envelope is kept verbatim beside it; only the words shown change."""
+    problems = payload.get("problems") or []
+    if not any(isinstance(p, dict) and p.get("code") == "revision-conflict" for p in problems):
+        return payload
+    row = held.get_account(payload["account_id"])
+    now_held = json.loads(row.payload) if row is not None else None
+    prices = held.current_pricelist()
+    worded = []
+    for problem in problems:
+        params = problem.get("params") if isinstance(problem, dict) else None
+        if not isinstance(params, dict) or problem.get("code") != "revision-conflict":
+            worded.append(problem)
+            continue
+        pbx_id = params.get("pbx_id")
+        before, after = _pbx_in(previous, pbx_id), _pbx_in(now_held, pbx_id)
+        name = str((before or after or {}).get("name") or pbx_id)
+        changes = _pbx_changes(before, after, prices) if before is not None and after is not None else []
+        same = {"pbx_id": pbx_id, "revision": params.get("revision"), "base_revision": params.get("base_revision")}
+        worded.append((Reason.of("pbx-changed-meanwhile", pbx=name, changes=changes, **same) if changes
+                       else Reason.of("pbx-changed-meanwhile-unseen", pbx=name, **same)).to_dict())
+    return {**payload, "problems": worded}
+
+
+def _pbx_in(snapshot: dict | None, pbx_id) -> dict | None:
+    for pbx in (snapshot or {}).get("pbxs", []):
+        if pbx.get("pbx_id") == pbx_id:
+            return pbx
+    return None
+
+
+def _pbx_changes(before: dict, after: dict, prices) -> list[dict]:
+    """What changed on a PBX between two snapshots, as data: its facts, then each item's quantity (by the item's
+    name in the price list), each {"field", "from", "to"} (rental.reasons.change_text words it)."""
+    changes = [{"field": fact, "from": before.get(fact), "to": after.get(fact)}
+               for fact in PBX_FACTS if before.get(fact) != after.get(fact)]
+    old = {lic["ref"]: lic["qty"] for lic in before.get("licenses", [])}
+    new = {lic["ref"]: lic["qty"] for lic in after.get("licenses", [])}
+    for ref in sorted(set(old) | set(new)):
+        if old.get(ref, 0) != new.get(ref, 0):
+            item = prices.get(ref) if prices is not None else None
+            changes.append({"field": item.name if item is not None else ref, "from": old.get(ref, 0),
+                            "to": new.get(ref, 0)})
+    return changes
 
 
 def _remember_reductions(held: replica.Replica, op, previous: dict | None, payload: dict) -> None:

@@ -62,6 +62,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "snapshot-older": ("sync", N_("Account snapshot refused: revision {revision} (as of {snapshot_at}) is older than "
                                   "revision {held_revision} (as of {held_at}) held here; an old answer was replayed "
                                   "or delayed, so the newer one is kept.")),
+    # a revision-conflict as the laptop words it (issue 21): the PBX by the name it holds, what the other change did
+    "pbx-changed-meanwhile": ("conflict", N_("{pbx} was changed meanwhile by another change ({changes}); yours was made "
+                                             "before it: review it against what is there now, then re-apply or "
+                                             "discard it.")),
+    "pbx-changed-meanwhile-unseen": ("conflict", N_("{pbx} was changed meanwhile by another change; yours was made "
+                                                    "before it: sync, review it against what is there now, then "
+                                                    "re-apply or discard it.")),
     "account-list-malformed": ("sync", N_("The account list the server sent is not what DESIGN §5 describes: "
                                           "refused.")),
     "pricelist-newer": ("R23", N_("Price list {version} is newer than {account_version}, the one this account runs "
@@ -462,7 +469,8 @@ def template_of(code: str) -> str | None:
 #: pbx-edited and the queued edits, each {"field": name, "to": value}), ``platform`` and ``mode`` params.
 EDIT_FIELDS = {"name": N_("name"), "contact_email": N_("contact e-mail"), "cloud_contract": N_("cloud contract"),
                "language": N_("language"), "auto_reload_days": N_("automatic reload"), "firmware": N_("firmware"),
-               "platform": N_("platform"), "hardware_model": N_("hardware model"), "mode": N_("mode")}
+               "platform": N_("platform"), "hardware_model": N_("hardware model"), "mode": N_("mode"),
+               "serial": N_("serial number")}
 VALUE_WORDS = {
     "platform": {"vmware": N_("VMware"), "hyper-v": N_("Hyper-V"), "hardware": N_("Vendor hardware"),
                  "cloud": N_("Cloud")},
@@ -474,19 +482,26 @@ RELOAD_DAYS = N_("{days} days before the credit runs out")
 
 
 def change_text(change: Mapping[str, Any], words: Callable[[str, str], str] | None = None) -> str:
-    """One edited field as "field → value", in the reader's words (``words("word", english)`` translates)."""
+    """One edited field as "field → value", or "field old → new" when the change says what it was ("from"), in the
+    reader's words (``words("word", english)`` translates); a field that is no known one (an item's name) is shown
+    as given."""
     word = words or (lambda _name, english: english)
-    key, to = str(change.get("field")), change.get("to")
-    if isinstance(to, bool):
-        shown = word("word", YES if to else NO)
-    elif key == "auto_reload_days" and isinstance(to, int):
-        shown = word("word", RELOAD_DAYS).format(days=to) if to else word("word", OFF)
-    elif key in VALUE_WORDS and isinstance(to, str):
-        shown = word("word", VALUE_WORDS[key][to]) if to in VALUE_WORDS[key] else to
-    else:
-        shown = str(to)
+    key = str(change.get("field"))
+
+    def shown(value, blank: str = "—") -> str:
+        if isinstance(value, bool):
+            return word("word", YES if value else NO)
+        if key == "auto_reload_days" and isinstance(value, int):
+            return word("word", RELOAD_DAYS).format(days=value) if value else word("word", OFF)
+        if key in VALUE_WORDS and isinstance(value, str):
+            return word("word", VALUE_WORDS[key][value]) if value in VALUE_WORDS[key] else value
+        return blank if value is None or value == "" else str(value)
+
     label = word("word", EDIT_FIELDS[key]) if key in EDIT_FIELDS else key
-    return f"{label} → {shown}"
+    if "from" in change:
+        return f"{label} {shown(change.get('from'))} → {shown(change.get('to'))}"
+    to = change.get("to")
+    return f"{label} → {shown(to, str(to))}"
 
 
 #: English words for the ``got`` codes of field reasons (rental.validation.TYPE_CODES).
