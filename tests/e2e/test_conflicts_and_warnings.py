@@ -55,6 +55,10 @@ def a_conflict_on_the_sync_screen(page, app, server, token):
     row = page.locator("#sync-result table.ops tr", has_text="Set licenses")
     expect(row).to_contain_text("conflict")
     expect(row).to_contain_text("changed meanwhile")
+    # issue 21: what the colleague changed, by the item's name, and no raw id or revision number
+    expect(row).to_contain_text("IP port license (per device) 10 → 12")
+    expect(row).not_to_contain_text(re.search(r"/pbx/([^/?#]+)", pbx).group(1))
+    expect(row).not_to_contain_text("revision")
     return account, row
 
 
