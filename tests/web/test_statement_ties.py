@@ -105,3 +105,31 @@ def test_an_account_made_on_another_laptop_gets_its_statement_and_history_when_o
             assert uow.history.newest_id(other) is not None
         view = services.statement(core.uow(), other, clock.now() - 2 * DAY, clock.now())
     assert view.credited_ticks == 5_000 * TICKS_PER_MILLI
+
+
+def test_a_quiet_accounts_statement_page_after_32_days_shows_the_servers_ledger_charged_to_the_milli(
+        unlocked, csrf, server, clock):
+    """Issue 21, DESIGN §6: with nothing changed for 32 days and a quiet sync (no ledger pulled), the statement
+    screen's default period charges what the server's ledger (written + open lines) charges at that second,
+    shown rounded down to the milli, its lines adding up to it; it read 0.000 iSC before (frozen at the pull)."""
+    from rental import billing
+    from rental.money import format_ticks
+
+    account, _pbx_url, token = running_customer(unlocked, csrf, server, isc="100")
+    account_id = account.rstrip("/").rsplit("/", 1)[-1]
+    clock.advance(32 * DAY + 4_321)
+    sync(unlocked, csrf)
+    now = clock.now()
+    end = (now // DAY + 1) * DAY  # the screen's default period: the 30 days up to the end of today
+    lines = ledger(server, token, account_id)
+    assert any(line["open"] for line in lines)  # the server has not written it yet: open lines only
+    entries = [billing.Entry(kind=l["kind"], at=l["at"], ticks=l["ticks"], pbx_id=l["pbx_id"], ref=l["ref"],
+                             qty=l["qty"], start=l["start"], end=l["end"], seconds=l["seconds"], rate=l["rate"],
+                             key_id=l["key_id"], auto=l["auto"]) for l in lines]
+    _rows, totals = billing.statement(entries, end - 30 * DAY, end)
+    assert totals[billing.CHARGE] == 12 * 500 * 10 * (now - (end - 30 * DAY)) > 0
+    page = unlocked.get(account + "/statement").data.decode()
+    charged = re.search(r"<dt>Charged</dt><dd[^>]*>([^<]+)</dd>", page).group(1)
+    assert charged == format_ticks(totals[billing.CHARGE], "en")
+    amounts = re.findall(r'<td class="num">([\d,]+\.\d{3}) iSC</td>', page)
+    assert sum(int(a.replace(",", "").replace(".", "")) for a in amounts) == totals[billing.CHARGE] // TICKS_PER_MILLI
