@@ -63,9 +63,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                                   "revision {held_revision} (as of {held_at}) held here; an old answer was replayed "
                                   "or delayed, so the newer one is kept.")),
     # a revision-conflict as the laptop words it (issue 21): the PBX by the name it holds, what the other change did
-    "pbx-changed-meanwhile": ("conflict", N_("{pbx} was changed meanwhile by another change ({changes}); yours was made "
-                                             "before it: review it against what is there now, then re-apply or "
-                                             "discard it.")),
+    "pbx-changed-meanwhile": ("conflict", N_("{pbx} was changed meanwhile by another change ({changes}); yours was "
+                                             "made before it: review it against what is there now, then re-apply "
+                                             "or discard it.")),
     "pbx-changed-meanwhile-unseen": ("conflict", N_("{pbx} was changed meanwhile by another change; yours was made "
                                                     "before it: sync, review it against what is there now, then "
                                                     "re-apply or discard it.")),
