@@ -292,7 +292,8 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
     clashes = edit_clashes(state, changes, fields.get("base_revision"), ctx.client)
     if clashes:
         changes = {key: value for key, value in changes.items() if key not in clashes}
-        conflict = Reason.of("edit-conflict", fields=clashes, applied=sorted(changes))
+        conflict = Reason.of("edit-conflict", fields=clashes, applied=sorted(changes),
+                             held=changes_of({key: getattr(state, key) for key in clashes}))
         if not changes:
             return Decision(state, conflict=conflict)
         return replace(update_account(state, changes, ctx), conflict=conflict)

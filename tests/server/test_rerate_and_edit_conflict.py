@@ -67,7 +67,9 @@ def test_two_laptops_renaming_one_account_offline_the_second_is_an_edit_conflict
     assert rename(api, account_id, "Boulangerie Émile & Fils", base, LAPTOP_A)["status"] == "applied"
     second = rename(api, account_id, "Émile SARL", base, LAPTOP_B, language="fr")
     assert (second["status"], second["rule"], second["code"]) == ("conflict", "conflict", "edit-conflict")
-    assert second["params"] == {"fields": ["name"], "applied": ["language"]}
+    assert second["params"] == {"fields": ["name"], "applied": ["language"],
+                                "held": [{"field": "name", "to": "Boulangerie Émile & Fils"}]}
+    assert "the server holds name → Boulangerie Émile & Fils" in second["message"]
     account = api.account(account_id)
     # A's name stands; B's other field is applied all the same, and the revision rose for it
     assert (account["name"], account["language"]) == ("Boulangerie Émile & Fils", "fr")
@@ -79,7 +81,7 @@ def test_an_edit_conflict_on_every_field_changes_nothing_and_keeps_the_revision(
     base = api.account(account_id)["revision"]
     rename(api, account_id, "A's name", base, LAPTOP_A)
     second = rename(api, account_id, "B's name", base, LAPTOP_B)
-    assert (second["status"], second["params"]) == ("conflict", {"fields": ["name"], "applied": []})
+    assert (second["status"], second["params"]["fields"], second["params"]["applied"]) == ("conflict", ["name"], [])
     account = api.account(account_id)
     assert (account["name"], account["revision"]) == ("A's name", base + 1)
 
