@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from rental import billing
 from rental import reload as reload_mod
 from rental.errors import KeyFormatError, Refusal, SignatureError
+from rental.opkinds import PRICELIST_VERSION
 from rental.ops import KINDS
 from rental.reasons import Reason
 
