@@ -15,7 +15,7 @@ from typing import Callable
 
 from . import paths, private
 from .store import (MAX_HEADER_BYTES, BackupDamaged, Header, HeaderInvalid, Store, StoreError, StoreExists,
-                    WrongPassphrase, _raw_key_literal)
+                    WrongPassphrase, keyed_connection)
 
 SUFFIX = ".rentdesk-backup"
 _DB = "store.db"
@@ -31,18 +31,13 @@ class BackupError(StoreError):
 
 def export_backup(store: Store, dest: str | os.PathLike, progress: Progress | None = None) -> Path:
     """Write an encrypted backup of store to dest (same passphrase); progress gets (done, total) pages."""
-    import sqlcipher3
-
     dest = Path(dest)
     if dest.suffix != SUFFIX:
         dest = dest.with_name(dest.name + SUFFIX)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as work:
         copy_path = Path(work) / _DB
-        target = sqlcipher3.connect(str(copy_path))
-        try:
-            target.execute("PRAGMA cipher_log_level=NONE")
-            target.execute(f'PRAGMA key="{_raw_key_literal(store._key)}"')
+        with keyed_connection(copy_path, store._key) as target:
             with store.raw_connection() as source:
                 raw = getattr(source, "driver_connection", None) or source.dbapi_connection
 
@@ -51,8 +46,6 @@ def export_backup(store: Store, dest: str | os.PathLike, progress: Progress | No
                         progress(total - remaining, total)
 
                 raw.backup(target, pages=PAGES_PER_STEP, progress=step)
-        finally:
-            target.close()
         tmp = dest.with_name(dest.name + ".tmp")
         # 0600: the backup is as encrypted as the store, but nobody else may even copy it to guess offline
         with private.open_new(tmp, "wb") as raw_file, \
@@ -162,16 +155,12 @@ def _key_fits_head(head: Path, key: bytes) -> bool:
     right one reads page 1 and then at most finds the rest missing (CORRUPT), which the whole copy checks later."""
     import sqlcipher3
 
-    conn = sqlcipher3.connect(str(head))
-    try:
-        conn.execute("PRAGMA cipher_log_level=NONE")
-        conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
-        conn.execute("PRAGMA schema_version").fetchall()
-        return True
-    except sqlcipher3.Error as exc:
-        return getattr(exc, "sqlite_errorcode", SQLITE_NOTADB) != SQLITE_NOTADB
-    finally:
-        conn.close()
+    with keyed_connection(head, key) as conn:
+        try:
+            conn.execute("PRAGMA schema_version").fetchall()
+            return True
+        except sqlcipher3.Error as exc:
+            return getattr(exc, "sqlite_errorcode", SQLITE_NOTADB) != SQLITE_NOTADB
 
 
 def _is_whole(db_path: Path, key: bytes) -> bool:
@@ -179,15 +168,11 @@ def _is_whole(db_path: Path, key: bytes) -> bool:
     page)."""
     import sqlcipher3
 
-    conn = sqlcipher3.connect(str(db_path))
-    try:
-        conn.execute("PRAGMA cipher_log_level=NONE")
-        conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
-        return conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
-    except sqlcipher3.Error:
-        return False
-    finally:
-        conn.close()
+    with keyed_connection(db_path, key) as conn:
+        try:
+            return conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+        except sqlcipher3.Error:
+            return False
 
 
 def _write_header(path: Path, raw: bytes) -> None:

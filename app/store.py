@@ -211,20 +211,31 @@ def _raw_key_literal(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
-def _probe(db_path: Path, key: bytes) -> bool:
-    """True when key opens the file; a read-only check that writes nothing on failure."""
+@contextmanager
+def keyed_connection(db_path: Path, key: bytes):
+    """A bare SQLCipher connection to db_path with the raw key applied, closed on exit: for checks that read a
+    file before (or without) opening it as a store. A wrong key fails at the first statement, not here."""
     import sqlcipher3
 
     conn = sqlcipher3.connect(str(db_path))
     try:
         conn.execute("PRAGMA cipher_log_level=NONE")
         conn.execute(f'PRAGMA key="{_raw_key_literal(key)}"')
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
-        return True
-    except sqlcipher3.DatabaseError:
-        return False
+        yield conn
     finally:
         conn.close()
+
+
+def _probe(db_path: Path, key: bytes) -> bool:
+    """True when key opens the file; a read-only check that writes nothing on failure."""
+    import sqlcipher3
+
+    with keyed_connection(db_path, key) as conn:
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            return True
+        except sqlcipher3.DatabaseError:
+            return False
 
 
 def _make_engine(db_path: Path, key: bytes | None) -> Engine:
