@@ -372,6 +372,12 @@ class Book:
                 edits.update({k: body[k] for k in decider.ACCOUNT_FIELDS if k in body})
         return edits
 
+    def account_revision(self, account_id: str) -> int | None:
+        """The account revision this laptop holds verified (an account edit's base_revision, DESIGN §5): its own
+        queued edits never clash with each other on the server (they come from this laptop)."""
+        confirmed = self._confirmed.get(account_id)
+        return confirmed.revision if confirmed is not None else None
+
     def base_revision(self, account_id: str, pbx_id: str, *, collapsing: bool = False) -> int:
         """The PBX revision this laptop's next op on it expects: the verified one plus the pending ops ahead.
 
@@ -468,7 +474,8 @@ class LaptopHistory:
 
 def _edits_account(declared: opkinds.OpKind) -> bool:
     """A kind whose fields are all the account's own (rental.ops.ACCOUNT_FIELDS): an edit of the account."""
-    return not declared.opens_account and set(declared.field_names) <= set(decider.ACCOUNT_FIELDS)
+    meta = {"base_revision", opkinds.PRICELIST_VERSION.name}  # what the edit was made on, not what it changes
+    return not declared.opens_account and set(declared.field_names) <= set(decider.ACCOUNT_FIELDS) | meta
 
 
 def _key_of(kind: str, fields) -> decider.ActivationKey | None:

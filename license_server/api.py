@@ -276,7 +276,7 @@ def sync():
     if len(ops) > ctx.settings.MAX_OPS:
         raise ApiError(413, "too-large", "api-too-many-ops", count=len(ops), max=ctx.settings.MAX_OPS)
     now = ctx.now()
-    batch = apply_ops(ctx, g.caller, ops, now)
+    batch = apply_ops(ctx, g.caller, ops, now, str(body["client_id"]).lower())
     g.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
     # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with

@@ -92,6 +92,9 @@ accounts = Table(
     # id on PostgreSQL, a counter on SQLite; set by the database at every insert and revision change
     Column("changed_seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_accounts_partner_changed_seq", "partner", "changed_seq"),
+    # migration 0011: each account field's last change, JSON {field: [revision, client_id]}: what update_account's
+    # base_revision is checked against (DESIGN §5, edit-conflict)
+    Column("edited", Text, nullable=False, server_default="{}"),
 )
 
 #: One row: this database's random `epoch` (a cursor of another server or database is answered in full) and, on

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -57,8 +57,9 @@ class BatchResult:
     prices: CurrentPrices | None
 
 
-def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> BatchResult:
-    """Apply a batch in order, in one database transaction (a refused op changes nothing)."""
+def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int, client_id: str = "") -> BatchResult:
+    """Apply a batch in order, in one database transaction (a refused op changes nothing); client_id names the
+    laptop that sent it (its own earlier edits never clash with its later ones, edit-conflict)."""
     outcomes: list[Outcome | None] = [None] * len(ops)
     todo: list[tuple[int, dict, str]] = []
     for index, op in enumerate(ops):
@@ -76,7 +77,7 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int) -> B
         try:
             with writing(ctx.engine) as connection:
                 prices = ctx.current_prices(connection)
-                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo], keys)
+                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo], keys, client_id)
                 applied = [batch.apply(op, digest) for _, op, digest in todo]
                 batch.flush()
             break
@@ -130,9 +131,10 @@ class Batch:
     and no savepoint per op is needed; a constraint violation retries the whole batch instead.
     """
 
-    def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict], keys: dict[str, Any]):
+    def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict], keys: dict[str, Any],
+                 client_id: str = ""):
         self.ctx, self.connection, self.caller, self.now, self.prices = ctx, connection, caller, now, prices
-        self.keys = keys
+        self.keys, self.client_id = keys, client_id
         # Lock first, then read stored results: a concurrent batch on these accounts has committed by now.
         self.records = store.load_many(connection, (op["account_id"] for op in ops), for_update=True)
         marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
@@ -180,8 +182,8 @@ class Batch:
                 if exc.reason is not None:
                     raise Refusal([exc.reason]) from None
                 raise _refusal("bad-field", detail=str(exc)) from None  # every BadOp has a reason: a safety net
-            record, warnings = self._decide(kind, record, {**fields, "account_id": account_id}, op)
-            status, problems = APPLIED, ()
+            record, warnings, conflict = self._decide(kind, record, {**fields, "account_id": account_id}, op)
+            status, problems = (APPLIED, ()) if conflict is None else (CONFLICT, (conflict,))
         except Refusal as refusal:
             status, problems = refusal.status, refusal.problems
         mine = record is not None and record.row["partner"] == caller.partner
@@ -203,7 +205,7 @@ class Batch:
             key = self._key(fields["key"])  # a deleted account is refused as such by the core, whatever the key
         ctx = decider.Context(now=self.now, pricelist=self.prices.pricelist if self.prices else None,
                               policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key,
-                              prices=self.prices.history if self.prices else None)
+                              prices=self.prices.history if self.prices else None, client=self.client_id)
         # the state the previous op of the batch left (the record holds the same, written), else read from it
         before = (self.decided.get(record.id) or record_state(record)) if record is not None else None
         if declared.opens_account and record is None:
@@ -225,12 +227,16 @@ class Batch:
             record = store.insert_account(self.connection, {
                 **new_account_row(decision.state, self.caller.partner, self.now),
                 **terms.accepted_columns(fields, self.now)})
-        else:
+        elif decision.state != before or decision.entries:  # an edit whose every field clashed changes nothing
             self._store(record, before, decision)
-            self.decided[record.id] = decision.state
+            self.decided[record.id] = self.decided_state(record, decision.state)
         self.events += history.rows(record.id, decision.events, self.now, self.caller.technician, op["op_id"],
                                     by=self.caller.by)
-        return record, decision.warnings
+        return record, decision.warnings, decision.conflict
+
+    def decided_state(self, record: store.AccountRecord, state: decider.State) -> decider.State:
+        """The state the next op of the batch decides on: the one stored, with the fields' last edits."""
+        return replace(state, edited=edited_of(record.row))
 
     def _key(self, text: str) -> decider.ActivationKey:
         key = self.keys.get(text)
@@ -268,6 +274,10 @@ class Batch:
                 DELETE_PBX.run(self.connection, {"account_id": record.id, "pbx_id": pbx_id})
                 del record.pbxs[pbx_id]
         columns = {key: getattr(after, key) for key in decider.ACCOUNT_FIELDS if getattr(after, key) != record.row[key]}
+        if decision.edited:  # stamped with the revision this save gives the account (DESIGN §5, edit-conflict)
+            stamp = [record.row["revision"] + 1, self.client_id]
+            columns["edited"] = json.dumps({**edited_of(record.row), **{key: stamp for key in decision.edited}},
+                                           sort_keys=True)
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
         prices = self.prices.history if self.prices else None
         save_deposits(self.connection, record, before, decision)
@@ -314,7 +324,14 @@ def record_state(record: store.AccountRecord) -> decider.State:
             for pbx_id, pbx in record.pbxs.items()}
     return decider.State(account_id=record.id, name=row["name"], contact_email=row["contact_email"],
                          cloud_contract=row["cloud_contract"], language=row["language"], billing=record.state(),
-                         pbxs=pbxs, auto_reload_days=row.get("auto_reload_days") or 0, deposits=record.deposits)
+                         pbxs=pbxs, auto_reload_days=row.get("auto_reload_days") or 0, deposits=record.deposits,
+                         edited=edited_of(row))
+
+
+def edited_of(row: dict[str, Any]) -> dict[str, tuple[int, str]]:
+    """Each account field's last edit as stored (migration 0011): field → (revision, client id)."""
+    stored = json.loads(row.get("edited") or "{}")
+    return {key: (int(value[0]), str(value[1])) for key, value in stored.items()}
 
 
 def new_account_row(state: decider.State, partner: str, now: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ ACCOUNT_COLUMNS = (
     "id, partner, name, contact_email, cloud_contract, language, revision, as_of, balance_ticks, rate_ticks_per_s, "
     "suspended, deleted, depletes_at, last_activity_at, price_version, reminder_sent_at, reminder_due_at, "
     "retention_warned_for, created_at, terms_version, terms_accepted_by, terms_accepted_at, auto_reload_days, "
-    "reload_at, customer_link_generation, customer_link_at"
+    "reload_at, customer_link_generation, customer_link_at, edited"
 )
 _BOOLEANS = ("cloud_contract", "suspended", "deleted")  # SQLite answers 0/1
 
@@ -139,7 +139,7 @@ def state_columns(state: billing.Account, row: dict[str, Any], settings: Setting
 
 _UPDATABLE = ("name", "contact_email", "cloud_contract", "language", "revision", "as_of", "balance_ticks",
               "rate_ticks_per_s", "suspended", "deleted", "depletes_at", "last_activity_at", "price_version",
-              "reminder_sent_at", "reminder_due_at", "retention_warned_for", "auto_reload_days", "reload_at")
+              "reminder_sent_at", "reminder_due_at", "retention_warned_for", "auto_reload_days", "reload_at", "edited")
 UPDATE_ACCOUNT = Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in _UPDATABLE) + " WHERE id = :id")
 INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
                      + ", ".join(":" + c.strip() for c in ACCOUNT_COLUMNS.split(",")) + ")")
@@ -148,7 +148,7 @@ INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
 #: Columns a new account starts with unless given: nothing mailed yet, no terms accepted (R20, R19, R26).
 NEW_ACCOUNT = {"reminder_sent_at": None, "reminder_due_at": None, "retention_warned_for": None,
                "terms_version": None, "terms_accepted_by": None, "terms_accepted_at": None,
-               "auto_reload_days": 0, "reload_at": None, "customer_link_generation": 0}
+               "auto_reload_days": 0, "reload_at": None, "customer_link_generation": 0, "edited": "{}"}
 
 
 def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord:

@@ -44,6 +44,12 @@ class Names:
         return ref
 
 
+#: Any op may carry the version of the price list the technician saw (DESIGN §5): an applied connection event
+#: decided at another version warns ``rerated`` (R23) when the account's monthly differs between the two.
+PRICELIST_VERSION = Field("pricelist_version", "text", False, 64,
+                          "the version of the price list the technician saw when making the change (R23)")
+
+
 def _no_description(kind: str) -> Callable[[Mapping[str, Any], Names], Reason]:
     return lambda body, names: Reason("", "op-" + kind.replace("_", "-"), {})
 
@@ -75,6 +81,11 @@ class OpKind:
     #: a resolved op queued again ("reapply") takes fields renewed on the newest state (e.g. R13's consent)
     renew: Callable[[Any, Mapping[str, Any]], Mapping[str, Any]] | None = None
 
+    def __post_init__(self) -> None:
+        # every kind may carry the price list the technician saw (DESIGN §5, R23): declared once, here
+        if PRICELIST_VERSION.name not in (each.name for each in self.fields):
+            object.__setattr__(self, "fields", (*self.fields, PRICELIST_VERSION))
+
     @property
     def label_code(self) -> str:
         """The catalog code of the kind's name as screens show it ("kind-" + name, rental.reasons.KIND_NAMES)."""
@@ -92,7 +103,13 @@ class OpKind:
     @property
     def checks_revision(self) -> bool:
         """An op of the kind carries the PBX revision it was made on (``base_revision``, a conflict otherwise)."""
-        return "base_revision" in self.field_names
+        return "base_revision" in self.field_names and self.names_pbx
+
+    @property
+    def checks_account_revision(self) -> bool:
+        """An op of the kind may carry the account revision it was made on (``base_revision``): a field it
+        changes that someone else changed since clashes (DESIGN §5, edit-conflict)."""
+        return "base_revision" in self.field_names and not self.names_pbx
 
     def description(self, body: Mapping[str, Any], names: Names | None = None) -> Reason:
         """One line for a queued op of the kind, as a reason screens translate from its code (a notice)."""

@@ -57,6 +57,9 @@ class State:
     pbxs: Mapping[str, Pbx] = field(default_factory=dict)
     auto_reload_days: int = 0  # R24: 0 off, else 14 or 28
     deposits: tuple[Deposit, ...] = ()  # R24: keys held for the account, oldest first
+    #: each account field's last change: field → (the account revision it made, the client that made it); what
+    #: update_account's base_revision is checked against (DESIGN §5, edit-conflict)
+    edited: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
     def licenses_of(self, pbx_id: str) -> dict[str, int]:
         return {line.ref: line.qty for line in self.billing.lines_of(pbx_id)}
@@ -110,6 +113,8 @@ class Context:
     #: the lists published (R23, R24): an automatic reload re-rates at the one in force at its second; by default
     #: the current list alone, in force from its publication
     prices: PriceHistory | None = None
+    #: the client (laptop) sending the op: its own earlier edits never clash with its later ones (edit-conflict)
+    client: str = ""
 
     @property
     def price_history(self) -> PriceHistory:
@@ -148,6 +153,8 @@ class Decision:
     connection: bool = False  # R9: a connection event (settled, re-rated at the current list)
     reloads: tuple[Reload, ...] = ()  # R24: keys redeemed automatically, at their seconds, before and by this op
     events: tuple[Event, ...] = ()  # R25: what the account's history records of this op, stops and resumes included
+    edited: tuple[str, ...] = ()  # the account fields this op changed (stamped with the new revision by the caller)
+    conflict: Reason | None = None  # applied in part: the fields someone else changed meanwhile (edit-conflict)
 
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -166,7 +173,32 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
         decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
                            reloads=before.reloads + after.reloads,
                            events=reload_events(before.reloads) + decision.events + reload_events(after.reloads))
-    return with_stops(state, decision, ctx.policy, prices)
+    decision = with_stops(state, decision, ctx.policy, prices)
+    return with_rerate(decision, fields.get("pricelist_version"), ctx)
+
+
+def monthly_milli(lines: Iterable[Line]) -> int:
+    """The account's monthly consumption (R22): every rented line's price times its quantity."""
+    return sum(line.monthly_milli * line.qty for line in lines)
+
+
+def with_rerate(decision: Decision, seen: Any, ctx: Context) -> Decision:
+    """R23: a connection event decided at another list than the one the technician saw warns ``rerated`` with the
+    whole account's monthly after the op at both lists, when they differ (none when the seen list is unknown)."""
+    current = ctx.pricelist
+    if not decision.connection or not isinstance(seen, str) or current is None or seen == current.version:
+        return decision
+    old_list = ctx.price_history.version(seen)
+    if old_list is None:
+        return decision
+    lines = decision.state.billing.lines
+    new = monthly_milli(lines)
+    old = monthly_milli(billing.rerate(lines, old_list))
+    if old == new:
+        return decision
+    warning = Reason.of("rerated", **{"from": seen, "to": current.version, "old_monthly_milli": old,
+                                      "new_monthly_milli": new})
+    return replace(decision, warnings=(*decision.warnings, warning))
 
 
 def reload_events(reloads) -> tuple[Event, ...]:
@@ -252,9 +284,19 @@ def create_account(state: State | None, fields: Mapping[str, Any], ctx: Context)
 
 
 def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+    """Edit the account's facts (not a connection event). With base_revision, a field someone else changed since
+    that revision (to another value than this op's) clashes: the others are applied all the same (DESIGN §5)."""
     changes = {key: fields[key] for key in ACCOUNT_FIELDS if key in fields}
     if not changes:
         raise _refused("nothing-to-change")
+    clashes = edit_clashes(state, changes, fields.get("base_revision"), ctx.client)
+    if clashes:
+        changes = {key: value for key, value in changes.items() if key not in clashes}
+        conflict = Reason.of("edit-conflict", fields=clashes, applied=sorted(changes),
+                             held=changes_of({key: getattr(state, key) for key in clashes}))
+        if not changes:
+            return Decision(state, conflict=conflict)
+        return replace(update_account(state, changes, ctx), conflict=conflict)
     days = changes.get("auto_reload_days", 0)
     if isinstance(days, bool) or days not in reload.THRESHOLDS:
         raise _refused("reload-days-invalid", days=str(days)[:20])  # R24: off, 14 or 28 days
@@ -262,7 +304,22 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
         for pbx in state.pbxs.values():
             if pbx.platform == "cloud" and pbx.mode == "rental" and state.billing.lines_of(pbx.pbx_id):
                 raise _refused("cloud-contract-in-use", pbx=pbx.name)
-    return Decision(replace(state, **changes), events=(Event("account-edited", {"changes": changes_of(changes)}),))
+    edited = tuple(key for key, value in changes.items() if getattr(state, key) != value)
+    return Decision(replace(state, **changes), events=(Event("account-edited", {"changes": changes_of(changes)}),),
+                    edited=edited)
+
+
+def edit_clashes(state: State, changes: Mapping[str, Any], base: Any, client: str) -> list[str]:
+    """The fields of changes another client changed after revision base and that now hold another value than
+    this op's (sorted); none without a base."""
+    if not isinstance(base, int) or isinstance(base, bool):
+        return []
+    found = []
+    for key, value in changes.items():
+        revision, by = state.edited.get(key, (0, ""))
+        if revision > base and by != client and getattr(state, key) != value:
+            found.append(key)
+    return sorted(found)
 
 
 def register_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
@@ -613,6 +670,8 @@ declare(OpKind(
     "update_account",
     (Field("name", "text", False), Field("contact_email", "email", False, 254),
      Field("cloud_contract", "bool", False), Field("language", "language", False),
+     Field("base_revision", "revision", False, description="the account revision the edit was made on: a field "
+                                                           "someone else changed since clashes (edit-conflict)"),
      Field("auto_reload_days", "reload_days", False,
            description="automatic reload (R24): 0 off, or 14 or 28, the runtime in days at which the oldest "
                        "deposited key is redeemed")),

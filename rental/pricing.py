@@ -155,6 +155,10 @@ class PriceHistory:
     def latest(self) -> "PriceList | None":
         return self._lists[-1] if self._lists else None
 
+    def version(self, version: str) -> "PriceList | None":
+        """The list published as version (the one a technician saw, R23), or None when this history lacks it."""
+        return next((each for each in self._lists if each.version == version), None)
+
     def __bool__(self) -> bool:
         return bool(self._lists)
 

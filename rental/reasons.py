@@ -179,6 +179,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "nothing-to-change": ("bad-op", N_("Nothing to change: give at least one field to edit.")),
     "revision-conflict": ("conflict", N_("PBX {pbx_id} changed meanwhile (revision {revision}; this change was made "
                                          "on revision {base_revision}): sync, review it and redo the change.")),
+    "edit-conflict": ("conflict", N_("Changed meanwhile by someone else: the server holds {held}. The rest of this "
+                                     "edit was applied; re-apply it to put yours in place.")),
+    "rerated": ("R23", N_("Re-rated at the new price list ({from} → {to}): {old_monthly_milli} → "
+                          "{new_monthly_milli} a month.")),
     "access": ("access", N_("This account cannot be changed with your credentials.")),
     "op-reuse": ("op-reuse", N_("This op id was already used for another change: each change needs a new id.")),
     "bad-field": ("bad-op", N_("{detail}")),

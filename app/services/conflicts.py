@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rental.errors import Refusal
+from rental.opkinds import PRICELIST_VERSION
 from rental.ops import KINDS
 from rental.reasons import Reason
 
@@ -51,7 +52,8 @@ def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
     as R13's consent, taken from that state). A change the technician chose to re-apply is re-applied as it
     stands: a warning it raises (R6) was confirmed by choosing it."""
     declared = KINDS[op.kind]
-    fields = {key: value for key, value in body.items() if key in declared.field_names and key != "base_revision"}
+    made_on = ("base_revision", PRICELIST_VERSION.name)  # renewed by queue(): the state and list seen now
+    fields = {key: value for key, value in body.items() if key in declared.field_names and key not in made_on}
     if declared.renew is not None:
         book = uow.accounts.book(now, op.account_id)
         state = book.pending_state(op.account_id) or book.require_alive(op.account_id)

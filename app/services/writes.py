@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from rental import billing
 from rental import reload as reload_mod
 from rental.errors import KeyFormatError, Refusal, SignatureError
+from rental.opkinds import PRICELIST_VERSION
 from rental.ops import KINDS
 from rental.reasons import Reason
 
@@ -52,6 +53,10 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
     pbx_id = fields.get("pbx_id") if declared.names_pbx else None
     if declared.checks_revision:
         body["base_revision"] = book.base_revision(account_id, pbx_id, collapsing=declared.sets_licenses)
+    elif declared.checks_account_revision and book.account_revision(account_id) is not None:
+        body["base_revision"] = book.account_revision(account_id)  # a field changed elsewhere since clashes
+    if book.pricelist is not None:
+        body[PRICELIST_VERSION.name] = book.pricelist.version  # the list the technician saw (R23: rerated)
     note = json.dumps({"amount_milli": key.amount_milli, "key_id": key.key_id_hex}) if key is not None else None
     op = uow.outbox.enqueue(kind, account_id, body, now, pbx_id=pbx_id, note=note)
     return QueuedOp(op.op_id, op.kind, account_id, decision.warnings, pbx_id, decision=decision,
