@@ -487,9 +487,12 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
                 if row.status != "deleted" and (floor is None or row.as_of >= floor):
                     fresh.append(row.as_of)
             uow.commit()
+    signed = None if fresh or learned else _signed_server_time(uow_factory, clock, transport)
     with uow_factory() as uow:
         if fresh:
             clock_mod.learn(uow, max(fresh), asked_at[-1], now, clock_mod.SIGNED)
+        elif signed is not None:
+            clock_mod.learn(uow, *signed, clock_mod.SIGNED)
         elif not learned and isinstance(date, int):
             clock_mod.learn_from_date(uow, date, asked_at[-1], now)
         cursor = listing.get("cursor") if isinstance(listing, dict) else None
@@ -500,6 +503,27 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
             uow.settings.put(CURSOR_SETTING, {"for": where, "cursor": cursor})
         uow.commit()
     return updated, refused
+
+
+def _signed_server_time(uow_factory, clock, transport) -> tuple[int, int, int] | None:
+    """(server time, laptop before, laptop after) from a signed GET /whoami: a quiet sync (issue 26) brings no
+    snapshot to date it, and the clock offset is learned from a signed time whenever the server answers. None
+    when the answer is missing or not genuine (the HTTP Date header then stands in, shown but never used)."""
+    before = clock.now()
+    try:
+        envelope = transport.whoami()
+    except (ServerError, SyncError):
+        return None
+    after = clock.now()
+    with uow_factory() as uow:
+        try:
+            payload = replica.verify(uow.keyring, envelope, "technician")
+        except SignatureError:
+            return None
+    server_time = payload.get("server_time")
+    if payload.get("token_binding") != getattr(transport, "token_binding", None) or not isinstance(server_time, int):
+        return None
+    return server_time, before, after
 
 
 #: The cursor of the last listing of GET /accounts, with the server and token it came from (issue 26)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import clock as clock_mod, services
+from app import clock as clock_mod, services, transport as transport_mod
+from app.errors import SyncError
 from app.clock import MovableClock
 from rental.money import SECONDS_PER_DAY
 
@@ -160,15 +161,39 @@ def test_a_sync_after_the_clock_went_back_learns_the_new_offset_and_clears_the_w
 # --------------------------------------------------------------------------- the unsigned Date header
 
 
-def test_with_nothing_signed_the_date_header_is_shown_but_never_moves_money(server, laptop):
+class SaysWhoOnce(transport_mod.HttpTransport):
+    """A server that answers GET /whoami once (the partner is learned), then not (an older or failing route)."""
+
+    answered = 0
+
+    def whoami(self):
+        SaysWhoOnce.answered += 1
+        if SaysWhoOnce.answered > 1:
+            raise SyncError("sync-unreachable")
+        return super().whoami()
+
+
+def test_with_nothing_signed_the_date_header_is_shown_but_never_moves_money(server, laptop, token):
     store, laptop_clock = laptop(0)
-    report = services.sync_now(store, laptop_clock)  # the partner has no account yet: nothing signed dates now
-    assert report.ok
+    api = SaysWhoOnce(server.url, token)
+    try:  # the partner has no account yet and /whoami answers only the partner's question: nothing signed dates now
+        report = services.sync_now(store, laptop_clock, transport=api)
+    finally:
+        api.close()
+    assert report.ok and SaysWhoOnce.answered == 2
     status = services.sync_status(store.unit_of_work(), laptop_clock)
     assert status.clock_notice.source == "date"  # the server's Date is the real time, decades before its CLOCK
     assert status.clock_notice.offset_s < -10 * 365 * DAY and "Date" in status.clock_notice.message
     with store.unit_of_work() as uow:
         assert clock_mod.server_now(uow, laptop_clock.now()) == laptop_clock.now()
+
+
+def test_a_quiet_sync_learns_the_offset_from_the_signed_whoami(server, laptop):
+    store, laptop_clock = laptop(-DAY)
+    report = services.sync_now(store, laptop_clock)  # no account: no snapshot dates it, the signed /whoami does
+    assert report.ok
+    status = services.sync_status(store.unit_of_work(), laptop_clock)
+    assert (status.clock_offset_s, status.clock_notice.source) == (DAY, "signed")
 
 
 def test_a_signed_time_replaces_an_offset_read_from_the_date_header(server, laptop):
