@@ -76,11 +76,12 @@ def test_the_api_never_answers_5xx_and_always_as_its_schema_says(case, license_s
 @schema.parametrize()
 @settings(max_examples=max(5, EXAMPLES // 4), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_the_api_without_a_good_token_answers_401_or_429_as_documented(case, license_server):
-    """No or a made-up token: 401 (429 once guessing is limited) everywhere but /health and /openapi.json."""
+    """No or a made-up token: 401 (429 once guessing is limited) everywhere but /health, /ready and /openapi.json
+    (DESIGN §5: those need no token)."""
     key = f"{case.method} {case.path} (no token)"
     TRIED[key] = TRIED.get(key, 0) + 1
     response = case.call_and_validate(checks=CHECKS, app=license_server.app)
-    if case.path not in ("/health", "/openapi.json"):
+    if case.path not in ("/health", "/ready", "/openapi.json"):
         # schemathesis also tries methods the API lacks: those may get 405 as well (or 401 first)
         documented = response.request.method.upper() == case.operation.method.upper()
         allowed = {401, 429} if documented else {401, 405, 429}
