@@ -41,6 +41,9 @@ BENCHMARKS: list[tuple[str, tuple[str, ...], int]] = [
                         "first_sync_s_5k", "quiet_sync_s_5k", "quiet_sync_bytes_5k"), 420),
     ("observability.py", ("sync_observability_overhead",), 240),
     ("bundle.py", ("window_content_s", "deb_mb", "bundle_mb"), 180),
+    ("token_check.py", ("token_check_us_recheck_2_sqlite", "token_check_us_recheck_0_sqlite",
+                        "token_check_share_of_sync_recheck_0_sqlite", "token_check_us_recheck_2_pg",
+                        "token_check_share_of_sync_recheck_0_pg"), 120),
 ]
 
 #: figure -> (comparison, goal, unit); None: a figure shown for context, with no goal of its own.
@@ -72,6 +75,12 @@ GOALS: dict[str, tuple[str, float, str] | None] = {
     "window_content_s": ("<=", 1.5, "s"),
     "deb_mb": ("<=", 60, " MB"),
     "bundle_mb": ("<=", 150, " MB"),
+    # issue 23: what checking a technician's token costs, trusted 2 s (what ships) or asked at every request (0)
+    "token_check_us_recheck_2_sqlite": None,
+    "token_check_us_recheck_0_sqlite": None,
+    "token_check_share_of_sync_recheck_0_sqlite": None,
+    "token_check_us_recheck_2_pg": None,
+    "token_check_share_of_sync_recheck_0_pg": None,
 }
 
 

@@ -3,8 +3,8 @@ default) or asked of the database at every request (0), and a single-op /sync in
 and on PostgreSQL. `sync_single_ratio` (bench/sync_http.py) pays the check once per request: the default keeps
 it at one dictionary look-up and one hash, the database asked once per token every 2 s per process.
 
-Prints one figure a line and, with --json, a JSON object. Not part of `make bench`'s goals: run it alone,
-`PYTHONPATH=$PWD .venv/bin/python bench/token_check.py`.
+Prints one figure a line and, with --json, a JSON object on one line (what `make bench` reads: its figures are
+shown for context, with no goal of their own). Alone: `PYTHONPATH=$PWD .venv/bin/python bench/token_check.py`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> int:
                 for name, value in measure(server.create_database("bench_token"), folder, budget).items():
                     results[f"token_{name}_pg"] = value
     if args.json:
-        print(json.dumps(results, indent=2, sort_keys=True))
+        print(json.dumps(results, sort_keys=True))
     else:
         for name, value in sorted(results.items()):
             print(f"{name} {value:.3f}")
