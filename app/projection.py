@@ -22,6 +22,7 @@ from rental.reload import Deposit
 from rental.rules import Policy, Reduction
 
 from . import outbox
+from .snapshot import account_from_payload, deposits_from_payload
 from .models import OutboxOp
 from .outbox import Outbox
 from .replica import Replica
@@ -109,53 +110,6 @@ class Figures:
     ends_at: int | None
     status: str
     reloads: tuple[reload.Reload, ...] = ()  # R24: every automatic reload to come, at its second
-
-
-def account_from_payload(payload: dict) -> Account:
-    """The running state a verified snapshot describes (DESIGN §3)."""
-    version = payload.get("price_version")
-    lines = tuple(
-        Line(pbx_id=pbx["pbx_id"], ref=lic["ref"], qty=lic["qty"], monthly_milli=lic["monthly_milli"],
-             price_version=lic.get("price_version") or version)
-        for pbx in payload.get("pbxs", []) for lic in pbx.get("licenses", []))
-    status = payload["status"]
-    return Account(as_of=payload["as_of"], balance=payload["balance_ticks"], lines=lines,
-                   suspended=status == billing.SUSPENDED, deleted=status == billing.DELETED,
-                   last_activity_at=payload.get("last_activity_at", payload["as_of"]), price_version=version)
-
-
-def deposits_from_payload(payload: dict) -> tuple[Deposit, ...]:
-    """The keys held for the account (R24), oldest first, as the signed snapshot lists them."""
-    return reload.ordered(Deposit.from_dict(raw) for raw in payload.get("deposits") or ())
-
-
-def open_entries(payload: dict, until: int, policy: Policy = Policy(),
-                 prices: PriceHistory | None = None) -> tuple[billing.Entry, ...]:
-    """The ledger entries a verified snapshot still owes up to second until (R25): its charges and automatic
-    reloads (R24) from its as_of on, by the very call the server makes for its ledger's open lines
-    (rental.reload.forward), so charged + written lines tie to the server's ledger at that second (DESIGN §6)."""
-    raw = account_from_payload(payload)
-    if raw.deleted or until <= raw.as_of:
-        return ()
-    done, settled = reload.forward(raw, deposits_from_payload(payload), payload.get("auto_reload_days") or 0,
-                                   policy, until, prices)
-    return tuple(done.entries) + tuple(settled.entries)
-
-
-def clipped(entries, at: int) -> list[billing.Entry]:
-    """The entries as of second at: charges cut at it (additivity: rate·seconds of each part, SPEC), other entries
-    made at or before it (a snapshot as of at has its reloads of that second applied, rental.reload.run)."""
-    kept = []
-    for entry in entries:
-        if entry.kind != billing.CHARGE:
-            if entry.at <= at:
-                kept.append(entry)
-        elif entry.start is None or entry.end is None or entry.end <= at:
-            kept.append(entry)
-        elif entry.start < at:
-            seconds = at - entry.start
-            kept.append(replace(entry, at=at, end=at, seconds=seconds, ticks=entry.rate * seconds))
-    return kept
 
 
 def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy(),

@@ -23,6 +23,7 @@ from rental.signing import Keyring
 from .errors import stored
 from .models import AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, ToggleOccurrence
 from .settings import Settings
+from .snapshot import open_entries
 
 ACCOUNT_FIELDS = ("account_id", "revision", "name", "status", "as_of", "balance_ticks", "rate_ticks_per_s")
 MAX_REFUSALS_KEPT = 200
@@ -324,12 +325,10 @@ class Replica:
             self._ledger_revisions = self.ledger_revisions()
         if self._ledger_revisions.get(row.account_id) != row.revision:
             return
-        from .projection import clipped, open_entries  # the projection reads this module: imported when used
-
         pricelist, policy = self.current_pricelist_and_policy()
         before = [_entry_of(line) for line in self._session.scalars(select(LedgerLine).where(
             LedgerLine.account_id == row.account_id, LedgerLine.line_key.like("open:%")).order_by(LedgerLine.id))]
-        carried = clipped(before, row.as_of) + list(open_entries(json.loads(row.payload), as_of, policy,
+        carried = billing.clipped(before, row.as_of) + list(open_entries(json.loads(row.payload), as_of, policy,
                                                                  self.price_history(pricelist)))
         with self._session.no_autoflush:
             self._store_ledger_lines(row.account_id, [_open_line(entry) for entry in carried])

@@ -369,3 +369,19 @@ def statement(entries: Iterable[Entry], start: int, end: int, *,
         elif start <= entry.at < end:
             totals[entry.kind] += entry.ticks
     return sorted(rows.values(), key=lambda r: (r.pbx_id, r.ref, r.qty, r.rates)), totals
+
+
+def clipped(entries: Iterable[Entry], at: int) -> list[Entry]:
+    """The entries as of second at: charges cut at it (additivity: rate·seconds of each part, SPEC), other entries
+    made at or before it (a snapshot as of at has its reloads of that second applied, rental.reload.run)."""
+    kept = []
+    for entry in entries:
+        if entry.kind != CHARGE:
+            if entry.at <= at:
+                kept.append(entry)
+        elif entry.start is None or entry.end is None or entry.end <= at:
+            kept.append(entry)
+        elif entry.start < at:
+            seconds = at - entry.start
+            kept.append(replace(entry, at=at, end=at, seconds=seconds, ticks=entry.rate * seconds))
+    return kept

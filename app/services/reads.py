@@ -13,7 +13,7 @@ from rental.reasons import Reason
 
 from .. import clock as clock_mod
 from .. import history as history_mod
-from .. import projection
+from .. import projection, snapshot
 from ..clock import Clock
 from ..errors import NotFound, from_stored, words_of
 from ..store import (
@@ -233,8 +233,8 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int, clock: Clo
         now = max(_now(uow, clock), held_at) if clock is not None else held_at
         prices, policy = uow.replica.current_pricelist_and_policy()
         history = uow.replica.price_history(prices)
-    ahead = list(projection.open_entries(payload, now, policy, history))
-    entries = written + projection.clipped(open_, held_at) + ahead
+    ahead = list(snapshot.open_entries(payload, now, policy, history))
+    entries = written + billing.clipped(open_, held_at) + ahead
     redeemed = {e.key_id for e in ahead if e.kind == billing.CREDIT and e.auto}  # reloaded since the snapshot (R24)
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
     pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}

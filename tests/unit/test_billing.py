@@ -252,3 +252,15 @@ def test_credits_minus_charges_is_the_balance_after_any_sequence(steps):
         ledger.extend(change.entries)
     assert sum(e.signed_ticks for e in ledger) == account.balance >= 0
     assert sum(e.ticks for e in ledger if e.kind == CREDIT) >= sum(e.ticks for e in ledger if e.kind == CHARGE)
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=0, max_value=10**6),
+       st.integers(min_value=1, max_value=10**6), st.integers(min_value=0, max_value=3 * 10**6))
+def test_entries_clipped_at_a_second_charge_exactly_the_part_before_it(rate, start, length, cut):
+    charge = billing.Entry(kind=billing.CHARGE, at=start + length, ticks=rate * length, pbx_id="p", ref="r", qty=1,
+                           start=start, end=start + length, seconds=length, rate=rate)
+    credit = billing.Entry(kind=billing.CREDIT, at=start, ticks=TICKS_PER_MILLI)
+    kept = billing.clipped([charge, credit], cut)
+    charged = sum(e.ticks for e in kept if e.kind == billing.CHARGE)
+    assert charged == rate * max(0, min(cut, start + length) - start)  # additivity (SPEC): rate · seconds before
+    assert (credit in kept) == (start <= cut)
