@@ -37,7 +37,7 @@ debs:
 
 test: venv debs
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-unit: venv
 	$(PY) -m pytest -q tests/unit
