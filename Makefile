@@ -44,6 +44,7 @@ test-unit: venv
 
 soak: venv debs
 	RENTDESK_SOAK=1 $(PY) -m pytest -q -m slow tests/reliability
+	RENTDESK_SOAK=1 $(PY) -m pytest -q tests/app/test_differential.py
 
 # The bundle and .deb figures (bench/bundle.py) need `make dist`'s products: built first when missing.
 bench: venv debs

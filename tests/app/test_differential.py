@@ -13,6 +13,7 @@ event at its second (R24, R23), so both sides re-rate the account there at the l
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import replace
 
@@ -274,7 +275,11 @@ class Trial:
         assert [p["code"] for p in payload["problems"]] == [p.code for p in refused.problems]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+#: make test draws 25 examples (about a minute); make soak (RENTDESK_SOAK=1) draws 200
+EXAMPLES = 200 if os.environ.get("RENTDESK_SOAK") else 25
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(steps=STEPS_WITH_DELETE)
 def test_the_app_offline_and_the_server_decide_every_op_alike(server, token, world, clock, steps):
