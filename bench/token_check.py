@@ -14,12 +14,12 @@ import contextlib
 import json
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.billing import per_second  # noqa: E402
 from license_server import admin, create_app  # noqa: E402
 from license_server.auth import TokenCache  # noqa: E402
 from tests.support.license_server import DEMO_KEY, migrate  # noqa: E402
@@ -27,15 +27,7 @@ from tests.support.license_server import DEMO_KEY, migrate  # noqa: E402
 
 def per_call_us(fn, budget_s: float, batch: int = 200) -> float:
     """Microseconds per call of fn over about budget_s seconds (bench only, never a test)."""
-    count = 0
-    start = time.perf_counter()
-    while True:
-        for _ in range(batch):
-            fn()
-        count += batch
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget_s:
-            return elapsed / count * 1e6
+    return 1e6 / per_second(fn, budget_s, batch)
 
 
 def measure(database_url: str, folder: Path, budget_s: float) -> dict[str, float]:
