@@ -25,7 +25,7 @@ from rental.validation import shown, type_code
 from . import history, notices, store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
-from .db import Sql, in_list, reading, savepoint, writing
+from .db import Sql, in_list, reading, writing
 from .envelopes import op_result_payload
 from .opschema import BadOp, is_uuid, validate
 
@@ -207,7 +207,7 @@ class Batch:
                               policy=self.ctx.policy, history=self.toggles.of(self.caller.partner), key=key,
                               prices=self.prices.history if self.prices else None, client=self.client_id)
         # the state the previous op of the batch left (the record holds the same, written), else read from it
-        before = (self.decided.get(record.id) or record_state(record)) if record is not None else None
+        before = self._before(record) if record is not None else None
         if declared.opens_account and record is None:
             terms.check_acceptance(self.ctx, self.connection, fields)  # R26
         decision = decider.decide(kind, before, fields, ctx)
@@ -215,24 +215,29 @@ class Batch:
             # a deposit that reload redeemed at once is stored redeemed (save_deposits notes the reload)
             held = declared.holds_key and any(d.key_id == key.key_id for d in decision.state.deposits)
             at = max(self.now, before.billing.as_of) if declared.holds_key else decision.state.billing.as_of
-            try:
-                # the primary key decides a race between two redemptions or deposits of one key (R11, R24)
-                with savepoint(self.connection, "key"):
-                    INSERT_KEY.run(self.connection, {"key_id": key.key_id, "account_id": record.id, "op_id": op["op_id"],
-                                                     "amount_milli": key.amount_milli, "at": at, "held": held,
-                                                     "deposited_at": at if declared.holds_key else None})
-            except IntegrityError:
-                raise _refusal("key-used") from None
+            # the primary key decides a race between two redemptions or deposits of one key (R11, R24): a row
+            # already there (committed, or committed by the batch that held it) inserts nothing
+            inserted = INSERT_KEY.run(self.connection, {
+                "key_id": key.key_id, "account_id": record.id, "op_id": op["op_id"], "amount_milli": key.amount_milli,
+                "at": at, "held": held, "deposited_at": at if declared.holds_key else None}).rowcount
+            if inserted != 1:
+                raise _refusal("key-used")
         if record is None:
             record = store.insert_account(self.connection, {
                 **new_account_row(decision.state, self.caller.partner, self.now),
                 **terms.accepted_columns(fields, self.now)})
         elif decision.state != before or decision.entries:  # an edit whose every field clashed changes nothing
             self._store(record, before, decision)
-            self.decided[record.id] = self.decided_state(record, decision.state)
+            self.decided[record.id] = decision.state  # its fields' last edits are read from the row on need
         self.events += history.rows(record.id, decision.events, self.now, self.caller.technician, op["op_id"],
                                     by=self.caller.by)
         return record, decision.warnings, decision.conflict
+
+    def _before(self, record: store.AccountRecord) -> decider.State:
+        """The state an op decides on: the one the batch's previous op on the account left (stored as it is in the
+        record, whose row holds the fields' last edits), else the record's (a single-op request parses only this)."""
+        state = self.decided.get(record.id)
+        return record_state(record) if state is None else self.decided_state(record, state)
 
     def decided_state(self, record: store.AccountRecord, state: decider.State) -> decider.State:
         """The state the next op of the batch decides on: the one stored, with the fields' last edits."""
@@ -464,8 +469,10 @@ class PartnerHistory:
 INSERT_PBX = Sql("INSERT INTO pbxs (account_id, pbx_id, name, serial, platform, hardware_model, firmware, mode, revision) "
                  "VALUES (:account_id, :pbx_id, :name, :serial, :platform, :hardware_model, :firmware, :mode, :revision)")
 DELETE_PBX = Sql("DELETE FROM pbxs WHERE account_id = :account_id AND pbx_id = :pbx_id")
+#: ON CONFLICT DO NOTHING (SQLite ≥ 3.24, PostgreSQL): a key used before inserts no row, with no savepoint around
+#: the statement (two statements fewer per redemption; the key's primary key is its only unique constraint)
 INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_milli, at, held, deposited_at) "
-                 "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at, :held, :deposited_at)")
+                 "VALUES (:key_id, :account_id, :op_id, :amount_milli, :at, :held, :deposited_at) ON CONFLICT DO NOTHING")
 RELEASE_KEY = Sql("DELETE FROM redeemed_keys WHERE key_id = :key_id AND account_id = :account_id AND held")
 REDEEM_HELD_KEY = Sql("UPDATE redeemed_keys SET held = FALSE, at = :at WHERE key_id = :key_id "
                       "AND account_id = :account_id AND held")

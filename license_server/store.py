@@ -5,6 +5,7 @@ The hot path of /sync: plain SQL (db.Sql), few statements per op, many rows per 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -141,6 +142,14 @@ _UPDATABLE = ("name", "contact_email", "cloud_contract", "language", "revision",
               "rate_ticks_per_s", "suspended", "deleted", "depletes_at", "last_activity_at", "price_version",
               "reminder_sent_at", "reminder_due_at", "retention_warned_for", "auto_reload_days", "reload_at", "edited")
 UPDATE_ACCOUNT = Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in _UPDATABLE) + " WHERE id = :id")
+
+
+@functools.lru_cache(maxsize=256)
+def update_account(columns: tuple[str, ...]) -> Sql:
+    """UPDATE of the account row's columns given (all of _UPDATABLE: UPDATE_ACCOUNT)."""
+    if columns == _UPDATABLE:
+        return UPDATE_ACCOUNT
+    return Sql("UPDATE accounts SET " + ", ".join(f"{c} = :{c}" for c in columns) + " WHERE id = :id")
 INSERT_ACCOUNT = Sql(f"INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ("
                      + ", ".join(":" + c.strip() for c in ACCOUNT_COLUMNS.split(",")) + ")")
 
@@ -172,6 +181,8 @@ class Writes:
         self.lines: dict[str, tuple[tuple[Line, ...], AccountRecord]] = {}
         #: by (account, PBX): the PBX row to write (its latest; its key never changes)
         self.pbxs: dict[tuple[str, str], dict[str, Any]] = {}
+        #: by account: its updatable columns as stored, to write only those that changed
+        self.stored: dict[str, dict[str, Any]] = {}
 
     def lines_of(self, record: AccountRecord) -> None:
         """The record's lines change: write the difference from what is stored at flush."""
@@ -183,12 +194,21 @@ class Writes:
         if self.pbxs:
             UPDATE_PBX.run(connection, list(self.pbxs.values()))
         if self.accounts:
-            UPDATE_ACCOUNT.run(connection, list(self.accounts.values()))
+            # each account row with the columns that changed only (revision always does): SQLite rewrites the
+            # entries of every index over a column set, changed or not; one statement per set of columns
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for account_id, row in self.accounts.items():
+                stored = self.stored.get(account_id)
+                columns = tuple(key for key in _UPDATABLE if stored is None or row[key] != stored[key]
+                                or type(row[key]) is not type(stored[key]))
+                by_columns.setdefault(columns, []).append(row)
+            for columns, rows in by_columns.items():
+                update_account(columns).run(connection, rows)
         if self.ledger:
             INSERT_LEDGER.run(connection, self.ledger)
         if self.mails:
             notices.INSERT_WAITING.run(connection, self.mails)
-        self.accounts, self.ledger, self.mails, self.lines, self.pbxs = {}, [], [], {}, {}
+        self.accounts, self.ledger, self.mails, self.lines, self.pbxs, self.stored = {}, [], [], {}, {}, {}
 
 
 def save(connection: Connection, record: AccountRecord, settings: Settings, *, state: billing.Account | None = None,
@@ -203,8 +223,10 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     With writes, the account row and ledger lines wait for writes.flush() (before the commit).
     """
     row = record.row
-    row.update(columns)
     pending = writes or Writes()
+    if record.id not in pending.accounts:  # its columns as stored (the batch writes each account row once)
+        pending.stored[record.id] = {key: row[key] for key in _UPDATABLE}
+    row.update(columns)
     if state is not None or "auto_reload_days" in columns:
         state = state if state is not None else record.state()
         row.update(state_columns(state, row, settings, record.deposits, prices))

@@ -202,13 +202,14 @@ del _value, _symbol, _look_alike
 
 
 
+#: RFC 4648 base32 has Crockford's bit order and zero padding bits, in another alphabet (and with "=" padding)
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode("ascii"))
+
+
 def _crockford_encode(raw: bytes) -> str:
-    """Bytes as Crockford base32, most significant bit first, the last symbol padded with zero bits."""
-    bits = len(raw) * 8
-    pad = -bits % 5
-    number = int.from_bytes(raw, "big") << pad
-    count = (bits + pad) // 5
-    return "".join(_CROCKFORD[(number >> (5 * (count - 1 - i))) & 31] for i in range(count))
+    """Bytes as Crockford base32, most significant bit first, the last symbol padded with zero bits (base64's
+    C encoder in Crockford's alphabet: every key read and printed goes through here)."""
+    return base64.b32encode(raw).rstrip(b"=").translate(_FROM_RFC4648).decode("ascii")
 
 
 def _crockford_decode(values: list[int]) -> bytes:
@@ -222,19 +223,47 @@ def _crockford_decode(values: list[int]) -> bytes:
 def _crockford_read(values: list[int]) -> tuple[bytes, bool]:
     """The bytes of Crockford symbols and whether the padding bits are clear; a count of symbols no byte string
     encodes to is a key cut short or with extra characters."""
-    bits = len(values) * 5
+    number = 0
+    for value in values:
+        number = (number << 5) | value
+    return _crockford_bytes(number, len(values))
+
+
+def _crockford_bytes(number: int, count: int) -> tuple[bytes, bool]:
+    """_crockford_read of count symbols whose values, 5 bits each, make number."""
+    bits = count * 5
     size = bits // 8
     pad = bits - size * 8
     if pad >= 5:  # no byte string encodes to this many symbols
         raise KeyFormatError("key-incomplete")
-    number = 0
-    for value in values:
-        number = (number << 5) | value
     return (number >> pad).to_bytes(size, "big"), not number & ((1 << pad) - 1)
 
 
 def _group(body: str) -> str:
     return KEY_PREFIX + "-".join(body[i : i + _GROUP] for i in range(0, len(body), _GROUP))
+
+
+#: the symbols and look-alikes a key's body may hold, and each one's value as a digit of int(..., 32)
+_KEY_BODY = re.compile("[" + re.escape("".join(_SYMBOL_VALUE)) + "]*")
+_TO_BASE32_DIGIT = str.maketrans({symbol: "0123456789abcdefghijklmnopqrstuv"[value]
+                                  for symbol, value in _SYMBOL_VALUE.items()})
+_TO_CANONICAL = str.maketrans({symbol: _CROCKFORD[value] for symbol, value in _SYMBOL_VALUE.items()})
+
+
+def _key_number(text: object) -> tuple[int, int, str]:
+    """The symbols of a typed key after its prefix as one number, their count and their canonical text: what
+    _read_symbols and _crockford_read give, at C speed for a key that is well formed (every redemption reads
+    one); anything else goes through _read_symbols, which names the problem."""
+    if type(text) is str and text.isascii():
+        compact = "".join(text.split()).replace("-", "")
+        prefix, body = compact[:4].upper(), compact[4:]
+        if len(prefix) == 4 and prefix[:3] == "ISC" and _SYMBOL_VALUE.get(prefix[3]) == 1 and _KEY_BODY.fullmatch(body):
+            return (int(body.translate(_TO_BASE32_DIGIT), 32) if body else 0), len(body), body.translate(_TO_CANONICAL)
+    values = _read_symbols(text)
+    number = 0
+    for value in values:
+        number = (number << 5) | value
+    return number, len(values), "".join(_CROCKFORD[value] for value in values)
 
 
 def _read_symbols(text: object) -> list[int]:
@@ -489,7 +518,8 @@ class Keyring:
         # The length is judged before the padding: a key cut short or extended is incomplete, whatever bits its
         # last symbol leaves; a changed character is mistyped, even one that hits the kid's length byte (the key
         # then still holds a trusted kid where a key of its length would).
-        raw, clean = _crockford_read(_read_symbols(text))
+        number, count, body = _key_number(text)
+        raw, clean = _crockford_bytes(number, count)
         if len(raw) < _KEY_HEADER_LEN + _SIG_LEN:
             raise KeyFormatError("key-incomplete")
         kid_len = raw[_KEY_HEADER_LEN - 1]
@@ -522,7 +552,8 @@ class Keyring:
             self._keys[kid].verify(sig, _KEY_DOMAIN + fields)
         except InvalidSignature:
             raise KeyRefused("key-not-genuine") from None
-        return ActivationKey(key_id, amount_milli, issued_at, kid, _group(_crockford_encode(raw)))
+        # the symbols typed, canonical: with clean padding bits, the very symbols _crockford_encode(raw) gives
+        return ActivationKey(key_id, amount_milli, issued_at, kid, _group(body))
 
 
 def _raw(key: Ed25519PublicKey) -> bytes:
