@@ -4,7 +4,8 @@ hello_rps and sync_single_rps_sqlite come from the same wrk run shape (1 thread,
 duration): wrk GETs the hello-world, then POSTs single-op /api/v1/sync requests, each redeeming a fresh
 pre-issued activation key (a connection event: settle, re-rate, sign the result and the account).
 The batched figures post batches of 100 set_licenses ops (each PBX one unit more than before, so every op
-is applied, none toggles R6) from two Python clients, on SQLite and on PostgreSQL.
+is applied, none toggles R6) from two Python clients, on SQLite and on PostgreSQL; their ratios divide them by
+the hello-world's requests/s measured in slices alternating with them (issue 27).
 """
 
 from __future__ import annotations
@@ -109,55 +110,87 @@ def server_keys(server: LicenseServer, count: int, amount_isc: int) -> list[str]
     return [key.issue_key(amount_isc * 1000, NOW_KEY_ISSUED) for _ in range(count)]
 
 
-def bench_batched(server: LicenseServer, duration_s: float, clients: int = 2, accounts_per_client: int = 10) -> dict:
-    """Each client owns 10 accounts x 10 PBXs and posts batches of 100 set_licenses ops, one more unit each time."""
-    per_account = BATCH // accounts_per_client
-    owned = [seed_accounts(server, accounts_per_client, per_account, server_keys(server, accounts_per_client, 100_000),
-                           items={REFS[1]: 1})
-             for _ in range(clients)]
-    counts = [0] * clients
-    problems: list[str] = []
-    deadline = [0.0]
+class BatchedLoad:
+    """Two clients, each owning 10 accounts x 10 PBXs, posting batches of 100 set_licenses ops (one more unit each
+    time); run() drives them for a while and adds to the totals, so slices of it can alternate with hello."""
 
-    def client_loop(index: int) -> None:
-        import httpx
+    def __init__(self, server: LicenseServer, clients: int = 2, accounts_per_client: int = 10):
+        per_account = BATCH // accounts_per_client
+        self.server = server
+        self.owned = [seed_accounts(server, accounts_per_client, per_account,
+                                    server_keys(server, accounts_per_client, 100_000), items={REFS[1]: 1})
+                      for _ in range(clients)]
+        self.qty = [1] * clients
+        self.ops = 0
+        self.seconds = 0.0
+        self.client_cpu_s = 0.0
 
-        snapshots = owned[index]
-        qty = 1
-        with httpx.Client(base_url=server.url, timeout=120,
-                          headers={"Authorization": f"Bearer {server.token}"}) as http:
-            while time.perf_counter() < deadline[0]:
-                qty += 1
-                ops = [new_op("set_licenses", account_id, pbx_id=pbx["pbx_id"], base_revision=pbx["revision"],
-                              items={REFS[1]: qty})
-                       for account_id, snapshot in snapshots.items() for pbx in snapshot["pbxs"]]
-                answer = server.sync(ops, client=http)
-                applied = sum(1 for r in answer["results"] if r["status"] == "applied")
-                if applied != len(ops):
-                    bad = next(r for r in answer["results"] if r["status"] != "applied")
-                    problems.append(f"{bad['status']} {bad.get('rule')}: {bad.get('message')}")
-                    return
-                counts[index] += applied
-                snapshots.update(answer["accounts"])
+    def run(self, duration_s: float) -> None:
+        counts = [0] * len(self.owned)
+        problems: list[str] = []
+        deadline = [0.0]
 
-    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    deadline[0] = start + duration_s
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if problems:
-        raise RuntimeError(f"a batched op was not applied: {problems[0]}")
-    # the load generator shares the 2 cores with the server: say how much of one core it took
-    client_cpu = (time.process_time() - cpu_start) / elapsed
-    return {"ops": sum(counts), "seconds": elapsed, "ops_per_s": sum(counts) / elapsed, "client_cpu": client_cpu}
+        def client_loop(index: int) -> None:
+            import httpx
+
+            snapshots = self.owned[index]
+            with httpx.Client(base_url=self.server.url, timeout=120,
+                              headers={"Authorization": f"Bearer {self.server.token}"}) as http:
+                while time.perf_counter() < deadline[0]:
+                    self.qty[index] += 1
+                    ops = [new_op("set_licenses", account_id, pbx_id=pbx["pbx_id"], base_revision=pbx["revision"],
+                                  items={REFS[1]: self.qty[index]})
+                           for account_id, snapshot in snapshots.items() for pbx in snapshot["pbxs"]]
+                    answer = self.server.sync(ops, client=http)
+                    applied = sum(1 for r in answer["results"] if r["status"] == "applied")
+                    if applied != len(ops):
+                        bad = next(r for r in answer["results"] if r["status"] != "applied")
+                        problems.append(f"{bad['status']} {bad.get('rule')}: {bad.get('message')}")
+                        return
+                    counts[index] += applied
+                    snapshots.update(answer["accounts"])
+
+        threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(len(self.owned))]
+        start = time.perf_counter()
+        cpu_start = time.process_time()
+        deadline[0] = start + duration_s
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if problems:
+            raise RuntimeError(f"a batched op was not applied: {problems[0]}")
+        self.seconds += time.perf_counter() - start
+        # the load generator shares the 2 cores with the server: say how much of one core it took
+        self.client_cpu_s += time.process_time() - cpu_start
+        self.ops += sum(counts)
+
+
+def bench_batched(server: LicenseServer, duration_s: float, slices: int) -> dict:
+    """Batched ops/s, and beside it hello-world requests/s measured in alternating slices (wrk, the shape of the
+    single-op figure), so the ratio compares the two on the same machine at the same moments (issue 27)."""
+    load = BatchedLoad(server)
+    hello_proc, hello_url = hello_server()
+    hello = {"requests": 0, "us": 0}
+    try:
+        for _ in range(slices):
+            report = run_wrk(hello_url, WRK_DIR / "hello.lua", max(1, round(duration_s / slices)))
+            if report["non2xx"] or report["timeout"]:
+                raise RuntimeError(f"hello: {report}")
+            hello["requests"] += report["requests"]
+            hello["us"] += report["duration_us"]
+            load.run(duration_s / slices)
+    finally:
+        stop(hello_proc)
+    ops_per_s = load.ops / load.seconds
+    hello_rps = hello["requests"] / (hello["us"] / 1e6)
+    return {"ops": load.ops, "seconds": load.seconds, "ops_per_s": ops_per_s, "hello_rps": hello_rps,
+            "ratio": ops_per_s / hello_rps, "client_cpu": load.client_cpu_s / load.seconds}
 
 
 def compute(args) -> dict:
     duration = 3 if args.quick else 6
+    slices = 2 if args.quick else 3  # batched and hello alternate: 3 slices of 2 s each
     result: dict = {"_reasons": {}}
     with temp_dir("rentdesk-bench-sync-") as folder:
         with LicenseServer(folder / "sqlite") as server:
@@ -168,19 +201,24 @@ def compute(args) -> dict:
             result["sync_single_rps_sqlite"] = single["sync_rps"]
             result["sync_single_p50_ms"] = single["sync_p50_ms"]
             result["sync_single_ratio"] = single["sync_rps"] / single["hello_rps"]
-            batched = bench_batched(server, duration)
+            batched = bench_batched(server, duration, slices)
             result["sync_batched_ops_per_s_sqlite"] = batched["ops_per_s"]
+            result["sync_batched_ratio_sqlite"] = batched["ratio"]
+            result["sync_batched_hello_rps_sqlite"] = batched["hello_rps"]
             result["sync_batched_client_cpu_sqlite"] = batched["client_cpu"]
         try:
             with postgres() as pg:
                 url = pg.create_database("bench_sync")
                 with LicenseServer(folder / "pg", url) as server:
-                    batched = bench_batched(server, duration)
+                    batched = bench_batched(server, duration, slices)
                     result["sync_batched_ops_per_s_pg"] = batched["ops_per_s"]
+                    result["sync_batched_ratio_pg"] = batched["ratio"]
+                    result["sync_batched_hello_rps_pg"] = batched["hello_rps"]
                     result["sync_batched_client_cpu_pg"] = batched["client_cpu"]
         except Missing as missing:
-            result["sync_batched_ops_per_s_pg"] = None
-            result["_reasons"]["sync_batched_ops_per_s_pg"] = str(missing)
+            for name in ("sync_batched_ops_per_s_pg", "sync_batched_ratio_pg"):
+                result[name] = None
+                result["_reasons"][name] = str(missing)
     return result
 
 

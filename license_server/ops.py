@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -241,7 +241,7 @@ class Batch:
 
     def decided_state(self, record: store.AccountRecord, state: decider.State) -> decider.State:
         """The state the next op of the batch decides on: the one stored, with the fields' last edits."""
-        return replace(state, edited=edited_of(record.row))
+        return decider.replace(state, edited=edited_of(record.row))
 
     def _key(self, text: str) -> decider.ActivationKey:
         key = self.keys.get(text)

@@ -152,6 +152,29 @@ def _advanced(account: Account, as_of: int, balance: int, suspended: bool, last_
     return new
 
 
+def _changed(account: Account, *, balance: int | None = None, lines: tuple[Line, ...] | None = None,
+             suspended: bool | None = None, last_activity_at: int | None = None,
+             price_version: str | None | object = ...) -> Account:
+    """dataclasses.replace of the fields credit and reconfigure change, at a fraction of its cost (hot path): the
+    balance is checked as __post_init__ checks it, and the configured rate follows new lines."""
+    new = _new_account(Account)
+    if balance is None:
+        balance = account.balance
+    else:
+        require_int(balance, "balance")
+        if balance < 0:
+            raise RentalError("an account balance is never negative")
+    _set(new, "as_of", account.as_of)
+    _set(new, "balance", balance)
+    _set(new, "lines", account.lines if lines is None else tuple(lines))
+    _set(new, "suspended", account.suspended if suspended is None else suspended)
+    _set(new, "deleted", account.deleted)
+    _set(new, "last_activity_at", account.last_activity_at if last_activity_at is None else last_activity_at)
+    _set(new, "price_version", account.price_version if price_version is ... else price_version)
+    _set(new, "configured_rate", account.configured_rate if lines is None else sum(line.rate for line in new.lines))
+    return new
+
+
 class Change:
     """The result of an operation on an account: the new state and the ledger entries that explain it.
 
@@ -244,7 +267,7 @@ def credit(account: Account, at: int, milli: int, *, key_id: str | None = None) 
     _require_alive(account)
     change = settle(account, at)
     entry = Entry(kind=CREDIT, at=at, ticks=milli * TICKS_PER_MILLI, key_id=key_id)
-    account = replace(change.account, balance=change.account.balance + entry.ticks, last_activity_at=at)
+    account = _changed(change.account, balance=change.account.balance + entry.ticks, last_activity_at=at)
     return change.then(account, entry)
 
 
@@ -262,10 +285,10 @@ def reconfigure(account: Account, at: int, lines: Iterable[Line], *, resume: boo
     suspended = change.account.suspended if resume is None else not resume
     if not new_lines:
         suspended = False
-    account = replace(change.account, lines=new_lines, suspended=suspended,
-                      price_version=change.account.price_version if price_version is None else price_version)
+    account = _changed(change.account, lines=new_lines, suspended=suspended,
+                       price_version=change.account.price_version if price_version is None else price_version)
     if account.rate and account.balance < account.rate:
-        account = replace(account, suspended=True)  # cannot pay even the first second (R10)
+        account = _changed(account, suspended=True)  # cannot pay even the first second (R10)
     return change.then(account)
 
 

@@ -9,7 +9,8 @@ verified activation key).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from . import billing, opkinds, reload, rules
@@ -155,6 +156,24 @@ class Decision:
     events: tuple[Event, ...] = ()  # R25: what the account's history records of this op, stops and resumes included
     edited: tuple[str, ...] = ()  # the account fields this op changed (stamped with the new revision by the caller)
     conflict: Reason | None = None  # applied in part: the fields someone else changed meanwhile (edit-conflict)
+
+
+#: the frozen dataclasses ops copy on every decision, and their fields (none has __post_init__ or an init=False field)
+_COPIED = {cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in (State, Pbx, Decision, Event)}
+
+
+def replace(obj: Any, /, **changes: Any) -> Any:
+    """dataclasses.replace: for State, Pbx, Decision and Event, a copy of the instance's fields with changes, 4-5
+    times cheaper than re-running __init__ (a batch op copies several; issue 27); anything else, or a name that
+    is not a field (its TypeError), goes to dataclasses.replace."""
+    names = _COPIED.get(type(obj))
+    if names is None or not names.issuperset(changes):
+        return dataclasses.replace(obj, **changes)
+    copy = object.__new__(type(obj))
+    fields = copy.__dict__
+    fields.update(obj.__dict__)
+    fields.update(changes)
+    return copy
 
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
