@@ -68,6 +68,9 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # writing() checkpoints after its lock is released (WriterQueue.checkpoint_due); SQLite's own checkpoint,
+        # run inside a COMMIT with every other writer waiting, only when the WAL grows far past its usual size
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -75,6 +78,14 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
     def on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("write", False)
         _BEGIN_IMMEDIATE.run(connection) if immediate else _BEGIN.run(connection)  # on the driver: every request
+
+
+#: SQLite's automatic checkpoint runs inside the COMMIT that crosses this many WAL pages, with the writers' lock
+#: held (its fsyncs stall every other writer: up to tens of milliseconds on a busy disk); its default is 1,000
+WAL_AUTOCHECKPOINT_PAGES = 4000
+#: writing() runs a passive checkpoint itself after this many of a process's commits, once the writers' lock is
+#: released (others write meanwhile): about the default's 1,000 pages for single-op syncs from two workers
+CHECKPOINT_EVERY_COMMITS = 64
 
 
 class WriterQueue:
@@ -89,6 +100,16 @@ class WriterQueue:
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
+        self._commits = 0
+
+    def checkpoint_due(self) -> bool:
+        """Count a commit of this process; true every CHECKPOINT_EVERY_COMMITS."""
+        with self._thread_lock:
+            self._commits += 1
+            if self._commits < CHECKPOINT_EVERY_COMMITS:
+                return False
+            self._commits = 0
+            return True
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -165,6 +186,21 @@ def writing(engine: Engine) -> Iterator[Connection]:
     with queue.held() if queue is not None else contextlib.nullcontext():
         with _transaction(engine, _BEGIN_IMMEDIATE if is_sqlite(engine) else None) as connection:
             yield connection
+    if queue is not None and queue.checkpoint_due():
+        checkpoint(engine)
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy the WAL's committed pages into the SQLite file (PASSIVE: waits for no reader or writer, skips what they
+    still use): what SQLite's automatic checkpoint does, here outside the writers' lock. Its failure fails no
+    request (the next one, or SQLite's own at WAL_AUTOCHECKPOINT_PAGES, does the work)."""
+    pooled = engine.raw_connection()
+    try:
+        pooled.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except engine.dialect.loaded_dbapi.Error:
+        pass
+    finally:
+        pooled.close()
 
 
 @contextlib.contextmanager
