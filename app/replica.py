@@ -22,7 +22,7 @@ from rental.signing import Keyring
 
 from . import readview
 from .errors import stored
-from .models import AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, ToggleOccurrence
+from .models import AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica, ToggleOccurrence
 from .settings import Settings
 from .snapshot import open_entries
 
@@ -445,6 +445,11 @@ class Replica:
         self._session.add(ToggleOccurrence(at=at, serial=serial))
 
     # ------------------------------------------------------------------ other signed documents (R26)
+
+    def current_versions(self) -> tuple[str | None, str | None]:
+        """The versions of the current price list and rental terms held (what a sync may change on every screen)."""
+        return tuple(getattr(self.current_document(model), "version", None)
+                     for model in (PricelistReplica, TermsReplica))
 
     def current_document(self, model):
         """The current row of a versioned document (price list, terms), or None."""

@@ -248,13 +248,15 @@ _SHOWN_STATE = ("online", "last_success_at", "last_error")
 
 
 def _shown_state(uow_factory) -> tuple | None:
-    """The sync state every screen shows; None when the store cannot be read (the screens are then told anyway)."""
+    """The sync state every screen shows, and the price list and terms held (a newer list is named on the accounts
+    it does not apply to yet, R23); None when the store cannot be read (the screens are then told anyway)."""
     try:
         with uow_factory() as uow:
             state = uow.settings.sync_state()
+            versions = uow.replica.current_versions()
     except Exception:  # noqa: BLE001 - the sync itself says what went wrong; this only decides a refresh
         return None
-    return tuple(json.dumps(state.get(key), sort_keys=True) for key in _SHOWN_STATE)
+    return tuple(json.dumps(state.get(key), sort_keys=True) for key in _SHOWN_STATE) + versions
 
 
 def _tell_screens(uow_factory, before: tuple, report: SyncReport | None) -> None:
