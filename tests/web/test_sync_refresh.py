@@ -91,4 +91,4 @@ def test_the_meter_keeps_the_line_of_credit_not_yet_confirmed_once_it_is_confirm
                                                    "language": "en", "csrf_token": csrf}).headers["Location"]
     meter = unlocked.get(account + "/meter", headers=htmx()).data.decode()
     balance = meter[meter.index('data-testid="balance"'):meter.index('class="sub"')]
-    assert '<div class="pending-line" aria-hidden="true">&nbsp;</div>' in balance
+    assert '<div class="pending-space" aria-hidden="true">&nbsp;</div>' in balance
