@@ -42,7 +42,8 @@
   // Issue 21: after a sync the page's watch (#sync-watch) fires rentdesk:synced, and each component showing synced
   // data ([data-refresh]) fetches itself again. None is swapped under the technician: not while a pointer is pressed
   // anywhere (a swap then moves or replaces what is being clicked, so the press and the release land on two
-  // elements and the click is lost), nor while it holds the focused field or a form with something typed in it.
+  // elements and the click is lost), nor while it holds the focused field, a form with something typed in it or
+  // an opened <details>.
   // Such a swap is dropped and the component marked data-stale; it fetches itself again once the technician is done.
   var pressing = false;
   function isEdited(root) {
@@ -66,6 +67,7 @@
     if (pressing) return true;
     var active = document.activeElement;
     if (active && component.contains(active) && active.matches("input, textarea, select")) return true;
+    if (component.querySelector("details[open]")) return true;  // being read: "why?", older answers
     return isEdited(component);
   }
   document.addEventListener("htmx:beforeSwap", function (event) {

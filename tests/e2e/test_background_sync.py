@@ -15,6 +15,8 @@ from license_server import admin
 from . import steps
 
 MARK = "window.rentdeskNotReloaded"  # set on the open page: still there after a refresh, gone after a reload
+#: How long the first look after a sync may wait (ms): the page's watch asks every 2 s, then each component asks.
+AFTER_SYNC = 10_000
 
 
 def the_other_laptop_loads(server, token, account_url: str, key: str) -> None:
@@ -59,7 +61,7 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
 
     # the background syncer sends both changes: every component showing them follows, the page is not reloaded
     assert live_app.background_sync().applied == 2
-    expect(chip).to_contain_text("Online")
+    expect(chip).to_contain_text("Online", timeout=AFTER_SYNC)
     expect(chip).not_to_contain_text("queued")
     expect(page.locator("[data-testid=balance]")).to_have_text("100.000 iSC")
     expect(page.locator(".meter-panel")).not_to_contain_text("not yet confirmed")
@@ -77,7 +79,8 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     a_price_rise(license_server)
     press_on(page, page.get_by_role("link", name="Add PBX"))
     assert live_app.background_sync().ok
-    expect(page.locator("#account-facts[data-stale]")).to_have_count(1)  # its refresh came under the press: held
+    # its refresh came under the press: held
+    expect(page.locator("#account-facts[data-stale]")).to_have_count(1, timeout=AFTER_SYNC)
     expect(page.locator("#account-facts")).not_to_contain_text("R23")
     page.mouse.up()
     expect(page).to_have_url(re.compile(r"/pbx/new$"))
@@ -95,7 +98,7 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     page.fill("#deposit_key", third[:30])  # half typed, the field still focused
     the_other_laptop_loads(license_server, token, account, second)  # a connection event: re-rated at 2027-02
     assert live_app.background_sync().applied == 1  # the PBX registered; the colleague's key pulled
-    expect(page.locator("[data-testid=balance]")).to_have_text("200.000 iSC")
+    expect(page.locator("[data-testid=balance]")).to_have_text("200.000 iSC", timeout=AFTER_SYNC)
     expect(page.locator("#account-facts")).not_to_contain_text("is newer")
     expect(page.locator("#auto-reload[data-stale]")).to_have_count(1)
     expect(page.locator("#deposit_key")).to_have_value(third[:30])
@@ -109,7 +112,7 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     the_other_laptop_loads(license_server, token, account, third)
     press_on(page, page.locator("#pbx-list a", has_text="Reception"))
     assert live_app.background_sync().accounts_updated == 1
-    expect(page.locator("#pbx-list[data-stale]")).to_have_count(1)
+    expect(page.locator("#pbx-list[data-stale]")).to_have_count(1, timeout=AFTER_SYNC)
     page.mouse.up()
     expect(page).to_have_url(re.compile(r"/pbx/[^/]+$"))
     expect(page.locator("#pbx-title")).to_contain_text("Reception")
