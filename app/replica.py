@@ -22,7 +22,8 @@ from rental.signing import Keyring
 
 from . import readview
 from .errors import stored
-from .models import AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica, ToggleOccurrence
+from .models import (AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica,
+                     ToggleOccurrence)
 from .settings import Settings
 from .snapshot import open_entries
 
