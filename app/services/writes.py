@@ -140,8 +140,10 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
 
 
 def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
-                 confirm: bool = False) -> QueuedOp:
+                 confirm: bool = False, replacing: str | None = None) -> QueuedOp:
     """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
+    ``replacing``: a refused or conflicting set of licenses of this PBX that this one replaces (edited anew on
+    the server's current state, issue 21), dropped in the same transaction.
 
     Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
@@ -155,6 +157,11 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
+        replaced = uow.outbox.get(replacing) if replacing else None
+        if replaced is not None and replaced.state != outbox.PENDING and replaced.account_id == account_id \
+                and replaced.pbx_id == pbx_id and KINDS[replaced.kind].sets_licenses:
+            uow.outbox.remove(replaced)
+            uow.flush()
         queued = queue(uow, now, account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(sorted(desired.items()))},
                        book=book, decided=preview.decision)
         uow.commit()
