@@ -111,7 +111,7 @@ def _edit_url(review) -> str | None:
     if review.pbx_id:
         return url_for("pbx.show", account_id=review.op.account_id, pbx_id=review.pbx_id)
     if declared.checks_account_revision:
-        return url_for("accounts.edit", account_id=review.op.account_id)
+        return url_for("accounts.edit", account_id=review.op.account_id, replacing=review.op.op_id)
     return None
 
 

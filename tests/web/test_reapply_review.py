@@ -161,3 +161,25 @@ def test_an_account_rename_in_conflict_shows_the_servers_name_then_mine_before_r
     unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "seen": seen, "csrf_token": csrf})
     _sync(unlocked, csrf)
     assert _server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
+
+
+def test_edit_on_the_current_state_opens_the_accounts_form_on_the_servers_name_and_replaces_the_waiting_edit(
+        unlocked, csrf, server):
+    account, _ = _running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    base = _server_account(server, account_id)["revision"]
+    assert unlocked.post(account + "/edit", data={"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example",
+                                                  "language": "en", "csrf_token": csrf}).status_code == 302
+    assert _rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    _sync(unlocked, csrf)
+    op_id = _waiting_op(unlocked)
+    review = unlocked.get(f"/sync/ops/{op_id}/review").data.decode()
+    edit = re.search(r'href="([^"]+)" data-testid="edit-current"', review)[1].replace("&amp;", "&")
+    form = unlocked.get(edit).data.decode()
+    assert 'id="name" name="name" type="text" value="Azur Hotels"' in form  # the server's name, not mine
+    assert f'name="replacing" value="{op_id}"' in form
+    assert unlocked.post(edit, data={"name": "Azur Hotels & Spa", "contact_email": "it@azur.example",
+                                     "language": "en", "replacing": op_id, "csrf_token": csrf}).status_code == 302
+    assert f"/sync/ops/{op_id}/" not in unlocked.get("/sync/").data.decode()  # replaced, not left waiting
+    assert "1 applied" in _text(_sync(unlocked, csrf).data)
+    assert _server_account(server, account_id)["name"] == "Azur Hotels & Spa"
