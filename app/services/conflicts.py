@@ -110,8 +110,10 @@ def _fields_again(op, body: dict, state: projection.AccountState | None) -> dict
 
 
 def _review(book: projection.Book, op) -> ReapplyReview:
-    """The op decided by rental.ops on the server's current signed state (the replica's, not this laptop's queue),
-    and what that decision changes there: the account's fields, the PBX's facts, each item's quantity."""
+    """What re-applying the op does to the server's current signed state: the op decided by rental.ops as queue()
+    will decide it (on this laptop's state, its other queued ops included, so a key loaded since counts for R14),
+    then each difference between the account's verified snapshot and that decision, in what the op touches:
+    its account fields, its PBX's facts, the PBX's items (an op that sets them, or removes the PBX)."""
     body = json.loads(op.body)
     declared = KINDS[op.kind]
     pbx_id = body.get("pbx_id") if declared.names_pbx else None
@@ -123,28 +125,34 @@ def _review(book: projection.Book, op) -> ReapplyReview:
     held = before.pbxs.get(pbx_id) if pbx_id else None
     pbx_name = held.name if held is not None else (book.pbx_name(op.account_id, pbx_id) if pbx_id else None)
     try:
-        decision = decider.decide(op.kind, before, {**_fields_again(op, body, state), "account_id": op.account_id},
-                                  book.context())
+        _state, decision = book.decide(op.account_id, op.kind, _fields_again(op, body, book.pending_state(
+            op.account_id) or state))
     except Refusal as refusal:
         return ReapplyReview(view, state.name, pbx_id, pbx_name, (), state.revision, refusal.problems,
                              pbx_gone=bool(pbx_id) and held is None)
+    touched = set(body)
     return ReapplyReview(view, state.name, pbx_id, pbx_name,
-                         tuple(_differences(before, decision.state, pbx_id, book.pricelist)), state.revision)
+                         tuple(_differences(before, decision.state, pbx_id, book.pricelist, touched,
+                                            items=declared.sets_licenses)), state.revision)
 
 
-def _differences(before: decider.State, after: decider.State, pbx_id: str | None, prices) -> list[dict]:
-    """What a decision changes on an account, as data ({"field", "from", "to"}): its fields, then the PBX's facts,
-    then each of its items' quantity by the item's name (a removed PBX: every item to 0)."""
+def _differences(before: decider.State, after: decider.State, pbx_id: str | None, prices, touched: set[str], *,
+                 items: bool) -> list[dict]:
+    """What a decision changes on an account, as data ({"field", "from", "to"}), in the fields the op names: the
+    account's, then its PBX's facts, then (``items``, or the PBX removed) each item's quantity by the item's
+    name (a removed PBX: every item to 0)."""
     changes = [{"field": name, "from": getattr(before, name), "to": getattr(after, name)}
-               for name in ACCOUNT_FIELDS if getattr(before, name) != getattr(after, name)]
+               for name in ACCOUNT_FIELDS if name in touched and getattr(before, name) != getattr(after, name)]
     if pbx_id is None or pbx_id not in before.pbxs:
         return changes
     old, new = before.pbxs[pbx_id], after.pbxs.get(pbx_id)
     if new is not None:
         changes += [{"field": name, "from": getattr(old, name), "to": getattr(new, name)}
-                    for name in PBX_FIELDS if getattr(old, name) != getattr(new, name)]
-    return changes + item_changes(before.licenses_of(pbx_id), after.licenses_of(pbx_id) if new is not None else {},
-                                  prices)
+                    for name in PBX_FIELDS if name in touched and getattr(old, name) != getattr(new, name)]
+    if items or new is None:
+        changes += item_changes(before.licenses_of(pbx_id), after.licenses_of(pbx_id) if new is not None else {},
+                                prices)
+    return changes
 
 
 def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
