@@ -98,6 +98,8 @@ class OpView:
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
     problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
+    #: waiting for a decision: what re-applying it would change on the server's current state (issue 21)
+    overrides: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def needs_review(self) -> bool:

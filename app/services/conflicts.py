@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 
-from rental import ops as decider
 from rental.errors import Refusal
-from rental.opkinds import PRICELIST_VERSION
-from rental.ops import ACCOUNT_FIELDS, KINDS, PBX_FIELDS
+from rental.ops import KINDS
 from rental.reasons import Reason
 
 from .. import projection
@@ -18,12 +16,12 @@ from ..errors import NotFound, Problem, Refused
 from ..store import (
     UnitOfWork,
 )
-from ..sync import item_changes
 from ..views import (
     QueuedOp,
     ReapplyReview,
 )
 from .common import _now, _op_view
+from .review import fields_again, overrides
 from .writes import queue
 
 
@@ -98,61 +96,12 @@ def _revision_text(revision: int | None) -> str:
     return "none" if revision is None else str(revision)
 
 
-def _fields_again(op, body: dict, state: projection.AccountState | None) -> dict:
-    """The op's fields as they are queued again: its declared fields, without the state and list it was made on
-    (renewed by queue()), and fields its declaration renews (R13's consent) taken from state."""
-    declared = KINDS[op.kind]
-    made_on = ("base_revision", PRICELIST_VERSION.name)  # renewed by queue(): the state and list seen now
-    fields = {key: value for key, value in body.items() if key in declared.field_names and key not in made_on}
-    if declared.renew is not None and state is not None:
-        fields = dict(declared.renew(projection.to_core(state), fields))
-    return fields
-
-
 def _review(book: projection.Book, op) -> ReapplyReview:
-    """What re-applying the op does to the server's current signed state: the op decided by rental.ops as queue()
-    will decide it (on this laptop's state, its other queued ops included, so a key loaded since counts for R14),
-    then each difference between the account's verified snapshot and that decision, in what the op touches:
-    its account fields, its PBX's facts, the PBX's items (an op that sets them, or removes the PBX)."""
-    body = json.loads(op.body)
-    declared = KINDS[op.kind]
-    pbx_id = body.get("pbx_id") if declared.names_pbx else None
-    state = book.get(op.account_id)  # the verified snapshot first: what the server holds now
-    view = _op_view(op, book)
-    if state is None or not state.confirmed:
-        return ReapplyReview(view, book.name_of(op.account_id), pbx_id, None, (), None)
-    before = projection.to_core(state)
-    held = before.pbxs.get(pbx_id) if pbx_id else None
-    pbx_name = held.name if held is not None else (book.pbx_name(op.account_id, pbx_id) if pbx_id else None)
-    try:
-        _state, decision = book.decide(op.account_id, op.kind, _fields_again(op, body, book.pending_state(
-            op.account_id) or state))
-    except Refusal as refusal:
-        return ReapplyReview(view, state.name, pbx_id, pbx_name, (), state.revision, refusal.problems,
-                             pbx_gone=bool(pbx_id) and held is None)
-    touched = set(body)
-    return ReapplyReview(view, state.name, pbx_id, pbx_name,
-                         tuple(_differences(before, decision.state, pbx_id, book.pricelist, touched,
-                                            items=declared.sets_licenses)), state.revision)
-
-
-def _differences(before: decider.State, after: decider.State, pbx_id: str | None, prices, touched: set[str], *,
-                 items: bool) -> list[dict]:
-    """What a decision changes on an account, as data ({"field", "from", "to"}), in the fields the op names: the
-    account's, then its PBX's facts, then (``items``, or the PBX removed) each item's quantity by the item's
-    name (a removed PBX: every item to 0)."""
-    changes = [{"field": name, "from": getattr(before, name), "to": getattr(after, name)}
-               for name in ACCOUNT_FIELDS if name in touched and getattr(before, name) != getattr(after, name)]
-    if pbx_id is None or pbx_id not in before.pbxs:
-        return changes
-    old, new = before.pbxs[pbx_id], after.pbxs.get(pbx_id)
-    if new is not None:
-        changes += [{"field": name, "from": getattr(old, name), "to": getattr(new, name)}
-                    for name in PBX_FIELDS if name in touched and getattr(old, name) != getattr(new, name)]
-    if items or new is None:
-        changes += item_changes(before.licenses_of(pbx_id), after.licenses_of(pbx_id) if new is not None else {},
-                                prices)
-    return changes
+    """The review page's view: the op as the list shows it and what re-applying it overrides now."""
+    found = overrides(book, op)
+    state = book.get(op.account_id)
+    return ReapplyReview(_op_view(op, book), state.name if state is not None else op.account_id, found.pbx_id,
+                         found.pbx_name, found.changes, found.revision, found.problems, found.pbx_gone)
 
 
 def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
@@ -165,6 +114,6 @@ def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
         book = uow.accounts.book(now, op.account_id)
         state = book.pending_state(op.account_id) or book.require_alive(op.account_id)
     try:
-        return queue(uow, now, op.account_id, op.kind, _fields_again(op, body, state))
+        return queue(uow, now, op.account_id, op.kind, fields_again(op, body, state))
     except Refusal as refusal:
         raise Refused.of(refusal) from None

@@ -97,6 +97,9 @@ def _app_platform_conflict_on_b(page, page_b, a, b, server):
 def _open_review(page_b):
     row = page_b.locator("#sync-result table.ops tr", has_text="Set licenses")
     expect(row).to_contain_text("conflict")
+    # the row says what it would override, not only what it asks for (it read "IP port license … × 10")
+    expect(row.locator("[data-testid=overrides]")).to_have_text(
+        f"Re-applying it would change on the server: {APP_NAME} 2 → 0")
     row.get_by_role("link", name="Re-apply on the new state").click()
     expect(page_b.locator("h1")).to_have_text("Re-apply this change?")
 

@@ -66,7 +66,8 @@ def test_the_conflict_row_offers_a_review_not_a_one_click_reapply(unlocked, csrf
     account_id, _ = app_platform_conflict
     page = unlocked.get("/sync/").data.decode()
     op_id = _waiting_op(unlocked)
-    assert f'name="decision" value="reapply"' not in page  # no form that re-applies from the list
+    assert 'name="decision" value="reapply"' not in page  # no form that re-applies from the list
+    assert f"Re-applying it would change on the server: {APP_NAME} 2 → 0" in _text(page.encode())
     # a re-apply posted without having seen the review is shown the review, and nothing is queued
     answer = unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "csrf_token": csrf})
     assert answer.status_code == 302 and f"/sync/ops/{op_id}/review" in answer.headers["Location"]
