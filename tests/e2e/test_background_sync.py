@@ -58,6 +58,7 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     expect(page.locator(".meter-panel")).to_contain_text("+100.000 iSC not yet confirmed")
     expect(page.locator("#account-ops")).to_contain_text("Changes waiting for the server")
     expect(page.locator("#account-title .badge")).to_have_text("not yet synced")
+    expect(page.locator("#account-chart")).to_contain_text("with pending changes")  # the dashed line
 
     # the background syncer sends both changes: every component showing them follows, the page is not reloaded
     assert live_app.background_sync().applied == 2
@@ -67,6 +68,7 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     expect(page.locator(".meter-panel")).not_to_contain_text("not yet confirmed")
     expect(page.locator("#account-ops")).not_to_contain_text("Changes waiting")
     expect(page.locator("#account-title .badge")).to_have_text("idle")
+    expect(page.locator("#account-chart")).not_to_contain_text("with pending changes")
     expect(page.locator("#account-facts")).to_contain_text("verified by the server at")
     expect(page.locator("#server-answers")).to_contain_text("Load activation key")
     expect(page.locator("#history")).to_contain_text("Account created: Hotel du Lac")
