@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
+from rental.ops import KINDS
 
 from .. import services, terms as terms_mod
 from ..csvfile import csv_text
@@ -90,6 +91,7 @@ def edit(account_id: str):
     account = _account_or_404(account_id)
     form = forms.Form(values={"name": account.name, "contact_email": account.contact_email,
                               "cloud_contract": account.cloud_contract, "language": account.language})
+    replacing = _replacing_edit(account)
     if request.method == "POST":
         f = request.form
         wanted = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
@@ -99,12 +101,24 @@ def edit(account_id: str):
         if not changed:
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
-            services.update_account(core.uow(), core.clock(), account_id, **changed)
+            services.update_account(core.uow(), core.clock(), account_id, **changed,
+                                    replacing=replacing.op_id if replacing else None)
         except services.Refused as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
-    return render("accounts/form.html", form=form, account=account)
+    return render("accounts/form.html", form=form, account=account, replacing=replacing)
+
+
+def _replacing_edit(account: services.AccountView):
+    """The account edit waiting for a decision that this form replaces (issue 21: "Edit on the current state"
+    from its review): a refused or conflicting edit of this account, else None."""
+    op_id = request.values.get("replacing")
+    for op in account.ops if op_id else ():
+        if op.op_id == op_id and op.state != "pending" and op.pbx_id is None \
+                and KINDS[op.kind].checks_account_revision:
+            return op
+    return None
 
 
 def _axis_amount(ticks: int) -> str:
@@ -124,12 +138,21 @@ def _chart(account_id: str) -> str:
                             empty_text=_("Nothing to draw yet"))
 
 
+#: The account page's components that fetch themselves again after a sync (issue 21), by ?part= (the meter and the
+#: history have their own addresses).
+SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", "chart": "accounts/_chart.html",
+              "reload": "accounts/_reload.html", "pbxs": "accounts/_pbxs.html", "ops": "accounts/_ops.html",
+              "answers": "accounts/_answers.html"}
+
+
 @bp.get("/<account_id>")
 def show(account_id: str):
-    """One account: meter, chart, PBXs, queued changes, actions."""
+    """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
     notice = services.pricelist_notice(core.uow(), account_id)
-    return render("accounts/show.html", account=account, chart=_chart(account_id), notice=notice,
+    part = request.args.get("part")
+    chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
+    return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
 
@@ -275,8 +298,8 @@ def statement(account_id: str):
         view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         error = _("This account has not been synced yet: its statement comes from the server's ledger. Sync, then come back.")
-    return render("accounts/statement.html", account=account, view=view, error=error, errors=errors,
-                  start=start, end=end - 86_400)
+    return render("accounts/statement.html", parts={"statement": "accounts/_statement.html"}, account=account,
+                  view=view, error=error, errors=errors, start=start, end=end - 86_400)
 
 
 @bp.get("/<account_id>/statement.csv")

@@ -7,6 +7,8 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from rental.ops import KINDS
+
 from .. import services
 from . import core
 from .pages import redirect_to, render
@@ -15,6 +17,9 @@ from .labels import translate_reason
 from .state import EXTENSION, state
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+#: The one event the components showing synced data listen to (hx-trigger="rentdesk:synced from:body").
+SYNCED_EVENT = "rentdesk:synced"
 bp.before_request(require_unlocked(lambda: None))
 
 
@@ -53,13 +58,17 @@ def run_sync():
     return report
 
 
+#: The sync screen's components that fetch themselves again after a sync (issue 21), by ?part=.
+INDEX_PARTS = {"status": "sync/_status.html", "queue": "sync/_queue.html", "answers": "sync/_answers.html"}
+
+
 @bp.get("/")
 def index():
     """The sync screen."""
     status = services.sync_status(core.uow(), core.clock())
     queue = _queue()
-    return render("sync/index.html", status=status, queue=queue, report=None, progress=state().sync_progress,
-                  steps=STEPS)
+    return render("sync/index.html", parts=INDEX_PARTS, status=status, queue=queue, report=None,
+                  progress=state().sync_progress, steps=STEPS)
 
 
 def _queue():
@@ -82,6 +91,19 @@ def progress():
     return render("sync/_progress.html", "sync/_progress.html", progress=state().sync_progress, steps=STEPS)
 
 
+@bp.get("/changed")
+def changed():
+    """The page's watch (polled every few seconds, issue 21): nothing (204) while no sync changed what the page was
+    drawn from; else the one event every component showing synced data listens to (HX-Trigger: rentdesk:synced),
+    and the watch again at the new generation. Reads a number in memory, never the store."""
+    generation = core.store().sync_generation
+    if request.args.get("since") == str(generation):
+        return "", 204
+    response = render("sync/_watch.html", "sync/_watch.html", generation=generation)
+    response.headers["HX-Trigger"] = SYNCED_EVENT
+    return response
+
+
 @bp.get("/chip")
 def chip():
     """The small online/offline indicator in the header, and the clock banner out of band (issue 8)."""
@@ -89,14 +111,66 @@ def chip():
     return render("sync/_chip_poll.html", "sync/_chip_poll.html", status=status)
 
 
+def _back() -> str:
+    """Where a decision returns: the page it was taken from (only our own pages), else the sync screen."""
+    target = request.values.get("next") or url_for("sync.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("sync.index")  # only our own pages
+    return target
+
+
+def _edit_url(review) -> str | None:
+    """Where the technician edits the change anew on the server's current state instead (issue 21): the license
+    editor (its save replaces the change waiting here), the PBX's or the account's form; chosen by the kind's
+    declaration."""
+    declared = KINDS[review.op.kind]
+    if review.pbx_id and review.pbx_gone:
+        return None
+    if declared.sets_licenses:
+        return url_for("pbx.show", account_id=review.op.account_id, pbx_id=review.pbx_id, replacing=review.op.op_id)
+    if review.pbx_id:
+        return url_for("pbx.show", account_id=review.op.account_id, pbx_id=review.pbx_id)
+    if declared.checks_account_revision:
+        return url_for("accounts.edit", account_id=review.op.account_id, replacing=review.op.op_id)
+    return None
+
+
+def _review_page(review, back: str, *, changed: bool = False):
+    return render("sync/review.html", review=review, back=back, changed=changed, edit_url=_edit_url(review),
+                  seen="none" if review.revision is None else str(review.revision))
+
+
+@bp.get("/ops/<op_id>/review")
+def review(op_id: str):
+    """Before re-applying a change that overrides someone else's: what it would change on the server's current
+    state, item by item and field by field (issue 21), with re-apply, edit anew, or cancel."""
+    back = _back()
+    try:
+        view = services.review_reapply(core.uow(), core.clock(), op_id)
+    except services.NotFound:
+        flash(_("This change was already resolved."))
+        return redirect_to(back)
+    except services.Refused as error:
+        flash(_("The change could not be re-applied: %(reason)s",
+                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
+        return redirect_to(back)
+    return _review_page(view, back)
+
+
 @bp.post("/ops/<op_id>/resolve")
 def resolve(op_id: str):
-    """Decide about a rejected or conflicting change: re-apply it on the new state, or discard it."""
+    """Decide about a rejected or conflicting change: re-apply it on the new state (once its review was seen, for a
+    change that overrides someone else's), or discard it."""
     decision = request.form.get("decision")
     if decision not in ("reapply", "discard"):
         abort(400)
+    target = _back()
     try:
-        services.resolve(core.uow(), core.clock(), op_id, decision)
+        services.resolve(core.uow(), core.clock(), op_id, decision, seen=request.form.get("seen"))
+    except services.Changed as needs:  # never re-applied unseen: show what it changes now, and ask
+        if needs.seen is None:
+            return redirect_to(url_for("sync.review", op_id=op_id, next=target))
+        return _review_page(needs.review, target, changed=True)
     except services.NotFound:
         flash(_("This change was already resolved."))
     except services.Refused as error:
@@ -104,8 +178,4 @@ def resolve(op_id: str):
                 reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
     else:
         flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
-    target = request.form.get("next") or url_for("sync.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("sync.index")  # only our own pages
     return redirect_to(target)
-

@@ -688,3 +688,59 @@ def test_every_key_cut_short_is_incomplete_and_every_one_changed_character_is_mi
             if other != symbol:
                 changed.add(refusal(RING.read_key, text[:i] + other + text[i + 1:]).reason.code)
     assert changed == {"key-not-genuine", "key-untrusted"}
+
+
+# Issue 27: a well-formed key is read at C speed (rental.signing._key_number); anything else by the character-by-
+# character reader that names the problem. Both must agree on every text, typos included (R11).
+_TYPED = st.sampled_from("0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyzOoIiLlUu- \t\u00a0é*_")
+
+
+def _slow_read(text):
+    """read_key as it was before the fast path: the symbols one by one, the canonical text re-encoded from bytes."""
+    from rental.signing import _crockford_encode, _crockford_read, _group, _read_symbols
+
+    raw, clean = _crockford_read(_read_symbols(text))
+    return raw, clean, _group(_crockford_encode(raw)) if clean else None
+
+
+def _outcome(read, text):
+    try:
+        return ("read", read(text))
+    except (KeyFormatError, SignatureError) as exc:
+        return (type(exc).__name__, exc.reason.code, dict(exc.reason.params))
+
+
+@FUZZ
+@given(amount=st.integers(1, 10**10), edits=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 2), _TYPED),
+                                                     max_size=3), case=st.sampled_from(["upper", "lower", "alike"]))
+def test_reading_a_key_fast_agrees_with_reading_it_symbol_by_symbol(amount, edits, case):
+    from rental.signing import _crockford_bytes, _key_number
+
+    text = SERVER.issue_key(amount, NEW_YEAR_2026)
+    text = text.lower() if case == "lower" else text.replace("0", "o").replace("1", "l") if case == "alike" else text
+    chars = list(text)
+    for position, action, char in edits:
+        position %= len(chars) + 1
+        if action == 0 and position < len(chars):
+            chars[position] = char
+        elif action == 1 and position < len(chars):
+            del chars[position]
+        else:
+            chars.insert(position, char)
+    text = "".join(chars)
+
+    def fast(typed):
+        number, count, body = _key_number(typed)
+        raw, clean = _crockford_bytes(number, count)
+        return raw, clean, _group_of(body) if clean else None
+
+    assert _outcome(fast, text) == _outcome(_slow_read, text)
+    genuine = _outcome(RING.read_key, text)
+    if genuine[0] == "read":
+        assert genuine[1].text == canonical(text) == _slow_read(text)[2]
+
+
+def _group_of(body):
+    from rental.signing import _group
+
+    return _group(body)
