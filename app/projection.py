@@ -15,7 +15,7 @@ from rental import opkinds
 from rental import ops as decider
 from rental import reload
 from rental.billing import Account, Line
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.reload import Deposit
@@ -26,7 +26,7 @@ from .snapshot import account_from_payload, deposits_from_payload
 from .models import OutboxOp
 from .outbox import Outbox
 from .replica import Replica
-from .errors import NotFound, Problem, Refused
+from .errors import NotFound
 from .views import TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
@@ -237,7 +237,7 @@ class Book:
         self._ops: dict[str, list[OutboxOp]] = {}
         self.history = LaptopHistory(policy)
         #: queued ops the server would refuse if it saw them now (the balance moved, a price changed), by op_id
-        self.refusals: dict[str, Refusal] = {}
+        self.refusals: dict[str, RuleViolation] = {}
         #: R25: the history events each account's queued ops will make, oldest first, as the server will word them
         self.queued_events: dict[str, list[tuple[OutboxOp, decider.Event]]] = {}
 
@@ -288,7 +288,7 @@ class Book:
         state = self.pending_state(account_id) or self.require(account_id)
         if state.billing.deleted:
 
-            raise Refused([Problem.of(Reason.of("account-deleted"))])
+            raise RuleViolation.of("account-deleted")
         return self.require(account_id)
 
     def require_pbx(self, state: AccountState, pbx_id: str) -> PbxState:
@@ -361,7 +361,7 @@ class Book:
 
     def decide(self, account_id: str, kind: str, fields: dict) -> tuple[AccountState | None, decider.Decision]:
         """The decision the server would take on this op now, on the account with its queued ops applied;
-        raises Refusal with every problem (the same call the server makes)."""
+        raises RuleViolation with every problem (the same call the server makes)."""
         state = self.pending_state(account_id) or self.get(account_id)
         decision = decider.decide(kind, to_core(state) if state is not None else None,
                                   {**fields, "account_id": account_id}, self.context(_key_of(kind, fields)))
@@ -379,7 +379,7 @@ class Book:
             try:
                 state = apply_op(state, op, self.context(_key_of(op.kind, op.note and json.loads(op.note))),
                                  self.history, self.queued_events.setdefault(account_id, []))
-            except Refusal as refusal:
+            except RuleViolation as refusal:
                 self.refusals[op.op_id] = refusal  # shown as pending; the server will answer it
         if state is not None:
             self._pending[account_id] = state
@@ -449,7 +449,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
              events: "list[tuple[OutboxOp, decider.Event]] | None" = None) -> AccountState | None:
     """The projected effect of one pending op: the core's decision, as the server would take it now.
 
-    Raises Refusal when the server would refuse it now; the state is then unchanged.
+    Raises RuleViolation when the server would refuse it now; the state is then unchanged.
     """
     body = {key: value for key, value in json.loads(op.body).items() if key != "base_revision"}
     declared = KINDS[op.kind]

@@ -9,7 +9,6 @@ from rental.money import TICKS_PER_MILLI
 from rental.reasons import Reason
 
 from .clock import ClockNotice
-from .errors import Problem
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ class LicensePreview:
     """What a desired configuration of one PBX would do (R14, R16), computed offline with rental.rules."""
 
     ok: bool
-    problems: tuple[Problem, ...]  # each with its ref when it concerns one item
+    problems: tuple[Reason, ...]  # each with its ref when it concerns one item
     warnings: tuple[Reason, ...]  # R6 reduce-then-restore, R18 still suspended
     current: Figures
     after: Figures  # balance, new monthly consumption, new runtime and end date

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from . import billing, opkinds, reload, rules
 from .billing import Account, Entry, Line
-from .errors import Refusal, RuleViolation
+from .errors import RuleViolation
 from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
 from .opkinds import Field, Names, OpKind, declare
 from .pricing import PriceHistory, PriceList
@@ -158,7 +158,7 @@ class Decision:
 
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
-    """Apply op kind to state as the license server does; raises Refusal with every problem."""
+    """Apply op kind to state as the license server does; raises RuleViolation with every problem."""
     if KINDS[kind].opens_account:
         return KINDS[kind].decide(state, fields, ctx)
     if state is None:
@@ -396,7 +396,7 @@ def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
         else:
             problems.append(problem)
     if problems:
-        raise Refusal([violation.reason for violation in problems])
+        raise RuleViolation([violation.reason for violation in problems])
     pbxs = {**state.pbxs, pbx.pbx_id: replace(pbx, revision=pbx.revision + 1)}
     changed = licenses_changed(pbx, current, wanted)
     return _connected(state, others + new_lines, ctx, settled.entries, billing=account, pbxs=pbxs, rated=True,
@@ -579,8 +579,8 @@ def _pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Pbx:
         raise _refused("pbx-unknown", pbx_id=fields["pbx_id"])
     base = fields.get("base_revision")
     if base is not None and base != pbx.revision:
-        raise Refusal([Reason.of("revision-conflict", pbx_id=pbx.pbx_id, revision=pbx.revision,
-                                 base_revision=base)], CONFLICT)
+        raise RuleViolation(Reason.of("revision-conflict", pbx_id=pbx.pbx_id, revision=pbx.revision,
+                                      base_revision=base), status=CONFLICT)
     return pbx
 
 
@@ -591,10 +591,7 @@ def _pricelist(ctx: Context) -> PriceList:
 
 
 def _check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> None:
-    try:
-        rules.check_pbx(mode, platform, firmware, cloud_contract)
-    except RuleViolation as violation:
-        raise Refusal([violation.reason]) from None
+    rules.check_pbx(mode, platform, firmware, cloud_contract)
 
 
 def _first_problem(*checks: Callable[[], Any]) -> RuleViolation | None:
@@ -614,8 +611,8 @@ def _rate(lines: Iterable[Line]) -> int:
     return sum(line.rate for line in lines)
 
 
-def _refused(code: str, **params: Any) -> Refusal:
-    return Refusal([Reason.of(code, **params)])
+def _refused(code: str, **params: Any) -> RuleViolation:
+    return RuleViolation.of(code, **params)
 
 
 # --------------------------------------------------------------------------- the op kinds, each declared once

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-from rental.errors import Refusal
 from rental.opkinds import PRICELIST_VERSION
 from rental.ops import KINDS
-from rental.reasons import Reason
 
 from .. import projection
 from ..clock import Clock
-from ..errors import NotFound, Problem, Refused
+from ..errors import NotFound, RuleViolation, on_form
 from ..store import (
     UnitOfWork,
 )
@@ -33,7 +31,7 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str) -> QueuedO
         if op is None:
             raise NotFound("op-not-waiting", op_id=op_id)
         if op.state == "pending":
-            raise Refused([Problem.of(Reason.of("op-still-queued"))])
+            raise RuleViolation.of("op-still-queued")
         body = json.loads(op.body)
         if decision == "discard":
             uow.outbox.remove(op)
@@ -60,5 +58,5 @@ def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
         fields = dict(declared.renew(projection.to_core(state), fields))
     try:
         return queue(uow, now, op.account_id, op.kind, fields)
-    except Refusal as refusal:
-        raise Refused.of(refusal) from None
+    except RuleViolation as refusal:
+        raise on_form(refusal) from None

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from rental import billing
 from rental import reload as reload_mod
-from rental.errors import KeyFormatError, Refusal, SignatureError
+from rental.errors import KeyFormatError, SignatureError
 from rental.opkinds import PRICELIST_VERSION
 from rental.ops import KINDS
 from rental.reasons import Reason
@@ -18,7 +18,7 @@ from rental.reasons import Reason
 from .. import checks, outbox, projection
 from .. import terms as terms_mod
 from ..clock import Clock
-from ..errors import NeedsConfirmation, Problem, Refused
+from ..errors import NeedsConfirmation, NotFound, RuleViolation, on_form
 from ..store import (
     UnitOfWork,
 )
@@ -36,7 +36,7 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
     by its kind's declaration as the server checks them, a key it carries verified offline and refused when
     this laptop knows it used (R11, R24), the core's decision on the account with its queued ops (the call the
     server makes), then the op at the end of the outbox with the PBX revision it was made on. Returns the op
-    with the decision (its warnings, its state: what the screens say next); Refused with every problem.
+    with the decision (its warnings, its state: what the screens say next); RuleViolation with every problem.
     ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice."""
     declared = KINDS[kind]
     fields = checks.op_fields(kind, fields, partial=True)
@@ -93,7 +93,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     fields = checks.account_fields("update_account", name=name, contact_email=contact_email,
                                    cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
-        raise Refused([Problem.of(Reason.of("nothing-to-change"))])
+        raise RuleViolation.of("nothing-to-change")
     return _queued(uow, clock, account_id, "update_account", fields)
 
 
@@ -143,14 +143,14 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
                  confirm: bool = False) -> QueuedOp:
     """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
 
-    Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
+    Raises RuleViolation with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
     with uow:
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
-            raise Refused(preview.problems, preview.warnings)
+            raise RuleViolation(preview.problems, warnings=preview.warnings)
         confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
@@ -199,7 +199,7 @@ class KeyPreview:
     account or how much more would, and the figures after it; or why it cannot be used."""
 
     amount_milli: int = 0
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Reason, ...] = ()
     restarts: bool = False  # the account is stopped and this load restarts it (R18)
     still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
     after: Figures | None = None
@@ -211,7 +211,7 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
         return KeyPreview()
     try:
         key = _read_key(uow, key_text)
-    except Refused as refused:
+    except RuleViolation as refused:
         return KeyPreview(problems=refused.problems)
     with uow:
         now = _now(uow, clock)
@@ -220,10 +220,10 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
             book.require_alive(account_id)
             _refuse_known_key(uow, book, key)
             state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
-        except Refused as refused:
-            return KeyPreview(key.amount_milli, refused.problems)
-        except Refusal as refusal:
-            return KeyPreview(key.amount_milli, Refused.of(refusal).problems)
+        except NotFound:
+            raise
+        except RuleViolation as refused:
+            return KeyPreview(key.amount_milli, on_form(refused).problems)
         stopped = billing.project(state.billing, now).suspended
         still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
         return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
@@ -231,12 +231,11 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
 
 
 def _read_key(uow: UnitOfWork, key_text: str):
-    """The key read and verified offline, or Refused with its reason (key-incomplete, key-not-genuine, ...)."""
+    """The key read and verified offline, or RuleViolation with its reason (key-incomplete, key-not-genuine, ...)."""
     try:
         return uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
-        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
-        raise Refused([Problem.of(reason, "key")]) from None
+        raise RuleViolation(exc.reason.about("key")) from None
 
 
 def _key_fields(key) -> dict:
@@ -249,7 +248,7 @@ def _refuse_known_key(uow, book: "projection.Book", key) -> None:
     use = _key_use(uow, key.text, key.key_id_hex)
     if use is not None:
         code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
-        raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
+        raise RuleViolation(Reason("key-used", code, {"account": book.name_of(use.account_id)}, field="key"))
 
 
 def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
@@ -271,7 +270,7 @@ def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) ->
 def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
     """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
     if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
-        raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
+        raise RuleViolation(Reason.of("reload-days-invalid", days=str(days)[:20]).about("auto_reload_days"))
     return _queued(uow, clock, account_id, "update_account", {"auto_reload_days": days})
 
 
@@ -279,7 +278,7 @@ def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
     """A key held for an account known here (R24) is used: withdraw it there first."""
     for state in book.accounts():
         if any(d.key_id == key_id for d in (book.pending_state(state.account_id) or state).deposits):
-            raise Refused([Problem.of(Reason.of("key-used"), field="key")])
+            raise RuleViolation(Reason.of("key-used").about("key"))
 
 
 @dataclass(frozen=True)
@@ -324,11 +323,12 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
 
 
 def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
-    """The core's decision on this op offline, exactly as the server will take it; Refused otherwise."""
+    """The core's decision on this op offline, exactly as the server will take it; RuleViolation otherwise (each
+    problem next to its form field)."""
     try:
         return book.decide(account_id, kind, fields)[1]
-    except Refusal as refusal:
-        raise Refused.of(refusal) from None
+    except RuleViolation as refusal:
+        raise on_form(refusal) from None
 
 
 def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
@@ -339,17 +339,19 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
     book.require_pbx(state, pbx_id)
     prices = book.pricelist
     if prices is None:
-        raise Refused([Problem.of(Reason.of("no-pricelist"))])
+        raise RuleViolation.of("no-pricelist")
     wanted = {ref: qty for ref, qty in items.items() if isinstance(qty, int) and not isinstance(qty, bool)
               and qty > 0 and prices.get(ref) is not None}
     lines = billing.lines_for(pbx_id, wanted, prices)
     try:
         decision = book.decide(account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(items)})[1]
-    except Refusal as refusal:
+    except NotFound:
+        raise
+    except RuleViolation as refusal:
         # the figures still show what the configuration would cost, at the current list
         others = billing.rerate([l for l in state.billing.lines if l.pbx_id != pbx_id], prices)
         after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
-        problems = tuple(Problem.of(reason) for reason in refusal.problems)
+        problems = refusal.problems
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
         return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
                               after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)

@@ -30,7 +30,7 @@ def _account_or_404(account_id: str) -> services.AccountView:
         abort(404)
 
 
-def problems_to_form(form: forms.Form, error: services.Refused, default_field: str,
+def problems_to_form(form: forms.Form, error: services.RuleViolation, default_field: str,
                      aliases: dict[str, str] | None = None) -> None:
     """Put each refused reason next to the field it concerns (or the form's main field)."""
     aliases = aliases or {}
@@ -75,7 +75,7 @@ def new():
                       "accepted_by": forms.text(f, "accepted_by", 200), "terms_accepted": f.get("terms_accepted") == "on"}
         try:
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
@@ -100,7 +100,7 @@ def edit(account_id: str):
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
             services.update_account(core.uow(), core.clock(), account_id, **changed)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
@@ -164,7 +164,7 @@ def load_key(account_id: str):
     queued = None
     try:
         queued = services.redeem_key(core.uow(), core.clock(), account_id, form.values["key"])
-    except services.Refused as error:
+    except services.RuleViolation as error:
         problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
@@ -213,7 +213,7 @@ def _reload_action(account_id: str, queue, form_name: str, field: str, values: d
     form = forms.Form(values=values)
     try:
         queue()
-    except services.Refused as error:
+    except services.RuleViolation as error:
         problems_to_form(form, error, field, {"key": field, "key_id": field})
         return _show_with(account, **{form_name: form})
     flash(done)
@@ -360,7 +360,7 @@ def delete(account_id: str):
             else:
                 try:
                     services.delete_account(core.uow(), core.clock(), account_id, milli)
-                except services.Refused as error:
+                except services.RuleViolation as error:
                     # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
                     shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's

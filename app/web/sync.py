@@ -11,7 +11,7 @@ from .. import services
 from . import core
 from .pages import redirect_to, render
 from .auth import require_unlocked
-from .labels import translate_reason
+from .labels import reason_text
 from .state import EXTENSION, state
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -99,9 +99,9 @@ def resolve(op_id: str):
         services.resolve(core.uow(), core.clock(), op_id, decision)
     except services.NotFound:
         flash(_("This change was already resolved."))
-    except services.Refused as error:
+    except services.RuleViolation as error:
         flash(_("The change could not be re-applied: %(reason)s",
-                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
+                reason="; ".join(f"{p.rule} · {reason_text(p)}" for p in error.problems)))
     else:
         flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
     target = request.form.get("next") or url_for("sync.index")

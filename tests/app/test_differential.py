@@ -179,7 +179,7 @@ class Trial:
         queued, refused = None, None
         try:
             queued = self._queue(kind, value)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             refused = error
         except services.NeedsConfirmation:
             queued = self._queue(kind, value, confirm=True)
@@ -239,7 +239,7 @@ class Trial:
             return services.delete_account(uow, clock, account_id, shown)
         raise AssertionError(kind)
 
-    def _compare_refusal(self, kind, value, refused: services.Refused) -> None:
+    def _compare_refusal(self, kind, value, refused: services.RuleViolation) -> None:
         """The app refused offline: the server, sent the same op, refuses it with the same code."""
         server = self.server_account()
         revision = next((p["revision"] for p in server["pbxs"] if p["pbx_id"] == self.pbx_id), 1)

@@ -207,7 +207,7 @@ def test_an_account_created_offline_is_listed_as_pending_with_its_pbx(store, clo
 
 
 def refused(call):
-    with pytest.raises(services.Refused) as caught:
+    with pytest.raises(services.RuleViolation) as caught:
         call()
     return caught.value
 

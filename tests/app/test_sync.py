@@ -316,7 +316,7 @@ def test_a_rule_the_server_applies_rejects_an_op_with_its_reason(server, laptop,
     store = laptop("a")
     account_id, pbx_id, _ = prepare_customer(store, clock, server, key_isc="1")
     # offline the pending key counts; the server has it too, so ask for more than it covers (R14)
-    with pytest.raises(services.Refused) as caught:
+    with pytest.raises(services.RuleViolation) as caught:
         services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {UC: 100})
     assert caught.value.rule == "R14"
     assert sync_now(store, clock).ok

@@ -110,7 +110,7 @@ class Technician:
     def _call(self, fn, *args, **kwargs):
         try:
             queued = fn(self.rig.store.unit_of_work(), self.rig.app_clock, *args, **kwargs)
-        except (services.Refused, services.NeedsConfirmation, services.NotFound):
+        except (services.RuleViolation, services.NeedsConfirmation, services.NotFound):
             self.offline_refusals += 1
             return None
         self.queued.append(queued.op_id)
