@@ -19,7 +19,7 @@ from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
-from .ops import apply_ops
+from .batch import apply_ops
 from .opschema import is_uuid
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

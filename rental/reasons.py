@@ -213,7 +213,7 @@ CATALOG: dict[str, tuple[str, str]] = {
 # other programs' words, as codes: what the server's op schema, the signature checks and the server-address
 # check used to say in English sentences (a ``detail``), now a code with its values like every other reason
 CATALOG.update({
-    # an op's own shape (license_server.ops, license_server.opschema)
+    # an op's own shape (license_server.batch, license_server.opschema)
     "op-not-object": ("bad-op", N_("An op is an object with op_id, kind and account_id, not {got}.")),
     "op-id-not-uuid": ("bad-op", N_("op_id must be a UUID made by the client (the idempotency key).")),
     "kind-unknown": ("bad-op", N_("kind '{kind}' is unknown: one of {kinds}.")),

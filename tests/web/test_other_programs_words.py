@@ -11,7 +11,7 @@ from flask_babel import force_locale
 
 from app import sync
 from app.web.labels import reason_text
-from license_server.ops import _shape_problem
+from license_server.batch import _shape_problem
 from license_server.opschema import validate
 from rental.errors import RuleViolation
 from rental.reasons import Reason
