@@ -27,7 +27,7 @@ from .models import OutboxOp
 from .outbox import Outbox
 from .replica import Replica
 from .errors import NotFound
-from .views import TermsAcceptance
+from .views import Figures, TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -98,18 +98,6 @@ class Plan:
     deposits: tuple[Deposit, ...] = ()
     policy: Policy = field(default_factory=Policy)
     prices: PriceHistory | None = None  # each reload re-rates at the list in force at its second (R24, R23)
-
-
-@dataclass(frozen=True)
-class Figures:
-    at: int
-    balance_ticks: int
-    rate_ticks_per_s: int
-    monthly_milli: int
-    remaining_seconds: int | None
-    ends_at: int | None
-    status: str
-    reloads: tuple[reload.Reload, ...] = ()  # R24: every automatic reload to come, at its second
 
 
 def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy(),

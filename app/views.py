@@ -13,7 +13,8 @@ from .clock import ClockNotice
 
 @dataclass(frozen=True)
 class Figures:
-    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows."""
+    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows; the projection
+    computes the core ones (app.projection.figures), the use cases add what the policy and the list say of them."""
 
     at: int
     balance_ticks: int
@@ -26,7 +27,7 @@ class Figures:
     resume_needs_milli: int | None = None  # suspended: the least load that restarts it at the current list (R18)
     retained_until: int | None = None  # nothing runs: when the credit kept expires (R19)
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
-    resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
+    resume_days: int = 1  # a suspended account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
 
     @property

@@ -73,7 +73,7 @@ from .writes import (
     preview_licenses,
     set_licenses,
     remove_pbx,
-    redeem_key,
+    load_key,
     deposit_key,
     KeyPreview,
     preview_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from rental import billing, reload
 from rental import ops as decider
@@ -92,21 +93,14 @@ def _figures(
     if plan is not None and plan.days and plan.deposits:  # the state the figures show: reloads made (R24)
         projected = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of),
                                    plan.prices)[1].account
-    return Figures(
-        f.at,
-        f.balance_ticks,
-        f.rate_ticks_per_s,
-        f.monthly_milli,
-        f.remaining_seconds,
-        f.ends_at,
-        f.status,
+    return replace(  # the core's figures, with what the policy and the list say of them
+        f,
         daily_milli=decider.daily_milli(f.monthly_milli),
         resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
         # a balance shown as 0.000 is not "kept until": the remainder under 0.001 iSC goes unsaid (issue 22)
         retained_until=decider.retained_until(projected, policy) if f.balance_ticks >= TICKS_PER_MILLI else None,
         warn_s=policy.min_credit_days * 86_400,
         resume_days=policy.resume_min_days,
-        reloads=f.reloads,
     )
 
 

@@ -172,11 +172,11 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
         return queued
 
 
-def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+def load_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
 
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
-    warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
+    warnings say, before the sync, when the load will not restart a suspended account (R18, still-suspended).
     """
     return _queued(uow, clock, account_id, "redeem_key", {"key": _key_text(uow, key_text)})
 
@@ -195,13 +195,13 @@ def _key_text(uow: UnitOfWork, key_text: str) -> str:
 
 @dataclass(frozen=True)
 class KeyPreview:
-    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a stopped
+    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a suspended
     account or how much more would, and the figures after it; or why it cannot be used."""
 
     amount_milli: int = 0
     problems: tuple[Reason, ...] = ()
-    restarts: bool = False  # the account is stopped and this load restarts it (R18)
-    still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
+    restarts: bool = False  # the account is suspended and this load restarts it (R18)
+    still_needs_milli: int | None = None  # the account stays suspended: this much more would restart it
     after: Figures | None = None
 
 
@@ -224,9 +224,9 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
             raise
         except RuleViolation as refused:
             return KeyPreview(key.amount_milli, on_form(refused).problems)
-        stopped = billing.project(state.billing, now).suspended
+        suspended = billing.project(state.billing, now).suspended
         still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
-        return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
+        return KeyPreview(key.amount_milli, (), suspended and not decision.state.billing.suspended, still,
                           _figures(decision.state.billing, now, book))
 
 

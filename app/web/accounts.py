@@ -163,13 +163,13 @@ def load_key(account_id: str):
     form = forms.Form(values={"key": forms.text(request.form, "key", None)})
     queued = None
     try:
-        queued = services.redeem_key(core.uow(), core.clock(), account_id, form.values["key"])
+        queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"])
     except services.RuleViolation as error:
         problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
                 amount=fmt_milli(queued.key_amount_milli or 0)))
-        for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
+        for warning in queued.warnings:  # R18: a load too small to restart a suspended account says so now
             flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))

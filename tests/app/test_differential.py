@@ -77,7 +77,7 @@ class Trial:
         self.account_id = services.create_account(store.unit_of_work(), clock, "Différentiel", "d@example.com").account_id
         self.pbx_id = self._register("rental")
         [key] = server.issue_keys("30", 1)  # a customer with credit: most changes are decided on money
-        services.redeem_key(store.unit_of_work(), clock, self.account_id, key)
+        services.load_key(store.unit_of_work(), clock, self.account_id, key)
         self.sync()
         self.ops = 0
         self.rises = 0
@@ -217,7 +217,7 @@ class Trial:
             return services.set_licenses(uow, clock, account_id, self.pbx_id, value, confirm=confirm)
         if kind == "load":
             [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
-            return services.redeem_key(uow, clock, account_id, key)
+            return services.load_key(uow, clock, account_id, key)
         if kind == "remove":
             return services.remove_pbx(uow, clock, account_id, self.pbx_id)
         if kind == "register":

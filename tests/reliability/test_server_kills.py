@@ -133,7 +133,7 @@ class Technician:
                 else:
                     key = self.rig.keys[len(self.keys_used) % len(self.rig.keys)]
                     self.keys_used.append(key)
-                self._call(services.redeem_key, account, key)
+                self._call(services.load_key, account, key)
             elif roll < 0.45:
                 account = rng.choice(self.accounts)
                 queued = self._call(services.register_pbx, account, name=f"PBX {rng.randrange(100)}",
