@@ -34,8 +34,7 @@ class UntrustedAnswer(SignatureError):
     """An answer signed with a key this app does not trust; its reason says which key file is missing."""
 
     def __init__(self, reason: Reason):
-        self.reason = reason
-        super().__init__(reason.message)
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
