@@ -57,9 +57,7 @@ def check_account_payload(payload: dict, partner: str | None = None) -> None:
 
 def refused_because(code: str, exc: SignatureError) -> Reason:
     """The reason a document was refused (code, e.g. snapshot-refused), the verifier's reason as its cause."""
-    if exc.reason is not None:
-        return Reason.of(code, **{**exc.reason.params, "cause": exc.reason.code})
-    return Reason.of(code, cause="bad-field", detail=str(exc))
+    return Reason.of(code, **{**exc.reason.params, "cause": exc.reason.code})
 
 
 def list_keys(name: str, contact_email: str, account_id: str) -> tuple[str, str]:

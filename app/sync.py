@@ -213,9 +213,8 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
         return exc.reason
     if answer is not None and (untrusted := untrusted_key_reason(answer, keyring)) is not None:
         return untrusted
-    if exc.reason is not None:  # the verifier's reason, flat beside "cause" (its code): French throughout
-        return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
-    return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
+    # the verifier's reason, flat beside "cause" (its code): French throughout
+    return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
 
 
 #: The sync's steps in the order they come, as codes (a screen words them): progress(step, **params).
