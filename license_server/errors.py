@@ -35,7 +35,8 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     allow = dict(exc.get_headers()).get("Allow")
     if status in _REASONS:
-        reason = Reason.of(_REASONS[status], **({"allowed": allow} if status == 405 else {}))
+        allowed = ", ".join(sorted(method.strip() for method in (allow or "").split(",") if method.strip()))
+        reason = Reason.of(_REASONS[status], **({"allowed": allowed} if status == 405 else {}))
     else:
         reason = Reason.of("api-http-error", status=status)
     response = error_response(status, _CODES.get(status, "error"), reason)

@@ -135,8 +135,8 @@ def test_http_refusals_carry_their_reason_as_a_code_with_params_beside_the_engli
     assert (status, body["error"], body["code"], body["params"]) == (404, "not-found", "api-no-such-path", {})
     assert body["message"] == "No such path: see /api/v1/openapi.json for the API."
     status, body = api.call("DELETE", "/sync")
-    assert (body["code"], body["params"]) == ("api-method-not-allowed", {"allowed": "POST, OPTIONS"})
-    assert body["message"] == "This method is not allowed on this path: use POST, OPTIONS."
+    assert (body["code"], body["params"]) == ("api-method-not-allowed", {"allowed": "OPTIONS, POST"})
+    assert body["message"] == "This method is not allowed on this path: use OPTIONS, POST."
 
 
 def test_ledger_paging_arguments_are_checked(api, account_id):
