@@ -282,6 +282,13 @@ class Replica:
             found.extend(self._session.execute(query.where(AccountReplica.account_id.in_(ids[start:start + 500]))))
         return found
 
+    def accounts_mentioning(self, text: str) -> list[str]:
+        """The accounts whose snapshot's text contains text (literally: instr, no wildcard), e.g. a key id it holds."""
+        if not text:
+            return []
+        return list(self._session.scalars(select(AccountReplica.account_id)
+                                          .where(func.instr(AccountReplica.payload, text) > 0)))
+
     def revisions(self) -> dict[str, int]:
         """The revision held of every account, without reading the snapshots."""
         return dict(self._session.execute(select(AccountReplica.account_id, AccountReplica.revision)).all())
