@@ -124,7 +124,7 @@ class _Parsed:
     facts: dict[str, decider.Pbx]
     licenses: dict[str, tuple[tuple[str, int], ...]]
     revisions: dict[str, int | None]
-    payload: dict
+    payload: dict  # the snapshot's own fields (its PBXs and deposits are read into the fields above)
 
 
 class ParseCache:
@@ -132,7 +132,7 @@ class ParseCache:
     remembered). A hit needs the very same payload text, so a newer snapshot (or any other text) is read again:
     what is kept is only the parse of a text, never a figure; the projection to now runs at every call."""
 
-    def __init__(self, size: int = 4096):
+    def __init__(self, size: int = 1024):  # about 7 KB each (and its text): ten pages of the list, and the accounts opened
         self.size = size
         self._held: OrderedDict[str, tuple[str, _Parsed]] = OrderedDict()
         self._lock = threading.Lock()
@@ -173,7 +173,7 @@ def _parse(payload: dict) -> _Parsed:
             for pbx in pbxs},
         licenses={pbx["pbx_id"]: tuple((lic["ref"], lic["qty"]) for lic in pbx.get("licenses", [])) for pbx in pbxs},
         revisions={pbx["pbx_id"]: pbx.get("revision") for pbx in pbxs},
-        payload=payload)
+        payload={name: value for name, value in payload.items() if name not in ("pbxs", "deposits")})  # read above
 
 
 def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy(),
