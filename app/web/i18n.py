@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from datetime import date, datetime, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
@@ -143,12 +143,15 @@ def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     """A day, the locale's way."""
     if ts is None:
         return "—"
-    return _format_day(_dt(ts).date(), fmt, language())
+    words = here()
+    return _format_day(int(ts), words.zone, fmt, words.language)
 
 
 @functools.lru_cache(maxsize=4096)
-def _format_day(day: date, fmt: str, lang: str) -> str:
-    """Babel's words for a day (a pure function of its arguments: a list shows the same few days again and again)."""
+def _format_day(ts: int, zone: tzinfo, fmt: str, lang: str) -> str:
+    """Babel's words for the day of a second in a zone (a pure function of its arguments: an end of credit stays
+    the same second until the configuration changes, and a list shows a hundred of them at every keystroke)."""
+    day = datetime.fromtimestamp(ts, tz=timezone.utc).astimezone(zone).date()
     return babel_dates.format_date(day, format=fmt, locale=lang)
 
 
