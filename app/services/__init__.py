@@ -14,6 +14,7 @@ from ..views import (  # noqa: F401  (every view model is part of this face)
     LicenseLine,
     PbxView,
     OpView,
+    ReapplyReview,
     AccountSummary,
     AccountView,
     LicensePreview,
@@ -83,7 +84,7 @@ from .writes import (
     key_use,
     delete_account,
 )  # noqa: F401
-from .conflicts import resolve  # noqa: F401
+from .conflicts import REVIEWED, Changed, needs_review, resolve, review_reapply  # noqa: F401
 from .syncing import SYNC_STEPS, sync_now, BackgroundSyncer, pull_details, renew_customer_link  # noqa: F401
 from .setup import InsecureServerUrl  # noqa: F401
 
