@@ -26,7 +26,7 @@ from rental.rules import Policy, Reduction
 from . import outbox
 from .snapshot import account_from_payload, deposits_from_payload
 from .models import OutboxOp
-from .outbox import Outbox
+from .outbox import PENDING, Outbox
 from .replica import Replica
 from .errors import NotFound, Problem, Refused
 from .views import TermsAcceptance
@@ -315,17 +315,24 @@ class Book:
              account_id: "str | list[str] | None" = None) -> "Book":
         """Every account, or only account_id (or a list of ids: a page of the list) and their ops: a screen
         must not parse them all (with 10,000 accounts the whole book takes about a second; docs/benchmarks.md)."""
-        rows = replica.snapshots(account_id)
-        # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
-        now = max([now] + [row.as_of for row in rows])
-        pricelist, policy, prices = replica.pricing()
+        # the snapshots and the ops in one read view (issue 21): a sync merging meanwhile stores an account's
+        # snapshot and removes its create_account in one commit; two reads could see neither
+        with replica.one_snapshot():
+            rows = replica.snapshots(account_id)
+            pricelist, policy, prices = replica.pricing()
+            ops = list(outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
+                       else outbox.ops_of_accounts(account_id))
+            # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC)
+            now = max([now] + [row.as_of for row in rows])
+            history = LaptopHistory.load(replica, now, policy)
+            if any(op.state == PENDING and KINDS[op.kind].sets_licenses for op in ops):
+                history.read()  # the queued license changes are decided on it below: read in this same view
         book = cls(now, pricelist, policy, prices)
         for row in rows:
             book._confirmed[row.account_id] = state_from_text(row.account_id, row.payload, row.received_at, now,
                                                               policy, book.prices)
-        book.history = LaptopHistory.load(replica, now, policy)
-        for op in (outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
-                   else outbox.ops_of_accounts(account_id)):
+        book.history = history
+        for op in ops:
             book._ops.setdefault(op.account_id, []).append(op)
         for owner, ops in book._ops.items():
             book._project_pending(owner, ops)
@@ -484,7 +491,8 @@ class LaptopHistory:
 
         return cls(policy, loader=kept)
 
-    def _read(self) -> None:
+    def read(self) -> None:
+        """Read what the store keeps now (else at the first question)."""
         if self._loader is not None:
             loader, self._loader = self._loader, None
             reductions, occurrences = loader()
@@ -492,11 +500,11 @@ class LaptopHistory:
             self._occurrences[:0] = occurrences
 
     def reductions(self, serial: str):
-        self._read()
+        self.read()
         return [r for r in self._reductions if r.serial == serial]
 
     def occurrences(self, serial: str) -> int:
-        self._read()
+        self.read()
         return sum(1 for _, each in self._occurrences if each == serial)
 
     def remember(self, decision: decider.Decision, serial: str | None, at: int) -> None:
