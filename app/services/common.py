@@ -220,18 +220,23 @@ def _now(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None)
     """The server's time now on this laptop: laptop clock + the offset learned at sync, never before the newest
     verified snapshot (SPEC: times that decide money are the server's). Also notes the laptop time seen, so a
     clock set back is noticed: always when writing (the write commits it), every few minutes when reading."""
+    return _now_and_skew(uow, clock, writing=writing, laptop=laptop)[0]
+
+
+def _now_and_skew(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None
+                  ) -> tuple[int, "clock_mod.Skew | None"]:
+    """_now, and the skew it was worked out with (None for a clock that gives the server's time already)."""
     laptop = clock.now() if laptop is None else laptop
     if getattr(clock, "is_server_time", False):
-        return laptop
-    if writing:
-        clock_mod.note_laptop_time(uow, laptop)
-    elif clock_mod.note_laptop_time(uow, laptop, every_s=clock_mod.NOTE_EVERY_S):
+        return laptop, None
+    written, skew = clock_mod.noted(uow, laptop, every_s=0 if writing else clock_mod.NOTE_EVERY_S)
+    if written and not writing:
         uow.commit_if_possible()  # a read never fails for want of noting the time (read-only folder, busy)
-    return clock_mod.server_now(uow, laptop)
+    return clock_mod.corrected(laptop, skew, clock_mod.replica_floor(uow)), skew
 
 
 def _now_and_notice(uow, clock: Clock) -> tuple[int, "ClockNotice | None"]:
     """The server's time now, and what to tell the technician about the laptop's clock (None: nothing)."""
     laptop = clock.now()
-    now = _now(uow, clock, laptop=laptop)
-    return now, clock_mod.notice(laptop, clock_mod.load_skew(uow))
+    now, skew = _now_and_skew(uow, clock, laptop=laptop)
+    return now, clock_mod.notice(laptop, skew if skew is not None else clock_mod.load_skew(uow))

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from rental import billing
 from rental import reload as reload_mod
 from rental.errors import KeyFormatError, SignatureError
-from rental.opkinds import PRICELIST_VERSION
+from rental.opkinds import PRICELIST_VERSION, with_flag
 from rental.ops import KINDS
 from rental.reasons import Reason
 
@@ -31,22 +31,26 @@ from .common import _figures, _lines_view, _now
 
 
 def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping[str, Any], *,
-          book: "projection.Book | None" = None, decided=None) -> QueuedOp:
+          book: "projection.Book | None" = None, decided=None, read=None) -> QueuedOp:
     """The one way a change is queued (inside an open unit of work, committed by the caller): its fields checked
     by its kind's declaration as the server checks them, a key it carries verified offline and refused when
     this laptop knows it used (R11, R24), the core's decision on the account with its queued ops (the call the
     server makes), then the op at the end of the outbox with the PBX revision it was made on. Returns the op
     with the decision (its warnings, its state: what the screens say next); RuleViolation with every problem.
-    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice."""
+    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice;
+    ``read``: the key the caller read and verified already from this very text, not verified twice."""
     declared = KINDS[kind]
     fields = checks.op_fields(kind, fields, partial=True)
-    key = _read_key(uow, fields["key"]) if declared.carries_key else None
+    key = (read if read is not None and read.text == fields["key"] else _read_key(uow, fields["key"])) \
+        if declared.carries_key else None
+    use = _key_use(uow, key.text, key.key_id_hex) if key is not None else None
     if book is None:
-        book = uow.accounts.book(now, None if key is not None else account_id)  # a key: every account's keys
+        # a key: also every account that may hold it or knows it (R11, R24), not the whole book
+        book = uow.accounts.book(now, account_id if key is None else _accounts_knowing(uow, account_id, key, use))
     if not declared.opens_account:
         book.require_alive(account_id)
     if key is not None:
-        _refuse_known_key(uow, book, key)
+        _refuse_known_key(uow, book, key, use)
         _refuse_held_key(book, key.key_id_hex)
     decision = decided or _decide(book, account_id, kind, {**fields, **(_key_fields(key) if key else {})})
     body = dict(fields)
@@ -63,10 +67,11 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
                     key_amount_milli=key.amount_milli if key is not None else None)
 
 
-def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any]) -> QueuedOp:
+def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any], *,
+            read=None) -> QueuedOp:
     """queue() in a unit of work of its own, committed."""
     with uow:
-        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields)
+        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields, read=read)
         uow.commit()
         return queued
 
@@ -197,19 +202,15 @@ def load_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> Q
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
     warnings say, before the sync, when the load will not restart a suspended account (R18, still-suspended).
     """
-    return _queued(uow, clock, account_id, "redeem_key", {"key": _key_text(uow, key_text)})
+    key = _read_key(uow, key_text)
+    return _queued(uow, clock, account_id, "redeem_key", {"key": key.text}, read=key)
 
 
 def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
     when the runtime reaches the threshold; until then it can be withdrawn."""
-    return _queued(uow, clock, account_id, "deposit_key", {"key": _key_text(uow, key_text)})
-
-
-def _key_text(uow: UnitOfWork, key_text: str) -> str:
-    """The key as its kind's field holds it, once read and verified offline (a mistyped or forged key is refused
-    now, naming the key field, before the store is opened)."""
-    return _read_key(uow, key_text).text
+    key = _read_key(uow, key_text)  # a mistyped or forged key is refused now, naming its field, before the store opens
+    return _queued(uow, clock, account_id, "deposit_key", {"key": key.text}, read=key)
 
 
 @dataclass(frozen=True)
@@ -262,9 +263,11 @@ def _key_fields(key) -> dict:
     return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
 
 
-def _refuse_known_key(uow, book: "projection.Book", key) -> None:
-    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
-    use = _key_use(uow, key.text, key.key_id_hex)
+def _refuse_known_key(uow, book: "projection.Book", key, use: "KeyUse | None | bool" = False) -> None:
+    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11); ``use``: what
+    _key_use said of it already in this unit of work (False: ask it)."""
+    if use is False:
+        use = _key_use(uow, key.text, key.key_id_hex)
     if use is not None:
         code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
         raise RuleViolation(Reason("key-used", code, {"account": book.name_of(use.account_id)}, field="key"))
@@ -308,10 +311,21 @@ class KeyUse:
     account_id: str
 
 
+def _accounts_knowing(uow, account_id: str, key, use: KeyUse | None) -> list[str]:
+    """The account a key is queued for, and every account that may hold it (R24: its snapshot names the key, or a
+    key is queued to be held there) or knows it (R11: the account named when it is refused): the book a key needs.
+    A held key is in the holder's snapshot or in a queued deposit, so no other account can hold it."""
+    ids = {account_id, *uow.replica.accounts_mentioning(key.key_id_hex)}
+    ids.update(op.account_id for op in uow.outbox.ops_of_kinds(with_flag("holds_key")) if op.state == outbox.PENDING)
+    if use is not None:
+        ids.add(use.account_id)
+    return sorted(ids)
+
+
 def _key_use(uow, key_text: str, key_id_hex: str) -> KeyUse | None:
     """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
-    for op in uow.outbox.all_ops():
-        if KINDS[op.kind].carries_key and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
+    for op in uow.outbox.ops_of_kinds(with_flag("carries_key")):
+        if json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
             if op.state == "pending":
                 return KeyUse("queued", op.account_id)
             if op.rule == "key-used":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
 from rental.errors import AmountError
@@ -38,6 +39,22 @@ def problems_to_form(form: forms.Form, error: services.RuleViolation, default_fi
     for problem in error.problems:
         name = aliases.get(problem.field, problem.field) or default_field
         form.error(name, problem.message, problem.rule, problem.code, dict(problem.params))
+
+
+#: what werkzeug's default converter leaves unquoted in a path segment (BaseConverter.to_url)
+_SEGMENT_SAFE = "!$&'()*+,/:;=@"
+_MARK = "account-id-here"
+
+
+@bp.app_template_global()
+def account_url(account_id: str) -> str:
+    """url_for("accounts.show", account_id=...) for a list's every row: the route is built once per request and
+    each id quoted into it as werkzeug's converter does (tests/web/test_account_list_page.py holds them equal)."""
+    parts = g.get("_account_url_parts")
+    if parts is None:
+        prefix, _mark, suffix = url_for("accounts.show", account_id=_MARK).partition(_MARK)
+        parts = g._account_url_parts = (prefix, suffix)
+    return parts[0] + quote(str(account_id), safe=_SEGMENT_SAFE) + parts[1]
 
 
 @bp.get("/")
