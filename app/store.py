@@ -26,6 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from rental.errors import RuleViolation
+from rental.reasons import Reason
+
 from . import paths, private
 from .history import Recorded
 from .outbox import Outbox
@@ -64,16 +67,21 @@ def check_kdf(kdf: dict) -> None:
         raise HeaderInvalid("scrypt asks for too much work or memory")
 
 
-class StoreError(Exception):
-    """A problem with the store the technician can act on; the message says what to do."""
+class StoreError(RuleViolation):
+    """A problem with the store the technician can act on: one reason (rule "store", a code of
+    rental.reasons.STORE_ERRORS, params) saying what to do; screens translate it, ``str()`` is its English."""
+
+    CODE = "store-error"
+
+    def __init__(self, code: str | None = None, **params):
+        super().__init__(Reason("store", code or self.CODE, {name: str(value) if isinstance(value, Path) else value
+                                                             for name, value in params.items()}))
 
 
 class WrongPassphrase(StoreError):
     """The passphrase does not open this store; nothing was written."""
 
-    def __init__(self, message: str = "Wrong passphrase: this store did not open. Check the passphrase "
-                                      "(it is case-sensitive) and try again. Nothing was changed."):
-        super().__init__(message)
+    CODE = "store-wrong-passphrase"
 
 
 class StoreMissing(StoreError):
@@ -87,9 +95,7 @@ class HeaderDamaged(StoreError):
 class BackupDamaged(StoreError):
     """A backup file that is damaged, or was not written by RentDesk (issue 23): never a crash."""
 
-    def __init__(self, message: str = "This backup is damaged: RentDesk cannot read it. Choose another backup "
-                                      "file; nothing was restored."):
-        super().__init__(message)
+    CODE = "backup-damaged"
 
 
 class StoreExists(StoreError):
@@ -126,11 +132,9 @@ def disk_problem(exc: BaseException, home: Path) -> StoreError | None:
     text = str(getattr(exc, "orig", None) or exc).lower()
     # SQLite reports a WAL index it cannot grow as a mere "disk I/O error": look at the disk itself.
     if code == errno.ENOSPC or "disk is full" in text or ("disk i/o error" in text and _nearly_full(home)):
-        return DiskFull(f"The disk holding {home} is full: this change was not saved. Free some space on it "
-                        "(or move the data folder with RENTDESK_HOME) and try again; what was saved before is intact.")
+        return DiskFull("store-disk-full", home=home)
     if code == errno.EROFS or "readonly database" in text or "read-only file system" in text:
-        return ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot save anything there. Make it "
-                              "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was changed.")
+        return ReadOnlyFolder("store-read-only", home=home)
     return None
 
 
@@ -161,11 +165,11 @@ class Header:
             with open(path, "rb") as file:
                 raw = file.read(MAX_HEADER_BYTES + 1)
         except FileNotFoundError:
-            raise StoreMissing(f"No store header at {path}: run the first-time setup.") from None
+            raise StoreMissing("store-no-header", path=path) from None
         try:
             return cls.parse(raw)
         except HeaderInvalid:
-            raise HeaderDamaged(f"The store header {path} is damaged: restore it from a backup.") from None
+            raise HeaderDamaged("store-header-damaged", path=path) from None
 
     @classmethod
     def parse(cls, raw: bytes) -> "Header":
@@ -475,9 +479,7 @@ def is_initialised(home: str | os.PathLike) -> bool:
 
 def check_new_passphrase(passphrase: str) -> None:
     if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE:
-        raise WeakPassphrase(
-            f"The passphrase must have at least {MIN_PASSPHRASE} characters: it protects customer data "
-            "on a laptop that may be lost. Choose a longer one.")
+        raise WeakPassphrase("store-weak-passphrase", min=MIN_PASSPHRASE)
 
 
 def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None, demo: bool = False,
@@ -486,7 +488,7 @@ def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None,
     home = Path(home)
     check_new_passphrase(passphrase)
     if paths.store_path(home).exists() or paths.header_path(home).exists():
-        raise StoreExists(f"A store already exists in {home}: unlock it instead (it is never overwritten).")
+        raise StoreExists("store-exists", home=home)
     header = Header.fresh(kdf)
     key = header.derive(passphrase)
     made_home = not home.exists()
@@ -537,12 +539,10 @@ def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys
     _finish_interrupted_rekey(home, passphrase)
     header = Header.read(paths.header_path(home))
     if not paths.store_path(home).exists():
-        raise StoreMissing(f"No store in {home}: run the first-time setup, or import a backup.")
+        raise StoreMissing("store-missing", home=home)
     for path in (home, paths.store_path(home)):
         if not os.access(path, os.W_OK):  # else SQLCipher fails to open it and it looks like a wrong passphrase
-            raise ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot open its store there. Make "
-                                 "it writable (or choose another folder with RENTDESK_HOME) and try again; nothing "
-                                 "was changed.")
+            raise ReadOnlyFolder("store-read-only-open", home=home)
     key = header.derive(passphrase)
     if not _probe(paths.store_path(home), key):
         raise WrongPassphrase()
@@ -559,7 +559,7 @@ def change_passphrase(store: Store, old: str, new: str) -> None:
     """Re-key the file for a new passphrase; the old one must be given again (someone may have walked up)."""
     header = Header.read(paths.header_path(store.home))
     if not secrets.compare_digest(header.derive(old), store._key):
-        raise WrongPassphrase("The current passphrase is wrong: the passphrase was not changed.")
+        raise WrongPassphrase("store-wrong-old-passphrase")
     check_new_passphrase(new)
     fresh = Header.fresh(header.kdf)
     new_key = fresh.derive(new)

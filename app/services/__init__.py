@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import ModuleType as _ModuleType
 
 from ..clock import ClockNotice  # noqa: F401
-from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused  # noqa: F401
+from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, RuleViolation, on_form  # noqa: F401
 from ..store import Store, StoreError, StoreExists, StoreMissing, UnitOfWork, WeakPassphrase, WrongPassphrase  # noqa: F401
 from ..views import (  # noqa: F401  (every view model is part of this face)
     Figures,
@@ -74,7 +74,7 @@ from .writes import (
     preview_licenses,
     set_licenses,
     remove_pbx,
-    redeem_key,
+    load_key,
     deposit_key,
     KeyPreview,
     preview_key,
