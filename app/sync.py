@@ -155,8 +155,14 @@ def _pbx_changes(before: dict, after: dict, prices) -> list[dict]:
     name in the price list), each {"field", "from", "to"} (rental.reasons.change_text words it)."""
     changes = [{"field": fact, "from": before.get(fact), "to": after.get(fact)}
                for fact in PBX_FACTS if before.get(fact) != after.get(fact)]
-    old = {lic["ref"]: lic["qty"] for lic in before.get("licenses", [])}
-    new = {lic["ref"]: lic["qty"] for lic in after.get("licenses", [])}
+    return changes + item_changes({lic["ref"]: lic["qty"] for lic in before.get("licenses", [])},
+                                  {lic["ref"]: lic["qty"] for lic in after.get("licenses", [])}, prices)
+
+
+def item_changes(old: dict[str, int], new: dict[str, int], prices) -> list[dict]:
+    """Each item whose quantity differs between two license sets, by its name in the price list (its reference
+    when the list does not know it), in reference order: {"field", "from", "to"} (0 for an item not held)."""
+    changes = []
     for ref in sorted(set(old) | set(new)):
         if old.get(ref, 0) != new.get(ref, 0):
             item = prices.get(ref) if prices is not None else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from rental.money import TICKS_PER_MILLI
+from rental.ops import KINDS
 from rental.reasons import Reason
 
 from .clock import ClockNotice
@@ -97,11 +98,39 @@ class OpView:
     attempts: int  # how many syncs carried it (0: never left the laptop)
     credit_milli: int = 0  # a pending key's amount (R11), counted as not yet confirmed
     problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
+    #: waiting for a decision: what re-applying it would change on the server's current state (issue 21)
+    overrides: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        """Re-applied only after seeing what it changes on the server's current state (issue 21)."""
+        return KINDS[self.kind].reviewed_before_reapply
 
     @property
     def is_final(self) -> bool:
         """Refused for a reason no newer state can change (a used or forged key, a deleted account): only discard."""
         return self.state == "rejected" and self.rule in FINAL_RULES
+
+
+@dataclass(frozen=True)
+class ReapplyReview:
+    """What re-applying a refused or conflicting change would do now (issue 21): each difference against the
+    server's current signed state, computed with rental.ops from the replica, shown before the technician
+    confirms. ``revision`` is the account revision it was computed on: a confirmation made on another is asked
+    again."""
+
+    op: OpView
+    account_name: str
+    pbx_id: str | None
+    pbx_name: str | None
+    changes: tuple[Mapping[str, Any], ...]  # {"field", "from", "to"} (rental.reasons.change_text words each)
+    revision: int | None
+    problems: tuple[Reason, ...] = ()  # why re-applying would be refused now (nothing to confirm then)
+    pbx_gone: bool = False  # the PBX is no longer on the server's account
+
+    @property
+    def can_reapply(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)

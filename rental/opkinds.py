@@ -111,6 +111,13 @@ class OpKind:
         changes that someone else changed since clashes (DESIGN §5, edit-conflict)."""
         return "base_revision" in self.field_names and not self.names_pbx
 
+    @property
+    def reviewed_before_reapply(self) -> bool:
+        """An op of the kind, refused or in conflict, overrides what someone else set when re-applied (it carries
+        the PBX or account revision it was made on): the app shows what it would change on the server's current
+        state and asks before queueing it again (issue 21)."""
+        return self.checks_revision or self.checks_account_revision
+
     def description(self, body: Mapping[str, Any], names: Names | None = None) -> Reason:
         """One line for a queued op of the kind, as a reason screens translate from its code (a notice)."""
         describe = self.describe or _no_description(self.name)

@@ -24,6 +24,7 @@ def _face() -> dict:
         LicenseLine,
         PbxView,
         OpView,
+        ReapplyReview,
         AccountSummary,
         AccountView,
         LicensePreview,
@@ -93,7 +94,7 @@ def _face() -> dict:
         key_use,
         delete_account,
     )  # noqa: F401
-    from .conflicts import resolve  # noqa: F401
+    from .conflicts import REVIEWED, Changed, needs_review, resolve, review_reapply  # noqa: F401
     from .syncing import SYNC_STEPS, sync_now, BackgroundSyncer, pull_details, renew_customer_link  # noqa: F401
     from .setup import InsecureServerUrl  # noqa: F401
 

@@ -13,6 +13,7 @@ from .. import clock as clock_mod
 from .. import history as history_mod
 from .. import outbox, projection
 from ..clock import Clock, ClockNotice
+from .review import overrides
 from ..views import (
     AccountView,
     DepositView,
@@ -78,7 +79,16 @@ def _op_view(op, book=None) -> OpView:
         attempts=op.attempts,
         credit_milli=credit if op.state == "pending" else 0,
         problems=outbox.problems_of(op.problems),
+        overrides=_overrides(op, book),
     )
+
+
+def _overrides(op, book) -> tuple:
+    """A change waiting for a decision, of a kind that overrides what someone else set: each difference
+    re-applying it would make on the server's current state, so its row says what it would override (issue 21)."""
+    if book is None or op.state == outbox.PENDING or not decider.KINDS[op.kind].reviewed_before_reapply:
+        return ()
+    return overrides(book, op).changes
 
 
 def _figures(

@@ -88,13 +88,29 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
 
 
 def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None, contact_email=None,
-                   cloud_contract=None, language=None) -> QueuedOp:
-    """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given)."""
+                   cloud_contract=None, language=None, replacing: str | None = None) -> QueuedOp:
+    """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given);
+    ``replacing``: the waiting edit of the account that this one, made on the server's current state, replaces."""
     fields = checks.account_fields("update_account", name=name, contact_email=contact_email,
                                    cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
         raise Refused([Problem.of(Reason.of("nothing-to-change"))])
-    return _queued(uow, clock, account_id, "update_account", fields)
+    with uow:
+        _drop_replaced(uow, replacing, account_id, "update_account")
+        queued = queue(uow, _now(uow, clock, writing=True), account_id, "update_account", fields)
+        uow.commit()
+        return queued
+
+
+def _drop_replaced(uow: UnitOfWork, op_id: str | None, account_id: str, kind: str, pbx_id: str | None = None) -> None:
+    """Drop the refused or conflicting op of this kind, account and PBX that an edit made anew on the server's
+    current state replaces (issue 21: "Edit on the current state"), in the edit's own transaction: the
+    technician saw it on the review and chose to edit instead, so nothing typed is dropped unseen."""
+    replaced = uow.outbox.get(op_id) if op_id else None
+    if replaced is not None and replaced.state != outbox.PENDING and replaced.account_id == account_id \
+            and replaced.pbx_id == pbx_id and replaced.kind == kind:
+        uow.outbox.remove(replaced)
+        uow.flush()
 
 
 def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, serial: str, platform: str,
@@ -140,8 +156,10 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
 
 
 def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
-                 confirm: bool = False) -> QueuedOp:
+                 confirm: bool = False, replacing: str | None = None) -> QueuedOp:
     """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
+    ``replacing``: a refused or conflicting set of licenses of this PBX that this one replaces (edited anew on
+    the server's current state, issue 21), dropped in the same transaction.
 
     Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
@@ -155,6 +173,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
+        _drop_replaced(uow, replacing, account_id, "set_licenses", pbx_id)
         queued = queue(uow, now, account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(sorted(desired.items()))},
                        book=book, decided=preview.decision)
         uow.commit()

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
+from rental.ops import KINDS
 
 from .. import services
 from ..csvfile import csv_text
@@ -92,6 +93,7 @@ def edit(account_id: str):
     account = _account_or_404(account_id)
     form = forms.Form(values={"name": account.name, "contact_email": account.contact_email,
                               "cloud_contract": account.cloud_contract, "language": account.language})
+    replacing = _replacing_edit(account)
     if request.method == "POST":
         f = request.form
         wanted = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
@@ -101,12 +103,24 @@ def edit(account_id: str):
         if not changed:
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
-            services.update_account(core.uow(), core.clock(), account_id, **changed)
+            services.update_account(core.uow(), core.clock(), account_id, **changed,
+                                    replacing=replacing.op_id if replacing else None)
         except services.Refused as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
-    return render("accounts/form.html", form=form, account=account)
+    return render("accounts/form.html", form=form, account=account, replacing=replacing)
+
+
+def _replacing_edit(account: services.AccountView):
+    """The account edit waiting for a decision that this form replaces (issue 21: "Edit on the current state"
+    from its review): a refused or conflicting edit of this account, else None."""
+    op_id = request.values.get("replacing")
+    for op in account.ops if op_id else ():
+        if op.op_id == op_id and op.state != "pending" and op.pbx_id is None \
+                and KINDS[op.kind].checks_account_revision:
+            return op
+    return None
 
 
 def _axis_amount(ticks: int) -> str:

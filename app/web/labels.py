@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from rental import rules
 from rental.opkinds import kind_code
-from rental.reasons import GOT_WORDS, VALUE_WORDS, render, template_of
+from rental.reasons import GOT_WORDS, VALUE_WORDS, change_text, render, template_of
 
 from ..clock import DATE, NOTICE_OFFSET_S
 from ..errors import from_stored
@@ -79,6 +79,11 @@ def _words(name: str, value: str) -> str:
     if name == "got":
         return gettext(GOT_WORDS.get(value, value))
     return gettext(value)
+
+
+def change_words(change) -> str:
+    """One change {"field", "from", "to"} as "field old → new" in the UI's language (rental.reasons.change_text)."""
+    return change_text(change, _words)
 
 
 def reasons_text(reasons, message: str | None = None, rule: str | None = None) -> str:
@@ -175,7 +180,7 @@ def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        rule_message=translate_reason, reason=reason_text, stored_reason=stored_reason_text, reasons=reasons_text, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
+        rule_message=translate_reason, reason=reason_text, stored_reason=stored_reason_text, reasons=reasons_text, change=change_words, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
         mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 
+from rental.ops import KINDS
 from rental.rules import MODES, PLATFORMS
 
 from .. import services
@@ -139,13 +140,29 @@ def _catalog(prices, query: str, category: str, desired: dict[str, int]):
     return rows
 
 
+def _replacing(account: services.AccountView, pbx_id: str):
+    """The change waiting for a decision that this editing replaces (issue 21: "Edit on the current state" from a
+    conflict's review): a refused or conflicting set of licenses of this very PBX, else None."""
+    op_id = request.values.get("replacing")
+    for op in account.ops if op_id else ():
+        if op.op_id == op_id and op.state != "pending" and op.pbx_id == pbx_id and op.kind in LICENSE_KINDS:
+            return op
+    return None
+
+
+#: The kinds that set a PBX's licenses (read from each kind's declaration).
+LICENSE_KINDS = frozenset(name for name, declared in KINDS.items() if declared.sets_licenses)
+
+
 def _editor(account_id: str, pbx_id: str, f=None):
     """Everything the editor shows: catalog, typed quantities, preview with problems per item."""
     account = _account(account_id)
     pbx = _pbx(account, pbx_id)
+    replacing = _replacing(account, pbx_id)
     prices = services.current_pricelist(core.uow())
     if f is None:
-        desired = _desired_from(pbx)
+        # editing anew on a conflict starts from what the server holds now (its signed licenses)
+        desired = {line.ref: line.qty for line in pbx.licenses} if replacing is not None else _desired_from(pbx)
         raw = {ref: str(qty) for ref, qty in desired.items()}
         typing_errors: dict[str, str] = {}
         query = category = ""
@@ -170,7 +187,7 @@ def _editor(account_id: str, pbx_id: str, f=None):
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
                 query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
-                general_problems=general, categories=categories,
+                general_problems=general, categories=categories, replacing=replacing,
                 catalog=_catalog(prices, query, category, desired) if prices else [])
 
 
@@ -196,7 +213,8 @@ def save(account_id: str, pbx_id: str):
         return render("pbx/show.html", "pbx/_editor.html", **context)
     try:
         queued = services.set_licenses(core.uow(), core.clock(), account_id, pbx_id, context["desired"],
-                                       confirm=request.form.get("confirm_warnings") == "yes")
+                                       confirm=request.form.get("confirm_warnings") == "yes",
+                                       replacing=context["replacing"].op_id if context["replacing"] else None)
     except services.Refused:
         return render("pbx/show.html", "pbx/_editor.html", **context)
     except services.NeedsConfirmation as needs:

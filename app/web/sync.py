@@ -8,6 +8,8 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from rental.ops import KINDS
+
 from .. import services
 from . import core
 from .pages import redirect_to, render
@@ -100,14 +102,66 @@ def chip():
     return render("sync/_chip_poll.html", "sync/_chip_poll.html", status=status)
 
 
+def _back() -> str:
+    """Where a decision returns: the page it was taken from (only our own pages), else the sync screen."""
+    target = request.values.get("next") or url_for("sync.index")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("sync.index")  # only our own pages
+    return target
+
+
+def _edit_url(review) -> str | None:
+    """Where the technician edits the change anew on the server's current state instead (issue 21): the license
+    editor (its save replaces the change waiting here), the PBX's or the account's form; chosen by the kind's
+    declaration."""
+    declared = KINDS[review.op.kind]
+    if review.pbx_id and review.pbx_gone:
+        return None
+    if declared.sets_licenses:
+        return url_for("pbx.show", account_id=review.op.account_id, pbx_id=review.pbx_id, replacing=review.op.op_id)
+    if review.pbx_id:
+        return url_for("pbx.show", account_id=review.op.account_id, pbx_id=review.pbx_id)
+    if declared.checks_account_revision:
+        return url_for("accounts.edit", account_id=review.op.account_id, replacing=review.op.op_id)
+    return None
+
+
+def _review_page(review, back: str, *, changed: bool = False):
+    return render("sync/review.html", review=review, back=back, changed=changed, edit_url=_edit_url(review),
+                  seen="none" if review.revision is None else str(review.revision))
+
+
+@bp.get("/ops/<op_id>/review")
+def review(op_id: str):
+    """Before re-applying a change that overrides someone else's: what it would change on the server's current
+    state, item by item and field by field (issue 21), with re-apply, edit anew, or cancel."""
+    back = _back()
+    try:
+        view = services.review_reapply(core.uow(), core.clock(), op_id)
+    except services.NotFound:
+        flash(_("This change was already resolved."))
+        return redirect_to(back)
+    except services.Refused as error:
+        flash(_("The change could not be re-applied: %(reason)s",
+                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
+        return redirect_to(back)
+    return _review_page(view, back)
+
+
 @bp.post("/ops/<op_id>/resolve")
 def resolve(op_id: str):
-    """Decide about a rejected or conflicting change: re-apply it on the new state, or discard it."""
+    """Decide about a rejected or conflicting change: re-apply it on the new state (once its review was seen, for a
+    change that overrides someone else's), or discard it."""
     decision = request.form.get("decision")
     if decision not in ("reapply", "discard"):
         abort(400)
+    target = _back()
     try:
-        services.resolve(core.uow(), core.clock(), op_id, decision)
+        services.resolve(core.uow(), core.clock(), op_id, decision, seen=request.form.get("seen"))
+    except services.Changed as needs:  # never re-applied unseen: show what it changes now, and ask
+        if needs.seen is None:
+            return redirect_to(url_for("sync.review", op_id=op_id, next=target))
+        return _review_page(needs.review, target, changed=True)
     except services.NotFound:
         flash(_("This change was already resolved."))
     except services.Refused as error:
@@ -115,8 +169,4 @@ def resolve(op_id: str):
                 reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
     else:
         flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
-    target = request.form.get("next") or url_for("sync.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("sync.index")  # only our own pages
     return redirect_to(target)
-

@@ -305,7 +305,14 @@ def test_a_conflicting_edit_from_a_second_laptop_waits_for_a_decision(server, la
     [op] = view.ops
     assert op.state == "conflict" and "changed meanwhile" in op.message
     assert [(l.ref, l.qty) for l in view.pbxs[0].licenses] == [(IP_PORT, 20)]  # bob's change, now seen by ann
-    requeued = services.resolve(ann.unit_of_work(), clock, op.op_id, "reapply")
+    # issue 21: never re-applied unseen; the review says, against the server's state now, what mine changes there
+    with pytest.raises(services.Changed):
+        services.resolve(ann.unit_of_work(), clock, op.op_id, "reapply")
+    review = services.review_reapply(ann.unit_of_work(), clock, op.op_id)
+    assert review.pbx_name == "Lobby" and review.changes == (
+        {"field": "IP port license (per device)", "from": 20, "to": 0},
+        {"field": "UC license (myApps, per user)", "from": 0, "to": 2})
+    requeued = services.resolve(ann.unit_of_work(), clock, op.op_id, "reapply", seen=str(review.revision))
     assert requeued.op_id != op.op_id
     assert sync_now(ann, clock).applied == 1
     final = services.account_detail(ann.unit_of_work(), clock, account_id)

@@ -112,7 +112,10 @@ def test_two_laptops_renaming_one_account_show_the_clash_with_the_servers_name_a
     for page in (unlocked.get("/sync/").data, unlocked.get(account).data):
         assert words in _text(page)
     op_id = re.search(r'/sync/ops/([0-9a-f-]{36})/resolve', unlocked.get(account).data.decode())[1]
-    assert unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "next": account,
+    # issue 21: re-applied once its review was seen (the server's name → mine), on the revision it was seen on
+    review = unlocked.get(f"/sync/ops/{op_id}/review?next={account}").data.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', review)[1]
+    assert unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "next": account, "seen": seen,
                                                             "csrf_token": csrf}).status_code == 302
     unlocked.post("/sync/run", data={"csrf_token": csrf})
     assert _server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
