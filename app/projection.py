@@ -246,22 +246,28 @@ class Book:
              account_id: "str | list[str] | None" = None) -> "Book":
         """Every account, or only account_id (or a list of ids: a page of the list) and their ops: a screen
         must not parse them all (with 10,000 accounts the whole book takes about a second; docs/benchmarks.md)."""
-        if account_id is None:
-            rows = replica.all_accounts()
-        elif isinstance(account_id, str):
-            rows = [row for row in (replica.get_account(account_id),) if row is not None]
-        else:
-            rows = replica.accounts_named(account_id)
-        # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC: server time)
-        now = max([now] + [row.as_of for row in rows])
-        pricelist, policy = replica.current_pricelist_and_policy()
-        book = cls(now, pricelist, policy, replica.price_history(pricelist))
+        # the snapshots and the ops in one read view (issue 21): a sync merging meanwhile stores an account's
+        # snapshot and removes its create_account in one commit; two reads could see neither
+        with replica.one_snapshot():
+            if account_id is None:
+                rows = replica.all_accounts()
+            elif isinstance(account_id, str):
+                rows = [row for row in (replica.get_account(account_id),) if row is not None]
+            else:
+                rows = replica.accounts_named(account_id)
+            pricelist, policy = replica.current_pricelist_and_policy()
+            prices = replica.price_history(pricelist)
+            ops = list(outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
+                       else outbox.ops_of_accounts(account_id))
+            # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC)
+            now = max([now] + [row.as_of for row in rows])
+            history = LaptopHistory.load(replica, now, policy)
+        book = cls(now, pricelist, policy, prices)
         for row in rows:
             book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now,
                                                                  policy, book.prices)
-        book.history = LaptopHistory.load(replica, now, policy)
-        for op in (outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
-                   else outbox.ops_of_accounts(account_id)):
+        book.history = history
+        for op in ops:
             book._ops.setdefault(op.account_id, []).append(op)
         for owner, ops in book._ops.items():
             book._project_pending(owner, ops)

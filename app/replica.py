@@ -20,8 +20,10 @@ from rental.rules import Policy
 from rental.validation import shown
 from rental.signing import Keyring
 
+from . import readview
 from .errors import stored
-from .models import AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, ToggleOccurrence
+from .models import (AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica,
+                     ToggleOccurrence)
 from .settings import Settings
 from .snapshot import open_entries
 
@@ -109,6 +111,11 @@ class Replica:
     def __init__(self, session: Session):
         self._session = session
         self._ledger_revisions: dict[str, int] | None = None  # read once per unit of work when a snapshot needs it
+
+    def one_snapshot(self):
+        """A block whose reads, through this unit of work's repositories (they share its session), see one
+        committed state of the store (app/readview.py): a sync committing meanwhile is seen whole or not at all."""
+        return readview.one_snapshot(self._session)
 
     def record_refusal(self, what: str, subject: str | None, reason: str, now: int) -> Refusal:
         """Keep the reason something was not believed, for the sync screen."""
@@ -439,6 +446,11 @@ class Replica:
         self._session.add(ToggleOccurrence(at=at, serial=serial))
 
     # ------------------------------------------------------------------ other signed documents (R26)
+
+    def current_versions(self) -> tuple[str | None, str | None]:
+        """The versions of the current price list and rental terms held (what a sync may change on every screen)."""
+        return tuple(getattr(self.current_document(model), "version", None)
+                     for model in (PricelistReplica, TermsReplica))
 
     def current_document(self, model):
         """The current row of a versioned document (price list, terms), or None."""

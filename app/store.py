@@ -354,6 +354,20 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: called with the ops a unit of work queued, after its commit (app/web/sync.py: the syncer's poke)
         self.on_queued: list[Callable[[list], None]] = []
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+
+    @property
+    def sync_generation(self) -> int:
+        """Rises by one each time a sync changed what the screens show (issue 21): a page drawn at generation N
+        is out of date once this is past N. In memory, read without touching the file: pages poll it."""
+        return self._generation
+
+    def mark_synced(self) -> int:
+        """A sync committed something the screens show (app/sync.py calls it): the next generation."""
+        with self._generation_lock:
+            self._generation += 1
+            return self._generation
 
     def queued(self, ops: list) -> None:
         """Ops were committed to the outbox: tell the listeners (a listener's failure never undoes the commit)."""

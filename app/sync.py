@@ -240,6 +240,45 @@ def sync_now(uow_factory, clock, transport=None, progress: Callable[..., None] |
     called with each step's code (STEPS) and its values as data (``count`` of the changes sent).
     """
 
+    before = _shown_state(uow_factory)
+    report = None
+    try:
+        report = _sync_now(uow_factory, clock, transport, progress, tries=tries, sleep=sleep, backoff_s=backoff_s)
+        return report
+    finally:
+        _tell_screens(uow_factory, before, report)
+
+
+#: What a sync changes on every screen whatever else it did: online or not, the last success, the last error.
+_SHOWN_STATE = ("online", "last_success_at", "last_error")
+
+
+def _shown_state(uow_factory) -> tuple | None:
+    """The sync state every screen shows, and the price list and terms held (a newer list is named on the accounts
+    it does not apply to yet, R23); None when the store cannot be read (the screens are then told anyway)."""
+    try:
+        with uow_factory() as uow:
+            state = uow.settings.sync_state()
+            versions = uow.replica.current_versions()
+    except Exception:  # noqa: BLE001 - the sync itself says what went wrong; this only decides a refresh
+        return None
+    return tuple(json.dumps(state.get(key), sort_keys=True) for key in _SHOWN_STATE) + versions
+
+
+def _tell_screens(uow_factory, before: tuple, report: SyncReport | None) -> None:
+    """Issue 21: the open pages refresh what a sync changed. The store's sync generation rises when this sync sent
+    something, updated an account, succeeded (the last sync moved) or changed the connection state; an attempt
+    that failed as the one before did (offline, back-off) changes no screen and leaves it."""
+    owner = getattr(uow_factory, "__self__", uow_factory)  # a Store, or its bound unit_of_work
+    mark = getattr(owner, "mark_synced", None)
+    if mark is None:
+        return
+    if report is None or report.sent or report.accounts_updated or before is None \
+            or _shown_state(uow_factory) != before:
+        mark()
+
+
+def _sync_now(uow_factory, clock, transport, progress, *, tries, sleep, backoff_s) -> SyncReport:
     say = progress or (lambda step, **params: None)
     now = clock.now()
     with uow_factory() as uow:

@@ -54,7 +54,8 @@ pricelists = Table(
 accounts = Table(
     "accounts", metadata,
     Column("id", String(36), primary_key=True),
-    Column("partner", String(100), ForeignKey("partners.name"), nullable=False, index=True),
+    # indexed by ix_accounts_partner_changed_seq below, which starts with it (migration 0012)
+    Column("partner", String(100), ForeignKey("partners.name"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("contact_email", String(254), nullable=False),
     Column("cloud_contract", Boolean, nullable=False),
@@ -66,11 +67,11 @@ accounts = Table(
     Column("rate_ticks_per_s", BigInteger, nullable=False),  # charged now: 0 when idle, suspended or deleted
     Column("suspended", Boolean, nullable=False),
     Column("deleted", Boolean, nullable=False),
-    Column("depletes_at", BigInteger, nullable=True, index=True),  # NULL when nothing runs (DESIGN §3)
+    Column("depletes_at", BigInteger, nullable=True),  # NULL when nothing runs (DESIGN §3); indexed where set
     Column("last_activity_at", BigInteger, nullable=False),  # start of R19's retention
     Column("price_version", String(64), nullable=True),
     Column("reminder_sent_at", BigInteger, nullable=True),  # when the last R20 reminder went (none: NULL)
-    Column("reminder_due_at", BigInteger, nullable=True, index=True),  # when the next reminder is due
+    Column("reminder_due_at", BigInteger, nullable=True),  # when the next reminder is due; indexed where set
     Column("retention_warned_for", BigInteger, nullable=True),  # the expiry second R19's last warning named
     Column("created_at", BigInteger, nullable=False),
     # R26: the rental terms the customer accepted when the account was created (NULL before any were published)
@@ -80,7 +81,7 @@ accounts = Table(
     # R24 (migration 0004): automatic reload off (0) or its threshold in days; the second the next held key is
     # redeemed (NULL when none will be): the sweep's range query
     Column("auto_reload_days", Integer, nullable=False, server_default="0"),
-    Column("reload_at", BigInteger, nullable=True, index=True),
+    Column("reload_at", BigInteger, nullable=True),  # indexed where set
     # R27 (migration 0007): the customer's link is derived from the account id and this generation (renewing it
     # adds one, so every older link stops at once); when the current link was made
     Column("customer_link_generation", Integer, nullable=False, server_default="0"),
@@ -88,6 +89,10 @@ accounts = Table(
     # R19's expiry looks only at accounts that hold credit and run nothing: a partial index keeps
     # running and deleted accounts out of its range scan.
     Index("ix_accounts_retained", "last_activity_at", postgresql_where=RETAINED, sqlite_where=RETAINED),
+    # migration 0012: the sweep's ranges, indexed only where set: a range never matches NULL, and a stopped or idle
+    # account (NULL) then costs no entry in them when it is written
+    *(Index(f"ix_accounts_{name}", name, postgresql_where=text(f"{name} IS NOT NULL"),
+            sqlite_where=text(f"{name} IS NOT NULL")) for name in ("depletes_at", "reminder_due_at", "reload_at")),
     # migration 0010: when the account last changed (GET /accounts?since=, DESIGN §5): the writer's transaction
     # id on PostgreSQL, a counter on SQLite; set by the database at every insert and revision change
     Column("changed_seq", BigInteger, nullable=False, server_default="0"),

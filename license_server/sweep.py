@@ -12,8 +12,11 @@ import logging
 import smtplib
 import threading
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import and_, case, delete, false, insert, literal, literal_column, null, or_, select, true, update
+from sqlalchemy import (
+    BigInteger, and_, case, delete, false, func, insert, literal, literal_column, null, or_, select, true, union, update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from rental import billing, reload
@@ -97,41 +100,72 @@ def changed_now(connection) -> dict:
 
 
 def suspend_depleted(ctx: ServerContext, now: int) -> int:
-    """Charge every account whose depletes_at has come up to that second and suspend it (R10, R18)."""
+    """Charge every account whose depletes_at has come up to that second and suspend it (R10, R18), with its final
+    charge lines (R25), its stop in its history (R25) and its stop mail queued (R18).
+
+    On PostgreSQL that is one statement: the due rows are read and locked once (in id order, as batches lock, so
+    no deadlock), and the ledger, history and mail rows and the accounts' update are all written from them. SQLite
+    (no writes inside WITH) runs the same parts one statement each, under its single writer."""
     # an account with a reload due first is reloaded, not suspended (R24)
     due = and_(A.depletes_at <= now, A.deleted == false(), A.suspended == false(),
                or_(A.reload_at.is_(None), A.reload_at > now))
     with writing(ctx.engine) as connection:
-        if not is_sqlite(connection.engine):  # lock the due rows in id order, as batches do: no deadlock
-            connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
-        # The final charge of each rented line, exactly as rental.billing.settle writes it (R25).
-        seconds = A.depletes_at - A.as_of
-        rate = literal(12) * L.monthly_milli * L.qty
-        charges = (
-            select(A.id, literal("charge"), A.depletes_at, rate * seconds, L.pbx_id, L.ref, L.qty, A.as_of,
-                   A.depletes_at, seconds, rate, L.price_version, null())
-            .select_from(models.accounts.join(models.licenses, L.account_id == A.id))
-            .where(due, A.depletes_at > A.as_of, L.monthly_milli > 0)
-        )
-        C = models.ledger.c
-        connection.execute(insert(models.ledger).from_select(
+        if is_sqlite(connection.engine):
+            for part in _stop_rows(_Due(A.id, A.as_of, A.depletes_at, models.accounts, (due,)), now):
+                connection.execute(part)
+            return connection.execute(update(models.accounts).where(due).values(_stopped(connection))).rowcount
+        rows = select(A.id, A.as_of, A.depletes_at).where(due).order_by(A.id).with_for_update().cte("due")
+        parts = [part.cte(name) for name, part in zip(("charged", "noted", "mailed"),
+                                                        _stop_rows(_Due(rows.c.id, rows.c.as_of, rows.c.depletes_at,
+                                                                        rows), now))]
+        return connection.execute(update(models.accounts).where(A.id == rows.c.id).values(_stopped(connection))
+                                  .add_cte(*parts)).rowcount
+
+
+@dataclass(frozen=True)
+class _Due:
+    """Where the due accounts are read from: their id, as_of and depletes_at columns, the table, the condition."""
+
+    id: Any
+    as_of: Any
+    depletes_at: Any
+    table: Any
+    where: tuple = ()
+
+
+def _stop_rows(due: _Due, now: int) -> tuple:
+    """The inserts a stop writes for each due account: its final charge per rented line exactly as
+    rental.billing.settle writes it (R10, R25), its history row by nobody (R25), its stop mail (R18)."""
+    seconds = due.depletes_at - due.as_of
+    rate = literal(12) * L.monthly_milli * L.qty  # rental.billing.Line.rate
+    charges = (
+        select(due.id, literal("charge"), due.depletes_at, rate * seconds, L.pbx_id, L.ref, L.qty, due.as_of,
+               due.depletes_at, seconds, rate, L.price_version, null())
+        .select_from(due.table.join(models.licenses, L.account_id == due.id))
+        .where(*due.where, due.depletes_at > due.as_of, L.monthly_milli > 0)
+    )
+    C, H, M = models.ledger.c, models.history.c, models.customer_mails.c
+    return (
+        insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.pbx_id, C.ref, C.qty, C.period_start, C.period_end, C.seconds,
-             C.rate, C.price_version, C.key_id], charges))
-        H = models.history.c  # R25: each stop in the account's history, by nobody (technician NULL)
-        connection.execute(insert(models.history).from_select(
+             C.rate, C.price_version, C.key_id], charges),
+        insert(models.history).from_select(
             [H.account_id, H.at, H.kind, H.technician, H.op_id, H.params],
-            select(A.id, A.depletes_at, literal(decider.SUSPENDED_EVENT), null(), null(), literal("{}")).where(due)))
-        M = models.customer_mails.c  # R18: each stop, for the customer to be told
-        connection.execute(insert(models.customer_mails).from_select(
+            select(due.id, due.depletes_at, literal(decider.SUSPENDED_EVENT), null(), null(), literal("{}"))
+            .select_from(due.table).where(*due.where)),
+        insert(models.customer_mails).from_select(
             [M.account_id, M.kind, M.about, M.created_at],
-            select(A.id, literal(notices.STOPPED), A.depletes_at, literal(now)).where(due)))
-        result = connection.execute(update(models.accounts).where(due).values(
-            balance_ticks=A.balance_ticks - A.rate_ticks_per_s * (A.depletes_at - A.as_of),
-            last_activity_at=case((A.depletes_at > A.as_of, A.depletes_at), else_=A.last_activity_at),
-            as_of=A.depletes_at, suspended=true(), rate_ticks_per_s=0, depletes_at=None, reminder_due_at=None,
-            revision=A.revision + 1, **changed_now(connection),
-        ))
-        return result.rowcount
+            select(due.id, literal(notices.STOPPED), due.depletes_at, literal(now, BigInteger))
+            .select_from(due.table).where(*due.where)),
+    )
+
+
+def _stopped(connection) -> dict:
+    """The account settled to its depletes_at and suspended (R10, R18), from its own columns."""
+    return dict(balance_ticks=A.balance_ticks - A.rate_ticks_per_s * (A.depletes_at - A.as_of),
+                last_activity_at=case((A.depletes_at > A.as_of, A.depletes_at), else_=A.last_activity_at),
+                as_of=A.depletes_at, suspended=true(), rate_ticks_per_s=0, depletes_at=None, reminder_due_at=None,
+                revision=A.revision + 1, **changed_now(connection))
 
 
 def expire_retained(ctx: ServerContext, now: int) -> int:
@@ -165,16 +199,22 @@ def send_mails(ctx: ServerContext, now: int) -> tuple[int, int, int, int, int]:
                     A.last_activity_at > now - retention,
                     or_(A.retention_warned_for.is_(None), A.retention_warned_for != A.last_activity_at + retention))
     M = models.customer_mails.c
+    parts = (select(A.id).where(pending), select(M.account_id).where(models.MAIL_WAITING), select(A.id).where(warnable))
     with ctx.engine.connect() as connection:
-        reminding = connection.execute(select(A.id).where(pending)).scalars().all()
+        if not settings.SMTP_HOST:  # none can be sent: the database counts the accounts waiting, in one statement
+            everyone = union(*parts).subquery()
+            due, reminding_due = connection.execute(select(
+                select(func.count()).select_from(everyone).scalar_subquery(),
+                select(func.count()).select_from(parts[0].subquery()).scalar_subquery())).one()
+            if due:
+                log.warning("mail(s) due to %d account(s) but LICENSE_SERVER_SMTP_HOST is not set: none sent", due)
+            return 0, due, 0, reminding_due, 0
+        reminding = connection.execute(parts[0]).scalars().all()
         ids = set(reminding)
-        ids.update(connection.execute(select(M.account_id).where(models.MAIL_WAITING).distinct()).scalars())
-        ids.update(connection.execute(select(A.id).where(warnable)).scalars())
+        ids.update(connection.execute(parts[1].distinct()).scalars())
+        ids.update(connection.execute(parts[2]).scalars())
     if not ids:
         return 0, 0, 0, 0, 0
-    if not settings.SMTP_HOST:
-        log.warning("mail(s) due to %d account(s) but LICENSE_SERVER_SMTP_HOST is not set: none sent", len(ids))
-        return 0, len(ids), 0, len(reminding), 0
     mailer = Mailer(settings.SMTP_HOST, settings.SMTP_PORT)
     sent = reminders_sent = failed = 0
     try:

@@ -39,6 +39,66 @@
     input.value = button.getAttribute("data-fill-key") || button.getAttribute("data-fill-value");
     input.focus();
   });
+  // Issue 21: after a sync the page's watch (#sync-watch) fires rentdesk:synced, and each component showing synced
+  // data ([data-refresh]) fetches itself again. None is swapped under the technician: not while a pointer is pressed
+  // anywhere (a swap then moves or replaces what is being clicked, so the press and the release land on two
+  // elements and the click is lost), nor while it holds the focused field, a form with something typed in it or
+  // an opened <details>.
+  // Such a swap is dropped and the component marked data-stale; it fetches itself again once the technician is done.
+  var pressing = false;
+  function isEdited(root) {
+    var fields = root.querySelectorAll("input, textarea, select");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.tagName === "SELECT") {
+        for (var j = 0; j < field.options.length; j++) {
+          if (field.options[j].selected !== field.options[j].defaultSelected) return true;
+        }
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function isBusy(component) {
+    if (pressing) return true;
+    var active = document.activeElement;
+    if (active && component.contains(active) && active.matches("input, textarea, select")) return true;
+    if (component.querySelector("details[open]")) return true;  // being read: "why?", older answers
+    return isEdited(component);
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    // only a component's own refresh (a search filling the accounts list is the technician's doing)
+    if (!target || event.detail.elt !== target || !target.hasAttribute("data-refresh")) return;
+    if (isBusy(target)) {
+      event.detail.shouldSwap = false;
+      target.setAttribute("data-stale", "");
+    }
+  });
+  function refreshStale() {
+    document.querySelectorAll("[data-refresh][data-stale]").forEach(function (component) {
+      if (isBusy(component)) return;
+      component.removeAttribute("data-stale");
+      // not bubbling: only this component (hx-trigger "rentdesk:refresh" on itself)
+      component.dispatchEvent(new CustomEvent("rentdesk:refresh", {bubbles: false}));
+    });
+  }
+  function released() {
+    pressing = false;
+    setTimeout(refreshStale, 0);  // after the click this release makes
+  }
+  document.addEventListener("pointerdown", function () { pressing = true; }, true);
+  document.addEventListener("pointerup", released, true);
+  document.addEventListener("pointercancel", released, true);
+  window.addEventListener("blur", released);  // released outside the window
+  document.addEventListener("focusout", function () { setTimeout(refreshStale, 0); });
+  document.addEventListener("htmx:afterRequest", function (event) {  // a form sent: its component may refresh
+    if (event.detail.elt && event.detail.elt.tagName === "FORM") setTimeout(refreshStale, 0);
+  });
   // Long work (sync, backup): while the request runs, show its progress bar, which then polls itself.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;

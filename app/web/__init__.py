@@ -86,15 +86,24 @@ def known_key_use(key_text: str):
     return services.key_use(st.store.unit_of_work(), key_text)
 
 
+def page_generation() -> int | None:
+    """The store's sync generation this request began at (issue 21): a page drawn from data read after it
+    watches for any later sync (GET /sync/changed), so a sync committing while it was drawn refreshes it too."""
+    return g.get("sync_generation")
+
+
 def inject_globals():
-    """What every template may ask: is the store open, and (lazily) the laptop-clock notice."""
+    """What every template may ask: is the store open, (lazily) the laptop-clock notice, the sync generation."""
     return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice,
-            "key_use": known_key_use}
+            "key_use": known_key_use, "sync_generation": page_generation}
 
 
 def load_language():
-    """The language chosen in Settings (kept in memory once the store is open) wins over the system."""
+    """The language chosen in Settings (kept in memory once the store is open) wins over the system; and the sync
+    generation is read before any data (page_generation)."""
     g.language = state().language
+    store = state().store
+    g.sync_generation = store.sync_generation if store is not None else None
 
 
 def init_app(app: Flask) -> None:

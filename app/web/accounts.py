@@ -140,12 +140,21 @@ def _chart(account_id: str) -> str:
                             empty_text=_("Nothing to draw yet"))
 
 
+#: The account page's components that fetch themselves again after a sync (issue 21), by ?part= (the meter and the
+#: history have their own addresses).
+SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", "chart": "accounts/_chart.html",
+              "reload": "accounts/_reload.html", "pbxs": "accounts/_pbxs.html", "ops": "accounts/_ops.html",
+              "answers": "accounts/_answers.html"}
+
+
 @bp.get("/<account_id>")
 def show(account_id: str):
-    """One account: meter, chart, PBXs, queued changes, actions."""
+    """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
     notice = services.pricelist_notice(core.uow(), account_id)
-    return render("accounts/show.html", account=account, chart=_chart(account_id), notice=notice,
+    part = request.args.get("part")
+    chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
+    return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
 
@@ -291,8 +300,8 @@ def statement(account_id: str):
         view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         error = _("This account has not been synced yet: its statement comes from the server's ledger. Sync, then come back.")
-    return render("accounts/statement.html", account=account, view=view, error=error, errors=errors,
-                  start=start, end=end - 86_400)
+    return render("accounts/statement.html", parts={"statement": "accounts/_statement.html"}, account=account,
+                  view=view, error=error, errors=errors, start=start, end=end - 86_400)
 
 
 @bp.get("/<account_id>/statement.csv")

@@ -10,9 +10,16 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render(template: str, partial: str | None = None, http_status: int = 200, **context):
-    """Render the page, or only its partial for an htmx request (Vary: HX-Request is always sent)."""
+def render(template: str, partial: str | None = None, http_status: int = 200, *,
+           parts: dict[str, str] | None = None, **context):
+    """Render the page, or only its partial for an htmx request (Vary: HX-Request is always sent).
+
+    parts names the page's components an htmx request may ask for alone with ``?part=NAME`` (issue 21: each
+    component that shows synced data fetches itself again after a sync), each the template it is drawn with.
+    """
     name = partial if (partial and is_htmx()) else template
+    if parts and is_htmx() and request.args.get("part") in parts:
+        name = parts[request.args["part"]]
     return make_response(render_template(name, **context), http_status)
 
 

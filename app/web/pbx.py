@@ -193,8 +193,10 @@ def _editor(account_id: str, pbx_id: str, f=None):
 
 @bp.get("/<pbx_id>")
 def show(account_id: str, pbx_id: str):
-    """The PBX and its license editor."""
-    return render("pbx/show.html", **_editor(account_id, pbx_id))
+    """The PBX and its license editor; or its title or facts alone, fetched again after a sync (issue 21: the
+    editor itself is never swapped under the technician's typing)."""
+    return render("pbx/show.html", parts={"title": "pbx/_title.html", "facts": "pbx/_facts.html"},
+                  **_editor(account_id, pbx_id))
 
 
 @bp.post("/<pbx_id>/licenses/preview")

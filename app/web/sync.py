@@ -18,6 +18,9 @@ from .labels import translate_reason
 from .state import EXTENSION, state
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
+
+#: The one event the components showing synced data listen to (hx-trigger="rentdesk:synced from:body").
+SYNCED_EVENT = "rentdesk:synced"
 bp.before_request(require_unlocked(lambda: None))
 
 
@@ -66,13 +69,17 @@ def run_sync():
     return report
 
 
+#: The sync screen's components that fetch themselves again after a sync (issue 21), by ?part=.
+INDEX_PARTS = {"status": "sync/_status.html", "queue": "sync/_queue.html", "answers": "sync/_answers.html"}
+
+
 @bp.get("/")
 def index():
     """The sync screen."""
     status = services.sync_status(core.uow(), core.clock())
     queue = _queue()
-    return render("sync/index.html", status=status, queue=queue, report=None, progress=state().sync_progress,
-                  steps=steps())
+    return render("sync/index.html", parts=INDEX_PARTS, status=status, queue=queue, report=None,
+                  progress=state().sync_progress, steps=steps())
 
 
 def _queue():
@@ -93,6 +100,19 @@ def run():
 def progress():
     """The progress bar while a sync runs (polled)."""
     return render("sync/_progress.html", "sync/_progress.html", progress=state().sync_progress, steps=steps())
+
+
+@bp.get("/changed")
+def changed():
+    """The page's watch (polled every few seconds, issue 21): nothing (204) while no sync changed what the page was
+    drawn from; else the one event every component showing synced data listens to (HX-Trigger: rentdesk:synced),
+    and the watch again at the new generation. Reads a number in memory, never the store."""
+    generation = core.store().sync_generation
+    if request.args.get("since") == str(generation):
+        return "", 204
+    response = render("sync/_watch.html", "sync/_watch.html", generation=generation)
+    response.headers["HX-Trigger"] = SYNCED_EVENT
+    return response
 
 
 @bp.get("/chip")

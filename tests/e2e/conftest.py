@@ -44,6 +44,15 @@ class LiveApp:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def background_sync(self):
+        """One attempt of the app's background syncer (app/syncer.py), as its thread makes it after an edit or
+        every few minutes; the test decides when (BACKGROUND_SYNC is off), the open pages find out by themselves."""
+        from app import services
+        from app.web.state import EXTENSION
+
+        launch = self.app.extensions[EXTENSION]
+        return services.BackgroundSyncer(launch.store.unit_of_work, launch.clock).sync_once()
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()

@@ -5,6 +5,12 @@ Received by a real SMTP server (aiosmtpd) on 127.0.0.1; the server's clock is mo
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from license_server import models
 from tests.support.postgres import free_port
 
 from .helpers import DAY, MONTH
@@ -159,9 +165,11 @@ def test_a_suspended_or_idle_account_gets_no_reminder(api, clock, sink):
     assert api.sweep().mails_sent == 0
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_sweeps_set_based_suspension_writes_what_rental_billing_settle_decides_to_the_tick(api, clock, ctx):
-    """The sweep suspends due accounts in a few SQL statements (the fast path); it must charge and stop each
-    exactly as rental.billing.settle does (R10, R18, R25): the same ledger lines, balance, second and status."""
+    """The sweep suspends due accounts set-based (one statement on PostgreSQL, one per table on SQLite); it must
+    charge and stop each exactly as rental.billing.settle does (R10, R18, R25): the same ledger lines, balance,
+    second and status; and note the stop in the history and queue its mail at that second (R18, R25)."""
     from license_server import ops, store
     from rental import billing
 
@@ -186,3 +194,67 @@ def test_the_sweeps_set_based_suspension_writes_what_rental_billing_settle_decid
     swept = [{key: row[key] for key in keys} for row in api.ledger_rows(account_id)[written_before:]]
     assert swept == [{key: store.ledger_row(account_id, entry)[key] for key in keys} for entry in decided.entries]
     assert len(swept) == 2 and sum(row["ticks"] for row in swept) > 0
+    H, M = models.history.c, models.customer_mails.c
+    with ctx.engine.connect() as connection:
+        noted = connection.execute(select(H.at, H.kind, H.technician, H.actor).where(
+            H.account_id == account_id).order_by(H.id.desc()).limit(1)).one()
+        mailed = connection.execute(select(M.kind, M.about).where(M.account_id == account_id)).all()
+    assert tuple(noted) == (end, "suspended", None, None)
+    assert [tuple(row) for row in mailed] == [("stopped", end)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_sweeps_running_at_once_stop_each_due_account_once(api, clock, ctx, sink):
+    """Several gunicorn workers sweep at the same second: each due account is charged, noted and mailed once (R18,
+    R25), whichever sweeper locks it first; an account not yet due is left running."""
+    from license_server.sweep import sweep
+
+    due = [api.running_account("5", name=f"Shop {n}") for n in range(3)]
+    running = api.running_account("50", name="Still running")
+    ends = {account_id: api.account(account_id)["depletes_at"] for account_id in due}
+    clock.set(max(ends.values()))
+    barrier = threading.Barrier(4)
+    reports = []
+
+    def sweeper() -> None:
+        barrier.wait()
+        reports.append(sweep(ctx))
+
+    threads = [threading.Thread(target=sweeper) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reports) == 4 and sum(report.suspended for report in reports) == 3
+    stopped = sink.take()  # R18: each customer told once, whichever sweeper sent it
+    assert len(stopped) == 3 and all("has stopped" in message["Subject"] for message in stopped)
+    H, M, C = models.history.c, models.customer_mails.c, models.ledger.c
+    with ctx.engine.connect() as connection:
+        stops = connection.execute(select(H.account_id).where(H.kind == "suspended")).scalars().all()
+        mails = connection.execute(select(M.account_id).where(M.kind == "stopped")).scalars().all()
+        finals = [connection.execute(select(C.ticks).where(C.account_id == account_id, C.kind == "charge",
+                                                           C.period_end == end)).scalars().all()
+                  for account_id, end in ends.items()]
+    assert sorted(stops) == sorted(mails) == sorted(due)
+    assert [len(lines) for lines in finals] == [1, 1, 1]  # each final charge once (one rented line each)
+    assert [api.account(account_id)["status"] for account_id in due + [running]] == ["suspended"] * 3 + ["active"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_without_a_mail_server_the_sweep_counts_each_account_waiting_once_and_sends_nothing(api, clock, ctx, sink):
+    """No LICENSE_SERVER_SMTP_HOST: nothing is sent or recorded, and the report still says how many accounts wait
+    for a mail, each once, so an operator sees it: one stopped long ago (its stop R18, and its credit expiring in
+    10 days R19: two mails, one account) and one running whose reminder is due (R20)."""
+    stopped = api.running_account("5.001", name="Stopped")  # a remainder of ticks stays: retained credit (R19)
+    at = _ends(api, stopped) + ctx.policy.retention_s - 10 * DAY
+    clock.set(at - 30 * DAY)
+    reminded = api.running_account("10", name="Reminded")  # about 60 days: its first reminder is due at `at`
+    clock.set(at)
+    ctx.settings.values["SMTP_HOST"] = ""
+    first = api.sweep()
+    assert (first.suspended, first.mails_sent, first.mails_due, first.reminders_sent, first.reminders_due) == (
+        1, 0, 2, 0, 1)
+    again = api.sweep()
+    assert (again.suspended, again.mails_sent, again.mails_due, again.reminders_due) == (0, 0, 2, 1)
+    assert sink.take() == []
+    assert api.account(reminded)["status"] == "active"

@@ -1,7 +1,7 @@
 """Per-second charging, depletion, credit, re-rating, end of rent, forfeit, expiry (DESIGN §3)."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from rental import billing
 from rental.billing import (
@@ -264,3 +264,31 @@ def test_entries_clipped_at_a_second_charge_exactly_the_part_before_it(rate, sta
     charged = sum(e.ticks for e in kept if e.kind == billing.CHARGE)
     assert charged == rate * max(0, min(cut, start + length) - start)  # additivity (SPEC): rate · seconds before
     assert (credit in kept) == (start <= cut)
+
+
+@settings(max_examples=300)
+@given(balances, prices, quantities, spans, st.booleans())
+@example(120, 1, 1, 10, False)  # settled to the very second it depletes: suspended from then (R18)
+@example(120, 1, 1, 9, False)  # the second before: still running
+def test_settle_builds_the_same_frozen_account_as_the_constructor_from_designs_formula(balance, price, qty, span,
+                                                                                      suspended):
+    """settle builds its Account without the constructor (the hot path): it must be the very Account DESIGN §3's
+    formula gives, built the validated way: min(balance, rate·(t−as_of)) charged, depleted at
+    as_of + balance // rate (R10, R18), as frozen, equal, hashable and with the same derived rate."""
+    import dataclasses
+
+    account = dataclasses.replace(account_with(balance, price, qty), suspended=suspended, price_version="v")
+    rate = 0 if suspended else account.configured_rate
+    paid = span if rate == 0 else min(span, balance // rate)
+    depleted = rate > 0 and span >= balance // rate
+    expected = billing.Account(as_of=T0 + span, balance=balance - rate * paid, lines=account.lines,
+                               suspended=suspended or depleted, last_activity_at=T0 + paid if rate and paid else T0,
+                               price_version="v")
+    change = settle(account, T0 + span)
+    assert type(change.account) is billing.Account
+    assert change.account == expected and hash(change.account) == hash(expected)
+    assert change.account.configured_rate == expected.configured_rate and change.account.rate == expected.rate
+    assert change.depleted_at == (T0 + balance // rate if depleted else None)
+    assert change.charged_ticks == rate * paid == sum(entry.ticks for entry in change.entries)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        change.account.balance = 0
