@@ -71,14 +71,13 @@ def import_backup(src: str | os.PathLike, home: str | os.PathLike, passphrase: s
     size cap and checked whole before it is put in place. A damaged or crafted file is BackupDamaged."""
     src, home = Path(src), Path(home)
     if paths.store_path(home).exists() or paths.header_path(home).exists():
-        raise StoreExists(f"A store already exists in {home}: restore into a new, empty data folder.")
+        raise StoreExists("backup-store-exists", home=home)
     try:
         archive = zipfile.ZipFile(src)
     except OSError:
-        raise BackupError(f"{src} cannot be read: check the path (a {SUFFIX} file).") from None
+        raise BackupError("backup-unreadable", path=src, suffix=SUFFIX) from None
     except Exception:  # noqa: BLE001 - zipfile raises many kinds for a damaged or crafted file
-        raise BackupDamaged(f"{src} is not a RentDesk backup, or it is damaged: choose a {SUFFIX} file. "
-                            "Nothing was restored.") from None
+        raise BackupDamaged("backup-not-rentdesk", path=src, suffix=SUFFIX) from None
     with archive, tempfile.TemporaryDirectory() as work:
         try:
             header_raw, store_info = _members(archive)
@@ -87,15 +86,13 @@ def import_backup(src: str | os.PathLike, home: str | os.PathLike, passphrase: s
                 zlib.error):
             raise BackupDamaged() from None
         if store_info.file_size > max_store_bytes:
-            raise BackupDamaged(f"This backup is damaged: its store would unpack to {store_info.file_size:,} bytes, "
-                                f"more than RentDesk ever writes ({max_store_bytes:,}). Nothing was restored.")
+            raise BackupDamaged("backup-too-large", size=store_info.file_size, max=max_store_bytes)
         key = header.derive(passphrase)
         copy = Path(work) / _DB
         try:
             _unpack(archive, store_info, copy, HEAD_BYTES)  # the first page only: enough to check the key
             if not _key_fits_head(copy, key):
-                raise WrongPassphrase("Wrong passphrase for this backup: it is the passphrase the store had when "
-                                      "the backup was made. Nothing was restored.")
+                raise WrongPassphrase("backup-wrong-passphrase")
             _unpack(archive, store_info, copy, max_store_bytes, progress)
         except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError, zlib.error, _TooLarge):
             raise BackupDamaged() from None

@@ -16,7 +16,7 @@ from rental.rules import check_pbx
 from rental.reasons import N_
 
 from .projection import AccountState
-from .errors import FIELD_OF_CODE, Problem, Refused
+from .errors import FIELD_OF_CODE
 
 
 #: The words each form field goes by in messages (the reason's ``field`` param; screens translate it).
@@ -36,7 +36,7 @@ def op_fields(kind: str, values: Mapping[str, Any], *, partial: bool = False,
     cleaned, problems = opkinds.check_fields(kind, given, lambda _kind, spec: words.get(spec.name, spec.name),
                                              every=True, partial=partial)
     if problems:
-        raise Refused([Problem.of(reason, field) for field, reason in problems])
+        raise RuleViolation([reason.about(field) for field, reason in problems])
     return cleaned
 
 
@@ -55,15 +55,15 @@ def pbx_fields(kind: str, state: AccountState, *, name, serial, platform, firmwa
         return op_fields(kind, {"name": name, "serial": serial, "firmware": firmware, "platform": platform,
                                 "mode": mode, "hardware_model": hardware_model or None},
                          partial=True, labels={"name": PBX_NAME})
-    except Refused as refused:
+    except RuleViolation as refused:
         problems = list(refused.problems)
     if not any(problem.field == "firmware" for problem in problems):
         # the form shows every problem at once: the rule the core would apply next (R1, R7) is said now too
         try:
             check_pbx(mode, platform, str(firmware).strip(), state.cloud_contract)
         except RuleViolation as violation:
-            problems.append(Problem.of(violation, FIELD_OF_CODE.get(violation.code, "firmware")))
-    raise Refused(problems)
+            problems.append(violation.reason.about(FIELD_OF_CODE.get(violation.code, "firmware")))
+    raise RuleViolation(problems)
 
 
 def pbx_update_fields(kind: str, *, name=None, firmware=None, platform=None, hardware_model=None,

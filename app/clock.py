@@ -206,11 +206,17 @@ def note_laptop_time(uow, laptop_now: int, *, every_s: int = 0) -> bool:
 
     True when something was written (the caller commits).
     """
+    return noted(uow, laptop_now, every_s=every_s)[0]
+
+
+def noted(uow, laptop_now: int, *, every_s: int = 0) -> tuple[bool, Skew]:
+    """note_laptop_time, and the skew kept once it noted (read once: a screen asks for it three times)."""
     skew = load_skew(uow)
     if skew.highest_laptop_seen is not None and laptop_now <= skew.highest_laptop_seen + every_s:
-        return False
-    _save(uow, Skew(skew.offset_s, skew.source, skew.learned_at, int(laptop_now)))
-    return True
+        return False, skew
+    skew = Skew(skew.offset_s, skew.source, skew.learned_at, int(laptop_now))
+    _save(uow, skew)
+    return True, skew
 
 
 def http_date(value: str | None) -> int | None:

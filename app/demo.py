@@ -116,7 +116,7 @@ def prepare_store(home: Path, server: DemoServer) -> str | None:
                                               terms_version=held.version if held else None,
                                               accepted_by=DEMO_SIGNATORY, terms_accepted=True)
             loaded = server.keys[0][1]
-            services.redeem_key(store.unit_of_work(), clock, account.account_id, loaded)
+            services.load_key(store.unit_of_work(), clock, account.account_id, loaded)
             # R24: a PBX that runs, automatic reload on at 28 days and one key held for it
             pbx = services.register_pbx(store.unit_of_work(), clock, account.account_id, name=DEMO_PBX[0],
                                         serial=DEMO_PBX[1], platform="vmware", firmware="13r2", mode="rental")

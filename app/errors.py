@@ -1,57 +1,24 @@
-"""The app's error types, at the bottom of its layers: what a use case refuses, with every problem as data.
+"""The app's error types, at the bottom of its layers: rental's one RuleViolation (every problem as data) and
+the few kinds the screens tell apart with ``except`` (not found, sync failed).
 
 Use cases, the projection, the field checks and the screens all import them from here (no cycle).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
-from rental.errors import Refusal, RuleViolation
+from rental.errors import RuleViolation
 from rental.reasons import Reason, template_of
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a change cannot be queued: the rule (e.g. "R14"), what is wrong and how to fix it.
-
-    A problem the core decided carries its ``code`` and ``params`` (screens translate from them); the
-    app's own problems still carry English ``message`` only.
-    """
-
-    rule: str
-    message: str
-    ref: str | None = None  # the price-list item concerned, for per-line display
-    field: str | None = None  # the form field concerned (name, contact_email, firmware, ...), when known
-    code: str | None = None
-    params: Mapping[str, object] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def of(cls, violation: "RuleViolation | Reason", field: str | None = None) -> "Problem":
-        reason = violation.reason if isinstance(violation, RuleViolation) else violation
-        ref = reason.params.get("ref")
-        return cls(reason.rule, reason.message, ref if isinstance(ref, str) else None, field, reason.code,
-                   dict(reason.params))
-
-
-class Refused(Exception):
-    """An edit the offline checks refuse; nothing was queued. ``problems`` lists every reason."""
-
-    def __init__(self, problems: Sequence[Problem], warnings: Sequence[Reason] = ()):
-        problems = tuple(problems)
-        super().__init__(" ".join(problem.message for problem in problems))
-        self.problems = problems
-        self.rule = problems[0].rule
-        self.message = problems[0].message
-        self.warnings = tuple(warnings)
-
-    @classmethod
-    def of(cls, refusal: Refusal, field: str | None = None) -> "Refused":
-        """The core's refusal as the app's, each problem by its code (fields named when one is concerned)."""
-        return cls([Problem.of(reason, field or FIELD_OF_CODE.get(reason.code)) for reason in refusal.problems])
+def on_form(violation: RuleViolation, field: str | None = None) -> RuleViolation:
+    """The violation (itself, its kind kept) with each problem naming the form field it concerns (``field``, else
+    FIELD_OF_CODE), so the form shows it next to that field; problems that name theirs keep it."""
+    violation.problems = tuple(problem if problem.field else problem.about(field or FIELD_OF_CODE.get(problem.code))
+                               for problem in violation.problems)
+    return violation
 
 
 #: The form field a core refusal concerns, so the form shows it next to that field.
@@ -70,25 +37,23 @@ class NeedsConfirmation(Exception):
         self.warnings = tuple(warnings)
 
 
-class NotFound(LookupError):
-    """No such account, PBX or op in this store (maybe deleted, or not synced yet): a reason (rule "not-found",
-    a code of rental.reasons, params) screens translate; the message is its English wording."""
+class NotFound(RuleViolation, LookupError):
+    """No such account, PBX or op in this store (maybe deleted, or not synced yet): one problem (rule
+    "not-found", a code of rental.reasons, params) screens translate."""
 
     def __init__(self, code: str, **params):
-        self.reason = Reason.of(code, **params)
-        super().__init__(self.reason.message)
+        super().__init__(Reason.of(code, **params))
 
 
 # =========================================================================== views
 
 
-class SyncError(Exception):
+class SyncError(RuleViolation):
     """The sync did not complete (offline, timeout, server error, refused token); nothing was lost. Its reason is
     data (rule "sync", a code of rental.reasons.SYNC_NOTICES); the message is its English wording."""
 
     def __init__(self, code: str, **params):
-        self.reason = Reason("sync", code, params)
-        super().__init__(self.reason.message)
+        super().__init__(Reason("sync", code, params))
 
 
 #: The server's 401 codes for a token that was real but no longer works (DESIGN §5) -> the app's notice.
@@ -110,7 +75,7 @@ class ServerError(SyncError):
         else:
             super().__init__("sync-token-refused" if status == 401 else "sync-server-said", error=code, status=status,
                              detail=message)
-        self.status, self.code, self.server_message = status, code, message
+        self.status, self.error, self.server_message = status, code, message
 
 
 def stored(reason: Reason) -> str:

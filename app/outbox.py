@@ -60,6 +60,10 @@ class Outbox:
             query = query.where(OutboxOp.account_id == account_id)
         return list(self._session.scalars(query))
 
+    def ops_of_kinds(self, kinds) -> list[OutboxOp]:
+        """The ops of these kinds only, in order (one query: the few that carry a key, say)."""
+        return list(self._session.scalars(select(OutboxOp).where(OutboxOp.kind.in_(list(kinds))).order_by(OutboxOp.seq)))
+
     def ops_of_accounts(self, account_ids) -> list[OutboxOp]:
         """The ops of these accounts only, in order (one query: a page of the accounts list)."""
         ids = list(account_ids)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from rental import billing
@@ -15,7 +17,7 @@ from rental import opkinds
 from rental import ops as decider
 from rental import reload
 from rental.billing import Account, Line
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.pricing import PriceHistory, PriceList
 from rental.reasons import Reason
 from rental.reload import Deposit
@@ -24,10 +26,10 @@ from rental.rules import Policy, Reduction
 from . import outbox
 from .snapshot import account_from_payload, deposits_from_payload
 from .models import OutboxOp
-from .outbox import Outbox
+from .outbox import PENDING, Outbox
 from .replica import Replica
-from .errors import NotFound, Problem, Refused
-from .views import TermsAcceptance
+from .errors import NotFound
+from .views import Figures, TermsAcceptance
 
 #: Revision a PBX has once the server registered it (DESIGN §5 extension agreed with the server).
 FIRST_PBX_REVISION = 1
@@ -101,15 +103,65 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Figures:
-    at: int
-    balance_ticks: int
-    rate_ticks_per_s: int
-    monthly_milli: int
-    remaining_seconds: int | None
-    ends_at: int | None
-    status: str
-    reloads: tuple[reload.Reload, ...] = ()  # R24: every automatic reload to come, at its second
+class _Parsed:
+    """What a snapshot's text says, read once (every value immutable): the running state, keys held, PBX facts."""
+
+    raw: Account
+    deposits: tuple[Deposit, ...]
+    days: int
+    facts: dict[str, decider.Pbx]
+    licenses: dict[str, tuple[tuple[str, int], ...]]
+    revisions: dict[str, int | None]
+    payload: dict  # the snapshot's own fields (its PBXs and deposits are read into the fields above)
+
+
+class ParseCache:
+    """Snapshots already read, by account, each with the exact text it was read from (DESIGN §6: computed, not
+    remembered). A hit needs the very same payload text, so a newer snapshot (or any other text) is read again:
+    what is kept is only the parse of a text, never a figure; the projection to now runs at every call."""
+
+    def __init__(self, size: int = 1024):  # about 7 KB each (and its text): ten pages of the list, and the accounts opened
+        self.size = size
+        self._held: OrderedDict[str, tuple[str, _Parsed]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def parsed(self, account_id: str, text: str) -> _Parsed:
+        with self._lock:
+            held = self._held.get(account_id)
+            if held is not None and held[0] == text:
+                self._held.move_to_end(account_id)
+                return held[1]
+        parsed = _parse(json.loads(text))
+        with self._lock:
+            self._held[account_id] = (text, parsed)
+            self._held.move_to_end(account_id)
+            while len(self._held) > self.size:
+                self._held.popitem(last=False)
+        return parsed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+#: one per process: the key is the snapshot's text itself, so two stores (or two unlocks) cannot mix them up
+PARSED = ParseCache()
+
+
+def _parse(payload: dict) -> _Parsed:
+    pbxs = payload.get("pbxs", [])
+    return _Parsed(
+        raw=account_from_payload(payload), deposits=deposits_from_payload(payload),
+        days=payload.get("auto_reload_days") or 0,
+        facts={pbx["pbx_id"]: decider.Pbx(
+            pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
+            platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
+            firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental",
+            revision=pbx["revision"] if pbx.get("revision") is not None else FIRST_PBX_REVISION)
+            for pbx in pbxs},
+        licenses={pbx["pbx_id"]: tuple((lic["ref"], lic["qty"]) for lic in pbx.get("licenses", [])) for pbx in pbxs},
+        revisions={pbx["pbx_id"]: pbx.get("revision") for pbx in pbxs},
+        payload={name: value for name, value in payload.items() if name not in ("pbxs", "deposits")})  # read above
 
 
 def state_from_payload(payload: dict, received_at: int | None, now: int, policy: Policy = Policy(),
@@ -117,19 +169,24 @@ def state_from_payload(payload: dict, received_at: int | None, now: int, policy:
     """The snapshot run forward to now, through the automatic reloads whose second has come (R24), each re-rated
     at the list in force at its second, exactly as the server answers it (DESIGN §5: every answer is as of the
     server's now)."""
-    days = payload.get("auto_reload_days") or 0
-    raw = account_from_payload(payload)
-    done, settled = reload.forward(raw, deposits_from_payload(payload), days, policy, max(now, raw.as_of), prices)
+    return _state_of(_parse(payload), received_at, now, policy, prices)
+
+
+def state_from_text(account_id: str, text: str, received_at: int | None, now: int, policy: Policy = Policy(),
+                    prices: PriceHistory | None = None) -> AccountState:
+    """state_from_payload of a snapshot's stored text, read once per text (PARSED), projected to now every time."""
+    return _state_of(PARSED.parsed(account_id, text), received_at, now, policy, prices)
+
+
+def _state_of(parsed: _Parsed, received_at: int | None, now: int, policy: Policy,
+              prices: PriceHistory | None) -> AccountState:
+    payload, raw, days = parsed.payload, parsed.raw, parsed.days
+    done, settled = reload.forward(raw, parsed.deposits, days, policy, max(now, raw.as_of), prices)
     account, deposits = settled.account, done.deposits
-    facts = {pbx["pbx_id"]: decider.Pbx(
-        pbx_id=pbx["pbx_id"], name=pbx.get("name") or "", serial=pbx.get("serial") or "",
-        platform=pbx.get("platform") or "", hardware_model=pbx.get("hardware_model"),
-        firmware=pbx.get("firmware") or "", mode=pbx.get("mode") or "rental",
-        revision=pbx["revision"] if pbx.get("revision") is not None else FIRST_PBX_REVISION)
-        for pbx in payload.get("pbxs", [])}
-    pbxs = {pbx["pbx_id"]: PbxState(facts[pbx["pbx_id"]], revision=pbx.get("revision"), confirmed=True,
-                                    licenses={lic["ref"]: lic["qty"] for lic in pbx.get("licenses", [])})
-            for pbx in payload.get("pbxs", [])}
+    facts = dict(parsed.facts)
+    pbxs = {pbx_id: PbxState(pbx, revision=parsed.revisions[pbx_id], confirmed=True,
+                             licenses=dict(parsed.licenses[pbx_id]))
+            for pbx_id, pbx in facts.items()}
     core = decider.State(
         account_id=payload["account_id"], name=payload.get("name") or "", contact_email=payload.get("contact_email") or "",
         cloud_contract=bool(payload.get("cloud_contract")), language=payload.get("language") or "en", billing=account,
@@ -237,7 +294,7 @@ class Book:
         self._ops: dict[str, list[OutboxOp]] = {}
         self.history = LaptopHistory(policy)
         #: queued ops the server would refuse if it saw them now (the balance moved, a price changed), by op_id
-        self.refusals: dict[str, Refusal] = {}
+        self.refusals: dict[str, RuleViolation] = {}
         #: R25: the history events each account's queued ops will make, oldest first, as the server will word them
         self.queued_events: dict[str, list[tuple[OutboxOp, decider.Event]]] = {}
 
@@ -249,23 +306,19 @@ class Book:
         # the snapshots and the ops in one read view (issue 21): a sync merging meanwhile stores an account's
         # snapshot and removes its create_account in one commit; two reads could see neither
         with replica.one_snapshot():
-            if account_id is None:
-                rows = replica.all_accounts()
-            elif isinstance(account_id, str):
-                rows = [row for row in (replica.get_account(account_id),) if row is not None]
-            else:
-                rows = replica.accounts_named(account_id)
-            pricelist, policy = replica.current_pricelist_and_policy()
-            prices = replica.price_history(pricelist)
+            rows = replica.snapshots(account_id)
+            pricelist, policy, prices = replica.pricing()
             ops = list(outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
                        else outbox.ops_of_accounts(account_id))
             # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC)
             now = max([now] + [row.as_of for row in rows])
             history = LaptopHistory.load(replica, now, policy)
+            if any(op.state == PENDING and KINDS[op.kind].sets_licenses for op in ops):
+                history.read()  # the queued license changes are decided on it below: read in this same view
         book = cls(now, pricelist, policy, prices)
         for row in rows:
-            book._confirmed[row.account_id] = state_from_payload(json.loads(row.payload), row.received_at, now,
-                                                                 policy, book.prices)
+            book._confirmed[row.account_id] = state_from_text(row.account_id, row.payload, row.received_at, now,
+                                                              policy, book.prices)
         book.history = history
         for op in ops:
             book._ops.setdefault(op.account_id, []).append(op)
@@ -294,7 +347,7 @@ class Book:
         state = self.pending_state(account_id) or self.require(account_id)
         if state.billing.deleted:
 
-            raise Refused([Problem.of(Reason.of("account-deleted"))])
+            raise RuleViolation.of("account-deleted")
         return self.require(account_id)
 
     def require_pbx(self, state: AccountState, pbx_id: str) -> PbxState:
@@ -367,7 +420,7 @@ class Book:
 
     def decide(self, account_id: str, kind: str, fields: dict) -> tuple[AccountState | None, decider.Decision]:
         """The decision the server would take on this op now, on the account with its queued ops applied;
-        raises Refusal with every problem (the same call the server makes)."""
+        raises RuleViolation with every problem (the same call the server makes)."""
         state = self.pending_state(account_id) or self.get(account_id)
         decision = decider.decide(kind, to_core(state) if state is not None else None,
                                   {**fields, "account_id": account_id}, self.context(_key_of(kind, fields)))
@@ -385,7 +438,7 @@ class Book:
             try:
                 state = apply_op(state, op, self.context(_key_of(op.kind, op.note and json.loads(op.note))),
                                  self.history, self.queued_events.setdefault(account_id, []))
-            except Refusal as refusal:
+            except RuleViolation as refusal:
                 self.refusals[op.op_id] = refusal  # shown as pending; the server will answer it
         if state is not None:
             self._pending[account_id] = state
@@ -406,24 +459,40 @@ class Accounts:
 
 class LaptopHistory:
     """R6's memory as this laptop knows it: reductions and reduce-then-restore occurrences of its own applied
-    ops (kept at sync, by serial), plus those its queued ops would make."""
+    ops (kept at sync, by serial), plus those its queued ops would make. What was kept is read from the store
+    at the first question (only a license change asks: a screen that decides nothing reads nothing)."""
 
-    def __init__(self, policy: Policy = Policy(), reductions=(), occurrences=()):
+    def __init__(self, policy: Policy = Policy(), reductions=(), occurrences=(), loader=None):
         self.policy = policy
         self._reductions: list[Reduction] = list(reductions)
         self._occurrences: list[tuple[int, str]] = list(occurrences)  # (at, serial)
+        #: () -> (reductions, occurrences) kept in the store, read when first asked (they come before the rest)
+        self._loader = loader
 
     @classmethod
     def load(cls, replica: Replica, now: int, policy: Policy) -> "LaptopHistory":
-        reductions = [Reduction(r.at, r.serial, r.ref, r.from_qty, r.to_qty)
-                      for r in replica.reductions_since(now - policy.toggle_window_s)]
-        occurrences = [(o.at, o.serial) for o in replica.toggles_after(now - policy.toggle_period_s)]
-        return cls(policy, reductions, occurrences)
+        def kept():
+            reductions = [Reduction(r.at, r.serial, r.ref, r.from_qty, r.to_qty)
+                          for r in replica.reductions_since(now - policy.toggle_window_s)]
+            occurrences = [(o.at, o.serial) for o in replica.toggles_after(now - policy.toggle_period_s)]
+            return reductions, occurrences
+
+        return cls(policy, loader=kept)
+
+    def read(self) -> None:
+        """Read what the store keeps now (else at the first question)."""
+        if self._loader is not None:
+            loader, self._loader = self._loader, None
+            reductions, occurrences = loader()
+            self._reductions[:0] = reductions
+            self._occurrences[:0] = occurrences
 
     def reductions(self, serial: str):
+        self.read()
         return [r for r in self._reductions if r.serial == serial]
 
     def occurrences(self, serial: str) -> int:
+        self.read()
         return sum(1 for _, each in self._occurrences if each == serial)
 
     def remember(self, decision: decider.Decision, serial: str | None, at: int) -> None:
@@ -455,7 +524,7 @@ def apply_op(state: AccountState | None, op: OutboxOp, ctx: decider.Context,
              events: "list[tuple[OutboxOp, decider.Event]] | None" = None) -> AccountState | None:
     """The projected effect of one pending op: the core's decision, as the server would take it now.
 
-    Raises Refusal when the server would refuse it now; the state is then unchanged.
+    Raises RuleViolation when the server would refuse it now; the state is then unchanged.
     """
     body = {key: value for key, value in json.loads(op.body).items() if key != "base_revision"}
     declared = KINDS[op.kind]

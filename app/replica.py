@@ -7,6 +7,7 @@ reason stored for the UI; nothing here raises on bad input from the network.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 
 from sqlalchemy import delete, func, select, update
@@ -59,14 +60,20 @@ def check_account_payload(payload: dict, partner: str | None = None) -> None:
 
 def refused_because(code: str, exc: SignatureError) -> Reason:
     """The reason a document was refused (code, e.g. snapshot-refused), the verifier's reason as its cause."""
-    if exc.reason is not None:
-        return Reason.of(code, **{**exc.reason.params, "cause": exc.reason.code})
-    return Reason.of(code, cause="bad-field", detail=str(exc))
+    return Reason.of(code, **{**exc.reason.params, "cause": exc.reason.code})
 
 
 def list_keys(name: str, contact_email: str, account_id: str) -> tuple[str, str]:
     """What the accounts list sorts by and searches in (migration 0004 computes the same for old rows)."""
     return name.lower(), " ".join((name, contact_email, account_id)).lower()
+
+
+@functools.lru_cache(maxsize=64)
+def _read_pricelist(text: str) -> tuple[PriceList, Policy]:
+    """The price list and the policy a stored (verified) price list's text says, read once per text: the key is
+    the text itself, so another text (a newer list) is read again; both values are immutable."""
+    payload = json.loads(text)
+    return PriceList.from_dict(payload), Policy.from_dict(payload.get("policy"))
 
 
 def account_payload(row: AccountReplica) -> dict:
@@ -229,20 +236,28 @@ class Replica:
 
     def current_pricelist_and_policy(self) -> tuple[PriceList | None, Policy]:
         """The current verified price list and the server's policy it carries (DESIGN §5), or defaults."""
-        row = self.current_document(PricelistReplica)
-        if row is None:
+        text = self._session.scalar(select(PricelistReplica.payload).where(PricelistReplica.is_current).limit(1))
+        if text is None:
             return None, Policy()
-        payload = json.loads(row.payload)
-        return PriceList.from_dict(payload), Policy.from_dict(payload.get("policy"))
+        return _read_pricelist(text)
 
     def price_history(self, current: PriceList | None) -> PriceHistory:
         """Every verified list this laptop received, by publication: an automatic reload re-rates at the one in
         force at its second (R24, R23), as the server does."""
-        older = self._session.scalars(select(PricelistReplica).where(PricelistReplica.is_current.is_(False))
+        older = self._session.scalars(select(PricelistReplica.payload).where(PricelistReplica.is_current.is_(False))
                                       .order_by(PricelistReplica.received_at, PricelistReplica.published_at))
-        lists = [PriceList.from_dict(json.loads(row.payload)) for row in older]
+        lists = [_read_pricelist(text)[0] for text in older]
         # two lists of one second: the later publication is in force, so the current one comes last
         return PriceHistory(lists + ([current] if current is not None else []))
+
+    def pricing(self) -> tuple[PriceList | None, Policy, PriceHistory]:
+        """current_pricelist_and_policy and price_history in one query (every projection asks for both)."""
+        rows = self._session.execute(select(PricelistReplica.is_current, PricelistReplica.payload)
+                                     .order_by(PricelistReplica.received_at, PricelistReplica.published_at)).all()
+        current = next((text for is_current, text in rows if is_current), None)
+        pricelist, policy = _read_pricelist(current) if current is not None else (None, Policy())
+        lists = [_read_pricelist(text)[0] for is_current, text in rows if not is_current]
+        return pricelist, policy, PriceHistory(lists + ([pricelist] if pricelist is not None else []))
 
     def get_account(self, account_id: str) -> AccountReplica | None:
         return self._session.get(AccountReplica, account_id)
@@ -256,6 +271,28 @@ class Replica:
         if not ids:
             return []
         return list(self._session.scalars(select(AccountReplica).where(AccountReplica.account_id.in_(ids))))
+
+    def snapshots(self, account_ids: "str | list[str] | None" = None) -> list:
+        """(account_id, payload, received_at, as_of) of every snapshot held, of one account, or of a list of them:
+        the columns a projection reads, not the whole row (its envelope is the larger half of it)."""
+        query = select(AccountReplica.account_id, AccountReplica.payload, AccountReplica.received_at,
+                       AccountReplica.as_of)
+        if account_ids is None:
+            return list(self._session.execute(query))
+        if isinstance(account_ids, str):
+            return list(self._session.execute(query.where(AccountReplica.account_id == account_ids)))
+        ids = list(account_ids)
+        found = []
+        for start in range(0, len(ids), 500):
+            found.extend(self._session.execute(query.where(AccountReplica.account_id.in_(ids[start:start + 500]))))
+        return found
+
+    def accounts_mentioning(self, text: str) -> list[str]:
+        """The accounts whose snapshot's text contains text (literally: instr, no wildcard), e.g. a key id it holds."""
+        if not text:
+            return []
+        return list(self._session.scalars(select(AccountReplica.account_id)
+                                          .where(func.instr(AccountReplica.payload, text) > 0)))
 
     def revisions(self) -> dict[str, int]:
         """The revision held of every account, without reading the snapshots."""

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from rental import validation
-from rental.errors import HasReason
+from rental.errors import RuleViolation
 from rental.reasons import Reason
 
 from .models import Setting
@@ -18,13 +18,12 @@ from .models import Setting
 LANGUAGES = ("en", "fr")
 
 
-class InsecureServerUrl(HasReason, ValueError):
+class InsecureServerUrl(RuleViolation, ValueError):
     """A server URL the token must not travel to (plain http to another machine) or that is not a URL: a reason
     (rule sync, code, params) screens translate; ``str()`` is its English wording."""
 
     def __init__(self, code: str, **params):
-        self.reason = Reason.of(code, **params)
-        super().__init__(self.reason.message)
+        super().__init__(Reason.of(code, **params))
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -96,11 +96,9 @@ def disk_problem(exc: BaseException, home: Path) -> StoreError | None:
     text = str(getattr(exc, "orig", None) or exc).lower()
     # SQLite reports a WAL index it cannot grow as a mere "disk I/O error": look at the disk itself.
     if code == errno.ENOSPC or "disk is full" in text or ("disk i/o error" in text and _nearly_full(home)):
-        return DiskFull(f"The disk holding {home} is full: this change was not saved. Free some space on it "
-                        "(or move the data folder with RENTDESK_HOME) and try again; what was saved before is intact.")
+        return DiskFull("store-disk-full", home=home)
     if code == errno.EROFS or "readonly database" in text or "read-only file system" in text:
-        return ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot save anything there. Make it "
-                              "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was changed.")
+        return ReadOnlyFolder("store-read-only", home=home)
     return None
 
 
@@ -131,11 +129,11 @@ class Header:
             with open(path, "rb") as file:
                 raw = file.read(MAX_HEADER_BYTES + 1)
         except FileNotFoundError:
-            raise StoreMissing(f"No store header at {path}: run the first-time setup.") from None
+            raise StoreMissing("store-no-header", path=path) from None
         try:
             return cls.parse(raw)
         except HeaderInvalid:
-            raise HeaderDamaged(f"The store header {path} is damaged: restore it from a backup.") from None
+            raise HeaderDamaged("store-header-damaged", path=path) from None
 
     @classmethod
     def parse(cls, raw: bytes) -> "Header":
@@ -426,7 +424,7 @@ def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None,
     home = Path(home)
     check_new_passphrase(passphrase)
     if paths.store_path(home).exists() or paths.header_path(home).exists():
-        raise StoreExists(f"A store already exists in {home}: unlock it instead (it is never overwritten).")
+        raise StoreExists("store-exists", home=home)
     header = Header.fresh(kdf)
     key = header.derive(passphrase)
     made_home = not home.exists()
@@ -477,12 +475,10 @@ def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys
     _finish_interrupted_rekey(home, passphrase)
     header = Header.read(paths.header_path(home))
     if not paths.store_path(home).exists():
-        raise StoreMissing(f"No store in {home}: run the first-time setup, or import a backup.")
+        raise StoreMissing("store-missing", home=home)
     for path in (home, paths.store_path(home)):
         if not os.access(path, os.W_OK):  # else SQLCipher fails to open it and it looks like a wrong passphrase
-            raise ReadOnlyFolder(f"The data folder {home} is read-only: RentDesk cannot open its store there. Make "
-                                 "it writable (or choose another folder with RENTDESK_HOME) and try again; nothing "
-                                 "was changed.")
+            raise ReadOnlyFolder("store-read-only-open", home=home)
     key = header.derive(passphrase)
     if not _probe(paths.store_path(home), key):
         raise WrongPassphrase()
@@ -499,7 +495,7 @@ def change_passphrase(store: Store, old: str, new: str) -> None:
     """Re-key the file for a new passphrase; the old one must be given again (someone may have walked up)."""
     header = Header.read(paths.header_path(store.home))
     if not secrets.compare_digest(header.derive(old), store._key):
-        raise WrongPassphrase("The current passphrase is wrong: the passphrase was not changed.")
+        raise WrongPassphrase("store-wrong-old-passphrase")
     check_new_passphrase(new)
     fresh = Header.fresh(header.kdf)
     new_key = fresh.derive(new)

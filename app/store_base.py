@@ -7,22 +7,31 @@ app/store.py, which opens the store, gives every name here too.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from rental.errors import RuleViolation
+from rental.reasons import Reason
 
 from . import paths
 
 MIN_PASSPHRASE = 8
 
 
-class StoreError(Exception):
-    """A problem with the store the technician can act on; the message says what to do."""
+class StoreError(RuleViolation):
+    """A problem with the store the technician can act on: one reason (rule "store", a code of
+    rental.reasons.STORE_ERRORS, params) saying what to do; screens translate it, ``str()`` is its English."""
+
+    CODE = "store-error"
+
+    def __init__(self, code: str | None = None, **params):
+        super().__init__(Reason("store", code or self.CODE, {name: str(value) if isinstance(value, Path) else value
+                                                             for name, value in params.items()}))
 
 
 class WrongPassphrase(StoreError):
     """The passphrase does not open this store; nothing was written."""
 
-    def __init__(self, message: str = "Wrong passphrase: this store did not open. Check the passphrase "
-                                      "(it is case-sensitive) and try again. Nothing was changed."):
-        super().__init__(message)
+    CODE = "store-wrong-passphrase"
 
 
 class StoreMissing(StoreError):
@@ -36,9 +45,7 @@ class HeaderDamaged(StoreError):
 class BackupDamaged(StoreError):
     """A backup file that is damaged, or was not written by RentDesk (issue 23): never a crash."""
 
-    def __init__(self, message: str = "This backup is damaged: RentDesk cannot read it. Choose another backup "
-                                      "file; nothing was restored."):
-        super().__init__(message)
+    CODE = "backup-damaged"
 
 
 class StoreExists(StoreError):
@@ -64,11 +71,7 @@ def is_initialised(home: str | os.PathLike) -> bool:
 
 def check_new_passphrase(passphrase: str) -> None:
     if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE:
-        raise WeakPassphrase(
-            f"The passphrase must have at least {MIN_PASSPHRASE} characters: it protects customer data "
-            "on a laptop that may be lost. Choose a longer one.")
-
-
+        raise WeakPassphrase("store-weak-passphrase", min=MIN_PASSPHRASE)
 
 
 def trusted_keyring(*, demo: bool = False, keys_dir=None):

@@ -34,8 +34,7 @@ class UntrustedAnswer(SignatureError):
     """An answer signed with a key this app does not trust; its reason says which key file is missing."""
 
     def __init__(self, reason: Reason):
-        self.reason = reason
-        super().__init__(reason.message)
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
@@ -220,9 +219,8 @@ def _refused_answer(exc: SignatureError, answer, keyring) -> Reason:
         return exc.reason
     if answer is not None and (untrusted := untrusted_key_reason(answer, keyring)) is not None:
         return untrusted
-    if exc.reason is not None:  # the verifier's reason, flat beside "cause" (its code): French throughout
-        return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
-    return Reason("sync", "sync-answer-refused", {"detail": str(exc)})
+    # the verifier's reason, flat beside "cause" (its code): French throughout
+    return Reason("sync", "sync-answer-refused-cause", {**exc.reason.params, "cause": exc.reason.code})
 
 
 #: The sync's steps in the order they come, as codes (a screen words them): progress(step, **params).

@@ -16,14 +16,14 @@ import functools
 from markupsafe import Markup
 
 from rental import validation
-from rental.errors import FieldError, SignatureError
+from rental.errors import RuleViolation, SignatureError
 from rental.reasons import N_
 from rental.signing import Keyring
 from rental.terms import acceptance_problem
 
 from . import replica
 from .models import TermsReplica
-from .errors import Problem, Refused, SyncError, stored
+from .errors import SyncError, stored
 
 LANGUAGES = ("en", "fr")
 MAX_SIGNATORY = 200
@@ -97,7 +97,7 @@ def pull(uow_factory, clock, transport) -> bool:
 
 def acceptance(held_here: replica.Replica, terms_version: str | None, accepted_by: str | None, accepted: bool) -> dict:
     """create_account's terms fields (R26), checked offline against the terms held, as the server checks them
-    (rental.terms); Refused says what is missing, next to the signatory's field.
+    (rental.terms); RuleViolation says what is missing, next to the signatory's field.
 
     With no terms on this laptop nothing is asked (the server refuses at sync if it holds some).
     """
@@ -108,11 +108,11 @@ def acceptance(held_here: replica.Replica, terms_version: str | None, accepted_b
     name = (accepted_by or "").strip() if accepted else ""  # an unticked box is no acceptance, whatever is typed
     problem = acceptance_problem(held.version, terms_version, name or None)
     if problem is not None:
-        raise Refused([Problem.of(problem, "accepted_by")])
+        raise RuleViolation(problem.about("accepted_by"))
     try:
         name = validation.text(name, SIGNATORY, MAX_SIGNATORY)
-    except FieldError as exc:
-        raise Refused([Problem.of(exc.reason, "accepted_by")]) from None
+    except RuleViolation as exc:
+        raise RuleViolation(exc.reason.about("accepted_by")) from None
     return {"terms_version": held.version, "accepted_by": name}
 
 

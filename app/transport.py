@@ -193,7 +193,7 @@ def check_connection(url: str, token: str, keyring, *,
             envelope = api.whoami()
         except ServerError as exc:
             if exc.status == 401:
-                ended = exc.code if exc.code in ("token-revoked", "token-expired") else "token-unknown"
+                ended = exc.error if exc.error in ("token-revoked", "token-expired") else "token-unknown"
                 return ConnectionCheck(False, code=ended, field="token")
             return ConnectionCheck(False, code="server-error", field="server_url", detail=exc.server_message)
         except SyncError:

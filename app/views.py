@@ -10,12 +10,12 @@ from rental.ops import KINDS
 from rental.reasons import Reason
 
 from .clock import ClockNotice
-from .errors import Problem
 
 
 @dataclass(frozen=True)
 class Figures:
-    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows."""
+    """What the credit buys for a configuration, as of ``at`` (R16): the numbers the UI shows; the projection
+    computes the core ones (app.projection.figures), the use cases add what the policy and the list say of them."""
 
     at: int
     balance_ticks: int
@@ -28,7 +28,7 @@ class Figures:
     resume_needs_milli: int | None = None  # suspended: the least load that restarts it at the current list (R18)
     retained_until: int | None = None  # nothing runs: when the credit kept expires (R19)
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
-    resume_days: int = 1  # a stopped account restarts once its credit pays this many days (R18, the server's)
+    resume_days: int = 1  # a suspended account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
 
     @property
@@ -195,7 +195,7 @@ class LicensePreview:
     """What a desired configuration of one PBX would do (R14, R16), computed offline with rental.rules."""
 
     ok: bool
-    problems: tuple[Problem, ...]  # each with its ref when it concerns one item
+    problems: tuple[Reason, ...]  # each with its ref when it concerns one item
     warnings: tuple[Reason, ...]  # R6 reduce-then-restore, R18 still suspended
     current: Figures
     after: Figures  # balance, new monthly consumption, new runtime and end date

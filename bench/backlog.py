@@ -32,7 +32,7 @@ def queue_offline_day(store, clock, keys: list[str], accounts: int, pbxs: int) -
     for n in range(accounts):
         account = services.create_account(store.unit_of_work(), clock, f"Offline customer {n}",
                                           f"offline{n}@example.com")
-        services.redeem_key(store.unit_of_work(), clock, account.account_id, next(key_iter))
+        services.load_key(store.unit_of_work(), clock, account.account_id, next(key_iter))
         queued += 2
         for p in range(pbxs):
             pbx = services.register_pbx(store.unit_of_work(), clock, account.account_id, name=f"PBX {p}",

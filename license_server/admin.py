@@ -193,7 +193,7 @@ def publish_prices(ctx: ServerContext, data: dict[str, Any] | str | Path) -> Pri
         try:
             data = json.loads(Path(data).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise PriceListError(f"cannot read the price list {data}: {exc}") from None
+            raise PriceListError("pricelist-unreadable", path=str(data), detail=str(exc)) from None
     now = ctx.now()
     if isinstance(data, dict):
         data = {key: value for key, value in data.items() if key != "published_at"}
@@ -203,8 +203,7 @@ def publish_prices(ctx: ServerContext, data: dict[str, Any] | str | Path) -> Pri
             connection.execute(insert(models.pricelists).values(
                 version=pricelist.version, published_at=now, body=json.dumps(pricelist.to_dict())))
     except IntegrityError:
-        raise PriceListError(f"price list version {pricelist.version!r} was published before: "
-                             "give the new list a new version") from None
+        raise PriceListError("pricelist-published-before", version=pricelist.version) from None
     ctx.forget_prices()
     return pricelist
 

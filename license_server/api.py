@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from rental import billing, reload
+from rental.errors import RuleViolation
 from rental.reasons import Reason
 from rental.signing import token_binding
 from rental.validation import is_ascii_digits
@@ -18,7 +19,7 @@ from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso
 from .context import ServerContext
 from .db import reading
 from .envelopes import account_payload
-from .ops import apply_ops
+from .batch import apply_ops
 from .opschema import is_uuid
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -28,21 +29,19 @@ LEDGER_PAGE = 100
 LEDGER_MAX_PAGE = 1000
 
 
-class ApiError(Exception):
+class ApiError(RuleViolation):
     """An answer other than 200 with its HTTP status: {"error": its class, "code" and "params": the reason as data
     (rental.reasons.API_ERRORS, clients word it from the code), "message": its English wording}."""
 
     def __init__(self, status: int, error: str, reason: str, *, retry_after: int | None = None, **params: Any):
-        self.reason = Reason.of(reason, **params)
-        super().__init__(self.reason.message)
-        self.status, self.code, self.message = status, error, self.reason.message
-        self.retry_after = retry_after
+        super().__init__(Reason.of(reason, **params))
+        self.status, self.error, self.retry_after = status, error, retry_after
 
 
-def error_response(status: int, code: str, message: str, retry_after: int | None = None, reason: Reason | None = None):
-    document = {"error": code, "message": message}
-    if reason is not None:
-        document.update(code=reason.code, params=dict(reason.params))
+def error_response(status: int, error: str, reason: Reason, retry_after: int | None = None):
+    """The error document of DESIGN §5, {"error": error, "message": the reason's English wording}, extended with
+    the reason as data ({"code", "params"}) that clients translate."""
+    document = {"error": error, "message": reason.message, "code": reason.code, "params": dict(reason.params)}
     response = jsonify(document)
     response.status_code = status
     if status == 401:

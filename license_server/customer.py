@@ -2,7 +2,7 @@
 
 `GET /customer/<token>` shows the account in its language, as of the server's now, computed by
 `rental` like every answer; the customer may load an activation key (R11) and end the rent of a
-PBX (R19), each applied as an op through the server's op path (license_server.ops, decided by
+PBX (R19), each applied as an op through the server's op path (license_server.batch, decided by
 rental.ops) with the customer as its actor, so the history records it `by: "customer"`.
 A wrong or renewed token is a plain 404 that names nothing; wrong tokens are throttled per address
 (429); every form carries a CSRF token (400 without); nothing is loaded from anywhere else.
@@ -450,9 +450,9 @@ def write_csv(rows: list[list[str]], delimiter: str) -> str:
 
 
 def apply_as_customer(ctx: ServerContext, record: store.AccountRecord, op: dict[str, Any]) -> dict:
-    """The seam to the server's op path: the op is applied like a technician's (license_server.ops, decided by
+    """The seam to the server's op path: the op is applied like a technician's (license_server.batch, decided by
     rental.ops), with the account's customer as its actor; returns the op-result payload."""
-    from .ops import apply_ops
+    from .batch import apply_ops
 
     batch = apply_ops(ctx, Caller.customer(record.row["partner"]), [op], ctx.now())
     return ctx.keyring.verify_envelope(batch.outcomes[0].result, "op-result")

@@ -16,7 +16,9 @@ from .db import Sql
 
 _EXISTS = Sql("SELECT 1 FROM customer_mails WHERE account_id = :account_id AND kind = :kind AND about = :about")
 
-STOPPED, RESUMED = decider.STOPPED, decider.RESUMED
+#: The mails' kinds as customer_mails stores them: the suspension mail (R18, event rental.ops.SUSPENDED_EVENT) is
+#: stored as "stopped" since its first version (its words to the customer: the telephone system has stopped).
+STOPPED, RESUMED = "stopped", "resumed"
 RELOADED, LAST_KEY = "reloaded", "last-key"  # R24: an automatic reload; the last held key was used
 
 INSERT_WAITING = Sql("INSERT INTO customer_mails (account_id, kind, about, created_at) "

@@ -6,19 +6,11 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from rental import ops as _declared  # noqa: F401  (declares the kinds of DESIGN §5)
+from rental.errors import RuleViolation
 from rental.opkinds import COMMON, KINDS, MAX_ITEMS, Field, check_fields
 from rental.reload import THRESHOLDS as RELOAD_DAYS
 from rental.rules import MAX_QTY, MODES, PLATFORMS
 from rental.validation import is_uuid  # noqa: F401  (is_uuid: the server's one UUID check)
-
-
-class BadOp(ValueError):
-    """An op whose fields are missing, of the wrong type or out of range (rule `bad-op`); its reason travels as
-    data (``reason``), its English wording is the message."""
-
-    def __init__(self, message: str, reason=None):
-        super().__init__(message)
-        self.reason = reason
 
 
 class _Fields(Mapping):
@@ -38,12 +30,11 @@ OPS: Mapping[str, tuple[Field, ...]] = _Fields()
 
 
 def validate(op: dict[str, Any]) -> dict[str, Any]:
-    """The op's own fields, checked by its kind's declaration; BadOp names the first wrong field and what it
-    should be."""
+    """The op's own fields, checked by its kind's declaration; a RuleViolation (rule bad-op) names the first wrong
+    field and what it should be."""
     values, problems = check_fields(op["kind"], op)
     if problems:
-        reason = problems[0][1]
-        raise BadOp(reason.message, reason)
+        raise RuleViolation(problems[0][1])
     return values
 
 

@@ -23,7 +23,7 @@ from rental import billing, reload
 from rental import ops as decider
 from rental.money import monthly_milli_of_rate
 
-from . import history, links, mail, models, notices, ops, reminders, store
+from . import batch, history, links, mail, models, notices, reminders, store
 from .context import ServerContext
 from .db import is_sqlite, writing
 from .mail import Mailer
@@ -73,7 +73,7 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             record = store.load(connection, account_id, for_update=True)
             if record is None or record.row["deleted"]:
                 continue
-            before = ops.record_state(record)
+            before = batch.record_state(record)
             found = ctx.current_prices(connection)
             prices = found.history if found else None  # R24: each reload re-rates at the list in force at its second
             decision = decider.reload_until(before, now, ctx.policy, prices)
@@ -83,7 +83,7 @@ def reload_due(ctx: ServerContext, now: int) -> int:
             # the customer's mails (R18) follow the same events
             noted = decider.with_stops(before, replace(decision, events=decider.reload_events(decision.reloads)),
                                        ctx.policy, prices)
-            ops.save_deposits(connection, record, before, decision)
+            batch.save_deposits(connection, record, before, decision)
             store.save(connection, record, ctx.settings, state=decision.state.billing, entries=decision.entries,
                        mails=notices.from_events(record.id, noted.events, decision.state.billing.as_of), prices=prices)
             history.INSERT_EVENT.run(connection, history.rows(record.id, noted.events, now))

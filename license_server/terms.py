@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.terms import acceptance_problem
 
 from . import models
@@ -114,7 +114,7 @@ def check_acceptance(ctx, connection: Connection, fields: dict[str, Any]) -> Non
     problem = acceptance_problem(current.version if current else None, fields.get("terms_version"),
                                  fields.get("accepted_by"))
     if problem is not None:
-        raise Refusal([problem])
+        raise RuleViolation(problem)
 
 
 def accepted_columns(fields: dict[str, Any], now: int) -> dict[str, Any]:

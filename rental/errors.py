@@ -1,19 +1,52 @@
-"""Errors the core raises; a RuleViolation is one the user can act on."""
+"""Errors the core raises: one exception, RuleViolation, carrying every problem as data (rental.reasons.Reason).
+
+Django's ``ValidationError(message, code, params)`` is the model: one type that holds one problem or several,
+each a stable code with its values; screens translate from the code, ``message`` is the English wording.
+The few subclasses exist only so callers can tell a kind of refusal apart with ``except`` (a signature that
+must not be believed, an amount mistyped, a price list malformed); they add no fields.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from .reasons import Reason
 
 
 class RentalError(Exception):
     """Base of every error raised by the core."""
 
 
-class HasReason:
-    """An error that carries a reason (rule, code, params): screens translate from its code, ``message`` is its
-    English wording."""
+class RuleViolation(RentalError):
+    """Something refused, with every problem at once: ``problems`` (Reasons, the first names the refusal),
+    ``status`` (``rejected``: a rule said no; ``conflict``: the PBX changed meanwhile) and ``warnings`` (what
+    came along, e.g. R6's)."""
 
-    reason: Any
+    def __init__(self, problems: "Reason | Iterable[Reason]", *, status: str = "rejected",
+                 warnings: Iterable["Reason"] = ()):
+        from .reasons import Reason
+
+        self.problems: tuple[Reason, ...] = (problems,) if isinstance(problems, Reason) else tuple(problems)
+        if not self.problems:
+            raise ValueError("a RuleViolation names at least one problem")
+        self.status = status
+        self.warnings = tuple(warnings)
+        super().__init__(" ".join(each.message for each in self.problems))  # str(): the English wording
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> "RuleViolation":
+        """The violation for code, with its catalog rule (one problem)."""
+        from .reasons import Reason
+
+        violation = cls.__new__(cls)
+        RuleViolation.__init__(violation, Reason.of(code, **params))
+        return violation
+
+    @property
+    def reason(self) -> "Reason":
+        """The first problem: it names the refusal (an op-result's rule and code)."""
+        return self.problems[0]
 
     @property
     def rule(self) -> str:
@@ -31,95 +64,41 @@ class HasReason:
     def message(self) -> str:
         return self.reason.message
 
-
-class RuleViolation(HasReason, RentalError):
-    """A rule of SPEC.md refuses an action: (rule, code, params), rendered from the reasons catalog.
-
-    ``message`` is the English wording; screens translate from ``code`` and ``params``.
-    """
-
-    def __init__(self, rule: str | None, code: str, params: Mapping[str, Any] | None = None):
-        from .reasons import Reason, rule_of
-
-        self.reason = Reason(rule or rule_of(code), code, dict(params or {}))
-        super().__init__(f"{self.reason.rule}: {self.reason.message}")
-
-    @classmethod
-    def of(cls, code: str, **params: Any) -> "RuleViolation":
-        """The violation for code, with its catalog rule."""
-        return cls(None, code, params)
-
     @property
     def ref(self) -> str | None:
         """The price-list item concerned, when there is one (for per-line display)."""
-        ref = self.reason.params.get("ref")
-        return ref if isinstance(ref, str) else None
+        return self.reason.ref
 
     def __repr__(self) -> str:
-        return f"RuleViolation(rule={self.rule!r}, code={self.code!r}, params={dict(self.params)!r})"
+        return f"{type(self).__name__}({list(self.problems)!r}, status={self.status!r})"
 
 
-class Refusal(RentalError):
-    """An op that is not applied, with every problem at once; the first names the op-result's rule and code.
+class _OneCode(RuleViolation):
+    """A violation made from one code of a fixed rule: ``Subclass(code, **params)``."""
 
-    ``status`` is ``rejected`` (a rule said no) or ``conflict`` (the PBX changed meanwhile).
-    """
-
-    def __init__(self, problems, status: str = "rejected"):
-        self.problems = tuple(problems)
-        self.status = status
-        super().__init__(" ".join(p.message for p in self.problems))
-
-    @property
-    def first(self):
-        return self.problems[0]
-
-
-class AmountError(HasReason, RentalError, ValueError):
-    """An amount of iSC that cannot be read or is out of range: a reason (bad-op, code, params) screens translate."""
+    RULE = "bad-op"
 
     def __init__(self, code: str, **params: Any):
         from .reasons import Reason
 
-        self.reason = Reason("bad-op", code, params)
-        super().__init__(self.reason.message)
+        super().__init__(Reason(self.RULE, code, params))
 
 
-class PriceListError(HasReason, RentalError, ValueError):
-    """A price list that is not well formed: a reason (bad-op, code, params) whose message names the bad item."""
-
-    def __init__(self, code: str, **params: Any):
-        from .reasons import Reason
-
-        self.reason = Reason("bad-op", code, params)
-        super().__init__(self.reason.message)
+class AmountError(_OneCode, ValueError):
+    """An amount of iSC that cannot be read or is out of range (rule bad-op)."""
 
 
-class SignatureError(RentalError, ValueError):
-    """A signed document (envelope or activation key) that must not be believed.
-
-    The verifier's own refusals carry a ``reason`` (rule ``signature``, code, params; ``str()`` is its English
-    wording), made with ``SignatureError.of``; checks that still word theirs leave it None.
-    """
-
-    reason: Any = None
-
-    def __init__(self, message: str, reason: Any = None):
-        if reason is not None:
-            self.reason = reason
-        super().__init__(message)
-
-    @classmethod
-    def of(cls, code: str, **params: Any) -> SignatureError:
-        """The refusal for code, with its catalog rule and its English wording as the message."""
-        from .reasons import Reason
-
-        reason = Reason.of(code, **params)
-        return cls(reason.message, reason)
+class PriceListError(_OneCode, ValueError):
+    """A price list that is not well formed (rule bad-op); its params name the bad item."""
 
 
-class KeyRefused(HasReason, SignatureError):
-    """An activation key that cannot be used: a reason (key-invalid, code, params) screens translate.
+class SignatureError(RuleViolation, ValueError):
+    """A signed document (envelope or activation key) that must not be believed (rule ``signature``, made with
+    ``SignatureError.of``)."""
+
+
+class KeyRefused(SignatureError):
+    """An activation key that cannot be used (rule key-invalid, or the code's catalog rule).
 
     KeyFormatError is the mistyped or truncated kind; a well-formed forgery or a key of an untrusted
     signer is a KeyRefused only (its form is fine, its signature is not)."""
@@ -128,26 +107,11 @@ class KeyRefused(HasReason, SignatureError):
         from .reasons import CATALOG, Reason
 
         if code not in CATALOG:  # no caller passes words any more; should one, its words are not lost
-            self.reason = Reason("key-invalid", "bad-field", {"detail": code})
+            reason = Reason("key-invalid", "bad-field", {"detail": code})
         else:
-            self.reason = Reason(CATALOG[code][0], code, params)
-        super().__init__(self.reason.message)
+            reason = Reason(CATALOG[code][0], code, params)
+        super().__init__(reason)
 
 
 class KeyFormatError(KeyRefused):
     """An activation key that is not well formed (mistyped, truncated, wrong prefix)."""
-
-
-class FieldError(HasReason, RentalError, ValueError):
-    """A field that is missing, of the wrong type or out of range: a reason (bad-op, code, params) whose
-    ``field`` param names it (the app: a form field's label key; the server: "create_account.name").
-
-    The app shows it next to the field; the server answers a `bad-op` rejection.
-    """
-
-    def __init__(self, label: str, code: str, params: Mapping[str, Any] | None = None):
-        from .reasons import Reason
-
-        self.label = label
-        self.reason = Reason("bad-op", code, dict(params or {}))
-        super().__init__(self.reason.message)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from . import validation
-from .errors import FieldError
+from .errors import RuleViolation
 from .reasons import Reason
 from .reload import THRESHOLDS as RELOAD_DAYS
 from .rules import MAX_QTY
@@ -190,7 +190,7 @@ def check_fields(kind: str, op: Mapping[str, Any], label: Callable[[str, Field],
             continue
         try:
             values[each.name] = check_value(each, op[each.name], label(kind, each))
-        except FieldError as exc:
+        except RuleViolation as exc:
             problems.append((each.name, exc.reason))
     return values, problems[: None if every else 1]
 
@@ -207,12 +207,12 @@ _SHARED = {
 }
 
 
-def _refuse(label: str, code: str, **params: Any) -> FieldError:
-    return FieldError(label, code, params)
+def _refuse(label: str, code: str, **params: Any) -> RuleViolation:
+    return RuleViolation(Reason("bad-op", code, params))
 
 
 def check_value(spec: Field, value: Any, where: str) -> Any:
-    """One field's value checked and cleaned, or FieldError naming ``where`` and what to write instead."""
+    """One field's value checked and cleaned, or RuleViolation naming ``where`` and what to write instead."""
     if spec.kind == "reload_days":
         if isinstance(value, bool) or value not in RELOAD_DAYS:
             raise _refuse(where, "reload-days-invalid", days=str(value)[:20])  # the decider's own refusal (R24)

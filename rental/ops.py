@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from . import billing, opkinds, reload, rules
 from .billing import Account, Entry, Line
-from .errors import Refusal, RuleViolation
+from .errors import RuleViolation
 from .money import SECONDS_PER_DAY, SECONDS_PER_MONTH, TICKS_PER_MILLI, ticks_to_milli_floor
 from .opkinds import Field, Names, OpKind, declare
 from .pricing import PriceHistory, PriceList
@@ -158,7 +158,7 @@ class Decision:
 
 
 def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Context) -> Decision:
-    """Apply op kind to state as the license server does; raises Refusal with every problem."""
+    """Apply op kind to state as the license server does; raises RuleViolation with every problem."""
     if KINDS[kind].opens_account:
         return KINDS[kind].decide(state, fields, ctx)
     if state is None:
@@ -218,8 +218,7 @@ def with_stops(state: State, decision: Decision, policy: Policy, prices: PriceHi
                           decision.state.billing.as_of, prices).account.depletes_at
     stops, resumes = [], []
     for kind, at in stops_and_resumes(state.billing.suspended, ends, decision.state.billing):
-        (stops if kind == STOPPED else resumes).append(Event(SUSPENDED_EVENT if kind == STOPPED else RESUMED_EVENT,
-                                                             {}, at))
+        (stops if kind == SUSPENDED_EVENT else resumes).append(Event(kind, {}, at))
     if not stops and not resumes:
         return decision
     return replace(decision, events=tuple(stops) + decision.events + tuple(resumes))
@@ -245,26 +244,28 @@ def _reload_at_once(state: State, at: int, policy: Policy, prices: PriceHistory 
     return replace(done, entries=settled.entries + done.entries)
 
 
-STOPPED, RESUMED = "stopped", "resumed"
+#: The history's words for a suspension (R18: the credit ran out, the installations stop) and its end: one word
+#: each, as the account's status says it (``suspended``).
 SUSPENDED_EVENT, RESUMED_EVENT = "suspended", "resumed"
 
 
 def stops_and_resumes(was_suspended: bool, ends: int | None, after: Account) -> list[tuple[str, int]]:
     """The stop and resume (R18) a change from a running state (suspended or not, ending at `ends`) to `after`
-    makes, each with its second: the customer mails (R20) and the history (R25) both come from here."""
+    makes, each with its second and its event kind (SUSPENDED_EVENT, RESUMED_EVENT): the customer mails (R20)
+    and the history (R25) both come from here."""
     if after.deleted:
         return []  # a deleted account neither stops nor resumes any more
     found: list[tuple[str, int]] = []
     if not was_suspended:
         ran_out = ends is not None and ends <= after.as_of  # settled past its end: it stopped at that second
         if after.suspended:
-            found.append((STOPPED, ends if ran_out else after.as_of))
+            found.append((SUSPENDED_EVENT, ends if ran_out else after.as_of))
         elif ran_out:
-            found.append((STOPPED, ends))
+            found.append((SUSPENDED_EVENT, ends))
             if after.status == billing.ACTIVE:
-                found.append((RESUMED, after.as_of))
+                found.append((RESUMED_EVENT, after.as_of))
     elif not after.suspended and after.status == billing.ACTIVE:
-        found.append((RESUMED, after.as_of))
+        found.append((RESUMED_EVENT, after.as_of))
     return found
 
 
@@ -396,7 +397,7 @@ def set_licenses(state: State, fields: Mapping[str, Any], ctx: Context) -> Decis
         else:
             problems.append(problem)
     if problems:
-        raise Refusal([violation.reason for violation in problems])
+        raise RuleViolation([violation.reason for violation in problems])
     pbxs = {**state.pbxs, pbx.pbx_id: replace(pbx, revision=pbx.revision + 1)}
     changed = licenses_changed(pbx, current, wanted)
     return _connected(state, others + new_lines, ctx, settled.entries, billing=account, pbxs=pbxs, rated=True,
@@ -422,7 +423,7 @@ def remove_pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Decisio
     return replace(decision, reductions=made, events=removed)
 
 
-def redeem_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
+def load_key(state: State, fields: Mapping[str, Any], ctx: Context) -> Decision:
     """Load an activation key (R11, R17): a connection event; a suspended account resumes when R18 allows,
     else the warning still-suspended says how much more would."""
     key = ctx.key
@@ -579,8 +580,8 @@ def _pbx(state: State, fields: Mapping[str, Any], ctx: Context) -> Pbx:
         raise _refused("pbx-unknown", pbx_id=fields["pbx_id"])
     base = fields.get("base_revision")
     if base is not None and base != pbx.revision:
-        raise Refusal([Reason.of("revision-conflict", pbx_id=pbx.pbx_id, revision=pbx.revision,
-                                 base_revision=base)], CONFLICT)
+        raise RuleViolation(Reason.of("revision-conflict", pbx_id=pbx.pbx_id, revision=pbx.revision,
+                                      base_revision=base), status=CONFLICT)
     return pbx
 
 
@@ -591,10 +592,7 @@ def _pricelist(ctx: Context) -> PriceList:
 
 
 def _check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> None:
-    try:
-        rules.check_pbx(mode, platform, firmware, cloud_contract)
-    except RuleViolation as violation:
-        raise Refusal([violation.reason]) from None
+    rules.check_pbx(mode, platform, firmware, cloud_contract)
 
 
 def _first_problem(*checks: Callable[[], Any]) -> RuleViolation | None:
@@ -614,8 +612,8 @@ def _rate(lines: Iterable[Line]) -> int:
     return sum(line.rate for line in lines)
 
 
-def _refused(code: str, **params: Any) -> Refusal:
-    return Refusal([Reason.of(code, **params)])
+def _refused(code: str, **params: Any) -> RuleViolation:
+    return RuleViolation.of(code, **params)
 
 
 # --------------------------------------------------------------------------- the op kinds, each declared once
@@ -706,7 +704,7 @@ declare(OpKind(
     describe=lambda body, names: Reason("", "op-remove-pbx", {"pbx": names.pbx(str(body.get("pbx_id", "")))})))
 declare(OpKind(
     "redeem_key", (Field("key", "key", max_len=300, description=_KEY_FIELD),),
-    redeem_key, carries_key=True, connection=True, describe=_describe_key("redeem_key")))
+    load_key, carries_key=True, connection=True, describe=_describe_key("redeem_key")))
 declare(OpKind(
     "deposit_key",
     (Field("key", "key", max_len=300, description=_KEY_FIELD + ", held for this account until automatic reload "

@@ -10,6 +10,7 @@ a list is joined with commas, anything else as it is.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -56,6 +57,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "item-price": ("bad-op", N_("Item #{index} ({ref}): 'monthly_milli' must be a whole number of milli-iSC ≥ 0.")),
     "item-rentable": ("bad-op", N_("Item #{index} ({ref}): 'rentable' must be true or false.")),
     "item-note": ("bad-op", N_("Item #{index} ({ref}): 'note' must be text.")),
+    "pricelist-unreadable": ("bad-op", N_("Cannot read the price list {path}: {detail}")),
+    "pricelist-published-before": ("bad-op", N_("Price list version {version} was published before: give the new "
+                                                "list a new version.")),
     "pricelist-refused": ("sync", N_("Price list refused: {detail}")),
     "pricelist-older": ("sync", N_("Price list {version} refused: it is older than {held}, held here.")),
     "terms-older": ("sync", N_("Rental terms {version} refused: they are older than {held}, held here.")),
@@ -209,7 +213,7 @@ CATALOG: dict[str, tuple[str, str]] = {
 # other programs' words, as codes: what the server's op schema, the signature checks and the server-address
 # check used to say in English sentences (a ``detail``), now a code with its values like every other reason
 CATALOG.update({
-    # an op's own shape (license_server.ops, license_server.opschema)
+    # an op's own shape (license_server.batch, license_server.opschema)
     "op-not-object": ("bad-op", N_("An op is an object with op_id, kind and account_id, not {got}.")),
     "op-id-not-uuid": ("bad-op", N_("op_id must be a UUID made by the client (the idempotency key).")),
     "kind-unknown": ("bad-op", N_("kind '{kind}' is unknown: one of {kinds}.")),
@@ -341,6 +345,19 @@ API_ERRORS: dict[str, str] = {
     "api-not-json": N_("The body is not JSON: {detail}."),
     "api-number-too-long": N_("The body holds a number with too many digits (or a value JSON does not have): every "
                               "number in the API fits in 19 digits."),
+    # HTTP's own refusals (license_server.errors), before or around the API's views
+    "api-bad-request": N_("The request could not be read: check its JSON body and its headers against "
+                          "/api/v1/openapi.json."),
+    "api-no-such-path": N_("No such path: see /api/v1/openapi.json for the API."),
+    "api-method-not-allowed": N_("This method is not allowed on this path: use {allowed}."),
+    "api-request-too-large": N_("The request body is too large: send fewer ops per /sync request."),
+    "api-http-error": N_("The request was refused (HTTP {status}): see /api/v1/openapi.json for the API."),
+    "api-internal": N_("The server failed on this request; nothing was changed by the failing op."),
+    "api-not-http": N_("The request is not valid HTTP/1.1: check the request line and the headers."),
+    "api-uri-too-long": N_("The request line is too long: the API's paths and queries are short (see "
+                           "/api/v1/openapi.json)."),
+    "api-headers-too-large": N_("The request headers are too many or too long: send only the usual headers and "
+                                "'Authorization: Bearer <token>'."),
 }
 CATALOG.update({code: ("api", template) for code, template in API_ERRORS.items()})
 
@@ -375,6 +392,39 @@ SYNC_NOTICES: dict[str, str] = {
     "sync-insecure-url": N_("{detail}"),
 }
 CATALOG.update({code: ("sync", template) for code, template in SYNC_NOTICES.items()})
+
+#: What the app's encrypted store and its backups refuse (app.store, app.backup; rule "store"): what to do next.
+STORE_ERRORS: dict[str, str] = {
+    "store-error": N_("The store could not be used: nothing was changed."),
+    "store-wrong-passphrase": N_("Wrong passphrase: this store did not open. Check the passphrase (it is "
+                                 "case-sensitive) and try again. Nothing was changed."),
+    "store-wrong-old-passphrase": N_("The current passphrase is wrong: the passphrase was not changed."),
+    "store-weak-passphrase": N_("The passphrase must have at least {min} characters: it protects customer data on a "
+                                "laptop that may be lost. Choose a longer one."),
+    "store-no-header": N_("No store header at {path}: run the first-time setup."),
+    "store-header-damaged": N_("The store header {path} is damaged: restore it from a backup."),
+    "store-missing": N_("No store in {home}: run the first-time setup, or import a backup."),
+    "store-exists": N_("A store already exists in {home}: unlock it instead (it is never overwritten)."),
+    "store-disk-full": N_("The disk holding {home} is full: this change was not saved. Free some space on it (or "
+                          "move the data folder with RENTDESK_HOME) and try again; what was saved before is intact."),
+    "store-read-only": N_("The data folder {home} is read-only: RentDesk cannot save anything there. Make it "
+                          "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was "
+                          "changed."),
+    "store-read-only-open": N_("The data folder {home} is read-only: RentDesk cannot open its store there. Make it "
+                               "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was "
+                               "changed."),
+    "backup-store-exists": N_("A store already exists in {home}: restore into a new, empty data folder."),
+    "backup-unreadable": N_("{path} cannot be read: check the path (a {suffix} file)."),
+    "backup-not-rentdesk": N_("{path} is not a RentDesk backup, or it is damaged: choose a {suffix} file. Nothing "
+                              "was restored."),
+    "backup-damaged": N_("This backup is damaged: RentDesk cannot read it. Choose another backup file; nothing was "
+                         "restored."),
+    "backup-too-large": N_("This backup is damaged: its store would unpack to {size} bytes, more than RentDesk ever "
+                           "writes ({max}). Nothing was restored."),
+    "backup-wrong-passphrase": N_("Wrong passphrase for this backup: it is the passphrase the store had when the "
+                                  "backup was made. Nothing was restored."),
+}
+CATALOG.update({code: ("store", template) for code, template in STORE_ERRORS.items()})
 
 #: One line per queued op, as screens list them (a notice, not a refusal: rule "").
 DESCRIPTIONS: dict[str, str] = {
@@ -440,6 +490,19 @@ class Reason:
     rule: str
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: the form field it concerns, when one is (the app shows the reason next to it); not part of the data an
+    #: op-result carries, nor of equality
+    field: str | None = dataclasses.field(default=None, compare=False)
+
+    def about(self, name: str | None) -> "Reason":
+        """The same reason, concerning the form field name."""
+        return dataclasses.replace(self, field=name)
+
+    @property
+    def ref(self) -> str | None:
+        """The price-list item concerned, when there is one (for per-line display)."""
+        ref = self.params.get("ref")
+        return ref if isinstance(ref, str) else None
 
     @property
     def message(self) -> str:

@@ -1,8 +1,8 @@
 """Field checks shared by the app's offline checks and the license server's op schema (rule `bad-op`, DESIGN §5).
 
 Each takes the value and a label naming the field in the message (the app: "The customer name";
-the server: "create_account.name"), returns the cleaned value, or raises FieldError saying what
-to write instead. Pure: no I/O, no clock.
+the server: "create_account.name"), returns the cleaned value, or raises RuleViolation (one problem, rule
+bad-op) saying what to write instead. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import FieldError
+from .errors import RuleViolation
+from .reasons import Reason
 
 MAX_TEXT = 200  # names
 MAX_EMAIL = 254  # RFC 5321's longest path
@@ -51,8 +52,8 @@ def shown(value: str, limit: int = 40) -> str:
     return text if len(value) <= limit else text + "…"
 
 
-def _refuse(label: str, code: str, **params: Any) -> FieldError:
-    return FieldError(label, code, {"field": label, **params})
+def _refuse(label: str, code: str, **params: Any) -> RuleViolation:
+    return RuleViolation(Reason("bad-op", code, {"field": label, **params}))
 
 
 def is_utf8(value: str) -> bool:

@@ -16,7 +16,7 @@ _loaded = False
 def _face() -> dict:
     """Every name of the face (errors, view models, use cases), imported."""
     from ..clock import ClockNotice  # noqa: F401
-    from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, Problem, Refused  # noqa: F401
+    from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, RuleViolation, on_form  # noqa: F401
     from ..store import Store, StoreError, StoreExists, StoreMissing, UnitOfWork, WeakPassphrase, WrongPassphrase  # noqa: F401
     from ..views import (  # noqa: F401  (every view model is part of this face)
         Figures,
@@ -84,7 +84,7 @@ def _face() -> dict:
         preview_licenses,
         set_licenses,
         remove_pbx,
-        redeem_key,
+        load_key,
         deposit_key,
         KeyPreview,
         preview_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from rental import billing, reload
 from rental import ops as decider
@@ -102,21 +103,14 @@ def _figures(
     if plan is not None and plan.days and plan.deposits:  # the state the figures show: reloads made (R24)
         projected = reload.forward(account, plan.deposits, plan.days, plan.policy, max(now, account.as_of),
                                    plan.prices)[1].account
-    return Figures(
-        f.at,
-        f.balance_ticks,
-        f.rate_ticks_per_s,
-        f.monthly_milli,
-        f.remaining_seconds,
-        f.ends_at,
-        f.status,
+    return replace(  # the core's figures, with what the policy and the list say of them
+        f,
         daily_milli=decider.daily_milli(f.monthly_milli),
         resume_needs_milli=decider.resume_needs(projected, book.pricelist if book else None, policy),
         # a balance shown as 0.000 is not "kept until": the remainder under 0.001 iSC goes unsaid (issue 22)
         retained_until=decider.retained_until(projected, policy) if f.balance_ticks >= TICKS_PER_MILLI else None,
         warn_s=policy.min_credit_days * 86_400,
         resume_days=policy.resume_min_days,
-        reloads=f.reloads,
     )
 
 
@@ -226,18 +220,23 @@ def _now(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None)
     """The server's time now on this laptop: laptop clock + the offset learned at sync, never before the newest
     verified snapshot (SPEC: times that decide money are the server's). Also notes the laptop time seen, so a
     clock set back is noticed: always when writing (the write commits it), every few minutes when reading."""
+    return _now_and_skew(uow, clock, writing=writing, laptop=laptop)[0]
+
+
+def _now_and_skew(uow, clock: Clock, *, writing: bool = False, laptop: int | None = None
+                  ) -> tuple[int, "clock_mod.Skew | None"]:
+    """_now, and the skew it was worked out with (None for a clock that gives the server's time already)."""
     laptop = clock.now() if laptop is None else laptop
     if getattr(clock, "is_server_time", False):
-        return laptop
-    if writing:
-        clock_mod.note_laptop_time(uow, laptop)
-    elif clock_mod.note_laptop_time(uow, laptop, every_s=clock_mod.NOTE_EVERY_S):
+        return laptop, None
+    written, skew = clock_mod.noted(uow, laptop, every_s=0 if writing else clock_mod.NOTE_EVERY_S)
+    if written and not writing:
         uow.commit_if_possible()  # a read never fails for want of noting the time (read-only folder, busy)
-    return clock_mod.server_now(uow, laptop)
+    return clock_mod.corrected(laptop, skew, clock_mod.replica_floor(uow)), skew
 
 
 def _now_and_notice(uow, clock: Clock) -> tuple[int, "ClockNotice | None"]:
     """The server's time now, and what to tell the technician about the laptop's clock (None: nothing)."""
     laptop = clock.now()
-    now = _now(uow, clock, laptop=laptop)
-    return now, clock_mod.notice(laptop, clock_mod.load_skew(uow))
+    now, skew = _now_and_skew(uow, clock, laptop=laptop)
+    return now, clock_mod.notice(laptop, skew if skew is not None else clock_mod.load_skew(uow))

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 
-from rental.errors import Refusal
 from rental.ops import KINDS
-from rental.reasons import Reason
 
 from .. import projection
 from ..clock import Clock
-from ..errors import NotFound, Problem, Refused
+from ..errors import NotFound, RuleViolation, on_form
 from ..store import (
     UnitOfWork,
 )
@@ -87,7 +85,7 @@ def _waiting(uow: UnitOfWork, op_id: str):
     if op is None:
         raise NotFound("op-not-waiting", op_id=op_id)
     if op.state == "pending":
-        raise Refused([Problem.of(Reason.of("op-still-queued"))])
+        raise RuleViolation.of("op-still-queued")
     return op
 
 
@@ -115,5 +113,5 @@ def _requeue(uow: UnitOfWork, op, body: dict, now: int) -> QueuedOp:
         state = book.pending_state(op.account_id) or book.require_alive(op.account_id)
     try:
         return queue(uow, now, op.account_id, op.kind, fields_again(op, body, state))
-    except Refusal as refusal:
-        raise Refused.of(refusal) from None
+    except RuleViolation as refusal:
+        raise on_form(refusal) from None

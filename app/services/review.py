@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from rental import ops as decider
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.opkinds import PRICELIST_VERSION
 from rental.ops import ACCOUNT_FIELDS, KINDS, PBX_FIELDS
 from rental.reasons import Reason
@@ -59,7 +59,7 @@ def overrides(book: projection.Book, op) -> Overrides:
     try:
         _state, decision = book.decide(op.account_id, op.kind, fields_again(op, body, book.pending_state(
             op.account_id) or state))
-    except Refusal as refusal:
+    except RuleViolation as refusal:  # the core's refusal (Book.decide raises no other)
         return Overrides((), refusal.problems, state.revision, pbx_id, pbx_name, bool(pbx_id) and held is None)
     changes = _differences(before, decision.state, pbx_id, book.pricelist, set(body), items=declared.sets_licenses)
     return Overrides(tuple(changes), (), state.revision, pbx_id, pbx_name)

@@ -10,15 +10,15 @@ from typing import Any, Mapping
 
 from rental import billing
 from rental import reload as reload_mod
-from rental.errors import KeyFormatError, Refusal, SignatureError
-from rental.opkinds import PRICELIST_VERSION
+from rental.errors import KeyFormatError, SignatureError
+from rental.opkinds import PRICELIST_VERSION, with_flag
 from rental.ops import KINDS
 from rental.reasons import Reason
 
 from .. import checks, outbox, projection
 from .. import terms as terms_mod
 from ..clock import Clock
-from ..errors import NeedsConfirmation, Problem, Refused
+from ..errors import NeedsConfirmation, NotFound, RuleViolation, on_form
 from ..store import (
     UnitOfWork,
 )
@@ -31,22 +31,26 @@ from .common import _figures, _lines_view, _now
 
 
 def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping[str, Any], *,
-          book: "projection.Book | None" = None, decided=None) -> QueuedOp:
+          book: "projection.Book | None" = None, decided=None, read=None) -> QueuedOp:
     """The one way a change is queued (inside an open unit of work, committed by the caller): its fields checked
     by its kind's declaration as the server checks them, a key it carries verified offline and refused when
     this laptop knows it used (R11, R24), the core's decision on the account with its queued ops (the call the
     server makes), then the op at the end of the outbox with the PBX revision it was made on. Returns the op
-    with the decision (its warnings, its state: what the screens say next); Refused with every problem.
-    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice."""
+    with the decision (its warnings, its state: what the screens say next); RuleViolation with every problem.
+    ``decided``: the decision the caller took already on this very book (set_licenses' preview), not taken twice;
+    ``read``: the key the caller read and verified already from this very text, not verified twice."""
     declared = KINDS[kind]
     fields = checks.op_fields(kind, fields, partial=True)
-    key = _read_key(uow, fields["key"]) if declared.carries_key else None
+    key = (read if read is not None and read.text == fields["key"] else _read_key(uow, fields["key"])) \
+        if declared.carries_key else None
+    use = _key_use(uow, key.text, key.key_id_hex) if key is not None else None
     if book is None:
-        book = uow.accounts.book(now, None if key is not None else account_id)  # a key: every account's keys
+        # a key: also every account that may hold it or knows it (R11, R24), not the whole book
+        book = uow.accounts.book(now, account_id if key is None else _accounts_knowing(uow, account_id, key, use))
     if not declared.opens_account:
         book.require_alive(account_id)
     if key is not None:
-        _refuse_known_key(uow, book, key)
+        _refuse_known_key(uow, book, key, use)
         _refuse_held_key(book, key.key_id_hex)
     decision = decided or _decide(book, account_id, kind, {**fields, **(_key_fields(key) if key else {})})
     body = dict(fields)
@@ -63,10 +67,11 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
                     key_amount_milli=key.amount_milli if key is not None else None)
 
 
-def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any]) -> QueuedOp:
+def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any], *,
+            read=None) -> QueuedOp:
     """queue() in a unit of work of its own, committed."""
     with uow:
-        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields)
+        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields, read=read)
         uow.commit()
         return queued
 
@@ -94,7 +99,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
     fields = checks.account_fields("update_account", name=name, contact_email=contact_email,
                                    cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
-        raise Refused([Problem.of(Reason.of("nothing-to-change"))])
+        raise RuleViolation.of("nothing-to-change")
     with uow:
         _drop_replaced(uow, replacing, account_id, "update_account")
         queued = queue(uow, _now(uow, clock, writing=True), account_id, "update_account", fields)
@@ -161,14 +166,14 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
     ``replacing``: a refused or conflicting set of licenses of this PBX that this one replaces (edited anew on
     the server's current state, issue 21), dropped in the same transaction.
 
-    Raises Refused with every problem, or NeedsConfirmation when R6 warns and confirm is False.
+    Raises RuleViolation with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
     with uow:
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
-            raise Refused(preview.problems, preview.warnings)
+            raise RuleViolation(preview.problems, warnings=preview.warnings)
         confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
@@ -191,36 +196,32 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> Q
         return queued
 
 
-def redeem_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+def load_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
 
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
-    warnings say, before the sync, when the load will not restart a stopped account (R18, still-suspended).
+    warnings say, before the sync, when the load will not restart a suspended account (R18, still-suspended).
     """
-    return _queued(uow, clock, account_id, "redeem_key", {"key": _key_text(uow, key_text)})
+    key = _read_key(uow, key_text)
+    return _queued(uow, clock, account_id, "redeem_key", {"key": key.text}, read=key)
 
 
 def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
     """Queue an activation key to be held for the account (R24), verified offline like a load: reload redeems it
     when the runtime reaches the threshold; until then it can be withdrawn."""
-    return _queued(uow, clock, account_id, "deposit_key", {"key": _key_text(uow, key_text)})
-
-
-def _key_text(uow: UnitOfWork, key_text: str) -> str:
-    """The key as its kind's field holds it, once read and verified offline (a mistyped or forged key is refused
-    now, naming the key field, before the store is opened)."""
-    return _read_key(uow, key_text).text
+    key = _read_key(uow, key_text)  # a mistyped or forged key is refused now, naming its field, before the store opens
+    return _queued(uow, clock, account_id, "deposit_key", {"key": key.text}, read=key)
 
 
 @dataclass(frozen=True)
 class KeyPreview:
-    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a stopped
+    """What a typed key would do, before it is queued (R11, R18): its amount, whether it restarts a suspended
     account or how much more would, and the figures after it; or why it cannot be used."""
 
     amount_milli: int = 0
-    problems: tuple[Problem, ...] = ()
-    restarts: bool = False  # the account is stopped and this load restarts it (R18)
-    still_needs_milli: int | None = None  # the account stays stopped: this much more would restart it
+    problems: tuple[Reason, ...] = ()
+    restarts: bool = False  # the account is suspended and this load restarts it (R18)
+    still_needs_milli: int | None = None  # the account stays suspended: this much more would restart it
     after: Figures | None = None
 
 
@@ -230,7 +231,7 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
         return KeyPreview()
     try:
         key = _read_key(uow, key_text)
-    except Refused as refused:
+    except RuleViolation as refused:
         return KeyPreview(problems=refused.problems)
     with uow:
         now = _now(uow, clock)
@@ -239,23 +240,22 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
             book.require_alive(account_id)
             _refuse_known_key(uow, book, key)
             state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
-        except Refused as refused:
-            return KeyPreview(key.amount_milli, refused.problems)
-        except Refusal as refusal:
-            return KeyPreview(key.amount_milli, Refused.of(refusal).problems)
-        stopped = billing.project(state.billing, now).suspended
+        except NotFound:
+            raise
+        except RuleViolation as refused:
+            return KeyPreview(key.amount_milli, on_form(refused).problems)
+        suspended = billing.project(state.billing, now).suspended
         still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
-        return KeyPreview(key.amount_milli, (), stopped and not decision.state.billing.suspended, still,
+        return KeyPreview(key.amount_milli, (), suspended and not decision.state.billing.suspended, still,
                           _figures(decision.state.billing, now, book))
 
 
 def _read_key(uow: UnitOfWork, key_text: str):
-    """The key read and verified offline, or Refused with its reason (key-incomplete, key-not-genuine, ...)."""
+    """The key read and verified offline, or RuleViolation with its reason (key-incomplete, key-not-genuine, ...)."""
     try:
         return uow.keyring.read_key(key_text)
     except (KeyFormatError, SignatureError) as exc:
-        reason = getattr(exc, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
-        raise Refused([Problem.of(reason, "key")]) from None
+        raise RuleViolation(exc.reason.about("key")) from None
 
 
 def _key_fields(key) -> dict:
@@ -263,12 +263,14 @@ def _key_fields(key) -> dict:
     return {"key": key.text, "amount_milli": key.amount_milli, "key_id": key.key_id_hex}
 
 
-def _refuse_known_key(uow, book: "projection.Book", key) -> None:
-    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11)."""
-    use = _key_use(uow, key.text, key.key_id_hex)
+def _refuse_known_key(uow, book: "projection.Book", key, use: "KeyUse | None | bool" = False) -> None:
+    """A key this laptop already knows as queued, loaded or refused as used is refused at once (R11); ``use``: what
+    _key_use said of it already in this unit of work (False: ask it)."""
+    if use is False:
+        use = _key_use(uow, key.text, key.key_id_hex)
     if use is not None:
         code = {"queued": "key-queued-here", "loaded": "key-loaded-here", "used": "key-used-here"}[use.state]
-        raise Refused([Problem.of(Reason("key-used", code, {"account": book.name_of(use.account_id)}), "key")])
+        raise RuleViolation(Reason("key-used", code, {"account": book.name_of(use.account_id)}, field="key"))
 
 
 def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
@@ -290,7 +292,7 @@ def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) ->
 def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
     """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
     if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
-        raise Refused([Problem.of(Reason.of("reload-days-invalid", days=str(days)[:20]), field="auto_reload_days")])
+        raise RuleViolation(Reason.of("reload-days-invalid", days=str(days)[:20]).about("auto_reload_days"))
     return _queued(uow, clock, account_id, "update_account", {"auto_reload_days": days})
 
 
@@ -298,7 +300,7 @@ def _refuse_held_key(book: "projection.Book", key_id: str) -> None:
     """A key held for an account known here (R24) is used: withdraw it there first."""
     for state in book.accounts():
         if any(d.key_id == key_id for d in (book.pending_state(state.account_id) or state).deposits):
-            raise Refused([Problem.of(Reason.of("key-used"), field="key")])
+            raise RuleViolation(Reason.of("key-used").about("key"))
 
 
 @dataclass(frozen=True)
@@ -309,10 +311,21 @@ class KeyUse:
     account_id: str
 
 
+def _accounts_knowing(uow, account_id: str, key, use: KeyUse | None) -> list[str]:
+    """The account a key is queued for, and every account that may hold it (R24: its snapshot names the key, or a
+    key is queued to be held there) or knows it (R11: the account named when it is refused): the book a key needs.
+    A held key is in the holder's snapshot or in a queued deposit, so no other account can hold it."""
+    ids = {account_id, *uow.replica.accounts_mentioning(key.key_id_hex)}
+    ids.update(op.account_id for op in uow.outbox.ops_of_kinds(with_flag("holds_key")) if op.state == outbox.PENDING)
+    if use is not None:
+        ids.add(use.account_id)
+    return sorted(ids)
+
+
 def _key_use(uow, key_text: str, key_id_hex: str) -> KeyUse | None:
     """The laptop's own knowledge of a key (its outbox, the server's answers, the ledgers pulled); None: nothing."""
-    for op in uow.outbox.all_ops():
-        if KINDS[op.kind].carries_key and json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
+    for op in uow.outbox.ops_of_kinds(with_flag("carries_key")):
+        if json.loads(op.body).get("key") == key_text:  # loaded or held (R24)
             if op.state == "pending":
                 return KeyUse("queued", op.account_id)
             if op.rule == "key-used":
@@ -343,11 +356,12 @@ def delete_account(uow: UnitOfWork, clock: Clock, account_id: str, confirm_forfe
 
 
 def _decide(book: "projection.Book", account_id: str, kind: str, fields: dict):
-    """The core's decision on this op offline, exactly as the server will take it; Refused otherwise."""
+    """The core's decision on this op offline, exactly as the server will take it; RuleViolation otherwise (each
+    problem next to its form field)."""
     try:
         return book.decide(account_id, kind, fields)[1]
-    except Refusal as refusal:
-        raise Refused.of(refusal) from None
+    except RuleViolation as refusal:
+        raise on_form(refusal) from None
 
 
 def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mapping[str, int],
@@ -358,17 +372,19 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
     book.require_pbx(state, pbx_id)
     prices = book.pricelist
     if prices is None:
-        raise Refused([Problem.of(Reason.of("no-pricelist"))])
+        raise RuleViolation.of("no-pricelist")
     wanted = {ref: qty for ref, qty in items.items() if isinstance(qty, int) and not isinstance(qty, bool)
               and qty > 0 and prices.get(ref) is not None}
     lines = billing.lines_for(pbx_id, wanted, prices)
     try:
         decision = book.decide(account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(items)})[1]
-    except Refusal as refusal:
+    except NotFound:
+        raise
+    except RuleViolation as refusal:
         # the figures still show what the configuration would cost, at the current list
         others = billing.rerate([l for l in state.billing.lines if l.pbx_id != pbx_id], prices)
         after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
-        problems = tuple(Problem.of(reason) for reason in refusal.problems)
+        problems = refusal.problems
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
         return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
                               after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)

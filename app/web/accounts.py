@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
 from rental.errors import AmountError
@@ -31,13 +32,29 @@ def _account_or_404(account_id: str) -> services.AccountView:
         abort(404)
 
 
-def problems_to_form(form: forms.Form, error: services.Refused, default_field: str,
+def problems_to_form(form: forms.Form, error: services.RuleViolation, default_field: str,
                      aliases: dict[str, str] | None = None) -> None:
     """Put each refused reason next to the field it concerns (or the form's main field)."""
     aliases = aliases or {}
     for problem in error.problems:
         name = aliases.get(problem.field, problem.field) or default_field
         form.error(name, problem.message, problem.rule, problem.code, dict(problem.params))
+
+
+#: what werkzeug's default converter leaves unquoted in a path segment (BaseConverter.to_url)
+_SEGMENT_SAFE = "!$&'()*+,/:;=@"
+_MARK = "account-id-here"
+
+
+@bp.app_template_global()
+def account_url(account_id: str) -> str:
+    """url_for("accounts.show", account_id=...) for a list's every row: the route is built once per request and
+    each id quoted into it as werkzeug's converter does (tests/web/test_account_list_page.py holds them equal)."""
+    parts = g.get("_account_url_parts")
+    if parts is None:
+        prefix, _mark, suffix = url_for("accounts.show", account_id=_MARK).partition(_MARK)
+        parts = g._account_url_parts = (prefix, suffix)
+    return parts[0] + quote(str(account_id), safe=_SEGMENT_SAFE) + parts[1]
 
 
 @bp.get("/")
@@ -78,7 +95,7 @@ def new():
                       "accepted_by": forms.text(f, "accepted_by", 200), "terms_accepted": f.get("terms_accepted") == "on"}
         try:
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
@@ -105,7 +122,7 @@ def edit(account_id: str):
         try:
             services.update_account(core.uow(), core.clock(), account_id, **changed,
                                     replacing=replacing.op_id if replacing else None)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
@@ -188,13 +205,13 @@ def load_key(account_id: str):
     form = forms.Form(values={"key": forms.text(request.form, "key", None)})
     queued = None
     try:
-        queued = services.redeem_key(core.uow(), core.clock(), account_id, form.values["key"])
-    except services.Refused as error:
+        queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"])
+    except services.RuleViolation as error:
         problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
                 amount=fmt_milli(queued.key_amount_milli or 0)))
-        for warning in queued.warnings:  # R18: a load too small to restart a stopped account says so now
+        for warning in queued.warnings:  # R18: a load too small to restart a suspended account says so now
             flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
@@ -238,7 +255,7 @@ def _reload_action(account_id: str, queue, form_name: str, field: str, values: d
     form = forms.Form(values=values)
     try:
         queue()
-    except services.Refused as error:
+    except services.RuleViolation as error:
         problems_to_form(form, error, field, {"key": field, "key_id": field})
         return _show_with(account, **{form_name: form})
     flash(done)
@@ -385,7 +402,7 @@ def delete(account_id: str):
             else:
                 try:
                     services.delete_account(core.uow(), core.clock(), account_id, milli)
-                except services.Refused as error:
+                except services.RuleViolation as error:
                     # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
                     shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's

@@ -144,7 +144,7 @@ def first_run():
             try:
                 opened = core.initialise(passphrase, server_url=url, token=token)
             except store_mod.StoreError as error:
-                form.error("passphrase", str(error))
+                form.error("passphrase", reason_text(error))
             else:
                 state().open(opened, current_app._get_current_object())
                 if connected is not None:
@@ -172,8 +172,10 @@ def restore():
         except store_mod.BackupDamaged:  # issue 23: a damaged or crafted file is said so, never a crash
             form.error("backup_path", _("This backup is damaged: RentDesk cannot read it. Choose another backup "
                                         "file; nothing was restored."))
-        except (OSError, store_mod.StoreError) as error:
-            form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=getattr(error, "strerror", None) or str(error)))
+        except store_mod.StoreError as error:
+            form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=reason_text(error)))
+        except OSError as error:  # the system's own words for it, quoted
+            form.error("backup_path", _("This backup could not be restored: %(reason)s", reason=error.strerror or str(error)))
         else:
             state().open(opened, current_app._get_current_object())
             return redirect(url_for("accounts.index"))
@@ -275,7 +277,7 @@ def unlock():
                 error = _("The store's header file (%(file)s) is damaged: RentDesk cannot open the store with it. "
                           "Restore your data from a backup; nothing was changed.", file=paths.HEADER_FILE)
             except store_mod.StoreError as problem:
-                error = str(problem)
+                error = reason_text(problem)
             else:
                 st.open(opened, current_app._get_current_object())
                 return redirect(url_for("accounts.index"))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime, timezone, tzinfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask import Flask, current_app, g, has_app_context, request
+from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gettext, ngettext
 
 from rental import validation
 from rental.money import format_milli, format_ticks, monthly_milli_of_rate
@@ -42,14 +43,56 @@ def select_locale() -> str:
     return system_language() or "en"
 
 
+class _Request:
+    """What every formatter of one request asks (its language, the laptop's zone, the catalog), worked out at the
+    first ask: a list of 100 rows formats some 600 values. Flask-Babel keeps the locale for the whole request too."""
+
+    __slots__ = ("locale", "language", "zone", "translations", "words")
+
+    def __init__(self):
+        self.locale = get_locale()
+        self.language = str(self.locale or "en").split("_")[0]
+        self.zone = _local_zone()
+        self.translations = get_translations()
+        self.words: dict = {}  # labels already translated in this request (labels.status_label)
+
+    def gettext(self, text: str, **variables) -> str:
+        """flask_babel.gettext, with this request's catalog."""
+        found = self.translations.ugettext(text)
+        return found % variables if variables else found
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
+        """flask_babel.ngettext, with this request's catalog (num is a variable of the text, as there)."""
+        variables.setdefault("num", num)
+        return self.translations.ungettext(singular, plural, num) % variables
+
+
+def here() -> _Request:
+    """This request's formatting facts, made once per request (or afresh outside any request)."""
+    try:
+        kept = g._get_current_object()  # the app context's own namespace: plain attributes from here on
+    except RuntimeError:  # no app context: nothing to keep them on
+        return _Request()
+    found = getattr(kept, "_rentdesk_i18n", None)
+    # the very locale Flask-Babel holds for this request (force_locale swaps it for a block): else work it out again
+    if found is None or found.locale is None or \
+            getattr(getattr(kept, "_flask_babel", None), "babel_locale", None) is not found.locale:
+        found = kept._rentdesk_i18n = _Request()
+    return found
+
+
 def language() -> str:
     """The language of the current request, as a two-letter code."""
-    return str(get_locale() or "en").split("_")[0]
+    return here().language
 
 
 def local_zone() -> tzinfo:
     """The laptop's time zone (a TIMEZONE setting wins, for tests and screenshots)."""
-    name = current_app.config.get("TIMEZONE")
+    return here().zone
+
+
+def _local_zone() -> tzinfo:
+    name = current_app.config.get("TIMEZONE") if has_app_context() else None
     if name:
         return babel_dates.get_timezone(name)
     return datetime.now(timezone.utc).astimezone().tzinfo or timezone.utc
@@ -100,7 +143,16 @@ def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     """A day, the locale's way."""
     if ts is None:
         return "—"
-    return babel_dates.format_date(_dt(ts).date(), format=fmt, locale=language())
+    words = here()
+    return _format_day(int(ts), words.zone, fmt, words.language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_day(ts: int, zone: tzinfo, fmt: str, lang: str) -> str:
+    """Babel's words for the day of a second in a zone (a pure function of its arguments: an end of credit stays
+    the same second until the configuration changes, and a list shows a hundred of them at every keystroke)."""
+    day = datetime.fromtimestamp(ts, tz=timezone.utc).astimezone(zone).date()
+    return babel_dates.format_date(day, format=fmt, locale=lang)
 
 
 def fmt_number(n: int | None) -> str:
@@ -112,27 +164,28 @@ def fmt_number(n: int | None) -> str:
 
 def fmt_duration(seconds: int | None) -> str:
     """A remaining runtime in days and hours (or minutes and seconds near the end) (R16)."""
+    words = here()
     if seconds is None:
-        return gettext("no end (nothing running)")
+        return words.gettext("no end (nothing running)")
     seconds = max(0, int(seconds))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
     if days >= 1:
-        parts = [ngettext("%(num)d day", "%(num)d days", days)]
+        parts = [words.ngettext("%(num)d day", "%(num)d days", days)]
         if hours and days < 100:
-            parts.append(ngettext("%(num)d hour", "%(num)d hours", hours))
+            parts.append(words.ngettext("%(num)d hour", "%(num)d hours", hours))
         return " ".join(parts)
     if hours:
-        return ngettext("%(num)d hour", "%(num)d hours", hours) + " " + gettext("%(num)d min", num=minutes)
-    return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
+        return words.ngettext("%(num)d hour", "%(num)d hours", hours) + " " + words.gettext("%(num)d min", num=minutes)
+    return words.gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 
 def fmt_runtime(figures) -> str:
     """The runtime of figures (anything with remaining_seconds and monthly_milli): a configuration with no
     credit to run on ends now; only no configuration at all has no end (R16, R18)."""
     if figures.remaining_seconds is None and figures.monthly_milli:
-        return gettext("ends now: no credit")
+        return here().gettext("ends now: no credit")
     return fmt_duration(figures.remaining_seconds)
 
 

@@ -51,7 +51,7 @@ def new(account_id: str):
         form.values = _pbx_form_values(request.form)
         try:
             queued = services.register_pbx(core.uow(), core.clock(), account_id, **form.values)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             flash(_("PBX %(name)s added; it is registered with the server at the next sync. Now choose its licenses.",
@@ -80,7 +80,7 @@ def edit(account_id: str, pbx_id: str):
         form.values["purchased_removed"] = removed
         try:
             services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed, purchased_removed=removed)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
@@ -94,7 +94,7 @@ def remove(account_id: str, pbx_id: str):
         services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id)
     except services.NotFound:
         abort(404)
-    except services.Refused as error:
+    except services.RuleViolation as error:
         flash(" ".join(f"{p.rule} · {reason_text(p)}" for p in error.problems))
     else:
         flash(_("Removing the PBX is queued; it happens at the next sync."))
@@ -174,7 +174,7 @@ def _editor(account_id: str, pbx_id: str, f=None):
     if prices is not None:
         try:
             preview = services.preview_licenses(core.uow(), core.clock(), account_id, pbx_id, desired)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             refusal = error
     problems_by_ref: dict[str, list] = {}
     general = []
@@ -217,7 +217,7 @@ def save(account_id: str, pbx_id: str):
         queued = services.set_licenses(core.uow(), core.clock(), account_id, pbx_id, context["desired"],
                                        confirm=request.form.get("confirm_warnings") == "yes",
                                        replacing=context["replacing"].op_id if context["replacing"] else None)
-    except services.Refused:
+    except services.RuleViolation:
         return render("pbx/show.html", "pbx/_editor.html", **context)
     except services.NeedsConfirmation as needs:
         context["needs_confirmation"] = needs.warnings

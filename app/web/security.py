@@ -24,7 +24,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 TICKETS = "rentdesk.launch-tickets"
 
 
-class Refused(Exception):
+class RequestRefused(Exception):
     """A request the localhost guard refuses; reason is for the log and the tests, never secret."""
 
     def __init__(self, reason: str, status: int = 403):
@@ -130,11 +130,11 @@ def check_host(app: Flask) -> None:
     allowed = app.config.get("ALLOWED_HOSTS")
     if allowed:
         if host not in {h.lower() for h in allowed}:
-            raise Refused(f"host {host!r} is not this app's")
+            raise RequestRefused(f"host {host!r} is not this app's")
         return
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     if name not in LOOPBACK_NAMES:
-        raise Refused(f"host {host!r} is not a loopback name")
+        raise RequestRefused(f"host {host!r} is not a loopback name")
 
 
 def _same(sent: str, expected: str) -> bool:
@@ -149,7 +149,7 @@ def has_launch_cookie(app: Flask) -> bool:
 def check_launch_cookie(app: Flask) -> None:
     """Refuse a request that did not come from the window RentDesk opened."""
     if not has_launch_cookie(app):
-        raise Refused("no launch cookie")
+        raise RequestRefused("no launch cookie")
 
 
 def check_same_origin() -> None:
@@ -158,17 +158,17 @@ def check_same_origin() -> None:
     if origin is not None:
         parts = urlsplit(origin)
         if origin == "null" or parts.netloc.lower() != (request.host or "").lower():
-            raise Refused(f"cross-origin request from {origin!r}")
+            raise RequestRefused(f"cross-origin request from {origin!r}")
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in {"same-origin", "none"}:
-        raise Refused(f"cross-site request ({site})")
+        raise RequestRefused(f"cross-site request ({site})")
 
 
 def check_csrf(app: Flask) -> None:
     """Every POST carries the launch's CSRF token, in the htmx header or a hidden form field."""
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     if not _same(sent, csrf_token(app)):
-        raise Refused("missing or wrong CSRF token")
+        raise RequestRefused("missing or wrong CSRF token")
 
 
 def guard() -> None:
@@ -186,7 +186,7 @@ def guard() -> None:
 LAUNCH_SPENT = "launch secret already used"
 
 
-def refused(error: Refused):
+def refused(error: RequestRefused):
     """The short page a refused request gets: no data, just what to do."""
     current_app.logger.warning("refused %s %s: %s", request.method, request.path, error.reason)
     response = make_response(render_template("refused.html", reason_code=error.reason,
@@ -201,9 +201,9 @@ def launch():
     if outcome == "spent" and has_launch_cookie(app):
         return redirect(url_for("web.home"))  # the window that holds the cookie reloaded its first address
     if outcome == "spent":
-        raise Refused(LAUNCH_SPENT)
+        raise RequestRefused(LAUNCH_SPENT)
     if outcome != "ok":
-        raise Refused("wrong launch secret")
+        raise RequestRefused("wrong launch secret")
     response = redirect(url_for("web.home"))
     response.set_cookie(
         cookie_name(_request_port()), cookie_value(app), httponly=True, samesite="Strict", path="/",
@@ -235,6 +235,6 @@ def init_app(app: Flask) -> None:
     tickets(app)  # the launch's first secret is live from now on
     app.before_request(guard)
     app.after_request(add_headers)
-    app.register_error_handler(Refused, refused)
+    app.register_error_handler(RequestRefused, refused)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD

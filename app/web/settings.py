@@ -165,9 +165,12 @@ def backup():
 
         try:
             done = services.export_backup(core.store(), form.values["dest"], step)
-        except (OSError, services.StoreError) as error:
+        except services.StoreError as error:
             form.error("dest", _("The backup could not be written there: %(reason)s. Choose a folder you can write to.",
-                                 reason=getattr(error, "strerror", None) or str(error)))
+                                 reason=reason_text(error).rstrip(".")))
+        except OSError as error:  # the system's own words for it, quoted
+            form.error("dest", _("The backup could not be written there: %(reason)s. Choose a folder you can write to.",
+                                 reason=error.strerror or str(error)))
         finally:
             progress["state"] = "done"
     return render("settings/index.html", "settings/_backup.html", **_context(backup_form=form, backup_done=done))

@@ -14,7 +14,7 @@ from .. import services
 from . import core
 from .pages import redirect_to, render
 from .auth import require_unlocked
-from .labels import translate_reason
+from .labels import reason_text
 from .state import EXTENSION, state
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -161,9 +161,9 @@ def review(op_id: str):
     except services.NotFound:
         flash(_("This change was already resolved."))
         return redirect_to(back)
-    except services.Refused as error:
+    except services.RuleViolation as error:
         flash(_("The change could not be re-applied: %(reason)s",
-                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
+                reason="; ".join(f"{p.rule} · {reason_text(p)}" for p in error.problems)))
         return redirect_to(back)
     return _review_page(view, back)
 
@@ -184,9 +184,9 @@ def resolve(op_id: str):
         return _review_page(needs.review, target, changed=True)
     except services.NotFound:
         flash(_("This change was already resolved."))
-    except services.Refused as error:
+    except services.RuleViolation as error:
         flash(_("The change could not be re-applied: %(reason)s",
-                reason="; ".join(f"{p.rule} · {translate_reason(p.message, p.rule)}" for p in error.problems)))
+                reason="; ".join(f"{p.rule} · {reason_text(p)}" for p in error.problems)))
     else:
         flash(_("Change queued again on the newest state.") if decision == "reapply" else _("Change discarded."))
     return redirect_to(target)

@@ -50,7 +50,7 @@ def a_customer_running_on_credit(store, clock, server, *, key_isc="30", qty=10):
     pbx = services.register_pbx(store.unit_of_work(), clock, account.account_id, name="Lobby", serial="SN-1",
                                 platform="vmware", firmware="13r2")
     [key] = server.issue_keys(key_isc, 1)
-    services.redeem_key(store.unit_of_work(), clock, account.account_id, key)
+    services.load_key(store.unit_of_work(), clock, account.account_id, key)
     assert services.sync_now(store, clock).ok
     services.set_licenses(store.unit_of_work(), clock, account.account_id, pbx.pbx_id, {IP_PORT: qty})
     report = services.sync_now(store, clock)
@@ -143,7 +143,7 @@ def test_the_technician_can_still_work_on_a_laptop_whose_clock_went_back(server,
     pbx_id = services.account_detail(store.unit_of_work(), laptop_clock, account_id).pbxs[0].pbx_id
     services.set_licenses(store.unit_of_work(), laptop_clock, account_id, pbx_id, {IP_PORT: 12})
     [server_key] = server.issue_keys("5", 1)
-    services.redeem_key(store.unit_of_work(), laptop_clock, account_id, server_key)
+    services.load_key(store.unit_of_work(), laptop_clock, account_id, server_key)
     report = services.sync_now(store, laptop_clock)
     assert report.ok and report.applied == 2 and report.clock_offset_s == WEEK
 

@@ -77,7 +77,7 @@ class Trial:
         self.account_id = services.create_account(store.unit_of_work(), clock, "Différentiel", "d@example.com").account_id
         self.pbx_id = self._register("rental")
         [key] = server.issue_keys("30", 1)  # a customer with credit: most changes are decided on money
-        services.redeem_key(store.unit_of_work(), clock, self.account_id, key)
+        services.load_key(store.unit_of_work(), clock, self.account_id, key)
         self.sync()
         self.ops = 0
         self.rises = 0
@@ -179,7 +179,7 @@ class Trial:
         queued, refused = None, None
         try:
             queued = self._queue(kind, value)
-        except services.Refused as error:
+        except services.RuleViolation as error:
             refused = error
         except services.NeedsConfirmation:
             queued = self._queue(kind, value, confirm=True)
@@ -217,7 +217,7 @@ class Trial:
             return services.set_licenses(uow, clock, account_id, self.pbx_id, value, confirm=confirm)
         if kind == "load":
             [key] = self.server.issue_keys(f"{value // 1000}.{value % 1000:03d}", 1)
-            return services.redeem_key(uow, clock, account_id, key)
+            return services.load_key(uow, clock, account_id, key)
         if kind == "remove":
             return services.remove_pbx(uow, clock, account_id, self.pbx_id)
         if kind == "register":
@@ -239,7 +239,7 @@ class Trial:
             return services.delete_account(uow, clock, account_id, shown)
         raise AssertionError(kind)
 
-    def _compare_refusal(self, kind, value, refused: services.Refused) -> None:
+    def _compare_refusal(self, kind, value, refused: services.RuleViolation) -> None:
         """The app refused offline: the server, sent the same op, refuses it with the same code."""
         server = self.server_account()
         revision = next((p["revision"] for p in server["pbxs"] if p["pbx_id"] == self.pbx_id), 1)

@@ -47,7 +47,7 @@ def test_the_history_pulled_at_sync_shows_offline_with_queued_changes_on_top(ser
     pbx = services.register_pbx(store.unit_of_work(), clock, account_id, name="Standard de l'Hôtel-Dieu",
                                 serial="SN-0042-HD", platform="vmware", firmware="13r2")
     [first, second] = server.issue_keys("100", 2)
-    services.redeem_key(store.unit_of_work(), clock, account_id, first)
+    services.load_key(store.unit_of_work(), clock, account_id, first)
     clock.advance(60)
     services.set_licenses(store.unit_of_work(), clock, account_id, pbx.pbx_id, {IP_PORT: 2})
     assert services.sync_now(store, clock).ok
@@ -58,7 +58,7 @@ def test_the_history_pulled_at_sync_shows_offline_with_queued_changes_on_top(ser
     clock.advance(3600)
     services.set_licenses(store.unit_of_work(), clock, account_id, pbx.pbx_id, {IP_PORT: 5, UC: 1})
     clock.advance(60)
-    services.redeem_key(store.unit_of_work(), clock, account_id, second)
+    services.load_key(store.unit_of_work(), clock, account_id, second)
     view = services.account_history(store.unit_of_work(), clock, account_id)
     assert view.name == LONG_NAME
     queued = as_data(view.queued)

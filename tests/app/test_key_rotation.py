@@ -79,7 +79,7 @@ def test_a_key_rotation_published_to_the_apps_first_keeps_every_old_answer_and_k
         stores += [store, lagging]
         account = services.create_account(store.unit_of_work(), clock, "Acme Dental", "office@acme-dental.example")
         account_id = account.account_id
-        services.redeem_key(store.unit_of_work(), clock, account_id, sold_before)
+        services.load_key(store.unit_of_work(), clock, account_id, sold_before)
         report = services.sync_now(store, clock)
         assert report.ok and report.applied == 2, report
         assert services.sync_now(lagging, clock).ok
@@ -98,7 +98,7 @@ def test_a_key_rotation_published_to_the_apps_first_keeps_every_old_answer_and_k
         server.restart()
         clock.advance(3600)
         # A key sold before the switch still loads: the app checks it offline, the server accepts its kid.
-        services.redeem_key(store.unit_of_work(), clock, account_id, kept_for_later)
+        services.load_key(store.unit_of_work(), clock, account_id, kept_for_later)
         report = services.sync_now(store, clock)
         assert report.ok and report.applied == 1, report
         assert balance_of(store, account_id) == 200_000 * 31_557_600  # both keys' 100 iSC, nothing rented
@@ -126,7 +126,7 @@ def test_a_key_rotation_published_to_the_apps_first_keeps_every_old_answer_and_k
         sold_late = _issue_with(vendor / f"{OLD}.key", server)
         server.config.pop("TRUSTED_KEYS_DIR")
         server.restart()
-        services.redeem_key(store.unit_of_work(), clock, account_id, sold_late)  # the app still trusts it
+        services.load_key(store.unit_of_work(), clock, account_id, sold_late)  # the app still trusts it
         report = services.sync_now(store, clock)
         assert report.rejected == 1, report
         [refused] = services.account_detail(store.unit_of_work(), clock, account_id).ops

@@ -117,7 +117,7 @@ def test_credit_running_out_offline_shows_suspended_from_the_exact_second_the_se
 
 def test_a_pending_key_counts_as_credit_not_yet_confirmed(online_once, signer, clock):
     key = signer.issue_key(25_000, clock.now())
-    services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)
+    services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)
     view = detail(online_once, clock)
     assert view.pending_credit_milli == 25_000
     assert view.pending.balance_ticks - view.confirmed.balance_ticks == 25_000 * TICKS_PER_MILLI
@@ -207,7 +207,7 @@ def test_an_account_created_offline_is_listed_as_pending_with_its_pbx(store, clo
 
 
 def refused(call):
-    with pytest.raises(services.Refused) as caught:
+    with pytest.raises(services.RuleViolation) as caught:
         call()
     return caught.value
 
@@ -251,7 +251,7 @@ def test_licenses_need_credit_for_thirty_days_and_the_refusal_says_how_much_is_m
 
 def test_a_pending_key_queued_first_counts_for_R14(online_once, signer, clock):
     big = {IP_PORT: 10, UC: 2000}
-    services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, signer.issue_key(5_000_000, clock.now()))
+    services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, signer.issue_key(5_000_000, clock.now()))
     preview = services.preview_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, big)
     assert preview.ok, preview.problems
     assert preview.after.monthly_milli == 5000 + 2000 * 1250
@@ -276,17 +276,17 @@ def test_a_forged_key_is_refused_at_once_with_its_message(online_once, clock):
     from rental.signing import SigningKey
 
     forged = SigningKey.generate("demo").issue_key(1_000_000, clock.now())  # right kid, wrong private key
-    problem = refused(lambda: services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, forged))
+    problem = refused(lambda: services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, forged))
     assert problem.rule == "key-invalid" and "not genuine" in problem.message
-    typo = refused(lambda: services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, "ISC1-ABCDE-FGHJK"))
+    typo = refused(lambda: services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, "ISC1-ABCDE-FGHJK"))
     assert typo.rule == "key-invalid"
     assert detail(online_once, clock).ops == ()
 
 
 def test_one_key_is_queued_once_on_a_laptop(online_once, signer, clock):
     key = signer.issue_key(1000, clock.now())
-    services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)
-    assert refused(lambda: services.redeem_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)).rule == "key-used"
+    services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)
+    assert refused(lambda: services.load_key(online_once.unit_of_work(), clock, ACCOUNT_ID, key)).rule == "key-used"
 
 
 def test_deleting_an_account_needs_the_balance_shown_as_consent_R13(online_once, clock):

@@ -53,10 +53,10 @@ def test_a_kind_declared_in_a_test_only_is_checked_projected_queued_and_applied_
     assert services.sync_now(laptop, clock).applied == 1
     with opkinds.declared(THROWAWAY):
         # the app's field checks read the declaration: every problem named, next to its field
-        with pytest.raises(services.Refused) as refused:
+        with pytest.raises(services.RuleViolation) as refused:
             checks.op_fields("rename_account", {"new_name": " "})
         assert [(p.code, p.field) for p in refused.value.problems] == [("field-empty", "new_name")]
-        with pytest.raises(services.Refused) as refused:
+        with pytest.raises(services.RuleViolation) as refused:
             _queue(laptop, clock, account_id, "rename_account", {"new_name": "x" * 61})
         assert [(p.code, p.field) for p in refused.value.problems] == [("field-too-long", "new_name")]
 
@@ -107,11 +107,12 @@ def test_every_declared_kind_has_its_name_and_description_in_the_catalog():
 
 
 def test_the_throwaway_kind_is_checked_by_the_server_schema_as_declared():
-    from license_server.opschema import BadOp, json_schema, validate
+    from license_server.opschema import json_schema, validate
+    from rental.errors import RuleViolation
 
     with opkinds.declared(THROWAWAY):
         assert validate({"kind": "rename_account", "new_name": " Spa "}) == {"new_name": "Spa"}
-        with pytest.raises(BadOp) as bad:
+        with pytest.raises(RuleViolation) as bad:
             validate({"kind": "rename_account", "new_name": "Spa", "colour": "red"})
         assert bad.value.reason.code == "op-field-unknown"
         assert json_schema("rename_account")["properties"]["new_name"]["maxLength"] == 60

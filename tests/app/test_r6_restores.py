@@ -23,7 +23,7 @@ def step(store, clock, account_id, pbx_id, qty):
         assert [w.code for w in warned.warnings] == ["toggle-warning"]
         offline = "warned"
         services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: qty}, confirm=True)
-    except services.Refused as refused:
+    except services.RuleViolation as refused:
         assert (refused.rule, refused.problems[0].code) == ("R6", "toggle-refused")
         return "refused", None
     report = services.sync_now(store, clock)

@@ -25,15 +25,15 @@ def test_an_account_a_sync_merges_between_two_reads_of_a_page_is_still_found(lap
     created = services.create_account(laptop.unit_of_work(), clock, "Hotel du Lac", "it@hotel-du-lac.example")
     reader = laptop.unit_of_work()
     with reader:
-        read_snapshot = reader.replica.get_account
+        read_snapshots = reader.replica.snapshots  # the snapshots a projection reads (issue 27: their columns)
 
         def then_the_background_sync_merges(account_id):
-            row = read_snapshot(account_id)  # not known to the server yet: no snapshot held
+            rows = read_snapshots(account_id)  # not known to the server yet: no snapshot held
             report = services.sync_now(laptop, clock)  # stores the snapshot and drops the create_account, one commit
             assert report.ok and report.applied == 1
-            return row
+            return rows
 
-        reader.replica.get_account = then_the_background_sync_merges
+        reader.replica.snapshots = then_the_background_sync_merges
         book = reader.accounts.book(clock.now(), created.account_id)
         # the page read before the merge: the account as queued (its create_account still in the outbox)
         state = book.get(created.account_id)

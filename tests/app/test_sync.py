@@ -69,7 +69,7 @@ def prepare_customer(store, clock, server, *, key_isc="100", items=None):
     pbx = services.register_pbx(store.unit_of_work(), clock, account.account_id, name="Lobby", serial="SN-1",
                                 platform="vmware", firmware="13r2")
     [key] = server.issue_keys(key_isc, 1)
-    services.redeem_key(store.unit_of_work(), clock, account.account_id, key)
+    services.load_key(store.unit_of_work(), clock, account.account_id, key)
     return account.account_id, pbx.pbx_id, key
 
 
@@ -276,8 +276,8 @@ def test_two_laptops_load_the_same_key_offline_and_only_one_wins(server, laptop,
     assert sync_now(ann, clock).ok and sync_now(bob, clock).ok
     [key] = server.issue_keys("40", 1)
     server.stop()  # both are on site, offline
-    services.redeem_key(ann.unit_of_work(), clock, account.account_id, key)
-    services.redeem_key(bob.unit_of_work(), clock, account.account_id, key)
+    services.load_key(ann.unit_of_work(), clock, account.account_id, key)
+    services.load_key(bob.unit_of_work(), clock, account.account_id, key)
     assert services.account_detail(bob.unit_of_work(), clock, account.account_id).pending_credit_milli == 40_000
     server.start()
     assert sync_now(ann, clock).applied == 1
@@ -323,7 +323,7 @@ def test_a_rule_the_server_applies_rejects_an_op_with_its_reason(server, laptop,
     store = laptop("a")
     account_id, pbx_id, _ = prepare_customer(store, clock, server, key_isc="1")
     # offline the pending key counts; the server has it too, so ask for more than it covers (R14)
-    with pytest.raises(services.Refused) as caught:
+    with pytest.raises(services.RuleViolation) as caught:
         services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {UC: 100})
     assert caught.value.rule == "R14"
     assert sync_now(store, clock).ok

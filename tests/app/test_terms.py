@@ -88,16 +88,16 @@ def test_offline_a_new_account_needs_the_customers_acceptance_of_the_version_hel
     server.publish_terms(V1)
     sync(laptop, clock)
     server.stop()
-    with pytest.raises(services.Refused) as refused:
+    with pytest.raises(services.RuleViolation) as refused:
         create(laptop, clock)
     [problem] = refused.value.problems
     assert (problem.rule, problem.code, problem.params, problem.field) == (
         "R26", "terms-not-accepted", {"version": "2027-01"}, "accepted_by")
-    with pytest.raises(services.Refused, match="record the signatory's name"):
+    with pytest.raises(services.RuleViolation, match="record the signatory's name"):
         create(laptop, clock, terms_version="2027-01", accepted_by="   ", terms_accepted=True)
-    with pytest.raises(services.Refused, match="record the signatory's name"):  # typed, but the box is not ticked
+    with pytest.raises(services.RuleViolation, match="record the signatory's name"):  # typed, but the box is not ticked
         create(laptop, clock, terms_version="2027-01", accepted_by="Dr Alice Martin")
-    with pytest.raises(services.Refused, match="accepted the rental terms version 2026-12, but version 2027-01 is"):
+    with pytest.raises(services.RuleViolation, match="accepted the rental terms version 2026-12, but version 2027-01 is"):
         create(laptop, clock, terms_version="2026-12", accepted_by="Dr Alice Martin", terms_accepted=True)
     queued = create(laptop, clock, terms_version="2027-01", accepted_by="Dr Alice Martin", terms_accepted=True)
     [op] = [op for op in services.queued_ops(laptop.unit_of_work(), clock) if op.op_id == queued.op_id]

@@ -29,7 +29,7 @@ def queue_some(store, clock, rng: random.Random, accounts: list[str], keys: list
     """One random write a technician could make offline."""
     choice = rng.random()
     if keys and accounts and choice < 0.2:
-        queued = services.redeem_key(store.unit_of_work(), clock, rng.choice(accounts), keys.pop())
+        queued = services.load_key(store.unit_of_work(), clock, rng.choice(accounts), keys.pop())
     elif not accounts or choice < 0.3:
         queued = services.create_account(store.unit_of_work(), clock, f"Customer {rng.randrange(10**6)}",
                                          f"it{rng.randrange(10**6)}@example.com")

@@ -47,7 +47,7 @@ def test_the_store_its_wal_its_header_and_the_backup_hold_no_readable_customer_d
             account = services.create_account(store.unit_of_work(), clock, CUSTOMER[0], CUSTOMER[1]).account_id
             pbx = services.register_pbx(store.unit_of_work(), clock, account, name=CUSTOMER[3], serial=CUSTOMER[2],
                                         platform="vmware", firmware="14r1").pbx_id
-            services.redeem_key(store.unit_of_work(), clock, account, key)
+            services.load_key(store.unit_of_work(), clock, account, key)
             assert services.sync_now(store, clock).ok
             services.set_licenses(store.unit_of_work(), clock, account, pbx, {"01-00010-001": 3}, confirm=True)
             assert services.sync_now(store, clock).ok

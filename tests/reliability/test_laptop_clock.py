@@ -37,7 +37,7 @@ def test_a_wrong_laptop_clock_changes_nothing_charged_and_is_shown(tmp_path, lap
             account = services.create_account(store.unit_of_work(), laptop, "Acme Dental", "o@acme.example").account_id
             pbx = services.register_pbx(store.unit_of_work(), laptop, account, name="Lobby", serial="SN1",
                                         platform="vmware", firmware="14r1").pbx_id
-            services.redeem_key(store.unit_of_work(), laptop, account, key)
+            services.load_key(store.unit_of_work(), laptop, account, key)
             assert services.sync_now(store, laptop).ok
             services.set_licenses(store.unit_of_work(), laptop, account, pbx, ITEMS, confirm=True)
             assert services.sync_now(store, laptop).ok
@@ -83,7 +83,7 @@ def test_a_laptop_clock_moved_back_after_use_is_noticed_without_a_sync(tmp_path)
             account = services.create_account(store.unit_of_work(), laptop, "Acme Dental", "o@acme.example").account_id
             pbx = services.register_pbx(store.unit_of_work(), laptop, account, name="Lobby", serial="SN1",
                                         platform="vmware", firmware="14r1").pbx_id
-            services.redeem_key(store.unit_of_work(), laptop, account, key)
+            services.load_key(store.unit_of_work(), laptop, account, key)
             assert services.sync_now(store, laptop).ok
             services.set_licenses(store.unit_of_work(), laptop, account, pbx, ITEMS, confirm=True)
             assert services.sync_now(store, laptop).ok

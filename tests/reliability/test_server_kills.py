@@ -110,7 +110,7 @@ class Technician:
     def _call(self, fn, *args, **kwargs):
         try:
             queued = fn(self.rig.store.unit_of_work(), self.rig.app_clock, *args, **kwargs)
-        except (services.Refused, services.NeedsConfirmation, services.NotFound):
+        except (services.RuleViolation, services.NeedsConfirmation, services.NotFound):
             self.offline_refusals += 1
             return None
         self.queued.append(queued.op_id)
@@ -133,7 +133,7 @@ class Technician:
                 else:
                     key = self.rig.keys[len(self.keys_used) % len(self.rig.keys)]
                     self.keys_used.append(key)
-                self._call(services.redeem_key, account, key)
+                self._call(services.load_key, account, key)
             elif roll < 0.45:
                 account = rng.choice(self.accounts)
                 queued = self._call(services.register_pbx, account, name=f"PBX {rng.randrange(100)}",

@@ -128,6 +128,17 @@ def test_unknown_paths_and_methods_answer_json_errors(api):
     assert (status, body["error"]) == (405, "method-not-allowed")
 
 
+def test_http_refusals_carry_their_reason_as_a_code_with_params_beside_the_english_message(api):
+    """Issue 20: HTTP's own refusals are reasons too (rental.reasons.API_ERRORS), extended onto the error
+    document of DESIGN §5 ({"error", "message"} unchanged), so clients word them from the code."""
+    status, body = api.call("GET", "/nowhere")
+    assert (status, body["error"], body["code"], body["params"]) == (404, "not-found", "api-no-such-path", {})
+    assert body["message"] == "No such path: see /api/v1/openapi.json for the API."
+    status, body = api.call("DELETE", "/sync")
+    assert (body["code"], body["params"]) == ("api-method-not-allowed", {"allowed": "OPTIONS, POST"})
+    assert body["message"] == "This method is not allowed on this path: use OPTIONS, POST."
+
+
 def test_ledger_paging_arguments_are_checked(api, account_id):
     status, body = api.call("GET", f"/accounts/{account_id}/ledger?limit=0")
     assert (status, body["error"]) == (422, "bad-request")

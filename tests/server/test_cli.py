@@ -124,7 +124,7 @@ def test_a_bad_price_list_is_refused_and_names_the_item(tmp_path, env):
     assert "Item #3 (01-00011-001)" in done.stderr and "float" in done.stderr
     not_json = tmp_path / "not.json"
     not_json.write_text("{")
-    assert "cannot read the price list" in run(env, "publish-prices", str(not_json), check=False).stderr
+    assert "Cannot read the price list" in run(env, "publish-prices", str(not_json), check=False).stderr
 
 
 def test_a_price_list_version_is_published_once(tmp_path, env):

@@ -170,7 +170,7 @@ def test_the_sweeps_set_based_suspension_writes_what_rental_billing_settle_decid
     """The sweep suspends due accounts set-based (one statement on PostgreSQL, one per table on SQLite); it must
     charge and stop each exactly as rental.billing.settle does (R10, R18, R25): the same ledger lines, balance,
     second and status; and note the stop in the history and queue its mail at that second (R18, R25)."""
-    from license_server import ops, store
+    from license_server import batch, store
     from rental import billing
 
     from .helpers import IP_PORT, UC
@@ -179,14 +179,14 @@ def test_the_sweeps_set_based_suspension_writes_what_rental_billing_settle_decid
     clock.advance(DAY)  # an op between: the period the sweep charges starts later than the account's opening
     api.set_licenses(account_id, {IP_PORT: 7, UC: 4})
     with ctx.engine.connect() as connection:
-        before = ops.record_state(store.load(connection, account_id)).billing
+        before = batch.record_state(store.load(connection, account_id)).billing
     end = before.depletes_at
     decided = billing.settle(before, end)
     written_before = len(api.ledger_rows(account_id))
     clock.set(end)
     assert api.sweep().suspended == 1
     with ctx.engine.connect() as connection:
-        after = ops.record_state(store.load(connection, account_id)).billing
+        after = batch.record_state(store.load(connection, account_id)).billing
     assert (after.balance, after.as_of, after.suspended, after.last_activity_at) == (
         decided.account.balance, decided.account.as_of, decided.account.suspended, decided.account.last_activity_at)
     keys = ("kind", "at", "ticks", "pbx_id", "ref", "qty", "period_start", "period_end", "seconds", "rate",

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rental import billing, ops, rules
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.money import SECONDS_PER_DAY
 from rental.pricing import PriceItem, PriceList
 from rental.rules import Policy, Reduction
@@ -61,7 +61,7 @@ class Pbx:
         ctx = ops.Context(now=self.now, pricelist=PRICES, policy=POLICY, history=self.memory)
         try:
             decision = ops.decide("set_licenses", self.state, {"pbx_id": "pbx-1", "items": items}, ctx)
-        except Refusal as refusal:
+        except RuleViolation as refusal:
             return "rejected", [r.code for r in refusal.problems]
         self.state = decision.state
         self.memory.made += decision.reductions

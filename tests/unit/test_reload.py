@@ -108,13 +108,13 @@ def test_a_deposit_with_reload_on_below_the_threshold_is_redeemed_at_the_op_seco
 
 @pytest.mark.parametrize("days", [7, 1, -14, True])
 def test_a_threshold_other_than_0_14_or_28_is_refused(days):
-    with pytest.raises(ops.Refusal) as refused:
+    with pytest.raises(ops.RuleViolation) as refused:
         ops.decide("update_account", _state(running()), {"auto_reload_days": days}, Context(now=T0))
     assert refused.value.problems[0].code == "reload-days-invalid"
 
 
 def test_withdrawing_a_key_not_held_is_refused_with_its_id():
-    with pytest.raises(ops.Refusal) as refused:
+    with pytest.raises(ops.RuleViolation) as refused:
         ops.decide("withdraw_key", _state(running()), {"key_id": "ab" * 10}, Context(now=T0))
     assert (refused.value.problems[0].code, refused.value.problems[0].params) == (
         "deposit-unknown", {"key_id": "ab" * 10})

@@ -11,8 +11,9 @@ from flask_babel import force_locale
 
 from app import sync
 from app.web.labels import reason_text
-from license_server.ops import _shape_problem
-from license_server.opschema import BadOp, validate
+from license_server.batch import _shape_problem
+from license_server.opschema import validate
+from rental.errors import RuleViolation
 from rental.reasons import Reason
 from rental.signing import load_signing_key
 
@@ -53,7 +54,7 @@ def test_every_shape_problem_of_an_op_reads_french(app, op, english):
     ({"pbx_id": "p1", "base_revision": 1, "items": {"01-00010-001": -1}}, "whole number"),
 ])
 def test_every_field_problem_the_server_finds_is_a_code_that_reads_french(app, fields, english):
-    with pytest.raises(BadOp) as refused:
+    with pytest.raises(RuleViolation) as refused:
         validate({"op_id": OP_ID, "kind": "set_licenses", "account_id": ACCOUNT_ID, **fields})
     reason = refused.value.reason
     assert reason is not None and reason.code != "bad-field" and english in reason.message

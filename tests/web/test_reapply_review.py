@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from .test_rerate_and_edit_conflict_screens import (  # noqa: F401  (the live server fixture and its helpers)
-    IP_PORT, _rename_elsewhere, _running_account, _server_account, _text, server)
+from .live import (  # noqa: F401  (the live server fixture and its helpers)
+    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
 
 APP = "01-00030-001"  # App platform license (per instance), 4.000 iSC a month
 APP_NAME = "App platform license (per instance)"
@@ -31,7 +31,7 @@ def _set_elsewhere(server, account_id: str, items: dict[str, int]) -> None:
 
 
 def _server_items(server, account_id: str) -> dict[str, int]:
-    [pbx] = _server_account(server, account_id)["pbxs"]
+    [pbx] = server_account(server, account_id)["pbxs"]
     return {line["ref"]: line["qty"] for line in pbx["licenses"]}
 
 
@@ -49,7 +49,7 @@ def _waiting_op(client) -> str:
 def app_platform_conflict(unlocked, csrf, server):
     """This laptop's App platform set to 0 offline, while another laptop raised it 1 → 2 and synced first: the
     sync answers a conflict. Returns (account id, licenses URL)."""
-    account, licenses = _running_account(unlocked, csrf, server)
+    account, licenses = running_account(unlocked, csrf, server)
     account_id = account.rsplit("/", 1)[-1]
     assert unlocked.post(licenses, data={f"qty-{IP_PORT}": "10", f"qty-{APP}": "1",
                                          "csrf_token": csrf}).status_code == 302
@@ -58,7 +58,7 @@ def app_platform_conflict(unlocked, csrf, server):
     assert unlocked.post(licenses, data={f"qty-{IP_PORT}": "10", f"qty-{APP}": "0",
                                          "csrf_token": csrf}).status_code == 302  # offline: not yet sent
     _set_elsewhere(server, account_id, {IP_PORT: 10, APP: 2})
-    assert "1 conflict" in _text(_sync(unlocked, csrf).data)
+    assert "1 conflict" in text(_sync(unlocked, csrf).data)
     return account_id, licenses
 
 
@@ -67,11 +67,11 @@ def test_the_conflict_row_offers_a_review_not_a_one_click_reapply(unlocked, csrf
     page = unlocked.get("/sync/").data.decode()
     op_id = _waiting_op(unlocked)
     assert 'name="decision" value="reapply"' not in page  # no form that re-applies from the list
-    assert f"Re-applying it would change on the server: {APP_NAME} 2 → 0" in _text(page.encode())
+    assert f"Re-applying it would change on the server: {APP_NAME} 2 → 0" in text(page.encode())
     # a re-apply posted without having seen the review is shown the review, and nothing is queued
     answer = unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "csrf_token": csrf})
     assert answer.status_code == 302 and f"/sync/ops/{op_id}/review" in answer.headers["Location"]
-    assert "0 changes sent" in _text(_sync(unlocked, csrf).data)
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
     assert _server_items(server, account_id) == {IP_PORT: 10, APP: 2}
 
 
@@ -82,7 +82,7 @@ def test_the_conflict_row_offers_a_review_not_a_one_click_reapply(unlocked, csrf
 def test_the_review_shows_each_item_against_the_servers_current_licenses(
         unlocked, csrf, server, app_platform_conflict, language, heading, change):
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
-    review = _text(unlocked.get(f"/sync/ops/{_waiting_op(unlocked)}/review").data)
+    review = text(unlocked.get(f"/sync/ops/{_waiting_op(unlocked)}/review").data)
     assert heading in review
     assert change in review  # the colleague's 2 is what the server holds now
     assert f"{APP_NAME} 1 → 0" not in review  # not what this laptop saw when it made the change
@@ -100,11 +100,11 @@ def test_a_confirmed_reapply_is_queued_on_the_current_revision_and_gives_0_on_th
     op_id = _waiting_op(unlocked)
     page = unlocked.get(f"/sync/ops/{op_id}/review").data.decode()
     seen = re.search(r'name="seen" value="([^"]+)"', page)[1]
-    assert seen == str(_server_account(server, account_id)["revision"])
+    assert seen == str(server_account(server, account_id)["revision"])
     answer = unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "seen": seen,
                                                               "csrf_token": csrf})
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/sync/")
-    assert "1 applied" in _text(_sync(unlocked, csrf).data)
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
     assert _server_items(server, account_id) == {IP_PORT: 10}
 
 
@@ -118,9 +118,9 @@ def test_a_confirmation_made_on_an_older_state_is_asked_again_with_what_it_chang
     answer = unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "seen": seen,
                                                               "csrf_token": csrf})
     assert answer.status_code == 200
-    text = _text(answer.data)
-    assert "changed since you looked" in text and f"{APP_NAME} 3 → 0" in text
-    assert "0 changes sent" in _text(_sync(unlocked, csrf).data)  # nothing was queued
+    shown = text(answer.data)
+    assert "changed since you looked" in shown and f"{APP_NAME} 3 → 0" in shown
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)  # nothing was queued
     assert _server_items(server, account_id) == {IP_PORT: 10, APP: 3}
 
 
@@ -136,7 +136,7 @@ def test_edit_on_the_current_state_opens_the_servers_licenses_and_replaces_the_w
     assert unlocked.post(licenses, data={f"qty-{IP_PORT}": "10", f"qty-{APP}": "1", "replacing": op_id,
                                          "csrf_token": csrf}).status_code == 302
     assert f"/sync/ops/{op_id}/" not in unlocked.get("/sync/").data.decode()  # replaced, not left waiting
-    assert "1 applied" in _text(_sync(unlocked, csrf).data)
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
     assert _server_items(server, account_id) == {IP_PORT: 10, APP: 1}
 
 
@@ -146,12 +146,12 @@ def test_edit_on_the_current_state_opens_the_servers_licenses_and_replaces_the_w
 ])
 def test_an_account_rename_in_conflict_shows_the_servers_name_then_mine_before_reapplying(
         unlocked, csrf, server, language, change):
-    account, _ = _running_account(unlocked, csrf, server)
+    account, _ = running_account(unlocked, csrf, server)
     account_id = account.rsplit("/", 1)[-1]
-    base = _server_account(server, account_id)["revision"]
+    base = server_account(server, account_id)["revision"]
     edit = {"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example", "language": "en", "csrf_token": csrf}
     assert unlocked.post(account + "/edit", data=edit).status_code == 302
-    assert _rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
     _sync(unlocked, csrf)
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
     op_id = _waiting_op(unlocked)
@@ -161,17 +161,17 @@ def test_an_account_rename_in_conflict_shows_the_servers_name_then_mine_before_r
     seen = re.search(r'name="seen" value="([^"]+)"', page)[1]
     unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "seen": seen, "csrf_token": csrf})
     _sync(unlocked, csrf)
-    assert _server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
+    assert server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
 
 
 def test_edit_on_the_current_state_opens_the_accounts_form_on_the_servers_name_and_replaces_the_waiting_edit(
         unlocked, csrf, server):
-    account, _ = _running_account(unlocked, csrf, server)
+    account, _ = running_account(unlocked, csrf, server)
     account_id = account.rsplit("/", 1)[-1]
-    base = _server_account(server, account_id)["revision"]
+    base = server_account(server, account_id)["revision"]
     assert unlocked.post(account + "/edit", data={"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example",
                                                   "language": "en", "csrf_token": csrf}).status_code == 302
-    assert _rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
     _sync(unlocked, csrf)
     op_id = _waiting_op(unlocked)
     review = unlocked.get(f"/sync/ops/{op_id}/review").data.decode()
@@ -182,5 +182,5 @@ def test_edit_on_the_current_state_opens_the_accounts_form_on_the_servers_name_a
     assert unlocked.post(edit, data={"name": "Azur Hotels & Spa", "contact_email": "it@azur.example",
                                      "language": "en", "replacing": op_id, "csrf_token": csrf}).status_code == 302
     assert f"/sync/ops/{op_id}/" not in unlocked.get("/sync/").data.decode()  # replaced, not left waiting
-    assert "1 applied" in _text(_sync(unlocked, csrf).data)
-    assert _server_account(server, account_id)["name"] == "Azur Hotels & Spa"
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["name"] == "Azur Hotels & Spa"

@@ -17,7 +17,12 @@ from rental.reasons import CATALOG
 ROOT = Path(__file__).resolve().parents[2]
 #: Calls whose first positional argument (or keyword ``code``) is a reason code.
 CODE_FIRST = {"RuleViolation.of", "Reason.of", "AmountError", "PriceListError", "KeyFormatError", "KeyRefused",
-              "SyncError", "_refused", "_refusal", "SignatureError.of", "_bad_op", "InsecureServerUrl"}
+              "SyncError", "_refused", "_refusal", "SignatureError.of", "_bad_op", "InsecureServerUrl", "NotFound",
+              # the store's refusals (app.store, app.backup): a code of rental.reasons.STORE_ERRORS each
+              "StoreError", "WrongPassphrase", "StoreMissing", "HeaderDamaged", "BackupDamaged", "StoreExists",
+              "WeakPassphrase", "DiskFull", "ReadOnlyFolder"}
+#: Calls whose third positional argument is a reason code (the server's API errors: status, error, code).
+CODE_THIRD = {"ApiError"}
 SOURCES = sorted(str(path.relative_to(ROOT)) for folder in ("rental", "app", "license_server")
                  for path in (ROOT / folder).rglob("*.py") if "migrations" not in path.parts)
 
@@ -30,8 +35,8 @@ def _name(call: ast.Call) -> str:
 
 
 def raised_codes() -> list[tuple[str, int, str]]:
-    """(file, line, code) of every reason raised with a literal code, and (file, line, text) of any Problem
-    built from a literal English sentence (which would have no code)."""
+    """(file, line, code) of every reason raised with a literal code, and (file, line, text) of any refusal
+    built from an English sentence made on the spot (which would have no code)."""
     found = []
     for name in SOURCES:
         for node in ast.walk(ast.parse((ROOT / name).read_text())):
@@ -40,10 +45,12 @@ def raised_codes() -> list[tuple[str, int, str]]:
             callee = _name(node)
             if callee in CODE_FIRST and node.args and isinstance(node.args[0], ast.Constant):
                 found.append((name, node.lineno, node.args[0].value))
-            if callee in ("Reason", "RuleViolation") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+            if callee in CODE_THIRD and len(node.args) > 2 and isinstance(node.args[2], ast.Constant):
+                found.append((name, node.lineno, node.args[2].value))
+            if callee == "Reason" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
                 found.append((name, node.lineno, node.args[1].value))
-            if callee == "Problem" and len(node.args) > 1 and isinstance(node.args[1], (ast.Constant, ast.JoinedStr)):
-                found.append((name, node.lineno, "<an English sentence as a Problem>"))
+            if callee in CODE_FIRST and node.args and isinstance(node.args[0], ast.JoinedStr):
+                found.append((name, node.lineno, "<an English sentence where a code belongs>"))
     return found
 
 
@@ -64,9 +71,9 @@ def test_a_customer_name_left_empty_is_said_in_french_from_its_code(app):
     from app.checks import CUSTOMER_NAME
     from app.web.labels import reason_text
     from rental import validation
-    from rental.errors import FieldError
+    from rental.errors import RuleViolation
 
-    with pytest.raises(FieldError) as refused:
+    with pytest.raises(RuleViolation) as refused:
         validation.text(" ", CUSTOMER_NAME)
     assert refused.value.code == "field-empty" and refused.value.params == {"field": CUSTOMER_NAME, "max": 200}
     with app.test_request_context(), force_locale("fr"):

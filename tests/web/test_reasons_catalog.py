@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from rental.errors import Refusal
+from rental.errors import RuleViolation
 from rental.reasons import CATALOG, Reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def test_every_reason_code_has_a_french_template_with_the_same_placeholders():
 
 
 def test_a_refusal_with_two_problems_reads_french_throughout(app):
-    refusal = Refusal([Reason.of("hardware-license", ref="01-00500-001", name="Passerelle"),
+    refusal = RuleViolation([Reason.of("hardware-license", ref="01-00500-001", name="Passerelle"),
                        Reason.of("min-credit", days=30, missing_milli=1_465)])
     from app.web.labels import reasons_text
 

@@ -9,35 +9,8 @@ import re
 import pytest
 
 from app.web.i18n import fmt_moment
-from tests.support.license_server import LiveLicenseServer
 
-IP_PORT = "01-00010-001"
-
-
-@pytest.fixture
-def server(tmp_path, clock):
-    server = LiveLicenseServer(tmp_path / "server", clock=clock).start()
-    yield server
-    server.stop()
-
-
-def _running_account(client, csrf, server) -> str:
-    token = server.add_technician("Acme Telecom", "Ann")
-    assert client.post("/settings/server", data={"server_url": server.url, "token": token,
-                                                 "csrf_token": csrf}).status_code == 302
-    client.post("/sync/run", data={"csrf_token": csrf})
-    made = client.post("/accounts/new", data={"name": "Hôtel Azur", "contact_email": "it@azur.example",
-                                              "language": "en", "csrf_token": csrf})
-    account = made.headers["Location"]
-    [key] = server.issue_keys("10", 1)
-    assert client.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
-    pbx = client.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
-                                                  "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
-    licenses = pbx.headers["Location"] + "/licenses"
-    assert client.post(licenses, data={f"qty-{IP_PORT}": "10", "csrf_token": csrf}).status_code == 302
-    client.post("/sync/run", data={"csrf_token": csrf})
-    return account
-
+from .live import IP_PORT, running_account, server  # noqa: F401  (server: a fixture)
 
 def _held_rows(page: str) -> list[str]:
     table = re.search(r'<table data-testid="deposits">(.*?)</table>', page, re.S)
@@ -46,7 +19,7 @@ def _held_rows(page: str) -> list[str]:
 
 
 def test_a_key_deposited_offline_shows_held_then_the_meter_names_the_reload_second(unlocked, csrf, server, app):
-    account = _running_account(unlocked, csrf, server)
+    account = running_account(unlocked, csrf, server, credit="10")[0]
     [key] = server.issue_keys("5", 1)
     server.stop()  # offline from here: the key is verified on the laptop and queued
     answer = unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
@@ -104,7 +77,7 @@ def test_the_automatic_reload_panel_speaks_french(unlocked, csrf):
 
 
 def test_a_held_key_withdrawn_from_the_page_is_free_to_load_after_the_sync(unlocked, csrf, server):
-    account = _running_account(unlocked, csrf, server)
+    account = running_account(unlocked, csrf, server, credit="10")[0]
     [key] = server.issue_keys("5", 1)
     unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
     unlocked.post("/sync/run", data={"csrf_token": csrf})
@@ -122,7 +95,7 @@ def test_a_held_key_withdrawn_from_the_page_is_free_to_load_after_the_sync(unloc
 
 
 def test_the_delete_page_says_the_keys_held_are_released_not_forfeited(unlocked, csrf, server):
-    account = _running_account(unlocked, csrf, server)
+    account = running_account(unlocked, csrf, server, credit="10")[0]
     assert 'data-testid="released-keys"' not in unlocked.get(account + "/delete").data.decode()
     keys = server.issue_keys("5", 2)
     server.stop()  # one key confirmed held would do as well: queued offline, it is held all the same

@@ -5,51 +5,19 @@ and French."""
 
 from __future__ import annotations
 
-import html
 import re
-import uuid
 
 import pytest
 
 from license_server import admin
-from tests.support.license_server import LiveLicenseServer
 
-IP_PORT = "01-00010-001"  # 0.500 iSC a month on the demo list (2026-11)
-
-
-@pytest.fixture
-def server(tmp_path, clock):
-    server = LiveLicenseServer(tmp_path / "server", clock=clock).start()
-    yield server
-    server.stop()
-
-
-def _running_account(client, csrf, server) -> str:
-    """An account of this laptop running 10 IP ports (5.000 iSC a month), synced."""
-    token = server.add_technician("Acme Telecom", "Ann")
-    assert client.post("/settings/server", data={"server_url": server.url, "token": token,
-                                                 "csrf_token": csrf}).status_code == 302
-    client.post("/sync/run", data={"csrf_token": csrf})
-    made = client.post("/accounts/new", data={"name": "Hôtel Azur", "contact_email": "it@azur.example",
-                                              "language": "en", "csrf_token": csrf})
-    account = made.headers["Location"]
-    [key] = server.issue_keys("100", 1)
-    assert client.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302
-    pbx = client.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "vmware",
-                                                  "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
-    licenses = pbx.headers["Location"] + "/licenses"
-    assert client.post(licenses, data={f"qty-{IP_PORT}": "10", "csrf_token": csrf}).status_code == 302
-    client.post("/sync/run", data={"csrf_token": csrf})
-    return account, licenses
-
-
-def _text(page: bytes) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.decode())).split())
+from .live import (  # noqa: F401  (server: the live server fixture)
+    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
 
 
 def _price_rise_while_offline(client, csrf, server):
     """12 ports queued offline on 2026-11; 2027-02 (ports at 0.600) published before the sync."""
-    account, licenses = _running_account(client, csrf, server)
+    account, licenses = running_account(client, csrf, server)
     server.stop()
     assert client.post(licenses, data={f"qty-{IP_PORT}": "12", "csrf_token": csrf}).status_code == 302
     data = admin.demo_pricelist()
@@ -71,25 +39,9 @@ def test_r23_a_change_queued_on_the_old_list_says_on_the_sync_and_account_pages_
     account = _price_rise_while_offline(unlocked, csrf, server)
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
     answer = unlocked.post("/sync/run", data={"csrf_token": csrf})
-    assert words in _text(answer.data)  # "Sync now"'s answer
-    assert words in _text(unlocked.get("/sync/").data)  # the sync page, later
-    assert words in _text(unlocked.get(account).data)
-
-
-def _rename_elsewhere(server, account_id: str, name: str, base: int) -> dict:
-    """Another laptop of the partner renames the account (its own client id), answered by the server."""
-    token = server.add_technician("Acme Telecom", "Bob")
-    op = {"op_id": str(uuid.uuid4()), "kind": "update_account", "account_id": account_id, "name": name,
-          "base_revision": base}
-    with server.client(token) as http:
-        body = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
-    return server.keyring.verify_envelope(body["results"][0], "op-result")
-
-
-def _server_account(server, account_id: str) -> dict:
-    token = server.add_technician("Acme Telecom", "Reader")
-    with server.client(token) as http:
-        return server.keyring.verify_envelope(http.get(f"/accounts/{account_id}").json(), "account")
+    assert words in text(answer.data)  # "Sync now"'s answer
+    assert words in text(unlocked.get("/sync/").data)  # the sync page, later
+    assert words in text(unlocked.get(account).data)
 
 
 @pytest.mark.parametrize("language, words", [
@@ -98,19 +50,19 @@ def _server_account(server, account_id: str) -> dict:
 ])
 def test_two_laptops_renaming_one_account_show_the_clash_with_the_servers_name_and_reapply_mine(
         unlocked, csrf, server, language, words):
-    account, _ = _running_account(unlocked, csrf, server)
+    account, _ = running_account(unlocked, csrf, server)
     account_id = account.rsplit("/", 1)[-1]
-    base = _server_account(server, account_id)["revision"]
+    base = server_account(server, account_id)["revision"]
     edit = {"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example", "language": "fr",
             "csrf_token": csrf}
     assert unlocked.post(account + "/edit", data=edit).status_code == 302  # queued on this laptop, not yet sent
-    assert _rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
     unlocked.post("/sync/run", data={"csrf_token": csrf})
-    held = _server_account(server, account_id)
+    held = server_account(server, account_id)
     assert (held["name"], held["language"]) == ("Azur Hotels", "fr")  # the e-mail language merged all the same
     for page in (unlocked.get("/sync/").data, unlocked.get(account).data):
-        assert words in _text(page)
+        assert words in text(page)
     op_id = re.search(r'/sync/ops/([0-9a-f-]{36})/resolve', unlocked.get(account).data.decode())[1]
     # issue 21: re-applied once its review was seen (the server's name → mine), on the revision it was seen on
     review = unlocked.get(f"/sync/ops/{op_id}/review?next={account}").data.decode()
@@ -118,18 +70,18 @@ def test_two_laptops_renaming_one_account_show_the_clash_with_the_servers_name_a
     assert unlocked.post(f"/sync/ops/{op_id}/resolve", data={"decision": "reapply", "next": account, "seen": seen,
                                                             "csrf_token": csrf}).status_code == 302
     unlocked.post("/sync/run", data={"csrf_token": csrf})
-    assert _server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
+    assert server_account(server, account_id)["name"] == "Hôtel Azur & Spa"
     assert "/resolve" not in unlocked.get(account).data.decode()  # nothing waits for a decision any more
 
 
 def test_one_laptop_renames_while_another_changes_the_email_both_stand_and_nothing_waits(unlocked, csrf, server):
-    account, _ = _running_account(unlocked, csrf, server)
+    account, _ = running_account(unlocked, csrf, server)
     account_id = account.rsplit("/", 1)[-1]
-    base = _server_account(server, account_id)["revision"]
+    base = server_account(server, account_id)["revision"]
     edit = {"name": "Hôtel Azur", "contact_email": "compta@azur.example", "language": "en", "csrf_token": csrf}
     assert unlocked.post(account + "/edit", data=edit).status_code == 302
-    assert _rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
     unlocked.post("/sync/run", data={"csrf_token": csrf})
-    held = _server_account(server, account_id)
+    held = server_account(server, account_id)
     assert (held["name"], held["contact_email"]) == ("Azur Hotels", "compta@azur.example")
     assert "/resolve" not in unlocked.get(account).data.decode()

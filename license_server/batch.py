@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rental import ops as decider
 from rental import rules
-from rental.errors import Refusal, SignatureError
+from rental.errors import RuleViolation, SignatureError
 from rental.reasons import Reason
 from rental.validation import shown, type_code
 
@@ -27,15 +27,15 @@ from .auth import Caller
 from .context import CurrentPrices, ServerContext
 from .db import Sql, in_list, reading, savepoint, writing
 from .envelopes import op_result_payload
-from .opschema import BadOp, is_uuid, validate
+from .opschema import is_uuid, validate
 
 APPLIED, REJECTED, CONFLICT = decider.APPLIED, decider.REJECTED, decider.CONFLICT
 KINDS = decider.KINDS  # each op kind's one declaration (rental.opkinds): fields, decision, flags
 
 
-def _refusal(code: str, status: str = REJECTED, **params: Any) -> Refusal:
+def _refusal(code: str, status: str = REJECTED, **params: Any) -> RuleViolation:
     """A refusal the server decides before the core is asked (shape, access)."""
-    return Refusal([Reason.of(code, **params)], status)
+    return RuleViolation(Reason.of(code, **params), status=status)
 
 
 @dataclass
@@ -176,15 +176,10 @@ class Batch:
         warnings: tuple[Reason, ...] = ()
         try:
             _check_access(record, caller, kind)
-            try:
-                fields = validate(op)
-            except BadOp as exc:
-                if exc.reason is not None:
-                    raise Refusal([exc.reason]) from None
-                raise _refusal("bad-field", detail=str(exc)) from None  # every BadOp has a reason: a safety net
+            fields = validate(op)
             record, warnings, conflict = self._decide(kind, record, {**fields, "account_id": account_id}, op)
             status, problems = (APPLIED, ()) if conflict is None else (CONFLICT, (conflict,))
-        except Refusal as refusal:
+        except RuleViolation as refusal:
             status, problems = refusal.status, refusal.problems
         mine = record is not None and record.row["partner"] == caller.partner
         if mine:
@@ -246,8 +241,7 @@ class Batch:
             except SignatureError as exc:
                 key = exc
         if isinstance(key, SignatureError):
-            reason = getattr(key, "reason", None) or Reason("key-invalid", "key-not-genuine", {})
-            raise Refusal([reason])
+            raise RuleViolation(key.problems)
         return decider.ActivationKey(key.key_id_hex, key.amount_milli)
 
     def _store(self, record: store.AccountRecord, before: decider.State, decision: decider.Decision) -> None:
