@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "UNLOCK_FREE_ATTEMPTS": 3,  # wrong passphrases before each further attempt must wait
     "UNLOCK_DELAY_S": 5,  # first wait; it doubles with each further failure, up to UNLOCK_MAX_DELAY_S
     "UNLOCK_MAX_DELAY_S": 300,
+    # templates compiled when the bundle was built (app/web/compiled.py); None: the bundle's compiled-templates/
+    # (absent from a source tree: templates compile as they are first drawn); "": none
+    "COMPILED_TEMPLATES": None,
 }
 
 
@@ -55,8 +58,14 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(root / "translations")
 
     from . import web
+    from .web import compiled
 
     web.init_app(app)
+    folder = app.config["COMPILED_TEMPLATES"]
+    if folder is None:
+        folder = root / compiled.FOLDER
+    if folder:
+        compiled.use(app, folder)
     return app
 
 

@@ -271,14 +271,23 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
         if mode == "window":
             from . import desktop
 
-            # The window opens first, on a placeholder, and the app is built beside it: the web view's own
-            # start (its processes, the first paint) overlaps the app's imports instead of following them.
+            # The window opens first, on a placeholder, and the app is built beside it from the start: the
+            # toolkit's loading (GTK's and WebKit's libraries, mostly outside Python's lock) and the web view's own
+            # start (its processes, the first paint) overlap the app's imports instead of coming before them.
             window = desktop.DesktopWindow()
             stopper.on_stop = window.close
             if stop.is_set():
                 return EXIT_OK
             build = _BuildOnce(start_app)
             failed: list[BaseException] = []
+
+            def build_early() -> None:
+                try:
+                    build()
+                except BaseException:  # kept by build: raised again to whoever asks for the URL below
+                    pass
+
+            threading.Thread(target=build_early, name="build-app", daemon=True).start()
 
             def serve_then_load(opened) -> None:
                 try:

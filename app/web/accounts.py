@@ -12,7 +12,7 @@ from rental.errors import AmountError
 from rental.money import parse_isc, ticks_to_milli_floor
 from rental.ops import KINDS
 
-from .. import services, terms as terms_mod
+from .. import services
 from ..csvfile import csv_text
 from . import core, forms
 from .pages import redirect_to, render
@@ -83,6 +83,8 @@ def history(account_id: str):
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Create a customer account (queued; the server learns it at the next sync)."""
+    from .. import terms as terms_mod  # here, not at the top: the screens' modules load before unlock (issue 25)
+
     form = forms.Form(values={"language": "en", "cloud_contract": False})
     terms = terms_mod.held(core.uow())  # R26: the customer accepts the version held on this laptop
     if request.method == "POST":

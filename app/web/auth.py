@@ -1,4 +1,8 @@
-"""First run and unlock: the passphrase opens the encrypted store; nothing else works before it."""
+"""First run and unlock: the passphrase opens the encrypted store; nothing else works before it.
+
+The unlock and first-run pages need only app/store_base.py (issue 25): the store's machinery (SQLAlchemy,
+SQLCipher, the services) is imported when a passphrase is tried, not before the window's first page.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import store as store_mod
+from .. import paths, store_base as store_mod
 from . import core, forms
 from .labels import reason_text
 from .pages import render
@@ -271,7 +275,7 @@ def unlock():
                                             "After several wrong attempts, wait %(num)d seconds before the next one.", wait)
             except store_mod.HeaderDamaged:  # issue 23: bounded before any key derivation, said in the UI's language
                 error = _("The store's header file (%(file)s) is damaged: RentDesk cannot open the store with it. "
-                          "Restore your data from a backup; nothing was changed.", file=store_mod.paths.HEADER_FILE)
+                          "Restore your data from a backup; nothing was changed.", file=paths.HEADER_FILE)
             except store_mod.StoreError as problem:
                 error = reason_text(problem)
             else:

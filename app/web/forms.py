@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 
 from rental.validation import is_ascii_digits
 
-from ..settings import InsecureServerUrl, check_server_url
 from .labels import reason_text
 
 
@@ -62,6 +61,8 @@ def passphrase_strength(passphrase: str) -> tuple[int, str]:
 def server_url(value: str) -> tuple[str | None, str | None]:
     """A license server URL, or why it is not one (HTTPS unless on this machine: the token travels, DESIGN §6),
     decided by the settings' own check and said from its reason's code."""
+    from ..settings import InsecureServerUrl, check_server_url  # the store's settings load after unlock (issue 25)
+
     value = value.strip().rstrip("/")
     if not value:
         return None, _("Type the license server address, e.g. https://licenses.example.com")

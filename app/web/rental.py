@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import terms as terms_mod
 from . import core
 from .pages import render
 from .auth import require_unlocked
@@ -17,6 +16,8 @@ bp.before_request(require_unlocked(lambda: None))
 @bp.get("/")
 def index():
     """The terms held on this laptop (verified, kept for offline use), in the UI's language or the one asked."""
+    from .. import terms as terms_mod  # here, not at the top: the screens' modules load before unlock (issue 25)
+
     terms = terms_mod.held(core.uow())
     shown = request.args.get("lang")
     if shown not in LANGUAGES:

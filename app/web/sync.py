@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -23,10 +24,20 @@ SYNCED_EVENT = "rentdesk:synced"
 bp.before_request(require_unlocked(lambda: None))
 
 
-#: The sync's steps (services.SYNC_STEPS: codes, in the order they come) with the words we show.
-STEPS = tuple(zip(services.SYNC_STEPS, (_l("Sending your changes…"), _l("Fetching accounts and prices…"),
-                                          _l("Fetching statements…"), _l("Up to date.")), strict=True))
-_STEP_NUMBER = {code: index + 1 for index, (code, _label) in enumerate(STEPS)}
+#: The words we show for the sync's steps, in the order they come (services.SYNC_STEPS).
+_STEP_LABELS = (_l("Sending your changes…"), _l("Fetching accounts and prices…"), _l("Fetching statements…"),
+                _l("Up to date."))
+
+
+@functools.cache
+def steps() -> tuple:
+    """The sync's steps: (code, words) in order; asked when a sync screen is drawn, not at import (the services'
+    face loads at unlock, issue 25)."""
+    return tuple(zip(services.SYNC_STEPS, _STEP_LABELS, strict=True))
+
+
+def _step_number(code: str) -> int:
+    return next((index + 1 for index, (step, _label) in enumerate(steps()) if step == code), 0)
 
 
 def start_background(app, store) -> None:
@@ -46,11 +57,11 @@ def run_sync():
     progress = st.sync_progress
 
     def say(step: str, **params) -> None:
-        number = _STEP_NUMBER.get(step, 0)
+        number = _step_number(step)
         progress.update(state="running", step=max(number, progress.get("step", 0)), code=step, params=params)
 
     progress.clear()
-    progress.update(state="running", step=0, total=len(STEPS))
+    progress.update(state="running", step=0, total=len(steps()))
     try:  # sync_now waits for a background sync of this store to finish (one lock, owned by app/sync.py)
         report = services.sync_now(core.store().unit_of_work, core.clock(), progress=say)
     finally:
@@ -68,7 +79,7 @@ def index():
     status = services.sync_status(core.uow(), core.clock())
     queue = _queue()
     return render("sync/index.html", parts=INDEX_PARTS, status=status, queue=queue, report=None,
-                  progress=state().sync_progress, steps=STEPS)
+                  progress=state().sync_progress, steps=steps())
 
 
 def _queue():
@@ -82,13 +93,13 @@ def run():
     report = run_sync()
     status = services.sync_status(core.uow(), core.clock())
     return render("sync/index.html", "sync/_run.html", status=status, queue=_queue(), report=report,
-                  progress=state().sync_progress, steps=STEPS)
+                  progress=state().sync_progress, steps=steps())
 
 
 @bp.get("/progress")
 def progress():
     """The progress bar while a sync runs (polled)."""
-    return render("sync/_progress.html", "sync/_progress.html", progress=state().sync_progress, steps=STEPS)
+    return render("sync/_progress.html", "sync/_progress.html", progress=state().sync_progress, steps=steps())
 
 
 @bp.get("/changed")

@@ -89,8 +89,8 @@ def test_a_key_another_accounts_snapshot_holds_is_refused_without_reading_every_
                   deposits=[{"key_id": key_id, "amount_milli": 5_000, "deposited_at": clock.now() - 60}])
     seed(store, signer, clock.now(), account=holder)
     seed(store, signer, clock.now(), account=account_payload(as_of=clock.now(), licenses={IP_PORT: 2}, prices=prices))
-    for queue in (services.redeem_key, services.deposit_key):
-        with pytest.raises(services.Refused) as caught:
+    for queue in (services.load_key, services.deposit_key):
+        with pytest.raises(services.RuleViolation) as caught:
             queue(store.unit_of_work(), clock, ACCOUNT_ID, key)
         assert [p.code for p in caught.value.problems] == ["key-used"]
     assert services.queued_ops(store.unit_of_work(), clock) == []
@@ -102,7 +102,7 @@ def test_a_key_queued_for_one_account_is_refused_for_another_naming_the_first_R1
     seed(store, signer, clock.now(), account=other)
     key = signer.issue_key(5_000, clock.now())
     services.deposit_key(store.unit_of_work(), clock, other["account_id"], key)
-    with pytest.raises(services.Refused) as caught:
-        services.redeem_key(store.unit_of_work(), clock, ACCOUNT_ID, key)
+    with pytest.raises(services.RuleViolation) as caught:
+        services.load_key(store.unit_of_work(), clock, ACCOUNT_ID, key)
     assert caught.value.problems[0].params["account"] == "Bravo Bistro"
     assert [op.kind for op in services.queued_ops(store.unit_of_work(), clock)] == ["deposit_key"]

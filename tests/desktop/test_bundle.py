@@ -83,6 +83,17 @@ def test_the_bundle_carries_templates_static_translations_keys_migrations_and_de
     assert list((inside / "license_server" / "migrations" / "versions").glob("*.py"))
 
 
+def test_the_bundle_carries_every_screen_template_compiled(bundle):
+    """Issue 25: the window's first page is drawn from templates compiled at build (app/web/compiled.py)."""
+    from app.web.compiled import FOLDER, CompiledTemplates
+
+    inside = bundle / "_internal"
+    names = sorted(p.relative_to(inside / "templates").as_posix() for p in (inside / "templates").rglob("*.html"))
+    keys = CompiledTemplates(inside / FOLDER)
+    assert sorted(p.name for p in (inside / FOLDER).iterdir()) == sorted(keys.get_cache_key(n) + ".jinja"
+                                                                         for n in names)
+
+
 def test_the_bundle_leaves_out_psycopg_qt_and_the_window_back_ends_linux_does_not_use(bundle):
     assert not [p for p in (bundle / "_internal").rglob("psycopg*") if "sqlalchemy" not in str(p)]
     assert not list((bundle / "_internal").rglob("*Qt*"))
