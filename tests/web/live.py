@@ -62,3 +62,16 @@ def server_account(server, account_id: str) -> dict:
     token = server.add_technician("Acme Telecom", "Reader")
     with server.client(token) as http:
         return server.keyring.verify_envelope(http.get(f"/accounts/{account_id}").json(), "account")
+
+
+def renamed_on_both_laptops(client, csrf, server, language: str = "en") -> tuple[str, str]:
+    """A running account renamed "Hôtel Azur & Spa" on this laptop (queued, e-mails in `language`) while another
+    laptop of the partner renamed it "Azur Hotels" on the server first (issue 21 item 5); answers the account's
+    URL and id. Nothing is synced from this laptop yet."""
+    account, _ = running_account(client, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    base = server_account(server, account_id)["revision"]
+    edit = {"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example", "language": language, "csrf_token": csrf}
+    assert client.post(account + "/edit", data=edit).status_code == 302  # queued on this laptop, not yet sent
+    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    return account, account_id

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from .live import (  # noqa: F401  (the live server fixture and its helpers)
-    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
+    IP_PORT, renamed_on_both_laptops, running_account, server, server_account, text)
 
 APP = "01-00030-001"  # App platform license (per instance), 4.000 iSC a month
 APP_NAME = "App platform license (per instance)"
@@ -146,12 +146,7 @@ def test_edit_on_the_current_state_opens_the_servers_licenses_and_replaces_the_w
 ])
 def test_an_account_rename_in_conflict_shows_the_servers_name_then_mine_before_reapplying(
         unlocked, csrf, server, language, change):
-    account, _ = running_account(unlocked, csrf, server)
-    account_id = account.rsplit("/", 1)[-1]
-    base = server_account(server, account_id)["revision"]
-    edit = {"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example", "language": "en", "csrf_token": csrf}
-    assert unlocked.post(account + "/edit", data=edit).status_code == 302
-    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    account, account_id = renamed_on_both_laptops(unlocked, csrf, server)
     _sync(unlocked, csrf)
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
     op_id = _waiting_op(unlocked)
@@ -166,12 +161,7 @@ def test_an_account_rename_in_conflict_shows_the_servers_name_then_mine_before_r
 
 def test_edit_on_the_current_state_opens_the_accounts_form_on_the_servers_name_and_replaces_the_waiting_edit(
         unlocked, csrf, server):
-    account, _ = running_account(unlocked, csrf, server)
-    account_id = account.rsplit("/", 1)[-1]
-    base = server_account(server, account_id)["revision"]
-    assert unlocked.post(account + "/edit", data={"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example",
-                                                  "language": "en", "csrf_token": csrf}).status_code == 302
-    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    account, account_id = renamed_on_both_laptops(unlocked, csrf, server)
     _sync(unlocked, csrf)
     op_id = _waiting_op(unlocked)
     review = unlocked.get(f"/sync/ops/{op_id}/review").data.decode()

@@ -12,7 +12,7 @@ import pytest
 from license_server import admin
 
 from .live import (  # noqa: F401  (server: the live server fixture)
-    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
+    IP_PORT, rename_elsewhere, renamed_on_both_laptops, running_account, server, server_account, text)
 
 
 def _price_rise_while_offline(client, csrf, server):
@@ -50,13 +50,7 @@ def test_r23_a_change_queued_on_the_old_list_says_on_the_sync_and_account_pages_
 ])
 def test_two_laptops_renaming_one_account_show_the_clash_with_the_servers_name_and_reapply_mine(
         unlocked, csrf, server, language, words):
-    account, _ = running_account(unlocked, csrf, server)
-    account_id = account.rsplit("/", 1)[-1]
-    base = server_account(server, account_id)["revision"]
-    edit = {"name": "Hôtel Azur & Spa", "contact_email": "it@azur.example", "language": "fr",
-            "csrf_token": csrf}
-    assert unlocked.post(account + "/edit", data=edit).status_code == 302  # queued on this laptop, not yet sent
-    assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
+    account, account_id = renamed_on_both_laptops(unlocked, csrf, server, language="fr")
     unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
     unlocked.post("/sync/run", data={"csrf_token": csrf})
     held = server_account(server, account_id)
