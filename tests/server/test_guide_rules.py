@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from license_server import admin
 from rental.money import TICKS_PER_MILLI
 
-from .helpers import DAY, HARDWARE, IP_PORT, MONTH, UC, ticks
+from .helpers import DAY, HARDWARE, IP_PORT, MONTH, UC, publish, ticks
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 DEVICE = "02-00700-001"  # vendor hardware rented with iSC, 2,500 milli-iSC a month
-
-
-def publish(ctx, version: str, **prices: int) -> None:
-    """A new list with some items' monthly prices changed (by ref)."""
-    data = admin.demo_pricelist()
-    data["version"] = version
-    for item in data["items"]:
-        if item["ref"] in prices:
-            item["monthly_milli"] = prices[item["ref"]]
-    admin.publish_prices(ctx, data)
 
 
 def short_of_credit(api, clock, items, *, days_left: int) -> str:

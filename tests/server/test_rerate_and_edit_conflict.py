@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from license_server import admin
-
-from .helpers import IP_PORT, new_id
+from .helpers import IP_PORT, new_id, publish
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 LAPTOP_A, LAPTOP_B = new_id(), new_id()
-
-
-def publish(ctx, version: str, **prices: int) -> None:
-    """A new list with some items' monthly prices changed (by ref)."""
-    data = admin.demo_pricelist()
-    data["version"] = version
-    for item in data["items"]:
-        if item["ref"] in prices:
-            item["monthly_milli"] = prices[item["ref"]]
-    admin.publish_prices(ctx, data)
 
 
 def test_r23_a_change_queued_on_the_old_list_and_applied_at_a_newer_one_warns_rerated_with_both_monthlies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 
@@ -330,7 +331,12 @@ def wait_for(condition, timeout_s: float = 20.0) -> bool:
     return condition()
 
 
-def test_an_edit_made_online_is_sent_within_seconds_by_the_background_syncer(tmp_path, clock, server):
+@contextlib.contextmanager
+def online_with_background_sync(tmp_path, clock, server):
+    """A laptop set up online with its background syncer running, once the sync at unlock is done (the next one is
+    due in 5 minutes): yields (client, csrf, technician token, syncer); shut down after."""
+    from app.web.state import EXTENSION
+
     app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": True,
                       "CLOCK": clock, "BACKGROUND_SYNC": True, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"})
     try:
@@ -341,34 +347,24 @@ def test_an_edit_made_online_is_sent_within_seconds_by_the_background_syncer(tmp
         response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
                                                    "server_url": server.url, "token": token, "csrf_token": csrf})
         assert response.status_code == 302, response.data
-        from app.web.state import EXTENSION
-
         syncer = app.extensions[EXTENSION].syncer
-        assert wait_for(lambda: syncer.attempts >= 1)  # the sync at unlock; the next one is due in 5 minutes
+        assert wait_for(lambda: syncer.attempts >= 1)
+        yield client, csrf, token, syncer
+    finally:
+        app.extensions["rentdesk.shutdown"]()
+
+
+def test_an_edit_made_online_is_sent_within_seconds_by_the_background_syncer(tmp_path, clock, server):
+    with online_with_background_sync(tmp_path, clock, server) as (client, csrf, token, syncer):
         new_account(client, csrf, "Acme Hotel")
         with server.client(token) as api:
             assert wait_for(lambda: len(api.get("/accounts").json()["accounts"]) == 1)
-    finally:
-        app.extensions["rentdesk.shutdown"]()
 
 
 def test_a_deposit_made_online_reaches_the_server_within_seconds_without_a_manual_sync(tmp_path, clock, server):
     """DESIGN §6, R24: the unit of work pokes the syncer after a commit that queued an op, whichever view queued
     it (the deposit view was missing from the old list of views, and waited for the 5-minute interval)."""
-    app = create_app({"RENTDESK_HOME": str(tmp_path / "home"), "TESTING": True, "TRUST_DEMO_KEY": True,
-                      "CLOCK": clock, "BACKGROUND_SYNC": True, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"})
-    try:
-        client = app.test_client()
-        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
-        csrf = csrf_token(app)
-        token = server.add_technician("Acme Telecom", "Ann")
-        response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
-                                                   "server_url": server.url, "token": token, "csrf_token": csrf})
-        assert response.status_code == 302, response.data
-        from app.web.state import EXTENSION
-
-        syncer = app.extensions[EXTENSION].syncer
-        assert wait_for(lambda: syncer.attempts >= 1)  # the sync at unlock; the next one is due in 5 minutes
+    with online_with_background_sync(tmp_path, clock, server) as (client, csrf, token, syncer):
         done = syncer.attempts
         account = new_account(client, csrf, "Acme Hotel")
         account_id = account.rstrip("/").rsplit("/", 1)[-1]
@@ -386,8 +382,6 @@ def test_a_deposit_made_online_reaches_the_server_within_seconds_without_a_manua
 
             assert wait_for(lambda: held_on_server() == [40_000])
             assert wait_for(lambda: syncer.attempts > done)  # the background syncer's attempt, woken by the deposit
-    finally:
-        app.extensions["rentdesk.shutdown"]()
 
 
 def test_a_server_that_cannot_be_reached_is_said_in_plain_words_once(unlocked, csrf):
