@@ -196,7 +196,9 @@ class Change:
                  *, charged: tuple | None = None):
         self.account = account
         self.depleted_at = depleted_at  # set when this change ran the credit out (R18)
-        self._charged = charged  # (lines, start, end) of the charge, expanded lazily
+        #: the charge, expanded lazily: (lines, start, end), or (settle's hot path) the account settled, whose lines ran
+        #: from its as_of to this change's account's last_activity_at
+        self._charged = charged
         self._extra = tuple(entries)
         self._entries = None
 
@@ -205,7 +207,7 @@ class Change:
         if self._entries is None:
             charges: tuple[Entry, ...] = ()
             if self._charged is not None:
-                lines, start, end = self._charged
+                lines, start, end = self._period()
                 seconds = end - start
                 charges = tuple(
                     Entry(kind=CHARGE, at=end, ticks=line.rate * seconds, pbx_id=line.pbx_id, ref=line.ref,
@@ -222,13 +224,20 @@ class Change:
         """Ticks charged by the settled period of this change."""
         if self._charged is None:
             return 0
-        lines, start, end = self._charged
+        lines, start, end = self._period()
         return sum(line.rate for line in lines) * (end - start)
+
+    def _period(self) -> tuple[tuple[Line, ...], int, int]:
+        """(lines, start, end) of the settled period charged (only when _charged is set)."""
+        charged = self._charged
+        if type(charged) is tuple:
+            return charged
+        return charged.lines, charged.as_of, self.account.last_activity_at
 
     def then(self, account: Account, *entries: Entry) -> "Change":
         """This change followed by more entries, ending in account."""
-        change = Change(account, self._extra + entries, self.depleted_at, charged=self._charged)
-        return change
+        return Change(account, self._extra + entries, self.depleted_at,
+                      charged=None if self._charged is None else self._period())
 
 
 def open_account(at: int) -> Account:
@@ -237,7 +246,10 @@ def open_account(at: int) -> Account:
 
 
 def settle(account: Account, at: int) -> Change:
-    """Charge the account up to second at: one entry per rented line (R10, R25); stop at depletion (R18)."""
+    """Charge the account up to second at: one entry per rented line (R10, R25); stop at depletion (R18).
+
+    The hot path (bench/billing.py, docs/benchmarks.md §12, §16): the new Account is filled in place (_advanced's
+    stores, inlined: one call less) and the charged period is kept as the settled account itself (no tuple)."""
     if type(at) is not int:
         require_int(at, "time")
     as_of = account.as_of
@@ -249,23 +261,37 @@ def settle(account: Account, at: int) -> Change:
     change = _new(Change)  # its slots filled here: no __init__ call on the hot path
     change._extra = ()
     change._entries = None
-    rate = 0 if account.suspended or account.deleted else account.configured_rate
-    if rate == 0:
-        change.account = _advanced(account, at, account.balance, account.suspended, account.last_activity_at)
+    new = _new(_Unfrozen)
+    new.as_of = at
+    new.lines = account.lines
+    new.deleted = deleted = account.deleted
+    new.price_version = account.price_version
+    new.configured_rate = rate = account.configured_rate
+    balance = account.balance
+    if deleted or account.suspended or not rate:  # nothing runs: nothing charged, nothing depletes
+        new.balance = balance
+        new.suspended = account.suspended
+        new.last_activity_at = account.last_activity_at
         change.depleted_at = change._charged = None
-        return change
-    depletes_at = as_of + account.balance // rate
-    if at < depletes_at:
-        end, change.depleted_at = at, None
     else:
-        end = change.depleted_at = depletes_at
-    seconds = end - as_of
-    if seconds > 0:
-        change.account = _advanced(account, at, account.balance - rate * seconds, end == depletes_at, end)
-        change._charged = (account.lines, as_of, end)
-    else:
-        change.account = _advanced(account, at, account.balance, end == depletes_at, account.last_activity_at)
-        change._charged = None
+        depletes_at = as_of + balance // rate
+        if at < depletes_at:
+            new.suspended = False
+            change.depleted_at = None
+            end = at
+        else:  # the balance cannot pay the whole span: it stops at depletion, suspended from then (R18)
+            new.suspended = True
+            change.depleted_at = end = depletes_at
+        if end > as_of:
+            new.balance = balance - rate * (end - as_of)
+            new.last_activity_at = end
+            change._charged = account  # the period charged: its lines from its as_of to new.last_activity_at
+        else:
+            new.balance = balance
+            new.last_activity_at = account.last_activity_at
+            change._charged = None
+    new.__class__ = Account
+    change.account = new
     return change
 
 

@@ -290,5 +290,13 @@ def test_settle_builds_the_same_frozen_account_as_the_constructor_from_designs_f
     assert change.account.configured_rate == expected.configured_rate and change.account.rate == expected.rate
     assert change.depleted_at == (T0 + balance // rate if depleted else None)
     assert change.charged_ticks == rate * paid == sum(entry.ticks for entry in change.entries)
+    charges = [entry for entry in change.entries if entry.kind == billing.CHARGE]
+    assert bool(charges) == bool(rate and paid)  # R25: each charged line says its period, to the second
+    assert all((entry.start, entry.end, entry.seconds, entry.at) == (T0, T0 + paid, paid, T0 + paid) for entry in charges)
+    # the settled period is kept as the account settled (no tuple on the hot path): a change that follows on
+    # (a credit moves the account's last activity on) must still explain the very same charge
+    later = change.then(dataclasses.replace(change.account, last_activity_at=T0 + span + 7), billing.Entry(
+        kind=billing.CREDIT, at=T0 + span + 7, ticks=1))
+    assert later.entries[:-1] == change.entries and later.charged_ticks == change.charged_ticks
     with pytest.raises(dataclasses.FrozenInstanceError):
         change.account.balance = 0
