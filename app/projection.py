@@ -178,11 +178,18 @@ def state_from_text(account_id: str, text: str, received_at: int | None, now: in
     return _state_of(PARSED.parsed(account_id, text), received_at, now, policy, prices)
 
 
+def _run_to(parsed: _Parsed, now: int, policy: Policy, prices: PriceHistory | None) -> tuple[Account, tuple]:
+    """The snapshot's running state at now, through the automatic reloads whose second has come (R24), and the
+    keys still held: what an AccountState's billing and deposits are, and all a row of the list needs."""
+    raw = parsed.raw
+    done, settled = reload.forward(raw, parsed.deposits, parsed.days, policy, max(now, raw.as_of), prices)
+    return settled.account, done.deposits
+
+
 def _state_of(parsed: _Parsed, received_at: int | None, now: int, policy: Policy,
               prices: PriceHistory | None) -> AccountState:
-    payload, raw, days = parsed.payload, parsed.raw, parsed.days
-    done, settled = reload.forward(raw, parsed.deposits, days, policy, max(now, raw.as_of), prices)
-    account, deposits = settled.account, done.deposits
+    payload, days = parsed.payload, parsed.days
+    account, deposits = _run_to(parsed, now, policy, prices)
     facts = dict(parsed.facts)
     pbxs = {pbx_id: PbxState(pbx, revision=parsed.revisions[pbx_id], confirmed=True,
                              licenses=dict(parsed.licenses[pbx_id]))
@@ -289,7 +296,7 @@ class Book:
         self.policy = policy
         #: the lists received: a reload re-rates at the one in force at its second (R24)
         self.prices = prices if prices is not None else PriceHistory((pricelist,))
-        self._confirmed: dict[str, AccountState] = {}
+        self._confirmed = _Verified(self._state_of)
         self._pending: dict[str, AccountState] = {}
         self._ops: dict[str, list[OutboxOp]] = {}
         self.history = LaptopHistory(policy)
@@ -316,9 +323,8 @@ class Book:
             if any(op.state == PENDING and KINDS[op.kind].sets_licenses for op in ops):
                 history.read()  # the queued license changes are decided on it below: read in this same view
         book = cls(now, pricelist, policy, prices)
-        for row in rows:
-            book._confirmed[row.account_id] = state_from_text(row.account_id, row.payload, row.received_at, now,
-                                                              policy, book.prices)
+        for row in rows:  # each read once per text (PARSED); its state is built when first asked (_Verified)
+            book._confirmed.add(row.account_id, PARSED.parsed(row.account_id, row.payload), row.received_at)
         book.history = history
         for op in ops:
             book._ops.setdefault(op.account_id, []).append(op)
@@ -326,7 +332,30 @@ class Book:
             book._project_pending(owner, ops)
         return book
 
+    def _state_of(self, parsed: _Parsed, received_at: int | None) -> AccountState:
+        return _state_of(parsed, received_at, self.now, self.policy, self.prices)
+
     # ------------------------------------------------------------------ queries
+
+    def row(self, account_id: str) -> "Row | None":
+        """What a row of the accounts list shows of an account, computed as its AccountState would be (the same
+        rental/ projection to now, from the same verified snapshot), without building the PBXs and facts a row
+        never shows unless the state was built already or queued ops change it (docs/benchmarks.md §16)."""
+        shown = self._pending.get(account_id)
+        read = self._confirmed.read(account_id) if shown is None else None
+        if read is not None and not self._confirmed.built(account_id):
+            parsed = read[0]
+            account, deposits = _run_to(parsed, self.now, self.policy, self.prices)
+            payload = parsed.payload
+            name, email = payload.get("name") or "", payload.get("contact_email") or ""
+            return Row(account_id, name, email, True, account, Plan(parsed.days, deposits, self.policy, self.prices), 0)
+        state = self.get(account_id)
+        if state is None:
+            return None
+        shown = shown or state
+        return Row(account_id, shown.name, shown.contact_email, state.confirmed, state.billing, self.plan(state),
+                   shown.pending_credit_milli)
+
 
     def accounts(self) -> list[AccountState]:
         ids = list(self._confirmed) + [a for a in self._pending if a not in self._confirmed]
@@ -442,6 +471,68 @@ class Book:
                 self.refusals[op.op_id] = refusal  # shown as pending; the server will answer it
         if state is not None:
             self._pending[account_id] = state
+
+
+class _Verified:
+    """account_id → AccountState of a Book's verified snapshots (a read-only mapping), each state built at its
+    first look-up from the snapshot as read: a list row needs only its figures (Book.row), a page of 100 rows
+    would otherwise build 500 PBX states it never shows."""
+
+    __slots__ = ("_read", "_built", "_build")
+
+    def __init__(self, build):
+        self._read: dict[str, tuple[_Parsed, int | None]] = {}
+        self._built: dict[str, AccountState] = {}
+        self._build = build
+
+    def add(self, account_id: str, parsed: _Parsed, received_at: int | None) -> None:
+        self._read[account_id] = (parsed, received_at)
+        self._built.pop(account_id, None)
+
+    def read(self, account_id: str) -> tuple[_Parsed, int | None] | None:
+        return self._read.get(account_id)
+
+    def built(self, account_id: str) -> bool:
+        return account_id in self._built
+
+    def get(self, account_id: str, default=None) -> AccountState | None:
+        state = self._built.get(account_id)
+        if state is None:
+            read = self._read.get(account_id)
+            if read is None:
+                return default
+            state = self._built[account_id] = self._build(*read)
+        return state
+
+    def __getitem__(self, account_id: str) -> AccountState:
+        state = self.get(account_id)
+        if state is None:
+            raise KeyError(account_id)
+        return state
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self._read
+
+    def __iter__(self):
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+
+@dataclass(frozen=True)
+class Row:
+    """An account as a row of the accounts list needs it: the names shown (with queued edits), whether the server
+    has it, its verified running state now and its automatic reload (figures() of the two gives the row's R16
+    figures), and the credit queued but not confirmed."""
+
+    account_id: str
+    name: str
+    contact_email: str
+    confirmed: bool
+    billing: Account
+    plan: Plan
+    pending_credit_milli: int
 
 
 class Accounts:

@@ -83,22 +83,23 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
             state = book.get(account_id)
             if state is not None and (not needle or needle in " ".join(
                     (state.name, state.contact_email, state.account_id)).lower()):
-                matching_offline.append(state)
+                matching_offline.append(state.account_id)
         result = []
-        for state in [book.get(a) for a in ids] + matching_offline:
-            if state is None:
+        warn_s = book.policy.min_credit_days * 86_400
+        for account_id in ids + matching_offline:
+            row = book.row(account_id)  # the figures of the state, without the PBXs a row never shows (§16)
+            if row is None:
                 continue
-            shown = book.pending_state(state.account_id) or state
-            figures = projection.figures(state.billing, now, book.plan(state))
+            figures = projection.figures(row.billing, now, row.plan)
             result.append(AccountSummary(
-                account_id=state.account_id, name=shown.name, contact_email=shown.contact_email,
-                status=figures.status if state.confirmed else "pending",
+                account_id=account_id, name=row.name, contact_email=row.contact_email,
+                status=figures.status if row.confirmed else "pending",
                 balance_ticks=figures.balance_ticks, remaining_seconds=figures.remaining_seconds,
                 ends_at=figures.ends_at, monthly_milli=figures.monthly_milli,
-                pending_ops=book.count_ops(state.account_id, "pending"),
-                problem_ops=book.count_ops(state.account_id, "rejected") + book.count_ops(state.account_id, "conflict"),
-                pending_credit_milli=shown.pending_credit_milli,
-                is_confirmed=state.confirmed, clock_notice=notice, warn_s=book.policy.min_credit_days * 86_400,
+                pending_ops=book.count_ops(account_id, "pending"),
+                problem_ops=book.count_ops(account_id, "rejected") + book.count_ops(account_id, "conflict"),
+                pending_credit_milli=row.pending_credit_milli,
+                is_confirmed=row.confirmed, clock_notice=notice, warn_s=warn_s,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
     if limit is not None:

@@ -144,11 +144,11 @@ def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     if ts is None:
         return "—"
     words = here()
-    return _format_day(int(ts), words.zone, fmt, words.language)
+    return format_day(int(ts), words.zone, fmt, words.language)
 
 
 @functools.lru_cache(maxsize=4096)
-def _format_day(ts: int, zone: tzinfo, fmt: str, lang: str) -> str:
+def format_day(ts: int, zone: tzinfo, fmt: str, lang: str) -> str:
     """Babel's words for the day of a second in a zone (a pure function of its arguments: an end of credit stays
     the same second until the configuration changes, and a list shows a hundred of them at every keystroke)."""
     day = datetime.fromtimestamp(ts, tz=timezone.utc).astimezone(zone).date()
@@ -162,9 +162,10 @@ def fmt_number(n: int | None) -> str:
     return babel_numbers.format_decimal(n, locale=language())
 
 
-def fmt_duration(seconds: int | None) -> str:
-    """A remaining runtime in days and hours (or minutes and seconds near the end) (R16)."""
-    words = here()
+def fmt_duration(seconds: int | None, words: _Request | None = None) -> str:
+    """A remaining runtime in days and hours (or minutes and seconds near the end) (R16); words: here(), when the
+    caller holds it already (a list's rows)."""
+    words = words or here()
     if seconds is None:
         return words.gettext("no end (nothing running)")
     seconds = max(0, int(seconds))
@@ -181,12 +182,13 @@ def fmt_duration(seconds: int | None) -> str:
     return words.gettext("%(m)d min %(s)d s", m=minutes, s=secs)
 
 
-def fmt_runtime(figures) -> str:
+def fmt_runtime(figures, words: _Request | None = None) -> str:
     """The runtime of figures (anything with remaining_seconds and monthly_milli): a configuration with no
     credit to run on ends now; only no configuration at all has no end (R16, R18)."""
+    words = words or here()
     if figures.remaining_seconds is None and figures.monthly_milli:
-        return here().gettext("ends now: no credit")
-    return fmt_duration(figures.remaining_seconds)
+        return words.gettext("ends now: no credit")
+    return fmt_duration(figures.remaining_seconds, words)
 
 
 def fmt_ends(figures) -> str:

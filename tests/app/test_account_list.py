@@ -60,3 +60,68 @@ def test_the_queue_lists_every_op_of_the_laptop_in_order(store, clock):
     assert [op.account_id for op in ops] == [first.account_id, second.account_id]
     assert [op.kind for op in ops] == ["create_account", "create_account"]
     assert all(op.state == "pending" for op in ops)
+
+
+def test_each_row_shows_the_figures_of_the_accounts_whole_state_R16_R18_R24(store, signer, demo_prices, clock):
+    """A row is computed without building the PBXs it never shows (docs/benchmarks.md §16): it must carry the very
+    figures, names and queued credit the account's whole state gives (the account page's), for every shape of
+    account: running, run out since its snapshot (R18), idle, reloading automatically from keys held (R24: one
+    redeemed since the snapshot, one still ahead), edited offline, credited offline, created offline."""
+    prices = monthly(demo_prices)
+    now = clock.now()
+    seed(store, signer, now, pricelist=pricelist_payload(demo_prices))
+    twenty_days = prices[IP_PORT] * 2 * 20 // 30  # milli: about 20 days of two IP ports
+    shapes = {
+        "Running": {"licenses": {IP_PORT: 2}},
+        "Run out": {"licenses": {IP_PORT: 2}, "balance_milli": prices[IP_PORT] * 2 * 3 // 30},
+        "Idle": {"licenses": {}},
+        "Reloading": {"licenses": {IP_PORT: 2}, "balance_milli": twenty_days},
+        "Edited": {"licenses": {IP_PORT: 2}},
+        "Credited": {"licenses": {IP_PORT: 2}},
+    }
+    ids = {}
+    for name, fields in shapes.items():
+        account = dict(account_payload(as_of=now, prices=prices, name=name, **fields), account_id=new_id())
+        if name == "Reloading":
+            account.update(auto_reload_days=14, deposits=[
+                {"key_id": f"{n:020x}", "amount_milli": twenty_days, "deposited_at": now - 60 + n} for n in (1, 2)])
+        seed(store, signer, now, account=account)
+        ids[name] = account["account_id"]
+    services.update_account(store.unit_of_work(), clock, ids["Edited"], name="Edited Again")
+    services.load_key(store.unit_of_work(), clock, ids["Credited"], signer.issue_key(5_000, now))
+    services.create_account(store.unit_of_work(), clock, "Offline Inn", "it@offline.example")
+    clock.advance(10 * 86_400)  # past the first reload's second (runtime under 14 days), before the second's
+
+    rows = services.list_accounts(store.unit_of_work(), clock)
+    assert len(rows) == 7 and {row.status for row in rows} == {"active", "suspended", "idle", "pending"}
+    for row in rows:
+        whole = services.account_detail(store.unit_of_work(), clock, row.account_id)
+        assert (row.name, row.contact_email, row.pending_credit_milli, row.is_confirmed) == (
+            whole.name, whole.contact_email, whole.pending_credit_milli, whole.is_confirmed)
+        if row.is_confirmed:
+            figures = whole.confirmed
+            assert (row.balance_ticks, row.remaining_seconds, row.ends_at, row.monthly_milli, row.status) == (
+                figures.balance_ticks, figures.remaining_seconds, figures.ends_at, figures.monthly_milli,
+                figures.status)
+    by_name = {row.name: row for row in rows}
+    reloading = services.account_detail(store.unit_of_work(), clock, ids["Reloading"]).confirmed
+    assert len(reloading.reloads) == 1  # one key redeemed since the snapshot, the other still held (R24)
+    # about 10 days of credit left of the snapshot's 20, plus the key of 20 days redeemed at its second (R24)
+    assert by_name["Reloading"].balance_ticks > 25 * 86_400 * 12 * prices[IP_PORT] * 2
+    assert by_name["Edited Again"].is_confirmed and by_name["Credited"].pending_credit_milli == 5_000
+    assert by_name["Run out"].status == "suspended" and by_name["Run out"].remaining_seconds is None
+
+
+def test_the_count_leaves_out_exactly_the_deleted_accounts_unless_asked(five_accounts, signer, demo_prices, clock):
+    """The total beside a cut page (issue 11: deleted accounts hidden unless asked) is counted as every account
+    minus the deleted ones (migration 0009, docs/benchmarks.md §16): it must match what is listed, searched or not."""
+    for name in ("Echo Annex", "Zulu Closed"):
+        gone = dict(account_payload(as_of=clock.now(), status="deleted", balance_milli=0, name=name),
+                    account_id=new_id(), contact_email="gone@closed.example")
+        seed(five_accounts, signer, clock.now(), account=gone)
+    for include_deleted, needle, total in ((False, "", 5), (True, "", 7), (False, "echo", 1), (True, "echo", 2)):
+        page = services.list_accounts(five_accounts.unit_of_work(), clock, needle, limit=2,
+                                      include_deleted=include_deleted)
+        every = services.list_accounts(five_accounts.unit_of_work(), clock, needle, include_deleted=include_deleted)
+        assert page.total == every.total == len(every) == total
+        assert ("deleted" in {a.status for a in every}) == include_deleted
