@@ -44,7 +44,9 @@ class AccountReplica(Base):
     envelope: Mapped[str] = mapped_column(Text, nullable=False)  # exactly as the server signed it
     received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
-    __table_args__ = (Index("ix_account_replica_list", "name_key", "account_id", "search_key", "status"),)
+    __table_args__ = (Index("ix_account_replica_list", "name_key", "account_id", "search_key", "status"),
+                      # the list's count of the accounts not deleted: all of them minus a seek here (0009)
+                      Index("ix_account_replica_status", "status"))
 
 
 class PricelistReplica(Base):

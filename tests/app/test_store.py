@@ -151,11 +151,14 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
-    assert current_revision(new.engine) == "0008"
+    assert current_revision(new.engine) == "0009"
     assert {"ledger_line", "reduction", "terms_replica", "history_event"} <= set(inspect(new.engine).get_table_names())
     [listing] = [index for index in inspect(new.engine).get_indexes("account_replica")
                  if index["name"] == "ix_account_replica_list"]
     assert listing["column_names"] == ["name_key", "account_id", "search_key", "status"]  # the list reads it alone
+    [status] = [index for index in inspect(new.engine).get_indexes("account_replica")
+                if index["name"] == "ix_account_replica_status"]
+    assert status["column_names"] == ["status"]  # the list's count: every account minus a seek on the deleted (0009)
     assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
     new.close()
 
