@@ -11,6 +11,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from rental import billing
 from rental import opkinds
@@ -394,7 +395,8 @@ class Book:
         return list(self._ops.get(account_id, []))
 
     def count_ops(self, account_id: str, state: str) -> int:
-        return sum(1 for op in self._ops.get(account_id, []) if op.state == state)
+        ops = self._ops.get(account_id)
+        return sum(1 for op in ops if op.state == state) if ops else 0
 
     def name_of(self, account_id: str) -> str:
         state = self.get(account_id)
@@ -520,8 +522,7 @@ class _Verified:
         return len(self._read)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """An account as a row of the accounts list needs it: the names shown (with queued edits), whether the server
     has it, its verified running state now and its automatic reload (figures() of the two gives the row's R16
     figures), and the credit queued but not confirmed."""

@@ -10,7 +10,7 @@ import base64
 import functools
 import json
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from rental import billing
@@ -110,6 +110,35 @@ def _open_line(entry: billing.Entry) -> dict:
             "pbx_id": entry.pbx_id, "ref": entry.ref, "qty": entry.qty, "start": entry.start, "end": entry.end,
             "seconds": entry.seconds, "rate": entry.rate, "price_version": entry.price_version,
             "key_id": entry.key_id, "auto": entry.auto}
+
+
+#: the statements every screen runs, built once: building a statement and working out its cache key cost SQLAlchemy
+#: more than SQLite takes to run it (0.2-0.45 ms a statement; docs/benchmarks.md §16); the values are bound at each run
+_SNAPSHOT_COLUMNS = (AccountReplica.account_id, AccountReplica.payload, AccountReplica.received_at, AccountReplica.as_of)
+_SNAPSHOTS = select(*_SNAPSHOT_COLUMNS)
+_SNAPSHOT_OF = _SNAPSHOTS.where(AccountReplica.account_id == bindparam("id"))
+_SNAPSHOTS_OF = _SNAPSHOTS.where(AccountReplica.account_id.in_(bindparam("ids", expanding=True)))
+_PRICING = select(PricelistReplica.is_current, PricelistReplica.payload).order_by(PricelistReplica.received_at,
+                                                                                    PricelistReplica.published_at)
+_NEWEST_AS_OF = select(func.max(AccountReplica.as_of))
+
+
+@functools.lru_cache(maxsize=None)
+def _list_statements(search: bool, include_deleted: bool, limited: bool):
+    """The accounts list's count and page (Replica.account_page), one pair per shape, bound to needle and limit."""
+    # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
+    where = [func.instr(AccountReplica.search_key, bindparam("needle")) > 0] if search else []
+    if not include_deleted:
+        where.append(AccountReplica.status != "deleted")
+    if search:
+        count = select(func.count()).select_from(AccountReplica).where(*where)
+    else:  # no row by row: SQLite counts a whole table from its b-tree's pages, the deleted by a seek (0009)
+        every = select(func.count()).select_from(AccountReplica).scalar_subquery()
+        deleted = select(func.count()).select_from(AccountReplica).where(
+            AccountReplica.status == "deleted").scalar_subquery()
+        count = select(every if include_deleted else every - deleted)
+    page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key, AccountReplica.account_id)
+    return count, page.limit(bindparam("limit")) if limited else page
 
 
 class Replica:
@@ -252,8 +281,7 @@ class Replica:
 
     def pricing(self) -> tuple[PriceList | None, Policy, PriceHistory]:
         """current_pricelist_and_policy and price_history in one query (every projection asks for both)."""
-        rows = self._session.execute(select(PricelistReplica.is_current, PricelistReplica.payload)
-                                     .order_by(PricelistReplica.received_at, PricelistReplica.published_at)).all()
+        rows = self._session.execute(_PRICING).all()
         current = next((text for is_current, text in rows if is_current), None)
         pricelist, policy = _read_pricelist(current) if current is not None else (None, Policy())
         lists = [_read_pricelist(text)[0] for is_current, text in rows if not is_current]
@@ -275,16 +303,14 @@ class Replica:
     def snapshots(self, account_ids: "str | list[str] | None" = None) -> list:
         """(account_id, payload, received_at, as_of) of every snapshot held, of one account, or of a list of them:
         the columns a projection reads, not the whole row (its envelope is the larger half of it)."""
-        query = select(AccountReplica.account_id, AccountReplica.payload, AccountReplica.received_at,
-                       AccountReplica.as_of)
         if account_ids is None:
-            return list(self._session.execute(query))
+            return list(self._session.execute(_SNAPSHOTS))
         if isinstance(account_ids, str):
-            return list(self._session.execute(query.where(AccountReplica.account_id == account_ids)))
+            return list(self._session.execute(_SNAPSHOT_OF, {"id": account_ids}))
         ids = list(account_ids)
         found = []
         for start in range(0, len(ids), 500):
-            found.extend(self._session.execute(query.where(AccountReplica.account_id.in_(ids[start:start + 500]))))
+            found.extend(self._session.execute(_SNAPSHOTS_OF, {"ids": ids[start:start + 500]}))
         return found
 
     def accounts_mentioning(self, text: str) -> list[str]:
@@ -438,22 +464,9 @@ class Replica:
         """The ids of the accounts held whose name, e-mail or id contains needle (lower case), by name, at most
         limit, and how many match: in SQL on the covering index (0004), so a page costs the same with 10 or
         10,000 accounts."""
-        # instr, not LIKE: the needle is matched literally (a "%" or "_" typed is no wildcard)
-        where = [func.instr(AccountReplica.search_key, needle) > 0] if needle else []
-        if not include_deleted:
-            where.append(AccountReplica.status != "deleted")
-        if needle:
-            total = self._session.scalar(select(func.count()).select_from(AccountReplica).where(*where)) or 0
-        else:  # no row by row: SQLite counts a whole table from its b-tree's pages, the deleted by a seek (0009)
-            every = select(func.count()).select_from(AccountReplica).scalar_subquery()
-            deleted = select(func.count()).select_from(AccountReplica).where(
-                AccountReplica.status == "deleted").scalar_subquery()
-            total = self._session.scalar(select(every if include_deleted else every - deleted)) or 0
-        page = select(AccountReplica.account_id).where(*where).order_by(AccountReplica.name_key,
-                                                                         AccountReplica.account_id)
-        if limit is not None:
-            page = page.limit(limit)
-        return list(self._session.scalars(page)), total
+        count, page = _list_statements(bool(needle), include_deleted, limit is not None)
+        values = {"needle": needle, "limit": limit}
+        return list(self._session.scalars(page, values)), self._session.scalar(count, values) or 0
 
     def price_versions_other_than(self, version: str) -> list[tuple[str, str, str]]:
         """(account_id, name, price_version) of every account held at another price list than version, by name."""
@@ -464,7 +477,7 @@ class Replica:
 
     def newest_as_of(self) -> int | None:
         """The newest as_of of the snapshots held: the server's time was at least this."""
-        return self._session.scalar(select(func.max(AccountReplica.as_of)))
+        return self._session.scalar(_NEWEST_AS_OF)
 
     def account_crediting(self, key_id_hex: str) -> str | None:
         """The account a pulled ledger line credits with this key (R25), or None."""
