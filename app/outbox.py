@@ -21,8 +21,17 @@ from .models import AccountReplica, OpResult, OutboxOp
 PENDING, REJECTED, CONFLICT = "pending", "rejected", "conflict"
 
 
-#: the reads of every accounts list, built once (building a statement cost SQLAlchemy more than running it: §16)
+#: the reads of every accounts list and account page, built once (building a statement cost SQLAlchemy more than
+#: running it: docs/benchmarks.md §16); the values are bound at each run
+_ALL_OPS = select(OutboxOp).order_by(OutboxOp.seq)
+_OPS_OF_ACCOUNT = _ALL_OPS.where(OutboxOp.account_id == bindparam("id"))
 _OPS_OF_ACCOUNTS = select(OutboxOp).where(OutboxOp.account_id.in_(bindparam("ids", expanding=True))).order_by(OutboxOp.seq)
+# newest first: by the server's second, then by the revision each op left its account at (same second)
+_RECENT = select(OpResult).order_by(OpResult.server_time.desc(), OpResult.revision.desc(), OpResult.received_at.desc(),
+                                    OpResult.op_id).limit(bindparam("limit"))
+_RECENT_OF_ACCOUNT = select(OpResult).where(OpResult.account_id == bindparam("id")).order_by(
+    OpResult.server_time.desc(), OpResult.revision.desc(), OpResult.received_at.desc(), OpResult.op_id
+).limit(bindparam("limit"))
 _CREATED_OFFLINE = select(OutboxOp).where(OutboxOp.kind.in_(with_flag("opens_account")),
                                           OutboxOp.account_id.not_in(select(AccountReplica.account_id))
                                           ).order_by(OutboxOp.seq)
@@ -62,10 +71,9 @@ class Outbox:
         return new
 
     def all_ops(self, account_id: str | None = None) -> list[OutboxOp]:
-        query = select(OutboxOp).order_by(OutboxOp.seq)
-        if account_id is not None:
-            query = query.where(OutboxOp.account_id == account_id)
-        return list(self._session.scalars(query))
+        if account_id is None:
+            return list(self._session.scalars(_ALL_OPS))
+        return list(self._session.scalars(_OPS_OF_ACCOUNT, {"id": account_id}))
 
     def ops_of_kinds(self, kinds) -> list[OutboxOp]:
         """The ops of these kinds only, in order (one query: the few that carry a key, say)."""
@@ -141,13 +149,10 @@ class Outbox:
 
         The envelope is verified again on the way out: what the UI shows is what the server signed.
         """
-        # newest first: by the server's second, then by the revision each op left its account at (same second)
-        query = select(OpResult).order_by(OpResult.server_time.desc(), OpResult.revision.desc(),
-                                          OpResult.received_at.desc(), OpResult.op_id)
-        if account_id is not None:
-            query = query.where(OpResult.account_id == account_id)
         found = []
-        for row in self._session.scalars(query.limit(limit)):
+        query, values = (_RECENT, {"limit": limit}) if account_id is None else (
+            _RECENT_OF_ACCOUNT, {"limit": limit, "id": account_id})
+        for row in self._session.scalars(query, values):
             try:
                 payload = keyring.verify_envelope(json.loads(row.envelope), "op-result")
             except Exception:  # a key rotated out since, or a damaged row: the result stays, its warnings cannot

@@ -121,6 +121,7 @@ _SNAPSHOTS_OF = _SNAPSHOTS.where(AccountReplica.account_id.in_(bindparam("ids", 
 _PRICING = select(PricelistReplica.is_current, PricelistReplica.payload).order_by(PricelistReplica.received_at,
                                                                                     PricelistReplica.published_at)
 _NEWEST_AS_OF = select(func.max(AccountReplica.as_of))
+_CURRENT_PRICELIST = select(PricelistReplica.payload).where(PricelistReplica.is_current).limit(1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -265,7 +266,7 @@ class Replica:
 
     def current_pricelist_and_policy(self) -> tuple[PriceList | None, Policy]:
         """The current verified price list and the server's policy it carries (DESIGN §5), or defaults."""
-        text = self._session.scalar(select(PricelistReplica.payload).where(PricelistReplica.is_current).limit(1))
+        text = self._session.scalar(_CURRENT_PRICELIST)
         if text is None:
             return None, Policy()
         return _read_pricelist(text)
