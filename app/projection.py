@@ -357,7 +357,6 @@ class Book:
         return Row(account_id, shown.name, shown.contact_email, state.confirmed, state.billing, self.plan(state),
                    shown.pending_credit_milli)
 
-
     def accounts(self) -> list[AccountState]:
         ids = list(self._confirmed) + [a for a in self._pending if a not in self._confirmed]
         return [self._confirmed.get(a) or self._pending[a] for a in ids]
