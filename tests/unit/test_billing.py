@@ -285,7 +285,7 @@ def test_settle_builds_the_same_frozen_account_as_the_constructor_from_designs_f
                                suspended=suspended or depleted, last_activity_at=T0 + paid if rate and paid else T0,
                                price_version="v")
     change = settle(account, T0 + span)
-    assert type(change.account) is billing.Account
+    assert isinstance(change, billing.Change) and type(change.account) is billing.Account
     assert change.account == expected and hash(change.account) == hash(expected)
     assert change.account.configured_rate == expected.configured_rate and change.account.rate == expected.rate
     assert change.depleted_at == (T0 + balance // rate if depleted else None)
