@@ -120,8 +120,12 @@ def _shape_problem(op: Any) -> Reason | None:
     return None
 
 
-INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
-                "VALUES (:op_id, :partner, :account_id, :kind, :digest, :result, :at)")
+INSERT_OP = store.bulk_insert("ops", (("op_id", "text"), ("partner", "text"), ("account_id", "text"), ("kind", "text"),
+                                      ("digest", "text"), ("result", "text"), ("at", "bigint")))
+#: the batch's history lines (R25), in order: the history is read back by id
+INSERT_EVENTS = store.bulk_insert("history", (("account_id", "text"), ("at", "bigint"), ("kind", "text"),
+                                              ("technician", "text"), ("op_id", "text"), ("params", "text"),
+                                              ("actor", "text")), ordered=True)
 
 
 class Batch:
@@ -155,7 +159,7 @@ class Batch:
         if self.new_ops:
             INSERT_OP.run(self.connection, self.new_ops)
         if self.events:
-            history.INSERT_EVENT.run(self.connection, self.events)
+            INSERT_EVENTS.run(self.connection, self.events)
 
     def apply(self, op: dict, digest: str) -> Outcome:
         op_id, account_id = op["op_id"], op["account_id"]
@@ -470,8 +474,11 @@ INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_m
 RELEASE_KEY = Sql("DELETE FROM redeemed_keys WHERE key_id = :key_id AND account_id = :account_id AND held")
 REDEEM_HELD_KEY = Sql("UPDATE redeemed_keys SET held = FALSE, at = :at WHERE key_id = :key_id "
                       "AND account_id = :account_id AND held")
-INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, partner, serial, pbx_id, ref, at, from_qty, to_qty) "
-                       "VALUES (:account_id, :partner, :serial, :pbx_id, :ref, :at, :from_qty, :to_qty)")
-INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, partner, serial, pbx_id, refs, at) "
-                        "VALUES (:account_id, :partner, :serial, :pbx_id, :refs, :at)")
+#: R6's memory, in order (read back by at, then id)
+INSERT_REDUCTION = store.bulk_insert("reductions", (
+    ("account_id", "text"), ("partner", "text"), ("serial", "text"), ("pbx_id", "text"), ("ref", "text"),
+    ("at", "bigint"), ("from_qty", "int"), ("to_qty", "int")), ordered=True)
+INSERT_OCCURRENCE = store.bulk_insert("toggle_occurrences", (
+    ("account_id", "text"), ("partner", "text"), ("serial", "text"), ("pbx_id", "text"), ("refs", "text"),
+    ("at", "bigint")), ordered=True)
 
