@@ -131,8 +131,10 @@ class NeedsLock(Exception):
     or going, a held key used or given back): it is decided again under the lock."""
 
 
-#: Kinds whose ops always write at once (a key's row, a new account's): a batch holding one is decided under the lock.
-_WRITE_AT_ONCE = frozenset(name for name, kind in KINDS.items() if kind.carries_key or kind.opens_account)
+#: Kinds whose applied ops write at once (a key's row, a new account's, a PBX coming or going): a batch holding one
+#: is decided under the lock from the start (any other op that must write at once sends it there: NeedsLock).
+_WRITE_AT_ONCE = frozenset([*(name for name, kind in KINDS.items() if kind.carries_key or kind.opens_account),
+                            "register_pbx", "remove_pbx"])
 
 
 def decide_unlocked(ctx: ServerContext, caller: Caller, todo: list[tuple], now: int, keys: dict[str, Any],

@@ -76,13 +76,20 @@ def test_r6_memory_written_in_between_is_seen(api, ctx, clock):
 
 def test_batches_that_write_at_once_are_decided_under_the_lock(api, ctx, clock):
     account_id = licensed_account(api, "A")
-    rev = api.pbx_revision(account_id)
-    one = [api.op("set_licenses", account_id, pbx_id="pbx-1", base_revision=rev, items={IP_PORT: 12})]
+    one = [api.set_licenses_op(account_id, {IP_PORT: 12})]
     assert early_batch(api, ctx, clock, one)[3] is None  # a single op: the single-op path, as it was
-    removal = one + [api.op("remove_pbx", account_id, pbx_id="pbx-2", base_revision=1)]
-    assert early_batch(api, ctx, clock, removal)[3] is None  # a PBX going: written at once
     [key] = admin.issue_keys(ctx, 1_000_000, 1)
     with_key = one + [api.op("redeem_key", account_id, key=key)]
     assert early_batch(api, ctx, clock, with_key)[3] is None  # a key's row decides its race at once (R11)
-    answer = api.sync(*removal)  # and each is applied all the same
-    assert [r["status"] for r in answer.results] == ["applied", "applied"]
+    removal = [api.op("remove_pbx", account_id, pbx_id="pbx-2", base_revision=1), *one]
+    assert early_batch(api, ctx, clock, removal)[3] is None  # a PBX going: written at once
+    assert [r["status"] for r in api.sync(*removal).results] == ["applied", "applied"]  # and applied all the same
+    [held] = admin.issue_keys(ctx, 1_000_000, 1)
+    assert api.sync(api.op("deposit_key", account_id, key=held)).result["status"] == "applied"
+    [deposit] = api.account(account_id)["deposits"]
+    withdrawal = [api.set_licenses_op(account_id, {IP_PORT: 13}),
+                  api.op("withdraw_key", account_id, key_id=deposit["key_id"])]
+    # found while deciding: a held key given back, its row deleted at once (R24)
+    assert early_batch(api, ctx, clock, withdrawal)[3] is None
+    assert [r["status"] for r in api.sync(*withdrawal).results] == ["applied", "applied"]
+    assert api.account(account_id)["deposits"] == []
