@@ -42,6 +42,10 @@ def _refusal(code: str, status: str = REJECTED, **params: Any) -> RuleViolation:
 class Outcome:
     result: dict  # the signed op-result envelope
     account_id: str | None  # the account to answer with, when the caller may see it
+    text: str | None = None  # the envelope as JSON text, when the batch wrote it (stored and answered as is)
+
+    def json(self) -> str:
+        return self.text if self.text is not None else json.dumps(self.result)
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode  # json.dumps' own
@@ -268,7 +272,7 @@ class Batch:
     def _answer_stored(self, op: dict, digest: str, stored: tuple) -> Outcome:
         partner, stored_digest, result = stored
         if partner == self.caller.partner and stored_digest == digest:
-            return Outcome(json.loads(result), op["account_id"])
+            return Outcome(json.loads(result), op["account_id"], result)
         return _unstored(self.ctx, op["op_id"], op["account_id"], self.now, Reason.of("op-reuse"),
                          account=op["account_id"] if partner == self.caller.partner else None)
 
@@ -298,7 +302,7 @@ class Batch:
         self.new_ops.append({"op_id": op_id, "partner": caller.partner, "account_id": account_id, "kind": kind,
                              "digest": digest, "result": result, "at": now})
         self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
-        return Outcome(envelope, account_id if mine else None)
+        return Outcome(envelope, account_id if mine else None, result)
 
     def _decide(self, kind: str, record: store.AccountRecord | None, fields: dict, op: dict):
         """Load, decide (rental.ops), store: the one place an op's effect is written."""

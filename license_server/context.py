@@ -35,6 +35,11 @@ class CurrentPrices:
     envelope: dict
     history: PriceHistory  # every list published: an automatic reload re-rates at the one in force then (R24)
 
+    @cached_property
+    def envelope_text(self) -> str:
+        """The envelope as JSON text, made once (every /sync answer carries it)."""
+        return json.dumps(self.envelope)
+
 
 LATEST_PRICES = Sql("SELECT max(id) FROM pricelists")  # on every /sync: plain SQL, an index look-up
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -81,6 +82,7 @@ def migrated_sqlite(path: Path) -> str:
         if _template is None or not _template.exists():
             folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"rentdesk-template-{os.getpid()}"
             folder.mkdir(exist_ok=True)
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per test process, gone with it
             template = folder / "template.sqlite3"
             template.unlink(missing_ok=True)
             engine = make_engine(f"sqlite:///{template}")
