@@ -5,6 +5,10 @@ decides before it writes, so a refused op leaves everything untouched and its st
 all it adds; a constraint violation (a concurrent batch stored the same op or account first)
 rolls the whole batch back and runs it again. The one decision a database makes is whether an
 activation key was redeemed before (a primary key, R11).
+
+On SQLite, whose writers take turns, a batch of several ops that write nothing before its end is decided (and its
+results signed) on a read snapshot first, then written under the writers' lock only when everything it read is
+still the same there (decide_unlocked, Batch.still_holds); otherwise it is decided again under the lock.
 """
 
 from __future__ import annotations
