@@ -5,6 +5,10 @@ decides before it writes, so a refused op leaves everything untouched and its st
 all it adds; a constraint violation (a concurrent batch stored the same op or account first)
 rolls the whole batch back and runs it again. The one decision a database makes is whether an
 activation key was redeemed before (a primary key, R11).
+
+On SQLite, whose writers take turns, a batch of several ops that write nothing before its end is decided (and its
+results signed) on a read snapshot first, then written under the writers' lock only when everything it read is
+still the same there (decide_unlocked, Batch.still_holds); otherwise it is decided again under the lock.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from rental.validation import shown, type_code
 from . import history, notices, store, terms
 from .auth import Caller
 from .context import CurrentPrices, ServerContext
-from .db import Sql, in_list, reading, writing
+from .db import Sql, in_list, is_sqlite, reading, writing
 from .envelopes import op_result_payload
-from .opschema import is_uuid, validate
+from .opschema import check_fields, is_uuid, validate
 
 APPLIED, REJECTED, CONFLICT = decider.APPLIED, decider.REJECTED, decider.CONFLICT
 KINDS = decider.KINDS  # each op kind's one declaration (rental.opkinds): fields, decision, flags
@@ -48,10 +52,23 @@ class Outcome:
         return self.text if self.text is not None else json.dumps(self.result)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode  # json.dumps' own
+
+
 def op_digest(op: dict[str, Any]) -> str:
     """What makes two ops with one op_id the same op."""
-    text = json.dumps(op, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL(op).encode()).hexdigest()
+
+
+def _checked(op: dict[str, Any]) -> tuple[dict[str, Any], Reason | None] | None:
+    """The op's fields as validate() cleans them, or the reason it refuses them: a pure check of the op alone, made
+    before the write lock is taken (the batch raises it in the op's turn, after the access check, as before); None
+    when the check itself fails (validate() then runs in the op's turn, failing there as it always did)."""
+    try:
+        values, problems = check_fields(op["kind"], op)
+    except Exception:  # noqa: BLE001 - not ours to judge here: the op's turn raises it
+        return None
+    return values, problems[0][1] if problems else None
 
 
 @dataclass
@@ -64,25 +81,47 @@ class BatchResult:
 def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int, client_id: str = "") -> BatchResult:
     """Apply a batch in order, in one database transaction (a refused op changes nothing); client_id names the
     laptop that sent it (its own earlier edits never clash with its later ones, edit-conflict)."""
-    outcomes: list[Outcome | None] = [None] * len(ops)
-    todo: list[tuple[int, dict, str]] = []
-    for index, op in enumerate(ops):
-        problem = _shape_problem(op)
-        if problem is None:
-            todo.append((index, op, op_digest(op)))
-        else:
-            fields = op if isinstance(op, dict) else {}
-            outcomes[index] = _unstored(ctx, fields.get("op_id"), fields.get("account_id"), now, problem)
+    outcomes, todo = prepare(ctx, ops, now)
     if not todo:
         with reading(ctx.engine) as connection:
             return BatchResult(outcomes, {}, ctx.current_prices(connection))
-    keys = _verify_keys(ctx, [op for _, op, _ in todo])
+    keys = _verify_keys(ctx, [op for _, op, _, _ in todo])
+    batch, applied, prices = commit(ctx, caller, todo, now, keys, client_id,
+                                    decide_unlocked(ctx, caller, todo, now, keys, client_id))
+    for (index, _, _, _), outcome in zip(todo, applied):
+        outcomes[index] = outcome
+    return BatchResult(outcomes, batch.records, prices)
+
+
+def prepare(ctx: ServerContext, ops: list[Any], now: int) -> tuple[list[Outcome | None], list[tuple]]:
+    """What needs no database: the refusals of ops that cannot be stored (by position), and the others as
+    (position, op, digest, _checked(op))."""
+    outcomes: list[Outcome | None] = [None] * len(ops)
+    todo: list[tuple[int, dict, str, tuple | None]] = []
+    for index, op in enumerate(ops):
+        problem = _shape_problem(op)
+        if problem is None:
+            todo.append((index, op, op_digest(op), _checked(op)))
+        else:
+            fields = op if isinstance(op, dict) else {}
+            outcomes[index] = _unstored(ctx, fields.get("op_id"), fields.get("account_id"), now, problem)
+    return outcomes, todo
+
+
+def commit(ctx: ServerContext, caller: Caller, todo: list[tuple], now: int, keys: dict[str, Any], client_id: str,
+           early: tuple["Batch", list[Outcome]] | None = None) -> tuple["Batch", list[Outcome], CurrentPrices | None]:
+    """Decide (unless decided early and still so: decide_unlocked) and write the batch in one write transaction."""
     for attempt in range(4):
         try:
             with writing(ctx.engine) as connection:
                 prices = ctx.current_prices(connection)
-                batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _ in todo], keys, client_id)
-                applied = [batch.apply(op, digest) for _, op, digest in todo]
+                if early is not None and early[0].still_holds(connection, prices):
+                    batch, applied = early  # decided on exactly what the lock now shows: only the writes are left
+                    batch.locked(connection)
+                else:
+                    batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _, _ in todo], keys, client_id)
+                    applied = [batch.apply(op, digest, checked) for _, op, digest, checked in todo]
+                early = None  # a retry decides under the lock
                 batch.flush()
             break
         except (IntegrityError, OperationalError) as exc:
@@ -92,9 +131,40 @@ def apply_ops(ctx: ServerContext, caller: Caller, ops: list[Any], now: int, clie
             retry = isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
             if attempt == 3 or not retry:
                 raise
-    for (index, _, _), outcome in zip(todo, applied):
-        outcomes[index] = outcome
-    return BatchResult(outcomes, batch.records, prices)
+    return batch, applied, prices
+
+
+class NeedsLock(Exception):
+    """A batch decided before the write lock reached an op that writes at once (a key, a new account, a PBX coming
+    or going, a held key used or given back): it is decided again under the lock."""
+
+
+#: Kinds whose applied ops write at once (a key's row, a new account's, a PBX coming or going): a batch holding one
+#: is decided under the lock from the start (any other op that must write at once sends it there: NeedsLock).
+_WRITE_AT_ONCE = frozenset([*(name for name, kind in KINDS.items() if kind.carries_key or kind.opens_account),
+                            "register_pbx", "remove_pbx"])
+
+
+def decide_unlocked(ctx: ServerContext, caller: Caller, todo: list[tuple], now: int, keys: dict[str, Any],
+                    client_id: str = "") -> tuple["Batch", list[Outcome]] | None:
+    """SQLite, a batch of several ops: decide and sign every op in a read transaction, before taking the writers'
+    lock, and leave the writes for later (issue 27: SQLite has one writer at a time, so a batch decided under the
+    lock kept the other gunicorn worker waiting for all of it, two thirds of a batch's CPU). Under the lock,
+    Batch.still_holds() reads again all the batch read (the accounts with their PBXs, lines and held keys, the
+    stored results of its op_ids, R6's memory of the serials it asked, the current price list): when all is the
+    same, deciding now would decide the same, and the writes are made as they are; otherwise the batch is
+    decided again under the lock. None when the batch is not of that kind (one op, PostgreSQL, whose accounts
+    are locked row by row, a kind that writes at once) or when an op needed to write at once."""
+    if len(todo) < 2 or not is_sqlite(ctx.engine) or any(op["kind"] in _WRITE_AT_ONCE for _, op, _, _ in todo):
+        return None
+    try:
+        with reading(ctx.engine) as connection:
+            prices = ctx.current_prices(connection)
+            batch = Batch(ctx, connection, caller, now, prices, [op for _, op, _, _ in todo], keys, client_id,
+                          unlocked=True)
+            return batch, [batch.apply(op, digest, checked) for _, op, digest, checked in todo]
+    except (NeedsLock, OperationalError):  # a read that failed is read again under the lock
+        return None
 
 
 def _verify_keys(ctx: ServerContext, ops: list[dict]) -> dict[str, Any]:
@@ -124,8 +194,12 @@ def _shape_problem(op: Any) -> Reason | None:
     return None
 
 
-INSERT_OP = Sql("INSERT INTO ops (op_id, partner, account_id, kind, digest, result, at) "
-                "VALUES (:op_id, :partner, :account_id, :kind, :digest, :result, :at)")
+INSERT_OP = store.bulk_insert("ops", (("op_id", "text"), ("partner", "text"), ("account_id", "text"), ("kind", "text"),
+                                      ("digest", "text"), ("result", "text"), ("at", "bigint")))
+#: the batch's history lines (R25), in order: the history is read back by id
+INSERT_EVENTS = store.bulk_insert("history", (("account_id", "text"), ("at", "bigint"), ("kind", "text"),
+                                              ("technician", "text"), ("op_id", "text"), ("params", "text"),
+                                              ("actor", "text")), ordered=True)
 
 
 class Batch:
@@ -136,14 +210,17 @@ class Batch:
     """
 
     def __init__(self, ctx, connection, caller: Caller, now: int, prices, ops: list[dict], keys: dict[str, Any],
-                 client_id: str = ""):
+                 client_id: str = "", *, unlocked: bool = False):
         self.ctx, self.connection, self.caller, self.now, self.prices = ctx, connection, caller, now, prices
         self.keys, self.client_id = keys, client_id
+        self.unlocked = unlocked  # decided before the write lock (decide_unlocked): nothing may be written at once
         # Lock first, then read stored results: a concurrent batch on these accounts has committed by now.
-        self.records = store.load_many(connection, (op["account_id"] for op in ops), for_update=True)
-        marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
-        rows = Sql.of(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
-        self.stored = {row[0]: tuple(row[1:]) for row in rows} if params else {}
+        self.account_ids = sorted({op["account_id"] for op in ops})
+        self.records = store.load_many(connection, self.account_ids, for_update=True)
+        self.stored = self._stored_results(connection, ops)
+        if unlocked:  # what was read, as it was read (the batch changes its records and stored results in place)
+            self.read = (_as_read(self.records), dict(self.stored))
+            self.op_ids = sorted({op["op_id"] for op in ops})
         self.writes = store.Writes()
         self.toggles = ToggleHistory(connection, now, ctx.policy)
         # R6's memory of the PBXs the batch's license changes and removals name, read at once (others on need)
@@ -151,6 +228,34 @@ class Batch:
         self.new_ops: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []  # R25: the history lines of the batch's applied ops
         self.decided: dict[str, decider.State] = {}  # by account: the state its last applied op left
+        self._edited: dict[str, tuple[str, dict]] = {}  # by account: its row's `edited` text, parsed
+
+    @staticmethod
+    def _stored_results(connection, ops: list[dict]) -> dict[str, tuple]:
+        marks, params = in_list("o", sorted({op["op_id"] for op in ops}))
+        rows = Sql.of(f"SELECT op_id, partner, digest, result FROM ops WHERE op_id IN ({marks})").run(connection, params)
+        return {row[0]: tuple(row[1:]) for row in rows} if params else {}
+
+    def _at_once(self) -> None:
+        """A write that cannot wait for the end of the batch: not before the lock (decide_unlocked)."""
+        if self.unlocked:
+            raise NeedsLock()
+
+    def still_holds(self, connection, prices) -> bool:
+        """Under the write lock: whether everything this batch read before it is still so (decide_unlocked)."""
+        if (prices.row_id if prices else None) != (self.prices.row_id if self.prices else None):
+            return False
+        records, stored = self.read
+        if _as_read(store.load_many(connection, self.account_ids)) != records:
+            return False
+        if self._stored_results(connection, [{"op_id": op_id} for op_id in self.op_ids]) != stored:
+            return False
+        return self.toggles.still_holds(connection)
+
+    def locked(self, connection) -> None:
+        """The batch's writes go to the write transaction that found still_holds()."""
+        self.connection = self.toggles.connection = connection
+        self.unlocked = False
 
     def flush(self) -> None:
         """Write what the ops left for the end of the batch; constraint violations surface here too."""
@@ -159,13 +264,14 @@ class Batch:
         if self.new_ops:
             INSERT_OP.run(self.connection, self.new_ops)
         if self.events:
-            history.INSERT_EVENT.run(self.connection, self.events)
+            INSERT_EVENTS.run(self.connection, self.events)
 
-    def apply(self, op: dict, digest: str) -> Outcome:
+    def apply(self, op: dict, digest: str, checked: tuple | None = None) -> Outcome:
+        """One op: answered from its stored result, else decided and stored; checked, what _checked(op) said."""
         op_id, account_id = op["op_id"], op["account_id"]
         if op_id in self.stored:
             return self._answer_stored(op, digest, self.stored[op_id])
-        return self._run(op, digest, self.records.get(account_id))
+        return self._run(op, digest, self.records.get(account_id), checked)
 
     def _answer_stored(self, op: dict, digest: str, stored: tuple) -> Outcome:
         partner, stored_digest, result = stored
@@ -174,13 +280,18 @@ class Batch:
         return _unstored(self.ctx, op["op_id"], op["account_id"], self.now, Reason.of("op-reuse"),
                          account=op["account_id"] if partner == self.caller.partner else None)
 
-    def _run(self, op: dict, digest: str, record: store.AccountRecord | None) -> Outcome:
+    def _run(self, op: dict, digest: str, record: store.AccountRecord | None, checked: tuple | None) -> Outcome:
         op_id, kind, account_id = op["op_id"], op["kind"], op["account_id"]
         caller, now = self.caller, self.now
         warnings: tuple[Reason, ...] = ()
         try:
             _check_access(record, caller, kind)
-            fields = validate(op)
+            if checked is None:
+                fields = validate(op)
+            else:
+                fields, problem = checked
+                if problem is not None:
+                    raise RuleViolation(problem)  # what validate(op) raises
             record, warnings, conflict = self._decide(kind, record, {**fields, "account_id": account_id}, op)
             status, problems = (APPLIED, ()) if conflict is None else (CONFLICT, (conflict,))
         except RuleViolation as refusal:
@@ -211,6 +322,7 @@ class Batch:
             terms.check_acceptance(self.ctx, self.connection, fields)  # R26
         decision = decider.decide(kind, before, fields, ctx)
         if key is not None:
+            self._at_once()
             # a deposit that reload redeemed at once is stored redeemed (save_deposits notes the reload)
             held = declared.holds_key and any(d.key_id == key.key_id for d in decision.state.deposits)
             at = max(self.now, before.billing.as_of) if declared.holds_key else decision.state.billing.as_of
@@ -222,6 +334,7 @@ class Batch:
             if inserted != 1:
                 raise _refusal("key-used")
         if record is None:
+            self._at_once()
             record = store.insert_account(self.connection, {
                 **new_account_row(decision.state, self.caller.partner, self.now),
                 **terms.accepted_columns(fields, self.now)})
@@ -239,8 +352,15 @@ class Batch:
         return record_state(record) if state is None else self.decided_state(record, state)
 
     def decided_state(self, record: store.AccountRecord, state: decider.State) -> decider.State:
-        """The state the next op of the batch decides on: the one stored, with the fields' last edits."""
-        return decider.replace(state, edited=edited_of(record.row))
+        """The state the next op of the batch decides on: the one stored, with the fields' last edits (parsed once
+        per text of the row's `edited`: most ops of a batch edit no field, and the state then keeps its own)."""
+        text = record.row.get("edited") or "{}"
+        cached = self._edited.get(record.id)
+        if cached is None or cached[0] != text:
+            cached = self._edited[record.id] = (text, edited_of(record.row))
+        if state.edited is cached[1]:
+            return state
+        return decider.replace(state, edited=cached[1])
 
     def _key(self, text: str) -> decider.ActivationKey:
         key = self.keys.get(text)
@@ -259,6 +379,7 @@ class Batch:
         gone = [pbx_id for pbx_id in before.pbxs if pbx_id not in after.pbxs]
         if gone or any(pbx_id not in before.pbxs for pbx_id in after.pbxs):
             # a PBX comes or goes: what the batch still holds for later is written first (keys, foreign keys)
+            self._at_once()
             self.writes.flush(self.connection)
         for pbx_id, pbx in after.pbxs.items():
             old = before.pbxs.get(pbx_id)
@@ -283,6 +404,8 @@ class Batch:
                                            sort_keys=True)
         billing_changed = after.billing != before.billing or decision.entries or after.deposits != before.deposits
         prices = self.prices.history if self.prices else None
+        if self.unlocked and (decision.reloads or after.deposits != before.deposits):
+            raise NeedsLock()  # held keys used or given back (save_deposits writes them at once)
         save_deposits(self.connection, record, before, decision)
         store.save(self.connection, record, self.ctx.settings, state=after.billing if billing_changed else None,
                    entries=decision.entries, writes=self.writes, prices=prices,
@@ -316,6 +439,13 @@ def _serial_of(before: decider.State, after: decider.State, decision: decider.De
         if old is not None and old.revision != pbx.revision:
             return pbx.serial
     return ""
+
+
+def _as_read(records: dict[str, store.AccountRecord]) -> dict[str, tuple]:
+    """Accounts as read, to compare with a later read (rows and PBXs copied: a batch changes its records)."""
+    return {account_id: (dict(record.row), {pbx_id: dict(pbx) for pbx_id, pbx in record.pbxs.items()}, record.lines,
+                         record.deposits)
+            for account_id, record in records.items()}
 
 
 def record_state(record: store.AccountRecord) -> decider.State:
@@ -394,6 +524,7 @@ class ToggleHistory:
         self._occurrences: dict[tuple[str, str], int] = {}
         self.new_reductions: list[dict[str, Any]] = []
         self.new_occurrences: list[dict[str, Any]] = []
+        self.read: dict[tuple[str, str], tuple] = {}  # (partner, serial): its reductions and occurrences as read
 
     def of(self, partner: str) -> "PartnerHistory":
         return PartnerHistory(self, partner)
@@ -418,6 +549,16 @@ class ToggleHistory:
                 self.connection, {**params, "p": partner, "since": self.now - self.policy.toggle_period_s})
             for serial, count in rows:
                 self._occurrences[(partner, serial)] = count
+            for serial in chunk:
+                self.read[(partner, serial)] = (tuple(self._reductions[(partner, serial)]),
+                                                self._occurrences[(partner, serial)])
+
+    def still_holds(self, connection) -> bool:
+        """Whether R6's memory of every serial read is still what was read (Batch.still_holds)."""
+        again = ToggleHistory(connection, self.now, self.policy)
+        for partner in {partner for partner, _ in self.read}:
+            again.preload(partner, [serial for each, serial in self.read if each == partner])
+        return again.read == self.read
 
     def _load(self, partner: str, serial: str) -> None:
         if (partner, serial) not in self._reductions:
@@ -474,8 +615,11 @@ INSERT_KEY = Sql("INSERT INTO redeemed_keys (key_id, account_id, op_id, amount_m
 RELEASE_KEY = Sql("DELETE FROM redeemed_keys WHERE key_id = :key_id AND account_id = :account_id AND held")
 REDEEM_HELD_KEY = Sql("UPDATE redeemed_keys SET held = FALSE, at = :at WHERE key_id = :key_id "
                       "AND account_id = :account_id AND held")
-INSERT_REDUCTION = Sql("INSERT INTO reductions (account_id, partner, serial, pbx_id, ref, at, from_qty, to_qty) "
-                       "VALUES (:account_id, :partner, :serial, :pbx_id, :ref, :at, :from_qty, :to_qty)")
-INSERT_OCCURRENCE = Sql("INSERT INTO toggle_occurrences (account_id, partner, serial, pbx_id, refs, at) "
-                        "VALUES (:account_id, :partner, :serial, :pbx_id, :refs, :at)")
+#: R6's memory, in order (read back by at, then id)
+INSERT_REDUCTION = store.bulk_insert("reductions", (
+    ("account_id", "text"), ("partner", "text"), ("serial", "text"), ("pbx_id", "text"), ("ref", "text"),
+    ("at", "bigint"), ("from_qty", "int"), ("to_qty", "int")), ordered=True)
+INSERT_OCCURRENCE = store.bulk_insert("toggle_occurrences", (
+    ("account_id", "text"), ("partner", "text"), ("serial", "text"), ("pbx_id", "text"), ("refs", "text"),
+    ("at", "bigint")), ordered=True)
 

@@ -6,6 +6,7 @@ The hot path of /sync: plain SQL (db.Sql), few statements per op, many rows per 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -166,6 +167,57 @@ def insert_account(connection: Connection, row: dict[str, Any]) -> AccountRecord
     return AccountRecord(dict(row))
 
 
+class Bulk:
+    """A statement run for many rows at once: executemany on SQLite (in-process, at C speed); on PostgreSQL, for more
+    than one row, one statement over unnest() of one array per column, so the server parses, binds and runs it once
+    rather than once per row (a batch of 100 set_licenses writes about 430 rows: issue 27). Rows inserted with an
+    id keep their order (WITH ORDINALITY ... ORDER BY): the history and the ledger are read back by id. The arrays
+    travel in binary (psycopg's text form of an array quotes each element after a regular expression search: five
+    times the CPU of executemany for 100 rows, against a fifth of it in binary)."""
+
+    def __init__(self, plain: str, pg: str, columns: tuple[str, ...]):
+        self.plain, self.pg, self.columns = Sql(plain), Sql(pg), columns
+        self.pg.pyformat = re.sub(r"%\((\w+)\)s::", r"%(\1)b::", self.pg.pyformat)  # the arrays in binary
+
+    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        if len(rows) > 1 and connection.dialect.name == "postgresql":
+            self.pg.run(connection, {column: [row[column] for row in rows] for column in self.columns})
+        else:
+            self.plain.run(connection, rows)
+
+
+def _arrays(columns: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f":{name}::{kind}[]" for name, kind in columns)
+
+
+def bulk_insert(table: str, columns: tuple[tuple[str, str], ...], *, ordered: bool = False) -> Bulk:
+    """INSERT of rows (columns: name and PostgreSQL type each); ordered: ids given in the rows' order."""
+    names = ", ".join(name for name, _ in columns)
+    plain = f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + name for name, _ in columns)})"
+    if ordered:
+        pg = (f"INSERT INTO {table} ({names}) SELECT {names} FROM unnest({_arrays(columns)}) WITH ORDINALITY "
+              f"AS v({names}, n) ORDER BY n")
+    else:
+        pg = f"INSERT INTO {table} ({names}) SELECT {names} FROM unnest({_arrays(columns)}) AS v({names})"
+    return Bulk(plain, pg, tuple(name for name, _ in columns))
+
+
+def bulk_update(table: str, keys: tuple[tuple[str, str], ...], values: tuple[tuple[str, str], ...]) -> Bulk:
+    """UPDATE of rows by their keys (name and PostgreSQL type each), setting values (none: a DELETE)."""
+    where = " AND ".join(f"{name} = :{name}" for name, _ in keys)
+    both = keys + values
+    names = ", ".join(name for name, _ in both)
+    on = " AND ".join(f"t.{name} = v.{name}" for name, _ in keys)
+    if not values:
+        return Bulk(f"DELETE FROM {table} WHERE {where}",
+                    f"DELETE FROM {table} AS t USING unnest({_arrays(both)}) AS v({names}) WHERE {on}",
+                    tuple(name for name, _ in both))
+    plain = f"UPDATE {table} SET {', '.join(f'{name} = :{name}' for name, _ in values)} WHERE {where}"
+    pg = (f"UPDATE {table} AS t SET {', '.join(f'{name} = v.{name}' for name, _ in values)} "
+          f"FROM unnest({_arrays(both)}) AS v({names}) WHERE {on}")
+    return Bulk(plain, pg, tuple(name for name, _ in both))
+
+
 class Writes:
     """Account rows and ledger lines a batch writes at its end, many per statement (fewer round trips).
 
@@ -189,10 +241,13 @@ class Writes:
         self.lines.setdefault(record.id, (record.lines, record))
 
     def flush(self, connection: Connection) -> None:
+        changes: tuple[list, list, list] = ([], [], [])  # every account's lines, one statement per kind of change
         for stored, record in self.lines.values():
-            save_lines(connection, record.id, stored, record.lines)
+            for found, more in zip(changes, line_changes(record.id, stored, record.lines)):
+                found += more
+        _write_lines(connection, changes)
         if self.pbxs:
-            UPDATE_PBX.run(connection, list(self.pbxs.values()))
+            UPDATE_PBXS.run(connection, list(self.pbxs.values()))
         if self.accounts:
             # each account row with the columns that changed only (revision always does): SQLite rewrites the
             # entries of every index over a column set, changed or not; one statement per set of columns
@@ -205,7 +260,7 @@ class Writes:
             for columns, rows in by_columns.items():
                 update_account(columns).run(connection, rows)
         if self.ledger:
-            INSERT_LEDGER.run(connection, self.ledger)
+            INSERT_LEDGER_ROWS.run(connection, self.ledger)
         if self.mails:
             notices.INSERT_WAITING.run(connection, self.mails)
         self.accounts, self.ledger, self.mails, self.lines, self.pbxs, self.stored = {}, [], [], {}, {}, {}
@@ -244,37 +299,51 @@ def save(connection: Connection, record: AccountRecord, settings: Settings, *, s
     return row["revision"]
 
 
-UPDATE_PBX = Sql("UPDATE pbxs SET name = :name, serial = :serial, platform = :platform, "
-                 "hardware_model = :hardware_model, firmware = :firmware, mode = :mode, revision = :revision "
-                 "WHERE account_id = :account_id AND pbx_id = :pbx_id")
-DELETE_LINE = Sql("DELETE FROM licenses WHERE account_id = :account_id AND pbx_id = :pbx_id AND ref = :ref")
-INSERT_LINE = Sql("INSERT INTO licenses (account_id, pbx_id, ref, qty, monthly_milli, price_version) "
-                  "VALUES (:account_id, :pbx_id, :ref, :qty, :monthly_milli, :price_version)")
-UPDATE_LINE = Sql("UPDATE licenses SET qty = :qty, monthly_milli = :monthly_milli, price_version = :price_version "
-                  "WHERE account_id = :account_id AND pbx_id = :pbx_id AND ref = :ref")
-
-
 def _line_params(account_id: str, line: Line) -> dict[str, Any]:
     return {"account_id": account_id, "pbx_id": line.pbx_id, "ref": line.ref, "qty": line.qty,
             "monthly_milli": line.monthly_milli, "price_version": line.price_version}
 
 
-def save_lines(connection: Connection, account_id: str, old: Iterable[Line], new: Iterable[Line]) -> None:
-    """Apply the difference between two sets of rented lines (one statement per kind of change)."""
+_LINE_KEY = (("account_id", "text"), ("pbx_id", "text"), ("ref", "text"))
+_LINE_VALUES = (("qty", "int"), ("monthly_milli", "bigint"), ("price_version", "text"))
+DELETE_LINES = bulk_update("licenses", _LINE_KEY, ())
+INSERT_LINES = bulk_insert("licenses", _LINE_KEY + _LINE_VALUES)
+UPDATE_LINES = bulk_update("licenses", _LINE_KEY, _LINE_VALUES)
+UPDATE_PBXS = bulk_update("pbxs", (("account_id", "text"), ("pbx_id", "text")), (
+    ("name", "text"), ("serial", "text"), ("platform", "text"), ("hardware_model", "text"), ("firmware", "text"),
+    ("mode", "text"), ("revision", "int")))
+
+
+def line_changes(account_id: str, old: Iterable[Line], new: Iterable[Line]) -> tuple[list, list, list]:
+    """The difference between two sets of rented lines: the rows gone, added and changed."""
     before = {(line.pbx_id, line.ref): line for line in old}
     after = {(line.pbx_id, line.ref): line for line in new}
     gone = [{"account_id": account_id, "pbx_id": pbx_id, "ref": ref} for pbx_id, ref in before if (pbx_id, ref) not in after]
     added = [_line_params(account_id, line) for key, line in after.items() if key not in before]
     changed = [_line_params(account_id, line) for key, line in after.items()
                if key in before and before[key] is not line and before[key] != line]
-    for statement, params in ((DELETE_LINE, gone), (INSERT_LINE, added), (UPDATE_LINE, changed)):
+    return gone, added, changed
+
+
+def _write_lines(connection: Connection, changes: tuple[list, list, list]) -> None:
+    for statement, params in zip((DELETE_LINES, INSERT_LINES, UPDATE_LINES), changes):
         if params:
             statement.run(connection, params)
+
+
+def save_lines(connection: Connection, account_id: str, old: Iterable[Line], new: Iterable[Line]) -> None:
+    """Apply the difference between two sets of rented lines (one statement per kind of change)."""
+    _write_lines(connection, line_changes(account_id, old, new))
 
 
 LEDGER_COLUMNS = ("account_id", "kind", "at", "ticks", "pbx_id", "ref", "qty", "period_start", "period_end",
                   "seconds", "rate", "price_version", "key_id", "auto")
 INSERT_LEDGER = Sql(f"INSERT INTO ledger ({', '.join(LEDGER_COLUMNS)}) VALUES ({', '.join(':' + c for c in LEDGER_COLUMNS)})")
+_LEDGER_TYPES = {"account_id": "text", "kind": "text", "at": "bigint", "ticks": "bigint", "pbx_id": "text",
+                 "ref": "text", "qty": "int", "period_start": "bigint", "period_end": "bigint", "seconds": "bigint",
+                 "rate": "bigint", "price_version": "text", "key_id": "text", "auto": "boolean"}
+#: a batch's ledger lines in one statement on PostgreSQL, in order (the ledger is read back by id)
+INSERT_LEDGER_ROWS = bulk_insert("ledger", tuple((name, _LEDGER_TYPES[name]) for name in LEDGER_COLUMNS), ordered=True)
 
 
 def ledger_row(account_id: str, entry: Entry) -> dict[str, Any]:

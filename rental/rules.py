@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from functools import total_ordering
@@ -54,6 +55,19 @@ RENTAL_MIN_FIRMWARE = Firmware(13, 1)
 
 def parse_firmware(text: str) -> Firmware:
     """Read '13r1', '13r2sr5', '14r1' (case and spaces ignored) or say how it should look."""
+    if type(text) is str:
+        return _parse_firmware_text(text)
+    return _parse_firmware(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_firmware_text(text: str) -> Firmware:
+    """parse_firmware of a plain str, remembered (a PBX's firmware is checked at each of its set_licenses; a
+    Firmware is immutable; a refusal is raised anew each time, never remembered)."""
+    return _parse_firmware(text)
+
+
+def _parse_firmware(text: str) -> Firmware:
     match = _FIRMWARE.match(text) if isinstance(text, str) else None
     if not match:
         raise RuleViolation.of("firmware-invalid", firmware=str(text)[:20] if isinstance(text, str) else "?")
