@@ -20,15 +20,20 @@ def early_batch(api, ctx, clock, ops: list[dict]):
     return caller, todo, keys, batch.decide_unlocked(ctx, caller, todo, clock(), keys, "")
 
 
+def two_license_changes(api) -> tuple[str, int, list[dict]]:
+    """An account renting on two PBXs, its first PBX's revision, and a batch changing the licenses of both."""
+    account_id = licensed_account(api, "A")
+    rev = api.pbx_revision(account_id)
+    return account_id, rev, [api.op("set_licenses", account_id, pbx_id="pbx-1", base_revision=rev, items={IP_PORT: 12}),
+                             api.op("set_licenses", account_id, pbx_id="pbx-2", base_revision=1, items={UC: 2})]
+
+
 def statuses(api, outcomes) -> list[str]:
     return [api.keyring.verify_envelope(outcome.result, "op-result")["status"] for outcome in outcomes]
 
 
 def test_set_licenses_on_unchanged_accounts_are_written_as_decided_before_the_lock(api, ctx, clock):
-    account_id = licensed_account(api, "A")
-    rev = api.pbx_revision(account_id)
-    ops = [api.op("set_licenses", account_id, pbx_id="pbx-1", base_revision=rev, items={IP_PORT: 12}),
-           api.op("set_licenses", account_id, pbx_id="pbx-2", base_revision=1, items={UC: 2})]
+    account_id, rev, ops = two_license_changes(api)
     caller, todo, keys, early = early_batch(api, ctx, clock, ops)
     assert early is not None and statuses(api, early[1]) == ["applied", "applied"]
     assert api.pbx_revision(account_id) == rev  # nothing written yet
@@ -41,10 +46,7 @@ def test_set_licenses_on_unchanged_accounts_are_written_as_decided_before_the_lo
 
 
 def test_a_batch_is_decided_again_under_the_lock_when_its_account_moved_in_between(api, ctx, clock):
-    account_id = licensed_account(api, "A")
-    rev = api.pbx_revision(account_id)
-    ops = [api.op("set_licenses", account_id, pbx_id="pbx-1", base_revision=rev, items={IP_PORT: 12}),
-           api.op("set_licenses", account_id, pbx_id="pbx-2", base_revision=1, items={UC: 2})]
+    account_id, rev, ops = two_license_changes(api)
     caller, todo, keys, early = early_batch(api, ctx, clock, ops)
     assert statuses(api, early[1]) == ["applied", "applied"]
     assert api.set_licenses(account_id, {IP_PORT: 20})["status"] == "applied"  # another laptop, meanwhile
