@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             shoot(page_fr, out, "10-account-fr")
             page_fr.goto(hotel + "/history")
             shoot(page_fr, out, "17-history-fr")
+            page_fr.goto(app.url("/accounts/"))  # the list's rows, worded in one pass in Python (issue 27)
+            shoot(page_fr, out, "20-accounts-fr")
             skew["s"] = -3 * DAY  # someone set the laptop's clock back: noticed, shown, nothing un-charged
             steps.sync_now(page, app)  # the R6 restore is applied, with the server's warning
             page.goto(app.url("/sync/"))
