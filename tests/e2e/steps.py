@@ -79,3 +79,19 @@ def set_quantities(page: Page, quantities: dict[str, int], expect_monthly: str |
 def queue_licenses(page: Page) -> None:
     page.click("#license-editor button[type=submit]")
     expect(page.locator(".meter-panel")).to_be_visible()
+
+
+def customer_with_licenses(page: Page, app, server, token: str, quantities: dict[str, int],
+                           expect_monthly: str | None = None) -> tuple[str, str]:
+    """A laptop's first run, then a synced account "Hotel du Lac" with a 100 iSC key and the PBX "Reception" renting
+    quantities; returns (account URL, PBX URL)."""
+    [key] = server.issue_keys("100", 1)
+    first_run(page, app, server, token)
+    sync_now(page, app)  # the price list
+    account = create_account(page, app, "Hotel du Lac", "it@hotel-du-lac.example")
+    load_key(page, account, key)
+    pbx = add_pbx(page, account, "Reception", "SN-1001")
+    set_quantities(page, quantities, expect_monthly=expect_monthly)
+    queue_licenses(page)  # at once: the preview typing set off must not cancel the save
+    assert "4 applied" in sync_now(page, app)
+    return account, pbx

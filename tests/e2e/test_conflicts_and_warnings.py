@@ -18,16 +18,7 @@ HOUR, DAY = 3600, 86_400
 
 def a_customer_with_licenses(page, app, server, token, qty: int) -> tuple[str, str]:
     """A synced account with 100 iSC and a PBX running qty IP ports; returns (account URL, PBX URL)."""
-    [key] = server.issue_keys("100", 1)
-    steps.first_run(page, app, server, token)
-    steps.sync_now(page, app)  # the price list
-    account = steps.create_account(page, app, "Hotel du Lac", "it@hotel-du-lac.example")
-    steps.load_key(page, account, key)
-    pbx = steps.add_pbx(page, account, "Reception", "SN-1001")
-    steps.set_quantities(page, {IP_PORT: qty})
-    steps.queue_licenses(page)  # at once: the preview typing set off must not cancel the save
-    assert "4 applied" in steps.sync_now(page, app)
-    return account, pbx
+    return steps.customer_with_licenses(page, app, server, token, {IP_PORT: qty})
 
 
 def another_laptop_sets_licenses(server, token, pbx_url: str, items: dict[str, int]) -> None:

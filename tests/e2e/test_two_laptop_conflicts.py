@@ -59,15 +59,8 @@ def _one_account_on_two_laptops(page, page_b, a, b, server):
     """A makes the account (100 iSC, PBX Reception with 10 IP ports and 1 App platform) and syncs; B's first sync
     brings it. Returns (account path, PBX path, a technician token to read the server with)."""
     token_a, token_b = server.add_technician(name="Ann"), server.add_technician(name="Bob")
-    [key] = server.issue_keys("100", 1)
-    steps.first_run(page, a, server, token_a)
-    steps.sync_now(page, a)  # the price list
-    account = steps.create_account(page, a, "Hotel du Lac", "it@hotel-du-lac.example")
-    steps.load_key(page, account, key)
-    pbx = steps.add_pbx(page, account, "Reception", "SN-1001")
-    steps.set_quantities(page, {IP_PORT: 10, APP: 1}, expect_monthly="9.000 iSC")
-    steps.queue_licenses(page)
-    assert "4 applied" in steps.sync_now(page, a)
+    account, pbx = steps.customer_with_licenses(page, a, server, token_a, {IP_PORT: 10, APP: 1},
+                                                expect_monthly="9.000 iSC")
     steps.first_run(page_b, b, server, token_b)
     steps.sync_now(page_b, b)
     page_b.goto(b.url(_path(pbx)))
