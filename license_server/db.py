@@ -141,10 +141,11 @@ class Transaction:
     SQLAlchemy's Connection, its transaction object and their events cost more than the BEGIN and COMMIT
     themselves (about 0.1 ms a request on 2 cores: issue 27); its result objects and errors are the same here."""
 
-    __slots__ = ("engine", "dialect", "connection", "_core")
+    __slots__ = ("engine", "dialect", "connection", "driver", "_core")
 
     def __init__(self, engine: Engine, connection) -> None:
         self.engine, self.dialect, self.connection = engine, engine.dialect, connection
+        self.driver = connection.driver_connection  # Sql.run's cursor, without two pool look-ups per statement
         self._core: Connection | None = None
 
     @property
@@ -161,20 +162,25 @@ class Transaction:
 
 
 @contextlib.contextmanager
-def _transaction(engine: Engine, begin: "Sql | None") -> Iterator[Connection]:
-    """A transaction on a connection from the engine's pool: committed on success, rolled back on any error."""
-    pooled = engine.raw_connection()
+def _transaction(engine: Engine, begin: "Sql | None", pooled=None) -> Iterator[Connection]:
+    """A transaction on a connection from the engine's pool (or on pooled, which the caller returns to it):
+    committed on success, rolled back on any error."""
+    own = pooled is None
+    if own:
+        pooled = engine.raw_connection()
     try:
+        transaction = Transaction(engine, pooled)
         if begin is not None:  # SQLite (isolation_level None: we begin); psycopg begins at the first statement
-            begin.run(Transaction(engine, pooled))
+            begin.run(transaction)
         try:
-            yield Transaction(engine, pooled)  # type: ignore[misc]  # a Connection as far as callers can tell
+            yield transaction  # type: ignore[misc]  # a Connection as far as callers can tell
         except BaseException:
             _on_driver(engine, pooled.rollback, "ROLLBACK")
             raise
         _on_driver(engine, pooled.commit, "COMMIT")
     finally:
-        pooled.close()  # back to the pool
+        if own:
+            pooled.close()  # back to the pool
 
 
 def _on_driver(engine: Engine, call, sql: str) -> None:
@@ -191,10 +197,19 @@ def writing(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error (SQLite: BEGIN IMMEDIATE, writers
     queued on the WriterQueue)."""
     queue = _WRITER_QUEUES.get(engine)
-    with queue.held() if queue is not None else contextlib.nullcontext():
+    if queue is None:
         with _transaction(engine, _BEGIN_IMMEDIATE if is_sqlite(engine) else None) as connection:
             yield connection
-    if queue is not None and queue.checkpoint_due():
+        return
+    # the pool's checkout and return (its reset included) are made outside the writers' lock: the other worker
+    # waits for the lock, not for this process's bookkeeping (issue 27)
+    pooled = engine.raw_connection()
+    try:
+        with queue.held(), _transaction(engine, _BEGIN_IMMEDIATE, pooled) as connection:
+            yield connection
+    finally:
+        pooled.close()
+    if queue.checkpoint_due():
         queue.checkpointer(engine).wake()
 
 
@@ -301,7 +316,8 @@ class Sql:
     def run(self, connection: Connection, params=None) -> Rows:
         dialect = connection.dialect
         sql = self.pyformat if dialect.paramstyle == "pyformat" else self.named
-        cursor = connection.connection.driver_connection.cursor()
+        driver = connection.driver if type(connection) is Transaction else connection.connection.driver_connection
+        cursor = driver.cursor()
         try:
             if isinstance(params, list):
                 cursor.executemany(sql, params)

@@ -98,7 +98,7 @@ def load_many(connection: Connection, account_ids: Iterable[str], *, for_update:
     for account_id, found in lines.items():
         records[account_id].lines = tuple(found)
     held: dict[str, list[Deposit]] = {}
-    for account_id, key_id, amount_milli, deposited_at in Sql(
+    for account_id, key_id, amount_milli, deposited_at in Sql.of(
             "SELECT account_id, key_id, amount_milli, deposited_at FROM redeemed_keys "
             f"WHERE held AND account_id IN ({marks})").run(connection, params):
         held.setdefault(account_id, []).append(Deposit(deposited_at, key_id, amount_milli))
