@@ -2,8 +2,10 @@
 
 The schema comes from the server's own migrations; accounts, PBXs and licenses are bulk-loaded with
 COPY (one PBX with one rented line per account, every account running, 1% past their depletes_at),
-then ANALYZE. The figure is the wall time of one `license_server.sweep.sweep(ctx)` pass at that now:
-it must suspend exactly the due accounts and write their final charge lines (R18, R25).
+then ANALYZE. The figure is the wall time of one `license_server.sweep.sweep(ctx)` pass at that now, with the
+server's default SWEEP_WORKERS (a pass with many stops cut into that many slices side by side, one per core up to
+4; `sweep_workers` says how many): it must suspend exactly the due accounts and write their final charge lines
+(R18, R25).
 """
 
 from __future__ import annotations
@@ -113,7 +115,8 @@ def compute(args) -> dict:
             raise RuntimeError(f"the sweep wrote {charged} charge lines, expected {expected}")
         ctx.engine.dispose()
     figure = "sweep_1m_s" if not args.quick else "sweep_100k_s"
-    result = {figure: elapsed, "sweep_accounts": total, "sweep_due": expected, "sweep_load_s": load_s}
+    result = {figure: elapsed, "sweep_accounts": total, "sweep_due": expected, "sweep_load_s": load_s,
+              "sweep_workers": ctx.settings.SWEEP_WORKERS}
     if args.quick:
         result["sweep_1m_s"] = None
         result["_reasons"] = {"sweep_1m_s": "quick run: 100,000 accounts only (see sweep_100k_s)"}

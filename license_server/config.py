@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPS": 1000,  # ops per /sync batch; more is answered 413
     "MAX_BODY_BYTES": 4 * 1024 * 1024,
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
+    # PostgreSQL: a pass with many stops runs them in this many slices side by side, one connection each (1: one
+    # statement); a slice is made for every 1,000 stops at least (license_server.sweep.SLICE_MIN_STOPS)
+    "SWEEP_WORKERS": min(4, os.cpu_count() or 1),
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
     "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
@@ -46,7 +49,7 @@ BOOL_KEYS = {"METRICS"}
 LOG_FORMATS = ("text", "json")
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
-            "SWEEP_INTERVAL", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
+            "SWEEP_INTERVAL", "SWEEP_WORKERS", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
 
 
 class SettingsError(ValueError):

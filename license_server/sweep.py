@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -103,23 +104,63 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
     """Charge every account whose depletes_at has come up to that second and suspend it (R10, R18), with its final
     charge lines (R25), its stop in its history (R25) and its stop mail queued (R18).
 
-    On PostgreSQL that is one statement: the due rows are read and locked once (in id order, as batches lock, so
-    no deadlock), and the ledger, history and mail rows and the accounts' update are all written from them. SQLite
-    (no writes inside WITH) runs the same parts one statement each, under its single writer."""
+    On PostgreSQL each slice is one statement: its due rows are read and locked once (in id order, as batches lock,
+    so no deadlock), and the ledger, history and mail rows and the accounts' update are all written from them. A
+    pass with many stops is cut into slices by depletes_at, one transaction each on its own connection, side by side
+    (SWEEP_WORKERS): every stop stands alone, so a slice that fails leaves the others' stops, and its own are found
+    again by the next pass. SQLite (no writes inside WITH, one writer) runs the same parts one statement each."""
     # an account with a reload due first is reloaded, not suspended (R24)
     due = and_(A.depletes_at <= now, A.deleted == false(), A.suspended == false(),
                or_(A.reload_at.is_(None), A.reload_at > now))
-    with writing(ctx.engine) as connection:
-        if is_sqlite(connection.engine):
+    if is_sqlite(ctx.engine):
+        with writing(ctx.engine) as connection:
             for part in _stop_rows(_Due(A.id, A.as_of, A.depletes_at, models.accounts, (due,)), now):
                 connection.execute(part)
             return connection.execute(update(models.accounts).where(due).values(_stopped(connection))).rowcount
+    slices = _slices(ctx, now, ctx.settings.SWEEP_WORKERS)
+    if len(slices) == 1:
+        return _stop_slice(ctx, now, due, *slices[0])
+    with ThreadPoolExecutor(len(slices), thread_name_prefix="license-server-sweep-slice") as pool:
+        stops = [pool.submit(_stop_slice, ctx, now, due, *bounds) for bounds in slices]
+    return sum(stop.result() for stop in stops)  # the first failure is raised, after every slice has ended
+
+
+#: a pass is cut into slices only when each would stop at least this many accounts: below, one statement is
+#: cheaper than the connections and the ids read to cut it
+SLICE_MIN_STOPS = 1_000
+
+
+def _slices(ctx: ServerContext, now: int, workers: int) -> list[tuple[int | None, int | None]]:
+    """The depletes_at ranges (low, high] of a pass's slices, each about as many candidates (None: open-ended).
+
+    Cut on depletes_at, not on ids: the bounds come from the depletes_at index alone (integers, no text to sort), and
+    each slice then scans only its own part of that index. Locks are still taken in id order within each slice,
+    as batches take them: transactions that all lock in one order cannot deadlock, however their sets interleave."""
+    if workers <= 1:
+        return [(None, None)]
+    with ctx.engine.connect() as connection:
+        candidates = connection.execute(select(func.count()).where(A.depletes_at <= now)).scalar_one()
+        count = min(workers, candidates // SLICE_MIN_STOPS)
+        if count <= 1:
+            return [(None, None)]
+        ordered = select(A.depletes_at).where(A.depletes_at <= now).order_by(A.depletes_at)  # the index's order
+        inner = connection.execute(select(*(ordered.offset(candidates * part // count).limit(1).scalar_subquery()
+                                            for part in range(1, count)))).one()
+    bounds = [None, *inner, None]
+    return list(zip(bounds, bounds[1:]))
+
+
+def _stop_slice(ctx: ServerContext, now: int, due, low: int | None, high: int | None) -> int:
+    """Stop the due accounts whose depletes_at is in (low, high] in one PostgreSQL transaction; returns how many."""
+    where = [due, *([A.depletes_at > low] if low is not None else []),
+             *([A.depletes_at <= high] if high is not None else [])]
+    with writing(ctx.engine) as connection:
         # JIT would compile this statement's expressions for rows it evaluates only once each (about 70 ms of a
         # 10,000-stop pass when the estimate crosses jit_above_cost): never worth it here
         connection.exec_driver_sql("SET LOCAL jit = off")
         # each due row is locked once, in id order, and its ctid kept: the UPDATE finds it again by that ctid (a
         # locked row cannot move) instead of probing the primary key for every stop
-        rows = select(A.id, A.as_of, A.depletes_at, literal_column("accounts.ctid").label("row")).where(due) \
+        rows = select(A.id, A.as_of, A.depletes_at, literal_column("accounts.ctid").label("row")).where(*where) \
             .order_by(A.id).with_for_update().cte("due")
         parts = [part.cte(name) for name, part in zip(("charged", "noted", "mailed"),
                                                         _stop_rows(_Due(rows.c.id, rows.c.as_of, rows.c.depletes_at,
