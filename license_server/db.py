@@ -202,7 +202,8 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     # the pool's checkout and return (its reset included) are made outside the writers' lock: the other worker
-    # waits for the lock, not for this process's bookkeeping (issue 27)
+    # waits for the lock, not for this process's bookkeeping (issue 27, docs/benchmarks.md §20). A thread waiting
+    # for the lock holds a connection meanwhile: the pool's 40 per process are far more than a worker's threads.
     pooled = engine.raw_connection()
     try:
         with queue.held(), _transaction(engine, _BEGIN_IMMEDIATE, pooled) as connection:
