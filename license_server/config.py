@@ -12,6 +12,12 @@ from rental.money import SECONDS_PER_DAY
 
 ENV_PREFIX = "LICENSE_SERVER_"
 
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity on Linux, as a container limits it), else the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 #: Every setting, its default and how to read it from an environment variable.
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
@@ -36,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_INTERVAL": None,  # seconds; set to run the sweep in a background thread of each process
     # PostgreSQL: a pass with many stops runs them in this many slices side by side, one connection each (1: one
     # statement); a slice is made for every 1,000 stops at least (license_server.sweep.SLICE_MIN_STOPS)
-    "SWEEP_WORKERS": min(4, os.cpu_count() or 1),
+    "SWEEP_WORKERS": min(4, _cores()),
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
     "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from license_server import models, sweep as sweep_mod
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 H, M, C = models.history.c, models.customer_mails.c, models.ledger.c
 
@@ -50,6 +50,7 @@ def _stops(ctx) -> tuple[list[str], list[str], list[tuple[str, int]], int]:
     return noted, mailed, charged, writers
 
 
+@on_postgresql
 def test_a_pass_cut_into_slices_stops_each_due_account_once_at_its_second(api, clock, ctx, sliced):
     due, running, ends = _due_accounts(api, clock, 7)
     slices = sweep_mod._slices(ctx, clock(), 3)
@@ -65,6 +66,7 @@ def test_a_pass_cut_into_slices_stops_each_due_account_once_at_its_second(api, c
     assert api.sweep().suspended == 0
 
 
+@on_postgresql
 def test_one_workers_setting_keeps_one_statement(api, clock, ctx, monkeypatch):
     monkeypatch.setattr(sweep_mod, "SLICE_MIN_STOPS", 2)
     ctx.settings.values["SWEEP_WORKERS"] = 1
@@ -73,6 +75,7 @@ def test_one_workers_setting_keeps_one_statement(api, clock, ctx, monkeypatch):
     assert _stops(ctx)[3] == 1
 
 
+@on_postgresql
 def test_a_slice_that_fails_leaves_the_others_stops_and_the_next_pass_finishes(api, clock, ctx, sliced):
     """The database refuses to write one account (a trigger stands for any failure): its slice rolls back whole, the
     sweep raises, the other slices' stops stay; the next pass stops the rest, nothing twice."""
@@ -100,6 +103,7 @@ def test_a_slice_that_fails_leaves_the_others_stops_and_the_next_pass_finishes(a
     assert sorted(charged) == sorted(ends.items())
 
 
+@on_postgresql
 def test_sweepers_slicing_at_once_stop_each_account_once_without_deadlock(api, clock, ctx, sliced):
     """Four processes' sweepers at the same second, each cutting its pass in three: their slices lock overlapping
     sets, each in id order, so none waits in a cycle; each account stopped once (R18, R25)."""
@@ -123,3 +127,16 @@ def test_sweepers_slicing_at_once_stop_each_account_once_without_deadlock(api, c
     noted, mailed, charged, _ = _stops(ctx)
     assert sorted(noted) == sorted(mailed) == sorted(due)
     assert sorted(charged) == sorted(ends.items())
+
+
+def test_sweep_workers_defaults_to_the_cores_up_to_four_and_refuses_what_is_not_a_count():
+    import os
+
+    from license_server.config import SettingsError, load_settings
+
+    assert load_settings({}, {}).SWEEP_WORKERS == min(4, len(os.sched_getaffinity(0)))
+    assert load_settings({}, {"LICENSE_SERVER_SWEEP_WORKERS": "1"}).SWEEP_WORKERS == 1
+    with pytest.raises(SettingsError, match="LICENSE_SERVER_SWEEP_WORKERS must be a whole number, not 'two'"):
+        load_settings({}, {"LICENSE_SERVER_SWEEP_WORKERS": "two"})
+    with pytest.raises(SettingsError, match="SWEEP_WORKERS must not be negative"):
+        load_settings({"SWEEP_WORKERS": -2}, {})
