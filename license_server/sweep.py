@@ -221,11 +221,13 @@ def expire_retained(ctx: ServerContext, now: int) -> int:
     retention = ctx.policy.retention_s
     due = and_(models.RETAINED, A.last_activity_at <= now - retention)  # the partial index's own predicate
     with writing(ctx.engine) as connection:
-        if not is_sqlite(connection.engine):
-            connection.execute(select(A.id).where(due).order_by(A.id).with_for_update()).all()
+        if not is_sqlite(connection.engine) and not connection.execute(
+                select(A.id).where(due).order_by(A.id).with_for_update()).all():  # each row locked, in id order
+            return 0  # the usual pass: nothing expires, nothing more to ask
         expiring = connection.execute(select(A.id, A.last_activity_at + retention, A.balance_ticks).where(due)).all()
-        if expiring:  # R25: the expiry in the account's history, with the amount as the balance showed it
-            history.INSERT_EVENT.run(connection, history.expiry_rows(expiring))
+        if not expiring:
+            return 0
+        history.INSERT_EVENT.run(connection, history.expiry_rows(expiring))  # R25: with the amount the balance showed
         C = models.ledger.c
         connection.execute(insert(models.ledger).from_select(
             [C.account_id, C.kind, C.at, C.ticks, C.qty, C.seconds, C.rate],
