@@ -126,7 +126,7 @@ def suspend_depleted(ctx: ServerContext, now: int) -> int:
 
 
 #: a pass is cut into slices only when each would stop at least this many accounts: below, one statement is
-#: cheaper than the connections and the ids read to cut it
+#: cheaper than the connections and the count read to cut it
 SLICE_MIN_STOPS = 1_000
 
 
