@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": None,  # R27: the server's address as customers reach it (https://…), for customer links
     "LINK_SECRET": None,  # R27: the key of customer links (32+ characters); None: derived from the signing key
 }
+MAX_SWEEP_WORKERS = 16  # the PostgreSQL pool holds 30 connections per process (license_server.db)
 BOOL_KEYS = {"METRICS"}
 LOG_FORMATS = ("text", "json")
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
@@ -139,6 +140,9 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
     if values["LOG_FORMAT"] not in LOG_FORMATS:
         raise SettingsError(f"LOG_FORMAT must be text or json, not {values['LOG_FORMAT']!r}")
     _check_link_settings(values)
+    if not 1 <= values["SWEEP_WORKERS"] <= MAX_SWEEP_WORKERS:  # each slice holds one of the pool's connections
+        raise SettingsError(f"SWEEP_WORKERS must be 1 to {MAX_SWEEP_WORKERS} (1: one statement, more: that many slices "
+                            f"side by side, each with its own connection), not {values['SWEEP_WORKERS']}")
     if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
         raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
                             f"not {values['TOKEN_RECHECK_S']}")

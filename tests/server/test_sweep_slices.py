@@ -140,3 +140,7 @@ def test_sweep_workers_defaults_to_the_cores_up_to_four_and_refuses_what_is_not_
         load_settings({}, {"LICENSE_SERVER_SWEEP_WORKERS": "two"})
     with pytest.raises(SettingsError, match="SWEEP_WORKERS must not be negative"):
         load_settings({"SWEEP_WORKERS": -2}, {})
+    for count in (0, 17):  # none at all, or more slices than the pool has connections to spare
+        with pytest.raises(SettingsError, match=f"SWEEP_WORKERS must be 1 to 16 .*, not {count}"):
+            load_settings({"SWEEP_WORKERS": count}, {})
+    assert load_settings({"SWEEP_WORKERS": 16}, {}).SWEEP_WORKERS == 16
