@@ -148,8 +148,9 @@ def new():
         f = request.form
         form.values = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                        "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
+        # the signatory's name whole: too long is refused with the limit said, never cut (R26)
         acceptance = {"terms_version": forms.text(f, "terms_version", 64) or None,
-                      "accepted_by": forms.text(f, "accepted_by", 200), "terms_accepted": f.get("terms_accepted") == "on"}
+                      "accepted_by": forms.text(f, "accepted_by"), "terms_accepted": f.get("terms_accepted") == "on"}
         try:
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
         except services.RuleViolation as error:
@@ -158,7 +159,8 @@ def new():
             return redirect(url_for("accounts.show", account_id=queued.account_id))
         form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
     terms_html = terms_mod.render(terms.text(language())) if terms else None
-    return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html)
+    return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html,
+                  signatory_max=terms_mod.MAX_SIGNATORY)
 
 
 @bp.route("/<account_id>/edit", methods=["GET", "POST"])
