@@ -110,6 +110,14 @@ def _desired_from(pbx: services.PbxView) -> dict[str, int]:
     return {line.ref: line.qty for line in lines}
 
 
+def _seen(pbx: services.PbxView, prices) -> str:
+    """What the editor was opened on, carried by its form: the licenses it started from and the price list. A sync
+    that changes either before the save (another laptop's change, a new list: R23) is said before anything is
+    queued, never saved over unseen; a change of this laptop's own confirmed meanwhile changes nothing here."""
+    started = ",".join(f"{ref}={qty}" for ref, qty in sorted(_desired_from(pbx).items()))
+    return f"{prices.version if prices is not None else ''}|{started}"
+
+
 def _desired_from_form(f) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
     """Quantities typed in the editor (fields named qty-<ref>); typing errors per ref."""
     items: dict[str, int] = {}
@@ -185,7 +193,9 @@ def _editor(account_id: str, pbx_id: str, f=None):
             else:
                 general.append(problem)
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
+    seen = _seen(pbx, prices)
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
+                seen=(f.get("seen") or seen) if f is not None else seen, seen_now=seen,
                 query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
                 general_problems=general, categories=categories, replacing=replacing,
                 catalog=_catalog(prices, query, category, desired) if prices else [])
@@ -211,6 +221,10 @@ def preview(account_id: str, pbx_id: str):
 def save(account_id: str, pbx_id: str):
     """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200)."""
     context = _editor(account_id, pbx_id, request.form)
+    if context["seen"] != context["seen_now"]:
+        # a sync brought another state of this PBX or a new price list since the editor opened: shown, not saved over
+        context.update(seen=context["seen_now"], changed_since_opened=True)
+        return render("pbx/show.html", "pbx/_editor.html", **context)
     if context["typing_errors"]:
         return render("pbx/show.html", "pbx/_editor.html", **context)
     try:

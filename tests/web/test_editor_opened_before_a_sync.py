@@ -1,0 +1,72 @@
+"""The license editor stays open while a sync runs (the app syncs in the background): what it was opened on travels
+with its form, and a save made on a state the sync has since replaced (another laptop's licenses, a new price list,
+R23) is shown with the server's licenses and asked again, never queued over them unseen. Against a live license
+server, English and French."""
+
+from __future__ import annotations
+
+import re
+
+from license_server import admin
+
+from app.web.state import EXTENSION
+
+from .live import IP_PORT, running_account, server, text  # noqa: F401  (the live server fixture)
+from .test_reapply_review import _server_items, _set_elsewhere, _sync
+
+IP_PORT_NAME = "IP port license (per device)"
+
+
+def _seen(page: bytes) -> str:
+    """The hidden field saying what the editor was opened on."""
+    return re.search(r'name="seen" value="([^"]*)"', page.decode())[1]
+
+
+def _save(client, csrf, licenses: str, qty: int, seen: str):
+    return client.post(licenses, data={f"qty-{IP_PORT}": str(qty), "seen": seen, "csrf_token": csrf})
+
+
+def test_a_save_on_licenses_another_laptop_changed_meanwhile_shows_them_and_queues_nothing(unlocked, csrf, server):
+    account, licenses = running_account(unlocked, csrf, server)  # 10 IP ports, synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _seen(unlocked.get(licenses.removesuffix("/licenses")).data)
+    _set_elsewhere(server, account_id, {IP_PORT: 60})  # a colleague's laptop…
+    _sync(unlocked, csrf)  # …and this laptop learns it while the editor is open (the background syncer)
+
+    answer = _save(unlocked, csrf, licenses, 12, opened)  # typed on the 10 the editor showed
+    assert answer.status_code == 200
+    shown = text(answer.data)
+    assert "nothing was queued" in shown and f"The server now holds: 60 × {IP_PORT_NAME}" in shown
+    assert 'value="12"' in answer.data.decode()  # what was typed stays
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert _server_items(server, account_id) == {IP_PORT: 60}
+
+    again = _save(unlocked, csrf, licenses, 12, _seen(answer.data))  # seen now: queued as asked
+    assert again.status_code == 302
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    assert _server_items(server, account_id) == {IP_PORT: 12}
+
+
+def test_a_price_list_arriving_while_the_editor_is_open_is_said_before_queuing_in_french(unlocked, csrf, server, app):
+    account, licenses = running_account(unlocked, csrf, server)
+    opened = _seen(unlocked.get(licenses.removesuffix("/licenses")).data)
+    newer = admin.demo_pricelist()
+    newer["version"] = "2027-02"
+    server.publish_prices(newer)
+    _sync(unlocked, csrf)  # R23: the next connection event re-rates at 2027-02, the editor's figures too
+    app.extensions[EXTENSION].language = "fr"
+    answer = _save(unlocked, csrf, licenses, 12, opened)
+    assert answer.status_code == 200
+    assert "rien n’a été mis en attente" in text(answer.data)
+    assert "liste de prix 2027-02" in text(answer.data)
+
+
+def test_this_laptops_own_change_confirmed_meanwhile_does_not_stop_the_save(unlocked, csrf, server):
+    account, licenses = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    assert _save(unlocked, csrf, licenses, 11, "").status_code == 302  # queued, not yet sent
+    opened = _seen(unlocked.get(licenses.removesuffix("/licenses")).data)  # the editor starts from the 11 queued
+    assert "1 applied" in text(_sync(unlocked, csrf).data)  # confirmed while the editor is open
+    assert _save(unlocked, csrf, licenses, 14, opened).status_code == 302
+    _sync(unlocked, csrf)
+    assert _server_items(server, account_id) == {IP_PORT: 14}
