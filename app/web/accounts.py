@@ -170,12 +170,20 @@ def edit(account_id: str):
     form = forms.Form(values={"name": account.name, "contact_email": account.contact_email,
                               "cloud_contract": account.cloud_contract, "language": account.language})
     replacing = _replacing_edit(account)
+    now = form.values
     if request.method == "POST":
         f = request.form
         wanted = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                   "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
-        changed = {k: v for k, v in wanted.items() if v != form.values[k]}
-        form.values = wanted
+        changed = {k: v for k, v in wanted.items() if v != now[k]}
+        opened = forms.opened_on(f, now)
+        elsewhere = [k for k in now if now[k] != opened[k]]
+        # a field left as the form showed it takes what a sync brought meanwhile; one typed here stays as typed
+        form.values = {k: now[k] if k in elsewhere and wanted[k] == opened[k] else v for k, v in wanted.items()}
+        if elsewhere:
+            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen
+            return render("accounts/form.html", form=form, account=account, replacing=replacing, seen=forms.seen(now),
+                          changed_since_opened=_account_values_now(now, elsewhere))
         if not changed:
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
@@ -185,7 +193,18 @@ def edit(account_id: str):
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
-    return render("accounts/form.html", form=form, account=account, replacing=replacing)
+    return render("accounts/form.html", form=form, account=account, replacing=replacing, seen=forms.seen(now))
+
+
+def _account_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
+    """The account's fields changed elsewhere since the form opened, each as (its label, its value now)."""
+    from .i18n import LANGUAGE_NAMES
+
+    words = {"name": (_("Customer name"), lambda v: v), "contact_email": (_("Contact e-mail"), lambda v: v),
+             "cloud_contract": (_("The customer has a cloud contract (needed for cloud PBXs, R7)"),
+                                lambda v: _("yes") if v else _("no")),
+             "language": (_("Language of the customer's e-mails"), lambda v: LANGUAGE_NAMES.get(v, v))}
+    return [(label, say(now[name])) for name, (label, say) in words.items() if name in fields]
 
 
 def _replacing_edit(account: services.AccountView):

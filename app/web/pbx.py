@@ -114,8 +114,7 @@ def _seen(pbx: services.PbxView, prices) -> str:
     """What the editor was opened on, carried by its form: the licenses it started from and the price list. A sync
     that changes either before the save (another laptop's change, a new list: R23) is said before anything is
     queued, never saved over unseen; a change of this laptop's own confirmed meanwhile changes nothing here."""
-    started = ",".join(f"{ref}={qty}" for ref, qty in sorted(_desired_from(pbx).items()))
-    return f"{prices.version if prices is not None else ''}|{started}"
+    return forms.seen({"price_list": prices.version if prices is not None else None, "licenses": _desired_from(pbx)})
 
 
 def _desired_from_form(f) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:

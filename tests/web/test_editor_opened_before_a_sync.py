@@ -1,17 +1,19 @@
-"""The license editor stays open while a sync runs (the app syncs in the background): what it was opened on travels
-with its form, and a save made on a state the sync has since replaced (another laptop's licenses, a new price list,
-R23) is shown with the server's licenses and asked again, never queued over them unseen. Against a live license
-server, English and French."""
+"""The license editor and the account form stay open while a sync runs (the app syncs in the background): what
+each was opened on travels with its form, and a save made on a state the sync has since replaced (another laptop's
+licenses or edit, a new price list, R23) is shown with what the server holds and asked again, never queued over it
+unseen. Against a live license server, English and French."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from license_server import admin
 
 from app.web.state import EXTENSION
 
-from .live import IP_PORT, running_account, server, text  # noqa: F401  (the live server fixture)
+from .live import (  # noqa: F401  (the live server fixture)
+    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
 from .test_reapply_review import _server_items, _set_elsewhere, _sync
 
 IP_PORT_NAME = "IP port license (per device)"
@@ -19,7 +21,7 @@ IP_PORT_NAME = "IP port license (per device)"
 
 def _seen(page: bytes) -> str:
     """The hidden field saying what the editor was opened on."""
-    return re.search(r'name="seen" value="([^"]*)"', page.decode())[1]
+    return html.unescape(re.search(r'name="seen" value="([^"]*)"', page.decode())[1])
 
 
 def _save(client, csrf, licenses: str, qty: int, seen: str):
@@ -70,3 +72,35 @@ def test_this_laptops_own_change_confirmed_meanwhile_does_not_stop_the_save(unlo
     assert _save(unlocked, csrf, licenses, 14, opened).status_code == 302
     _sync(unlocked, csrf)
     assert _server_items(server, account_id) == {IP_PORT: 14}
+
+
+def test_an_account_form_opened_before_a_rename_synced_from_elsewhere_does_not_put_the_old_name_back(
+        unlocked, csrf, server, app):
+    account, _ = running_account(unlocked, csrf, server)  # "Hôtel Azur", synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _seen(unlocked.get(account + "/edit").data)
+    assert rename_elsewhere(server, account_id, "Azur Hotels", server_account(server, account_id)["revision"])[
+        "status"] == "applied"
+    _sync(unlocked, csrf)  # learnt while the form is open
+    # only the e-mail was changed here; the name field still says what the form opened on
+    edit = {"name": "Hôtel Azur", "contact_email": "compta@azur.example", "language": "en", "seen": opened,
+            "csrf_token": csrf}
+    answer = unlocked.post(account + "/edit", data=edit)
+    assert answer.status_code == 200
+    shown = text(answer.data)
+    assert "nothing was queued" in shown and "Customer name: Azur Hotels" in shown
+    assert "Contact e-mail:" not in shown  # changed here only: not listed, and kept as typed
+    page = answer.data.decode()
+    assert 'value="Azur Hotels"' in page and 'value="compta@azur.example"' in page  # the name left as it was follows
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["name"] == "Azur Hotels"
+
+    app.extensions[EXTENSION].language = "fr"
+    french = text(unlocked.post(account + "/edit", data=edit).data)
+    assert "rien n’a été mis en attente" in french and "Nom du client : Azur Hotels" in french
+
+    edit.update(name="Azur Hotels", seen=_seen(answer.data))  # seen now, the name kept: the e-mail alone is queued
+    assert unlocked.post(account + "/edit", data=edit).status_code == 302
+    _sync(unlocked, csrf)
+    held = server_account(server, account_id)
+    assert (held["name"], held["contact_email"]) == ("Azur Hotels", "compta@azur.example")
