@@ -14,7 +14,7 @@ from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
-from .labels import reason_text
+from .labels import platform_label, reason_text
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
 bp.before_request(require_unlocked(lambda: None))
@@ -69,10 +69,19 @@ def edit(account_id: str, pbx_id: str):
     current = {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
                "hardware_model": pbx.hardware_model, "serial": pbx.serial, "mode": pbx.mode}
     form = forms.Form(values=dict(current))
+    editable = ("name", "firmware", "platform", "hardware_model", "mode")
+    now = {k: current[k] for k in editable}
     if request.method == "POST":
         wanted = _pbx_form_values(request.form)
-        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model", "mode")
-                   if wanted[k] != current[k]}
+        changed = {k: wanted[k] for k in editable if wanted[k] != current[k]}
+        opened = forms.opened_on(request.form, now)
+        elsewhere = [k for k in editable if now[k] != opened[k]]
+        if elsewhere:
+            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen;
+            # a field left as the form showed it takes the new value, one typed here stays as typed
+            form.values.update({k: wanted[k] for k in editable if k not in elsewhere or wanted[k] != opened[k]})
+            return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES,
+                          seen=forms.seen(now), changed_since_opened=_pbx_values_now(now, elsewhere))
         form.values = {**current, **changed}
         if not changed:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
@@ -84,7 +93,18 @@ def edit(account_id: str, pbx_id: str):
             problems_to_form(form, error, "name")
         else:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
-    return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES)
+    return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES,
+                  seen=forms.seen(now))
+
+
+def _pbx_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
+    """The PBX's fields changed elsewhere since its form opened, each as (its label, its value now)."""
+
+    words = {"name": (_("PBX name"), lambda v: v), "firmware": (_("Firmware"), lambda v: v),
+             "platform": (_("Platform"), platform_label),
+             "hardware_model": (_("Hardware model (optional)"), lambda v: v or "—"),
+             "mode": (_("Licenses of this PBX"), lambda v: _("rented (paid with iSC)") if v == "rental" else _("purchased"))}
+    return [(label, say(now[name])) for name, (label, say) in words.items() if name in fields]
 
 
 @bp.post("/<pbx_id>/remove")

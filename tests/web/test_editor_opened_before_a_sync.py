@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 from license_server import admin
 
@@ -104,3 +105,39 @@ def test_an_account_form_opened_before_a_rename_synced_from_elsewhere_does_not_p
     _sync(unlocked, csrf)
     held = server_account(server, account_id)
     assert (held["name"], held["contact_email"]) == ("Azur Hotels", "compta@azur.example")
+
+
+def _update_pbx_elsewhere(server, account_id: str, **fields) -> None:
+    """Another laptop of the partner edits the PBX first (its own token and client id, on the API)."""
+    token = server.add_technician("Acme Telecom", "Bob")
+    [pbx] = server_account(server, account_id)["pbxs"]
+    op = {"op_id": str(uuid.uuid4()), "kind": "update_pbx", "account_id": account_id, "pbx_id": pbx["pbx_id"],
+          "base_revision": pbx["revision"], **fields}
+    with server.client(token) as http:
+        body = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    assert server.keyring.verify_envelope(body["results"][0], "op-result")["status"] == "applied"
+
+
+def test_a_pbx_form_opened_before_a_firmware_update_synced_from_elsewhere_does_not_put_the_old_one_back(
+        unlocked, csrf, server):
+    account, licenses = running_account(unlocked, csrf, server)  # PBX "Lobby", firmware 13r2
+    account_id = account.rsplit("/", 1)[-1]
+    edit_url = licenses.removesuffix("/licenses") + "/edit"
+    opened = _seen(unlocked.get(edit_url).data)
+    _update_pbx_elsewhere(server, account_id, firmware="14r1")
+    _sync(unlocked, csrf)  # learnt while the form is open
+    edit = {"name": "Lobby 1", "serial": "SN-1", "platform": "vmware", "firmware": "13r2", "mode": "rental",
+            "seen": opened, "csrf_token": csrf}  # renamed here; the firmware field still says what it opened on
+    answer = unlocked.post(edit_url, data=edit)
+    assert answer.status_code == 200
+    shown = text(answer.data)
+    assert "nothing was queued" in shown and "Firmware: 14r1" in shown and "PBX name:" not in shown
+    page = answer.data.decode()
+    assert 'value="14r1"' in page and 'value="Lobby 1"' in page  # the field left as it was follows; mine stays
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+
+    edit.update(firmware="14r1", seen=_seen(answer.data))
+    assert unlocked.post(edit_url, data=edit).status_code == 302
+    _sync(unlocked, csrf)
+    [pbx] = server_account(server, account_id)["pbxs"]
+    assert (pbx["name"], pbx["firmware"]) == ("Lobby 1", "14r1")
