@@ -232,7 +232,7 @@ def _chart(account_id: str) -> str:
         series.append(Series(_("with pending changes"), tuple(burn.pending), "pending", dashed=True))
     return render_burn_down(series, format_amount=_axis_amount, format_time=fmt_date,
                             title=_("Balance over time until the credit runs out"),
-                            empty_text=_("Nothing to draw yet"))
+                            empty_text=_("No credit to draw: load a key to see the balance over time."))
 
 
 #: The account page's components that fetch themselves again after a sync (issue 21), by ?part= (the meter and the
