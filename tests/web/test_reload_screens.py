@@ -109,3 +109,19 @@ def test_the_delete_page_says_the_keys_held_are_released_not_forfeited(unlocked,
     french = re.search(r'data-testid="released-keys">(.*?)</div>',
                        unlocked.get(account + "/delete").data.decode(), re.S).group(1)
     assert "Les 2 clés" in french and "5,000" in french
+
+
+def test_a_key_held_offline_reads_pas_encore_confirmee_beside_credit_pas_encore_confirmes(unlocked, csrf, server):
+    """French agrees with what is not yet confirmed: a key (une clé: confirmée) in the held keys and on the delete
+    page, an amount of iSC (des iSC: confirmés) in the meter."""
+    account = running_account(unlocked, csrf, server, credit="10")[0]
+    [held, loaded] = server.issue_keys("5", 2)
+    server.stop()
+    assert unlocked.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
+    assert unlocked.post(account + "/key", data={"key": loaded, "csrf_token": csrf}).status_code == 302
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.get(account).data.decode()
+    deposits = re.search(r'<table data-testid="deposits">(.*?)</table>', page, re.S).group(1)
+    assert "pas encore confirmée</span>" in deposits and "confirmés" not in deposits
+    assert "+5,000 iSC pas encore confirmés" in unlocked.get(account + "/meter").data.decode()
+    assert "pas encore confirmée</span>" in unlocked.get(account + "/delete").data.decode()
