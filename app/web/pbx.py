@@ -213,7 +213,10 @@ def _editor(account_id: str, pbx_id: str, f=None):
                 general.append(problem)
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
     seen = _seen(pbx, prices)
+    # R23: a newer list than the account's re-rates it at this change (a connection event): the figures say why
+    notice = services.pricelist_notice(core.uow(), account_id) if prices is not None else None
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
+                notice=notice,
                 seen=(f.get("seen") or seen) if f is not None else seen, seen_now=seen,
                 query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
                 general_problems=general, categories=categories, replacing=replacing,

@@ -141,3 +141,24 @@ def test_a_pbx_form_opened_before_a_firmware_update_synced_from_elsewhere_does_n
     _sync(unlocked, csrf)
     [pbx] = server_account(server, account_id)["pbxs"]
     assert (pbx["name"], pbx["firmware"]) == ("Lobby 1", "14r1")
+
+
+def test_the_editor_says_a_newer_price_list_rerates_the_account_at_this_change_in_english_and_french(
+        unlocked, csrf, server, app):
+    """R23: the account runs at 2026-11; the laptop holds 2027-02 (IP ports doubled): the editor's figures are at
+    2027-02 and its summary says why, beside them, as the account page does."""
+    account, licenses = running_account(unlocked, csrf, server)
+    newer = admin.demo_pricelist()
+    newer["version"] = "2027-02"
+    for item in newer["items"]:
+        if item["ref"] == IP_PORT:
+            item["monthly_milli"] = 1_000
+    server.publish_prices(newer)
+    _sync(unlocked, csrf)
+    summary = text(unlocked.post(licenses + "/preview?part=summary",
+                                 data={f"qty-{IP_PORT}": "11", "csrf_token": csrf}).data)
+    assert "11.000 iSC" in summary  # 11 at 1.000 iSC: the whole account at 2027-02
+    assert "R23 · Price list 2027-02 is newer than 2026-11, the one this account runs at." in summary
+    app.extensions[EXTENSION].language = "fr"
+    french = text(unlocked.get(licenses.removesuffix("/licenses")).data)
+    assert "R23 · La liste de prix 2027-02 est plus récente" in french
