@@ -100,6 +100,7 @@ class OpView:
     problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
     #: waiting for a decision: what re-applying it would change on the server's current state (issue 21)
     overrides: tuple[Mapping[str, Any], ...] = ()
+    account_name: str = ""  # the sync screen lists every account's changes: each says whose it is
 
     @property
     def needs_review(self) -> bool:

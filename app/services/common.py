@@ -81,6 +81,7 @@ def _op_view(op, book=None) -> OpView:
         credit_milli=credit if op.state == "pending" else 0,
         problems=outbox.problems_of(op.problems),
         overrides=_overrides(op, book),
+        account_name=book.name_of(op.account_id) if book is not None else "",
     )
 
 
