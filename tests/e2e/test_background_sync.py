@@ -154,3 +154,22 @@ def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_lic
     page.click("#license-editor button[type=submit]")  # seen: queued as asked
     expect(page.locator(".meter-panel")).to_be_visible()
     assert "1 applied" in steps.sync_now(page, live_app)
+
+
+def test_the_open_price_list_screen_follows_a_background_sync_that_brings_a_newer_list(page, live_app, license_server):
+    token = license_server.add_technician("Acme Partner", "Ann")
+    steps.first_run(page, live_app, license_server, token)
+    page.goto(live_app.url("/prices/"))
+    page.evaluate(MARK + " = true")
+    expect(page.locator("#price-list")).to_contain_text("No price list on this laptop yet")
+    assert live_app.background_sync().ok  # the first list
+    expect(page.locator("#price-list")).to_contain_text("version 2026-11", timeout=AFTER_SYNC)
+    page.fill("#q", "voicemail")  # a search, then cleared: the screen is as drawn again
+    expect(page.locator("#price-items")).not_to_contain_text("IP port license")
+    page.fill("#q", "")
+    page.locator("h1").click()
+    expect(page.locator("#price-items")).to_contain_text("IP port license")
+    a_price_rise(license_server)
+    assert live_app.background_sync().ok
+    expect(page.locator("#price-list")).to_contain_text("version 2027-02", timeout=AFTER_SYNC)
+    assert page.evaluate(MARK) is True
