@@ -30,6 +30,7 @@ class Figures:
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
     resume_days: int = 1  # a suspended account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
+    price_version: str | None = None  # the list they are rated at: a reload whose second passed re-rated (R23, R24)
 
     @property
     def has_credit(self) -> bool:

@@ -246,7 +246,7 @@ SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", 
 def show(account_id: str):
     """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
-    notice = services.pricelist_notice(core.uow(), account_id)
+    notice = services.pricelist_notice(core.uow(), account_id, account.price_version)
     part = request.args.get("part")
     chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
     return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
@@ -294,7 +294,8 @@ def load_key(account_id: str):
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
-                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id),
+                  chart=_chart(account_id),
+                  notice=services.pricelist_notice(core.uow(), account_id, account.price_version),
                   deposit_form=forms.Form(), reload_form=forms.Form())
 
 
@@ -344,7 +345,7 @@ def _show_with(account: services.AccountView, **forms_given):
     """The account page again with a form's errors next to its field (status 200, nothing queued)."""
     given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
     return render("accounts/show.html", account=account, chart=_chart(account.account_id),
-                  notice=services.pricelist_notice(core.uow(), account.account_id), **given)
+                  notice=services.pricelist_notice(core.uow(), account.account_id, account.price_version), **given)
 
 
 @bp.post("/<account_id>/key/preview")

@@ -103,7 +103,8 @@ def _pbx_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
     words = {"name": (_("PBX name"), lambda v: v), "firmware": (_("Firmware"), lambda v: v),
              "platform": (_("Platform"), platform_label),
              "hardware_model": (_("Hardware model (optional)"), lambda v: v or "—"),
-             "mode": (_("Licenses of this PBX"), lambda v: _("rented (paid with iSC)") if v == "rental" else _("purchased"))}
+             "mode": (_("Licenses of this PBX"),
+                      lambda v: _("rented (paid with iSC)") if v == "rental" else _("purchased"))}
     return [(label, say(now[name])) for name, (label, say) in words.items() if name in fields]
 
 
@@ -214,7 +215,7 @@ def _editor(account_id: str, pbx_id: str, f=None):
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
     seen = _seen(pbx, prices)
     # R23: a newer list than the account's re-rates it at this change (a connection event): the figures say why
-    notice = services.pricelist_notice(core.uow(), account_id) if prices is not None else None
+    notice = services.pricelist_notice(core.uow(), account_id, account.price_version) if prices is not None else None
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
                 notice=notice,
                 seen=(f.get("seen") or seen) if f is not None else seen, seen_now=seen,
