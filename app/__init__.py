@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "TESTING": False,
     "CLOCK": None,  # callable (or object with .now()) giving whole UTC seconds; None is the system clock
     "ALLOWED_HOSTS": None,  # Host headers accepted, e.g. {"127.0.0.1:8123"}; None: loopback names, any port
+    "PEER_CHECK": True,  # answer only this user's own programs (Linux says who owns a socket; DESIGN §6)
     "LANGUAGE": None,  # forced UI language ("en" or "fr"); None follows Settings, then the system
     "SERVER_URL": None,  # a license server URL proposed on the first-run screen (rentdesk demo)
     "KEYS_DIR": None,  # trusted public keys; None is the shipped keys/ folder
