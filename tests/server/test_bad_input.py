@@ -112,6 +112,19 @@ def test_account_fields_of_the_wrong_kind_are_bad_ops(api, fields, words):
     assert words in result["message"]
 
 
+@pytest.mark.parametrize("days", [14.0, 28.0, 0.0])
+def test_automatic_reload_days_written_as_a_decimal_are_a_bad_op_not_a_server_error(api, account_id, days):
+    """14.0 equals 14 to Python: once taken, the float reached the signed snapshot and the whole batch was a 500."""
+    answer = api.sync(api.op("update_account", account_id, auto_reload_days=days),
+                      api.op("update_account", account_id, name="Still applied"))
+    assert answer.status_code == 200, answer.body
+    assert [(r["status"], r["rule"], r["code"]) for r in answer.results] == [
+        ("rejected", "bad-op", "reload-days-invalid"), ("applied", None, None)]
+    assert "choose 14 or 28 days, or 0" in answer.results[0]["message"]
+    held = api.account(account_id)
+    assert (held["auto_reload_days"], held["name"]) == (0, "Still applied")  # the rest of the batch applies
+
+
 def test_a_negative_forfeit_confirmation_is_a_bad_op(api, account_id):
     result = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=-5)).result
     assert result["rule"] == "bad-op"
