@@ -343,6 +343,7 @@ API_ERRORS: dict[str, str] = {
     "api-too-deep": N_("The body nests arrays or objects too deeply: send the documented shape, {{\"client_id\": UUID, "
                        "\"ops\": [op, ...]}}."),
     "api-not-json": N_("The body is not JSON: {detail}."),
+    "api-duplicate-key": N_("The body names '{key}' twice in one object: send each field once; nothing was applied."),
     "api-number-too-long": N_("The body holds a number with too many digits (or a value JSON does not have): every "
                               "number in the API fits in 19 digits."),
     # HTTP's own refusals (license_server.errors), before or around the API's views

@@ -35,6 +35,24 @@ def test_a_body_that_is_not_utf8_is_400(api, account_id):
     assert api.snapshot() == before
 
 
+@pytest.mark.parametrize("where", ["op", "top", "items"])
+def test_a_key_named_twice_in_one_object_is_400_naming_it_and_nothing_is_applied(api, account_id, where):
+    """JSON leaves a repeated name's meaning open (Python keeps the last one, another parser the first): refused."""
+    before = api.snapshot()
+    op = json.dumps(api.set_licenses_op(account_id, {IP_PORT: 3}))
+    if where == "op":
+        op = op.replace('"items":', '"base_revision": 1, "items":')
+    elif where == "items":
+        op = op.replace(f'"{IP_PORT}": 3', f'"{IP_PORT}": 3, "{IP_PORT}": 300')
+    body = f'{{"client_id": "{new_id()}", "ops": [{op}]' + (', "ops": []' if where == "top" else "") + "}"
+    status, answer = _sync_raw(api, body.encode())
+    key = {"op": "base_revision", "top": "ops", "items": IP_PORT}[where]
+    assert (status, answer["error"], answer["code"], answer["params"]) == (400, "bad-json", "api-duplicate-key",
+                                                                           {"key": key})
+    assert f"names '{key}' twice" in answer["message"] and "send each field once" in answer["message"]
+    assert api.snapshot() == before
+
+
 @pytest.mark.parametrize("payload", [
     [], {"ops": []}, {"client_id": "not-a-uuid", "ops": []}, {"client_id": None, "ops": {}}, "ops",
 ])
