@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["RENTDESK_HOME"] = str(home)
     if not app.config["LAUNCH_SECRET"]:
         app.config["LAUNCH_SECRET"] = secrets.token_urlsafe(32)
-    # Flask's own session is not used for auth (the launch cookie is); it only signs flashes.
+    # Flask's session is not used for auth (the launch cookie is); it holds flashes, in memory (app/web/session.py).
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault("KEYS_DIR", None)
     app.config["KEYS_DIR"] = str(app.config["KEYS_DIR"] or paths.keys_dir())
