@@ -159,6 +159,15 @@ def test_unknown_paths_and_methods_answer_json_errors(api):
     assert (status, body["error"]) == (405, "method-not-allowed")
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/api/v1/nowhere"), ("PUT", "/api/v1/sync"), ("GET", "/"),
+                                          ("GET", "/api/v1/whoami"), ("GET", "/api/v1/health")])
+def test_every_answer_refusals_of_unknown_paths_included_is_never_cached_nor_sniffed(app, method, path):
+    answer = app.test_client().open(path, method=method)
+    assert answer.mimetype == "application/json"
+    assert (answer.headers.get("Cache-Control"), answer.headers.get("X-Content-Type-Options")) == (
+        "no-store", "nosniff")
+
+
 def test_http_refusals_carry_their_reason_as_a_code_with_params_beside_the_english_message(api):
     """Issue 20: HTTP's own refusals are reasons too (rental.reasons.API_ERRORS), extended onto the error
     document of DESIGN §5 ({"error", "message"} unchanged), so clients word them from the code."""
