@@ -414,6 +414,9 @@ STORE_ERRORS: dict[str, str] = {
     "store-read-only-open": N_("The data folder {home} is read-only: RentDesk cannot open its store there. Make it "
                                "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was "
                                "changed."),
+    "store-folder-foreign": N_("The data folder {home} belongs to another user of this computer ({owner}), who could "
+                               "change or replace what RentDesk keeps there. Choose a folder of your own with --home "
+                               "or RENTDESK_HOME; nothing was changed."),
     "backup-store-exists": N_("A store already exists in {home}: restore into a new, empty data folder."),
     "backup-unreadable": N_("{path} cannot be read: check the path (a {suffix} file)."),
     "backup-not-rentdesk": N_("{path} is not a RentDesk backup, or it is damaged: choose a {suffix} file. Nothing "

@@ -139,6 +139,32 @@ def test_the_launch_cookie_replayed_by_another_local_user_opens_nothing(tmp_path
         assert app.stop() == 0
 
 
+def test_a_data_folder_another_user_made_beforehand_is_refused_and_nothing_in_it_is_trusted(tmp_path):
+    """RENTDESK_HOME in a shared place (/tmp/rentdesk): another user made the folder first, open to all, with their
+    own signing key in its keys/. RentDesk used it, trusted that key, and kept the store where its owner could swap
+    files. Now it says whose the folder is and what to do, and writes nothing there."""
+    from rental.signing import write_key_pair
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker, shared = local_user(), shared_folder()
+    home = shared / "rentdesk"
+    _private, public = write_key_pair("vendor-2027", shared / "theirs")  # a key pair of theirs
+    for made in (shared / "theirs", public):
+        made.chmod(0o755 if made.is_dir() else 0o644)
+    prepared = attacker.run("sh", "-c", f'mkdir -m 777 "{home}" "{home}/keys" && cp "{public}" "{home}/keys/"')
+    assert prepared.returncode == 0, prepared.stderr
+    before = sorted(p.name for p in home.rglob("*"))
+    with under_umask_022("serve", "--home", str(home)) as app:
+        assert app.finish() == 4, app.output()
+    said = "".join(app.stderr)
+    assert f"The data folder {home} belongs to another user of this computer ({attacker.name})" in said
+    assert "Choose a folder of your own with --home or RENTDESK_HOME" in said
+    assert sorted(p.name for p in home.rglob("*")) == before == ["keys", "vendor-2027.pub"]  # nothing written
+    with under_umask_022("serve", "--home", str(tmp_path / "mine")) as app:  # a folder of one's own is used
+        assert app.launch_url()
+        assert app.stop() == 0
+
+
 # ------------------------------------------------------------------ item 1: a new server forgets the token
 
 
