@@ -13,6 +13,7 @@ import hmac
 import os
 import secrets
 import threading
+import weakref
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
@@ -126,6 +127,8 @@ def _request_port() -> str | None:
     return host.rpartition(":")[2] if ":" in host else None
 
 
+#: The owner of each open connection's other end, while it lasts (reading the kernel's table costs a few ms).
+_OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 #: Whose connections may be answered besides the app's own user: the administrator, who can read the app's memory
 #: and files anyway.
 ROOT_UID = 0
@@ -147,8 +150,13 @@ def check_peer(app: Flask) -> None:
     remote_port = environ.get("REMOTE_PORT")
     if not app.config.get("PEER_CHECK", True) or remote_port in (None, "") or not _can_tell_peers():
         return  # the test client (no socket), or a system that does not say who owns a socket
-    owner = peer.socket_owner((str(environ.get("REMOTE_ADDR", "")), int(remote_port)),
-                              (str(environ.get("SERVER_NAME", "")), int(environ.get("SERVER_PORT") or 0)))
+    connection = environ.get("werkzeug.socket")  # asked once per connection: a browser keeps it for many requests
+    owner = _OWNERS.get(connection) if connection is not None else None
+    if owner is None:
+        owner = peer.socket_owner((str(environ.get("REMOTE_ADDR", "")), int(remote_port)),
+                                  (str(environ.get("SERVER_NAME", "")), int(environ.get("SERVER_PORT") or 0)))
+        if connection is not None and owner is not None:
+            _OWNERS[connection] = owner
     if owner is None:
         raise RequestRefused("a connection whose owner the system does not list")
     if owner not in (os.geteuid(), ROOT_UID):
