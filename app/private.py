@@ -38,6 +38,7 @@ def make_folder(path: str | os.PathLike) -> Path:
     return path
 
 
+#: The administrator: may own a link on the way to the data folder, and talk to the app (app/web/security.py).
 ROOT_UID = 0
 
 

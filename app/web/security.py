@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 
+from ..private import ROOT_UID
+
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -129,9 +131,6 @@ def _request_port() -> str | None:
 
 #: The owner of each open connection's other end, while it lasts (reading the kernel's table costs a few ms).
 _OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-#: Whose connections may be answered besides the app's own user: the administrator, who can read the app's memory
-#: and files anyway.
-ROOT_UID = 0
 
 
 @functools.lru_cache(maxsize=1)
@@ -159,7 +158,7 @@ def check_peer(app: Flask) -> None:
             _OWNERS[connection] = owner
     if owner is None:
         raise RequestRefused("a connection whose owner the system does not list")
-    if owner not in (os.geteuid(), ROOT_UID):
+    if owner not in (os.geteuid(), ROOT_UID):  # root may: it can read the app's memory and files anyway
         raise RequestRefused(f"a connection from user {owner}, not this app's user")
 
 
