@@ -275,7 +275,8 @@ def test_a_name_holding_a_unicode_line_break_is_refused_like_any_control_charact
 def test_a_name_with_a_line_break_stored_by_an_older_version_stops_no_mail_of_the_sweep(api, clock, ctx, sink):
     """Accounts are mailed in the order of their ids: one whose name a mail header refuses must not end the sweep's
     mails for every account after it (another partner's too); its own goes out, the Subject on one line."""
-    first, second = sorted(api.running_account("100", email=f"{who}@example.com") for who in ("ann", "bob"))
+    emails = {api.running_account("100", email=f"{who}@example.com"): f"{who}@example.com" for who in ("ann", "bob")}
+    first, second = sorted(emails)  # the one mailed first gets the name
     with ctx.engine.begin() as connection:
         connection.execute(models.accounts.update().where(models.accounts.c.id == first).values(
             name="Hôtel\u2028Bcc: x@evil.example"))
@@ -283,6 +284,6 @@ def test_a_name_with_a_line_break_stored_by_an_older_version_stops_no_mail_of_th
     assert api.sweep().reminders_sent == 2
     received = sink.take()
     subjects = {message["To"]: message["Subject"] for message in received}
-    assert subjects["bob@example.com"].startswith("The iSC credit of Boulangerie Émile runs out")
-    assert subjects["ann@example.com"].startswith("The iSC credit of Hôtel Bcc: x@evil.example runs out")
+    assert subjects[emails[second]].startswith("The iSC credit of Boulangerie Émile runs out")
+    assert subjects[emails[first]].startswith("The iSC credit of Hôtel Bcc: x@evil.example runs out")
     assert all(message["Bcc"] is None for message in received)
