@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "TESTING": False,
     "CLOCK": None,  # callable (or object with .now()) giving whole UTC seconds; None is the system clock
     "ALLOWED_HOSTS": None,  # Host headers accepted, e.g. {"127.0.0.1:8123"}; None: loopback names, any port
+    "PEER_CHECK": True,  # answer only this user's own programs (Linux says who owns a socket; DESIGN §6)
     "LANGUAGE": None,  # forced UI language ("en" or "fr"); None follows Settings, then the system
     "SERVER_URL": None,  # a license server URL proposed on the first-run screen (rentdesk demo)
     "KEYS_DIR": None,  # trusted public keys; None is the shipped keys/ folder
@@ -50,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.config["RENTDESK_HOME"] = str(home)
     if not app.config["LAUNCH_SECRET"]:
         app.config["LAUNCH_SECRET"] = secrets.token_urlsafe(32)
-    # Flask's own session is not used for auth (the launch cookie is); it only signs flashes.
+    # Flask's session is not used for auth (the launch cookie is); it holds flashes, in memory (app/web/session.py).
     app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault("KEYS_DIR", None)
     app.config["KEYS_DIR"] = str(app.config["KEYS_DIR"] or paths.keys_dir())

@@ -176,6 +176,17 @@ def _save(uow, skew: Skew) -> None:
     uow.settings.put(SETTING, skew.to_json())
 
 
+def ensure_note(uow) -> bool:
+    """Make the clock's note (nothing measured yet) when the store has none, at setup and unlock, before any other
+    thread runs: from then on it is only ever updated. Right after a first run the background sync and the
+    technician's first change both inserted it, and the later insert failed the whole change (UNIQUE). True when
+    it was made."""
+    if uow.settings.get(SETTING) is not None:
+        return False
+    _save(uow, Skew())
+    return True
+
+
 def replica_floor(uow) -> int | None:
     """The newest as_of of the verified snapshots held: the server's time was at least this."""
     return uow.replica.newest_as_of()

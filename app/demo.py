@@ -17,6 +17,7 @@ from typing import TextIO
 
 from . import paths
 from .instance import AlreadyRunning, InstanceLock
+from .store_base import ForeignFolder
 
 #: Told to the user, on the terminal and on the unlock page: the demo's data is throwaway.
 DEMO_PASSPHRASE = "rentdesk-demo"
@@ -204,7 +205,7 @@ def remove_abandoned_demos(temp_dir: str | None = None, *, now: float | None = N
                     or now - folder.stat().st_mtime < ABANDONED_AFTER_S:
                 continue
             lock = InstanceLock(folder / "app").acquire()
-        except (AlreadyRunning, OSError):
+        except (AlreadyRunning, ForeignFolder, OSError):
             continue  # a demo still runs there (or it is not ours to judge)
         lock.release()
         shutil.rmtree(folder, ignore_errors=True)
@@ -232,6 +233,9 @@ def run_demo(mode: str = "window", *, home: str | None = None, verbose: bool = F
         except AlreadyRunning as running:
             print(str(running), file=sys.stderr)
             return launcher.EXIT_ALREADY_RUNNING
+        except ForeignFolder as foreign:
+            print(str(foreign), file=sys.stderr)
+            return launcher.EXIT_FOREIGN_FOLDER
         try:
             server = start_license_server(folder / "license-server", clock=clock)
             loaded = prepare_store(app_home, server)

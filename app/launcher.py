@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from .instance import SHOW_PATH, TOKEN_HEADER, AlreadyRunning, InstanceLock, ask_to_show
+from .store_base import ForeignFolder
 
 LOOPBACK = "127.0.0.1"
 EXIT_OK = 0
 #: A second launch on a data folder that is in use, when the first could not be brought forward.
 EXIT_ALREADY_RUNNING = 3
+#: The data folder belongs to another user (app/private.py): nothing was opened or written.
+EXIT_FOREIGN_FOLDER = 4
 MODES = ("window", "browser", "serve")
 SHUTDOWN_HOOK = "rentdesk.shutdown"
 #: The user-private page `rentdesk --browser` opens (the way Jupyter does): it redirects with the secret.
@@ -226,6 +229,9 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
     try:
         if lock is None:
             lock = InstanceLock(home).acquire()
+    except ForeignFolder as foreign:
+        print(str(foreign), file=err, flush=True)
+        return EXIT_FOREIGN_FOLDER
     except AlreadyRunning as running:
         # The running one owns the store; we never open it a second time.
         if mode != "serve":

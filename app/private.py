@@ -26,13 +26,42 @@ MARKS = ("store.db", "store.header.json", "rentdesk.lock")
 
 
 def make_folder(path: str | os.PathLike) -> Path:
-    """The data folder (and missing parents), 0700; an existing one too when empty or already RentDesk's."""
+    """The data folder (and missing parents), 0700; an existing one too when empty or already RentDesk's.
+    ForeignFolder when another user owns it (or the link naming it): they could put a key file there."""
     path = Path(path)
     existed = path.is_dir()
     path.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-    if ENFORCED and (not existed or is_data_folder(path)):
-        _chmod(path, FOLDER_MODE)
+    if ENFORCED:
+        check_owned(path)
+        if not existed or is_data_folder(path):
+            _chmod(path, FOLDER_MODE)
     return path
+
+
+#: The administrator: may own a link on the way to the data folder, and talk to the app (app/web/security.py).
+ROOT_UID = 0
+
+
+def check_owned(path: Path) -> None:
+    """ForeignFolder unless this user owns the folder, as SSH asks of ~/.ssh: a folder made beforehand by another
+    user in a shared place (/tmp/rentdesk) is theirs to fill, empty it and swap files in. A link to it may be
+    root's (a system's own layout), never another user's."""
+    from .store_base import ForeignFolder
+
+    me = os.geteuid()
+    link, folder = os.lstat(path), os.stat(path)
+    for st, allowed in ((folder, {me}), (link, {me, ROOT_UID})):
+        if st.st_uid not in allowed:
+            raise ForeignFolder(home=path, owner=_user_name(st.st_uid))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"user {uid}"
 
 
 def is_data_folder(path: Path) -> bool:

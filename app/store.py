@@ -218,6 +218,9 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
         pool_size=4,
         max_overflow=4,
         connect_args={"check_same_thread": False, "timeout": 30},
+        # a failing statement's error text (logged by the 500 page's handler, to a terminal or the journal) would
+        # quote its values: the technician's token, an activation key, customers' names, all kept encrypted here
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")

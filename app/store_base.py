@@ -64,6 +64,13 @@ class ReadOnlyFolder(StoreError):
     """The data folder cannot be written (read-only disk or folder): nothing was changed."""
 
 
+class ForeignFolder(StoreError):
+    """The data folder belongs to another user of this computer, who could change or replace what is kept there
+    (a key file they put in its keys/ would be trusted): RentDesk uses only a folder of the technician's own."""
+
+    CODE = "store-folder-foreign"
+
+
 def is_initialised(home: str | os.PathLike) -> bool:
     """True when this data folder holds a store (header and file)."""
     return paths.header_path(home).exists() and paths.store_path(home).exists()

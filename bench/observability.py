@@ -11,7 +11,6 @@ CPU a request costs is steadier than requests per second (shown beside it, `sync
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -19,27 +18,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server_setup import LicenseServer, decode_payload, seed_accounts  # noqa: E402
-from bench.support import ROOT, bench_main, temp_dir  # noqa: E402
+from bench.support import ROOT, bench_main, cpu_seconds, temp_dir  # noqa: E402
 from bench.sync_http import WRK_DIR, run_wrk, server_keys  # noqa: E402
 
 FIGURES = ("sync_observability_overhead",)
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process in a process group (gunicorn's master and workers)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                fields = file.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # pgrp; utime and stime are fields 14 and 15 of the whole line
-            total += int(fields[11]) + int(fields[12])
-    return total * TICK_S
 BASELINE = ["--config", str(ROOT / "bench" / "without_observability.py")]
 
 
@@ -78,10 +62,10 @@ def measure(folder: Path, slices: int, duration_s: int, max_requests: int) -> di
                     warm = run_wrk(f"{server.url}/api/v1/sync", WRK_DIR / "sync_single.lua", 1,
                                    env={"WRK_DATA": str(data), "WRK_OFFSET": str(offset)})  # warm the workers up
                     offset += warm["requests"] + 64
-                    cpu_before = group_cpu_s(server.proc.pid)
+                    cpu_before = sum(cpu_seconds(pgid=server.proc.pid))
                     report = run_wrk(f"{server.url}/api/v1/sync", WRK_DIR / "sync_single.lua", duration_s,
                                      env={"WRK_DATA": str(data), "WRK_OFFSET": str(offset)})
-                    cpu = group_cpu_s(server.proc.pid) - cpu_before
+                    cpu = sum(cpu_seconds(pgid=server.proc.pid)) - cpu_before
                     if name == "observed":
                         page = server.client().get("/metrics").text
                 finally:

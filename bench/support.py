@@ -96,6 +96,26 @@ def kill_group(pgid: int, grace_s: float = 5.0) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+CLOCK_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int] | None = None, pgid: int | None = None) -> tuple[float, float]:
+    """User and system CPU seconds, from /proc, of these processes, or of every live process in process group pgid
+    (gunicorn's master and workers). A process gone meanwhile counts nothing."""
+    if pgid is not None:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    user = system = 0
+    for pid in pids or ():
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if pgid is None or int(fields[2]) == pgid:  # pgrp; utime and stime are fields 14 and 15 of the whole line
+            user, system = user + int(fields[11]), system + int(fields[12])
+    return user * CLOCK_TICK_S, system * CLOCK_TICK_S
+
+
 def wait_http(url: str, timeout_s: float = 20.0, proc: subprocess.Popen | None = None,
               ok=(200,)) -> float:
     """Poll url until it answers one of ok; returns the seconds waited. Raises if proc dies or time runs out."""

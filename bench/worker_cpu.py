@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -25,22 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server_setup import LicenseServer, seed_accounts  # noqa: E402
-from bench.support import stop, temp_dir  # noqa: E402
+from bench.support import cpu_seconds, stop, temp_dir  # noqa: E402
 from bench.sync_http import WRK_DIR, hello_server, run_wrk, server_keys  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ticks(pids: list[int]) -> tuple[int, int]:
-    """User and system ticks of these processes (gone ones count nothing)."""
-    user = system = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        user, system = user + int(fields[11]), system + int(fields[12])
-    return user, system
 
 
 def idle_ticks() -> tuple[int, int]:
@@ -79,7 +64,7 @@ def main(argv=None) -> None:
             offset = 0
             for name in slices:
                 pids = workers(hello_proc.pid if name == "hello" else server.proc.pid)
-                (user0, sys0), (idle0, total0) = cpu_ticks(pids), idle_ticks()
+                (user0, sys0), (idle0, total0) = cpu_seconds(pids), idle_ticks()
                 if name == "hello":
                     report = run_wrk(hello_url, WRK_DIR / "hello.lua", args.seconds)
                 elif name == "health":
@@ -90,10 +75,10 @@ def main(argv=None) -> None:
                     report = run_wrk(f"{server.url}/api/v1/sync", WRK_DIR / "sync_single.lua", args.seconds,
                                      env={"WRK_DATA": str(data), "WRK_OFFSET": str(offset)})
                     offset += report["requests"] + 64  # requests in flight at the end were sent too
-                (user1, sys1), (idle1, total1) = cpu_ticks(pids), idle_ticks()
+                (user1, sys1), (idle1, total1) = cpu_seconds(pids), idle_ticks()
                 if report["non2xx"] or report["timeout"]:
                     raise SystemExit(f"{name}: {report}")
-                per = 1000 / TICK / report["requests"]
+                per = 1000 / report["requests"]  # CPU seconds to ms per request
                 print(f"{name:6s} {report['rps']:7,.0f} req/s  workers' CPU {(user1 - user0 + sys1 - sys0) * per:.3f} "
                       f"ms/request (user {(user1 - user0) * per:.3f}, system {(sys1 - sys0) * per:.3f})  "
                       f"machine idle {100 * (idle1 - idle0) / max(total1 - total0, 1):.1f} %", flush=True)

@@ -33,6 +33,13 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.register_blueprint(customer.blueprint)  # R27: the customer's own page, HTML outside /api/v1
     errors.init_app(app)
     cli.init_app(app)  # the license-server commands are also this app's CLI, on its settings and CLOCK
+    if ctx.settings.PROXY_HOPS:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client's address as the proxies saw it, so token and link guesses are counted per client (only the
+        # entries the trusted proxies appended are read: a client's own X-Forwarded-For is ignored)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=ctx.settings.PROXY_HOPS, x_proto=0, x_host=0, x_port=0,
+                                x_prefix=0)
     if ctx.settings.SWEEP_INTERVAL:
         sweep.start_periodic(ctx, ctx.settings.SWEEP_INTERVAL)
     return app

@@ -13,7 +13,7 @@ from rental import billing, reload
 from rental.errors import RuleViolation
 from rental.reasons import Reason
 from rental.signing import token_binding
-from rental.validation import is_ascii_digits
+from rental.validation import is_ascii_digits, shown
 
 from . import changes, history, models, store
 from .auth import TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_UNKNOWN, bearer_token, iso_utc
@@ -342,9 +342,11 @@ def _json_body() -> Any:
     except UnicodeDecodeError as exc:
         raise ApiError(400, "bad-json", "api-not-utf8", byte=exc.start) from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_refuse_duplicates)
     except RecursionError:
         raise ApiError(400, "bad-json", "api-too-deep") from None
+    except DuplicateKey as exc:
+        raise ApiError(400, "bad-json", "api-duplicate-key", key=shown(exc.key)) from None
     except NotJsonConstant as exc:
         raise ApiError(400, "bad-json", "api-not-json", detail=str(exc)) from None
     except json.JSONDecodeError as exc:
@@ -352,6 +354,26 @@ def _json_body() -> Any:
                        detail=f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except ValueError:  # e.g. an integer of thousands of digits (Python's own words name its internals)
         raise ApiError(400, "bad-json", "api-number-too-long") from None
+
+
+class DuplicateKey(ValueError):
+    """An object naming one key twice: JSON leaves its meaning open (Python keeps the last, a proxy or another
+    parser may keep the first), so the body is refused rather than read one way of the two."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):  # rare: only then look for which key came twice
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return found
 
 
 class NotJsonConstant(ValueError):

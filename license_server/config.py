@@ -45,18 +45,23 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_WORKERS": min(4, _cores()),
     "TOKEN_GUESS_LIMIT": 10,  # unknown tokens per address and window before 429 (0: no limit)
     "TOKEN_GUESS_WINDOW_S": 300,
+    # reverse proxies in front that append the client's address to X-Forwarded-For (deploy/: nginx, 1); 0 trusts
+    # no such header. Behind a proxy every request comes from its address: the guess limits would lock out everyone
+    "PROXY_HOPS": 0,
     "TOKEN_RECHECK_S": 2,  # a checked token is trusted this long, then the database is asked again (at most 5 s)
     "METRICS": False,  # true/1: Prometheus text format at /metrics (outside /api/v1); 404 otherwise
     "LOG_FORMAT": "text",  # one line per request: "text" (key=value) or "json"
     "PUBLIC_URL": None,  # R27: the server's address as customers reach it (https://…), for customer links
     "LINK_SECRET": None,  # R27: the key of customer links (32+ characters); None: derived from the signing key
 }
+MAX_PROXY_HOPS = 5
 MAX_SWEEP_WORKERS = 16  # the PostgreSQL pool holds 30 connections per process (license_server.db)
 BOOL_KEYS = {"METRICS"}
 LOG_FORMATS = ("text", "json")
 INT_KEYS = {"SMTP_PORT", "MIN_CREDIT_DAYS", "RESUME_MIN_DAYS", "TOGGLE_WINDOW_S", "TOGGLE_PERIOD_S", "TOGGLE_REFUSE_AT",
             "RETENTION_S", "RETENTION_WARNING_S", "REMINDER_WEEKS", "REMINDER_LAST_S", "MAX_OPS", "MAX_BODY_BYTES",
-            "SWEEP_INTERVAL", "SWEEP_WORKERS", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S"}
+            "SWEEP_INTERVAL", "SWEEP_WORKERS", "TOKEN_GUESS_LIMIT", "TOKEN_GUESS_WINDOW_S", "TOKEN_RECHECK_S",
+            "PROXY_HOPS"}
 
 
 class SettingsError(ValueError):
@@ -143,6 +148,9 @@ def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str,
     if not 1 <= values["SWEEP_WORKERS"] <= MAX_SWEEP_WORKERS:  # each slice holds one of the pool's connections
         raise SettingsError(f"SWEEP_WORKERS must be 1 to {MAX_SWEEP_WORKERS} (1: one statement, more: that many slices "
                             f"side by side, each with its own connection), not {values['SWEEP_WORKERS']}")
+    if values["PROXY_HOPS"] > MAX_PROXY_HOPS:
+        raise SettingsError(f"PROXY_HOPS must be 0 to {MAX_PROXY_HOPS}: the reverse proxies in front of the server that "
+                            f"add the client's address to X-Forwarded-For (nginx alone: 1), not {values['PROXY_HOPS']}")
     if values["TOKEN_RECHECK_S"] > 5:  # DESIGN §5: revocation reaches every process within 5 s
         raise SettingsError(f"TOKEN_RECHECK_S must be 0 to 5 seconds (a revoked token must stop within 5 s), "
                             f"not {values['TOKEN_RECHECK_S']}")

@@ -29,6 +29,15 @@ def init_app(app: Flask) -> None:
                                                                     exc.retry_after))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
+    app.after_request(_never_cached)
+
+
+def _never_cached(response):
+    """Every answer, a refusal of a path the server does not have included: kept by no cache (money moves by the
+    second) and read as the type it says, never sniffed as another (the customer page sets its own, stricter)."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def _http_error(exc: HTTPException):

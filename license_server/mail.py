@@ -236,7 +236,8 @@ def message(letter: Letter, customer: Customer, *, sender: str, now: int) -> Ema
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = validation.ascii_address(customer.email)  # an accented domain travels as IDNA (SMTP)
-    mail["Subject"] = letter.subject
+    # one line whatever a name stored by an older version holds (U+2028, NEL): a header refuses line breaks
+    mail["Subject"] = " ".join(letter.subject.splitlines())
     mail["Date"] = formatdate(now, usegmt=True)
     mail["Message-ID"] = make_msgid(domain="rentdesk.invalid")
     mail["Auto-Submitted"] = "auto-generated"

@@ -214,7 +214,8 @@ def _refuse(label: str, code: str, **params: Any) -> RuleViolation:
 def check_value(spec: Field, value: Any, where: str) -> Any:
     """One field's value checked and cleaned, or RuleViolation naming ``where`` and what to write instead."""
     if spec.kind == "reload_days":
-        if isinstance(value, bool) or value not in RELOAD_DAYS:
+        # a whole number: 14.0 == 14 in Python, but a float never enters a signed payload (it would end in a 500)
+        if type(value) is not int or value not in RELOAD_DAYS:
             raise _refuse(where, "reload-days-invalid", days=str(value)[:20])  # the decider's own refusal (R24)
         return value
     if spec.kind == "key_id":

@@ -318,7 +318,7 @@ def update_account(state: State, fields: Mapping[str, Any], ctx: Context) -> Dec
             return Decision(state, conflict=conflict)
         return replace(update_account(state, changes, ctx), conflict=conflict)
     days = changes.get("auto_reload_days", 0)
-    if isinstance(days, bool) or days not in reload.THRESHOLDS:
+    if type(days) is not int or days not in reload.THRESHOLDS:
         raise _refused("reload-days-invalid", days=str(days)[:20])  # R24: off, 14 or 28 days
     if changes.get("cloud_contract") is False and state.cloud_contract:
         for pbx in state.pbxs.values():

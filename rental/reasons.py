@@ -343,6 +343,7 @@ API_ERRORS: dict[str, str] = {
     "api-too-deep": N_("The body nests arrays or objects too deeply: send the documented shape, {{\"client_id\": UUID, "
                        "\"ops\": [op, ...]}}."),
     "api-not-json": N_("The body is not JSON: {detail}."),
+    "api-duplicate-key": N_("The body names '{key}' twice in one object: send each field once; nothing was applied."),
     "api-number-too-long": N_("The body holds a number with too many digits (or a value JSON does not have): every "
                               "number in the API fits in 19 digits."),
     # HTTP's own refusals (license_server.errors), before or around the API's views
@@ -413,6 +414,9 @@ STORE_ERRORS: dict[str, str] = {
     "store-read-only-open": N_("The data folder {home} is read-only: RentDesk cannot open its store there. Make it "
                                "writable (or choose another folder with RENTDESK_HOME) and try again; nothing was "
                                "changed."),
+    "store-folder-foreign": N_("The data folder {home} belongs to another user of this computer ({owner}), who could "
+                               "change or replace what RentDesk keeps there. Choose a folder of your own with --home "
+                               "or RENTDESK_HOME; nothing was changed."),
     "backup-store-exists": N_("A store already exists in {home}: restore into a new, empty data folder."),
     "backup-unreadable": N_("{path} cannot be read: check the path (a {suffix} file)."),
     "backup-not-rentdesk": N_("{path} is not a RentDesk backup, or it is damaged: choose a {suffix} file. Nothing "

@@ -23,7 +23,9 @@ MAX_WHOLE = 2**62  # revisions and milli-iSC: far beyond any real figure, inside
 LANGUAGES = ("en", "fr")  # the languages of e-mails (R20) and of the app
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Control characters (C0, DEL, C1) and the line breaks Unicode adds (NEL is C1; U+2028, U+2029): a name goes into
+#: a mail's Subject, where Python refuses any line break, so one such name would stop every mail of a sweep.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

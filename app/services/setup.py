@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import backup
+from .. import clock as clock_mod
 from .. import settings as settings_mod
 from .. import store as _store
 from ..store import (
@@ -35,6 +36,7 @@ def initialise(home, passphrase: str, server_url: str | None = None, token: str 
     store = _store.create(home, passphrase, demo=demo, keys_dir=keys_dir, kdf=kdf)
     with store.unit_of_work() as uow:
         uow.settings.ensure_client_id()
+        clock_mod.ensure_note(uow)
         if server_url is not None:
             uow.settings.put("server_url", settings_mod.check_server_url(server_url))
         if token is not None:
@@ -47,7 +49,15 @@ def initialise(home, passphrase: str, server_url: str | None = None, token: str 
 
 def unlock(home, passphrase: str, *, demo: bool = False, keys_dir=None) -> Store:
     """Open the store (runs migrations); WrongPassphrase leaves the file untouched."""
-    return _store.unlock(home, passphrase, demo=demo, keys_dir=keys_dir)
+    store = _store.unlock(home, passphrase, demo=demo, keys_dir=keys_dir)
+    try:
+        with store.unit_of_work() as uow:
+            if clock_mod.ensure_note(uow):  # a store made before the note was made at setup
+                uow.commit()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def change_passphrase(store: Store, old: str, new: str) -> None:

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, labels, rules_text, security, state as state_mod
+from . import i18n, labels, rules_text, security, session, state as state_mod
 from .pages import is_htmx, redirect_to, render  # noqa: F401  (the app factory and error pages use them)
 from .state import state
 
@@ -110,6 +110,7 @@ def init_app(app: Flask) -> None:
     """Wire every part of the web face into app."""
     web_state = state_mod.init_app(app)
     security.init_app(app)
+    session.init_app(app)  # flashes stay in this process, never in a cookie
     i18n.init_app(app)
     labels.init_app(app)
     rules_text.init_app(app)

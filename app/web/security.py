@@ -7,13 +7,18 @@ Host; a cross-site form has a foreign Origin and no CSRF token.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import os
 import secrets
 import threading
+import weakref
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
+
+from ..private import ROOT_UID
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 CSRF_FIELD = "csrf_token"
@@ -124,6 +129,39 @@ def _request_port() -> str | None:
     return host.rpartition(":")[2] if ":" in host else None
 
 
+#: The owner of each open connection's other end, while it lasts (reading the kernel's table costs a few ms).
+_OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1)
+def _can_tell_peers() -> bool:
+    from .. import peer
+
+    return peer.can_tell()
+
+
+def check_peer(app: Flask) -> None:
+    """Refuse a connection from another user of this computer (DESIGN §6), cookie or not: a browser hands the
+    launch cookie to every server on 127.0.0.1, whatever its port, so another user's server can collect it."""
+    from .. import peer
+
+    environ = request.environ
+    remote_port = environ.get("REMOTE_PORT")
+    if not app.config.get("PEER_CHECK", True) or remote_port in (None, "") or not _can_tell_peers():
+        return  # the test client (no socket), or a system that does not say who owns a socket
+    connection = environ.get("werkzeug.socket")  # asked once per connection: a browser keeps it for many requests
+    owner = _OWNERS.get(connection) if connection is not None else None
+    if owner is None:
+        owner = peer.socket_owner((str(environ.get("REMOTE_ADDR", "")), int(remote_port)),
+                                  (str(environ.get("SERVER_NAME", "")), int(environ.get("SERVER_PORT") or 0)))
+        if connection is not None and owner is not None:
+            _OWNERS[connection] = owner
+    if owner is None:
+        raise RequestRefused("a connection whose owner the system does not list")
+    if owner not in (os.geteuid(), ROOT_UID):  # root may: it can read the app's memory and files anyway
+        raise RequestRefused(f"a connection from user {owner}, not this app's user")
+
+
 def check_host(app: Flask) -> None:
     """Refuse a Host that is not the app's own (DNS rebinding)."""
     host = (request.host or "").lower()
@@ -174,6 +212,7 @@ def check_csrf(app: Flask) -> None:
 def guard() -> None:
     """before_request: every check of DESIGN §6 in order; the first that fails refuses."""
     app = current_app._get_current_object()
+    check_peer(app)
     check_host(app)
     if request.endpoint in OPEN_ENDPOINTS:
         return

@@ -124,10 +124,15 @@ def chip():
 
 def _back() -> str:
     """Where a decision returns: the page it was taken from (only our own pages), else the sync screen."""
-    target = request.values.get("next") or url_for("sync.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("sync.index")  # only our own pages
-    return target
+    target = request.values.get("next") or ""
+    return target if is_own_path(target) else url_for("sync.index")
+
+
+def is_own_path(target: str) -> bool:
+    """A path of this app, never another site: browsers drop tabs and line breaks from an address and read a
+    backslash as a slash, so a slash, a tab and "/elsewhere" would lead to the site "elsewhere"."""
+    return (target.startswith("/") and not target.startswith("//")
+            and all(" " < char != "\\" and char != "\x7f" for char in target))
 
 
 def _edit_url(review) -> str | None:

@@ -239,3 +239,36 @@ def test_an_http_date_reads_as_whole_utc_seconds_and_garbage_as_none():
 def test_durations_read_in_words():
     assert [clock_mod.span(s) for s in (45, 180, 3_660, DAY + 7_200, WEEK)] == [
         "45 seconds", "3 minutes", "1 hour 1 minute", "1 day 2 hours", "7 days"]
+
+
+def test_the_clock_note_made_at_setup_lets_two_first_writes_race_without_failing(tmp_path):
+    """Right after a first run the background sync and the technician's first change both note the laptop's
+    clock: when neither found a note, the later insert failed the whole change (UNIQUE constraint). The note is
+    made at setup, so both only update it."""
+    store = services.initialise(tmp_path / "home", PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
+    try:
+        with store.unit_of_work() as change:  # the technician's change notes the clock...
+            clock_mod.noted(change, 2_000_000_000)
+            with store.unit_of_work() as sync:  # ...while the background sync notes it and commits first
+                clock_mod.noted(sync, 2_000_000_005)
+                sync.commit()
+            change.commit()  # failed with "UNIQUE constraint failed: setting.key" when setup made no note
+        with store.unit_of_work() as uow:
+            assert clock_mod.load_skew(uow).highest_laptop_seen == 2_000_000_000
+    finally:
+        store.close()
+
+
+def test_a_store_made_before_the_clock_note_gets_it_at_unlock(tmp_path):
+    home = tmp_path / "home"
+    store = services.initialise(home, PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
+    with store.unit_of_work() as uow:  # as an older version left it: no note until something noted the clock
+        uow.settings.delete(clock_mod.SETTING)
+        uow.commit()
+    store.close()
+    store = services.unlock(home, PASSPHRASE, demo=True)
+    try:
+        with store.unit_of_work() as uow:
+            assert uow.settings.get(clock_mod.SETTING) == clock_mod.Skew().to_json()
+    finally:
+        store.close()

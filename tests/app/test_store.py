@@ -53,6 +53,29 @@ def test_no_customer_name_email_or_token_appears_in_the_store_files(store, clock
     assert b"XYZZY" not in header and b"Zanzibar" not in header
 
 
+def test_a_failing_write_quotes_none_of_its_values_so_no_token_reaches_a_log(tmp_path):
+    """Two writes racing on a first setting (seen with the laptop clock's note, right after the first run): the
+    loser's error, which the 500 page's handler logs to a terminal or the journal, must not carry the token."""
+    import traceback
+
+    from sqlalchemy.exc import IntegrityError
+
+    store = services.initialise(tmp_path / "home", PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
+    try:
+        with store.unit_of_work() as first:
+            first.settings.put("token", "tok-secret-typed-in-settings")
+            with store.unit_of_work() as second:  # meanwhile another thread writes the same setting first
+                second.settings.put("token", "tok-secret-of-the-other-write")
+                second.commit()
+            with pytest.raises(IntegrityError) as failed:
+                first.commit()
+        logged = "".join(traceback.format_exception(failed.value))
+        assert "UNIQUE constraint failed: setting.key" in logged  # the error itself is still said
+        assert "tok-secret-typed-in-settings" not in logged
+    finally:
+        store.close()
+
+
 def test_the_store_keeps_the_server_url_and_token_inside(store):
     view = services.get_settings(store.unit_of_work())
     assert view.server_url == "http://127.0.0.1:9" and view.has_token

@@ -168,6 +168,60 @@ def test_a_technician_with_a_good_token_is_never_limited(server, victim):
         assert all(client.get("/accounts").status_code == 200 for _ in range(100))
 
 
+def _guesses(client: httpx.Client, path: str, forwarded_for, count: int = 30, bearer: bool = True) -> list[int]:
+    """count wrong tokens (or customer links) sent as nginx passes them on: X-Forwarded-For ends with the client's
+    address; forwarded_for(i) is the header of the i-th request."""
+    answers = []
+    for i in range(count):
+        guess = secrets.token_urlsafe(32)
+        headers = {"X-Forwarded-For": forwarded_for(i)}
+        if bearer:
+            headers["Authorization"] = f"Bearer {guess}"
+        answers.append(client.get(path if bearer else path + guess, headers=headers).status_code)
+    return answers
+
+
+def test_behind_the_documented_proxy_a_guesser_locks_out_only_their_own_address(tmp_path):
+    """deploy/: nginx in front, so every request reaches the server from 127.0.0.1. Counted on that address, a few
+    wrong tokens or links locked every technician and every customer out; with PROXY_HOPS=1 (deploy/
+    license-server.env) they are counted on the client's address nginx appended, which the client cannot forge."""
+    config = {"PROXY_HOPS": 1, "PUBLIC_URL": "https://licenses.example.com"}
+    with LiveLicenseServer(tmp_path / "ls", config=config) as server:
+        token = server.add_technician("Acme Telecom", "Ann")
+        account = str(uuid.uuid4())
+        with server.client(token) as technician:
+            technician.headers["X-Forwarded-For"] = "198.51.100.7"
+            sync(technician, op("create_account", account, name="Dental", contact_email="it@dental.example",
+                                cloud_contract=False))
+            link = technician.post(f"/accounts/{account}/customer-link").json()["url"]
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            # the attacker also writes an X-Forwarded-For of their own, a new one each time: nginx appends theirs
+            tokens = _guesses(client, "/api/v1/accounts", lambda i: f"192.0.2.{i}, 203.0.113.9")
+            links = _guesses(client, "/customer/", lambda i: f"192.0.2.{i}, 203.0.113.9", bearer=False)
+            assert 429 in tokens and 429 in links
+            assert client.get("/api/v1/accounts", headers={"X-Forwarded-For": "198.51.100.7",
+                                                           "Authorization": f"Bearer {token}"}).status_code == 200
+            page = client.get("/customer/" + link.rsplit("/", 1)[1], headers={"X-Forwarded-For": "198.51.100.8"})
+            assert page.status_code == 200 and "Dental" in page.text
+
+
+def test_without_a_proxy_in_front_a_forwarded_for_header_is_not_believed(server, victim):
+    """PROXY_HOPS 0 (the default): a guesser writing another X-Forwarded-For each time is still one address."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        assert 429 in _guesses(client, "/api/v1/accounts", lambda i: f"192.0.2.{i}")
+
+
+def test_proxy_hops_counts_the_proxies_in_front_and_a_wrong_value_says_what_it_is():
+    from license_server.config import SettingsError, load_settings
+
+    assert load_settings({}, {"LICENSE_SERVER_PROXY_HOPS": "1"}).PROXY_HOPS == 1
+    assert load_settings({}, {}).PROXY_HOPS == 0
+    with pytest.raises(SettingsError, match=r"PROXY_HOPS must be 0 to 5: the reverse proxies .* \(nginx alone: 1\)"):
+        load_settings({}, {"LICENSE_SERVER_PROXY_HOPS": "9"})
+    with pytest.raises(SettingsError, match="LICENSE_SERVER_PROXY_HOPS must be a whole number, not 'one'"):
+        load_settings({}, {"LICENSE_SERVER_PROXY_HOPS": "one"})
+
+
 # ------------------------------------------------------------------ tokens never logged
 
 

@@ -92,6 +92,79 @@ def test_browser_mode_opens_a_private_redirect_file_never_the_secret_on_a_comman
     assert not page.exists(), "the redirect file outlived the launch"
 
 
+# ------------------------------------------------------------------ the launch cookie in another user's hands
+
+
+#: Another user of the laptop replays the technician's launch cookie: read the accounts list, then queue an account.
+REPLAY = """
+import re, sys, urllib.error, urllib.parse, urllib.request
+base, cookie, csrf = sys.argv[1:4]
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+def call(path, data=None):
+    request = urllib.request.Request(base + path, data=data, headers={"Cookie": cookie})
+    try:
+        with urllib.request.build_opener(Stay).open(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+print(call("/accounts/")[0])
+print(call("/accounts/new", urllib.parse.urlencode({"name": "Planted", "contact_email": "x@evil.example",
+                                                    "language": "en", "csrf_token": csrf}).encode())[0])
+"""
+
+
+def test_the_launch_cookie_replayed_by_another_local_user_opens_nothing(tmp_path):
+    """A browser sends the launch cookie to every server on 127.0.0.1, whatever its port (cookies ignore ports):
+    another user's server there collects it. Replayed from that user's own program, with the CSRF token of a page
+    as well, it reads nothing and queues nothing (DESIGN §6), while the technician's window works on."""
+    from tests.support.local_user import local_user
+
+    attacker = local_user()
+    home = tmp_path / "home"
+    with under_umask_022("serve", "--home", str(home)) as app:
+        url = app.launch_url()
+        base, port = url.split("/launch")[0], url.split(":")[2].split("/")[0]
+        with open_session(url) as (window, first):
+            csrf = csrf_of(first.text)
+            assert window.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE,
+                                                   "mode": "offline", "csrf_token": csrf}).url.path == "/accounts/"
+            cookie = f"rentdesk_{port}={window.cookies[f'rentdesk_{port}']}"
+            replayed = attacker.run(str(Path(RENTDESK).parent / "python"), "-c", REPLAY, base, cookie, csrf)
+            assert replayed.returncode == 0, replayed.stderr
+            assert replayed.stdout.split() == ["403", "403"]
+            listed = window.get("/accounts/")
+            assert listed.status_code == 200 and "Planted" not in listed.text
+        assert app.stop() == 0
+
+
+def test_a_data_folder_another_user_made_beforehand_is_refused_and_nothing_in_it_is_trusted(tmp_path):
+    """RENTDESK_HOME in a shared place (/tmp/rentdesk): another user made the folder first, open to all, with their
+    own signing key in its keys/. RentDesk used it, trusted that key, and kept the store where its owner could swap
+    files. Now it says whose the folder is and what to do, and writes nothing there."""
+    from rental.signing import write_key_pair
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker, shared = local_user(), shared_folder()
+    home = shared / "rentdesk"
+    _private, public = write_key_pair("vendor-2027", shared / "theirs")  # a key pair of theirs
+    for made in (shared / "theirs", public):
+        made.chmod(0o755 if made.is_dir() else 0o644)
+    prepared = attacker.run("sh", "-c", f'mkdir -m 777 "{home}" "{home}/keys" && cp "{public}" "{home}/keys/"')
+    assert prepared.returncode == 0, prepared.stderr
+    before = sorted(p.name for p in home.rglob("*"))
+    with under_umask_022("serve", "--home", str(home)) as app:
+        assert app.finish() == 4, app.output()
+    said = "".join(app.stderr)
+    assert f"The data folder {home} belongs to another user of this computer ({attacker.name})" in said
+    assert "Choose a folder of your own with --home or RENTDESK_HOME" in said
+    assert sorted(p.name for p in home.rglob("*")) == before == ["keys", "vendor-2027.pub"]  # nothing written
+    with under_umask_022("serve", "--home", str(tmp_path / "mine")) as app:  # a folder of one's own is used
+        assert app.launch_url()
+        assert app.stop() == 0
+
+
 # ------------------------------------------------------------------ item 1: a new server forgets the token
 
 

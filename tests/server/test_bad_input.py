@@ -35,6 +35,24 @@ def test_a_body_that_is_not_utf8_is_400(api, account_id):
     assert api.snapshot() == before
 
 
+@pytest.mark.parametrize("where", ["op", "top", "items"])
+def test_a_key_named_twice_in_one_object_is_400_naming_it_and_nothing_is_applied(api, account_id, where):
+    """JSON leaves a repeated name's meaning open (Python keeps the last one, another parser the first): refused."""
+    before = api.snapshot()
+    op = json.dumps(api.set_licenses_op(account_id, {IP_PORT: 3}))
+    if where == "op":
+        op = op.replace('"items":', '"base_revision": 1, "items":')
+    elif where == "items":
+        op = op.replace(f'"{IP_PORT}": 3', f'"{IP_PORT}": 3, "{IP_PORT}": 300')
+    body = f'{{"client_id": "{new_id()}", "ops": [{op}]' + (', "ops": []' if where == "top" else "") + "}"
+    status, answer = _sync_raw(api, body.encode())
+    key = {"op": "base_revision", "top": "ops", "items": IP_PORT}[where]
+    assert (status, answer["error"], answer["code"], answer["params"]) == (400, "bad-json", "api-duplicate-key",
+                                                                           {"key": key})
+    assert f"names '{key}' twice" in answer["message"] and "send each field once" in answer["message"]
+    assert api.snapshot() == before
+
+
 @pytest.mark.parametrize("payload", [
     [], {"ops": []}, {"client_id": "not-a-uuid", "ops": []}, {"client_id": None, "ops": {}}, "ops",
 ])
@@ -112,6 +130,19 @@ def test_account_fields_of_the_wrong_kind_are_bad_ops(api, fields, words):
     assert words in result["message"]
 
 
+@pytest.mark.parametrize("days", [14.0, 28.0, 0.0])
+def test_automatic_reload_days_written_as_a_decimal_are_a_bad_op_not_a_server_error(api, account_id, days):
+    """14.0 equals 14 to Python: once taken, the float reached the signed snapshot and the whole batch was a 500."""
+    answer = api.sync(api.op("update_account", account_id, auto_reload_days=days),
+                      api.op("update_account", account_id, name="Still applied"))
+    assert answer.status_code == 200, answer.body
+    assert [(r["status"], r["rule"], r["code"]) for r in answer.results] == [
+        ("rejected", "bad-op", "reload-days-invalid"), ("applied", None, None)]
+    assert "choose 14 or 28 days, or 0" in answer.results[0]["message"]
+    held = api.account(account_id)
+    assert (held["auto_reload_days"], held["name"]) == (0, "Still applied")  # the rest of the batch applies
+
+
 def test_a_negative_forfeit_confirmation_is_a_bad_op(api, account_id):
     result = api.sync(api.op("delete_account", account_id, confirm_forfeit_milli=-5)).result
     assert result["rule"] == "bad-op"
@@ -126,6 +157,15 @@ def test_unknown_paths_and_methods_answer_json_errors(api):
     assert api.call("GET", "/nowhere")[1]["error"] == "not-found"
     status, body = api.call("DELETE", "/sync")
     assert (status, body["error"]) == (405, "method-not-allowed")
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/v1/nowhere"), ("PUT", "/api/v1/sync"), ("GET", "/"),
+                                          ("GET", "/api/v1/whoami"), ("GET", "/api/v1/health")])
+def test_every_answer_refusals_of_unknown_paths_included_is_never_cached_nor_sniffed(app, method, path):
+    answer = app.test_client().open(path, method=method)
+    assert answer.mimetype == "application/json"
+    assert (answer.headers.get("Cache-Control"), answer.headers.get("X-Content-Type-Options")) == (
+        "no-store", "nosniff")
 
 
 def test_http_refusals_carry_their_reason_as_a_code_with_params_beside_the_english_message(api):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from license_server import models
 from tests.support.postgres import free_port
 
-from .helpers import DAY, MONTH
+from .helpers import DAY, MONTH, new_id
 from .smtp_sink import html_of, settings, sink, text_of  # noqa: F401 (fixtures)
 
 WEEK = 7 * DAY
@@ -258,3 +258,32 @@ def test_without_a_mail_server_the_sweep_counts_each_account_waiting_once_and_se
     assert (again.suspended, again.mails_sent, again.mails_due, again.reminders_due) == (0, 0, 2, 1)
     assert sink.take() == []
     assert api.account(reminded)["status"] == "active"
+
+
+@pytest.mark.parametrize("line_break", ["\x85", "\u2028", "\u2029"])
+def test_a_name_holding_a_unicode_line_break_is_refused_like_any_control_character(api, line_break):
+    """A name goes into a mail's Subject: a line break there would stop the sweep's mails (below)."""
+    before = api.snapshot()
+    answer = api.sync(api.op("create_account", new_id(), name=f"Hôtel{line_break}Bcc: x@evil.example",
+                             contact_email="it@hotel.example", cloud_contract=False))
+    assert (answer.result["status"], answer.result["rule"], answer.result["code"]) == (
+        "rejected", "bad-op", "field-control")
+    assert "on one line" in answer.result["message"]
+    assert api.snapshot() == before
+
+
+def test_a_name_with_a_line_break_stored_by_an_older_version_stops_no_mail_of_the_sweep(api, clock, ctx, sink):
+    """Accounts are mailed in the order of their ids: one whose name a mail header refuses must not end the sweep's
+    mails for every account after it (another partner's too); its own goes out, the Subject on one line."""
+    emails = {api.running_account("100", email=f"{who}@example.com"): f"{who}@example.com" for who in ("ann", "bob")}
+    first, second = sorted(emails)  # the one mailed first gets the name
+    with ctx.engine.begin() as connection:
+        connection.execute(models.accounts.update().where(models.accounts.c.id == first).values(
+            name="Hôtel\u2028Bcc: x@evil.example"))
+    clock.set(_ends(api, second) - 7 * WEEK)
+    assert api.sweep().reminders_sent == 2
+    received = sink.take()
+    subjects = {message["To"]: message["Subject"] for message in received}
+    assert subjects[emails[second]].startswith("The iSC credit of Boulangerie Émile runs out")
+    assert subjects[emails[first]].startswith("The iSC credit of Hôtel Bcc: x@evil.example runs out")
+    assert all(message["Bcc"] is None for message in received)

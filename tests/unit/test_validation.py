@@ -23,6 +23,10 @@ def test_text_is_kept_without_its_surrounding_spaces():
     ("x" * 201, "must be 1 to 200 printable characters: it has 201"),
     ("two\nlines", "on one line"),
     ("tab\there", "control character"),
+    ("next\x85line", "on one line"),  # NEL, U+2028, U+2029: line breaks to Python's mail headers too
+    ("line\u2028separator", "on one line"),
+    ("paragraph\u2029separator", "on one line"),
+    ("c1\x9bcontrol", "control character"),
     (12, "must be text, not a number"),
     (None, "must be text, not null"),
 ])

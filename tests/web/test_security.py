@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+
 from app import launch_url
 from app.web.security import CSRF_HEADER
 
@@ -123,3 +127,30 @@ def test_a_launch_cookie_or_csrf_token_in_non_ascii_is_refused_not_a_server_erro
     answer = unlocked.post("/accounts/new", data={"name": "Acme", "contact_email": "it@acme.example"},
                            headers={"X-CSRF-Token": "é" * 64})
     assert answer.status_code == 403
+
+
+def test_a_flash_naming_a_customers_pbx_never_leaves_the_app_in_a_cookie(unlocked, csrf):
+    """A browser sends a cookie to every server on 127.0.0.1, whatever its port: Flask's session cookie (signed, not
+    encrypted) carried the flash's words to whoever listens there. The flash is kept in the app, and still shown."""
+    made = unlocked.post("/accounts/new", data={"name": "Clinique Saint-Roch", "contact_email": "it@roch.example",
+                                                "language": "en", "csrf_token": csrf})
+    added = unlocked.post(made.headers["Location"] + "/pbx/new", data={
+        "name": "Bloc opératoire", "serial": "SN-1", "platform": "vmware", "firmware": "13r2", "mode": "rental",
+        "csrf_token": csrf})
+    assert added.status_code == 302
+    assert [made.headers.getlist("Set-Cookie"), added.headers.getlist("Set-Cookie")] == [[], []]
+    shown = unlocked.get(added.headers["Location"])
+    assert "PBX Bloc opératoire added" in shown.data.decode()
+    assert "PBX Bloc opératoire added" not in unlocked.get(added.headers["Location"]).data.decode()  # shown once
+
+
+@pytest.mark.parametrize("elsewhere", ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example",
+                                       "/\\evil.example", "//evil.example", "https://evil.example/"])
+def test_a_return_address_leading_to_another_site_goes_to_the_sync_screen_instead(unlocked, elsewhere):
+    """Browsers drop tabs and line breaks from an address and read "\\" as "/": "/<tab>/evil.example" was sent on as
+    "//evil.example", another site, where a page dressed as RentDesk could ask for the passphrase (a line break
+    was a 500). A page of the technician's own that names a change already resolved goes back where it says."""
+    stray = unlocked.get(f"/sync/ops/{uuid.uuid4()}/review", query_string={"next": elsewhere})
+    assert (stray.status_code, stray.headers["Location"]) == (302, "/sync/")
+    own = unlocked.get(f"/sync/ops/{uuid.uuid4()}/review", query_string={"next": "/accounts/"})
+    assert (own.status_code, own.headers["Location"]) == (302, "/accounts/")
