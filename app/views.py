@@ -205,6 +205,11 @@ class LicensePreview:
     missing_milli: int  # iSC missing for R14 (0 when enough)
     decision: Any = None  # the core's decision when ok (rental.ops.Decision): queueing it decides no second time
 
+    @property
+    def confirmable(self) -> tuple[Reason, ...]:
+        """The warnings queuing asks the technician to confirm first (R6's); the others, R18's, only inform."""
+        return tuple(w for w in self.warnings if w.rule == "R6")
+
 
 @dataclass(frozen=True)
 class AccountRef:

@@ -185,7 +185,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise RuleViolation(preview.problems, warnings=preview.warnings)
-        confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
+        confirmable = preview.confirmable
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}
