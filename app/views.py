@@ -30,6 +30,7 @@ class Figures:
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
     resume_days: int = 1  # a suspended account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
+    price_version: str | None = None  # the list they are rated at: a reload whose second passed re-rated (R23, R24)
 
     @property
     def has_credit(self) -> bool:
@@ -100,6 +101,7 @@ class OpView:
     problems: tuple[Reason, ...] = ()  # the server's refusal as data (screens translate from the codes)
     #: waiting for a decision: what re-applying it would change on the server's current state (issue 21)
     overrides: tuple[Mapping[str, Any], ...] = ()
+    account_name: str = ""  # the sync screen lists every account's changes: each says whose it is
 
     @property
     def needs_review(self) -> bool:
@@ -202,6 +204,11 @@ class LicensePreview:
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
     missing_milli: int  # iSC missing for R14 (0 when enough)
     decision: Any = None  # the core's decision when ok (rental.ops.Decision): queueing it decides no second time
+
+    @property
+    def confirmable(self) -> tuple[Reason, ...]:
+        """The warnings queuing asks the technician to confirm first (R6's); the others, R18's, only inform."""
+        return tuple(w for w in self.warnings if w.rule == "R6")
 
 
 @dataclass(frozen=True)

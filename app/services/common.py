@@ -81,6 +81,7 @@ def _op_view(op, book=None) -> OpView:
         credit_milli=credit if op.state == "pending" else 0,
         problems=outbox.problems_of(op.problems),
         overrides=_overrides(op, book),
+        account_name=book.name_of(op.account_id) if book is not None else "",
     )
 
 
@@ -111,6 +112,7 @@ def _figures(
         retained_until=decider.retained_until(projected, policy) if f.balance_ticks >= TICKS_PER_MILLI else None,
         warn_s=policy.min_credit_days * 86_400,
         resume_days=policy.resume_min_days,
+        price_version=projected.price_version,
     )
 
 
@@ -176,6 +178,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
                 has_pending_changes=pbx.changed,
             )
         )
+    confirmed = _figures(state.billing, now, book, book.plan(state))
     return AccountView(
         account_id=account_id,
         name=shown.name,
@@ -186,10 +189,10 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         revision=state.revision,
         is_confirmed=state.confirmed,
         is_deleted=state.billing.deleted,
-        confirmed=_figures(state.billing, now, book, book.plan(state)),
+        confirmed=confirmed,
         pending=_figures(pending.billing, now, book, book.plan(pending)) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
-        price_version=state.price_version,
+        price_version=confirmed.price_version or state.price_version,  # as of now: an automatic reload re-rates (R24)
         pbxs=tuple(pbxs),
         ops=ops,
         verified_at=state.verified_at,

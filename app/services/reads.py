@@ -173,14 +173,17 @@ def current_pricelist(uow: UnitOfWork) -> PriceList | None:
         return uow.replica.current_pricelist()
 
 
-def pricelist_notice(uow: UnitOfWork, account_id: str) -> PricelistNotice | None:
-    """R23: when a newer list than the account's applies at its next connection event, say so."""
+def pricelist_notice(uow: UnitOfWork, account_id: str, rated_at: str | None = None) -> PricelistNotice | None:
+    """R23: when a newer list than the account's applies at its next connection event, say so. ``rated_at``: the
+    list the account's figures are rated at now (AccountView.price_version: an automatic reload whose second has
+    passed re-rated it, R24), else the held snapshot's."""
     with uow:
         prices = uow.replica.current_pricelist()
         row = uow.replica.get_account(account_id)
-        if prices is None or row is None or not row.price_version or row.price_version == prices.version:
+        version = rated_at or (row.price_version if row is not None else None)
+        if prices is None or row is None or not version or version == prices.version:
             return None
-        return _pricelist_notice(row.price_version, prices.version)
+        return _pricelist_notice(version, prices.version)
 
 
 def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice]]:

@@ -82,11 +82,22 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
     """Queue a new customer account (its id is made here, a UUID, as DESIGN §5 says), with the customer's
     acceptance of the rental terms held on this laptop (R26)."""
     kind = "create_account"
-    fields = checks.account_fields(kind, name=name, contact_email=contact_email, cloud_contract=cloud_contract,
-                                   language=language, required=True)
     account_id = str(uuid.uuid4())
     with uow:
-        fields.update(terms_mod.acceptance(uow.replica, terms_version, accepted_by, terms_accepted))
+        # every problem of the form at once, the signatory's beside the fields' (not one round of fixes after another)
+        problems = []
+        try:
+            fields = checks.account_fields(kind, name=name, contact_email=contact_email,
+                                           cloud_contract=cloud_contract, language=language, required=True)
+        except RuleViolation as error:
+            problems.extend(error.problems)
+        try:
+            accepted = terms_mod.acceptance(uow.replica, terms_version, accepted_by, terms_accepted)
+        except RuleViolation as error:
+            problems.extend(error.problems)
+        if problems:
+            raise RuleViolation(problems)
+        fields.update(accepted)
         queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields)
         uow.commit()
         return queued
@@ -174,7 +185,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise RuleViolation(preview.problems, warnings=preview.warnings)
-        confirmable = tuple(w for w in preview.warnings if w.rule == "R6")
+        confirmable = preview.confirmable
         if confirmable and not confirm:
             raise NeedsConfirmation(confirmable)
         desired = {ref: qty for ref, qty in items.items() if qty > 0}

@@ -148,8 +148,9 @@ def new():
         f = request.form
         form.values = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                        "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
+        # the signatory's name whole: too long is refused with the limit said, never cut (R26)
         acceptance = {"terms_version": forms.text(f, "terms_version", 64) or None,
-                      "accepted_by": forms.text(f, "accepted_by", 200), "terms_accepted": f.get("terms_accepted") == "on"}
+                      "accepted_by": forms.text(f, "accepted_by"), "terms_accepted": f.get("terms_accepted") == "on"}
         try:
             queued = services.create_account(core.uow(), core.clock(), **form.values, **acceptance)
         except services.RuleViolation as error:
@@ -158,7 +159,8 @@ def new():
             return redirect(url_for("accounts.show", account_id=queued.account_id))
         form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
     terms_html = terms_mod.render(terms.text(language())) if terms else None
-    return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html)
+    return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html,
+                  signatory_max=terms_mod.MAX_SIGNATORY)
 
 
 @bp.route("/<account_id>/edit", methods=["GET", "POST"])
@@ -168,12 +170,20 @@ def edit(account_id: str):
     form = forms.Form(values={"name": account.name, "contact_email": account.contact_email,
                               "cloud_contract": account.cloud_contract, "language": account.language})
     replacing = _replacing_edit(account)
+    now = form.values
     if request.method == "POST":
         f = request.form
         wanted = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                   "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
-        changed = {k: v for k, v in wanted.items() if v != form.values[k]}
-        form.values = wanted
+        changed = {k: v for k, v in wanted.items() if v != now[k]}
+        opened = forms.opened_on(f, now)
+        elsewhere = [k for k in now if now[k] != opened[k]]
+        # a field left as the form showed it takes what a sync brought meanwhile; one typed here stays as typed
+        form.values = {k: now[k] if k in elsewhere and wanted[k] == opened[k] else v for k, v in wanted.items()}
+        if elsewhere:
+            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen
+            return render("accounts/form.html", form=form, account=account, replacing=replacing, seen=forms.seen(now),
+                          changed_since_opened=_account_values_now(now, elsewhere))
         if not changed:
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
@@ -183,7 +193,18 @@ def edit(account_id: str):
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=account_id))
-    return render("accounts/form.html", form=form, account=account, replacing=replacing)
+    return render("accounts/form.html", form=form, account=account, replacing=replacing, seen=forms.seen(now))
+
+
+def _account_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
+    """The account's fields changed elsewhere since the form opened, each as (its label, its value now)."""
+    from .i18n import LANGUAGE_NAMES
+
+    words = {"name": (_("Customer name"), lambda v: v), "contact_email": (_("Contact e-mail"), lambda v: v),
+             "cloud_contract": (_("The customer has a cloud contract (needed for cloud PBXs, R7)"),
+                                lambda v: _("yes") if v else _("no")),
+             "language": (_("Language of the customer's e-mails"), lambda v: LANGUAGE_NAMES.get(v, v))}
+    return [(label, say(now[name])) for name, (label, say) in words.items() if name in fields]
 
 
 def _replacing_edit(account: services.AccountView):
@@ -211,7 +232,7 @@ def _chart(account_id: str) -> str:
         series.append(Series(_("with pending changes"), tuple(burn.pending), "pending", dashed=True))
     return render_burn_down(series, format_amount=_axis_amount, format_time=fmt_date,
                             title=_("Balance over time until the credit runs out"),
-                            empty_text=_("Nothing to draw yet"))
+                            empty_text=_("No credit to draw: load a key to see the balance over time."))
 
 
 #: The account page's components that fetch themselves again after a sync (issue 21), by ?part= (the meter and the
@@ -225,7 +246,7 @@ SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", 
 def show(account_id: str):
     """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
-    notice = services.pricelist_notice(core.uow(), account_id)
+    notice = services.pricelist_notice(core.uow(), account_id, account.price_version)
     part = request.args.get("part")
     chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
     return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
@@ -273,7 +294,8 @@ def load_key(account_id: str):
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
-                  chart=_chart(account_id), notice=services.pricelist_notice(core.uow(), account_id),
+                  chart=_chart(account_id),
+                  notice=services.pricelist_notice(core.uow(), account_id, account.price_version),
                   deposit_form=forms.Form(), reload_form=forms.Form())
 
 
@@ -323,7 +345,7 @@ def _show_with(account: services.AccountView, **forms_given):
     """The account page again with a form's errors next to its field (status 200, nothing queued)."""
     given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
     return render("accounts/show.html", account=account, chart=_chart(account.account_id),
-                  notice=services.pricelist_notice(core.uow(), account.account_id), **given)
+                  notice=services.pricelist_notice(core.uow(), account.account_id, account.price_version), **given)
 
 
 @bp.post("/<account_id>/key/preview")

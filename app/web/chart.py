@@ -68,7 +68,7 @@ def render_burn_down(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
-    if not points:
+    if not any(b for _, b in points):  # nothing, or a flat zero: no axis of made-up amounts, the empty state says why
         out.append(f'<text x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle" class="axis">{escape(empty_text)}</text></svg>')
         return "".join(out)
     t0 = min(t for t, _ in points)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -35,6 +36,22 @@ def text(form, name: str, limit: int | None = None) -> str:
     """
     value = (form.get(name) or "").strip()
     return value[:limit] if limit is not None else value
+
+
+def seen(values: dict) -> str:
+    """The values a form was opened on, carried by the form (a hidden field): a save after a sync changed them
+    elsewhere is asked again with the new values, never queued over them unseen (a field left as it was would else
+    put back what it showed)."""
+    return json.dumps(values, sort_keys=True)
+
+
+def opened_on(form, default: dict) -> dict:
+    """The values the submitted form was opened on (its hidden "seen"), or ``default`` when it carries none."""
+    try:
+        opened = json.loads(form.get("seen") or "null")
+    except ValueError:
+        return default
+    return opened if isinstance(opened, dict) and opened.keys() == default.keys() else default
 
 
 def passphrase_strength(passphrase: str) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from .pages import redirect_to, render
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
-from .labels import reason_text
+from .labels import platform_label, reason_text
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
 bp.before_request(require_unlocked(lambda: None))
@@ -69,10 +69,19 @@ def edit(account_id: str, pbx_id: str):
     current = {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
                "hardware_model": pbx.hardware_model, "serial": pbx.serial, "mode": pbx.mode}
     form = forms.Form(values=dict(current))
+    editable = ("name", "firmware", "platform", "hardware_model", "mode")
+    now = {k: current[k] for k in editable}
     if request.method == "POST":
         wanted = _pbx_form_values(request.form)
-        changed = {k: wanted[k] for k in ("name", "firmware", "platform", "hardware_model", "mode")
-                   if wanted[k] != current[k]}
+        changed = {k: wanted[k] for k in editable if wanted[k] != current[k]}
+        opened = forms.opened_on(request.form, now)
+        elsewhere = [k for k in editable if now[k] != opened[k]]
+        if elsewhere:
+            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen;
+            # a field left as the form showed it takes the new value, one typed here stays as typed
+            form.values.update({k: wanted[k] for k in editable if k not in elsewhere or wanted[k] != opened[k]})
+            return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES,
+                          seen=forms.seen(now), changed_since_opened=_pbx_values_now(now, elsewhere))
         form.values = {**current, **changed}
         if not changed:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
@@ -84,7 +93,19 @@ def edit(account_id: str, pbx_id: str):
             problems_to_form(form, error, "name")
         else:
             return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
-    return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES)
+    return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES,
+                  seen=forms.seen(now))
+
+
+def _pbx_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
+    """The PBX's fields changed elsewhere since its form opened, each as (its label, its value now)."""
+
+    words = {"name": (_("PBX name"), lambda v: v), "firmware": (_("Firmware"), lambda v: v),
+             "platform": (_("Platform"), platform_label),
+             "hardware_model": (_("Hardware model (optional)"), lambda v: v or "—"),
+             "mode": (_("Licenses of this PBX"),
+                      lambda v: _("rented (paid with iSC)") if v == "rental" else _("purchased"))}
+    return [(label, say(now[name])) for name, (label, say) in words.items() if name in fields]
 
 
 @bp.post("/<pbx_id>/remove")
@@ -108,6 +129,13 @@ def _desired_from(pbx: services.PbxView) -> dict[str, int]:
     """What the editor starts from: the queued desired state, else the confirmed licenses."""
     lines = pbx.pending_licenses if pbx.pending_licenses is not None else pbx.licenses
     return {line.ref: line.qty for line in lines}
+
+
+def _seen(pbx: services.PbxView, prices) -> str:
+    """What the editor was opened on, carried by its form: the licenses it started from and the price list. A sync
+    that changes either before the save (another laptop's change, a new list: R23) is said before anything is
+    queued, never saved over unseen; a change of this laptop's own confirmed meanwhile changes nothing here."""
+    return forms.seen({"price_list": prices.version if prices is not None else None, "licenses": _desired_from(pbx)})
 
 
 def _desired_from_form(f) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
@@ -185,7 +213,12 @@ def _editor(account_id: str, pbx_id: str, f=None):
             else:
                 general.append(problem)
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
+    seen = _seen(pbx, prices)
+    # R23: a newer list than the account's re-rates it at this change (a connection event): the figures say why
+    notice = services.pricelist_notice(core.uow(), account_id, account.price_version) if prices is not None else None
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
+                notice=notice,
+                seen=(f.get("seen") or seen) if f is not None else seen, seen_now=seen,
                 query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
                 general_problems=general, categories=categories, replacing=replacing,
                 catalog=_catalog(prices, query, category, desired) if prices else [])
@@ -211,6 +244,10 @@ def preview(account_id: str, pbx_id: str):
 def save(account_id: str, pbx_id: str):
     """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200)."""
     context = _editor(account_id, pbx_id, request.form)
+    if context["seen"] != context["seen_now"]:
+        # a sync brought another state of this PBX or a new price list since the editor opened: shown, not saved over
+        context.update(seen=context["seen_now"], changed_since_opened=True)
+        return render("pbx/show.html", "pbx/_editor.html", **context)
     if context["typing_errors"]:
         return render("pbx/show.html", "pbx/_editor.html", **context)
     try:

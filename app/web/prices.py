@@ -28,5 +28,5 @@ def index():
                  and (not category or item.category == category)]
         notices = services.pricelist_notices(core.uow())
     categories = sorted({i.category for i in prices.items.values()}) if prices else []
-    return render("prices/index.html", "prices/_items.html", prices=prices, items=items, notices=notices,
-                  query=query, category=category, categories=categories)
+    return render("prices/index.html", "prices/_items.html", parts={"list": "prices/_list.html"}, prices=prices,
+                  items=items, notices=notices, query=query, category=category, categories=categories)

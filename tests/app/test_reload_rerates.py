@@ -58,3 +58,29 @@ def test_a_reload_after_a_price_rise_re_rates_at_its_second_on_the_server_and_of
     assert written["balance_ticks"] == expected - old_rate * 3 // 2 * 60
     assert services.sync_now(store, clock).ok
     assert figures(store, clock, account_id)[:2] == (written["balance_ticks"], written["rate_ticks_per_s"])
+
+
+def test_past_a_reload_offline_the_account_says_the_list_it_is_rated_at_now_and_no_newer_list_notice_R23_R24(
+        server, laptop, clock, token):  # noqa: F811
+    """The facts line ("price list …") and the R23 notice are computed for now, as the figures are: once the reload's
+    second has passed, the account runs at the list the reload re-rated it to, offline as the server answers."""
+    store = laptop("a")
+    account_id, pbx_id, _ = prepare_customer(store, clock, server, key_isc="10")
+    services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10})
+    services.set_auto_reload(store.unit_of_work(), clock, account_id, 28)
+    [held] = server.issue_keys("10", 1)
+    services.deposit_key(store.unit_of_work(), clock, account_id, held)
+    assert services.sync_now(store, clock).ok
+    reload_at = server_account(server, token, account_id)["reload_at"]
+    dearer = admin.demo_pricelist()
+    dearer["version"] = "2027-rise"
+    admin.publish_prices(server.ctx, dearer)
+    assert services.sync_now(store, clock).ok
+    old = services.account_detail(store.unit_of_work(), clock, account_id).price_version
+    assert old != "2027-rise"  # R23: not re-rated yet, and said so
+    assert services.pricelist_notice(store.unit_of_work(), account_id, old).current_version == "2027-rise"
+
+    clock.set(reload_at + 3_600)  # past the reload's second, nobody synced
+    view = services.account_detail(store.unit_of_work(), clock, account_id)
+    assert view.price_version == server_account(server, token, account_id)["price_version"] == "2027-rise"
+    assert services.pricelist_notice(store.unit_of_work(), account_id, view.price_version) is None

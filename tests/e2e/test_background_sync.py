@@ -118,3 +118,58 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     page.mouse.up()
     expect(page).to_have_url(re.compile(r"/pbx/[^/]+$"))
     expect(page.locator("#pbx-title")).to_contain_text("Reception")
+
+
+def the_other_laptop_sets(server, token, account_url: str, pbx_url: str, items: dict[str, int]) -> None:
+    """A colleague's laptop sets the PBX's licenses (the partner's token, straight to the API, on its revision)."""
+    account_id = account_url.rstrip("/").rsplit("/", 1)[-1]
+    pbx_id = pbx_url.rstrip("/").rsplit("/", 1)[-1]
+    with server.client(token) as client:
+        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        [pbx] = [p for p in signed["pbxs"] if p["pbx_id"] == pbx_id]
+        op = {"op_id": str(uuid.uuid4()), "kind": "set_licenses", "account_id": account_id, "pbx_id": pbx_id,
+              "base_revision": pbx["revision"], "items": items}
+        answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"
+
+
+def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_licenses_before_queuing(
+        page, live_app, license_server):
+    token = license_server.add_technician("Acme Partner", "Ann")
+    account, pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
+                                                expect_monthly="20.000 iSC")
+    page.goto(pbx)
+    steps.set_quantities(page, {"01-00010-001": 45}, expect_monthly="22.500 iSC")  # typed on the 40 shown
+    the_other_laptop_sets(license_server, token, account, pbx, {"01-00010-001": 60})
+    assert live_app.background_sync().accounts_updated == 1  # learnt while the editor is open
+
+    page.click("#license-editor button[type=submit]")
+    notice = page.locator("[data-testid=editor-changed]")
+    expect(notice).to_contain_text("nothing was queued")
+    expect(notice).to_contain_text("The server now holds: 60 × IP port license (per device)")
+    expect(page.locator("#qty-01-00010-001")).to_have_value("45")  # as typed
+    expect(page.locator("#editor-summary")).to_contain_text("30.000 iSC")  # now: the 60 at 0.500 iSC
+    expect(page.locator("#sync-chip")).not_to_contain_text("queued")
+
+    page.click("#license-editor button[type=submit]")  # seen: queued as asked
+    expect(page.locator(".meter-panel")).to_be_visible()
+    assert "1 applied" in steps.sync_now(page, live_app)
+
+
+def test_the_open_price_list_screen_follows_a_background_sync_that_brings_a_newer_list(page, live_app, license_server):
+    token = license_server.add_technician("Acme Partner", "Ann")
+    steps.first_run(page, live_app, license_server, token)
+    page.goto(live_app.url("/prices/"))
+    page.evaluate(MARK + " = true")
+    expect(page.locator("#price-list")).to_contain_text("No price list on this laptop yet")
+    assert live_app.background_sync().ok  # the first list
+    expect(page.locator("#price-list")).to_contain_text("version 2026-11", timeout=AFTER_SYNC)
+    page.fill("#q", "voicemail")  # a search, then cleared: the screen is as drawn again
+    expect(page.locator("#price-items")).not_to_contain_text("IP port license")
+    page.fill("#q", "")
+    page.locator("h1").click()
+    expect(page.locator("#price-items")).to_contain_text("IP port license")
+    a_price_rise(license_server)
+    assert live_app.background_sync().ok
+    expect(page.locator("#price-list")).to_contain_text("version 2027-02", timeout=AFTER_SYNC)
+    assert page.evaluate(MARK) is True

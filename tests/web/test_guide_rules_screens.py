@@ -187,3 +187,17 @@ def test_the_meter_polled_every_second_reads_its_figures_and_verifies_no_signatu
     meter = unlocked.get(account + "/meter", headers=htmx())
     assert meter.status_code == 200 and "5.000 iSC" in words(meter.data.decode())
     assert calls == []
+
+
+def test_a_stopped_accounts_editor_says_r18_without_promising_a_confirmation_it_never_asks(unlocked, csrf, server,
+                                                                                            clock):
+    """R18's warning only informs: the summary does not say queuing asks to confirm it (only R6's is asked, R6),
+    and queuing goes through at once."""
+    _account, pbx_url, _token = stopped_customer(unlocked, csrf, server, clock)
+    [small] = server.issue_keys("0.1", 1)
+    assert unlocked.post(_account + "/key", data={"key": small, "csrf_token": csrf}).status_code == 302
+    summary = words(unlocked.post(pbx_url + "/licenses/preview?part=summary", headers=htmx(),
+                                  data={f"qty-{IP_PORT}": "9", "csrf_token": csrf}).data.decode())
+    assert "R18" in summary and "asks you to confirm" not in summary
+    assert "No rule problem: this change can be queued." in summary
+    assert unlocked.post(pbx_url + "/licenses", data={f"qty-{IP_PORT}": "9", "csrf_token": csrf}).status_code == 302

@@ -109,3 +109,42 @@ def test_the_delete_page_says_the_keys_held_are_released_not_forfeited(unlocked,
     french = re.search(r'data-testid="released-keys">(.*?)</div>',
                        unlocked.get(account + "/delete").data.decode(), re.S).group(1)
     assert "Les 2 clés" in french and "5,000" in french
+
+
+def test_a_key_held_offline_reads_pas_encore_confirmee_beside_credit_pas_encore_confirmes(unlocked, csrf, server):
+    """French agrees with what is not yet confirmed: a key (une clé: confirmée) in the held keys and on the delete
+    page, an amount of iSC (des iSC: confirmés) in the meter."""
+    account = running_account(unlocked, csrf, server, credit="10")[0]
+    [held, loaded] = server.issue_keys("5", 2)
+    server.stop()
+    assert unlocked.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
+    assert unlocked.post(account + "/key", data={"key": loaded, "csrf_token": csrf}).status_code == 302
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = unlocked.get(account).data.decode()
+    deposits = re.search(r'<table data-testid="deposits">(.*?)</table>', page, re.S).group(1)
+    assert "pas encore confirmée</span>" in deposits and "confirmés" not in deposits
+    assert "+5,000 iSC pas encore confirmés" in unlocked.get(account + "/meter").data.decode()
+    assert "pas encore confirmée</span>" in unlocked.get(account + "/delete").data.decode()
+
+
+def test_past_a_reload_offline_the_account_page_says_the_list_it_reloaded_at_and_no_r23_notice(
+        unlocked, csrf, server, clock):
+    """R24 re-rates at the reload's second (R23): the page says so offline as the server will, not the snapshot's."""
+    from license_server import admin
+
+    account = running_account(unlocked, csrf, server, credit="10")[0]
+    [key] = server.issue_keys("5", 1)
+    unlocked.post(account + "/deposit", data={"deposit_key": key, "csrf_token": csrf})
+    unlocked.post(account + "/reload", data={"auto_reload_days": "28", "csrf_token": csrf})
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    reload_at = _server_account(server, account.rsplit("/", 1)[-1])["reload_at"]
+    newer = admin.demo_pricelist()
+    newer["version"] = "2027-02"
+    server.publish_prices(newer)
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    before = unlocked.get(account).data.decode()
+    assert "price list 2026-11" in before and "Price list 2027-02 is newer" in before
+    server.stop()  # offline, and time passes the reload's second
+    clock.set(reload_at + 3_600)
+    after = unlocked.get(account).data.decode()
+    assert "price list 2027-02" in after and "is newer" not in after

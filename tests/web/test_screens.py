@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import htmx
 
 
@@ -139,3 +141,24 @@ def test_a_backup_exported_in_settings_restores_on_a_fresh_first_run(unlocked, c
     assert right.status_code == 302
     assert "Acme Hotel" in client.get("/accounts/").data.decode()
     other.extensions["rentdesk.shutdown"]()
+
+
+def test_the_sync_screen_says_whose_each_waiting_change_is(unlocked, csrf):
+    """Every account's changes wait on one screen: a reload setting or a key names no account, so each row does."""
+    accounts = {}
+    for name in ("Hôtel Azur", "Boulangerie Martin"):
+        made = unlocked.post("/accounts/new", data={"name": name, "contact_email": "it@example.com",
+                                                    "language": "en", "csrf_token": csrf})
+        accounts[name] = made.headers["Location"]
+        assert unlocked.post(accounts[name] + "/reload", data={"auto_reload_days": "14",
+                                                               "csrf_token": csrf}).status_code == 302
+    page = unlocked.get("/sync/").data.decode()
+    queue = page[page.index('<table class="ops">'):]
+    assert '<th scope="col">Account</th>' in queue
+    rows = re.findall(r"<tr>(.*?)</tr>", queue[queue.index("<tbody>"):], re.S)
+    reload_rows = [row for row in rows if "automatic reload" in row]
+    assert len(reload_rows) == 2
+    for row, (name, url) in zip(reload_rows, accounts.items()):
+        assert f'href="{url}"' in row and f'>{name}</a>' in row
+    account_page = unlocked.get(accounts["Hôtel Azur"]).data.decode()
+    assert '<th scope="col">Account</th>' not in account_page[account_page.index('<table class="ops">'):]

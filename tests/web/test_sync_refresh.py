@@ -92,3 +92,18 @@ def test_the_meter_keeps_the_line_of_credit_not_yet_confirmed_once_it_is_confirm
     meter = unlocked.get(account + "/meter", headers=htmx()).data.decode()
     balance = meter[meter.index('data-testid="balance"'):meter.index('class="sub"')]
     assert '<div class="pending-space" aria-hidden="true">&nbsp;</div>' in balance
+
+
+def test_the_price_list_screen_comes_alone_after_a_sync_with_the_list_it_brought(unlocked, csrf, server):
+    """A price list arriving with a background sync shows on the open price list screen (its version, its R23
+    notices, its items), with the search the screen was drawn with; the first one too."""
+    token = server.add_technician("Acme Telecom", "Ann")
+    assert unlocked.post("/settings/server", data={"server_url": server.url, "token": token,
+                                                   "csrf_token": csrf}).status_code == 302
+    page = unlocked.get("/prices/?q=voicemail").data.decode()
+    assert 'hx-get="/prices/?part=list&amp;q=voicemail"' in page and "No price list on this laptop yet" in page
+    unlocked.post("/sync/run", data={"csrf_token": csrf})  # the first list arrives while the screen is open
+    alone = unlocked.get("/prices/?part=list&q=voicemail", headers=htmx()).data.decode()
+    assert alone.lstrip().startswith('<div id="price-list"') and "<html" not in alone
+    assert "version 2026-11" in alone and "Voicemail license" in alone and "IP port license" not in alone
+    assert 'rentdesk:synced from:body' in alone

@@ -85,3 +85,25 @@ def test_the_refusal_reads_in_french_for_a_french_technician(unlocked, csrf, hel
     page = new_account(unlocked, csrf, terms_version="2027-01").data.decode()
     assert "Le client doit accepter les conditions de location version 2027-01" in page
     assert "Nom du signataire du client" in page
+
+
+def test_a_signatory_name_of_300_characters_is_refused_with_the_limit_said_never_cut(unlocked, csrf, held):
+    """R26: the acceptance records the signatory's name as typed; one too long is refused, nothing queued."""
+    form = unlocked.get("/accounts/new").data.decode()
+    assert 'maxlength="200"' in form and "At most 200 characters." in form  # the field says its limit
+    response = new_account(unlocked, csrf, terms_version="2027-01", accepted_by="S" * 300, terms_accepted="on")
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert 'id="accepted_by-error"' in page and "200" in page and "300" in page
+    assert 'value="' + "S" * 300 + '"' in page  # nothing typed is lost
+    assert "Acme Hotel" not in unlocked.get("/accounts/").data.decode()  # nothing queued
+
+
+def test_a_form_with_a_bad_name_and_no_acceptance_says_both_at_once(unlocked, csrf, held):
+    """One round of fixes: the signatory's problem (R26) shows beside the name's, not after the name is fixed."""
+    response = unlocked.post("/accounts/new", data={"name": "   ", "contact_email": "it@acme.example",
+                                                    "language": "en", "terms_version": "2027-01",
+                                                    "accepted_by": "   ", "terms_accepted": "on", "csrf_token": csrf})
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert 'id="name-error"' in page and 'id="accepted_by-error"' in page
