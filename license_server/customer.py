@@ -385,7 +385,7 @@ def _render(ctx: ServerContext, record: store.AccountRecord, token: str, *, noti
     html = environment(words.language).get_template("customer/page.html").render(
         words=words, lang=words.language, v=view, token=token, csrf=csrf_token(ctx, record, now),
         op_id=str(uuid.uuid4()), notice=notice, key_error=key_error, key_value=key_value,
-        base=links.PATH + token, max_key=MAX_KEY_CHARS)
+        base=links.PATH + token)
     return Response(html, status=status, mimetype="text/html")
 
 

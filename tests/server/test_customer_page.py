@@ -283,6 +283,23 @@ def test_a_form_sent_twice_loads_once(api, ctx, web):
     assert api.account(account_id)["balance_ticks"] == before + 25_000 * 31_557_600
 
 
+def test_a_pasted_text_longer_than_a_key_is_refused_with_the_limit_said_never_cut_by_the_page(api, ctx, web):
+    """The key box has no maxlength (a browser cuts a pasted text there without a word): a text past the limit is
+    refused by the server, which says the limit, and nothing is loaded."""
+    account_id = api.running_account("100")
+    token = current_token(ctx, account_id)
+    page = web.get(f"/customer/{token}").get_data(as_text=True)
+    assert "maxlength" not in re.search(r'<textarea id="key"[^>]*>', page).group(0)
+    [key] = admin.issue_keys(ctx, 25_000, 1)
+    before = api.account(account_id)["balance_ticks"]
+    response = web.post(f"/customer/{token}/keys", data={"key": key + " (copied from the order confirmation)" * 8,
+                                                          **csrf_and_op(page)})
+    assert response.status_code == 200
+    error = re.search(r'data-testid="key-error">([^<]+)<', response.get_data(as_text=True)).group(1)
+    assert "at most 300 characters" in error
+    assert api.account(account_id)["balance_ticks"] == before
+
+
 @pytest.mark.parametrize("language, used, forged", [
     ("en", "redeemed before", "not genuine"),
     ("fr", "déjà", "authentique"),

@@ -39,10 +39,12 @@ def test_the_mail_goes_to_the_ascii_form_of_the_same_address():
                         now=1_800_000_000)["To"] == SENT_BY_CHROMIUM
 
 
-def test_the_customer_name_field_says_its_limit(unlocked):
+def test_the_customer_name_field_says_its_limit_and_leaves_cutting_to_no_one(unlocked):
+    """A browser cuts a pasted name at an input's maxlength without a word: the field says its limit instead, and a
+    longer name is refused with it said (below), never cut."""
     form = unlocked.get("/accounts/new").data.decode()
     field = re.search(r'<input id="name"[^>]*>', form).group(0)
-    assert 'maxlength="200"' in field and 'aria-describedby="name-limit"' in field
+    assert "maxlength" not in field and 'aria-describedby="name-limit"' in field
     assert "At most 200 characters." in words(form)
 
 
