@@ -15,6 +15,19 @@
   }
   document.addEventListener("DOMContentLoaded", function () { wireConfirm(document); });
   document.addEventListener("htmx:afterSwap", function (event) { wireConfirm(event.target); });
+  // A field with data-limit turns its hint (the element <id>-limit: "At most 200 characters.") into a warning while its
+  // text is longer, and cuts nothing: a maxlength would cut a pasted name without a word; the app refuses a longer
+  // one with the limit said, the text kept whole for the technician to shorten.
+  function checkLimit(field) {
+    var hint = document.getElementById(field.id + "-limit");
+    if (hint) hint.classList.toggle("over", Array.from(field.value).length > Number(field.getAttribute("data-limit")));
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-limit]")) checkLimit(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-limit]").forEach(checkLimit);
+  });
   // The license editor previews as the technician types (after a short delay). A preview fired while
   // "Queue these licenses" is on its way would replace (abort) the save: it is dropped instead, since the
   // save's answer redraws the editor (or leaves the page) anyway.
