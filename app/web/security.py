@@ -129,7 +129,7 @@ def _request_port() -> str | None:
     return host.rpartition(":")[2] if ":" in host else None
 
 
-#: The owner of each open connection's other end, while it lasts (reading the kernel's table costs a few ms).
+#: The owner of each open connection's other end, while it lasts (asked of the kernel once per connection).
 _OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
