@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.sync_api import Page, expect
 
@@ -95,3 +96,16 @@ def customer_with_licenses(page: Page, app, server, token: str, quantities: dict
     queue_licenses(page)  # at once: the preview typing set off must not cancel the save
     assert "4 applied" in sync_now(page, app)
     return account, pbx
+
+
+def another_laptop_sets_licenses(server, token: str, pbx_url: str, items: dict[str, int]) -> None:
+    """A colleague's laptop (the partner's token, straight to the API, on the PBX's signed revision) sets the PBX's
+    licenses first."""
+    account_id, pbx_id = re.search(r"/accounts/([^/]+)/pbx/([^/?#]+)", pbx_url).groups()
+    with server.client(token) as client:
+        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        [pbx] = [p for p in signed["pbxs"] if p["pbx_id"] == pbx_id]
+        op = {"op_id": str(uuid.uuid4()), "kind": "set_licenses", "account_id": account_id, "pbx_id": pbx_id,
+              "base_revision": pbx["revision"], "items": items}
+        answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"

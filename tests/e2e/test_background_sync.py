@@ -120,19 +120,6 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
     expect(page.locator("#pbx-title")).to_contain_text("Reception")
 
 
-def the_other_laptop_sets(server, token, account_url: str, pbx_url: str, items: dict[str, int]) -> None:
-    """A colleague's laptop sets the PBX's licenses (the partner's token, straight to the API, on its revision)."""
-    account_id = account_url.rstrip("/").rsplit("/", 1)[-1]
-    pbx_id = pbx_url.rstrip("/").rsplit("/", 1)[-1]
-    with server.client(token) as client:
-        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
-        [pbx] = [p for p in signed["pbxs"] if p["pbx_id"] == pbx_id]
-        op = {"op_id": str(uuid.uuid4()), "kind": "set_licenses", "account_id": account_id, "pbx_id": pbx_id,
-              "base_revision": pbx["revision"], "items": items}
-        answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
-    assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"
-
-
 def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_licenses_before_queuing(
         page, live_app, license_server):
     token = license_server.add_technician("Acme Partner", "Ann")
@@ -140,7 +127,7 @@ def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_lic
                                                 expect_monthly="20.000 iSC")
     page.goto(pbx)
     steps.set_quantities(page, {"01-00010-001": 45}, expect_monthly="22.500 iSC")  # typed on the 40 shown
-    the_other_laptop_sets(license_server, token, account, pbx, {"01-00010-001": 60})
+    steps.another_laptop_sets_licenses(license_server, token, pbx, {"01-00010-001": 60})
     assert live_app.background_sync().accounts_updated == 1  # learnt while the editor is open
 
     page.click("#license-editor button[type=submit]")

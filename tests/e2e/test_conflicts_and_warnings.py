@@ -4,7 +4,6 @@ reduce-then-restore that needs "I understand" before it is queued, and a laptop 
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -21,23 +20,11 @@ def a_customer_with_licenses(page, app, server, token, qty: int) -> tuple[str, s
     return steps.customer_with_licenses(page, app, server, token, {IP_PORT: qty})
 
 
-def another_laptop_sets_licenses(server, token, pbx_url: str, items: dict[str, int]) -> None:
-    """A colleague's laptop (the partner's token, straight to the API) changes the PBX first."""
-    account_id, pbx_id = re.search(r"/accounts/([^/]+)/pbx/([^/?#]+)", pbx_url).groups()
-    with server.client(token) as client:
-        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
-        [pbx] = [p for p in signed["pbxs"] if p["pbx_id"] == pbx_id]
-        op = {"op_id": str(uuid.uuid4()), "kind": "set_licenses", "account_id": account_id, "pbx_id": pbx_id,
-              "base_revision": pbx["revision"], "items": items}
-        answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
-    assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"
-
-
 def a_conflict_on_the_sync_screen(page, app, server, token):
     """Both laptops change the same PBX; this one syncs second and meets a conflict."""
     account, pbx = a_customer_with_licenses(page, app, server, token, 10)
     server.clock.advance(HOUR)
-    another_laptop_sets_licenses(server, token, pbx, {IP_PORT: 12})
+    steps.another_laptop_sets_licenses(server, token, pbx, {IP_PORT: 12})
     page.goto(pbx)
     steps.set_quantities(page, {IP_PORT: 16}, expect_monthly="8.000 iSC")
     steps.queue_licenses(page)
