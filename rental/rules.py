@@ -236,16 +236,28 @@ class Policy:
 
 
 def check_pbx(mode: str, platform: str, firmware: str, cloud_contract: bool) -> None:
-    """A PBX may be registered or edited like this (R1, R7 for a rental PBX; a firmware must parse)."""
+    """A PBX may be registered or edited like this (R1, R7 for a rental PBX; a firmware must parse). Every problem
+    at once, the firmware's first (it names the refusal): a technician fixing "firmware too old" is not told only
+    then that the cloud needs a contract."""
     if mode not in MODES:
         raise RuleViolation.of("mode-unknown", mode=str(mode)[:20])
     if mode == "rental":
-        check_firmware(firmware)
-        check_platform(platform, cloud_contract)
+        checks = (lambda: check_firmware(firmware), lambda: check_platform(platform, cloud_contract))
     else:
-        parse_firmware(firmware)
-        if platform not in PLATFORMS:
-            raise RuleViolation.of("platform-unknown", platform=str(platform)[:20], platforms=list(PLATFORMS))
+        checks = (lambda: parse_firmware(firmware), lambda: _known_platform(platform))
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except RuleViolation as refused:
+            problems.extend(refused.problems)
+    if problems:
+        raise RuleViolation(problems)
+
+
+def _known_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise RuleViolation.of("platform-unknown", platform=str(platform)[:20], platforms=list(PLATFORMS))
 
 
 def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:

@@ -106,6 +106,17 @@ def test_r9_removing_a_rental_pbx_rerates_the_others_and_a_purchased_pbx_rerates
     assert account["price_version"] == "2027-01"
 
 
+def test_r1_and_r7_refuse_a_pbx_with_both_problems_in_one_op_result(api):
+    """A rental PBX on too old a firmware, in the cloud without a contract: the signed result names the firmware's
+    problem (its rule and code) and lists both, so the technician fixes both in one round."""
+    account_id = api.new_account()  # no cloud contract
+    result = api.register(account_id, "pbx-cloud", platform="cloud", firmware="12r2sr30")
+    assert (result["status"], result["rule"], result["code"]) == ("rejected", "R1", "firmware-too-old")
+    assert [(p["rule"], p["code"]) for p in result["problems"]] == [("R1", "firmware-too-old"),
+                                                                    ("R7", "cloud-needs-contract")]
+    assert api.account(account_id)["pbxs"] == []
+
+
 def test_r8_a_purchased_pbx_switches_to_rental_and_back_only_when_it_rents_nothing(api, clock):
     account_id = api.new_account()
     api.load(account_id, "100")

@@ -6,7 +6,8 @@ from rental.errors import PriceListError, RuleViolation
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 from rental.pricing import PriceItem, PriceList, is_rentable
 from rental.rules import (
-    Firmware, Policy, Reduction, check_firmware, check_items, check_mode, check_platform, credit_shortfall_milli,
+    Firmware, Policy, Reduction, check_firmware, check_items, check_mode, check_pbx, check_platform,
+    credit_shortfall_milli,
     parse_firmware, reductions, restored_refs, toggle_problem,
 )
 
@@ -51,6 +52,21 @@ def test_cloud_needs_a_cloud_contract():
     with pytest.raises(RuleViolation, match="cloud contract") as error:
         check_platform("cloud", cloud_contract=False)
     assert error.value.rule == "R7"
+
+
+@pytest.mark.parametrize("mode, platform, firmware, codes", [
+    ("rental", "cloud", "12r2sr30", [("R1", "firmware-too-old"), ("R7", "cloud-needs-contract")]),
+    ("rental", "virtualbox", "13r", [("bad-op", "firmware-invalid"), ("R7", "platform-refused")]),
+    ("purchased", "virtualbox", "13r", [("bad-op", "firmware-invalid"), ("bad-op", "platform-unknown")]),
+    ("rental", "cloud", "14r1", [("R7", "cloud-needs-contract")]),
+])
+def test_a_pbx_is_refused_with_every_problem_at_once_the_firmwares_first(mode, platform, firmware, codes):
+    """Both sides decide a PBX with check_pbx: a technician fixing the firmware is not told only then of the
+    platform; the first problem names the refusal (an op result's rule and code)."""
+    with pytest.raises(RuleViolation) as error:
+        check_pbx(mode, platform, firmware, cloud_contract=False)
+    assert [(problem.rule, problem.code) for problem in error.value.problems] == codes
+    assert (error.value.rule, error.value.code) == codes[0]
 
 
 def test_any_other_platform_is_refused():

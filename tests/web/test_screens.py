@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .conftest import htmx
 
 
@@ -42,6 +44,25 @@ def test_an_old_firmware_is_refused_next_to_the_firmware_field_citing_r1(unlocke
     page = response.data.decode()
     assert response.status_code == 200
     assert 'id="firmware-error"' in page and "R1" in page and "13r1" in page
+
+
+@pytest.mark.parametrize("language, firmware_words, cloud_words", [
+    ("en", "13r1", "cloud contract"),
+    ("fr", "13r1", "contrat cloud"),
+])
+def test_a_pbx_too_old_for_rental_in_the_cloud_without_a_contract_shows_both_problems_at_once(
+        unlocked, csrf, language, firmware_words, cloud_words):
+    """R1 and R7 in one round, each next to its field: fixing the firmware does not reveal the platform's only then."""
+    unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
+    account = create_account(unlocked, csrf)  # no cloud contract
+    response = unlocked.post(account + "/pbx/new", data={"name": "Lobby", "serial": "SN-1", "platform": "cloud",
+                                                         "firmware": "12r3", "mode": "rental", "csrf_token": csrf})
+    page = response.data.decode()
+    assert response.status_code == 200
+    firmware = re.search(r'<[^>]*id="firmware-error".*?</details>', page, re.S).group(0)
+    platform = re.search(r'<[^>]*id="platform-error".*?</details>', page, re.S).group(0)
+    assert 'data-rule="R1"' in firmware and firmware_words in firmware
+    assert 'data-rule="R7"' in platform and cloud_words in platform
 
 
 def test_the_credit_meter_is_a_partial_that_polls_itself_every_second(unlocked, csrf):
