@@ -80,12 +80,6 @@ def authenticate() -> None:
     g.caller = check.caller
 
 
-@blueprint.after_request
-def no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @blueprint.get("/health")
 def health():
     return jsonify({"status": "ok", "version": current_app.config["RENTDESK_VERSION"]})

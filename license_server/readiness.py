@@ -56,5 +56,4 @@ def ready():
     absent = missing(current_app.extensions["license_server"])
     response = jsonify({"status": "ready"} if not absent else {"status": "not-ready", "missing": absent})
     response.status_code = 200 if not absent else 503
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return response  # never cached, as every answer (errors.py)

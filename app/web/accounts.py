@@ -176,10 +176,7 @@ def edit(account_id: str):
         wanted = {"name": forms.text(f, "name"), "contact_email": forms.text(f, "contact_email"),
                   "cloud_contract": f.get("cloud_contract") == "on", "language": f.get("language", "en")}
         changed = {k: v for k, v in wanted.items() if v != now[k]}
-        opened = forms.opened_on(f, now)
-        elsewhere = [k for k in now if now[k] != opened[k]]
-        # a field left as the form showed it takes what a sync brought meanwhile; one typed here stays as typed
-        form.values = {k: now[k] if k in elsewhere and wanted[k] == opened[k] else v for k, v in wanted.items()}
+        elsewhere, form.values = forms.changed_elsewhere(f, now, wanted)
         if elsewhere:
             # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen
             return render("accounts/form.html", form=form, account=account, replacing=replacing, seen=forms.seen(now),

@@ -54,6 +54,16 @@ def opened_on(form, default: dict) -> dict:
     return opened if isinstance(opened, dict) and opened.keys() == default.keys() else default
 
 
+def changed_elsewhere(form, now: dict, wanted: dict) -> tuple[list[str], dict]:
+    """What a sync changed since the submitted form opened (the fields of ``now`` whose value is not the one the
+    form was opened on), and the values to show it again with: a field left as the form showed it takes what the
+    sync brought, one typed here stays as typed."""
+    opened = opened_on(form, now)
+    elsewhere = [name for name in now if now[name] != opened[name]]
+    shown = {name: now[name] if name in elsewhere and wanted[name] == opened[name] else wanted[name] for name in now}
+    return elsewhere, shown
+
+
 def passphrase_strength(passphrase: str) -> tuple[int, str]:
     """A 0-4 score and hint: length matters most; a mix of kinds of characters helps."""
     length = len(passphrase)

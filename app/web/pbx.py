@@ -74,12 +74,10 @@ def edit(account_id: str, pbx_id: str):
     if request.method == "POST":
         wanted = _pbx_form_values(request.form)
         changed = {k: wanted[k] for k in editable if wanted[k] != current[k]}
-        opened = forms.opened_on(request.form, now)
-        elsewhere = [k for k in editable if now[k] != opened[k]]
+        elsewhere, shown = forms.changed_elsewhere(request.form, now, wanted)
         if elsewhere:
-            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen;
-            # a field left as the form showed it takes the new value, one typed here stays as typed
-            form.values.update({k: wanted[k] for k in editable if k not in elsewhere or wanted[k] != opened[k]})
+            # another laptop's edit arrived since the form opened: shown and asked again, never saved over unseen
+            form.values.update(shown)
             return render("pbx/form.html", account=account, pbx=pbx, form=form, platforms=PLATFORMS, modes=MODES,
                           seen=forms.seen(now), changed_since_opened=_pbx_values_now(now, elsewhere))
         form.values = {**current, **changed}

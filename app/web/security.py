@@ -13,7 +13,6 @@ import hmac
 import os
 import secrets
 import threading
-import weakref
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
@@ -129,10 +128,6 @@ def _request_port() -> str | None:
     return host.rpartition(":")[2] if ":" in host else None
 
 
-#: The owner of each open connection's other end, while it lasts (asked of the kernel once per connection).
-_OWNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 @functools.lru_cache(maxsize=1)
 def _can_tell_peers() -> bool:
     from .. import peer
@@ -149,13 +144,10 @@ def check_peer(app: Flask) -> None:
     remote_port = environ.get("REMOTE_PORT")
     if not app.config.get("PEER_CHECK", True) or remote_port in (None, "") or not _can_tell_peers():
         return  # the test client (no socket), or a system that does not say who owns a socket
-    connection = environ.get("werkzeug.socket")  # asked once per connection: a browser keeps it for many requests
-    owner = _OWNERS.get(connection) if connection is not None else None
-    if owner is None:
-        owner = peer.socket_owner((str(environ.get("REMOTE_ADDR", "")), int(remote_port)),
-                                  (str(environ.get("SERVER_NAME", "")), int(environ.get("SERVER_PORT") or 0)))
-        if connection is not None and owner is not None:
-            _OWNERS[connection] = owner
+    # asked at every request (44 us): the local server closes each connection after its answer, so an answer kept
+    # per connection was never asked again
+    owner = peer.socket_owner((str(environ.get("REMOTE_ADDR", "")), int(remote_port)),
+                              (str(environ.get("SERVER_NAME", "")), int(environ.get("SERVER_PORT") or 0)))
     if owner is None:
         raise RequestRefused("a connection whose owner the system does not list")
     if owner not in (os.geteuid(), ROOT_UID):  # root may: it can read the app's memory and files anyway
