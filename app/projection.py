@@ -311,18 +311,18 @@ class Book:
              account_id: "str | list[str] | None" = None) -> "Book":
         """Every account, or only account_id (or a list of ids: a page of the list) and their ops: a screen
         must not parse them all (with 10,000 accounts the whole book takes about a second; docs/benchmarks.md)."""
-        # the snapshots and the ops in one read view (issue 21): a sync merging meanwhile stores an account's
-        # snapshot and removes its create_account in one commit; two reads could see neither
-        with replica.one_snapshot():
-            rows = replica.snapshots(account_id)
-            pricelist, policy, prices = replica.pricing()
-            ops = list(outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
-                       else outbox.ops_of_accounts(account_id))
-            # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC)
-            now = max([now] + [row.as_of for row in rows])
-            history = LaptopHistory.load(replica, now, policy)
-            if any(op.state == PENDING and KINDS[op.kind].sets_licenses for op in ops):
-                history.read()  # the queued license changes are decided on it below: read in this same view
+        # the snapshots and the ops are read in the unit of work's one transaction (issue 21, app/store.py): a sync
+        # merging meanwhile stores an account's snapshot and removes its create_account in one commit, seen whole
+        # or not at all
+        rows = replica.snapshots(account_id)
+        pricelist, policy, prices = replica.pricing()
+        ops = list(outbox.all_ops(account_id) if account_id is None or isinstance(account_id, str)
+                   else outbox.ops_of_accounts(account_id))
+        # never project before a verified snapshot: a laptop clock set back must not "un-charge" (SPEC)
+        now = max([now] + [row.as_of for row in rows])
+        history = LaptopHistory.load(replica, now, policy)
+        if any(op.state == PENDING and KINDS[op.kind].sets_licenses for op in ops):
+            history.read()  # the queued license changes are decided on it below: read in this same view
         book = cls(now, pricelist, policy, prices)
         for row in rows:  # each read once per text (PARSED); its state is built when first asked (_Verified)
             book._confirmed.add(row.account_id, PARSED.parsed(row.account_id, row.payload), row.received_at)

@@ -21,7 +21,6 @@ from rental.rules import Policy
 from rental.validation import shown
 from rental.signing import Keyring
 
-from . import readview
 from .errors import stored
 from .models import (AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica,
                      ToggleOccurrence)
@@ -148,11 +147,6 @@ class Replica:
     def __init__(self, session: Session):
         self._session = session
         self._ledger_revisions: dict[str, int] | None = None  # read once per unit of work when a snapshot needs it
-
-    def one_snapshot(self):
-        """A block whose reads, through this unit of work's repositories (they share its session), see one
-        committed state of the store (app/readview.py): a sync committing meanwhile is seen whole or not at all."""
-        return readview.one_snapshot(self._session)
 
     def record_refusal(self, what: str, subject: str | None, reason: str, now: int) -> Refusal:
         """Keep the reason something was not believed, for the sync screen."""

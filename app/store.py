@@ -1,5 +1,11 @@
 """The encrypted store (DESIGN §6): a SQLCipher file keyed once from the passphrase, and its units of work.
 
+Every unit of work is one SQLite transaction from its first statement (docs/reliability.md, "Units of work"):
+the driver's own transaction handling is off (it began one only before a write, so each read of a unit saw the
+store as it was at that read) and the engine's ``begin`` event emits ``BEGIN`` for a unit that reads and
+``BEGIN IMMEDIATE`` for a unit that writes (``store.unit_of_work(write=True)``, ``uow.writing()``): writers take
+the write lock at their first statement and queue behind one another (busy timeout), readers never wait (WAL).
+
 The passphrase is stretched with scrypt (salt and parameters in a small clear header next to
 the file) into a 256-bit raw key handed to SQLCipher as ``x'<hex>'``, so opening a pooled
 connection costs no key derivation. A wrong passphrase is found by a read-only probe before
@@ -179,6 +185,23 @@ def _raw_key_literal(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
+#: The execution option that marks a writing unit's connection: its transaction begins with BEGIN IMMEDIATE
+WRITES = "rentdesk_writes"
+#: Set on a reading unit's connection while commit_if_possible keeps what the read noted (a write allowed there)
+_NOTING = "rentdesk_noting"
+#: Seconds a writer waits for another writer's lock before "database is locked" (the driver's busy timeout). The
+#: longest write transaction (a sync's chunk of 500 accounts, a 1,000-op merge) holds the lock well under a second.
+BUSY_TIMEOUT_S = 30
+#: Tests set this environment variable: a unit not declared as a writer that writes then fails at once
+#: (UndeclaredWrite) instead of upgrading its read transaction, which fails only when another writer came between.
+CHECK_WRITES_ENV = "RENTDESK_CHECK_WRITES"
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+
+
+class UndeclaredWrite(RuntimeError):
+    """A unit of work opened for reading wrote (a programming error: open it with write=True or uow.writing())."""
+
+
 @contextmanager
 def keyed_connection(db_path: Path, key: bytes):
     """A bare SQLCipher connection to db_path with the raw key applied, closed on exit: for checks that read a
@@ -217,7 +240,8 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
         poolclass=QueuePool,
         pool_size=4,
         max_overflow=4,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        # timeout: the busy timeout, how long a writer waits for another writer's lock (BUSY_TIMEOUT_S)
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
         # a failing statement's error text (logged by the 500 page's handler, to a terminal or the journal) would
         # quote its values: the technician's token, an activation key, customers' names, all kept encrypted here
         hide_parameters=True,
@@ -225,6 +249,10 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # runs after the dialect applied the key
+        # The driver's legacy transaction handling off: it would BEGIN only before a write, so a unit's reads
+        # before it would each see another state of the store; _on_begin emits BEGIN itself (SQLAlchemy's SQLite
+        # dialect documentation, "Serializable isolation / Savepoints / Transactional DDL").
+        dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         if key is not None:
             cursor.execute("PRAGMA cipher_log_level=NONE")
@@ -232,6 +260,20 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, never corrupt
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writing unit takes the write lock now, waiting (busy timeout) for another writer to finish: it then
+        # reads what that writer committed. A deferred BEGIN that read and then wrote would instead fail at once
+        # (SQLITE_BUSY_SNAPSHOT) whenever another writer committed between its first read and its first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+
+    if os.environ.get(CHECK_WRITES_ENV) == "1":
+        @event.listens_for(engine, "before_cursor_execute")
+        def _check_declared(conn, _cursor, statement, _parameters, _context, _executemany):
+            if statement.lstrip()[:6].upper() in _DML and not conn.get_execution_options().get(WRITES) \
+                    and not conn.info.get(_NOTING):
+                raise UndeclaredWrite(f"a unit of work opened for reading wrote: {statement.split('(')[0][:60]}")
 
     return engine
 
@@ -247,18 +289,28 @@ class UnitOfWork:
     - ``settings``: this laptop's settings and sync state.
     """
 
-    def __init__(self, store: "Store"):
+    def __init__(self, store: "Store", *, write: bool = False):
         self.store = store
+        self.write = write
         self.session: Session | None = None
 
     @property
     def keyring(self):
         return self.store.keyring
 
+    def writing(self) -> "UnitOfWork":
+        """This unit of work, to be opened as a writer (``with uow.writing():``): its transaction begins with
+        BEGIN IMMEDIATE, so what it reads before it writes is what no other writer can change until it ends.
+        Every unit that writes is opened so; one opened for reading only notes things via commit_if_possible."""
+        if self.session is not None:
+            raise RuntimeError("a unit of work is declared a writer before it is opened")
+        self.write = True
+        return self
+
     def __enter__(self) -> "UnitOfWork":
         if self.session is not None:
             raise RuntimeError("this unit of work is already open: take a new one from store.unit_of_work()")
-        self.session = self.store._sessions()
+        self.session = (self.store._writers if self.write else self.store._sessions)()
         self.outbox = Outbox(self.session)
         self.replica = Replica(self.session)
         self.history = Recorded(self.session)
@@ -292,13 +344,20 @@ class UnitOfWork:
 
     def commit_if_possible(self) -> bool:
         """Commit what a read noted on the way (not the technician's change): False, and undone, when the store
-        cannot be written just now (a read-only folder, another writer holding the lock)."""
+        cannot be written just now (a read-only folder, another writer holding the lock, or one that committed
+        since this unit's first read: what it noted may be out of date). Never waits: a reading unit's
+        transaction asks for the write lock without the busy timeout, so a read never waits for a sync. The
+        unit's next reads begin a new transaction."""
         queued = self.outbox.collect_new_ops()
+        info = self.session.connection().info  # the pooled connection's: this write is allowed (CHECK_WRITES_ENV)
+        info[_NOTING] = True
         try:
             self.session.commit()
         except SQLAlchemyError:
             self.session.rollback()
             return False
+        finally:
+            info.pop(_NOTING, None)
         if queued:
             self.store.queued(queued)
         return True
@@ -331,6 +390,11 @@ class JoinedUnitOfWork:
     def __enter__(self) -> "JoinedUnitOfWork":
         return self
 
+    def writing(self) -> "JoinedUnitOfWork":
+        if not self._outer.write:
+            raise UndeclaredWrite("a unit of work opened for reading was joined by one that writes")
+        return self
+
     def __exit__(self, *exc) -> None:
         return None
 
@@ -351,8 +415,7 @@ class Store:
         self.demo = demo
         self.keyring = keyring if keyring is not None else trusted_keyring(demo=demo, keys_dir=keys_dir)
         self._lock = threading.RLock()
-        self.engine = _make_engine(self.path, key)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._bind(_make_engine(self.path, key))
         #: called with the ops a unit of work queued, after its commit (app/web/sync.py: the syncer's poke)
         self.on_queued: list[Callable[[list], None]] = []
         self._generation = 0
@@ -378,8 +441,17 @@ class Store:
             except Exception:  # noqa: BLE001 - the change is kept whatever a listener does
                 continue
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self)
+    def _bind(self, engine: Engine) -> None:
+        """Use engine: units that read begin with BEGIN, units that write with BEGIN IMMEDIATE (WRITES)."""
+        self.engine = engine
+        #: the same pool and events, its connections marked WRITES (Migrations run through it too)
+        self.write_engine = engine.execution_options(**{WRITES: True})
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writers = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    def unit_of_work(self, *, write: bool = False) -> UnitOfWork:
+        """A unit of work (open it with ``with``); write=True for one that writes (UnitOfWork.writing)."""
+        return UnitOfWork(self, write=write)
 
     __call__ = unit_of_work  # a Store is itself a unit-of-work factory
 
@@ -413,8 +485,7 @@ class Store:
             finally:
                 conn.close()
             self._key = new_key
-            self.engine = _make_engine(self.path, new_key)
-            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            self._bind(_make_engine(self.path, new_key))
 
     def close(self) -> None:
         """Drop every pooled connection (lock the app)."""
@@ -439,7 +510,7 @@ def create(home: str | os.PathLike, passphrase: str, *, kdf: dict | None = None,
         store = Store(home, key, demo=demo, keys_dir=keys_dir)
         from .migrations import upgrade
 
-        upgrade(store.engine)
+        upgrade(store.write_engine)
         private.tighten(home)
     except Exception as exc:
         # Nothing half-made may stay: a header without a whole store would block the retry (StoreExists).
@@ -490,7 +561,11 @@ def unlock(home: str | os.PathLike, passphrase: str, *, demo: bool = False, keys
     if migrate:
         from .migrations import upgrade
 
-        upgrade(store.engine)
+        try:
+            upgrade(store.write_engine)  # one transaction: a migration that fails leaves the store as it was
+        except BaseException:
+            store.close()
+            raise
     return store
 
 

@@ -200,7 +200,7 @@ def _fresh_times(verified: _Verified, floor: int | None) -> list[int]:
 
 def _note_failure(uow_factory, now: int, reason: Reason, *, refusal: bool = False) -> None:
     """Keep why the sync did not complete (as data, for the screens to word), and an answer refused."""
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         clock_mod.note_laptop_time(uow, now)
         uow.settings.update_sync_state(online=refusal, last_attempt_at=now, last_error=stored(reason))
         if refusal:
@@ -279,7 +279,7 @@ def _tell_screens(uow_factory, before: tuple, report: SyncReport | None) -> None
 def _sync_now(uow_factory, clock, transport, progress, *, tries, sleep, backoff_s) -> SyncReport:
     say = progress or (lambda step, **params: None)
     now = clock.now()
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         url = uow.settings.get("server_url")
         token = uow.settings.get("token")
         client_id = uow.settings.ensure_client_id()
@@ -359,7 +359,7 @@ def _partner(uow_factory, transport, tries, sleep, backoff_s) -> str:
     if held is not None:
         return held
     envelope = _with_retries(transport.whoami, tries, sleep, backoff_s)
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         untrusted = untrusted_key_reason({"whoami": envelope}, uow.keyring)
         if untrusted:
             raise UntrustedAnswer(untrusted)
@@ -387,7 +387,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
             _note_failure(uow_factory, clock.now(), reason, refusal=True)
             return failed_report(reason, refused=(stored(reason),))
         while True:
-            with uow_factory() as uow:
+            with uow_factory(write=True) as uow:
                 ops = uow.outbox.pending()
                 batch = ops[:MAX_BATCH]
                 if not batch:
@@ -404,7 +404,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
 
             answer = _with_retries(send, tries, sleep, backoff_s)
             now = clock.now()
-            with uow_factory() as uow:
+            with uow_factory(write=True) as uow:
                 try:
                     verified = _verify_answer(uow.keyring, answer, {b["op_id"]: b for b in bodies}, partner)
                 except SignatureError as exc:
@@ -441,7 +441,7 @@ def _sync(uow_factory, clock, transport, client_id, say, tries, sleep, backoff_s
         return failed_report(exc.reason, sent=sent, applied=applied, rejected=rejected, conflicts=conflicts,
                        accounts_updated=updated, refused=tuple(refused), warnings=tuple(warned))
     now = clock.now()
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         clock_mod.note_laptop_time(uow, now)
         skew = clock_mod.load_skew(uow)
         uow.settings.update_sync_state(online=True, last_attempt_at=now, last_success_at=now,
@@ -493,7 +493,7 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
     date = getattr(transport, "last_date", None)
     refused: list[str] = []
     updated: list[str] = []
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         untrusted = untrusted_key_reason({"pricelist": prices}, uow.keyring)
         if untrusted:  # said in plain words, once, instead of "trusted keys are none"
             uow.replica.record_refusal("pricelist", None, stored(untrusted), now)
@@ -515,7 +515,7 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
         if len(envelopes) > ACCOUNTS_PER_WRITE:
             say(STORING_ACCOUNTS, first=start + 1, last=min(start + ACCOUNTS_PER_WRITE, len(envelopes)),
                 total=len(envelopes))
-        with uow_factory() as uow:
+        with uow_factory(write=True) as uow:
             chunk = envelopes[start:start + ACCOUNTS_PER_WRITE]
             rows = uow.replica.held_rows(chunk)  # one query, not one look-up per snapshot
             revisions = {account_id: held.revision for account_id, held in rows.items()}  # before they change
@@ -531,7 +531,7 @@ def _pull(uow_factory, clock, transport, tries, sleep, backoff_s, learned: bool 
                     fresh.append(row.as_of)
             uow.commit()
     signed = None if fresh or learned else _signed_server_time(uow_factory, clock, transport)
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         if fresh:
             clock_mod.learn(uow, max(fresh), asked_at[-1], now, clock_mod.SIGNED)
         elif signed is not None:
@@ -633,7 +633,7 @@ def _pull_ledgers_and_history(uow_factory, clock, transport, account_ids) -> Non
         lines, events = found
         if lines is None and events is None:
             continue
-        with uow_factory() as uow:
+        with uow_factory(write=True) as uow:
             if lines is not None:
                 uow.replica.store_ledger_lines(account_id, lines, clock.now(), held[account_id][1])
             if events is not None:

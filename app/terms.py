@@ -89,7 +89,7 @@ def pull(uow_factory, clock, transport) -> bool:
         envelope = fetch()
     except SyncError:  # 404 no-terms (none published yet), or the server went away: the held terms stay
         return False
-    with uow_factory() as uow:
+    with uow_factory(write=True) as uow:
         kept = store(uow.replica, uow.keyring, envelope, clock.now()) is not None
         uow.commit()
     return kept

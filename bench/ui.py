@@ -75,7 +75,7 @@ def seed(store, accounts: int, pbxs_per_account: int) -> list[tuple[str, list[st
               "items": [{"ref": r, "name": n, "category": c, "monthly_milli": m, "rentable": True, "note": ""}
                         for r, n, c, m in PRICES]}
     index = []
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         with uow.batch():
             if uow.replica.store_pricelist(store.keyring, signer.sign_envelope("pricelist", prices), NOW) is None:
                 raise RuntimeError("the app refused the bench price list")

@@ -60,7 +60,7 @@ def resolve(uow: UnitOfWork, clock: Clock, op_id: str, decision: str, *, seen: s
     re-applying would change now."""
     if decision not in ("reapply", "discard"):
         raise ValueError('decision is "reapply" or "discard"')
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         op = _waiting(uow, op_id)
         body = json.loads(op.body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from .. import backup
@@ -34,7 +35,7 @@ def initialise(home, passphrase: str, server_url: str | None = None, token: str 
     if server_url:
         settings_mod.check_server_url(server_url)
     store = _store.create(home, passphrase, demo=demo, keys_dir=keys_dir, kdf=kdf)
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         uow.settings.ensure_client_id()
         clock_mod.ensure_note(uow)
         if server_url is not None:
@@ -51,7 +52,7 @@ def unlock(home, passphrase: str, *, demo: bool = False, keys_dir=None) -> Store
     """Open the store (runs migrations); WrongPassphrase leaves the file untouched."""
     store = _store.unlock(home, passphrase, demo=demo, keys_dir=keys_dir)
     try:
-        with store.unit_of_work() as uow:
+        with store.unit_of_work(write=True) as uow:
             if clock_mod.ensure_note(uow):  # a store made before the note was made at setup
                 uow.commit()
     except BaseException:
@@ -68,15 +69,19 @@ def change_passphrase(store: Store, old: str, new: str) -> None:
 def get_settings(uow: UnitOfWork) -> SettingsView:
     """The settings screen (the token itself is never shown back)."""
     with uow:
-        client_id = uow.settings.ensure_client_id()
         view = SettingsView(
             server_url=uow.settings.get("server_url"),
             has_token=bool(uow.settings.get("token")),
             language=uow.settings.get("language"),
-            client_id=client_id,
+            client_id=uow.settings.get("client_id"),
         )
-        uow.commit()
+    if view.client_id:
         return view
+    # setup made it; a store without one gets it in a unit that writes (a read never takes the write lock)
+    with uow.store.unit_of_work(write=True) as writer:
+        view = replace(view, client_id=writer.settings.ensure_client_id())
+        writer.commit()
+    return view
 
 
 _UNSET = object()
@@ -88,7 +93,7 @@ def set_settings(uow: UnitOfWork, *, server_url=_UNSET, token=_UNSET, language=_
         server_url = settings_mod.check_server_url(server_url)
     if language is not _UNSET and language:
         language = settings_mod.check_language(language)
-    with uow:
+    with uow.writing():
         if server_url is not _UNSET and (server_url or None) != uow.settings.get("server_url"):
             uow.settings.forget_server_credentials()  # the old server's token must not go to the new one
         for key, value in (("server_url", server_url), ("token", token), ("language", language)):

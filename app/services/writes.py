@@ -70,7 +70,7 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
 def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any], *,
             read=None) -> QueuedOp:
     """queue() in a unit of work of its own, committed."""
-    with uow:
+    with uow.writing():
         queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields, read=read)
         uow.commit()
         return queued
@@ -83,7 +83,7 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
     acceptance of the rental terms held on this laptop (R26)."""
     kind = "create_account"
     account_id = str(uuid.uuid4())
-    with uow:
+    with uow.writing():
         # every problem of the form at once, the signatory's beside the fields' (not one round of fixes after another)
         problems = []
         try:
@@ -111,7 +111,7 @@ def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None,
                                    cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
         raise RuleViolation.of("nothing-to-change")
-    with uow:
+    with uow.writing():
         _drop_replaced(uow, replacing, account_id, "update_account")
         queued = queue(uow, _now(uow, clock, writing=True), account_id, "update_account", fields)
         uow.commit()
@@ -133,7 +133,7 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
                  firmware: str, mode: str = "rental", hardware_model: str | None = None) -> QueuedOp:
     """Queue a new PBX (R1 firmware ≥ 13r1 and R7 platform for rental mode, checked now)."""
     kind = "register_pbx"
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
@@ -149,7 +149,7 @@ def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, n
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows (purchased →
     rental once the technician confirms its purchased licenses were removed: purchased_removed)."""
     kind = "update_pbx"
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         state = book.pending_state(account_id) or book.require_alive(account_id)
@@ -179,7 +179,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
 
     Raises RuleViolation with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         preview = _preview(book, account_id, pbx_id, items, now)
@@ -198,7 +198,7 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
 
 def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
     """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         book = uow.accounts.book(now, account_id)
         book.require_pbx(book.pending_state(account_id) or book.require_alive(account_id), pbx_id)
@@ -286,7 +286,7 @@ def _refuse_known_key(uow, book: "projection.Book", key, use: "KeyUse | None | b
 
 def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) -> QueuedOp:
     """Queue giving back a held key (R24); a deposit still queued here is simply dropped (it never left)."""
-    with uow:
+    with uow.writing():
         now = _now(uow, clock, writing=True)
         for op in uow.outbox.all_ops(account_id):
             note = json.loads(op.note) if op.note else {}

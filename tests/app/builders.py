@@ -49,7 +49,7 @@ def monthly(demo_prices: dict) -> dict[str, int]:
 
 def seed(store, signer, now: int, *, account: dict | None = None, pricelist: dict | None = None) -> None:
     """Store signed envelopes as a sync would (they are verified on the way in)."""
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         if pricelist is not None:
             assert uow.replica.store_pricelist(uow.keyring, signer.sign_envelope("pricelist", pricelist), now)
         if account is not None:

@@ -42,7 +42,7 @@ def detail(store, clock):
 def test_a_verified_snapshot_is_kept_verbatim_with_its_parsed_fields(store, signer, prices, clock):
     envelope = signer.sign_envelope("account", account_payload(as_of=clock.now(), licenses={IP_PORT: 10},
                                                                prices=prices))
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         uow.replica.store_account(uow.keyring, envelope, clock.now())
         uow.commit()
     with store.unit_of_work() as uow:
@@ -66,7 +66,7 @@ def test_a_tampered_snapshot_is_refused_with_a_reason_not_a_crash(online_once, s
     envelope = signer.sign_envelope("account", account_payload(as_of=clock.now(), revision=9, balance_milli=1,
                                                                prices=prices))
     envelope["sig"] = envelope["sig"][:-2] + ("AA" if not envelope["sig"].endswith("AA") else "BA")
-    with online_once.unit_of_work() as uow:
+    with online_once.unit_of_work(write=True) as uow:
         assert uow.replica.store_account(uow.keyring, envelope, clock.now()) is None
         uow.commit()
     assert detail(online_once, clock).revision == 3
@@ -178,7 +178,7 @@ def test_pending_license_changes_of_one_pbx_collapse_into_the_newest_desired_sta
 
 def test_a_license_change_a_sync_may_have_carried_is_never_rewritten(online_once, clock):
     sent = services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 12})
-    with online_once.unit_of_work() as uow:
+    with online_once.unit_of_work(write=True) as uow:
         uow.outbox.mark_attempt(uow.outbox.pending())
         uow.commit()
     newer = services.set_licenses(online_once.unit_of_work(), clock, ACCOUNT_ID, PBX_ID, {IP_PORT: 14})
@@ -258,7 +258,7 @@ def test_a_pending_key_queued_first_counts_for_R14(online_once, signer, clock):
 
 
 def test_restoring_a_reduced_item_within_a_week_warns_before_it_is_queued_R6(online_once, clock):
-    with online_once.unit_of_work() as uow:
+    with online_once.unit_of_work(write=True) as uow:
         from app.models import Reduction
 
         uow.session.add(Reduction(at=clock.now() - SECONDS_PER_DAY, pbx_id=PBX_ID, serial="SN-0001", ref=IP_PORT,
@@ -333,7 +333,7 @@ def _body(store, op_id):
 
 def test_a_result_kept_twice_in_one_unit_of_work_updates_its_row_and_a_ledger_pulled_twice_adds_nothing(store, clock):
     """The outbox's and the replica's look-ups made once per batch still see what the same unit of work added."""
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         op = uow.outbox.enqueue("update_account", ACCOUNT_ID, {"name": "Acme"}, clock.now())
         uow.outbox.get_many([op.op_id])
         refused = {"op_id": op.op_id, "account_id": ACCOUNT_ID, "status": "rejected", "server_time": clock.now(),

@@ -41,7 +41,7 @@ def laptop(tmp_path, server, token, clock):
 
 
 def _queue(store, clock, account_id, kind, fields):
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         queued = services.queue(uow, clock.now(), account_id, kind, fields)
         uow.commit()
         return queued

@@ -72,7 +72,7 @@ def test_a_newer_snapshot_of_the_same_revision_carries_the_open_charge_it_passed
     assert sync_now(store, clock).ok
     revision = services.account_detail(store.unit_of_work(), clock, account_id).revision
     clock.advance(20 * DAY + 77)
-    with store.unit_of_work() as uow:  # the next listing is a full one
+    with store.unit_of_work(write=True) as uow:  # the next listing is a full one
         uow.settings.put(CURSOR_SETTING, None)
         uow.commit()
     assert sync_now(store, clock).ok

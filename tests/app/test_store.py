@@ -169,7 +169,7 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
     upgrade(old.engine, "0001")
     assert current_revision(old.engine) == "0001"
     assert "ledger_line" not in inspect(old.engine).get_table_names()
-    with old.unit_of_work() as uow:  # a setting written by the first version of the app
+    with old.unit_of_work(write=True) as uow:  # a setting written by the first version of the app
         uow.settings.put("server_url", "https://licenses.example.com")
         uow.commit()
     old.close()

@@ -458,7 +458,7 @@ def test_a_server_over_plain_http_to_another_machine_is_never_called():
 
 
 def test_a_plain_http_server_kept_from_before_is_refused_with_its_host_as_data(store, clock):
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         uow.settings.put("server_url", "http://licenses.example.com")
         uow.commit()
     report = sync_now(store, clock)

@@ -68,7 +68,7 @@ def test_a_newer_version_replaces_the_held_one_and_an_older_one_never_does(lapto
     server.publish_terms(V2)
     sync(laptop, clock)
     assert terms.held(laptop.unit_of_work()).version == "2027-02"
-    with laptop.unit_of_work() as uow:  # an old answer replayed
+    with laptop.unit_of_work(write=True) as uow:  # an old answer replayed
         assert terms.store(uow.replica, uow.keyring, old_envelope, clock.now()) is None
         uow.commit()
     assert terms.held(laptop.unit_of_work()).version == "2027-02"
@@ -78,7 +78,7 @@ def test_a_newer_version_replaces_the_held_one_and_an_older_one_never_does(lapto
 def test_terms_whose_signature_does_not_verify_are_refused(laptop, server, clock):
     envelope = server.ctx.sign("terms", {"version": "2027-01", "published_at": 1, "texts": V1["texts"]})
     envelope["payload"] = envelope["payload"][:-4] + ("AAAA" if not envelope["payload"].endswith("AAAA") else "BBBB")
-    with laptop.unit_of_work() as uow:
+    with laptop.unit_of_work(write=True) as uow:
         assert terms.store(uow.replica, uow.keyring, envelope, clock.now()) is None
         uow.commit()
     assert terms.held(laptop.unit_of_work()) is None

@@ -94,7 +94,7 @@ def seed(app, account, resume_days):
     signer = load_signing_key(ROOT / "keys" / "demo" / "demo.key")
     pricelist = {**pricelist_payload(DEMO, published_at=START - 86_400), "policy": {"resume_min_days": resume_days}}
     store = app.extensions[EXTENSION].store
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         assert uow.replica.store_pricelist(uow.keyring, signer.sign_envelope("pricelist", pricelist), START)
         uow.replica.store_account(uow.keyring, signer.sign_envelope("account", account), START)
         uow.commit()

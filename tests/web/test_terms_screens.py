@@ -24,7 +24,7 @@ def held(app, unlocked):
     signer = load_signing_key(ROOT / "keys" / "demo" / "demo.key")
     envelope = signer.sign_envelope("terms", {"version": "2027-01", "published_at": START - 86_400, "texts": TEXTS})
     store = app.extensions[EXTENSION].store
-    with store.unit_of_work() as uow:
+    with store.unit_of_work(write=True) as uow:
         assert terms.store(uow.replica, uow.keyring, envelope, START) is not None
         uow.commit()
     return "2027-01"
