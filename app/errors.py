@@ -37,6 +37,12 @@ class NeedsConfirmation(Exception):
         self.warnings = tuple(warnings)
 
 
+class ChangedMeanwhile(Exception):
+    """The account changed (a sync merged a newer snapshot) after the screen read what its form was checked on and
+    before the change's own transaction began: the screen reads it again and checks again (forms.changed_elsewhere),
+    so nothing is queued over what arrived unseen. Nothing was queued."""
+
+
 class NotFound(RuleViolation, LookupError):
     """No such account, PBX or op in this store (maybe deleted, or not synced yet): one problem (rule
     "not-found", a code of rental.reasons, params) screens translate."""

@@ -16,7 +16,7 @@ _loaded = False
 def _face() -> dict:
     """Every name of the face (errors, view models, use cases), imported."""
     from ..clock import ClockNotice  # noqa: F401
-    from ..errors import FIELD_OF_CODE, NeedsConfirmation, NotFound, RuleViolation, on_form  # noqa: F401
+    from ..errors import FIELD_OF_CODE, ChangedMeanwhile, NeedsConfirmation, NotFound, RuleViolation, on_form  # noqa: F401
     from ..store import Store, StoreError, StoreExists, StoreMissing, UnitOfWork, WeakPassphrase, WrongPassphrase  # noqa: F401
     from ..views import (  # noqa: F401  (every view model is part of this face)
         Figures,

@@ -18,7 +18,7 @@ from rental.reasons import Reason
 from .. import checks, outbox, projection
 from .. import terms as terms_mod
 from ..clock import Clock
-from ..errors import NeedsConfirmation, NotFound, RuleViolation, on_form
+from ..errors import ChangedMeanwhile, NeedsConfirmation, NotFound, RuleViolation, on_form
 from ..store import (
     UnitOfWork,
 )
@@ -104,18 +104,33 @@ def create_account(uow: UnitOfWork, clock: Clock, name: str, contact_email: str,
 
 
 def update_account(uow: UnitOfWork, clock: Clock, account_id: str, *, name=None, contact_email=None,
-                   cloud_contract=None, language=None, replacing: str | None = None) -> QueuedOp:
+                   cloud_contract=None, language=None, replacing: str | None = None,
+                   seen_revision: int | None = None) -> QueuedOp:
     """Queue edits of an account's name, contact, cloud contract (R7) or language (only fields given);
-    ``replacing``: the waiting edit of the account that this one, made on the server's current state, replaces."""
+    ``replacing``: the waiting edit of the account that this one, made on the server's current state, replaces;
+    ``seen_revision``: the account revision the form was checked on (ChangedMeanwhile when a sync moved it since)."""
     fields = checks.account_fields("update_account", name=name, contact_email=contact_email,
                                    cloud_contract=cloud_contract, language=language, required=False)
     if not fields:
         raise RuleViolation.of("nothing-to-change")
     with uow.writing():
+        now = _now(uow, clock, writing=True)
+        book = _unchanged_since(uow, now, account_id, seen_revision)
         _drop_replaced(uow, replacing, account_id, "update_account")
-        queued = queue(uow, _now(uow, clock, writing=True), account_id, "update_account", fields)
+        queued = queue(uow, now, account_id, "update_account", fields,
+                       book=book if replacing is None else None)  # a dropped op: the book read again
         uow.commit()
         return queued
+
+
+def _unchanged_since(uow: UnitOfWork, now: int, account_id: str, seen_revision: int | None):
+    """The account's book, read in the change's own transaction (a writer's: no sync can merge under it until it
+    ends); ChangedMeanwhile when its revision is no longer the one the screen checked the form on (a sync merged
+    between that read and this transaction)."""
+    book = uow.accounts.book(now, account_id)
+    if seen_revision is not None and book.require(account_id).revision != seen_revision:
+        raise ChangedMeanwhile()
+    return book
 
 
 def _drop_replaced(uow: UnitOfWork, op_id: str | None, account_id: str, kind: str, pbx_id: str | None = None) -> None:
@@ -145,13 +160,15 @@ def register_pbx(uow: UnitOfWork, clock: Clock, account_id: str, *, name: str, s
 
 
 def update_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *, name=None, firmware=None,
-               platform=None, hardware_model=None, mode=None, purchased_removed: bool = False) -> QueuedOp:
+               platform=None, hardware_model=None, mode=None, purchased_removed: bool = False,
+               seen_revision: int | None = None) -> QueuedOp:
     """Queue edits of a PBX; a rental PBX keeps R1 and R7 true; the mode switches as R8 allows (purchased →
-    rental once the technician confirms its purchased licenses were removed: purchased_removed)."""
+    rental once the technician confirms its purchased licenses were removed: purchased_removed).
+    ``seen_revision``: the account revision the form was checked on (ChangedMeanwhile when a sync moved it since)."""
     kind = "update_pbx"
     with uow.writing():
         now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
+        book = _unchanged_since(uow, now, account_id, seen_revision)
         state = book.pending_state(account_id) or book.require_alive(account_id)
         book.require_pbx(state, pbx_id)
         fields = checks.pbx_update_fields(kind, name=name, firmware=firmware, platform=platform,

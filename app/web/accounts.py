@@ -185,7 +185,9 @@ def edit(account_id: str):
             return redirect(url_for("accounts.show", account_id=account_id))
         try:
             services.update_account(core.uow(), core.clock(), account_id, **changed,
-                                    replacing=replacing.op_id if replacing else None)
+                                    replacing=replacing.op_id if replacing else None, seen_revision=account.revision)
+        except services.ChangedMeanwhile:
+            return edit(account_id)  # a sync merged the account since it was read above: read it and check again
         except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:

@@ -86,7 +86,10 @@ def edit(account_id: str, pbx_id: str):
         removed = request.form.get("purchased_removed") == "yes"  # R8: the technician confirms it, recorded
         form.values["purchased_removed"] = removed
         try:
-            services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed, purchased_removed=removed)
+            services.update_pbx(core.uow(), core.clock(), account_id, pbx_id, **changed, purchased_removed=removed,
+                                seen_revision=account.revision)
+        except services.ChangedMeanwhile:
+            return edit(account_id, pbx_id)  # a sync merged the account since it was read above: check again
         except services.RuleViolation as error:
             problems_to_form(form, error, "name")
         else:

@@ -244,17 +244,55 @@ def test_durations_read_in_words():
 def test_the_clock_note_made_at_setup_lets_two_first_writes_race_without_failing(tmp_path):
     """Right after a first run the background sync and the technician's first change both note the laptop's
     clock: when neither found a note, the later insert failed the whole change (UNIQUE constraint). The note is
-    made at setup, so both only update it."""
+    made at setup, so both only update it; and the two writers now run one after the other (BEGIN IMMEDIATE,
+    app/store.py), the second reading what the first wrote, so neither note is lost either."""
+    import threading
+
+    from sqlalchemy import event
+
     store = services.initialise(tmp_path / "home", PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
     try:
-        with store.unit_of_work() as change:  # the technician's change notes the clock...
-            clock_mod.noted(change, 2_000_000_000)
-            with store.unit_of_work() as sync:  # ...while the background sync notes it and commits first
-                clock_mod.noted(sync, 2_000_000_005)
-                sync.commit()
-            change.commit()  # failed with "UNIQUE constraint failed: setting.key" when setup made no note
+        noted = threading.Event()
+        go = threading.Event()
+        sync_waits = threading.Event()
+
+        @event.listens_for(store.engine, "before_cursor_execute")
+        def _sync_begins(_conn, _cursor, statement, *_rest):
+            if threading.current_thread().name == "sync" and statement.startswith("BEGIN IMMEDIATE"):
+                sync_waits.set()
+
+        def change():  # the technician's change notes the clock, and commits once the sync is under way
+            with store.unit_of_work(write=True) as uow:
+                clock_mod.noted(uow, 2_000_000_000)
+                noted.set()
+                assert go.wait(20)
+                uow.commit()
+
+        def sync():  # the background sync notes it meanwhile
+            with store.unit_of_work(write=True) as uow:
+                clock_mod.noted(uow, 2_000_000_005)
+                uow.commit()
+
+        failures = []
+
+        def run(call):
+            try:
+                call()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        first = threading.Thread(target=run, args=(change,), name="change")
+        first.start()
+        assert noted.wait(20)
+        second = threading.Thread(target=run, args=(sync,), name="sync")
+        second.start()
+        assert sync_waits.wait(20)  # the sync's unit waits for the change's lock
+        go.set()
+        first.join(20)
+        second.join(20)
+        assert failures == []  # failed with "UNIQUE constraint failed: setting.key" when setup made no note
         with store.unit_of_work() as uow:
-            assert clock_mod.load_skew(uow).highest_laptop_seen == 2_000_000_000
+            assert clock_mod.load_skew(uow).highest_laptop_seen == 2_000_000_005  # the later note, on the first
     finally:
         store.close()
 
@@ -262,7 +300,7 @@ def test_the_clock_note_made_at_setup_lets_two_first_writes_race_without_failing
 def test_a_store_made_before_the_clock_note_gets_it_at_unlock(tmp_path):
     home = tmp_path / "home"
     store = services.initialise(home, PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
-    with store.unit_of_work() as uow:  # as an older version left it: no note until something noted the clock
+    with store.unit_of_work(write=True) as uow:  # as an older version left it: no note until something noted the clock
         uow.settings.delete(clock_mod.SETTING)
         uow.commit()
     store.close()

@@ -1,5 +1,6 @@
-"""Book.load reads an account's snapshot and its queued ops in one read view of the store (issue 21): a background
-sync that merges the account meanwhile is seen whole or not at all, never as an account that is nowhere."""
+"""Book.load reads an account's snapshot and its queued ops in one state of the store (issue 21; since then every unit
+of work is one transaction, app/store.py and tests/app/test_transactions.py): a background sync that merges the
+account meanwhile is seen whole or not at all, never as an account that is nowhere."""
 
 from __future__ import annotations
 
@@ -44,27 +45,18 @@ def test_an_account_a_sync_merges_between_two_reads_of_a_page_is_still_found(lap
         assert book.get(created.account_id).confirmed and book.ops_of(created.account_id) == []
 
 
-def test_the_read_view_keeps_a_unit_of_works_own_writes_uncommitted(laptop, server):
+def test_a_unit_of_works_reads_see_its_own_writes_uncommitted(laptop, server):
     clock = MovableClock(server.clock.now())
     created = services.create_account(laptop.unit_of_work(), clock, "Hotel du Lac", "it@hotel-du-lac.example")
-    with laptop.unit_of_work() as uow:
+    with laptop.unit_of_work(write=True) as uow:
         uow.settings.put("probe", "written, not flushed")  # a write still in the session, not yet sent
         assert uow.accounts.book(clock.now(), created.account_id).get(created.account_id) is not None
         assert uow.settings.get("probe") == "written, not flushed"  # its own write, seen
-    with laptop.unit_of_work() as uow:  # left without commit: undone, the read view committed nothing
+    with laptop.unit_of_work() as uow:  # left without commit: undone, the reads committed nothing
         assert uow.settings.get("probe") is None
-    with laptop.unit_of_work() as uow:
+    with laptop.unit_of_work(write=True) as uow:
         uow.outbox.enqueue("update_account", created.account_id, {"name": "Hotel du Lac et des Alpes"}, clock.now())
         book = uow.accounts.book(clock.now(), created.account_id)
         assert book.pending_state(created.account_id).name == "Hotel du Lac et des Alpes"  # queued in this unit, seen
     with laptop.unit_of_work() as uow:
         assert [op.kind for op in uow.outbox.all_ops(created.account_id)] == ["create_account"]
-
-
-def test_a_read_view_ends_with_the_reads_so_the_next_reads_see_later_commits(laptop, server):
-    clock = MovableClock(server.clock.now())
-    with laptop.unit_of_work() as uow:
-        before = uow.accounts.book(clock.now())
-        created = services.create_account(laptop.unit_of_work(), clock, "Hotel du Lac", "it@hotel-du-lac.example")
-        after = uow.accounts.book(clock.now())
-    assert before.get(created.account_id) is None and after.get(created.account_id).name == "Hotel du Lac"

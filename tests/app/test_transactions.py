@@ -284,7 +284,7 @@ def test_a_migration_that_fails_at_unlock_leaves_the_store_as_it_was(tmp_path):
     store_mod._write_atomically(store_mod.paths.header_path(home), header.to_json())
     old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
     upgrade(old.engine, "0004")
-    with old.engine.begin() as conn:  # what makes 0005 fail after its first ALTER TABLE: its new table exists
+    with old.write_engine.begin() as conn:  # what makes 0005 fail after its first ALTER TABLE: its new table exists
         conn.execute(text("CREATE TABLE toggle_occurrence (id INTEGER PRIMARY KEY)"))
     old.close()
 
@@ -294,7 +294,7 @@ def test_a_migration_that_fails_at_unlock_leaves_the_store_as_it_was(tmp_path):
     try:
         assert current_revision(held.engine) == "0004"
         assert "serial" not in {c["name"] for c in inspect(held.engine).get_columns("reduction")}  # undone
-        with held.engine.begin() as conn:
+        with held.write_engine.begin() as conn:
             conn.execute(text("DROP TABLE toggle_occurrence"))
     finally:
         held.close()

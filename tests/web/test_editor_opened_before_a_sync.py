@@ -162,3 +162,43 @@ def test_the_editor_says_a_newer_price_list_rerates_the_account_at_this_change_i
     app.extensions[EXTENSION].language = "fr"
     french = text(unlocked.get(licenses.removesuffix("/licenses")).data)
     assert "R23 · La liste de prix 2027-02 est plus récente" in french
+
+
+def test_a_sync_merging_between_the_forms_check_and_its_queuing_is_caught_in_the_changes_transaction(
+        unlocked, csrf, server, app, monkeypatch):
+    """The form's check (what it opened on against the account read by the request) and the queuing are two units
+    of work: the background sync could merge another laptop's rename between them, and the edit was queued on the
+    new revision with the old name, put back unseen. The change's own transaction (a writer's: no sync merges
+    under it) now checks the account is still at the revision the form was checked on; when it is not, the
+    request reads the account again and asks again."""
+    import threading
+
+    from app import services
+
+    account, _ = running_account(unlocked, csrf, server)  # "Hôtel Azur", synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _seen(unlocked.get(account + "/edit").data)
+    state = app.extensions[EXTENSION]
+    queue_edit = services.update_account
+    merged = []
+
+    def the_background_sync_merges_first(*args, **kwargs):
+        if not merged:  # once: after the request read the account and checked the form, before the change
+            assert rename_elsewhere(server, account_id, "Azur Hotels",
+                                    server_account(server, account_id)["revision"])["status"] == "applied"
+            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
+                                    name="rentdesk-sync")
+            sync.start()
+            sync.join(30)
+            assert merged and merged[0].ok
+        return queue_edit(*args, **kwargs)
+
+    monkeypatch.setattr(services, "update_account", the_background_sync_merges_first)
+    edit = {"name": "Hôtel Azur", "contact_email": "compta@azur.example", "language": "en", "seen": opened,
+            "csrf_token": csrf}  # only the e-mail changed here
+    answer = unlocked.post(account + "/edit", data=edit)
+    assert answer.status_code == 200  # not queued: shown again with what arrived
+    shown = text(answer.data)
+    assert "nothing was queued" in shown and "Customer name: Azur Hotels" in shown
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["name"] == "Azur Hotels"  # never put back
