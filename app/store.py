@@ -279,8 +279,10 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
 
 
 class UnitOfWork:
-    """One transaction on the store, handing out its repositories; ``with uow:`` opens it, commit() keeps it,
-    leaving without commit undoes it. The use cases work through the repositories only, never with SQL:
+    """One transaction on the store, from its first statement, handing out its repositories; ``with uow:`` opens it
+    for reading (one snapshot, never waits), ``with uow.writing():`` (or ``store.unit_of_work(write=True)``) for a
+    unit that writes (the write lock from its first statement); commit() keeps it, leaving without commit undoes it.
+    The use cases work through the repositories only, never with SQL:
 
     - ``accounts``: the accounts as this laptop sees them (verified snapshots with the queued ops projected);
     - ``outbox``: the queued ops and the server's verified answers to them;
