@@ -64,6 +64,11 @@ class ReadOnlyFolder(StoreError):
     """The data folder cannot be written (read-only disk or folder): nothing was changed."""
 
 
+class StoreBusy(StoreError):
+    """Another change held the store for the whole busy timeout (app/store.py WritersQueue): this one was not
+    saved. Said with the store's general reason (nothing was changed), as the driver's "database is locked" was."""
+
+
 class ForeignFolder(StoreError):
     """The data folder belongs to another user of this computer, who could change or replace what is kept there
     (a key file they put in its keys/ would be trusted): RentDesk uses only a folder of the technician's own."""

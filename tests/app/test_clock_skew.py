@@ -248,18 +248,10 @@ def test_the_clock_note_made_at_setup_lets_two_first_writes_race_without_failing
     app/store.py), the second reading what the first wrote, so neither note is lost either."""
     import threading
 
-    from sqlalchemy import event
-
     store = services.initialise(tmp_path / "home", PASSPHRASE, None, None, demo=True, kdf=FAST_KDF)
     try:
         noted = threading.Event()
         go = threading.Event()
-        sync_waits = threading.Event()
-
-        @event.listens_for(store.engine, "before_cursor_execute")
-        def _sync_begins(_conn, _cursor, statement, *_rest):
-            if threading.current_thread().name == "sync" and statement.startswith("BEGIN IMMEDIATE"):
-                sync_waits.set()
 
         def change():  # the technician's change notes the clock, and commits once the sync is under way
             with store.unit_of_work(write=True) as uow:
@@ -286,7 +278,7 @@ def test_the_clock_note_made_at_setup_lets_two_first_writes_race_without_failing
         assert noted.wait(20)
         second = threading.Thread(target=run, args=(sync,), name="sync")
         second.start()
-        assert sync_waits.wait(20)  # the sync's unit waits for the change's lock
+        assert store.writers.wait_for_waiters(1, 20)  # the sync's unit waits for the change's turn
         go.set()
         first.join(20)
         second.join(20)
