@@ -191,8 +191,8 @@ def _raw_key_literal(key: bytes) -> str:
 WRITES = "rentdesk_writes"
 #: Set on a reading unit's connection while commit_if_possible keeps what the read noted (a write allowed there)
 _NOTING = "rentdesk_noting"
-#: Seconds a writer waits for another writer's lock before "database is locked" (the driver's busy timeout). The
-#: longest write transaction (a sync's chunk of 500 accounts, a 1,000-op merge) holds the lock well under a second.
+#: Seconds a writer waits for its turn (WritersQueue), and the driver's busy timeout (another process). The longest
+#: write transaction measured (a 1,000-op sync's units, docs/reliability.md) held the lock 0.16 s.
 BUSY_TIMEOUT_S = 30
 #: Tests set this environment variable: a unit not declared as a writer that writes then fails at once
 #: (UndeclaredWrite) instead of upgrading its read transaction, which fails only when another writer came between.
@@ -209,8 +209,8 @@ class WritersQueue:
 
     SQLite's own wait for the write lock (the busy timeout) polls in growing sleeps (1 ms ... 100 ms) and serves
     nobody in order: a technician's change waiting behind a sync that stores one account's ledger after another
-    slept through the short gaps between them (measured: 0.33 s behind a 1,000-op sync; the whole sync, or the
-    busy timeout's 30 s, behind a long one). Here a writing unit takes its turn just before its BEGIN IMMEDIATE,
+    slept through the short gaps between them (measured: 0.33 s behind a 1,000-op sync; a longer sync could hold it
+    off longer, up to the busy timeout's 30 s). Here a writing unit takes its turn just before its BEGIN IMMEDIATE,
     after the writers already waiting, and the turn passes the moment the holder's connection is returned to the
     pool (after its COMMIT or ROLLBACK). The busy timeout stays for another process (none, while the app holds its
     single-instance lock)."""
