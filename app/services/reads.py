@@ -186,18 +186,30 @@ def pricelist_notice(uow: UnitOfWork, account_id: str, rated_at: str | None = No
         return _pricelist_notice(version, prices.version)
 
 
-def pricelist_notices(uow: UnitOfWork) -> list[tuple[AccountRef, PricelistNotice]]:
-    """Every account still running at an older price list than the current one (R23), by name.
+def pricelist_notices(uow: UnitOfWork, clock: Clock) -> list[tuple[AccountRef, PricelistNotice]]:
+    """Every account running now at an older price list than the current one (R23), by name, with the list it runs
+    at: computed for now, as the account page says it (Book.rated_version), never the held snapshot's column alone.
 
-    One query over the replica's columns: the price list screen costs the same with 10 or 10,000 accounts.
+    One query over the replica's columns finds the candidates (held at another list); only they are run forward
+    to now, so an automatic reload whose second has passed offline re-rated the account (R24: a connection event)
+    and it is left out. The accounts held at the current list are never read: the screen costs the same with 10 or
+    10,000 accounts when few are candidates.
     """
     with uow:
         prices = uow.replica.current_pricelist()
         if prices is None:
             return []
         rows = uow.replica.price_versions_other_than(prices.version)
-        return [(AccountRef(account_id, name), _pricelist_notice(version, prices.version))
-                for account_id, name, version in rows]
+        if not rows:
+            return []
+        now, _notice = _now_and_notice(uow, clock)
+        book = uow.accounts.book(now, [account_id for account_id, _name, _version in rows])
+        listed = []
+        for account_id, name, held in rows:
+            version = book.rated_version(account_id) or held
+            if version != prices.version:
+                listed.append((AccountRef(account_id, name), _pricelist_notice(version, prices.version)))
+        return listed
 
 
 def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:

@@ -106,3 +106,21 @@ def test_a_key_queued_for_one_account_is_refused_for_another_naming_the_first_R1
         services.load_key(store.unit_of_work(), clock, ACCOUNT_ID, key)
     assert caught.value.problems[0].params["account"] == "Bravo Bistro"
     assert [op.kind for op in services.queued_ops(store.unit_of_work(), clock)] == ["deposit_key"]
+
+
+def test_the_price_list_screen_reads_only_the_accounts_held_at_an_older_list_R23(
+        store, signer, demo_prices, prices, clock):
+    """Its R23 list runs forward to now only the candidates one query over the replica's columns finds (held at
+    another list than the current one): the accounts at the current list are never read, so the screen costs the
+    same with 10 or 10,000 of them."""
+    seed(store, signer, clock.now(), pricelist=pricelist_payload(demo_prices, version="2027-01",
+                                                                 published_at=clock.now() - 60))
+    current = [new_id() for _ in range(3)]
+    for account_id in current:
+        seed(store, signer, clock.now(), account=dict(account_payload(
+            as_of=clock.now(), licenses={IP_PORT: 2}, prices=prices, price_version="2027-01"), account_id=account_id))
+    seed(store, signer, clock.now(), account=account_payload(as_of=clock.now(), licenses={IP_PORT: 2}, prices=prices))
+    projection.PARSED.clear()
+    [(older, notice)] = services.pricelist_notices(store.unit_of_work(), clock)
+    assert (older.account_id, notice.account_version, notice.current_version) == (ACCOUNT_ID, "2026-11", "2027-01")
+    assert ACCOUNT_ID in projection.PARSED and not any(account_id in projection.PARSED for account_id in current)

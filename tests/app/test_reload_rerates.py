@@ -84,3 +84,34 @@ def test_past_a_reload_offline_the_account_says_the_list_it_is_rated_at_now_and_
     view = services.account_detail(store.unit_of_work(), clock, account_id)
     assert view.price_version == server_account(server, token, account_id)["price_version"] == "2027-rise"
     assert services.pricelist_notice(store.unit_of_work(), account_id, view.price_version) is None
+
+
+def test_the_price_list_screens_accounts_on_an_older_list_are_those_of_now_a_reload_offline_re_rated_R23_R24(
+        server, laptop, clock, token):  # noqa: F811
+    """The R23 list of the price list screen is computed for now with the account page's own question (who runs at
+    which list now): an account whose automatic reload fell due offline after a newer list arrived leaves it at the
+    reload's second; an account without reload stays on it, at the list it runs at."""
+    store = laptop("a")
+    reloading, pbx_id, _ = prepare_customer(store, clock, server, key_isc="10")
+    services.set_licenses(store.unit_of_work(), clock, reloading, pbx_id, {IP_PORT: 10})
+    services.set_auto_reload(store.unit_of_work(), clock, reloading, 28)
+    [held] = server.issue_keys("10", 1)
+    services.deposit_key(store.unit_of_work(), clock, reloading, held)
+    steady, steady_pbx, _ = prepare_customer(store, clock, server, key_isc="100")
+    services.set_licenses(store.unit_of_work(), clock, steady, steady_pbx, {IP_PORT: 10})
+    assert services.sync_now(store, clock).ok
+    reload_at = server_account(server, token, reloading)["reload_at"]
+    dearer = admin.demo_pricelist()
+    dearer["version"] = "2027-rise"
+    admin.publish_prices(server.ctx, dearer)
+    assert services.sync_now(store, clock).ok
+
+    def listed() -> dict[str, tuple[str, str]]:
+        return {ref.account_id: (notice.account_version, notice.current_version)
+                for ref, notice in services.pricelist_notices(store.unit_of_work(), clock)}
+
+    clock.set(reload_at - 1)  # nobody synced since
+    assert listed() == {reloading: ("2026-11", "2027-rise"), steady: ("2026-11", "2027-rise")}
+    clock.set(reload_at)
+    assert listed() == {steady: ("2026-11", "2027-rise")}
+    assert server_account(server, token, reloading)["price_version"] == "2027-rise"  # as the server answers
