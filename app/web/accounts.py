@@ -342,11 +342,17 @@ def reload_opened_on(account: services.AccountView) -> str:
     return forms.seen(_reload_now(account))
 
 
+@bp.app_template_global()
+def reload_choices() -> list[tuple[int, str]]:
+    """The automatic-reload select's options (R24: off, or the runtime in days that redeems the next held key)."""
+    return [(0, _("off")), (14, _("14 days before the credit runs out")),
+            (28, _("28 days before the credit runs out"))]
+
+
 def _reload_values_now(now: dict) -> list[tuple[str, str]]:
     """The automatic-reload setting a sync changed since the select was opened, as (its label, its value now)."""
     days = now["auto_reload_days"]
-    words = {0: _("off"), 14: _("14 days before the credit runs out"), 28: _("28 days before the credit runs out")}
-    return [(_("Reload"), words.get(days, str(days)))]
+    return [(_("Reload"), dict(reload_choices()).get(days, str(days)))]
 
 
 def _reload_action(account_id: str, queue, form_name: str, field: str, values: dict, done: str,
