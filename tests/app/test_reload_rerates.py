@@ -105,6 +105,9 @@ def test_the_price_list_screens_accounts_on_an_older_list_are_those_of_now_a_rel
     dearer["version"] = "2027-rise"
     admin.publish_prices(server.ctx, dearer)
     assert services.sync_now(store, clock).ok
+    with store.unit_of_work() as uow:  # the second the replica keeps beside each snapshot is the server's own
+        kept = {row[0]: row[3] for row in uow.replica.price_versions_other_than("2027-rise")}
+    assert kept == {reloading: reload_at, steady: None}
 
     def listed() -> dict[str, tuple[str, str]]:
         return {ref.account_id: (notice.account_version, notice.current_version)
