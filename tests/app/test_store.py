@@ -160,13 +160,19 @@ def test_the_default_key_derivation_is_scrypt_with_a_real_cost(tmp_path):
     made.close()
 
 
-def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
-    home = tmp_path / "old"
+def _store_migrated_to(home, revision: str) -> store_mod.Store:
+    """A store in home made by an older app, its schema at that revision."""
     home.mkdir()
     header = store_mod.Header.fresh(FAST_KDF)
     store_mod._write_atomically(paths.header_path(home), header.to_json())
-    old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
-    upgrade(old.engine, "0001")
+    made = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
+    upgrade(made.engine, revision)
+    return made
+
+
+def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
+    home = tmp_path / "old"
+    old = _store_migrated_to(home, "0001")
     assert current_revision(old.engine) == "0001"
     assert "ledger_line" not in inspect(old.engine).get_table_names()
     with old.unit_of_work() as uow:  # a setting written by the first version of the app
@@ -194,11 +200,7 @@ def test_a_snapshot_held_before_0010_gets_the_second_its_next_key_is_redeemed_fr
     from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
 
     home = tmp_path / "old"
-    home.mkdir()
-    header = store_mod.Header.fresh(FAST_KDF)
-    store_mod._write_atomically(paths.header_path(home), header.to_json())
-    old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
-    upgrade(old.engine, "0009")
+    old = _store_migrated_to(home, "0009")
     as_of, rate, balance = 1_800_000_000, 12 * 500 * 10, 10_000 * TICKS_PER_MILLI  # 10 iSC at 5 iSC a month
     line = {"ref": "01-00010-001", "qty": 10, "monthly_milli": 500, "rate_ticks_per_s": rate}
     held = {"key_id": "ab" * 10, "amount_milli": 10_000, "deposited_at": as_of - 60}
