@@ -170,7 +170,7 @@ class GuessLimiter:
 
     def retry_after(self, address: str, now: int) -> int | None:
         """Seconds the address must wait before its next token is checked; None when it may try now."""
-        if not self.limit:
+        if not self.limit or not self._failures:  # nobody guessed lately: the usual request pays nothing here
             return None
         address = self.client(address)
         with self._lock:
