@@ -43,6 +43,9 @@ class AccountReplica(Base):
     payload: Mapped[str] = mapped_column(Text, nullable=False)  # the verified payload, parsed JSON text
     envelope: Mapped[str] = mapped_column(Text, nullable=False)  # exactly as the server signed it
     received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # 0010: the second automatic reload redeems the snapshot's next held key (R24; app.snapshot.reload_at_of), so the
+    # price list screen runs forward only the accounts a reload may have re-rated by now (R23), never all of them
+    reload_at: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_account_replica_list", "name_key", "account_id", "search_key", "status"),
                       # the list's count of the accounts not deleted: all of them minus a seek here (0009)

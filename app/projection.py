@@ -144,6 +144,11 @@ class ParseCache:
         with self._lock:
             self._held.clear()
 
+    def __contains__(self, account_id: object) -> bool:
+        """Whether a snapshot of this account was read since the last clear (and is still kept)."""
+        with self._lock:
+            return account_id in self._held
+
 
 #: one per process: the key is the snapshot's text itself, so two stores (or two unlocks) cannot mix them up
 PARSED = ParseCache()
@@ -356,6 +361,19 @@ class Book:
         shown = shown or state
         return Row(account_id, shown.name, shown.contact_email, state.confirmed, state.billing, self.plan(state),
                    shown.pending_credit_milli)
+
+    def rated_version(self, account_id: str) -> str | None:
+        """The price list the account's verified state is rated at now (R23): the one the automatic reloads whose
+        second has passed re-rated it at (R24, a connection event: the snapshot run forward to now with
+        rental.reload.forward, as every figure is), else its snapshot's. The account page, the PBX page and the
+        price list screen all ask this one question."""
+        row = self.row(account_id)
+        if row is None:
+            return None
+        if row.billing.price_version:
+            return row.billing.price_version
+        state = self.get(account_id)
+        return state.price_version if state is not None else None
 
     def accounts(self) -> list[AccountState]:
         ids = list(self._confirmed) + [a for a in self._pending if a not in self._confirmed]

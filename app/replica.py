@@ -25,7 +25,7 @@ from .errors import stored
 from .models import (AccountReplica, LedgerLine, PricelistReplica, Reduction, Refusal, Setting, TermsReplica,
                      ToggleOccurrence)
 from .settings import Settings
-from .snapshot import open_entries
+from .snapshot import open_entries, reload_at_of
 
 ACCOUNT_FIELDS = ("account_id", "revision", "name", "status", "as_of", "balance_ticks", "rate_ticks_per_s")
 MAX_REFUSALS_KEPT = 200
@@ -218,6 +218,7 @@ class Replica:
         row.rate_ticks_per_s = payload["rate_ticks_per_s"]
         row.depletes_at = payload.get("depletes_at")
         row.price_version = payload.get("price_version")
+        row.reload_at = reload_at_of(payload)
         row.payload = json.dumps(payload, sort_keys=True)
         row.envelope = json.dumps(envelope, sort_keys=True)
         row.received_at = now
@@ -463,10 +464,12 @@ class Replica:
         values = {"needle": needle, "limit": limit}
         return list(self._session.scalars(page, values)), self._session.scalar(count, values) or 0
 
-    def price_versions_other_than(self, version: str) -> list[tuple[str, str, str]]:
-        """(account_id, name, price_version) of every account held at another price list than version, by name."""
+    def price_versions_other_than(self, version: str) -> list[tuple[str, str, str, int | None]]:
+        """(account_id, name, price_version, reload_at) of every account held at another price list than version,
+        by name: reload_at says from when an automatic reload may have re-rated it (R24, R23)."""
         return [tuple(row) for row in self._session.execute(
-            select(AccountReplica.account_id, AccountReplica.name, AccountReplica.price_version)
+            select(AccountReplica.account_id, AccountReplica.name, AccountReplica.price_version,
+                   AccountReplica.reload_at)
             .where(AccountReplica.price_version.is_not(None), AccountReplica.price_version != version)
             .order_by(AccountReplica.name_key, AccountReplica.account_id))]
 

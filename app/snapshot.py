@@ -28,6 +28,16 @@ def deposits_from_payload(payload: dict) -> tuple[Deposit, ...]:
     return reload.ordered(Deposit.from_dict(raw) for raw in payload.get("deposits") or ())
 
 
+def reload_at_of(payload: dict) -> int | None:
+    """The second automatic reload redeems the snapshot's next held key (R24), as the projection runs the snapshot
+    forward (rental.reload.next_reload_at on its own state, keys and threshold); None when none will. Until that
+    second the snapshot's state, its price list included, is what a reload leaves it (R23)."""
+    days = payload.get("auto_reload_days") or 0
+    if not days or not payload.get("deposits"):
+        return None
+    return reload.next_reload_at(account_from_payload(payload), days, deposits_from_payload(payload))
+
+
 def open_entries(payload: dict, until: int, policy: Policy = Policy(),
                  prices: PriceHistory | None = None) -> tuple[billing.Entry, ...]:
     """The ledger entries a verified snapshot still owes up to second until (R25): its charges and automatic

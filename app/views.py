@@ -30,7 +30,6 @@ class Figures:
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
     resume_days: int = 1  # a suspended account restarts once its credit pays this many days (R18, the server's)
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
-    price_version: str | None = None  # the list they are rated at: a reload whose second passed re-rated (R23, R24)
 
     @property
     def has_credit(self) -> bool:
@@ -167,7 +166,7 @@ class AccountView:
     confirmed: Figures  # the verified snapshot projected to now
     pending: Figures | None  # the same figures with the queued ops applied; None when nothing is queued
     pending_credit_milli: int  # "+X iSC, not yet confirmed"
-    price_version: str | None  # the list the account is rated at (R23)
+    price_version: str | None  # the list the account is rated at now (R23; Book.rated_version: reloads re-rate, R24)
     pbxs: tuple[PbxView, ...]
     ops: tuple[OpView, ...]  # pending, rejected and conflicting ops of this account, in order
     verified_at: int | None  # server time of the verified snapshot (its as_of)
@@ -180,6 +179,11 @@ class AccountView:
     deposits: tuple[DepositView, ...] = ()  # keys held (confirmed, then queued), oldest first
     terms: TermsAcceptance | None = None  # R26: the rental terms the customer accepted
     customer_link_at: int | None = None  # R27: when the customer's current link was made (none: no link known)
+
+    @property
+    def reload_days_shown(self) -> int:
+        """R24 as this laptop shows it: a change of it queued here, else the server's setting."""
+        return self.auto_reload_days if self.pending_reload_days is None else self.pending_reload_days
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 import threading
 from collections import deque
@@ -142,8 +143,11 @@ class GuessLimiter:
     """Slows down token guessing: after `limit` unknown tokens from one address within `window_s` seconds,
     that address is answered 429 (without checking its token, so a guess learns nothing) until the window ends.
 
-    Kept per process and keyed on the peer address: behind a reverse proxy, every client shares its
-    address, so set the limit with that in mind (0 turns the limiter off). Times are the server's clock.
+    Kept per process and keyed on the client: an IPv4 address, or an IPv6 address's /64 network (one host
+    holds a whole /64 and can pick a new address in it for every guess; an IPv4 address written as IPv6,
+    ::ffff:192.0.2.7, is that IPv4 address). Behind a reverse proxy the client's address is known only with
+    PROXY_HOPS set (README); without it every client shares the proxy's address. 0 turns the limiter off.
+    Times are the server's clock.
     """
 
     def __init__(self, limit: int, window_s: int, max_addresses: int = 100_000):
@@ -151,10 +155,24 @@ class GuessLimiter:
         self._failures: dict[str, deque[int]] = {}
         self._lock = threading.Lock()
 
+    @staticmethod
+    def client(address: str) -> str:
+        """Who is counted for an address: itself for IPv4, its /64 for IPv6, the text as given if neither."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return address
+        if ip.version == 6:
+            if ip.ipv4_mapped is not None:
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        return str(ip)
+
     def retry_after(self, address: str, now: int) -> int | None:
         """Seconds the address must wait before its next token is checked; None when it may try now."""
-        if not self.limit:
+        if not self.limit or not self._failures:  # nobody guessed lately: the usual request pays nothing here
             return None
+        address = self.client(address)
         with self._lock:
             failures = self._failures.get(address)
             if not failures:
@@ -172,6 +190,7 @@ class GuessLimiter:
         """Count an unknown token presented by address."""
         if not self.limit:
             return
+        address = self.client(address)
         with self._lock:
             if address not in self._failures and len(self._failures) >= self.max_addresses:
                 self._failures.pop(next(iter(self._failures)))  # forget the oldest address, never grow unbounded

@@ -77,7 +77,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                                           "refused.")),
     "pricelist-newer": ("R23", N_("Price list {version} is newer than {account_version}, the one this account runs "
                                   "at. Its prices apply from the account's next connection event (a license "
-                                  "change, a new PBX or loading iSC); until then the old prices stay valid.")),
+                                  "change, a new PBX, loading iSC or an automatic reload); until then the old "
+                                  "prices stay valid.")),
     "op-still-queued": ("bad-op", N_("This change is still queued: it has no server answer to resolve yet.")),
     # R6 continuous running
     "toggle-warning": ("R6", N_("Raising {refs} again soon after reducing it counts as reduce-then-restore: rented "

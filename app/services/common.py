@@ -112,7 +112,6 @@ def _figures(
         retained_until=decider.retained_until(projected, policy) if f.balance_ticks >= TICKS_PER_MILLI else None,
         warn_s=policy.min_credit_days * 86_400,
         resume_days=policy.resume_min_days,
-        price_version=projected.price_version,
     )
 
 
@@ -192,7 +191,7 @@ def _account_view(book: "projection.Book", account_id: str, now: int, uow=None) 
         confirmed=confirmed,
         pending=_figures(pending.billing, now, book, book.plan(pending)) if pending is not None else None,
         pending_credit_milli=pending.pending_credit_milli if pending is not None else 0,
-        price_version=confirmed.price_version or state.price_version,  # as of now: an automatic reload re-rates (R24)
+        price_version=book.rated_version(account_id),  # as of now: an automatic reload re-rates (R24)
         pbxs=tuple(pbxs),
         ops=ops,
         verified_at=state.verified_at,

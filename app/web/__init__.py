@@ -24,14 +24,19 @@ def healthz():
 bp.add_url_rule("/launch", "launch", security.launch, methods=["GET"])
 
 
-@bp.get("/")
-def home():
-    """Send the technician where they can work: first run, unlock, or the accounts."""
+def start_page() -> str:
+    """Where the technician can work now: first run, unlock, or the accounts."""
     from .auth import is_initialised
 
     if state().store is None:
-        return redirect(url_for("auth.first_run" if not is_initialised() else "auth.unlock"))
-    return redirect(url_for("accounts.index"))
+        return url_for("auth.first_run" if not is_initialised() else "auth.unlock")
+    return url_for("accounts.index")
+
+
+@bp.get("/")
+def home():
+    """Send the technician where they can work."""
+    return redirect(start_page())
 
 
 def _error_page(status: int, title: str, message: str):

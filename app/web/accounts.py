@@ -319,17 +319,48 @@ def withdraw_key(account_id: str):
 
 @bp.post("/<account_id>/reload")
 def auto_reload(account_id: str):
-    """Switch automatic reload off, or on at 14 or 28 days of runtime (R24)."""
+    """Switch automatic reload off, or on at 14 or 28 days of runtime (R24). A change of it a sync brought since the
+    select was opened (another laptop switched it) is shown and asked again, never queued over unseen."""
     raw = forms.text(request.form, "auto_reload_days", 4)
     days = int(raw) if raw.isascii() and raw.isdecimal() else raw
+    account = _account_or_404(account_id)
+    now = _reload_now(account)
+    elsewhere, shown = forms.changed_elsewhere(request.form, now, {"auto_reload_days": days})
+    if elsewhere:
+        return _show_with(account, reload_form=forms.Form(values=shown), reload_changed=_reload_values_now(now))
     return _reload_action(account_id, lambda: services.set_auto_reload(core.uow(), core.clock(), account_id, days),
                           "reload_form", "auto_reload_days", {},
-                          _("Automatic reload: the change is queued; it takes effect at the next sync."))
+                          _("Automatic reload: the change is queued; it takes effect at the next sync."), account)
 
 
-def _reload_action(account_id: str, queue, form_name: str, field: str, values: dict, done: str):
+def _reload_now(account: services.AccountView) -> dict:
+    """What the automatic-reload select shows (R24): the values its form carries as opened on (forms.seen)."""
+    return {"auto_reload_days": account.reload_days_shown}
+
+
+@bp.app_template_global()
+def reload_opened_on(account: services.AccountView) -> str:
+    """The reload form's hidden "seen": the select's value as the page showed it (forms.seen)."""
+    return forms.seen(_reload_now(account))
+
+
+@bp.app_template_global()
+def reload_choices() -> list[tuple[int, str]]:
+    """The automatic-reload select's options (R24: off, or the runtime in days that redeems the next held key)."""
+    return [(0, _("off")), (14, _("14 days before the credit runs out")),
+            (28, _("28 days before the credit runs out"))]
+
+
+def _reload_values_now(now: dict) -> list[tuple[str, str]]:
+    """The automatic-reload setting a sync changed since the select was opened, as (its label, its value now)."""
+    days = now["auto_reload_days"]
+    return [(_("Reload"), dict(reload_choices()).get(days, str(days)))]
+
+
+def _reload_action(account_id: str, queue, form_name: str, field: str, values: dict, done: str,
+                   account: services.AccountView | None = None):
     """Queue an automatic-reload change (R24); a refusal shows next to its field, status 200, nothing queued."""
-    account = _account_or_404(account_id)
+    account = account or _account_or_404(account_id)
     form = forms.Form(values=values)
     try:
         queue()

@@ -26,7 +26,7 @@ def index():
         items = [item for item in sorted(prices.items.values(), key=lambda i: (i.category, i.ref))
                  if (not needle or needle in f"{item.ref} {item.name}".lower())
                  and (not category or item.category == category)]
-        notices = services.pricelist_notices(core.uow())
+        notices = services.pricelist_notices(core.uow(), core.clock())
     categories = sorted({i.category for i in prices.items.values()}) if prices else []
     return render("prices/index.html", "prices/_items.html", parts={"list": "prices/_list.html"}, prices=prices,
                   items=items, notices=notices, query=query, category=category, categories=categories)

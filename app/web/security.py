@@ -227,15 +227,17 @@ def refused(error: RequestRefused):
 
 def launch():
     """Trade a launch secret, once, for the HttpOnly SameSite=Strict cookie; a second use is refused."""
+    from . import start_page  # straight there, not through "/" (one request less before the window's first page)
+
     app = current_app._get_current_object()
     outcome = tickets(app).redeem(request.args.get("secret", ""))
     if outcome == "spent" and has_launch_cookie(app):
-        return redirect(url_for("web.home"))  # the window that holds the cookie reloaded its first address
+        return redirect(start_page())  # the window that holds the cookie reloaded its first address
     if outcome == "spent":
         raise RequestRefused(LAUNCH_SPENT)
     if outcome != "ok":
         raise RequestRefused("wrong launch secret")
-    response = redirect(url_for("web.home"))
+    response = redirect(start_page())
     response.set_cookie(
         cookie_name(_request_port()), cookie_value(app), httponly=True, samesite="Strict", path="/",
         secure=False,  # plain HTTP on loopback; the cookie never leaves 127.0.0.1

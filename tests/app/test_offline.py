@@ -150,7 +150,7 @@ def test_a_newer_price_list_is_announced_for_the_next_connection(online_once, si
     notice = services.pricelist_notice(online_once.unit_of_work(), ACCOUNT_ID)
     assert notice.current_version == "2027-01" and notice.account_version == "2026-11"
     assert (notice.reason.rule, notice.reason.code) == ("R23", "pricelist-newer")
-    [(account, listed)] = services.pricelist_notices(online_once.unit_of_work())
+    [(account, listed)] = services.pricelist_notices(online_once.unit_of_work(), clock)
     assert account.account_id == ACCOUNT_ID and listed == notice
 
 

@@ -106,3 +106,42 @@ def test_a_key_queued_for_one_account_is_refused_for_another_naming_the_first_R1
         services.load_key(store.unit_of_work(), clock, ACCOUNT_ID, key)
     assert caught.value.problems[0].params["account"] == "Bravo Bistro"
     assert [op.kind for op in services.queued_ops(store.unit_of_work(), clock)] == ["deposit_key"]
+
+
+def test_the_price_list_screen_reads_only_the_accounts_a_reload_may_have_re_rated_by_now_R23_R24(
+        store, signer, demo_prices, prices, clock):
+    """Its R23 list reads and runs forward to now only the candidates one query over the replica's columns finds
+    whose automatic reload second has passed (held at another list, reload_at ≤ now): the day a new list arrives
+    every account is held at an older one, and the screen must not read them all. What it lists equals asking every
+    candidate the account page's question (Book.rated_version)."""
+    seed(store, signer, clock.now(), pricelist=pricelist_payload(demo_prices, version="2027-01",
+                                                                 published_at=clock.now() - 60))
+    held = {"amount_milli": 10_000, "deposited_at": clock.now() - 60}
+
+    def account(name: str, balance_milli: int, days: int = 0, version: str = "2026-11") -> str:
+        made = dict(account_payload(as_of=clock.now(), licenses={IP_PORT: 10}, prices=prices, name=name,
+                                    balance_milli=balance_milli, price_version=version), account_id=new_id(),
+                    auto_reload_days=days, deposits=[dict(held, key_id=new_id().replace("-", "")[:20])] if days else [])
+        seed(store, signer, clock.now(), account=made)
+        return made["account_id"]
+
+    due = account("Reloads in 17 days", 7_500, days=28)  # 1.5 months of 5 iSC: 28 days left after about 17
+    later = account("Reloads in 2 years", 125_000, days=28)
+    steady = account("No reload", 7_500)
+    current = [account(f"At 2027-01 ({n})", 7_500, version="2027-01") for n in range(3)]
+    with store.unit_of_work() as uow:
+        reload_at = {row[0]: row[3] for row in uow.replica.price_versions_other_than("2027-01")}
+    assert reload_at[due] is not None and reload_at[steady] is None
+    clock.set(reload_at[due] + 60)
+
+    projection.PARSED.clear()
+    listed = [(ref.account_id, notice.account_version)
+              for ref, notice in services.pricelist_notices(store.unit_of_work(), clock)]
+    assert listed == [(steady, "2026-11"), (later, "2026-11")]  # by name
+    assert due in projection.PARSED  # run forward: its reload re-rated it at 2027-01 (R24)
+    assert not any(each in projection.PARSED for each in [later, steady, *current])  # never read
+
+    with store.unit_of_work() as uow:  # the account page's question asked of every account gives the same list
+        book = uow.accounts.book(clock.now(), [due, later, steady, *current])
+        asked = {each: book.rated_version(each) for each in [due, later, steady, *current]}
+    assert sorted(each for each, version in asked.items() if version != "2027-01") == sorted(id_ for id_, _ in listed)

@@ -163,13 +163,19 @@ def test_the_default_key_derivation_is_scrypt_with_a_real_cost(tmp_path):
     made.close()
 
 
-def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
-    home = tmp_path / "old"
+def _store_migrated_to(home, revision: str) -> store_mod.Store:
+    """A store in home made by an older app, its schema at that revision."""
     home.mkdir()
     header = store_mod.Header.fresh(FAST_KDF)
     store_mod._write_atomically(paths.header_path(home), header.to_json())
-    old = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
-    upgrade(old.engine, "0001")
+    made = store_mod.Store(home, header.derive(PASSPHRASE), demo=True)
+    upgrade(made.engine, revision)
+    return made
+
+
+def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
+    home = tmp_path / "old"
+    old = _store_migrated_to(home, "0001")
     assert current_revision(old.engine) == "0001"
     assert "ledger_line" not in inspect(old.engine).get_table_names()
     with old.unit_of_work(write=True) as uow:  # a setting written by the first version of the app
@@ -177,7 +183,7 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
         uow.commit()
     old.close()
     new = services.unlock(home, PASSPHRASE, demo=True)
-    assert current_revision(new.engine) == "0009"
+    assert current_revision(new.engine) == "0010"
     assert {"ledger_line", "reduction", "terms_replica", "history_event"} <= set(inspect(new.engine).get_table_names())
     [listing] = [index for index in inspect(new.engine).get_indexes("account_replica")
                  if index["name"] == "ix_account_replica_list"]
@@ -187,6 +193,38 @@ def test_unlock_upgrades_a_store_made_by_the_first_migration(tmp_path):
     assert status["column_names"] == ["status"]  # the list's count: every account minus a seek on the deleted (0009)
     assert services.get_settings(new.unit_of_work()).server_url == "https://licenses.example.com"
     new.close()
+
+
+def test_a_snapshot_held_before_0010_gets_the_second_its_next_key_is_redeemed_from_its_payload_R24(tmp_path):
+    """The replica's reload_at (the price list screen's R23 list reads it) is filled at unlock for the snapshots
+    held before it existed, by the projection's own computation: the runtime reaching 28 days."""
+    from sqlalchemy import text
+
+    from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI
+
+    home = tmp_path / "old"
+    old = _store_migrated_to(home, "0009")
+    as_of, rate, balance = 1_800_000_000, 12 * 500 * 10, 10_000 * TICKS_PER_MILLI  # 10 iSC at 5 iSC a month
+    line = {"ref": "01-00010-001", "qty": 10, "monthly_milli": 500, "rate_ticks_per_s": rate}
+    held = {"key_id": "ab" * 10, "amount_milli": 10_000, "deposited_at": as_of - 60}
+    for account_id, days, deposits in (("reloading", 28, [held]), ("off", 0, [held]), ("no-key", 28, [])):
+        payload = {"type": "account", "account_id": account_id, "name": account_id, "status": "active",
+                   "revision": 3, "as_of": as_of, "balance_ticks": balance, "rate_ticks_per_s": rate,
+                   "depletes_at": as_of + balance // rate, "price_version": "2026-11", "auto_reload_days": days,
+                   "deposits": deposits, "pbxs": [{"pbx_id": "p1", "licenses": [line]}]}
+        with old.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO account_replica (account_id, revision, name, status, as_of, balance_ticks, "
+                "rate_ticks_per_s, depletes_at, price_version, payload, envelope, received_at) VALUES (:id, 3, :id, "
+                "'active', :as_of, :balance, :rate, :depletes, '2026-11', :payload, '{}', :as_of)"),
+                {"id": account_id, "as_of": as_of, "balance": balance, "rate": rate,
+                 "depletes": as_of + balance // rate, "payload": json.dumps(payload, sort_keys=True)})
+    old.close()
+    new = services.unlock(home, PASSPHRASE, demo=True)
+    with new.engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT account_id, reload_at FROM account_replica")).all())
+    new.close()
+    assert found == {"reloading": as_of + balance // rate - 28 * SECONDS_PER_DAY, "off": None, "no-key": None}
 
 
 def test_the_models_match_the_newest_migration(store):

@@ -109,3 +109,15 @@ def another_laptop_sets_licenses(server, token: str, pbx_url: str, items: dict[s
               "base_revision": pbx["revision"], "items": items}
         answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
     assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"
+
+
+def another_laptop_edits_account(server, token: str, account_url: str, **fields) -> None:
+    """A colleague's laptop (the partner's token, straight to the API, on the account's signed revision) edits the
+    account's fields first (e.g. auto_reload_days, R24)."""
+    account_id = re.search(r"/accounts/([^/?#]+)", account_url)[1]
+    with server.client(token) as client:
+        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        op = {"op_id": str(uuid.uuid4()), "kind": "update_account", "account_id": account_id,
+              "base_revision": signed["revision"], **fields}
+        answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"

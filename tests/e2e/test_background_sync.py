@@ -143,6 +143,29 @@ def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_lic
     assert "1 applied" in steps.sync_now(page, live_app)
 
 
+def test_the_reload_select_chosen_over_a_background_sync_shows_the_colleagues_setting_before_queuing_R24(
+        page, live_app, license_server):
+    token = license_server.add_technician("Acme Partner", "Ann")
+    account, _pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 10},
+                                                 expect_monthly="5.000 iSC")
+    page.goto(account)
+    page.select_option("#auto_reload_days", "14")  # chosen on the "off" shown, not yet saved
+    steps.another_laptop_edits_account(license_server, token, account, auto_reload_days=28)
+    assert live_app.background_sync().accounts_updated == 1  # learnt while the select is open
+    expect(page.locator("#auto-reload[data-stale]")).to_have_count(1, timeout=AFTER_SYNC)  # not swapped under it
+
+    page.click("#reload-form button[type=submit]")
+    notice = page.locator("[data-testid=reload-changed]")
+    expect(notice).to_contain_text("nothing was queued")
+    expect(notice).to_contain_text("Reload: 28 days before the credit runs out")
+    expect(page.locator("#auto_reload_days")).to_have_value("14")  # as chosen
+    expect(page.locator("#sync-chip")).not_to_contain_text("queued")
+
+    page.click("#reload-form button[type=submit]")  # seen: queued as asked
+    expect(page.locator("#auto-reload")).to_contain_text("change queued")
+    assert "1 applied" in steps.sync_now(page, live_app)
+
+
 def test_the_open_price_list_screen_follows_a_background_sync_that_brings_a_newer_list(page, live_app, license_server):
     token = license_server.add_technician("Acme Partner", "Ann")
     steps.first_run(page, live_app, license_server, token)

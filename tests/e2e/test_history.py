@@ -65,6 +65,6 @@ def test_the_history_shows_offline_with_the_queued_change_on_top_in_english_and_
     expect(history_fr.locator("[data-testid=history-queued]")).to_contain_text(
         "Licences du PBX Standard de l'Hôtel-Dieu modifiées : 01-00010-001: 40 → 48")
     expect(history_fr.locator("[data-testid=history-event]").nth(2)).to_contain_text(
-        re.compile(r"Clé d'activation chargée : \+250[,.]000 iSC"))
+        re.compile(r"Clé d’activation chargée : \+250[,.]000 iSC"))
     assert page_fr.evaluate("document.documentElement.scrollWidth") <= 1024
     page_fr.screenshot(path=str(tmp_path / "history-fr.png"), full_page=True)

@@ -260,7 +260,7 @@ def test_any_damage_to_a_backup_is_refused_with_a_reason_never_a_crash(tmp_path,
 
 @pytest.mark.parametrize("language, words", [
     ("en", "The store's header file (store.header.json) is damaged"),
-    ("fr", "Le fichier d'en-tête du coffre (store.header.json) est endommagé"),
+    ("fr", "Le fichier d’en-tête du coffre (store.header.json) est endommagé"),
 ])
 def test_the_unlock_page_says_a_damaged_header_in_the_chosen_language_never_a_500(tmp_path, language, words):
     from app import create_app

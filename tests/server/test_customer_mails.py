@@ -80,7 +80,7 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     clock.set(_ends(api, account_id))
     api.sweep()
     [stopped] = sink.take()
-    assert stopped["Subject"] == ("Hôtel du Lac : l'installation téléphonique est arrêtée, "
+    assert stopped["Subject"] == ("Hôtel du Lac : l’installation téléphonique est arrêtée, "
                                   "le crédit iSC est épuisé")
     assert stopped["Content-Language"] == "fr"
     body = text_of(stopped)
@@ -93,7 +93,7 @@ def test_a_french_customer_is_told_in_french_that_it_stopped_and_resumed(api, cl
     api.load(account_id, "100")
     api.sweep()
     [resumed] = sink.take()
-    assert resumed["Subject"] == "Hôtel du Lac : l'installation téléphonique fonctionne de nouveau"
+    assert resumed["Subject"] == "Hôtel du Lac : l’installation téléphonique fonctionne de nouveau"
     assert "sont de nouveau actives depuis le 2 mars 2026 à 22:01 (heure normale" in text_of(resumed)
     assert "Solde actuel : 100,000 iSC" in text_of(resumed)
 

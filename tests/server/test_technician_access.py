@@ -133,6 +133,26 @@ def test_revoked_and_expired_tokens_are_not_counted_as_guesses(app, ctx, clock, 
     assert colleague.call("GET", "/whoami")[0] == 429
 
 
+def test_guesses_are_counted_per_ipv6_64_and_an_ipv4_address_however_written(app, ctx):
+    """One IPv6 host holds a whole /64 and can take a new address for every guess: the /64 is what is counted, the
+    next /64 is another client. ::ffff:192.0.2.9 is 192.0.2.9 (a dual-stack socket writes IPv4 peers so)."""
+    client, limit = app.test_client(), ctx.settings.TOKEN_GUESS_LIMIT
+    token = admin.add_technician(ctx, "Acme Telecom", "Dee")
+
+    def whoami(address: str, bearer: str) -> int:
+        return client.get("/api/v1/whoami", headers={"Authorization": f"Bearer {bearer}"},
+                          environ_base={"REMOTE_ADDR": address}).status_code
+
+    for n in range(limit):
+        assert whoami(f"2001:db8:7:1::{n + 1:x}", "not-a-token") == 401  # a fresh address for each guess
+    assert whoami("2001:db8:7:1:ffff:ffff:ffff:fffe", token) == 429  # the same /64: the token is not looked at
+    assert whoami("2001:db8:7:2::1", token) == 200  # the next /64 is someone else
+    for _ in range(limit):
+        assert whoami("::ffff:192.0.2.9", "not-a-token") == 401
+    assert whoami("192.0.2.9", token) == 429
+    assert whoami("192.0.2.10", token) == 200
+
+
 @both_databases
 def test_the_check_has_one_result_code_per_case(ctx, api, clock):
     """Issue 28 counts token failures by this code: unknown, revoked, expired (and ok)."""

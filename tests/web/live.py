@@ -22,14 +22,14 @@ def server(tmp_path, clock):
     server.stop()
 
 
-def running_account(client, csrf, server, credit: str = "100") -> tuple[str, str]:
+def running_account(client, csrf, server, credit: str = "100", name: str = "Hôtel Azur") -> tuple[str, str]:
     """An account of this laptop loaded with one key of `credit` iSC and running 10 IP ports (5.000 iSC a month),
     synced; answers the account's URL and its PBX's license editor URL."""
     token = server.add_technician("Acme Telecom", "Ann")
     assert client.post("/settings/server", data={"server_url": server.url, "token": token,
                                                  "csrf_token": csrf}).status_code == 302
     client.post("/sync/run", data={"csrf_token": csrf})
-    made = client.post("/accounts/new", data={"name": "Hôtel Azur", "contact_email": "it@azur.example",
+    made = client.post("/accounts/new", data={"name": name, "contact_email": "it@azur.example",
                                               "language": "en", "csrf_token": csrf})
     account = made.headers["Location"]
     [key] = server.issue_keys(credit, 1)
@@ -49,9 +49,14 @@ def text(page: bytes) -> str:
 
 def rename_elsewhere(server, account_id: str, name: str, base: int) -> dict:
     """Another laptop of the partner renames the account (its own client id), answered by the server."""
+    return edit_elsewhere(server, account_id, base, name=name)
+
+
+def edit_elsewhere(server, account_id: str, base: int, **fields) -> dict:
+    """Another laptop of the partner edits the account's fields (its own client id), answered by the server."""
     token = server.add_technician("Acme Telecom", "Bob")
-    op = {"op_id": str(uuid.uuid4()), "kind": "update_account", "account_id": account_id, "name": name,
-          "base_revision": base}
+    op = {"op_id": str(uuid.uuid4()), "kind": "update_account", "account_id": account_id, "base_revision": base,
+          **fields}
     with server.client(token) as http:
         body = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
     return server.keyring.verify_envelope(body["results"][0], "op-result")

@@ -83,7 +83,7 @@ def test_a_clock_set_back_is_said_in_french_with_french_numbers(unlocked, csrf, 
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     clock.set(START - 26 * 3600)
     words = banner(unlocked.get("/settings/").data.decode())
-    assert "Vérifiez l'horloge de cet ordinateur." in words
+    assert "Vérifiez l’horloge de cet ordinateur." in words
     assert "a reculé de 1 jour 2 heures" in words and "went back" not in words
 
 
@@ -132,7 +132,7 @@ def test_a_laptop_behind_the_server_is_said_in_french(unlocked, csrf, server_ahe
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     sync(unlocked, csrf)
     words = banner(unlocked.get("/accounts/").data.decode())
-    assert "L'horloge de cet ordinateur retarde de 3 jours sur celle du serveur de licences" in words
+    assert "L’horloge de cet ordinateur retarde de 3 jours sur celle du serveur de licences" in words
     assert "18 janv. 2027" in words  # when it was learned, the French way
 
 

@@ -14,7 +14,7 @@ from license_server import admin
 from app.web.state import EXTENSION
 
 from .live import (  # noqa: F401  (the live server fixture)
-    IP_PORT, rename_elsewhere, running_account, server, server_account, text)
+    IP_PORT, edit_elsewhere, rename_elsewhere, running_account, server, server_account, text)
 from .test_reapply_review import _server_items, _set_elsewhere, _sync
 
 IP_PORT_NAME = "IP port license (per device)"
@@ -202,3 +202,66 @@ def test_a_sync_merging_between_the_forms_check_and_its_queuing_is_caught_in_the
     assert "nothing was queued" in shown and "Customer name: Azur Hotels" in shown
     assert "0 changes sent" in text(_sync(unlocked, csrf).data)
     assert server_account(server, account_id)["name"] == "Azur Hotels"  # never put back
+
+
+def _reload_seen(page: bytes) -> str:
+    """What the automatic-reload select was opened on: its form's hidden field."""
+    return html.unescape(re.search(r'id="reload-form".*?name="seen" value="([^"]*)"', page.decode(), re.S)[1])
+
+
+def _set_reload(client, csrf, account: str, days: int, seen: str):
+    return client.post(account + "/reload", data={"auto_reload_days": str(days), "seen": seen, "csrf_token": csrf})
+
+
+def test_a_reload_setting_another_laptop_switched_meanwhile_is_shown_and_nothing_is_queued_R24(
+        unlocked, csrf, server, app):
+    account, _ = running_account(unlocked, csrf, server)  # automatic reload off, synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _reload_seen(unlocked.get(account).data)  # the select shows "off"
+    base = server_account(server, account_id)["revision"]
+    assert edit_elsewhere(server, account_id, base, auto_reload_days=28)["status"] == "applied"  # a colleague…
+    _sync(unlocked, csrf)  # …and this laptop learns it while the account page is open (the background syncer)
+
+    answer = _set_reload(unlocked, csrf, account, 14, opened)  # chosen on the "off" the select showed
+    assert answer.status_code == 200
+    shown = text(answer.data)
+    assert "nothing was queued" in shown
+    assert "The server now holds: Reload: 28 days before the credit runs out" in shown
+    assert '<option value="14" selected>' in answer.data.decode()  # what was chosen here stays chosen
+    assert "change queued" not in shown
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["auto_reload_days"] == 28
+
+    app.extensions[EXTENSION].language = "fr"
+    french = text(_set_reload(unlocked, csrf, account, 14, opened).data)
+    assert "rien n’a été mis en attente" in french
+    assert "Recharge : 28 jours avant l'épuisement du crédit" in french
+    app.extensions[EXTENSION].language = "en"
+
+    again = _set_reload(unlocked, csrf, account, 14, _reload_seen(answer.data))  # seen now: queued as asked
+    assert again.status_code == 302
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["auto_reload_days"] == 14
+
+
+def test_a_reload_setting_nobody_changed_since_the_select_opened_is_queued_R24(unlocked, csrf, server):
+    account, _ = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _reload_seen(unlocked.get(account).data)
+    _sync(unlocked, csrf)  # a sync that brings nothing new
+    answer = _set_reload(unlocked, csrf, account, 14, opened)
+    assert answer.status_code == 302
+    assert "change queued" in text(unlocked.get(account).data)
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["auto_reload_days"] == 14
+
+
+def test_this_laptops_own_reload_change_confirmed_meanwhile_does_not_stop_the_next_one_R24(unlocked, csrf, server):
+    account, _ = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    assert _set_reload(unlocked, csrf, account, 28, _reload_seen(unlocked.get(account).data)).status_code == 302
+    opened = _reload_seen(unlocked.get(account).data)  # the select shows the 28 queued here
+    assert "1 applied" in text(_sync(unlocked, csrf).data)  # confirmed while the page is open
+    assert _set_reload(unlocked, csrf, account, 14, opened).status_code == 302
+    _sync(unlocked, csrf)
+    assert server_account(server, account_id)["auto_reload_days"] == 14

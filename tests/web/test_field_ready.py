@@ -578,7 +578,7 @@ def test_the_rules_texts_are_in_one_place_in_both_languages(app):
 
     assert set(RULES) == {f"R{n}" for n in range(1, 27)}
     with app.test_request_context(), force_locale("fr"):
-        assert rule_text("R14").startswith("Les licences ne s'activent que si le crédit couvre")
+        assert rule_text("R14").startswith("Les licences ne s’activent que si le crédit couvre")
 
 
 # --------------------------------------------------------------------------- 14. backups

@@ -24,6 +24,8 @@ def test_a_forged_launch_cookie_is_refused(app, stranger):
 def test_the_launch_url_sets_an_httponly_strict_cookie_and_redirects(app, stranger):
     response = stranger.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
     assert response.status_code == 302
+    # straight to the page the technician works on (first run here: a fresh folder), not through "/"
+    assert response.headers["Location"] == "/first-run"
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert app.config["LAUNCH_SECRET"] not in cookie  # the secret itself never sits in a cookie

@@ -77,3 +77,19 @@ def test_no_babel_warning_reading_the_mo():
     with MO.open("rb") as handle:
         data = handle.read()
     assert read_mo(BytesIO(data))
+
+
+def test_french_elisions_take_the_typographic_apostrophe_in_every_catalog():
+    """One apostrophe on a page: "Clé d’activation" beside "clé d'activation" read as a slip (screens, the
+    customer's page and the mails alike)."""
+    import re
+
+    elision = re.compile(r"[^\W\d_]'[^\W\d_{%]")
+    catalogs = [PO, *(ROOT / "license_server" / "translations" / "fr" / "LC_MESSAGES").glob("*.po")]
+    assert len(catalogs) == 3
+    straight = []
+    for path in catalogs:
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="fr"):
+                straight += [f"{path.name}: {text}" for text in _seq(message.string) if text and elision.search(text)]
+    assert straight == []
