@@ -68,10 +68,13 @@ def queue(uow: UnitOfWork, now: int, account_id: str, kind: str, fields: Mapping
 
 
 def _queued(uow: UnitOfWork, clock: Clock, account_id: str, kind: str, fields: Mapping[str, Any], *,
-            read=None) -> QueuedOp:
-    """queue() in a unit of work of its own, committed."""
+            read=None, seen_revision: int | None = None) -> QueuedOp:
+    """queue() in a unit of work of its own, committed; ``seen_revision``: the account revision the screen checked
+    its form on (ChangedMeanwhile when a sync moved it since)."""
     with uow.writing():
-        queued = queue(uow, _now(uow, clock, writing=True), account_id, kind, fields, read=read)
+        now = _now(uow, clock, writing=True)
+        book = _unchanged_since(uow, now, account_id, seen_revision) if seen_revision is not None else None
+        queued = queue(uow, now, account_id, kind, fields, read=read, book=book)
         uow.commit()
         return queued
 
@@ -317,11 +320,13 @@ def withdraw_key(uow: UnitOfWork, clock: Clock, account_id: str, key_id: str) ->
         return queued
 
 
-def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int) -> QueuedOp:
-    """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24)."""
+def set_auto_reload(uow: UnitOfWork, clock: Clock, account_id: str, days: int, *,
+                    seen_revision: int | None = None) -> QueuedOp:
+    """Queue switching automatic reload off (0) or on at 14 or 28 days of runtime (R24); ``seen_revision``: the
+    account revision the select was checked on (ChangedMeanwhile when a sync moved it since)."""
     if isinstance(days, bool) or days not in reload_mod.THRESHOLDS:
         raise RuleViolation(Reason.of("reload-days-invalid", days=str(days)[:20]).about("auto_reload_days"))
-    return _queued(uow, clock, account_id, "update_account", {"auto_reload_days": days})
+    return _queued(uow, clock, account_id, "update_account", {"auto_reload_days": days}, seen_revision=seen_revision)
 
 
 def _refuse_held_key(book: "projection.Book", key_id: str) -> None:

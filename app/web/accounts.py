@@ -328,9 +328,13 @@ def auto_reload(account_id: str):
     elsewhere, shown = forms.changed_elsewhere(request.form, now, {"auto_reload_days": days})
     if elsewhere:
         return _show_with(account, reload_form=forms.Form(values=shown), reload_changed=_reload_values_now(now))
-    return _reload_action(account_id, lambda: services.set_auto_reload(core.uow(), core.clock(), account_id, days),
-                          "reload_form", "auto_reload_days", {},
-                          _("Automatic reload: the change is queued; it takes effect at the next sync."), account)
+    try:
+        return _reload_action(account_id, lambda: services.set_auto_reload(core.uow(), core.clock(), account_id, days,
+                                                                           seen_revision=account.revision),
+                              "reload_form", "auto_reload_days", {},
+                              _("Automatic reload: the change is queued; it takes effect at the next sync."), account)
+    except services.ChangedMeanwhile:
+        return auto_reload(account_id)  # a sync merged the account since it was read above: read it and check again
 
 
 def _reload_now(account: services.AccountView) -> dict:

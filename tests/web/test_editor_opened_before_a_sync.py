@@ -235,7 +235,7 @@ def test_a_reload_setting_another_laptop_switched_meanwhile_is_shown_and_nothing
     app.extensions[EXTENSION].language = "fr"
     french = text(_set_reload(unlocked, csrf, account, 14, opened).data)
     assert "rien n’a été mis en attente" in french
-    assert "Recharge : 28 jours avant l'épuisement du crédit" in french
+    assert "Recharge : 28 jours avant l’épuisement du crédit" in french
     app.extensions[EXTENSION].language = "en"
 
     again = _set_reload(unlocked, csrf, account, 14, _reload_seen(answer.data))  # seen now: queued as asked
@@ -265,3 +265,40 @@ def test_this_laptops_own_reload_change_confirmed_meanwhile_does_not_stop_the_ne
     assert _set_reload(unlocked, csrf, account, 14, opened).status_code == 302
     _sync(unlocked, csrf)
     assert server_account(server, account_id)["auto_reload_days"] == 14
+
+
+def test_a_sync_merging_between_the_reload_selects_check_and_its_queuing_is_caught_R24(
+        unlocked, csrf, server, app, monkeypatch):
+    """As for the account form: the reload select's check and its queuing are two units of work; another laptop's
+    switch merged by the background sync between them is caught in the change's own transaction, shown, and
+    nothing is queued over it."""
+    import threading
+
+    from app import services
+
+    account, _ = running_account(unlocked, csrf, server)  # automatic reload off, synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _reload_seen(unlocked.get(account).data)
+    state = app.extensions[EXTENSION]
+    queue_switch = services.set_auto_reload
+    merged = []
+
+    def the_background_sync_merges_first(*args, **kwargs):
+        if not merged:  # once: after the request read the account and checked the select, before the change
+            base = server_account(server, account_id)["revision"]
+            assert edit_elsewhere(server, account_id, base, auto_reload_days=28)["status"] == "applied"
+            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
+                                    name="rentdesk-sync")
+            sync.start()
+            sync.join(30)
+            assert merged and merged[0].ok
+        return queue_switch(*args, **kwargs)
+
+    monkeypatch.setattr(services, "set_auto_reload", the_background_sync_merges_first)
+    answer = _set_reload(unlocked, csrf, account, 14, opened)  # chosen on the "off" the select showed
+    assert answer.status_code == 200
+    shown = text(answer.data)
+    assert "nothing was queued" in shown
+    assert "The server now holds: Reload: 28 days before the credit runs out" in shown
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["auto_reload_days"] == 28
