@@ -189,13 +189,16 @@ def _raw_key_literal(key: bytes) -> str:
 
 #: The execution option that marks a writing unit's connection: its transaction begins with BEGIN IMMEDIATE
 WRITES = "rentdesk_writes"
+#: The execution option that marks a reading unit's connection (checked for writes under CHECK_WRITES_ENV)
+READS = "rentdesk_reads"
 #: Set on a reading unit's connection while commit_if_possible keeps what the read noted (a write allowed there)
 _NOTING = "rentdesk_noting"
 #: Seconds a writer waits for its turn (WritersQueue), and the driver's busy timeout (another process). The longest
 #: write transaction measured (a 1,000-op sync's units, docs/reliability.md) held the lock 0.16 s.
 BUSY_TIMEOUT_S = 30
-#: Tests set this environment variable: a unit not declared as a writer that writes then fails at once
+#: Tests set this environment variable: a unit of work not declared as a writer that writes then fails at once
 #: (UndeclaredWrite) instead of upgrading its read transaction, which fails only when another writer came between.
+#: (The engine's own connections, used by migrations and tests, are not units and are not checked.)
 CHECK_WRITES_ENV = "RENTDESK_CHECK_WRITES"
 _DML = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
@@ -338,7 +341,7 @@ def _make_engine(db_path: Path, key: bytes | None) -> Engine:
     if os.environ.get(CHECK_WRITES_ENV) == "1":
         @event.listens_for(engine, "before_cursor_execute")
         def _check_declared(conn, _cursor, statement, _parameters, _context, _executemany):
-            if statement.lstrip()[:6].upper() in _DML and not conn.get_execution_options().get(WRITES) \
+            if statement.lstrip()[:6].upper() in _DML and conn.get_execution_options().get(READS) \
                     and not conn.info.get(_NOTING):
                 raise UndeclaredWrite(f"a unit of work opened for reading wrote: {statement.split('(')[0][:60]}")
 
@@ -517,7 +520,7 @@ class Store:
         self.write_engine = engine.execution_options(**{WRITES: True})
         #: the writers of this process, served in turn (tests wait on writers.wait_for_waiters, never on time)
         self.writers: WritersQueue = engine.rentdesk_writers
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessionmaker(engine.execution_options(**{READS: True}), expire_on_commit=False)
         self._writers = sessionmaker(self.write_engine, expire_on_commit=False)
 
     def unit_of_work(self, *, write: bool = False) -> UnitOfWork:

@@ -212,7 +212,7 @@ def test_a_snapshot_held_before_0010_gets_the_second_its_next_key_is_redeemed_fr
                    "revision": 3, "as_of": as_of, "balance_ticks": balance, "rate_ticks_per_s": rate,
                    "depletes_at": as_of + balance // rate, "price_version": "2026-11", "auto_reload_days": days,
                    "deposits": deposits, "pbxs": [{"pbx_id": "p1", "licenses": [line]}]}
-        with old.engine.begin() as connection:
+        with old.write_engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO account_replica (account_id, revision, name, status, as_of, balance_ticks, "
                 "rate_ticks_per_s, depletes_at, price_version, payload, envelope, received_at) VALUES (:id, 3, :id, "
