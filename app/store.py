@@ -50,6 +50,7 @@ from .store_base import (  # noqa: F401  (the store's face: its errors and check
     StoreBusy,
     StoreMissing,
     WeakPassphrase,
+    WRITES,
     WrongPassphrase,
     check_new_passphrase,
     is_initialised,
@@ -187,8 +188,6 @@ def _raw_key_literal(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
-#: The execution option that marks a writing unit's connection: its transaction begins with BEGIN IMMEDIATE
-WRITES = "rentdesk_writes"
 #: The execution option that marks a reading unit's connection (checked for writes under CHECK_WRITES_ENV)
 READS = "rentdesk_reads"
 #: Set on a reading unit's connection while commit_if_possible keeps what the read noted (a write allowed there)

@@ -15,6 +15,9 @@ from rental.reasons import Reason
 from . import paths
 
 MIN_PASSPHRASE = 8
+#: The execution option that marks a writing unit's connection (app/store.py): its transaction begins with BEGIN
+#: IMMEDIATE after its turn; the migrations run so too (app/migrations)
+WRITES = "rentdesk_writes"
 
 
 class StoreError(RuleViolation):

@@ -21,7 +21,7 @@ def _config(connection) -> Config:
 def upgrade(engine: Engine, revision: str = HEAD) -> None:
     """Bring the store's schema to revision (the newest by default), in one transaction: a writing one (the
     store's BEGIN IMMEDIATE, app/store.py), its DDL included, so a migration is all done or not at all."""
-    from ..store import WRITES
+    from ..store_base import WRITES
 
     with engine.execution_options(**{WRITES: True}).begin() as connection:
         command.upgrade(_config(connection), revision)
