@@ -192,16 +192,17 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
 
 
 def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
-                 confirm: bool = False, replacing: str | None = None) -> QueuedOp:
+                 confirm: bool = False, replacing: str | None = None, seen_revision: int | None = None) -> QueuedOp:
     """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
     ``replacing``: a refused or conflicting set of licenses of this PBX that this one replaces (edited anew on
-    the server's current state, issue 21), dropped in the same transaction.
+    the server's current state, issue 21), dropped in the same transaction; ``seen_revision``: the account
+    revision the editor was checked on (ChangedMeanwhile when a sync moved it since).
 
     Raises RuleViolation with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
     with uow.writing():
         now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
+        book = _unchanged_since(uow, now, account_id, seen_revision)
         preview = _preview(book, account_id, pbx_id, items, now)
         if not preview.ok:
             raise RuleViolation(preview.problems, warnings=preview.warnings)

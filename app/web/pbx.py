@@ -254,7 +254,10 @@ def save(account_id: str, pbx_id: str):
     try:
         queued = services.set_licenses(core.uow(), core.clock(), account_id, pbx_id, context["desired"],
                                        confirm=request.form.get("confirm_warnings") == "yes",
-                                       replacing=context["replacing"].op_id if context["replacing"] else None)
+                                       replacing=context["replacing"].op_id if context["replacing"] else None,
+                                       seen_revision=context["account"].revision)
+    except services.ChangedMeanwhile:
+        return save(account_id, pbx_id)  # a sync merged the account since the editor was checked above: check again
     except services.RuleViolation:
         return render("pbx/show.html", "pbx/_editor.html", **context)
     except services.NeedsConfirmation as needs:

@@ -204,6 +204,42 @@ def test_a_sync_merging_between_the_forms_check_and_its_queuing_is_caught_in_the
     assert server_account(server, account_id)["name"] == "Azur Hotels"  # never put back
 
 
+def test_a_sync_merging_between_the_editors_check_and_its_queuing_is_caught_in_the_changes_transaction(
+        unlocked, csrf, server, app, monkeypatch):
+    """The license editor too: its check (what it opened on, against the PBX the request read) and the queuing are
+    two units of work, and a colleague's licenses merged by the background sync between them were saved over
+    unseen. The change's own transaction checks the account's revision; when it moved, the request checks again."""
+    import threading
+
+    from app import services
+
+    account, licenses = running_account(unlocked, csrf, server)  # 10 IP ports, synced
+    account_id = account.rsplit("/", 1)[-1]
+    opened = _seen(unlocked.get(licenses.removesuffix("/licenses")).data)
+    state = app.extensions[EXTENSION]
+    queue_licenses = services.set_licenses
+    merged = []
+
+    def the_background_sync_merges_first(*args, **kwargs):
+        if not merged:  # once: after the request read the PBX and checked the editor, before the change
+            _set_elsewhere(server, account_id, {IP_PORT: 60})
+            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
+                                    name="rentdesk-sync")
+            sync.start()
+            sync.join(30)
+            assert merged and merged[0].ok
+        return queue_licenses(*args, **kwargs)
+
+    monkeypatch.setattr(services, "set_licenses", the_background_sync_merges_first)
+    answer = _save(unlocked, csrf, licenses, 12, opened)
+    assert answer.status_code == 200  # not queued: shown again with what arrived
+    shown = text(answer.data)
+    assert "nothing was queued" in shown and f"The server now holds: 60 × {IP_PORT_NAME}" in shown
+    assert 'value="12"' in answer.data.decode()  # what was typed stays
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert _server_items(server, account_id) == {IP_PORT: 60}  # never saved over
+
+
 def _reload_seen(page: bytes) -> str:
     """What the automatic-reload select was opened on: its form's hidden field."""
     return html.unescape(re.search(r'id="reload-form".*?name="seen" value="([^"]*)"', page.decode(), re.S)[1])
