@@ -164,6 +164,31 @@ def test_the_editor_says_a_newer_price_list_rerates_the_account_at_this_change_i
     assert "R23 · La liste de prix 2027-02 est plus récente" in french
 
 
+def _sync_merges_before(monkeypatch, app, change: str, elsewhere) -> None:
+    """services.<change> as the background sync can meet it: once, after the request read the account and checked
+    its form and before the change's own transaction, another laptop's change (elsewhere()) is merged by a sync
+    in a thread of its own, as app/syncer.py's."""
+    import threading
+
+    from app import services
+
+    state = app.extensions[EXTENSION]
+    queue_change = getattr(services, change)
+    merged = []
+
+    def the_background_sync_merges_first(*args, **kwargs):
+        if not merged:
+            elsewhere()
+            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
+                                    name="rentdesk-sync")
+            sync.start()
+            sync.join(30)
+            assert merged and merged[0].ok
+        return queue_change(*args, **kwargs)
+
+    monkeypatch.setattr(services, change, the_background_sync_merges_first)
+
+
 def test_a_sync_merging_between_the_forms_check_and_its_queuing_is_caught_in_the_changes_transaction(
         unlocked, csrf, server, app, monkeypatch):
     """The form's check (what it opened on against the account read by the request) and the queuing are two units
@@ -171,29 +196,15 @@ def test_a_sync_merging_between_the_forms_check_and_its_queuing_is_caught_in_the
     new revision with the old name, put back unseen. The change's own transaction (a writer's: no sync merges
     under it) now checks the account is still at the revision the form was checked on; when it is not, the
     request reads the account again and asks again."""
-    import threading
-
-    from app import services
-
     account, _ = running_account(unlocked, csrf, server)  # "Hôtel Azur", synced
     account_id = account.rsplit("/", 1)[-1]
     opened = _seen(unlocked.get(account + "/edit").data)
-    state = app.extensions[EXTENSION]
-    queue_edit = services.update_account
-    merged = []
 
-    def the_background_sync_merges_first(*args, **kwargs):
-        if not merged:  # once: after the request read the account and checked the form, before the change
-            assert rename_elsewhere(server, account_id, "Azur Hotels",
-                                    server_account(server, account_id)["revision"])["status"] == "applied"
-            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
-                                    name="rentdesk-sync")
-            sync.start()
-            sync.join(30)
-            assert merged and merged[0].ok
-        return queue_edit(*args, **kwargs)
+    def rename():
+        base = server_account(server, account_id)["revision"]
+        assert rename_elsewhere(server, account_id, "Azur Hotels", base)["status"] == "applied"
 
-    monkeypatch.setattr(services, "update_account", the_background_sync_merges_first)
+    _sync_merges_before(monkeypatch, app, "update_account", rename)
     edit = {"name": "Hôtel Azur", "contact_email": "compta@azur.example", "language": "en", "seen": opened,
             "csrf_token": csrf}  # only the e-mail changed here
     answer = unlocked.post(account + "/edit", data=edit)
@@ -209,28 +220,10 @@ def test_a_sync_merging_between_the_editors_check_and_its_queuing_is_caught_in_t
     """The license editor too: its check (what it opened on, against the PBX the request read) and the queuing are
     two units of work, and a colleague's licenses merged by the background sync between them were saved over
     unseen. The change's own transaction checks the account's revision; when it moved, the request checks again."""
-    import threading
-
-    from app import services
-
     account, licenses = running_account(unlocked, csrf, server)  # 10 IP ports, synced
     account_id = account.rsplit("/", 1)[-1]
     opened = _seen(unlocked.get(licenses.removesuffix("/licenses")).data)
-    state = app.extensions[EXTENSION]
-    queue_licenses = services.set_licenses
-    merged = []
-
-    def the_background_sync_merges_first(*args, **kwargs):
-        if not merged:  # once: after the request read the PBX and checked the editor, before the change
-            _set_elsewhere(server, account_id, {IP_PORT: 60})
-            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
-                                    name="rentdesk-sync")
-            sync.start()
-            sync.join(30)
-            assert merged and merged[0].ok
-        return queue_licenses(*args, **kwargs)
-
-    monkeypatch.setattr(services, "set_licenses", the_background_sync_merges_first)
+    _sync_merges_before(monkeypatch, app, "set_licenses", lambda: _set_elsewhere(server, account_id, {IP_PORT: 60}))
     answer = _save(unlocked, csrf, licenses, 12, opened)
     assert answer.status_code == 200  # not queued: shown again with what arrived
     shown = text(answer.data)
@@ -308,29 +301,15 @@ def test_a_sync_merging_between_the_reload_selects_check_and_its_queuing_is_caug
     """As for the account form: the reload select's check and its queuing are two units of work; another laptop's
     switch merged by the background sync between them is caught in the change's own transaction, shown, and
     nothing is queued over it."""
-    import threading
-
-    from app import services
-
     account, _ = running_account(unlocked, csrf, server)  # automatic reload off, synced
     account_id = account.rsplit("/", 1)[-1]
     opened = _reload_seen(unlocked.get(account).data)
-    state = app.extensions[EXTENSION]
-    queue_switch = services.set_auto_reload
-    merged = []
 
-    def the_background_sync_merges_first(*args, **kwargs):
-        if not merged:  # once: after the request read the account and checked the select, before the change
-            base = server_account(server, account_id)["revision"]
-            assert edit_elsewhere(server, account_id, base, auto_reload_days=28)["status"] == "applied"
-            sync = threading.Thread(target=lambda: merged.append(services.sync_now(state.store, state.clock)),
-                                    name="rentdesk-sync")
-            sync.start()
-            sync.join(30)
-            assert merged and merged[0].ok
-        return queue_switch(*args, **kwargs)
+    def switch():
+        base = server_account(server, account_id)["revision"]
+        assert edit_elsewhere(server, account_id, base, auto_reload_days=28)["status"] == "applied"
 
-    monkeypatch.setattr(services, "set_auto_reload", the_background_sync_merges_first)
+    _sync_merges_before(monkeypatch, app, "set_auto_reload", switch)
     answer = _set_reload(unlocked, csrf, account, 14, opened)  # chosen on the "off" the select showed
     assert answer.status_code == 200
     shown = text(answer.data)
