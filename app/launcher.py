@@ -8,6 +8,7 @@ the HttpOnly cookie, and the Host check is pinned to the port we bound.
 
 from __future__ import annotations
 
+import gc
 import hmac
 import html
 import json
@@ -170,6 +171,30 @@ class _BuildOnce:
             self._done = True
 
 
+class _StartWithoutGC:
+    """Python's cyclic garbage collector waits while the launch starts (issue 27, the window's first page).
+
+    The start is imports and the app's build: ~140 collections that find next to nothing (modules, classes and the
+    app live as long as the process), 45-75 ms of the window's process before its page is on screen. At the end of
+    the start (resume: the app serves and the window was asked for it) what the start made is frozen (gc.freeze:
+    never scanned again) and the collector is back on; without the freeze, its first collection would scan all of
+    it at once, just as the page loads. A collector someone else had turned off stays off."""
+
+    def __init__(self):
+        self._paused = False
+
+    def pause(self) -> None:
+        if gc.isenabled():
+            gc.disable()
+            self._paused = True
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            gc.freeze()
+            gc.enable()
+
+
 class _StopSignals:
     """SIGINT/SIGTERM end a launch in order (window closed, server stopped, store closed) instead of
     killing it mid-write."""
@@ -245,6 +270,8 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
 
     quiet_request_log(verbose)
     app = server = None
+    start_gc = _StartWithoutGC()
+    start_gc.pause()
     # Signals are caught from here on, before anyone can learn our URL and ask us to stop.
     stopper = _StopSignals()
     stop = stopper.__enter__()
@@ -304,7 +331,9 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
                     failed.append(exc)
                     opened.close()
                     return
-                if opened.load(url) and on_window is not None:
+                asked = opened.load(url)
+                start_gc.resume()  # the window has its page to load: the start is over
+                if asked and on_window is not None:
                     on_window(opened)
 
             try:
@@ -315,6 +344,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
                 window.abandon()
                 window, stopper.on_stop, mode = None, None, "browser"
                 build()  # built beside the window already, or now; its own error if it failed
+                start_gc.resume()
                 lock.publish(port=server.port, mode=mode)
             else:
                 build.cancel()  # closed while the app was being built: wait for it, so the clean-up stops it
@@ -323,6 +353,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
                 return EXIT_OK
         else:
             url = start_app()
+            start_gc.resume()
 
         if mode == "browser":
             opened, page = open_in_browser(app, home, server.port)
@@ -337,6 +368,7 @@ def run(mode: str, *, home: str | os.PathLike | None = None, port: int = 0, trus
             pass
         return EXIT_OK
     finally:
+        start_gc.resume()
         stopper.__exit__(None, None, None)
         (home / OPEN_FILE).unlink(missing_ok=True)
         if server is not None:

@@ -94,6 +94,17 @@ def test_the_bundle_carries_every_screen_template_compiled(bundle):
                                                                          for n in names)
 
 
+def test_the_bundle_keeps_its_python_modules_stored_not_deflated(bundle):
+    """Issue 27 (the window's first page): inflating every module the launch imports cost ~65 ms of CPU before the
+    page was on screen; build/rentdesk.spec stores them (zlib level 0: each entry is at least as long as the module)."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    archive = CArchiveReader(str(program(bundle))).open_embedded_archive("PYZ.pyz")
+    for name in ("app.launcher", "app.web.auth", "flask.app", "jinja2.environment", "webview.platforms.gtk"):
+        _kind, _offset, kept = archive.toc[name]
+        assert kept >= len(archive.extract(name, raw=True)), f"{name} is deflated in the bundle"
+
+
 def test_the_bundle_leaves_out_psycopg_qt_and_the_window_back_ends_linux_does_not_use(bundle):
     assert not [p for p in (bundle / "_internal").rglob("psycopg*") if "sqlalchemy" not in str(p)]
     assert not list((bundle / "_internal").rglob("*Qt*"))

@@ -2,7 +2,7 @@
 with a probe that reports what the page in the window shows, then waits for SIGTERM.
 
 Usage: python -m tests.desktop.window_probe HOME
-Prints one JSON line {"loaded", "url", "title", "text", "engine"} once the page has loaded, and
+Prints one JSON line {"loaded", "url", "title", "text", "engine", "gc"} once the page has loaded, and
 {"closed": true, "rc": N} after the window closed.
 
 The page's Content-Security-Policy forbids eval, which pywebview's evaluate_js relies on (good), so
@@ -12,6 +12,7 @@ through WebKit's own script call (the embedder's script is not the page's, so th
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
@@ -56,15 +57,26 @@ def read_page(result: dict, done: threading.Event) -> None:
     view.evaluate_javascript(script, len(script), None, None, None, got_text)
 
 
+#: Python's collector while the app was built (the launch's start), then once the window was asked for the app.
+collector: dict = {}
+
+
+def while_building(app) -> None:
+    collector["building"] = gc.isenabled()
+
+
 def probe(window) -> None:
+    # the start is over when the window is handed over: the collector is back, what the start made frozen
+    collector["after"], collector["frozen"] = gc.isenabled(), gc.get_freeze_count()
     probe.window = window
     loaded = window.wait_until_loaded(60)
     report = on_gui_thread(read_page)
     report["loaded"] = loaded
+    report["gc"] = collector
     print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":
-    code = launcher.run("window", home=sys.argv[1], on_window=probe)
+    code = launcher.run("window", home=sys.argv[1], on_window=probe, prepare_app=while_building)
     print(json.dumps({"closed": True, "rc": code}), flush=True)
     sys.exit(code)

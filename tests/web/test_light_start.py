@@ -29,7 +29,7 @@ HEAVY = ("sqlalchemy", "sqlcipher3", "cryptography", "alembic", "httpx", "app.st
 STORE = ("sqlalchemy", "sqlcipher3", "alembic", "app.store", "app.models", "app.views", "app.services.reads")
 
 CHILD = r"""
-import http.cookiejar, json, os, re, signal, sys, threading, urllib.error, urllib.parse, urllib.request
+import gc, http.cookiejar, json, os, re, signal, sys, threading, urllib.error, urllib.parse, urllib.request
 
 from app import launcher
 
@@ -43,6 +43,7 @@ def loaded():
 
 
 def visit(url):
+    seen["gc_at_launch"] = gc.isenabled()  # the banner is part of the start: the app built, the URL just known
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     base = url.split("/launch", 1)[0]
 
@@ -75,6 +76,7 @@ def visit(url):
 
 code = launcher.run("serve", home=sys.argv[1], banner=visit, out=open(os.devnull, "w"),
                     config={"BACKGROUND_SYNC": False})
+seen["gc_after"], seen["frozen"] = gc.isenabled(), gc.get_freeze_count()
 print(json.dumps(seen))
 sys.exit(code)
 """
@@ -97,6 +99,9 @@ def test_the_unlock_page_paints_before_the_store_and_the_account_screens_are_imp
     assert (seen["lang"], seen["heading"]) == ("fr", "Déverrouiller RentDesk")
     assert "script-src 'self'" in seen["csp"]
     assert seen["at_launch"] == [] and seen["page"] == []
+    # issue 27: no garbage collection during the start; then the collector is back, the start's objects frozen
+    assert seen["gc_at_launch"] is False
+    assert seen["gc_after"] is True and seen["frozen"] > 10_000
     # the same launch, unlocked: the store opened, and what the page went without came then
     assert seen["after_path"] == "/accounts/"
     assert {"sqlalchemy", "sqlcipher3", "app.store", "app.services.reads"} <= set(seen["unlocked"])
