@@ -17,7 +17,7 @@ from rental.ops import KINDS
 from .. import services
 from ..csvfile import csv_text
 from . import core, forms
-from .pages import redirect_to, render
+from .pages import WATCH_PART, redirect_to, render, watch_account, watch_until
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
 from .labels import reason_text, status_badge, urgency
@@ -121,6 +121,8 @@ def index():
     deleted = request.args.get("deleted") == "shown"
     accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
                                       include_deleted=deleted)
+    for row in accounts:  # a row's status changes at its second (R18, R24): the open list is drawn again then
+        watch_until(row.at, row.changes_at)
     return render("accounts/index.html", "accounts/_list.html", accounts=accounts, rows=list_rows(accounts),
                   query=query, show_deleted=deleted)
 
@@ -245,9 +247,11 @@ SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", 
 def show(account_id: str):
     """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
+    watch_account(account)  # R18, R24: what the page shows changes at known seconds, with no sync to tell it
     notice = services.pricelist_notice(core.uow(), account_id, account.price_version)
     part = request.args.get("part")
-    chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
+    drawn = part not in SHOW_PARTS and part != WATCH_PART or part == "chart"
+    chart = _chart(account_id) if drawn else ""  # drawn only where shown
     return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
@@ -422,6 +426,7 @@ def _period(args, now: int) -> tuple[int, int, dict]:
 def statement(account_id: str):
     """R25: per PBX and item, the seconds charged, the rate and the amount over a period."""
     account = _account_or_404(account_id)
+    watch_account(account)  # a reload or a stop (R24, R18) changes the statement's open lines at its second
     start, end, errors = _period(request.args, account.confirmed.at)
     view = None
     error = None

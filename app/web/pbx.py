@@ -10,7 +10,7 @@ from rental.rules import MODES, PLATFORMS
 
 from .. import services
 from . import core, forms
-from .pages import redirect_to, render
+from .pages import redirect_to, render, watch_account
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
@@ -229,8 +229,9 @@ def _editor(account_id: str, pbx_id: str, f=None):
 def show(account_id: str, pbx_id: str):
     """The PBX and its license editor; or its title or facts alone, fetched again after a sync (issue 21: the
     editor itself is never swapped under the technician's typing)."""
-    return render("pbx/show.html", parts={"title": "pbx/_title.html", "facts": "pbx/_facts.html"},
-                  **_editor(account_id, pbx_id))
+    context = _editor(account_id, pbx_id)
+    watch_account(context["account"])  # the PBX stops with its account at a known second (R18), resumes at a reload
+    return render("pbx/show.html", parts={"title": "pbx/_title.html", "facts": "pbx/_facts.html"}, **context)
 
 
 @bp.post("/<pbx_id>/licenses/preview")
