@@ -111,9 +111,22 @@ def _pbx_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
 
 @bp.post("/<pbx_id>/remove")
 def remove(account_id: str, pbx_id: str):
-    """Queue the removal of a PBX (its rented items stop being charged, R19)."""
+    """Queue the removal of a PBX (its rented items stop being charged, R19): the PBX its page showed. One a sync
+    changed since the page opened (another laptop's licenses or facts) is shown again, nothing queued: removing it
+    would end rents the technician never saw."""
+    account = _account(account_id)
+    pbx = _pbx(account, pbx_id)
+    now = _removal_seen(pbx)
+    elsewhere, _shown = forms.changed_elsewhere(request.form, now, now)
+    if elsewhere:
+        flash(_("Since you opened this page, a sync brought a change to this PBX made elsewhere: nothing was queued.")
+              + " " + _("The server now holds:") + " " + _pbx_now_words(pbx) + " "
+              + _("Check it, then remove it again."), "warning")
+        return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
     try:
-        services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id)
+        services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id, seen_revision=account.revision)
+    except services.ChangedMeanwhile:
+        return remove(account_id, pbx_id)  # a sync merged the account since it was read above: check again
     except services.NotFound:
         abort(404)
     except services.RuleViolation as error:
@@ -121,6 +134,26 @@ def remove(account_id: str, pbx_id: str):
     else:
         flash(_("Removing the PBX is queued; it happens at the next sync."))
     return redirect_to(url_for("accounts.show", account_id=account_id))
+
+
+def _removal_seen(pbx: services.PbxView) -> dict:
+    """What the remove button acts on, as its page shows it: the PBX's facts and its licenses (the queued desired
+    state, else the server's), carried by the form (forms.seen)."""
+    return {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
+            "hardware_model": pbx.hardware_model, "mode": pbx.mode, "licenses": _desired_from(pbx)}
+
+
+@bp.app_template_global()
+def removal_opened_on(pbx: services.PbxView) -> str:
+    """The remove form's hidden "seen": the PBX as its page showed it."""
+    return forms.seen(_removal_seen(pbx))
+
+
+def _pbx_now_words(pbx: services.PbxView) -> str:
+    """The PBX as this laptop holds it now, in words: its name, facts and licenses by the price list's names."""
+    lines = pbx.pending_licenses if pbx.pending_licenses is not None else pbx.licenses
+    licenses = ", ".join(f"{line.qty} × {line.name}" for line in lines) or _("none")
+    return f"{pbx.name} · {platform_label(pbx.platform)} · {_('firmware')} {pbx.firmware} · {licenses}."
 
 
 # ---------------------------------------------------------------- the license editor

@@ -1,0 +1,68 @@
+"""The "Remove PBX" button acts on the PBX its page showed, never on one a background sync replaced meanwhile: the
+removal carries what the page was opened on, and when another laptop changed the PBX (its licenses, its facts) and
+this laptop learnt it before the click, nothing is queued and the page shows what the server now holds, to remove
+again (R19: the removal ends every rent of the PBX, the colleague's new licenses included). Against a live license
+server, English and French."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from app.web.state import EXTENSION
+
+from .live import IP_PORT, running_account, server, server_account, text  # noqa: F401  (server: a fixture)
+from .test_reapply_review import _server_items, _set_elsewhere, _sync
+
+
+def _remove_form(page: bytes) -> tuple[str, dict]:
+    """The remove form of a PBX page: its address and every hidden field it sends."""
+    form = re.search(r'<form method="post" action="([^"]+/remove)"(.*?)</form>', page.decode(), re.S)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form[2]))
+    return html.unescape(form[1]), {name: html.unescape(value) for name, value in fields.items()}
+
+
+def test_removing_a_pbx_whose_licenses_another_laptop_changed_meanwhile_queues_nothing_and_shows_them_R19(
+        unlocked, csrf, server):
+    account, licenses = running_account(unlocked, csrf, server)  # 10 IP ports, synced
+    account_id = account.rsplit("/", 1)[-1]
+    pbx = licenses.removesuffix("/licenses")
+    address, fields = _remove_form(unlocked.get(pbx).data)  # the page is open…
+    _set_elsewhere(server, account_id, {IP_PORT: 60})  # …a colleague's laptop rents 60…
+    _sync(unlocked, csrf)  # …and the background sync brings it before the click
+
+    answer = unlocked.post(address, data=fields)
+    assert answer.status_code == 302 and answer.headers["Location"] == pbx  # back on the PBX, as it is now
+    shown = text(unlocked.get(pbx).data)
+    assert "nothing was queued" in shown and "60 × IP port license (per device)" in shown
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert _server_items(server, account_id) == {IP_PORT: 60}
+
+    address, fields = _remove_form(unlocked.get(pbx).data)  # seen now: removed as asked
+    assert unlocked.post(address, data=fields).headers["Location"] == account
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    assert server_account(server, account_id)["pbxs"] == []
+
+
+def test_a_pbx_renamed_elsewhere_is_said_in_french_before_it_is_removed(unlocked, csrf, server, app):
+    account, licenses = running_account(unlocked, csrf, server)
+    pbx = licenses.removesuffix("/licenses")
+    address, fields = _remove_form(unlocked.get(pbx).data)
+    edit = unlocked.get(pbx + "/edit").data.decode()
+    seen = html.unescape(re.search(r'name="seen" value="([^"]*)"', edit)[1])
+    # this laptop renames it, and the sync confirms it: a change of the page's PBX all the same
+    assert unlocked.post(pbx + "/edit", data={"name": "Reception", "serial": "SN-1", "platform": "vmware",
+                                              "firmware": "13r2", "mode": "rental", "seen": seen,
+                                              "csrf_token": csrf}).status_code == 302
+    _sync(unlocked, csrf)
+    app.extensions[EXTENSION].language = "fr"
+    assert unlocked.post(address, data=fields).headers["Location"] == pbx
+    shown = text(unlocked.get(pbx).data)
+    assert "rien n’a été mis en attente" in shown and "Reception" in shown
+
+
+def test_a_removal_with_nothing_changed_meanwhile_is_queued_at_once(unlocked, csrf, server):
+    account, licenses = running_account(unlocked, csrf, server)
+    address, fields = _remove_form(unlocked.get(licenses.removesuffix("/licenses")).data)
+    _sync(unlocked, csrf)  # a sync that brings nothing new stops nothing
+    assert unlocked.post(address, data=fields).headers["Location"] == account
