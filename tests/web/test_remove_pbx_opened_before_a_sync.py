@@ -66,3 +66,21 @@ def test_a_removal_with_nothing_changed_meanwhile_is_queued_at_once(unlocked, cs
     address, fields = _remove_form(unlocked.get(licenses.removesuffix("/licenses")).data)
     _sync(unlocked, csrf)  # a sync that brings nothing new stops nothing
     assert unlocked.post(address, data=fields).headers["Location"] == account
+
+
+def test_a_sync_merging_between_the_removals_check_and_its_queuing_is_caught_in_the_changes_transaction(
+        unlocked, csrf, server, app, monkeypatch):
+    """The page's check and the queuing are two units of work: a background sync merging another laptop's licenses
+    between them is caught in the removal's own transaction (seen_revision, ChangedMeanwhile) and said, never
+    queued over."""
+    from .test_editor_opened_before_a_sync import _sync_merges_before
+
+    account, licenses = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    pbx = licenses.removesuffix("/licenses")
+    address, fields = _remove_form(unlocked.get(pbx).data)
+    _sync_merges_before(monkeypatch, app, "remove_pbx", lambda: _set_elsewhere(server, account_id, {IP_PORT: 60}))
+    assert unlocked.post(address, data=fields).headers["Location"] == pbx
+    assert "60 × IP port license (per device)" in text(unlocked.get(pbx).data)
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    assert _server_items(server, account_id) == {IP_PORT: 60}
