@@ -117,7 +117,8 @@ def remove(account_id: str, pbx_id: str):
     account = _account(account_id)
     pbx = _pbx(account, pbx_id)
     now = _removal_seen(pbx)
-    elsewhere, _shown = forms.changed_elsewhere(request.form, now, now)
+    # its own field name: the page's license editor carries a "seen" of its own
+    elsewhere, _shown = forms.changed_elsewhere({"seen": request.form.get("seen_pbx")}, now, now)
     if elsewhere:
         flash(_("Since you opened this page, a sync brought a change to this PBX made elsewhere: nothing was queued.")
               + " " + _("The server now holds:") + " " + _pbx_now_words(pbx) + " "
