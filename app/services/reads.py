@@ -154,6 +154,13 @@ def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int |
         queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
                   for op, event in book.queued_events.get(account_id, [])]
         recorded, total = uow.history.recorded(account_id, limit)
+        # what the signed snapshot makes by now (R18 stops, R24 reloads), by the server, as its answer now says them
+        row = uow.replica.get_account(account_id)
+        if row is not None:
+            held = {(line.reason.code, line.at) for line in recorded}
+            made = [history_mod.Line(now if event.at is None else event.at, event.reason(), None)
+                    for event in projection.unrecorded_events(account_id, row.payload, now, book.policy, book.prices)]
+            recorded = [line for line in reversed(made) if (line.reason.code, line.at) not in held] + recorded
     return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
 
 
