@@ -69,12 +69,13 @@ def _default_backup_path() -> str:
 
 
 def _page(server_form=None, password_form=None, backup_form=None, backup_done=None):
-    return render("settings/index.html", **_context(server_form, password_form, backup_form, backup_done))
+    return render("settings/index.html", parts={"token": "settings/_token.html"},
+                  **_context(server_form, password_form, backup_form, backup_done))
 
 
 def _context(server_form=None, password_form=None, backup_form=None, backup_done=None) -> dict:
     view = services.get_settings(core.uow())
-    return dict(settings=view,
+    return dict(settings=view, status=services.sync_status(core.uow(), core.clock()),  # the token's state (issue 23)
                 server_form=server_form or forms.Form(values={"server_url": view.server_url or ""}),
                 password_form=password_form or forms.Form(),
                 fingerprints=services.trusted_key_fingerprints(core.store()),
