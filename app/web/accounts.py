@@ -159,7 +159,10 @@ def new():
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
-        form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
+        # R26: a box ticked on other terms than those held now (a sync brought a newer version since the form
+        # opened) is no acceptance of these: shown unticked, to tick again once the customer read them
+        accepted_shown = acceptance["terms_accepted"] and (terms is None or acceptance["terms_version"] == terms.version)
+        form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=accepted_shown)
     terms_html = terms_mod.render(terms.text(language())) if terms else None
     return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html,
                   signatory_max=terms_mod.MAX_SIGNATORY)
