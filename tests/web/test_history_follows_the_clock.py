@@ -9,7 +9,7 @@ from __future__ import annotations
 from app.web.state import EXTENSION
 
 from .conftest import htmx
-from .live import running_account, server, server_account, text  # noqa: F401  (server: a fixture)
+from .live import reloading_account, running_account, server, server_account, text  # noqa: F401  (server: a fixture)
 
 
 def _history(client, account: str) -> str:
@@ -33,12 +33,7 @@ def test_the_history_says_the_account_stopped_at_the_second_its_credit_ran_out_o
 
 
 def test_the_history_lists_an_automatic_reload_made_offline_at_its_second_R24_R25(unlocked, csrf, server, clock):
-    account, _ = running_account(unlocked, csrf, server, credit="10")
-    [held] = server.issue_keys("10", 1)
-    assert unlocked.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
-    assert unlocked.post(account + "/reload", data={"auto_reload_days": "28", "csrf_token": csrf}).status_code == 302
-    unlocked.post("/sync/run", data={"csrf_token": csrf})
-    reload_at = server_account(server, account.rsplit("/", 1)[-1])["reload_at"]
+    account, reload_at = reloading_account(unlocked, csrf, server)
     server.stop()
     clock.set(reload_at - 1)
     assert "Automatic reload" not in _history(unlocked, account)

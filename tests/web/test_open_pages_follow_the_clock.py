@@ -14,7 +14,7 @@ from license_server import admin
 from app.web.state import EXTENSION
 
 from .conftest import htmx
-from .live import running_account, server, server_account, text  # noqa: F401  (server: a fixture)
+from .live import reloading_account, running_account, server, server_account, text  # noqa: F401  (server: a fixture)
 
 
 def _watch(page: bytes) -> str:
@@ -80,12 +80,7 @@ def test_the_pbx_page_and_the_accounts_list_open_when_the_credit_runs_out_refres
 
 def test_an_automatic_reload_falling_due_refreshes_the_account_page_and_the_price_list_screen_R24_R23(
         unlocked, csrf, server, clock):
-    account, _ = running_account(unlocked, csrf, server, credit="10")
-    [held] = server.issue_keys("10", 1)
-    assert unlocked.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
-    assert unlocked.post(account + "/reload", data={"auto_reload_days": "28", "csrf_token": csrf}).status_code == 302
-    unlocked.post("/sync/run", data={"csrf_token": csrf})
-    reload_at = server_account(server, account.rsplit("/", 1)[-1])["reload_at"]
+    account, reload_at = reloading_account(unlocked, csrf, server)
     newer = admin.demo_pricelist()
     newer["version"] = "2027-02"
     server.publish_prices(newer)
