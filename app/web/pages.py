@@ -28,7 +28,7 @@ def render(template: str, partial: str | None = None, http_status: int = 200, *,
     elif is_htmx() and request.args.get("part") == WATCH_PART and request.method == "GET":
         name = "sync/_watch.html"  # the page's watch again, after it fired: the next second to watch
         context = {**context, "generation": _since(), "page": page_address()}
-    g.drawn_by_render = True
+    g.drawn_by_render = http_status == 200  # an error page is not read again for its watch
     return make_response(render_template(name, **context), http_status)
 
 
