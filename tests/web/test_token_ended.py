@@ -98,6 +98,7 @@ def test_settings_open_when_a_background_sync_finds_the_token_revoked_says_so_be
     said = words(part)
     assert "Your technician token was revoked by the vendor" in said
     assert "leave empty to keep it" not in said
+    assert "(unchanged)" not in unlocked.get("/settings/").data.decode()  # the token stored no longer works
     app.extensions[EXTENSION].language = "fr"
     assert "Votre jeton de technicien a été révoqué par votre fournisseur" in words(unlocked.get("/settings/").data.decode())
     go_online(unlocked, csrf, server, server.add_technician("Acme Telecom", "Ann again"))
