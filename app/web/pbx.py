@@ -10,7 +10,7 @@ from rental.rules import MODES, PLATFORMS
 
 from .. import services
 from . import core, forms
-from .pages import redirect_to, render, watch_account
+from .pages import is_htmx, redirect_to, render, watch_account
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
@@ -29,11 +29,29 @@ def _account(account_id: str) -> services.AccountView:
         abort(404)
 
 
+class PbxGone(Exception):
+    """The PBX is not (any more) on the account: a sync brought its removal, made elsewhere (R19)."""
+
+    def __init__(self, account: services.AccountView):
+        super().__init__(account.account_id)
+        self.account = account
+
+
 def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
     for pbx in account.pbxs:
         if pbx.pbx_id == pbx_id:
             return pbx
-    abort(404)
+    raise PbxGone(account)
+
+
+@bp.errorhandler(PbxGone)
+def gone(error: PbxGone):
+    """A PBX page open when a sync brought the PBX's removal: its title, its facts, its editor's save or preview, or
+    the page opened again say so (never a silent 404 under a page still showing it running); nothing is queued."""
+    if is_htmx():
+        template = "pbx/_gone_title.html" if request.args.get("part") == "title" else "pbx/_gone.html"
+        return render(template, account=error.account)
+    return render("pbx/gone.html", account=error.account, http_status=404)
 
 
 def _pbx_form_values(f) -> dict:
@@ -115,7 +133,12 @@ def remove(account_id: str, pbx_id: str):
     changed since the page opened (another laptop's licenses or facts) is shown again, nothing queued: removing it
     would end rents the technician never saw."""
     account = _account(account_id)
-    pbx = _pbx(account, pbx_id)
+    try:
+        pbx = _pbx(account, pbx_id)
+    except PbxGone:
+        flash(_("This PBX is no longer on the account: a sync brought its removal, made elsewhere (R19). Nothing was "
+                "queued."), "warning")
+        return redirect_to(url_for("accounts.show", account_id=account_id))
     now = _removal_seen(pbx)
     # its own field name: the page's license editor carries a "seen" of its own
     elsewhere, _shown = forms.changed_elsewhere({"seen": request.form.get("seen_pbx")}, now, now)

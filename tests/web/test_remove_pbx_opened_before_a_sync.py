@@ -84,3 +84,46 @@ def test_a_sync_merging_between_the_removals_check_and_its_queuing_is_caught_in_
     assert "60 × IP port license (per device)" in text(unlocked.get(pbx).data)
     assert "0 changes sent" in text(_sync(unlocked, csrf).data)
     assert _server_items(server, account_id) == {IP_PORT: 60}
+
+
+def _removed_elsewhere(server, account_id: str) -> None:
+    """A colleague's laptop removes the account's PBX first (its own token and client id, on the API)."""
+    import uuid
+
+    token = server.add_technician("Acme Telecom", "Bob")
+    with server.client(token) as http:
+        signed = server.keyring.verify_envelope(http.get(f"/accounts/{account_id}").json(), "account")
+        [pbx] = signed["pbxs"]
+        op = {"op_id": str(uuid.uuid4()), "kind": "remove_pbx", "account_id": account_id, "pbx_id": pbx["pbx_id"],
+              "base_revision": pbx["revision"]}
+        body = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    assert server.keyring.verify_envelope(body["results"][0], "op-result")["status"] == "applied"
+
+
+def test_a_pbx_page_open_when_a_sync_brings_its_removal_says_it_is_gone_and_queues_nothing_R19(
+        unlocked, csrf, server, app):
+    """The PBX page's title and facts fetch themselves after the sync: a PBX no longer on the account answered 404
+    and the page kept showing it as running, its editor still saving into the void. They now say it was removed
+    (English, French), and a save queues nothing."""
+    from .conftest import htmx
+
+    account, licenses = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    pbx = licenses.removesuffix("/licenses")
+    unlocked.get(pbx)  # the page is open…
+    _removed_elsewhere(server, account_id)
+    _sync(unlocked, csrf)  # …when the background sync brings the removal
+
+    for part in ("title", "facts"):
+        answer = unlocked.get(pbx + f"?part={part}", headers=htmx())
+        assert answer.status_code == 200, part
+    assert "removed" in text(unlocked.get(pbx + "?part=title", headers=htmx()).data)
+    facts = text(unlocked.get(pbx + "?part=facts", headers=htmx()).data)
+    assert "no longer on the account" in facts
+    saved = unlocked.post(licenses, data={f"qty-{IP_PORT}": "12", "csrf_token": csrf}, headers=htmx())
+    assert saved.status_code == 200 and "Nothing was queued" in text(saved.data)
+    assert "0 changes sent" in text(_sync(unlocked, csrf).data)
+    app.extensions[EXTENSION].language = "fr"
+    assert "n’est plus sur le compte" in text(unlocked.get(pbx + "?part=facts", headers=htmx()).data)
+    page = unlocked.get(pbx)  # the page opened again: it says so too, with the way back to the account
+    assert page.status_code == 404 and "n’est plus sur le compte" in text(page.data)
