@@ -161,7 +161,8 @@ def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int |
             made = [history_mod.Line(now if event.at is None else event.at, event.reason(), None)
                     for event in projection.unrecorded_events(account_id, row.payload, now, book.policy, book.prices)]
             recorded = [line for line in reversed(made) if (line.reason.code, line.at) not in held] + recorded
-    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
+        changes_at = _figures(state.billing, now, book, book.plan(state)).changes_at
+    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total, now, changes_at)
 
 
 def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:

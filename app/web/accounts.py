@@ -136,6 +136,7 @@ def history(account_id: str):
         view = services.account_history(core.uow(), core.clock(), account_id, None if full else services.HISTORY_SHOWN)
     except services.NotFound:
         abort(404)
+    watch_until(view.at, view.changes_at)  # R18, R24: the stop or the reload the history then says (R25)
     return render("accounts/history.html", "accounts/_history.html", history=view, full=full)
 
 

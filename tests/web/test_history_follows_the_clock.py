@@ -50,3 +50,18 @@ def test_a_sync_after_the_stop_shows_it_once_as_the_server_recorded_it(unlocked,
     server.sweep()  # the server writes the stop
     unlocked.post("/sync/run", data={"csrf_token": csrf})
     assert _history(unlocked, account).count("Suspended") == 1
+
+
+def test_the_full_history_page_open_when_the_credit_runs_out_is_drawn_again_at_that_second_R18_R25(
+        unlocked, csrf, server, clock):
+    from .test_open_pages_follow_the_clock import _hears, _watch
+
+    account, _ = running_account(unlocked, csrf, server, credit="10")
+    depletes_at = server_account(server, account.rsplit("/", 1)[-1])["depletes_at"]
+    server.stop()
+    watch = _watch(unlocked.get(account + "/history?all=1").data)
+    clock.set(depletes_at - 1)
+    assert not _hears(unlocked, watch)
+    clock.set(depletes_at)
+    assert _hears(unlocked, watch)
+    assert "Suspended" in text(unlocked.get(account + "/history?all=1", headers=htmx()).data)
