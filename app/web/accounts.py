@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from rental.errors import AmountError
 from rental.money import format_milli, format_ticks, parse_isc, ticks_to_milli_floor
+from rental import rules
 from rental.ops import KINDS
 
 from .. import services
@@ -121,8 +122,9 @@ def index():
     deleted = request.args.get("deleted") == "shown"
     accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
                                       include_deleted=deleted)
-    for row in accounts:  # a row's status changes at its second (R18, R24): the open list is drawn again then
-        watch_until(row.at, row.changes_at)
+    for row in accounts:  # a row's status (R18, R24) and colour (R14 horizon) change at known seconds: drawn again
+        running = row.ends_at if row.status == "active" else None
+        watch_until(row.at, row.changes_at, *rules.urgency_changes(running, row.warn_s))
     return render("accounts/index.html", "accounts/_list.html", accounts=accounts, rows=list_rows(accounts),
                   query=query, show_deleted=deleted)
 

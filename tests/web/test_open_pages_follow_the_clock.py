@@ -69,6 +69,7 @@ def test_the_pbx_page_and_the_accounts_list_open_when_the_credit_runs_out_refres
     server.stop()
     pbx = licenses.removesuffix("/licenses")
     app.extensions[EXTENSION].language = "fr"
+    clock.set(depletes_at - 3_600)  # the list is drawn again at the R14 horizons too (test below): opened after them
     watches = {url: _watch(unlocked.get(url).data) for url in (pbx, "/accounts/")}
     clock.set(depletes_at - 1)
     assert not any(_hears(unlocked, watch) for watch in watches.values())
@@ -102,3 +103,20 @@ def test_an_automatic_reload_falling_due_refreshes_the_account_page_and_the_pric
     assert not _hears(unlocked, again)
     clock.advance(400 * 86_400)
     assert _hears(unlocked, again)
+
+
+def test_the_accounts_list_is_drawn_again_when_a_rows_runtime_crosses_the_r14_horizon_and_seven_days_R14(
+        unlocked, csrf, server, clock):
+    """A row's runtime is coloured by rental.rules.urgency: under the server's R14 horizon (30 days) it warns, under
+    7 days it is urgent. The open list is drawn again at each of those seconds, not only at the stop."""
+    account, _ = running_account(unlocked, csrf, server, credit="10")
+    depletes_at = server_account(server, account.rsplit("/", 1)[-1])["depletes_at"]
+    server.stop()
+    # the first second with less than 30, then 7 days left
+    for colour, at in (("urgency-warn", depletes_at - 30 * 86_400 + 1), ("urgency-danger", depletes_at - 7 * 86_400 + 1)):
+        watch = _watch(unlocked.get("/accounts/").data)
+        clock.set(at - 1)
+        assert not _hears(unlocked, watch)
+        clock.set(at)
+        assert _hears(unlocked, watch)
+        assert colour in unlocked.get("/accounts/", headers=htmx()).data.decode()
