@@ -55,12 +55,13 @@ def _fingerprints():
         ring = _trusted_ring()
     except (OSError, ValueError):
         return []
-    return [(kid, ring.fingerprint(kid)) for kid in ring.kids]
+    return [{"kid": kid, "fingerprint": ring.fingerprint(kid), "is_demo": kid == "demo"} for kid in ring.kids]
 
 
-def _keys_context(key_form=None, candidate=None) -> dict:
-    """What the first run's "Trusted signing keys" panel shows: the keys, the technician's folder and the files
-    in it that are not trusted (with why), the import form and a key waiting to be compared."""
+def keys_context(key_form=None, candidate=None, fingerprints=None) -> dict:
+    """What the "Trusted signing keys" panel shows (first run and Settings): the keys (fingerprints, by default
+    those the folders hold now), the technician's folder and the files in it that are not trusted (with why), the
+    import form and a key waiting to be compared."""
     from ..trusted_keys import add_user_keys
 
     try:  # the bundle's keys first, as trusted_keyring reads them: a clash with one of them is named too
@@ -69,7 +70,7 @@ def _keys_context(key_form=None, candidate=None) -> dict:
         skipped = add_user_keys(shipped, current_app.config["USER_KEYS_DIR"])
     except (OSError, ValueError):
         skipped = []
-    return {"fingerprints": _fingerprints(), "keys_folder": current_app.config["KEYS_DIR"],
+    return {"fingerprints": _fingerprints() if fingerprints is None else fingerprints, "keys_folder": current_app.config["KEYS_DIR"],
             "user_keys_folder": current_app.config["USER_KEYS_DIR"], "skipped_keys": skipped,
             "key_form": key_form or forms.Form(), "candidate": candidate}
 
@@ -152,7 +153,7 @@ def first_run():
                             partner=connected.partner))
                 return redirect(url_for("accounts.index"))
     return render("first_run.html", form=form, restore_form=forms.Form(), strength=forms.passphrase_strength(""),
-                  **_keys_context())
+                  **keys_context())
 
 
 @bp.post("/first-run/restore")
@@ -180,14 +181,25 @@ def restore():
             state().open(opened, current_app._get_current_object())
             return redirect(url_for("accounts.index"))
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
-                  restore_form=form, strength=forms.passphrase_strength(""), **_keys_context())
+                  restore_form=form, strength=forms.passphrase_strength(""), **keys_context())
 
 
 def _first_run_with_keys(key_form=None, candidate=None):
     """The first-run screen, its key panel showing an import's problem or the key to compare (status 200)."""
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
                   restore_form=forms.Form(), strength=forms.passphrase_strength(""),
-                  **_keys_context(key_form, candidate))
+                  **keys_context(key_form, candidate))
+
+
+def read_key_upload():
+    """The vendor's key file the form sent (field key_file), read no further than a key file may be, and checked:
+    a KeyFile, or a RuleViolation saying what is wrong with it (first run and Settings alike)."""
+    from ..trusted_keys import MAX_KEY_FILE, read_key_file
+
+    upload = request.files.get("key_file")
+    data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
+    size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
+    return read_key_file(upload.filename if upload else "", data, size=size)
 
 
 @bp.post("/first-run/keys")
@@ -195,16 +207,13 @@ def read_vendor_key():
     """Step 1 of "Import the vendor's key file": read and check it, then show its fingerprint to compare."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import MAX_KEY_FILE, already_trusted, read_key_file
+    from ..trusted_keys import already_trusted
 
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    upload = request.files.get("key_file")
     form = forms.Form()
     try:
-        data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
-        size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
-        key = read_key_file(upload.filename if upload else "", data, size=size)
+        key = read_key_upload()
         if already_trusted(key, _trusted_ring()):
             flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=key.kid))
             return redirect(url_for("auth.first_run") + "#trusted-keys")
