@@ -191,15 +191,39 @@ def _first_run_with_keys(key_form=None, candidate=None):
                   **keys_context(key_form, candidate))
 
 
-def read_key_upload():
-    """The vendor's key file the form sent (field key_file), read no further than a key file may be, and checked:
-    a KeyFile, or a RuleViolation saying what is wrong with it (first run and Settings alike)."""
-    from ..trusted_keys import MAX_KEY_FILE, read_key_file
+def read_key_upload(ring) -> tuple:
+    """Step 1 of importing a vendor's key (first run and Settings): the key file the form sent (field key_file),
+    read no further than a key file may be, and checked: (the KeyFile to compare, whether this very key is trusted
+    in ring already). A RuleViolation says what is wrong with the file."""
+    from ..trusted_keys import MAX_KEY_FILE, already_trusted, read_key_file
 
     upload = request.files.get("key_file")
     data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
     size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
-    return read_key_file(upload.filename if upload else "", data, size=size)
+    key = read_key_file(upload.filename if upload else "", data, size=size)
+    return key, already_trusted(key, ring)
+
+
+def trust_key_from_form(ring) -> tuple:
+    """Step 2 (first run and Settings): the key the compare step showed (its hidden fields), once the technician
+    said the fingerprints match, written in their own folder unless this very key is trusted in ring already:
+    (the KeyFile, the file written or None). A RuleViolation when it is not the key shown, or cannot be written."""
+    from ..trusted_keys import KeyFile, already_trusted, save_key
+
+    f = request.form
+    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
+    if already_trusted(key, ring):
+        return key, None
+    return key, save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
+
+
+def already_trusted_said(kid: str, category: str = "message") -> None:
+    flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=kid), category)
+
+
+def now_trusted_said(kid: str, category: str = "message") -> None:
+    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.", kid=kid),
+          category)
 
 
 @bp.post("/first-run/keys")
@@ -207,19 +231,15 @@ def read_vendor_key():
     """Step 1 of "Import the vendor's key file": read and check it, then show its fingerprint to compare."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import already_trusted
-
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    form = forms.Form()
     try:
-        key = read_key_upload()
-        if already_trusted(key, _trusted_ring()):
-            flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=key.kid))
-            return redirect(url_for("auth.first_run") + "#trusted-keys")
+        key, trusted = read_key_upload(_trusted_ring())
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _first_run_with_keys(key_form=form)
+        return _first_run_with_keys(key_form=forms.Form.refused("key_file", refused))
+    if trusted:
+        already_trusted_said(key.kid)
+        return redirect(url_for("auth.first_run") + "#trusted-keys")
     return _first_run_with_keys(candidate=key)
 
 
@@ -228,21 +248,13 @@ def trust_vendor_key():
     """Step 2: the technician compared the fingerprint and trusts the key: saved in their own folder."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import KeyFile, already_trusted, save_key
-
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    f = request.form
-    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
-    form = forms.Form()
     try:
-        if not already_trusted(key, _trusted_ring()):
-            save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
+        key, _saved = trust_key_from_form(_trusted_ring())
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _first_run_with_keys(key_form=form)
-    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.",
-            kid=key.kid))
+        return _first_run_with_keys(key_form=forms.Form.refused("key_file", refused))
+    now_trusted_said(key.kid)
     return redirect(url_for("auth.first_run") + "#trusted-keys")
 
 

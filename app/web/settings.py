@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from .. import services
 from . import core, forms
 from .pages import redirect_to, render
-from .auth import keys_context, read_key_upload, require_unlocked
+from .auth import (already_trusted_said, keys_context, now_trusted_said, read_key_upload, require_unlocked,
+                   trust_key_from_form)
 from .i18n import LANGUAGES
 from .labels import reason_text
 from .state import state
@@ -124,18 +125,13 @@ def read_vendor_key():
     read and check the file, then show its fingerprint to compare; nothing is trusted yet."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import already_trusted
-
-    form = forms.Form()
     try:
-        key = read_key_upload()
-        if already_trusted(key, core.store().keyring):
-            flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=key.kid),
-                  "keys")  # said in the keys' panel, where the page opens
-            return redirect_to(url_for("settings.index") + "#trusted-keys")
+        key, trusted = read_key_upload(core.store().keyring)
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _page(key_form=form)
+        return _page(key_form=forms.Form.refused("key_file", refused))
+    if trusted:
+        already_trusted_said(key.kid, "keys")  # said in the keys' panel, where the page opens
+        return redirect_to(url_for("settings.index") + "#trusted-keys")
     return _page(candidate=key)
 
 
@@ -146,21 +142,14 @@ def trust_vendor_key():
     this key is asked for anew)."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import KeyFile, already_trusted, save_key
-
-    f = request.form
-    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
-    form = forms.Form()
     ring = core.store().keyring
     try:
-        if not already_trusted(key, ring):
-            saved = save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
-            ring.add(key.kid, saved.read_bytes())  # what is trusted is what was written, read back
+        key, saved = trust_key_from_form(ring)
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _page(key_form=form)
-    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.",
-            kid=key.kid), "keys")
+        return _page(key_form=forms.Form.refused("key_file", refused))
+    if saved is not None:
+        ring.add(key.kid, saved.read_bytes())  # what is trusted is what was written, read back
+    now_trusted_said(key.kid, "keys")
     syncer = state().syncer
     if syncer is not None:
         syncer.poke()

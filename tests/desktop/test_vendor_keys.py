@@ -18,6 +18,7 @@ from app.web.security import csrf_token
 from rental.errors import RuleViolation
 from rental.signing import Keyring, SigningKey, write_key_pair
 from tests.support.license_server import LiveLicenseServer
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery"
@@ -252,18 +253,6 @@ def test_a_file_in_the_keys_folder_that_names_a_key_of_the_bundle_never_replaces
 
 
 # --------------------------------------------------------------------------- a new key once set up (rotation)
-
-
-def wait_for(condition, timeout_s: float = 20.0) -> bool:
-    """Wait for the background syncer's outcome (another thread), never for time: True once condition() holds."""
-    import threading
-
-    pause = threading.Event()
-    for _ in range(int(timeout_s / 0.05)):
-        if condition():
-            return True
-        pause.wait(0.05)
-    return condition()
 
 
 def settings_upload(client, csrf, name: str, data: bytes):
