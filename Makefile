@@ -22,7 +22,9 @@ all: test
 
 $(STAMP): pyproject.toml Makefile
 	build/ensure-debian-packages $(GTK_BUILD_DEBS) $(WINDOW_DEBS)
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# Debian's own python3 makes a venv only with python3-venv (ensurepip): installed when that is what failed
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { build/ensure-debian-packages python3-venv \
+		&& rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	@# a Debian-built Python needs its headers to build PyGObject (a pyenv or python.org one has them)
 	test -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" \
 		|| build/ensure-debian-packages python3-dev

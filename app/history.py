@@ -41,6 +41,8 @@ class HistoryView:
     queued: tuple[Line, ...]
     recorded: tuple[Line, ...]
     total: int  # recorded events held on this laptop
+    at: int | None = None  # the server's time the view is computed for
+    changes_at: int | None = None  # the next second it changes by time alone (a stop, a reload: Figures.changes_at)
 
 
 class Recorded:

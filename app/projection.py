@@ -211,6 +211,26 @@ def _state_of(parsed: _Parsed, received_at: int | None, now: int, policy: Policy
         customer_link_at=_int_or_none(payload.get("customer_link_at")))
 
 
+def unrecorded_events(account_id: str, text: str, now: int, policy: Policy = Policy(),
+                      prices: PriceHistory | None = None) -> tuple[decider.Event, ...]:
+    """The events the signed snapshot makes between its second and now, oldest first, by the server itself (R25): each
+    automatic reload at its second (R24) and the stop (R18) and resume they bring, decided by the core's own calls
+    (rental.ops.reload_until, reload_events, with_stops), as the server's answer at that second says them (its
+    history's page one adds a stop the sweep has not written yet). The history screen shows them until a sync pulls
+    what the server recorded, so it never says less than the title and the statement beside it."""
+    parsed = PARSED.parsed(account_id, text)
+    raw = parsed.raw
+    at = max(now, raw.as_of)
+    if raw.deleted or at == raw.as_of:
+        return ()
+    before = _state_of(parsed, None, raw.as_of, policy, prices).core  # the snapshot at its own second
+    done = decider.reload_until(before, at, policy, prices)
+    after = replace(done.state, billing=billing.settle(done.state.billing, at).account)
+    decision = decider.with_stops(before, decider.Decision(after, reloads=done.reloads,
+                                                           events=decider.reload_events(done.reloads)), policy, prices)
+    return tuple(sorted(decision.events, key=lambda event: event.at if event.at is not None else at))
+
+
 def _int_or_none(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

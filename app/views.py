@@ -32,6 +32,16 @@ class Figures:
     reloads: tuple = ()  # R24: every automatic reload to come (rental.reload.Reload: at, key_id, amount_milli)
 
     @property
+    def changes_at(self) -> int | None:
+        """The next second what is shown of this account changes by time alone, after ``at``: an automatic reload
+        redeems a held key and re-rates the account (R24, R23), the credit runs out and it stops (R10, R18), the
+        credit kept expires (R19). An open page watches it (app/web/pages.py watch_until): no sync tells of it."""
+        seconds = [self.reloads[0].at if self.reloads else None,
+                   self.ends_at if self.status == "active" else None,
+                   self.retained_until]
+        return min((s for s in seconds if s is not None and s > self.at), default=None)
+
+    @property
     def has_credit(self) -> bool:
         """The balance shows at least 0.001 iSC (amounts are shown rounded down): the words beside it say "used up"
         or "credit kept" only when the figure agrees (issue 22)."""
@@ -150,6 +160,8 @@ class AccountSummary:
     is_confirmed: bool  # the server has the account (False: created offline, not synced yet)
     clock_notice: ClockNotice | None = None  # the laptop's clock is off or went back (the same for every account)
     warn_s: int = 30 * 86_400  # a runtime under this is shown as a warning (the server's R14 horizon)
+    at: int | None = None  # the server's time the row is projected to
+    changes_at: int | None = None  # the next second the row changes by time alone (Figures.changes_at: R18, R24)
 
 
 @dataclass(frozen=True)

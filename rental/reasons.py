@@ -387,8 +387,9 @@ SYNC_NOTICES: dict[str, str] = {
                              "Settings. Nothing is lost: your changes stay queued and are sent once the new token "
                              "is entered."),
     "sync-untrusted-key": N_("The license server signs its answers with key '{kid}', which this RentDesk does not "
-                             "trust: ask your vendor for {kid}.pub and put it in RentDesk's folder of trusted keys, "
-                             "then start RentDesk again. Nothing of this answer was believed."),
+                             "trust: ask your vendor for {kid}.pub and import it in Settings, under “Trusted signing "
+                             "keys”, after comparing its fingerprint; the sync then tries again. Nothing of this "
+                             "answer was believed."),
     "sync-answer-refused": N_("The server's answer was refused, nothing of it was believed: {detail}."),
     "sync-failed": N_("Sync failed unexpectedly: {detail}"),
     "sync-insecure-url": N_("{detail}"),

@@ -260,6 +260,14 @@ def _known_platform(platform: str) -> None:
         raise RuleViolation.of("platform-unknown", platform=str(platform)[:20], platforms=list(PLATFORMS))
 
 
+def urgency_changes(ends_at: int | None, warn_s: int = 30 * 86_400) -> tuple[int, ...]:
+    """The seconds a running account's urgency changes colour: the first with less than each horizon urgency uses
+    left before its end of credit; a screen showing it is drawn again then (app/web/pages.py watch_until)."""
+    if ends_at is None:
+        return ()
+    return ends_at - warn_s + 1, ends_at - min(7 * 86_400, warn_s) + 1
+
+
 def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
     """ok / warn / danger, the colour of a runtime wherever it is shown (the app, the customer's page R27): under
     the server's R14 horizon (MIN_CREDIT_DAYS) warns, under 7 days or suspended is urgent."""

@@ -60,6 +60,7 @@ def _face() -> dict:
     )  # noqa: F401
     from .reads import (
         AccountList,
+        NoticeList,
         LIST_PAGE,
         list_accounts,
         queued_ops,

@@ -58,6 +58,17 @@ class AccountList(list):
         return self.total > len(self)
 
 
+class NoticeList(list):
+    """The price list screen's R23 list, computed for ``at`` (the server's time); ``changes_at``: the next second it
+    changes by time alone, an automatic reload re-rating one of the accounts listed (R24), which the open screen
+    watches (None when none will)."""
+
+    def __init__(self, items=(), at: int | None = None, changes_at: int | None = None):
+        super().__init__(items)
+        self.at = at
+        self.changes_at = changes_at
+
+
 #: rows the accounts list shows at once; typing narrows the rest (search-as-you-type, docs/benchmarks.md)
 LIST_PAGE = 100
 
@@ -100,6 +111,7 @@ def list_accounts(uow: UnitOfWork, clock: Clock, query: str = "", limit: int | N
                 problem_ops=book.count_ops(account_id, "rejected") + book.count_ops(account_id, "conflict"),
                 pending_credit_milli=row.pending_credit_milli,
                 is_confirmed=row.confirmed, clock_notice=notice, warn_s=warn_s,
+                at=now, changes_at=figures.changes_at if row.confirmed else None,
             ))
     result.sort(key=lambda a: (a.name.lower(), a.account_id))
     if limit is not None:
@@ -142,7 +154,15 @@ def account_history(uow: UnitOfWork, clock: Clock, account_id: str, limit: int |
         queued = [history_mod.Line(op.created_at if event.at is None else event.at, event.reason(), None, queued=True)
                   for op, event in book.queued_events.get(account_id, [])]
         recorded, total = uow.history.recorded(account_id, limit)
-    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total)
+        # what the signed snapshot makes by now (R18 stops, R24 reloads), by the server, as its answer now says them
+        row = uow.replica.get_account(account_id)
+        if row is not None:
+            held = {(line.reason.code, line.at) for line in recorded}
+            made = [history_mod.Line(now if event.at is None else event.at, event.reason(), None)
+                    for event in projection.unrecorded_events(account_id, row.payload, now, book.policy, book.prices)]
+            recorded = [line for line in reversed(made) if (line.reason.code, line.at) not in held] + recorded
+        changes_at = _figures(state.billing, now, book, book.plan(state)).changes_at
+    return HistoryView(account_id, state.name, tuple(reversed(queued)), tuple(recorded), total, now, changes_at)
 
 
 def meter(uow: UnitOfWork, clock: Clock, account_id: str) -> MeterView:
@@ -186,7 +206,7 @@ def pricelist_notice(uow: UnitOfWork, account_id: str, rated_at: str | None = No
         return _pricelist_notice(version, prices.version)
 
 
-def pricelist_notices(uow: UnitOfWork, clock: Clock) -> list[tuple[AccountRef, PricelistNotice]]:
+def pricelist_notices(uow: UnitOfWork, clock: Clock) -> NoticeList:
     """Every account running now at an older price list than the current one (R23), by name, with the list it runs
     at: computed for now, as the account page says it (Book.rated_version), never the held snapshot's column alone.
 
@@ -200,21 +220,28 @@ def pricelist_notices(uow: UnitOfWork, clock: Clock) -> list[tuple[AccountRef, P
     with uow:
         prices = uow.replica.current_pricelist()
         if prices is None:
-            return []
+            return NoticeList()
         rows = uow.replica.price_versions_other_than(prices.version)
         if not rows:
-            return []
+            return NoticeList()
         now, _notice = _now_and_notice(uow, clock)
         due = [account_id for account_id, _name, _held, reload_at in rows if reload_at is not None and reload_at <= now]
         book = uow.accounts.book(now, due) if due else None
         listed = []
+        coming = []  # the seconds a listed account's next reload re-rates it (R24): the list changes then
         for account_id, name, held, reload_at in rows:
             version = held
             if book is not None and reload_at is not None and reload_at <= now:
                 version = book.rated_version(account_id) or held
+                if version != prices.version:  # re-rated at a list older than the current one: its next reload
+                    row = book.row(account_id)
+                    ahead = projection.figures(row.billing, now, row.plan).reloads if row is not None else ()
+                    coming.append(ahead[0].at if ahead else None)
+            elif reload_at is not None:
+                coming.append(reload_at)
             if version != prices.version:
                 listed.append((AccountRef(account_id, name), _pricelist_notice(version, prices.version)))
-        return listed
+        return NoticeList(listed, now, min((at for at in coming if at is not None and at > now), default=None))
 
 
 def _pricelist_notice(account_version: str, current_version: str) -> PricelistNotice:

@@ -217,11 +217,13 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         return queued
 
 
-def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str) -> QueuedOp:
-    """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19)."""
+def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *,
+               seen_revision: int | None = None) -> QueuedOp:
+    """Queue the removal of a PBX (its rented items stop being charged from the server's second, R19);
+    ``seen_revision``: the account revision the page was checked on (ChangedMeanwhile when a sync moved it since)."""
     with uow.writing():
         now = _now(uow, clock, writing=True)
-        book = uow.accounts.book(now, account_id)
+        book = _unchanged_since(uow, now, account_id, seen_revision)
         book.require_pbx(book.pending_state(account_id) or book.require_alive(account_id), pbx_id)
         queued = queue(uow, now, account_id, "remove_pbx", {"pbx_id": pbx_id}, book=book)
         uow.commit()

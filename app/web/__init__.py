@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, labels, rules_text, security, session, state as state_mod
+from . import i18n, labels, pages, rules_text, security, session, state as state_mod
 from .pages import is_htmx, redirect_to, render  # noqa: F401  (the app factory and error pages use them)
 from .state import state
 
@@ -100,7 +100,8 @@ def page_generation() -> int | None:
 def inject_globals():
     """What every template may ask: is the store open, (lazily) the laptop-clock notice, the sync generation."""
     return {"unlocked": state().store is not None, "current_clock_notice": current_clock_notice,
-            "key_use": known_key_use, "sync_generation": page_generation}
+            "key_use": known_key_use, "sync_generation": page_generation, "page_address": pages.page_address,
+            "watch_due": lambda: pages.watch_due(state().clock)}
 
 
 def load_language():

@@ -12,12 +12,13 @@ from markupsafe import Markup
 
 from rental.errors import AmountError
 from rental.money import format_milli, format_ticks, parse_isc, ticks_to_milli_floor
+from rental import rules
 from rental.ops import KINDS
 
 from .. import services
 from ..csvfile import csv_text
 from . import core, forms
-from .pages import redirect_to, render
+from .pages import WATCH_PART, redirect_to, render, watch_account, watch_until
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
 from .labels import reason_text, status_badge, urgency
@@ -121,6 +122,9 @@ def index():
     deleted = request.args.get("deleted") == "shown"
     accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
                                       include_deleted=deleted)
+    for row in accounts:  # a row's status (R18, R24) and colour (R14 horizon) change at known seconds: drawn again
+        running = row.ends_at if row.status == "active" else None
+        watch_until(row.at, row.changes_at, *rules.urgency_changes(running, row.warn_s))
     return render("accounts/index.html", "accounts/_list.html", accounts=accounts, rows=list_rows(accounts),
                   query=query, show_deleted=deleted)
 
@@ -134,6 +138,7 @@ def history(account_id: str):
         view = services.account_history(core.uow(), core.clock(), account_id, None if full else services.HISTORY_SHOWN)
     except services.NotFound:
         abort(404)
+    watch_until(view.at, view.changes_at)  # R18, R24: the stop or the reload the history then says (R25)
     return render("accounts/history.html", "accounts/_history.html", history=view, full=full)
 
 
@@ -157,7 +162,10 @@ def new():
             problems_to_form(form, error, "name")
         else:
             return redirect(url_for("accounts.show", account_id=queued.account_id))
-        form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=acceptance["terms_accepted"])
+        # R26: a box ticked on other terms than those held now (a sync brought a newer version since the form
+        # opened) is no acceptance of these: shown unticked, to tick again once the customer read them
+        accepted_shown = acceptance["terms_accepted"] and (terms is None or acceptance["terms_version"] == terms.version)
+        form.values.update(accepted_by=acceptance["accepted_by"], terms_accepted=accepted_shown)
     terms_html = terms_mod.render(terms.text(language())) if terms else None
     return render("accounts/form.html", form=form, account=None, terms=terms, terms_html=terms_html,
                   signatory_max=terms_mod.MAX_SIGNATORY)
@@ -245,9 +253,11 @@ SHOW_PARTS = {"title": "accounts/_title.html", "facts": "accounts/_facts.html", 
 def show(account_id: str):
     """One account: meter, chart, PBXs, queued changes, actions; or one of its components (SHOW_PARTS)."""
     account = _account_or_404(account_id)
+    watch_account(account)  # R18, R24: what the page shows changes at known seconds, with no sync to tell it
     notice = services.pricelist_notice(core.uow(), account_id, account.price_version)
     part = request.args.get("part")
-    chart = _chart(account_id) if part not in SHOW_PARTS or part == "chart" else ""  # drawn only where shown
+    drawn = part not in SHOW_PARTS and part != WATCH_PART or part == "chart"
+    chart = _chart(account_id) if drawn else ""  # drawn only where shown
     return render("accounts/show.html", parts=SHOW_PARTS, account=account, chart=chart, notice=notice,
                   key_form=forms.Form(), deposit_form=forms.Form(), reload_form=forms.Form())
 
@@ -422,6 +432,7 @@ def _period(args, now: int) -> tuple[int, int, dict]:
 def statement(account_id: str):
     """R25: per PBX and item, the seconds charged, the rate and the amount over a period."""
     account = _account_or_404(account_id)
+    watch_account(account)  # a reload or a stop (R24, R18) changes the statement's open lines at its second
     start, end, errors = _period(request.args, account.confirmed.at)
     view = None
     error = None

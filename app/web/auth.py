@@ -55,12 +55,13 @@ def _fingerprints():
         ring = _trusted_ring()
     except (OSError, ValueError):
         return []
-    return [(kid, ring.fingerprint(kid)) for kid in ring.kids]
+    return [{"kid": kid, "fingerprint": ring.fingerprint(kid), "is_demo": kid == "demo"} for kid in ring.kids]
 
 
-def _keys_context(key_form=None, candidate=None) -> dict:
-    """What the first run's "Trusted signing keys" panel shows: the keys, the technician's folder and the files
-    in it that are not trusted (with why), the import form and a key waiting to be compared."""
+def keys_context(key_form=None, candidate=None, fingerprints=None) -> dict:
+    """What the "Trusted signing keys" panel shows (first run and Settings): the keys (fingerprints, by default
+    those the folders hold now), the technician's folder and the files in it that are not trusted (with why), the
+    import form and a key waiting to be compared."""
     from ..trusted_keys import add_user_keys
 
     try:  # the bundle's keys first, as trusted_keyring reads them: a clash with one of them is named too
@@ -69,7 +70,7 @@ def _keys_context(key_form=None, candidate=None) -> dict:
         skipped = add_user_keys(shipped, current_app.config["USER_KEYS_DIR"])
     except (OSError, ValueError):
         skipped = []
-    return {"fingerprints": _fingerprints(), "keys_folder": current_app.config["KEYS_DIR"],
+    return {"fingerprints": _fingerprints() if fingerprints is None else fingerprints, "keys_folder": current_app.config["KEYS_DIR"],
             "user_keys_folder": current_app.config["USER_KEYS_DIR"], "skipped_keys": skipped,
             "key_form": key_form or forms.Form(), "candidate": candidate}
 
@@ -152,7 +153,7 @@ def first_run():
                             partner=connected.partner))
                 return redirect(url_for("accounts.index"))
     return render("first_run.html", form=form, restore_form=forms.Form(), strength=forms.passphrase_strength(""),
-                  **_keys_context())
+                  **keys_context())
 
 
 @bp.post("/first-run/restore")
@@ -180,14 +181,49 @@ def restore():
             state().open(opened, current_app._get_current_object())
             return redirect(url_for("accounts.index"))
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
-                  restore_form=form, strength=forms.passphrase_strength(""), **_keys_context())
+                  restore_form=form, strength=forms.passphrase_strength(""), **keys_context())
 
 
 def _first_run_with_keys(key_form=None, candidate=None):
     """The first-run screen, its key panel showing an import's problem or the key to compare (status 200)."""
     return render("first_run.html", form=forms.Form(values={"server_url": current_app.config.get("SERVER_URL") or ""}),
                   restore_form=forms.Form(), strength=forms.passphrase_strength(""),
-                  **_keys_context(key_form, candidate))
+                  **keys_context(key_form, candidate))
+
+
+def read_key_upload(ring) -> tuple:
+    """Step 1 of importing a vendor's key (first run and Settings): the key file the form sent (field key_file),
+    read no further than a key file may be, and checked: (the KeyFile to compare, whether this very key is trusted
+    in ring already). A RuleViolation says what is wrong with the file."""
+    from ..trusted_keys import MAX_KEY_FILE, already_trusted, read_key_file
+
+    upload = request.files.get("key_file")
+    data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
+    size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
+    key = read_key_file(upload.filename if upload else "", data, size=size)
+    return key, already_trusted(key, ring)
+
+
+def trust_key_from_form(ring) -> tuple:
+    """Step 2 (first run and Settings): the key the compare step showed (its hidden fields), once the technician
+    said the fingerprints match, written in their own folder unless this very key is trusted in ring already:
+    (the KeyFile, the file written or None). A RuleViolation when it is not the key shown, or cannot be written."""
+    from ..trusted_keys import KeyFile, already_trusted, save_key
+
+    f = request.form
+    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
+    if already_trusted(key, ring):
+        return key, None
+    return key, save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
+
+
+def already_trusted_said(kid: str, category: str = "message") -> None:
+    flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=kid), category)
+
+
+def now_trusted_said(kid: str, category: str = "message") -> None:
+    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.", kid=kid),
+          category)
 
 
 @bp.post("/first-run/keys")
@@ -195,22 +231,15 @@ def read_vendor_key():
     """Step 1 of "Import the vendor's key file": read and check it, then show its fingerprint to compare."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import MAX_KEY_FILE, already_trusted, read_key_file
-
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    upload = request.files.get("key_file")
-    form = forms.Form()
     try:
-        data = upload.stream.read(MAX_KEY_FILE + 1) if upload else b""
-        size = upload.stream.seek(0, 2) if len(data) > MAX_KEY_FILE else len(data)  # the file's own size
-        key = read_key_file(upload.filename if upload else "", data, size=size)
-        if already_trusted(key, _trusted_ring()):
-            flash(_("The key %(kid)s is already trusted, with this same fingerprint: nothing to do.", kid=key.kid))
-            return redirect(url_for("auth.first_run") + "#trusted-keys")
+        key, trusted = read_key_upload(_trusted_ring())
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _first_run_with_keys(key_form=form)
+        return _first_run_with_keys(key_form=forms.Form.refused("key_file", refused))
+    if trusted:
+        already_trusted_said(key.kid)
+        return redirect(url_for("auth.first_run") + "#trusted-keys")
     return _first_run_with_keys(candidate=key)
 
 
@@ -219,21 +248,13 @@ def trust_vendor_key():
     """Step 2: the technician compared the fingerprint and trusts the key: saved in their own folder."""
     from rental.errors import RuleViolation
 
-    from ..trusted_keys import KeyFile, already_trusted, save_key
-
     if is_initialised():
         return redirect(url_for("auth.unlock"))
-    f = request.form
-    key = KeyFile(kid=f.get("kid", ""), pem=f.get("pem", ""), fingerprint=f.get("fingerprint", ""))
-    form = forms.Form()
     try:
-        if not already_trusted(key, _trusted_ring()):
-            save_key(current_app.config["USER_KEYS_DIR"], key, key.fingerprint)
+        key, _saved = trust_key_from_form(_trusted_ring())
     except RuleViolation as refused:
-        form.error("key_file", refused.message, refused.rule, refused.code, dict(refused.params))
-        return _first_run_with_keys(key_form=form)
-    flash(_("The key %(kid)s is now trusted: RentDesk believes the answers and activation keys it signs.",
-            kid=key.kid))
+        return _first_run_with_keys(key_form=forms.Form.refused("key_file", refused))
+    now_trusted_said(key.kid)
     return redirect(url_for("auth.first_run") + "#trusted-keys")
 
 

@@ -28,6 +28,13 @@ class Form:
         """The field's first error; a core reason keeps its code and params (the screen translates from them)."""
         self.errors.setdefault(name, {"message": message, "rule": rule, "code": code, "params": params or {}})
 
+    @classmethod
+    def refused(cls, name: str, violation) -> "Form":
+        """A form whose field name shows a core refusal (a RuleViolation: its rule, code and params)."""
+        form = cls()
+        form.error(name, violation.message, violation.rule, violation.code, dict(violation.params))
+        return form
+
 
 def text(form, name: str, limit: int | None = None) -> str:
     """A trimmed text field, whole: its checks say when it is too long (input is never cut without a word).

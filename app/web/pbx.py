@@ -10,7 +10,7 @@ from rental.rules import MODES, PLATFORMS
 
 from .. import services
 from . import core, forms
-from .pages import redirect_to, render
+from .pages import is_htmx, redirect_to, render, watch_account
 from .accounts import problems_to_form
 from .auth import require_unlocked
 from .i18n import category_label
@@ -29,11 +29,29 @@ def _account(account_id: str) -> services.AccountView:
         abort(404)
 
 
+class PbxGone(Exception):
+    """The PBX is not (any more) on the account: a sync brought its removal, made elsewhere (R19)."""
+
+    def __init__(self, account: services.AccountView):
+        super().__init__(account.account_id)
+        self.account = account
+
+
 def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
     for pbx in account.pbxs:
         if pbx.pbx_id == pbx_id:
             return pbx
-    abort(404)
+    raise PbxGone(account)
+
+
+@bp.errorhandler(PbxGone)
+def gone(error: PbxGone):
+    """A PBX page open when a sync brought the PBX's removal: its title, its facts, its editor's save or preview, or
+    the page opened again say so (never a silent 404 under a page still showing it running); nothing is queued."""
+    if is_htmx():
+        template = "pbx/_gone_title.html" if request.args.get("part") == "title" else "pbx/_gone.html"
+        return render(template, account=error.account)
+    return render("pbx/gone.html", account=error.account, http_status=404)
 
 
 def _pbx_form_values(f) -> dict:
@@ -111,9 +129,28 @@ def _pbx_values_now(now: dict, fields: list[str]) -> list[tuple[str, str]]:
 
 @bp.post("/<pbx_id>/remove")
 def remove(account_id: str, pbx_id: str):
-    """Queue the removal of a PBX (its rented items stop being charged, R19)."""
+    """Queue the removal of a PBX (its rented items stop being charged, R19): the PBX its page showed. One a sync
+    changed since the page opened (another laptop's licenses or facts) is shown again, nothing queued: removing it
+    would end rents the technician never saw."""
+    account = _account(account_id)
     try:
-        services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id)
+        pbx = _pbx(account, pbx_id)
+    except PbxGone:
+        flash(_("This PBX is no longer on the account: a sync brought its removal, made elsewhere (R19). Nothing was "
+                "queued."), "warning")
+        return redirect_to(url_for("accounts.show", account_id=account_id))
+    now = _removal_seen(pbx)
+    # its own field name: the page's license editor carries a "seen" of its own
+    elsewhere, _shown = forms.changed_elsewhere({"seen": request.form.get("seen_pbx")}, now, now)
+    if elsewhere:
+        flash(_("Since you opened this page, a sync brought a change to this PBX made elsewhere: nothing was queued.")
+              + " " + _("The server now holds:") + " " + _pbx_now_words(pbx) + " "
+              + _("Check it, then remove it again."), "warning")
+        return redirect_to(url_for("pbx.show", account_id=account_id, pbx_id=pbx_id))
+    try:
+        services.remove_pbx(core.uow(), core.clock(), account_id, pbx_id, seen_revision=account.revision)
+    except services.ChangedMeanwhile:
+        return remove(account_id, pbx_id)  # a sync merged the account since it was read above: check again
     except services.NotFound:
         abort(404)
     except services.RuleViolation as error:
@@ -121,6 +158,26 @@ def remove(account_id: str, pbx_id: str):
     else:
         flash(_("Removing the PBX is queued; it happens at the next sync."))
     return redirect_to(url_for("accounts.show", account_id=account_id))
+
+
+def _removal_seen(pbx: services.PbxView) -> dict:
+    """What the remove button acts on, as its page shows it: the PBX's facts and its licenses (the queued desired
+    state, else the server's), carried by the form (forms.seen)."""
+    return {"name": pbx.name, "firmware": pbx.firmware, "platform": pbx.platform,
+            "hardware_model": pbx.hardware_model, "mode": pbx.mode, "licenses": _desired_from(pbx)}
+
+
+@bp.app_template_global()
+def removal_opened_on(pbx: services.PbxView) -> str:
+    """The remove form's hidden "seen": the PBX as its page showed it."""
+    return forms.seen(_removal_seen(pbx))
+
+
+def _pbx_now_words(pbx: services.PbxView) -> str:
+    """The PBX as this laptop holds it now, in words: its name, facts and licenses by the price list's names."""
+    lines = pbx.pending_licenses if pbx.pending_licenses is not None else pbx.licenses
+    licenses = ", ".join(f"{line.qty} × {line.name}" for line in lines) or _("none")
+    return f"{pbx.name} · {platform_label(pbx.platform)} · {_('firmware')} {pbx.firmware} · {licenses}."
 
 
 # ---------------------------------------------------------------- the license editor
@@ -229,8 +286,9 @@ def _editor(account_id: str, pbx_id: str, f=None):
 def show(account_id: str, pbx_id: str):
     """The PBX and its license editor; or its title or facts alone, fetched again after a sync (issue 21: the
     editor itself is never swapped under the technician's typing)."""
-    return render("pbx/show.html", parts={"title": "pbx/_title.html", "facts": "pbx/_facts.html"},
-                  **_editor(account_id, pbx_id))
+    context = _editor(account_id, pbx_id)
+    watch_account(context["account"])  # the PBX stops with its account at a known second (R18), resumes at a reload
+    return render("pbx/show.html", parts={"title": "pbx/_title.html", "facts": "pbx/_facts.html"}, **context)
 
 
 @bp.post("/<pbx_id>/licenses/preview")

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from .. import services
 from . import core, forms
-from .pages import render
+from .pages import render, watch_until
 from .auth import require_unlocked
 
 bp = Blueprint("prices", __name__, url_prefix="/prices")
@@ -27,6 +27,7 @@ def index():
                  if (not needle or needle in f"{item.ref} {item.name}".lower())
                  and (not category or item.category == category)]
         notices = services.pricelist_notices(core.uow(), core.clock())
+        watch_until(notices.at, notices.changes_at)  # R24: a reload re-rates a listed account at its second
     categories = sorted({i.category for i in prices.items.values()}) if prices else []
     return render("prices/index.html", "prices/_items.html", parts={"list": "prices/_list.html"}, prices=prices,
                   items=items, notices=notices, query=query, category=category, categories=categories)

@@ -23,4 +23,4 @@ def index():
     if shown not in LANGUAGES:
         shown = language()
     text = terms_mod.render(terms.text(shown)) if terms else None
-    return render("rental/index.html", terms=terms, shown=shown, text=text)
+    return render("rental/index.html", parts={"terms": "rental/_terms.html"}, terms=terms, shown=shown, text=text)

@@ -1,4 +1,4 @@
-"""Settings: license server and token, language, passphrase, encrypted backup, and about."""
+"""Settings: license server and token, language, passphrase, encrypted backup, trusted signing keys, and about."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from .. import services
 from . import core, forms
 from .pages import redirect_to, render
-from .auth import require_unlocked
+from .auth import (already_trusted_said, keys_context, now_trusted_said, read_key_upload, require_unlocked,
+                   trust_key_from_form)
 from .i18n import LANGUAGES
 from .labels import reason_text
 from .state import state
@@ -68,16 +69,17 @@ def _default_backup_path() -> str:
     return str(Path.home() / f"rentdesk-{stamp}.rentdesk-backup")
 
 
-def _page(server_form=None, password_form=None, backup_form=None, backup_done=None):
-    return render("settings/index.html", **_context(server_form, password_form, backup_form, backup_done))
+def _page(server_form=None, password_form=None, backup_form=None, backup_done=None, key_form=None, candidate=None):
+    return render("settings/index.html", parts={"token": "settings/_token.html"},
+                  **_context(server_form, password_form, backup_form, backup_done),
+                  **keys_context(key_form, candidate, services.trusted_key_fingerprints(core.store())))
 
 
 def _context(server_form=None, password_form=None, backup_form=None, backup_done=None) -> dict:
     view = services.get_settings(core.uow())
-    return dict(settings=view,
+    return dict(settings=view, status=services.sync_status(core.uow(), core.clock()),  # the token's state (issue 23)
                 server_form=server_form or forms.Form(values={"server_url": view.server_url or ""}),
                 password_form=password_form or forms.Form(),
-                fingerprints=services.trusted_key_fingerprints(core.store()),
                 home=current_app.config["RENTDESK_HOME"], version=_version(),
                 backup_form=backup_form or forms.Form(values={"dest": _default_backup_path()}),
                 backup_done=backup_done, progress=state().backup_progress, backup_folders=backup_folders())
@@ -115,6 +117,43 @@ def server():
     if syncer is not None:  # a new server or token (issue 23: after a revoked one) is tried at once
         syncer.poke()
     return redirect_to(url_for("settings.index"))
+
+
+@bp.post("/keys")
+def read_vendor_key():
+    """Step 1 of importing a vendor's key once RentDesk is set up (a vendor rotating to a new key, DESIGN §4/§6):
+    read and check the file, then show its fingerprint to compare; nothing is trusted yet."""
+    from rental.errors import RuleViolation
+
+    try:
+        key, trusted = read_key_upload(core.store().keyring)
+    except RuleViolation as refused:
+        return _page(key_form=forms.Form.refused("key_file", refused))
+    if trusted:
+        already_trusted_said(key.kid, "keys")  # said in the keys' panel, where the page opens
+        return redirect_to(url_for("settings.index") + "#trusted-keys")
+    return _page(candidate=key)
+
+
+@bp.post("/keys/trust")
+def trust_vendor_key():
+    """Step 2: the technician compared the fingerprint and trusts the key: saved in their own folder and believed
+    from now on, by the screens and the background sync alike (which tries again at once: an answer it refused for
+    this key is asked for anew)."""
+    from rental.errors import RuleViolation
+
+    ring = core.store().keyring
+    try:
+        key, saved = trust_key_from_form(ring)
+    except RuleViolation as refused:
+        return _page(key_form=forms.Form.refused("key_file", refused))
+    if saved is not None:
+        ring.add(key.kid, saved.read_bytes())  # what is trusted is what was written, read back
+    now_trusted_said(key.kid, "keys")
+    syncer = state().syncer
+    if syncer is not None:
+        syncer.poke()
+    return redirect_to(url_for("settings.index") + "#trusted-keys")
 
 
 @bp.post("/language")

@@ -12,7 +12,7 @@ from rental.ops import KINDS
 
 from .. import services
 from . import core
-from .pages import redirect_to, render
+from .pages import redirect_to, render, watch_again_url
 from .auth import require_unlocked
 from .labels import reason_text
 from .state import EXTENSION, state
@@ -105,12 +105,19 @@ def progress():
 @bp.get("/changed")
 def changed():
     """The page's watch (polled every few seconds, issue 21): nothing (204) while no sync changed what the page was
-    drawn from; else the one event every component showing synced data listens to (HX-Trigger: rentdesk:synced),
-    and the watch again at the new generation. Reads a number in memory, never the store."""
+    drawn from and the laptop's clock has not reached ``due``, the second what it shows changes by time alone
+    (pages.watch_until: R18, R24); else the one event every component showing synced data listens to (HX-Trigger:
+    rentdesk:synced), and the watch again: the page's own (?part=watch) with its next second, else at the new
+    generation. Reads a number in memory and the clock, never the store."""
     generation = core.store().sync_generation
-    if request.args.get("since") == str(generation):
+    raw_due = request.args.get("due", "")
+    due = int(raw_due) if raw_due.isascii() and raw_due.isdecimal() else None
+    if request.args.get("since") == str(generation) and (due is None or core.clock().now() < due):
         return "", 204
-    response = render("sync/_watch.html", "sync/_watch.html", generation=generation)
+    page = request.args.get("page") or ""
+    # the page read again for its next second (a sync may have moved it too), else the watch at the new generation
+    again = watch_again_url(page, generation) if is_own_path(page) else None
+    response = render("sync/_watch.html", "sync/_watch.html", generation=generation, again=again, page=None)
     response.headers["HX-Trigger"] = SYNCED_EVENT
     return response
 

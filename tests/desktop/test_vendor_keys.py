@@ -18,6 +18,7 @@ from app.web.security import csrf_token
 from rental.errors import RuleViolation
 from rental.signing import Keyring, SigningKey, write_key_pair
 from tests.support.license_server import LiveLicenseServer
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery"
@@ -249,3 +250,135 @@ def test_a_file_in_the_keys_folder_that_names_a_key_of_the_bundle_never_replaces
         from app.web.core import trusted_key_folders
 
         assert trusted_keyring(keys_dir=trusted_key_folders()).fingerprint("vendor-2026") == bundle_fingerprint
+
+
+# --------------------------------------------------------------------------- a new key once set up (rotation)
+
+
+def settings_upload(client, csrf, name: str, data: bytes):
+    from io import BytesIO
+
+    return client.post("/settings/keys", data={"csrf_token": csrf, "key_file": (BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+@pytest.fixture
+def rotated(tmp_path, shipped, vendor):
+    """A laptop set up online against a server signing with vendor-2026 (trusted from the technician's folder),
+    its background syncer running, one account synced; then the vendor rotates to vendor-2027 (DESIGN §4: a new
+    kid, the old one still verifies what it signed). Yields (app, client, csrf, server, token, new_public)."""
+    from app.web.state import EXTENSION
+    from tests.support.license_server import FakeClock
+
+    private_2027, public_2027 = write_key_pair("vendor-2027", tmp_path / "vendor-next")
+    home = tmp_path / "home"
+    (home / "keys").mkdir(parents=True)
+    (home / "keys" / "vendor-2026.pub").write_bytes(vendor[1].read_bytes())
+    clock = FakeClock()
+    server = LiveLicenseServer(tmp_path / "server", clock=clock, config={"SIGNING_KEY_PATH": str(vendor[0])}).start()
+    app = create_app({"RENTDESK_HOME": str(home), "TESTING": True, "KEYS_DIR": str(shipped), "CLOCK": clock,
+                      "BACKGROUND_SYNC": True, "STORE_KDF": FAST_KDF, "TIMEZONE": "UTC"})
+    try:
+        client = app.test_client()
+        client.get("/launch?secret=" + app.config["LAUNCH_SECRET"])
+        csrf = csrf_token(app)
+        token = server.add_technician("Acme Telecom", "Ann")
+        assert client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
+                                               "server_url": server.url, "token": token,
+                                               "csrf_token": csrf}).status_code == 302
+        syncer = app.extensions[EXTENSION].syncer
+        assert wait_for(lambda: syncer.attempts >= 1)
+        client.post("/accounts/new", data={"name": "Hôtel Azur", "contact_email": "it@azur.example",
+                                           "language": "en", "csrf_token": csrf})
+        with server.client(token) as api:
+            assert wait_for(lambda: len(api.get("/accounts").json()["accounts"]) == 1)
+        server.stop()
+        server.config["SIGNING_KEY_PATH"] = str(private_2027)
+        server.start()
+        yield app, client, csrf, server, token, public_2027
+    finally:
+        app.extensions["rentdesk.shutdown"]()
+        server.stop()
+
+
+def test_a_vendor_key_rotated_after_setup_is_imported_in_settings_and_the_background_sync_believes_it_at_once(
+        rotated):
+    app, client, csrf, server, token, public_2027 = rotated
+    from app.web.state import EXTENSION
+
+    syncer = app.extensions[EXTENSION].syncer
+    client.post("/accounts/new", data={"name": "Bistro Lune", "contact_email": "chef@lune.example",
+                                       "language": "en", "csrf_token": csrf})  # queued: the syncer is poked
+    refused = "signs its answers with key 'vendor-2027', which this RentDesk does not trust"
+    assert wait_for(lambda: refused in words(client.get("/sync/").data.decode()))
+    assert "import it in Settings, under “Trusted signing keys”" in words(client.get("/sync/").data.decode())
+    store = app.extensions[EXTENSION].store
+
+    def pending() -> int:
+        with store.unit_of_work() as uow:
+            return len(uow.outbox.pending())
+
+    assert pending() == 1  # the server applied it, but nothing of its answer was believed: still queued here
+
+    panel = client.get("/settings/").data.decode()
+    assert 'action="/settings/keys#trusted-keys"' in panel  # the answer opens at the panel, the key to compare
+    settings = words(panel)
+    assert "Trusted signing keys" in settings and "vendor-2026" in settings and "vendor-2027" not in settings
+    shown = settings_upload(client, csrf, "vendor-2027.pub", public_2027.read_bytes())
+    page = shown.data.decode()
+    fingerprint = Keyring().add("vendor-2027", public_2027.read_bytes()).fingerprint("vendor-2027")
+    assert shown.status_code == 200 and "Compare before you trust this key" in words(page)
+    assert f'data-testid="candidate-fingerprint">{fingerprint}<' in page
+    assert 'action="/settings/keys/trust"' in page
+    saved = Path(app.config["USER_KEYS_DIR"]) / "vendor-2027.pub"
+    assert not saved.exists() and "vendor-2027" not in app.extensions[EXTENSION].store.keyring  # not yet
+
+    attempts = syncer.attempts
+    trusted = client.post("/settings/keys/trust", data={"csrf_token": csrf, **compared(page)})
+    assert trusted.status_code == 302 and trusted.headers["Location"].endswith("/settings/#trusted-keys")
+    assert saved.read_bytes().strip() == public_2027.read_bytes().strip()
+    assert app.extensions[EXTENSION].store.keyring.fingerprint("vendor-2027") == fingerprint
+    after = client.get("/settings/").data.decode()
+    panel = after[after.index('id="trusted-keys"'):]  # said in the panel the page opens at, not above it
+    assert "The key vendor-2027 is now trusted" in words(panel) and f"vendor-2027 {fingerprint}" in words(after)
+    assert words(after).count("The key vendor-2027 is now trusted") == 1
+    # no restart: the syncer, poked, sends the queued account again (applied once: the same op_id) and believes
+    # the answer signed by the new key
+    assert wait_for(lambda: syncer.attempts > attempts and pending() == 0)
+    with store.unit_of_work() as uow:
+        assert uow.settings.sync_state()["last_error"] is None  # the refusal is history now (the sync page's list)
+    assert "Answers refused" in words(client.get("/sync/").data.decode())
+    with server.client(token) as api:
+        assert len(api.get("/accounts").json()["accounts"]) == 2
+
+
+def test_settings_refuses_a_bad_key_file_or_another_key_under_a_trusted_name_and_trusts_nothing(rotated, vendor):
+    app, client, csrf, _server, _token, _public = rotated
+    from app.web.state import EXTENSION
+
+    ring = app.extensions[EXTENSION].store.keyring
+    kids = ring.kids
+    private = settings_upload(client, csrf, "vendor-2027.pub", vendor[0].read_bytes())
+    assert private.status_code == 200 and 'id="key_file-error"' in private.data.decode()
+    assert "PRIVATE key" in words(private.data.decode())
+    impostor = words(settings_upload(client, csrf, "vendor-2026.pub",
+                                     SigningKey.generate("vendor-2026").public_pem()).data.decode())
+    held = Keyring().add("vendor-2026", vendor[1].read_bytes()).fingerprint("vendor-2026")
+    assert f"Another key named vendor-2026 is already trusted (fingerprint {held})" in impostor
+    same = client.post("/settings/keys", data={"csrf_token": csrf, "key_file": (vendor[1].open("rb"), "vendor-2026.pub")},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert "already trusted, with this same fingerprint: nothing to do" in words(same.data.decode())
+    assert ring.kids == kids and not (Path(app.config["USER_KEYS_DIR"]) / "vendor-2027.pub").exists()
+
+
+def test_the_settings_key_panel_and_the_untrusted_key_reason_in_french(rotated):
+    app, client, csrf, _server, _token, public_2027 = rotated
+    client.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    page = words(client.get("/settings/").data.decode())
+    assert "Clés de signature de confiance" in page and "Importer le fichier de clé du fournisseur" in page
+    compare = words(settings_upload(client, csrf, "vendor-2027.pub", public_2027.read_bytes()).data.decode())
+    assert "Comparez avant de vous fier à cette clé." in compare
+    said = words(client.post("/sync/run", data={"csrf_token": csrf}).data.decode())
+    assert "signe ses réponses avec la clé « vendor-2027 »" in said
+    assert "importez-le dans les Réglages, sous « Clés de signature de confiance »" in said
+    assert "Settings" not in said

@@ -42,6 +42,19 @@ def running_account(client, csrf, server, credit: str = "100", name: str = "Hôt
     return account, licenses
 
 
+def reloading_account(client, csrf, server) -> tuple[str, int]:
+    """running_account with 10 iSC (two months) and a 10 iSC key held for automatic reload at 28 days (R24), synced;
+    answers the account's URL and the second the server redeems the key (its signed reload_at)."""
+    account, _ = running_account(client, csrf, server, credit="10")
+    [held] = server.issue_keys("10", 1)
+    assert client.post(account + "/deposit", data={"deposit_key": held, "csrf_token": csrf}).status_code == 302
+    assert client.post(account + "/reload", data={"auto_reload_days": "28", "csrf_token": csrf}).status_code == 302
+    client.post("/sync/run", data={"csrf_token": csrf})
+    reload_at = server_account(server, account.rsplit("/", 1)[-1])["reload_at"]
+    assert reload_at is not None
+    return account, reload_at
+
+
 def text(page: bytes) -> str:
     """A page's words, tags dropped and spaces folded."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.decode())).split())

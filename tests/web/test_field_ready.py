@@ -11,6 +11,7 @@ import pytest
 from app import create_app
 from app.web.security import csrf_token
 from rental.signing import SigningKey
+from tests.support.waiting import wait_for
 
 from .conftest import FAST_KDF, PASSPHRASE, START, htmx
 
@@ -317,18 +318,6 @@ def test_the_demo_key_list_marks_keys_this_laptop_used(app, unlocked, csrf, serv
 
 
 # --------------------------------------------------------------------------- 7. sync
-
-
-def wait_for(condition, timeout_s: float = 20.0) -> bool:
-    """Wait for another thread's outcome (not for time): True as soon as condition() holds."""
-    import threading
-
-    done = threading.Event()
-    for _ in range(int(timeout_s / 0.05)):
-        if condition():
-            return True
-        done.wait(0.05)
-    return condition()
 
 
 @contextlib.contextmanager

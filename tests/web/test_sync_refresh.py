@@ -107,3 +107,19 @@ def test_the_price_list_screen_comes_alone_after_a_sync_with_the_list_it_brought
     assert alone.lstrip().startswith('<div id="price-list"') and "<html" not in alone
     assert "version 2026-11" in alone and "Voicemail license" in alone and "IP port license" not in alone
     assert 'rentdesk:synced from:body' in alone
+
+
+def test_the_software_rental_screen_comes_alone_after_a_sync_with_the_terms_it_brought_R26(unlocked, csrf, server):
+    """The vendor publishes its rental terms (then a newer version) while the Software rental screen is open: the
+    background sync brings them, and the screen's terms fetch themselves again, in the language it was drawn in."""
+    token = server.add_technician("Acme Telecom", "Ann")
+    assert unlocked.post("/settings/server", data={"server_url": server.url, "token": token,
+                                                   "csrf_token": csrf}).status_code == 302
+    page = unlocked.get("/rental/?lang=fr").data.decode()
+    assert "No rental terms on this laptop yet" in page
+    assert 'hx-get="/rental/?part=terms&amp;lang=fr"' in page or 'hx-get="/rental/?lang=fr&amp;part=terms"' in page
+    version = server.publish_terms()
+    unlocked.post("/sync/run", data={"csrf_token": csrf})  # the terms arrive while the screen is open
+    alone = unlocked.get("/rental/?lang=fr&part=terms", headers=htmx()).data.decode()
+    assert alone.lstrip().startswith('<div id="rental-terms"') and "<html" not in alone
+    assert f"version {version}" in alone and 'lang="fr"' in alone and "rentdesk:synced from:body" in alone

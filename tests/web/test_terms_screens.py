@@ -110,3 +110,26 @@ def test_a_form_with_a_bad_name_and_no_acceptance_says_both_at_once(unlocked, cs
     assert response.status_code == 200
     page = response.data.decode()
     assert 'id="name-error"' in page and 'id="accepted_by-error"' in page
+
+
+def test_a_new_account_form_opened_before_newer_terms_arrived_asks_the_acceptance_again_R26(
+        unlocked, csrf, held, app):
+    """The form was opened on terms 2027-01 and the customer accepted them; a background sync brought 2027-03 before
+    the save. Nothing is queued, the form shows the new version with the box unticked: the customer accepted the
+    older version, and ticking it again is the technician's act after showing the new terms (never one more click
+    on a box still ticked for the old ones)."""
+    signer = load_signing_key(ROOT / "keys" / "demo" / "demo.key")
+    newer = signer.sign_envelope("terms", {"version": "2027-03", "published_at": START, "texts": TEXTS})
+    store = app.extensions[EXTENSION].store
+    with store.unit_of_work(write=True) as uow:
+        assert terms.store(uow.replica, uow.keyring, newer, START) is not None
+        uow.commit()
+    answer = new_account(unlocked, csrf, terms_version=held, accepted_by="Claire Martin", terms_accepted="on")
+    assert answer.status_code == 200
+    page = answer.data.decode()
+    assert "version 2027-01" in page and "2027-03 is current" in page  # R26, said next to the signatory
+    assert 'name="terms_version" value="2027-03"' in page
+    box = re.search(r'<input type="checkbox" name="terms_accepted"[^>]*>', page)[0]
+    assert "checked" not in box
+    assert 'value="Claire Martin"' in page  # the name typed stays
+    assert "Acme Hotel" not in unlocked.get("/accounts/").data.decode()  # nothing queued

@@ -76,3 +76,31 @@ def test_the_first_run_says_a_revoked_token_no_longer_works(client, csrf, server
     response = client.post("/first-run", data={"passphrase": PASSPHRASE, "confirm": PASSPHRASE, "mode": "online",
                                                "server_url": server.url, "token": token, "csrf_token": csrf})
     assert "The vendor revoked this token: it no longer works" in words(response.data.decode())
+
+
+def test_settings_open_when_a_background_sync_finds_the_token_revoked_says_so_beside_the_token_field(
+        unlocked, csrf, server, app):
+    """The chip sends the technician to Settings#token: the page says there, from the sync's stored reason, that the
+    token stored no longer works (never "a token is stored: leave empty to keep it"), in French too, and the part
+    beside the field comes again after the sync that found it (the page was open)."""
+    from app.web.state import EXTENSION
+
+    from .conftest import htmx
+
+    go_online(unlocked, csrf, server, server.add_technician("Acme Telecom", "Ann"))
+    assert "Sync complete" in sync(unlocked, csrf)
+    page = unlocked.get("/settings/").data.decode()
+    assert "A token is stored: leave empty to keep it." in words(page)
+    admin.revoke_technician(server.ctx, admin.list_technicians(server.ctx)[0].id)
+    sync(unlocked, csrf)  # the background syncer's attempt, while Settings is open
+    part = unlocked.get("/settings/?part=token", headers=htmx()).data.decode()
+    assert part.lstrip().startswith('<div id="token-state"') and "rentdesk:synced from:body" in part
+    said = words(part)
+    assert "Your technician token was revoked by the vendor" in said
+    assert "leave empty to keep it" not in said
+    assert "(unchanged)" not in unlocked.get("/settings/").data.decode()  # the token stored no longer works
+    app.extensions[EXTENSION].language = "fr"
+    assert "Votre jeton de technicien a été révoqué par votre fournisseur" in words(unlocked.get("/settings/").data.decode())
+    go_online(unlocked, csrf, server, server.add_technician("Acme Telecom", "Ann again"))
+    sync(unlocked, csrf)  # a new token works again
+    assert "révoqué" not in words(unlocked.get("/settings/?part=token", headers=htmx()).data.decode())
