@@ -29,8 +29,8 @@ def test_the_window_opens_on_the_unlock_page_and_the_screen_shows_it(tmp_path):
             assert page["title"].startswith("Unlock")
             assert "Unlock RentDesk" in page["text"] and "Passphrase" in page["text"]
             # issue 27 (the window's first page): no garbage collection while the app is built beside the window;
-            # once the window was asked for the app, the collector is back and what the start made is frozen (the
-            # start's tens of thousands of objects are never scanned again: their first scan would fall on the page's load)
+            # once the window was asked for the app, the collector is back and what the start made is frozen (its
+            # tens of thousands of objects never scanned again: their first scan would fall on the page's load)
             assert page["gc"]["building"] is False
             assert page["gc"]["after"] is True and page["gc"]["frozen"] > 10_000
 
