@@ -122,9 +122,9 @@ def index():
     deleted = request.args.get("deleted") == "shown"
     accounts = services.list_accounts(core.uow(), core.clock(), query, limit=services.LIST_PAGE,
                                       include_deleted=deleted)
-    for row in accounts:  # a row's status (R18, R24) and colour (R14 horizon) change at known seconds: drawn again
-        running = row.ends_at if row.status == "active" else None
-        watch_until(row.at, row.changes_at, *rules.urgency_changes(running, row.warn_s))
+    if accounts:  # a row's status (R18, R24) and colour (R14 horizon) change at known seconds: drawn again then
+        watch_until(accounts[0].at, *(second for row in accounts for second in (
+            row.changes_at, *rules.urgency_changes(row.ends_at if row.status == "active" else None, row.warn_s))))
     return render("accounts/index.html", "accounts/_list.html", accounts=accounts, rows=list_rows(accounts),
                   query=query, show_deleted=deleted)
 
