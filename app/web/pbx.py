@@ -49,8 +49,10 @@ def gone(error: PbxGone):
     """A PBX page open when a sync brought the PBX's removal: its title, its facts, its editor's save or preview, or
     the page opened again say so (never a silent 404 under a page still showing it running); nothing is queued."""
     if is_htmx():
-        template = "pbx/_gone_title.html" if request.args.get("part") == "title" else "pbx/_gone.html"
-        return render(template, account=error.account)
+        part = request.args.get("part")
+        template = "pbx/_gone_title.html" if part == "title" else "pbx/_gone.html"
+        # the facts' refresh of the open page also takes its actions and its editor away (oob): nothing to act on
+        return render(template, account=error.account, oob=part == "facts")
     return render("pbx/gone.html", account=error.account, http_status=404)
 
 

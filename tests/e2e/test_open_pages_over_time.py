@@ -1,7 +1,8 @@
 """In Chromium, open pages against what rental/ computes for now: an account page left open while the credit runs
 out, with no sync at all, says "suspended" in its title and PBX list as its meter does (R10, R18: the page's watch
 fires at that second); and "Remove PBX" clicked on a page a background sync changed underneath (a colleague's
-licenses) removes nothing and shows what the server holds (R19). English and French. With RENTDESK_SHOTS_DIR set,
+licenses) removes nothing and shows what the server holds (R19); a PBX page open when a sync brings the PBX's
+removal says so and leaves nothing to act on (R19). English and French. With RENTDESK_SHOTS_DIR set,
 each screen is photographed before and after (docs/screenshots are made elsewhere)."""
 
 from __future__ import annotations
@@ -105,3 +106,29 @@ def test_remove_pbx_over_a_background_sync_says_it_in_french_R19(page, live_app,
     _remove_over_a_sync(page, live_app, license_server, "fr",
                         {"nothing": "rien n’a été mis en attente", "holds": "60 ×",
                          "queued": "en attente", "removal": "retrait en attente"})
+
+
+def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothing_to_act_on_R19(
+        page, live_app, license_server):
+    """The PBX page's facts fetch themselves after the sync and say the PBX is gone; its actions (edit, remove) and
+    its license editor go with it, out of band: nothing is left on the page to queue against a PBX that is not
+    there any more."""
+    import uuid
+
+    token = license_server.add_technician("Acme Partner", "Ann")
+    _account, pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
+                                                 expect_monthly="20.000 iSC")
+    page.goto(pbx)
+    expect(page.locator("#license-editor")).to_be_visible()
+    account_id, pbx_id = pbx.split("/accounts/")[1].split("/pbx/")
+    with license_server.client(token) as client:  # another laptop of the partner removes it
+        signed = license_server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        op = {"op_id": str(uuid.uuid4()), "kind": "remove_pbx", "account_id": account_id, "pbx_id": pbx_id,
+              "base_revision": signed["pbxs"][0]["revision"]}
+        assert client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).status_code == 200
+    live_app.background_sync()
+    expect(page.get_by_test_id("pbx-gone")).to_contain_text("no longer on the account", timeout=AFTER)
+    expect(page.locator("#pbx-title")).to_contain_text("removed", timeout=AFTER)
+    expect(page.locator("#license-editor")).to_be_hidden()
+    expect(page.locator("#pbx-actions button")).to_have_count(0)
+    expect(page.locator("#pbx-actions a")).to_have_count(0)

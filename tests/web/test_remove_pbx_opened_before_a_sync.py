@@ -118,8 +118,13 @@ def test_a_pbx_page_open_when_a_sync_brings_its_removal_says_it_is_gone_and_queu
         answer = unlocked.get(pbx + f"?part={part}", headers=htmx())
         assert answer.status_code == 200, part
     assert "removed" in text(unlocked.get(pbx + "?part=title", headers=htmx()).data)
-    facts = text(unlocked.get(pbx + "?part=facts", headers=htmx()).data)
-    assert "no longer on the account" in facts
+    facts_answer = unlocked.get(pbx + "?part=facts", headers=htmx()).data.decode()
+    assert "no longer on the account" in text(facts_answer.encode())
+    # the open page's actions and editor go with it (out of band): nothing left there to remove, edit or queue
+    assert '<div class="pill-list" id="pbx-actions" hx-swap-oob="true"></div>' in facts_answer
+    assert '<form id="license-editor" hx-swap-oob="true" hidden></form>' in facts_answer
+    assert "hx-swap-oob" not in unlocked.post(licenses, data={f"qty-{IP_PORT}": "12", "csrf_token": csrf},
+                                              headers=htmx()).data.decode()  # the save's answer sits in its place
     saved = unlocked.post(licenses, data={f"qty-{IP_PORT}": "12", "csrf_token": csrf}, headers=htmx())
     assert saved.status_code == 200 and "Nothing was queued" in text(saved.data)
     assert "0 changes sent" in text(_sync(unlocked, csrf).data)
