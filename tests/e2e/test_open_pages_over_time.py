@@ -2,7 +2,8 @@
 out, with no sync at all, says "suspended" in its title and PBX list as its meter does (R10, R18: the page's watch
 fires at that second); and "Remove PBX" clicked on a page a background sync changed underneath (a colleague's
 licenses) removes nothing and shows what the server holds (R19); a PBX page open when a sync brings the PBX's
-removal says so and leaves nothing to act on (R19). English and French. With RENTDESK_SHOTS_DIR set,
+removal says so and leaves nothing to act on (R19), as an account page does when a sync brings the account's deletion
+(R13). English and French. With RENTDESK_SHOTS_DIR set,
 each screen is photographed before and after (docs/screenshots are made elsewhere)."""
 
 from __future__ import annotations
@@ -132,3 +133,28 @@ def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothin
     expect(page.locator("#license-editor")).to_be_hidden()
     expect(page.locator("#pbx-actions button")).to_have_count(0)
     expect(page.locator("#pbx-actions a")).to_have_count(0)
+
+
+def test_an_account_page_open_when_a_background_sync_brings_its_deletion_takes_delete_and_add_pbx_away_R13(
+        page, live_app, license_server):
+    """The account's title fetches itself after the sync and says deleted; Delete… and Add PBX go with it."""
+    import uuid
+
+    from rental.money import ticks_to_milli_floor
+
+    token = license_server.add_technician("Acme Partner", "Ann")
+    account, _pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
+                                                 expect_monthly="20.000 iSC")
+    page.goto(account)
+    expect(page.locator("#account-delete a")).to_have_count(1)
+    expect(page.locator("#add-pbx a")).to_have_count(1)
+    account_id = account.rstrip("/").rsplit("/", 1)[-1]
+    with license_server.client(token) as client:  # another laptop of the partner deletes the account (R13)
+        signed = license_server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        op = {"op_id": str(uuid.uuid4()), "kind": "delete_account", "account_id": account_id,
+              "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])}
+        assert client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).status_code == 200
+    live_app.background_sync()
+    expect(page.locator("#account-title .badge")).to_have_text("deleted", timeout=AFTER)
+    expect(page.locator("#account-delete a")).to_have_count(0)
+    expect(page.locator("#add-pbx a")).to_have_count(0)

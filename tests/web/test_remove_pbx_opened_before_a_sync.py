@@ -132,3 +132,37 @@ def test_a_pbx_page_open_when_a_sync_brings_its_removal_says_it_is_gone_and_queu
     assert "n’est plus sur le compte" in text(unlocked.get(pbx + "?part=facts", headers=htmx()).data)
     page = unlocked.get(pbx)  # the page opened again: it says so too, with the way back to the account
     assert page.status_code == 404 and "n’est plus sur le compte" in text(page.data)
+
+
+def test_an_account_page_open_when_a_sync_brings_its_deletion_takes_delete_and_add_pbx_away_R13(unlocked, csrf, server):
+    """The account page's title fetches itself after the sync and says deleted; the page's Delete and Add PBX
+    buttons (whose forms would only refuse now) go with it, out of band. Drawn afresh, the page has neither."""
+    import uuid
+
+    from rental.money import ticks_to_milli_floor
+
+    from .conftest import htmx
+
+    account, _licenses = running_account(unlocked, csrf, server)
+    account_id = account.rsplit("/", 1)[-1]
+    page = unlocked.get(account).data.decode()  # the page is open, with both buttons
+    assert f'href="{account}/delete"' in page and f'href="{account}/pbx/new"' in page
+    assert 'hx-swap-oob' not in unlocked.get(account + "?part=title", headers=htmx()).data.decode()
+
+    token = server.add_technician("Acme Telecom", "Bob")  # a colleague's laptop deletes the account (R13)
+    with server.client(token) as http:
+        signed = server.keyring.verify_envelope(http.get(f"/accounts/{account_id}").json(), "account")
+        op = {"op_id": str(uuid.uuid4()), "kind": "delete_account", "account_id": account_id,
+              "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])}  # as its screen showed it
+        body = http.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).json()
+    result = server.keyring.verify_envelope(body["results"][0], "op-result")
+    assert result["status"] == "applied", result
+    _sync(unlocked, csrf)
+
+    title = unlocked.get(account + "?part=title", headers=htmx()).data.decode()
+    assert "deleted" in text(title.encode())
+    assert '<span id="account-delete" hx-swap-oob="true"></span>' in title
+    assert '<span id="add-pbx" hx-swap-oob="true"></span>' in title
+    fresh = unlocked.get(account).data.decode()
+    assert f'href="{account}/delete"' not in fresh and f'href="{account}/pbx/new"' not in fresh
+    assert "hx-swap-oob" not in fresh  # the page drawn whole holds the places, empty, never a swap
