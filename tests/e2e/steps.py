@@ -111,6 +111,35 @@ def another_laptop_sets_licenses(server, token: str, pbx_url: str, items: dict[s
     assert server.keyring.verify_envelope(answer["results"][0], "op-result")["status"] == "applied"
 
 
+def another_laptop_removes_pbx(server, token: str, pbx_url: str) -> None:
+    """A colleague's laptop (the partner's token, straight to the API, on the PBX's signed revision) removes the PBX
+    first (R19)."""
+    account_id, pbx_id = re.search(r"/accounts/([^/]+)/pbx/([^/?#]+)", pbx_url).groups()
+    with server.client(token) as client:
+        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        [pbx] = [p for p in signed["pbxs"] if p["pbx_id"] == pbx_id]
+        _applied(server, client, {"kind": "remove_pbx", "account_id": account_id, "pbx_id": pbx_id,
+                                  "base_revision": pbx["revision"]})
+
+
+def another_laptop_deletes_account(server, token: str, account_url: str) -> None:
+    """A colleague's laptop deletes the account first, consenting to forfeit the balance its screen showed (R13)."""
+    from rental.money import ticks_to_milli_floor
+
+    account_id = re.search(r"/accounts/([^/?#]+)", account_url)[1]
+    with server.client(token) as client:
+        signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
+        _applied(server, client, {"kind": "delete_account", "account_id": account_id,
+                                  "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])})
+
+
+def _applied(server, client, op: dict) -> None:
+    """One op of another laptop (its own op id and client id), which the server must apply."""
+    answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [{"op_id": str(uuid.uuid4()), **op}]})
+    result = server.keyring.verify_envelope(answer.json()["results"][0], "op-result")
+    assert result["status"] == "applied", result
+
+
 def another_laptop_edits_account(server, token: str, account_url: str, **fields) -> None:
     """A colleague's laptop (the partner's token, straight to the API, on the account's signed revision) edits the
     account's fields first (e.g. auto_reload_days, R24)."""

@@ -109,24 +109,23 @@ def test_remove_pbx_over_a_background_sync_says_it_in_french_R19(page, live_app,
                          "queued": "en attente", "removal": "retrait en attente"})
 
 
+def _open_customer(page, app, server) -> tuple[str, str, str]:
+    """A customer renting 40 IP ports, synced: (the partner's token, the account's URL, its PBX's URL)."""
+    token = server.add_technician("Acme Partner", "Ann")
+    account, pbx = steps.customer_with_licenses(page, app, server, token, {"01-00010-001": 40},
+                                                expect_monthly="20.000 iSC")
+    return token, account, pbx
+
+
 def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothing_to_act_on_R19(
         page, live_app, license_server):
     """The PBX page's facts fetch themselves after the sync and say the PBX is gone; its actions (edit, remove) and
     its license editor go with it, out of band: nothing is left on the page to queue against a PBX that is not
     there any more."""
-    import uuid
-
-    token = license_server.add_technician("Acme Partner", "Ann")
-    _account, pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
-                                                 expect_monthly="20.000 iSC")
+    token, _account, pbx = _open_customer(page, live_app, license_server)
     page.goto(pbx)
     expect(page.locator("#license-editor")).to_be_visible()
-    account_id, pbx_id = pbx.split("/accounts/")[1].split("/pbx/")
-    with license_server.client(token) as client:  # another laptop of the partner removes it
-        signed = license_server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
-        op = {"op_id": str(uuid.uuid4()), "kind": "remove_pbx", "account_id": account_id, "pbx_id": pbx_id,
-              "base_revision": signed["pbxs"][0]["revision"]}
-        assert client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).status_code == 200
+    steps.another_laptop_removes_pbx(license_server, token, pbx)
     live_app.background_sync()
     expect(page.get_by_test_id("pbx-gone")).to_contain_text("no longer on the account", timeout=AFTER)
     expect(page.locator("#pbx-title")).to_contain_text("removed", timeout=AFTER)
@@ -138,22 +137,11 @@ def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothin
 def test_an_account_page_open_when_a_background_sync_brings_its_deletion_takes_delete_and_add_pbx_away_R13(
         page, live_app, license_server):
     """The account's title fetches itself after the sync and says deleted; Delete… and Add PBX go with it."""
-    import uuid
-
-    from rental.money import ticks_to_milli_floor
-
-    token = license_server.add_technician("Acme Partner", "Ann")
-    account, _pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
-                                                 expect_monthly="20.000 iSC")
+    token, account, _pbx = _open_customer(page, live_app, license_server)
     page.goto(account)
     expect(page.locator("#account-delete a")).to_have_count(1)
     expect(page.locator("#add-pbx a")).to_have_count(1)
-    account_id = account.rstrip("/").rsplit("/", 1)[-1]
-    with license_server.client(token) as client:  # another laptop of the partner deletes the account (R13)
-        signed = license_server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
-        op = {"op_id": str(uuid.uuid4()), "kind": "delete_account", "account_id": account_id,
-              "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])}
-        assert client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [op]}).status_code == 200
+    steps.another_laptop_deletes_account(license_server, token, account)
     live_app.background_sync()
     expect(page.locator("#account-title .badge")).to_have_text("deleted", timeout=AFTER)
     expect(page.locator("#account-delete a")).to_have_count(0)
