@@ -98,6 +98,15 @@ def customer_with_licenses(page: Page, app, server, token: str, quantities: dict
     return account, pbx
 
 
+def partner_customer(page: Page, app, server, quantities: dict[str, int],
+                     expect_monthly: str | None = None) -> tuple[str, str, str]:
+    """Ann of Acme Partner and her laptop's synced customer (customer_with_licenses): (her token, the account URL,
+    the PBX URL); the token also serves as a colleague's laptop of the same partner."""
+    token = server.add_technician("Acme Partner", "Ann")
+    account, pbx = customer_with_licenses(page, app, server, token, quantities, expect_monthly=expect_monthly)
+    return token, account, pbx
+
+
 def another_laptop_sets_licenses(server, token: str, pbx_url: str, items: dict[str, int]) -> None:
     """A colleague's laptop (the partner's token, straight to the API, on the PBX's signed revision) sets the PBX's
     licenses first."""

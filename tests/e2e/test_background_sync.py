@@ -122,9 +122,8 @@ def test_a_background_sync_refreshes_the_open_account_page_and_loses_no_click(pa
 
 def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_licenses_before_queuing(
         page, live_app, license_server):
-    token = license_server.add_technician("Acme Partner", "Ann")
-    account, pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 40},
-                                                expect_monthly="20.000 iSC")
+    token, _account, pbx = steps.partner_customer(page, live_app, license_server, {"01-00010-001": 40},
+                                                  expect_monthly="20.000 iSC")
     page.goto(pbx)
     steps.set_quantities(page, {"01-00010-001": 45}, expect_monthly="22.500 iSC")  # typed on the 40 shown
     steps.another_laptop_sets_licenses(license_server, token, pbx, {"01-00010-001": 60})
@@ -145,9 +144,8 @@ def test_the_license_editor_open_over_a_background_sync_shows_the_colleagues_lic
 
 def test_the_reload_select_chosen_over_a_background_sync_shows_the_colleagues_setting_before_queuing_R24(
         page, live_app, license_server):
-    token = license_server.add_technician("Acme Partner", "Ann")
-    account, _pbx = steps.customer_with_licenses(page, live_app, license_server, token, {"01-00010-001": 10},
-                                                 expect_monthly="5.000 iSC")
+    token, account, _pbx = steps.partner_customer(page, live_app, license_server, {"01-00010-001": 10},
+                                                  expect_monthly="5.000 iSC")
     page.goto(account)
     page.select_option("#auto_reload_days", "14")  # chosen on the "off" shown, not yet saved
     steps.another_laptop_edits_account(license_server, token, account, auto_reload_days=28)

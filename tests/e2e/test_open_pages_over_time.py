@@ -39,9 +39,8 @@ def _depletes_at(server, token: str, account_url: str) -> int:
 
 
 def _runs_out_while_open(page, app, server, lang: str, words: dict) -> None:
-    token = server.add_technician("Acme Partner", "Ann")
-    account, _pbx = steps.customer_with_licenses(page, app, server, token, {"01-00010-001": 40},
-                                                 expect_monthly="20.000 iSC")  # 100 iSC: five months
+    token, account, _pbx = steps.partner_customer(page, app, server, {"01-00010-001": 40},
+                                                  expect_monthly="20.000 iSC")  # 100 iSC: five months
     depletes_at = _depletes_at(server, token, account)
     server.stop()  # offline: no sync will tell the page
     if lang == "fr":
@@ -73,9 +72,7 @@ def test_a_page_left_open_says_suspendu_everywhere_at_the_second_the_credit_runs
 
 
 def _remove_over_a_sync(page, app, server, lang: str, words: dict) -> None:
-    token = server.add_technician("Acme Partner", "Ann")
-    account, pbx = steps.customer_with_licenses(page, app, server, token, {"01-00010-001": 40},
-                                                expect_monthly="20.000 iSC")
+    token, account, pbx = steps.partner_customer(page, app, server, {"01-00010-001": 40}, expect_monthly="20.000 iSC")
     if lang == "fr":
         _french(page, app)
     page.goto(pbx)
@@ -109,20 +106,13 @@ def test_remove_pbx_over_a_background_sync_says_it_in_french_R19(page, live_app,
                          "queued": "en attente", "removal": "retrait en attente"})
 
 
-def _open_customer(page, app, server) -> tuple[str, str, str]:
-    """A customer renting 40 IP ports, synced: (the partner's token, the account's URL, its PBX's URL)."""
-    token = server.add_technician("Acme Partner", "Ann")
-    account, pbx = steps.customer_with_licenses(page, app, server, token, {"01-00010-001": 40},
-                                                expect_monthly="20.000 iSC")
-    return token, account, pbx
-
-
 def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothing_to_act_on_R19(
         page, live_app, license_server):
     """The PBX page's facts fetch themselves after the sync and say the PBX is gone; its actions (edit, remove) and
     its license editor go with it, out of band: nothing is left on the page to queue against a PBX that is not
     there any more."""
-    token, _account, pbx = _open_customer(page, live_app, license_server)
+    token, _account, pbx = steps.partner_customer(page, live_app, license_server, {"01-00010-001": 40},
+                                                  expect_monthly="20.000 iSC")
     page.goto(pbx)
     expect(page.locator("#license-editor")).to_be_visible()
     steps.another_laptop_removes_pbx(license_server, token, pbx)
@@ -137,7 +127,8 @@ def test_a_pbx_page_open_when_a_background_sync_brings_its_removal_leaves_nothin
 def test_an_account_page_open_when_a_background_sync_brings_its_deletion_takes_delete_and_add_pbx_away_R13(
         page, live_app, license_server):
     """The account's title fetches itself after the sync and says deleted; Delete… and Add PBX go with it."""
-    token, account, _pbx = _open_customer(page, live_app, license_server)
+    token, account, _pbx = steps.partner_customer(page, live_app, license_server, {"01-00010-001": 40},
+                                                  expect_monthly="20.000 iSC")
     page.goto(account)
     expect(page.locator("#account-delete a")).to_have_count(1)
     expect(page.locator("#add-pbx a")).to_have_count(1)
