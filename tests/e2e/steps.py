@@ -142,6 +142,14 @@ def another_laptop_deletes_account(server, token: str, account_url: str) -> None
                                   "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])})
 
 
+def another_laptop_loads_key(server, token: str, account_url: str, credit: str) -> None:
+    """A colleague's laptop loads an activation key of `credit` iSC on the account (R11, R17)."""
+    account_id = re.search(r"/accounts/([^/?#]+)", account_url)[1]
+    [key] = server.issue_keys(credit, 1)
+    with server.client(token) as client:
+        _applied(server, client, {"kind": "redeem_key", "account_id": account_id, "key": key})
+
+
 def _applied(server, client, op: dict) -> None:
     """One op of another laptop (its own op id and client id), which the server must apply."""
     answer = client.post("/sync", json={"client_id": str(uuid.uuid4()), "ops": [{"op_id": str(uuid.uuid4()), **op}]})
