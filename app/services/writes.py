@@ -14,6 +14,7 @@ from rental.errors import KeyFormatError, SignatureError
 from rental.opkinds import PRICELIST_VERSION, with_flag
 from rental.ops import KINDS
 from rental import ops as decider
+from rental import rules
 from rental.reasons import CATALOG, Reason, rule_of
 
 from .. import checks, outbox, projection
@@ -470,7 +471,7 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         current = _figures(state.billing, now, book, book.plan(state))
         return LicensePreview(ok=False, problems=problems, warnings=(), current=current,
                               after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing,
-                              changes_at=current.changes_at)
+                              changes_at=_first(current.changes_at, _r6_leaves_at(book, state, pbx_id, problems, now)))
     after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy, book.prices)
     current = _figures(state.billing, now, book, book.plan(state))
     # R14 by time alone: the state runs on meanwhile, its balance falls under what this change needs
@@ -479,7 +480,18 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
     refuses_at = decider.min_credit_fails_at(settled, pbx_id, tuple(lines), tuple(others), prices, book.policy)
     return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=current,
                           after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
-                          missing_milli=0, decision=decision, changes_at=_first(current.changes_at, refuses_at))
+                          missing_milli=0, decision=decision, changes_at=_first(
+                              current.changes_at, refuses_at,
+                              _r6_leaves_at(book, state, pbx_id, decision.warnings, now)))
+
+
+def _r6_leaves_at(book: "projection.Book", state, pbx_id: str, said, now: int) -> int | None:
+    """When R6 speaks of the change (a warning, or a refusal), the second a reduction it counts leaves the window:
+    what R6 says may then change by time alone."""
+    if not any(reason.rule == "R6" for reason in said):
+        return None
+    return rules.window_leaves_at(book.history.reductions(state.pbxs[pbx_id].serial), state.pbxs[pbx_id].serial,
+                                  now, book.policy.toggle_window_s)
 
 
 def _first(*seconds: int | None) -> int | None:

@@ -172,3 +172,31 @@ def test_a_summary_record_edited_by_hand_is_a_clear_error_and_queues_nothing(unl
         assert f"is not readable (field {field}): nothing was queued" in shown
         assert 'value="12"' in answer.data.decode()  # what was typed stays
     assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
+
+
+def test_the_r6_warning_leaves_the_summary_at_the_second_the_reduction_leaves_the_window_R6(
+        unlocked, csrf, server, clock):
+    """10 IP ports reduced to 8 (synced: the laptop remembers the reduction); raising them back within 7 days warns
+    (R6). The summary's own second is the first one the reduction is out of the window: the warning leaves it then,
+    and a save made on the warning read says that what R6 said no longer holds."""
+    account, licenses = running_account(unlocked, csrf, server)
+    assert _save(unlocked, csrf, licenses, 8, {}).status_code == 302
+    unlocked.post("/sync/run", data={"csrf_token": csrf})
+    reduced_at = clock.now()
+    server.stop()
+    typed = _preview(unlocked, licenses, 10)
+    assert "R6" in text(typed) and "toggle-warning" in _summary_fields(typed)["shown_verdict"]
+    due = _summary_due(typed)
+    window = 7 * 86_400
+    assert due == f"/sync/due?due={reduced_at + window + 1}"
+    read = _summary_fields(typed)
+
+    clock.set(reduced_at + window)
+    assert unlocked.get(due, headers=htmx()).status_code == 204
+    assert "toggle-warning" in _summary_fields(_preview(unlocked, licenses, 10))["shown_verdict"]
+    clock.set(reduced_at + window + 1)
+    assert unlocked.get(due, headers=htmx()).status_code == 286
+    assert _summary_fields(_preview(unlocked, licenses, 10))["shown_verdict"] == ""
+
+    assert _save(unlocked, csrf, licenses, 10, read, confirm_warnings="yes").status_code == 302
+    assert "What R6 said of this change no longer holds." in _flashes(unlocked, account)
