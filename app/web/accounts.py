@@ -539,14 +539,18 @@ def delete(account_id: str):
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
-        posted_milli, posted_at = _shown_consent(request.form)
+        posted_milli, posted_at, damaged = _shown_consent(request.form)
         if posted_milli is not None:
             shown_milli, shown_at = posted_milli, posted_at
+        milli = None
         try:
             milli = parse_isc(typed)
         except AmountError as error:
             form.error("confirm_amount", error.reason.message, "R13", error.reason.code, dict(error.reason.params))
-        else:
+        if damaged:  # the page's record of the amount it showed is not what it wrote: asked again, nothing queued
+            form.error("confirm_amount", _("This form's record of the amount it showed is not readable: nothing was "
+                                           "queued. Type the amount shown now."), "R13")
+        if form.ok:
             if milli != shown_milli:
                 form.error("confirm_amount", _("Type the amount shown, %(amount)s, exactly.",
                                                amount=fmt_milli(shown_milli, unit=False)), "R13")
@@ -564,9 +568,14 @@ def delete(account_id: str):
     return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
 
 
-def _shown_consent(f) -> tuple[int | None, int | None]:
-    """The amount and time the delete page showed (hidden fields), or None when absent or not whole numbers."""
-    raw_milli, raw_at = f.get("shown_milli", ""), f.get("shown_at", "")
-    if raw_milli.isascii() and raw_milli.isdecimal() and raw_at.isascii() and raw_at.isdecimal():
-        return int(raw_milli), int(raw_at)
-    return None, None
+def _shown_consent(f) -> tuple[int | None, int | None, bool]:
+    """The amount and time the delete page showed (hidden fields), and whether they are damaged: (None, None,
+    False) when the form carries none (the amount shown now is asked); (None, None, True) when they are not whole
+    numbers (untrusted: a clear error, nothing queued)."""
+    raw_milli, raw_at = f.get("shown_milli"), f.get("shown_at")
+    if raw_milli is None and raw_at is None:
+        return None, None, False
+    raw_milli, raw_at = raw_milli or "", raw_at or ""
+    if all(raw.isascii() and raw.isdecimal() and len(raw) <= 19 for raw in (raw_milli, raw_at)):
+        return int(raw_milli), int(raw_at), False
+    return None, None, True

@@ -75,3 +75,20 @@ def test_a_key_forms_record_edited_by_hand_is_a_clear_error_and_queues_nothing(u
         assert answer.status_code == 200
         assert f"is not readable (field {field}): nothing was queued" in text(answer.data)
     assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
+
+
+def test_a_delete_pages_record_of_the_amount_it_showed_edited_by_hand_is_a_clear_error_and_queues_nothing_R13(
+        unlocked, csrf, server):
+    """The delete page carries the balance it showed and its second (the consent, R13): a value there that is no
+    whole number is said, and nothing is queued (the audit of the forms that show money while open)."""
+    account, _ = running_account(unlocked, csrf, server)
+    page = unlocked.get(account + "/delete").data.decode()
+    typed = html.unescape(re.search(r'data-confirm-text="([^"]+)"', page)[1])
+    shown = {"shown_milli": re.search(r'name="shown_milli" value="(\d+)"', page)[1],
+             "shown_at": re.search(r'name="shown_at" value="(\d+)"', page)[1]}
+    for field, bad in (("shown_milli", "99999999999999999999999"), ("shown_at", "soon")):
+        answer = unlocked.post(account + "/delete", data={"confirm_amount": typed, "csrf_token": csrf,
+                                                          **shown, field: bad})
+        assert answer.status_code == 200
+        assert "record of the amount it showed is not readable: nothing was queued" in text(answer.data)
+    assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
