@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -23,6 +24,21 @@ def first_run(page: Page, app, server=None, token: str | None = None) -> None:
         page.fill("#token", token)
         page.click("button[value=online]")
     expect(page).to_have_url(re.compile(r"/accounts/$"))
+
+
+def french(page: Page, app) -> None:
+    """Settings: RentDesk in French."""
+    page.goto(app.url("/settings/"))
+    page.select_option("#language", "fr")
+    page.locator("form[action$='/language'] button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+
+def shot(page: Page, name: str) -> None:
+    """With RENTDESK_SHOTS_DIR set, the screen as it is now, as NAME.png there (docs/screenshots are made elsewhere)."""
+    folder = os.environ.get("RENTDESK_SHOTS_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name + ".png"), full_page=False)
 
 
 def sync_now(page: Page, app) -> str:

@@ -7,7 +7,6 @@ RENTDESK_SHOTS_DIR set, the editor is photographed before and after the crossing
 
 from __future__ import annotations
 
-import os
 import re
 
 from playwright.sync_api import expect
@@ -16,20 +15,6 @@ from . import steps
 
 AFTER = 10_000  # ms: the page's watch and the summary's timer ask every 2 s, then the summary asks
 IP_PORT = "01-00010-001"
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("RENTDESK_SHOTS_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, name + ".png"), full_page=False)
-
-
-def _french(page, app) -> None:
-    """Settings: RentDesk in French."""
-    page.goto(app.url("/settings/"))
-    page.select_option("#language", "fr")
-    page.locator("form[action$='/language'] button[type=submit]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
 
 
 def _signed(server, token: str, account_url: str) -> dict:
@@ -56,14 +41,14 @@ def test_the_editor_left_open_as_the_credit_runs_out_redraws_its_summary_and_kee
     _type(page, 30, "15.000 iSC")  # a reduction, which R14 never refuses
     summary = page.locator("#editor-summary")
     expect(summary).to_contain_text("No rule problem")
-    _shot(page, "editor-before-crossing-en")
+    steps.shot(page, "editor-before-crossing-en")
 
     license_server.clock.set(depletes_at)  # R18: the account stops at this second; the technician is still reading
     expect(page.get_by_test_id("after-runtime")).to_have_text("ends now: no credit", timeout=AFTER)
     expect(summary).to_contain_text("R18")
     expect(page.locator(f"#qty-{IP_PORT}")).to_have_value("30")  # the draft stays as typed
     expect(page.locator(f"#qty-{IP_PORT}")).to_be_focused()
-    _shot(page, "editor-after-crossing-en")
+    steps.shot(page, "editor-after-crossing-en")
 
     page.locator("#editor-summary button[type=submit]").click()  # queued on what it read: nothing more to say
     expect(page.locator(".notice").filter(has_text="Licenses queued for Reception")).to_be_visible()
@@ -74,19 +59,19 @@ def test_a_colleagues_key_load_synced_in_the_background_redraws_the_open_editors
         page, live_app, license_server):
     token, account, pbx = steps.partner_customer(page, live_app, license_server, {IP_PORT: 40},
                                                  expect_monthly="20.000 iSC")
-    _french(page, live_app)
+    steps.french(page, live_app)
     page.goto(pbx)
     _type(page, 50, "25,000 iSC")  # four months on 100 iSC
     ends = page.get_by_test_id("after-ends")
     read = ends.inner_text()
-    _shot(page, "editor-before-crossing-fr")
+    steps.shot(page, "editor-before-crossing-fr")
 
     steps.another_laptop_loads_key(license_server, token, account, "200")  # a colleague loads 200 iSC…
     live_app.background_sync()  # …which this laptop's background syncer brings in; the editor finds out by itself
     expect(ends).not_to_have_text(read, timeout=AFTER)
     expect(page.locator(f"#qty-{IP_PORT}")).to_have_value("50")
     expect(page.locator("#editor-summary")).to_contain_text("Aucun problème de règle")
-    _shot(page, "editor-after-crossing-fr")
+    steps.shot(page, "editor-after-crossing-fr")
 
     page.locator("#editor-summary button[type=submit]").click()  # queued on the figures redrawn: nothing crossed
     expect(page.locator(".notice").filter(has_text="Licences en attente pour Reception")).to_be_visible()
@@ -109,4 +94,4 @@ def test_a_save_clicked_before_the_summary_could_redraw_says_what_crossed_R18(pa
     expect(said).to_contain_text("The credit ran out since: the installation is stopped, so this change waits for "
                                  "credit (0.493 iSC more would run it).")
     expect(page.locator(".notice").filter(has_text="Licenses queued for Reception")).to_be_visible()
-    _shot(page, "editor-saved-after-crossing-en")
+    steps.shot(page, "editor-saved-after-crossing-en")
