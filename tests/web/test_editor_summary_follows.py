@@ -200,3 +200,27 @@ def test_the_r6_warning_leaves_the_summary_at_the_second_the_reduction_leaves_th
 
     assert _save(unlocked, csrf, licenses, 10, read, confirm_warnings="yes").status_code == 302
     assert "What R6 said of this change no longer holds." in _flashes(unlocked, account)
+
+
+def test_the_summarys_own_second_is_an_automatic_reload_falling_due_R24(unlocked, csrf, server, clock):
+    """10 iSC running 5 iSC a month and a 10 iSC key held for reload at 28 days: the summary is worked out again at
+    the second the server redeems the key (its balance then holds it)."""
+    from .live import reloading_account
+
+    account, reload_at = reloading_account(unlocked, csrf, server)
+    [pbx] = {link for link in re.findall(r'href="(/accounts/[^"]+/pbx/[0-9a-f-]{36})"', unlocked.get(account).data.decode())}
+    licenses = pbx + "/licenses"
+    server.stop()  # a reduction (R14 never refuses it): the reload is the summary's next second
+    typed = _preview(unlocked, licenses, 9)
+    assert _summary_due(typed) == f"/sync/due?due={reload_at}"
+    read = _summary_fields(typed)
+    clock.set(reload_at)
+    assert unlocked.get(_summary_due(typed), headers=htmx()).status_code == 286
+    again = _preview(unlocked, licenses, 9)
+    balance = re.compile(r"Balance (\d+\.\d{3}) iSC")
+    # a month of running spent about 5 iSC of the 10 shown; the 10 iSC key redeemed at this second is in the balance
+    assert float(balance.search(text(typed))[1]) == 10.0 and float(balance.search(text(again))[1]) > 14
+    # a month read on: the draft runs from now, not from when it was read, so its end of credit came sooner
+    assert int(_summary_fields(again)["shown_ends"]) < int(read["shown_ends"])
+    assert _save(unlocked, csrf, licenses, 9, read).status_code == 302
+    assert "The credit now ends on" in _flashes(unlocked, account)
