@@ -46,6 +46,7 @@ def test_the_editor_left_open_as_the_credit_runs_out_redraws_its_summary_and_kee
     license_server.clock.set(depletes_at)  # R18: the account stops at this second; the technician is still reading
     expect(page.get_by_test_id("after-runtime")).to_have_text("ends now: no credit", timeout=AFTER)
     expect(summary).to_contain_text("R18")
+    expect(page.get_by_test_id("summary-waits")).to_contain_text("it starts stopped")
     expect(page.locator(f"#qty-{IP_PORT}")).to_have_value("30")  # the draft stays as typed
     expect(page.locator(f"#qty-{IP_PORT}")).to_be_focused()
     steps.shot(page, "editor-after-crossing-en")
