@@ -73,8 +73,8 @@ def reason_text(reason) -> str:
 def crossings_text(at: int, said) -> str:
     """What a save found that differs from what its form showed while open (reasons "crossed-*": the credit ran
     out meanwhile, R18; another monthly consumption or end of credit, R16; a rule now refusing it...), in words."""
-    return " ".join([gettext("Not as the figures you read, worked out for %(when)s:", when=fmt_moment(at)),
-                     *(reason_text(reason) for reason in said)])
+    intro = gettext("The figures you read were worked out for %(when)s, and have changed since.", when=fmt_moment(at))
+    return " ".join([intro, *(reason_text(reason) for reason in said)])
 
 
 def _days(count: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from . import steps
@@ -53,7 +54,7 @@ def test_the_editor_left_open_as_the_credit_runs_out_redraws_its_summary_and_kee
 
     page.locator("#editor-summary button[type=submit]").click()  # queued on what it read: nothing more to say
     expect(page.locator(".notice").filter(has_text="Licenses queued for Reception")).to_be_visible()
-    expect(page.locator(".notice").filter(has_text="Not as the figures you read")).to_have_count(0)
+    expect(page.locator(".notice").filter(has_text="The figures you read were worked out for")).to_have_count(0)
 
 
 def test_a_colleagues_key_load_synced_in_the_background_redraws_the_open_editors_summary_in_french(
@@ -76,23 +77,34 @@ def test_a_colleagues_key_load_synced_in_the_background_redraws_the_open_editors
 
     page.locator("#editor-summary button[type=submit]").click()  # queued on the figures redrawn: nothing crossed
     expect(page.locator(".notice").filter(has_text="Licences en attente pour Reception")).to_be_visible()
-    expect(page.locator(".notice").filter(has_text="Pas comme les chiffres")).to_have_count(0)
+    expect(page.locator(".notice").filter(has_text="Les chiffres que vous avez lus")).to_have_count(0)
 
 
-def test_a_save_clicked_before_the_summary_could_redraw_says_what_crossed_R18(page, live_app, license_server):
+@pytest.mark.parametrize("lang, words", [
+    ("en", {"crossed": "The figures you read were worked out for", "queued": "Licenses queued for Reception",
+            "said": "The credit ran out since: the installation is stopped, so this change waits for credit "
+                    "(0.493 iSC more would run it)."}),
+    ("fr", {"crossed": "Les chiffres que vous avez lus étaient calculés pour le",
+            "queued": "Licences en attente pour Reception",
+            "said": "Le crédit s’est épuisé depuis : l’installation est arrêtée, ce changement attend donc du "
+                    "crédit (0,493 iSC de plus le feraient tourner)."}),
+])
+def test_a_save_clicked_before_the_summary_could_redraw_says_what_crossed_R18(page, live_app, license_server,
+                                                                              lang, words):
     """The credit runs out between the summary's last redraw and the click (its redraw is held up here, as on a
     busy laptop): the save decides on what is true now and says how it differs from the figures read."""
     token, account, pbx = steps.partner_customer(page, live_app, license_server, {IP_PORT: 40},
                                                  expect_monthly="20.000 iSC")
     depletes_at = _signed(license_server, token, account)["depletes_at"]
     license_server.stop()
+    if lang == "fr":
+        steps.french(page, live_app)
     page.goto(pbx)
-    _type(page, 30, "15.000 iSC")
+    _type(page, 30, "15.000 iSC" if lang == "en" else "15,000 iSC")
     page.route(re.compile(r".*/licenses/preview.*"), lambda route: route.abort())  # no redraw gets through
     license_server.clock.set(depletes_at + 60)
     page.locator("#editor-summary button[type=submit]").click()
-    said = page.locator(".notice.warn").filter(has_text="Not as the figures you read")
-    expect(said).to_contain_text("The credit ran out since: the installation is stopped, so this change waits for "
-                                 "credit (0.493 iSC more would run it).")
-    expect(page.locator(".notice").filter(has_text="Licenses queued for Reception")).to_be_visible()
-    steps.shot(page, "editor-saved-after-crossing-en")
+    said = page.locator(".notice.warn").filter(has_text=words["crossed"])
+    expect(said).to_contain_text(words["said"])
+    expect(page.locator(".notice").filter(has_text=words["queued"])).to_be_visible()
+    steps.shot(page, f"editor-saved-after-crossing-{lang}")

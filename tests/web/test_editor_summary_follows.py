@@ -97,13 +97,13 @@ def test_a_save_after_the_credit_ran_out_under_the_open_editor_says_the_change_w
     saved = _save(unlocked, csrf, licenses, 8, read)
     assert saved.status_code == 302  # a reduction is queued all the same (R15), decided again
     said = _flashes(unlocked, account)
-    assert "Not as the figures you read" in said
+    assert "The figures you read were worked out for" in said
     assert "The credit ran out since: the installation is stopped, so this change waits for credit" in said
 
     app.extensions[EXTENSION].language = "fr"
     _save(unlocked, csrf, licenses, 7, read)
     said = _flashes(unlocked, account)
-    assert "Pas comme les chiffres que vous avez lus" in said
+    assert "Les chiffres que vous avez lus étaient calculés pour le" in said
     assert "Le crédit s’est épuisé depuis" in said
 
 
@@ -113,7 +113,7 @@ def test_a_save_on_unchanged_figures_says_nothing_more(unlocked, csrf, server, c
     clock.advance(600)  # ten minutes of reading: the day the credit ends and the rest are still as shown
     assert _save(unlocked, csrf, licenses, 12, read).status_code == 302
     said = _flashes(unlocked, account)
-    assert "Licenses queued for Lobby" in said and "Not as the figures you read" not in said
+    assert "Licenses queued for Lobby" in said and "The figures you read were worked out for" not in said
 
 
 def test_the_summary_is_worked_out_again_when_r14_starts_refusing_the_draft_by_time_alone_R14(
@@ -157,7 +157,7 @@ def test_a_colleagues_key_load_synced_under_the_open_editor_moves_its_end_of_cre
     app.extensions[EXTENSION].language = "fr"
     assert _save(unlocked, csrf, licenses, 12, read).status_code == 302
     said = _flashes(unlocked, account)
-    assert "Pas comme les chiffres que vous avez lus" in said
+    assert "Les chiffres que vous avez lus étaient calculés pour le" in said
     assert "Le crédit prend désormais fin le" in said
 
 
@@ -208,7 +208,8 @@ def test_the_summarys_own_second_is_an_automatic_reload_falling_due_R24(unlocked
     from .live import reloading_account
 
     account, reload_at = reloading_account(unlocked, csrf, server)
-    [pbx] = {link for link in re.findall(r'href="(/accounts/[^"]+/pbx/[0-9a-f-]{36})"', unlocked.get(account).data.decode())}
+    page = unlocked.get(account).data.decode()
+    [pbx] = {link for link in re.findall(r'href="(/accounts/[^"]+/pbx/[0-9a-f-]{36})"', page)}
     licenses = pbx + "/licenses"
     server.stop()  # a reduction (R14 never refuses it): the reload is the summary's next second
     typed = _preview(unlocked, licenses, 9)

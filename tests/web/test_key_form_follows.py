@@ -48,13 +48,14 @@ def test_a_key_loaded_after_the_credit_ran_out_under_the_open_form_says_it_now_r
 
     assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read}).status_code == 302
     said = text(unlocked.get(account).data)
-    assert "Not as the figures you read" in said
+    assert "The figures you read were worked out for" in said
     assert "The credit ran out since: this key restarts the stopped installation." in said
 
     app.extensions[EXTENSION].language = "fr"
     unlocked.post(account + "/key", data={"key": other, "csrf_token": csrf, **read})
     said = text(unlocked.get(account).data)
-    assert "Pas comme les chiffres que vous avez lus" in said and "Avec cette clé, le crédit dure désormais" in said
+    assert "Les chiffres que vous avez lus étaient calculés pour le" in said
+    assert "Avec cette clé, le crédit dure désormais" in said
 
 
 def test_a_key_loaded_on_what_its_answer_said_says_nothing_more(unlocked, csrf, server):
@@ -63,7 +64,7 @@ def test_a_key_loaded_on_what_its_answer_said_says_nothing_more(unlocked, csrf, 
     read = _said(_answer(unlocked, account, key))
     assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read}).status_code == 302
     said = text(unlocked.get(account).data)
-    assert "Activation key queued" in said and "Not as the figures you read" not in said
+    assert "Activation key queued" in said and "The figures you read were worked out for" not in said
 
 
 def test_a_key_forms_record_edited_by_hand_is_a_clear_error_and_queues_nothing(unlocked, csrf, server):
