@@ -353,7 +353,8 @@ def _crossed(shown: services.SummaryShown | None, context: dict) -> str | None:
 def save(account_id: str, pbx_id: str):
     """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200). What the
     summary showed travels with the form: what the save decides that differs from it is said (the credit ran out
-    meanwhile, R18; a reload re-rated, R24; a key another laptop loaded; R14 now refuses...)."""
+    meanwhile, R18; a key another laptop loaded moved the end of credit, R16; R14 now refuses; R6's warning is
+    gone...)."""
     context = _editor(account_id, pbx_id, request.form)
     shown, unreadable = _shown_from(request.form)
     if unreadable:
