@@ -70,6 +70,11 @@ def test_the_summary_has_its_own_second_the_credit_runs_out_and_is_worked_out_ag
     server.stop()  # offline from here: only the clock tells the summary
     typed = _preview(unlocked, licenses, 8)  # a reduction: R14 never refuses it
     assert "No rule problem" in text(typed)
+    aside = re.search(r'<aside[^>]*id="editor-summary"[^>]*>', typed.decode())[0]
+    # worked out again on a sync's event and at its own second, posting the editor's form (the draft as typed); its
+    # timer inherits no hx-sync, so its poll never replaces a save on the form
+    assert 'hx-trigger="rentdesk:synced from:body, rentdesk:refresh, rentdesk:due"' in aside
+    assert "/preview?part=summary" in aside and "hx-post" in aside and "hx-sync" in aside.split("hx-disinherit")[1]
     assert _summary_fields(typed)["shown_status"] == "active"
     due = _summary_due(typed)
     assert due == f"/sync/due?due={depletes_at}"
