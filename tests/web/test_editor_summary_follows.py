@@ -230,3 +230,8 @@ def test_the_summarys_own_second_is_an_automatic_reload_falling_due_R24(unlocked
     assert int(_summary_fields(again)["shown_ends"]) < int(read["shown_ends"])
     assert _save(unlocked, csrf, licenses, 9, read).status_code == 302
     assert "The credit now ends on" in _flashes(unlocked, account)
+
+
+def test_a_due_timer_asked_with_no_second_is_a_bad_request(unlocked):
+    for bad in ("", "soon", "-5", "1e9", "1" * 13):
+        assert unlocked.get(f"/sync/due?due={bad}", headers=htmx()).status_code == 400
