@@ -234,4 +234,6 @@ def test_the_summarys_own_second_is_an_automatic_reload_falling_due_R24(unlocked
 
 def test_a_due_timer_asked_with_no_second_is_a_bad_request(unlocked):
     for bad in ("", "soon", "-5", "1e9", "1" * 13):
-        assert unlocked.get(f"/sync/due?due={bad}", headers=htmx()).status_code == 400
+        assert unlocked.get(f"/sync/due?due={bad}").status_code == 400
+        fired = unlocked.get(f"/sync/due?due={bad}", headers=htmx())  # htmx: an error partial, and no event
+        assert "HX-Trigger" not in fired.headers
