@@ -108,6 +108,13 @@ class ServerContext:
             self.metrics.op_result_signed(envelope, payload)  # counted from the payload at hand (no-op when off)
         return envelope
 
+    def sign_text(self, type_: str, payload: dict) -> tuple[dict, str]:
+        """sign() and the envelope's JSON text (json.dumps' own, made without encoding: the /sync answer's)."""
+        envelope, text = self.signer.sign_envelope_text(type_, payload)
+        if type_ == "op-result":
+            self.metrics.op_result_signed(envelope, payload)
+        return envelope, text
+
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""
         latest = LATEST_PRICES.run(connection).scalar()
