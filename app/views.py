@@ -220,11 +220,34 @@ class LicensePreview:
     lines: tuple[LicenseLine, ...]  # the desired lines at the current price list
     missing_milli: int  # iSC missing for R14 (0 when enough)
     decision: Any = None  # the core's decision when ok (rental.ops.Decision): queueing it decides no second time
+    #: the next second this preview changes by time alone (the state's stop, reload or expiry, R18, R24, R19; the
+    #: second R14 starts refusing it): the editor's summary is worked out again then
+    changes_at: int | None = None
 
     @property
     def confirmable(self) -> tuple[Reason, ...]:
         """The warnings queuing asks the technician to confirm first (R6's); the others, R18's, only inform."""
         return tuple(w for w in self.warnings if w.rule == "R6")
+
+    @property
+    def shown(self) -> "SummaryShown":
+        """What the editor's summary shows of this preview that matters to money or the rules."""
+        return SummaryShown(self.current.at, self.after.status, self.after.monthly_milli, self.after.ends_at,
+                            tuple(sorted({p.code for p in self.problems}
+                                         | {w.code for w in self.warnings if w.code != "still-suspended"})))
+
+
+@dataclass(frozen=True)
+class SummaryShown:
+    """What a license editor's summary showed, carried by its form to the save (untrusted: words only, never money):
+    the second it was worked out for, the configuration's status, monthly consumption and end of credit after the
+    change (R16, R18), and the codes of the rule problems and warnings it said (R6, R14, ...)."""
+
+    at: int
+    status: str
+    monthly_milli: int
+    ends_at: int | None
+    verdict: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -377,6 +400,8 @@ class QueuedOp:
     pbx_id: str | None = None
     decision: Any = None  # the core's decision taken offline (rental.ops.Decision): what the server will decide
     key_amount_milli: int | None = None  # a key it carries, as read offline (R11, R24)
+    #: how what was queued differs from what its form showed while open (reasons "crossed-*"), said with the save
+    crossings: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ Not part of `make bench`; run it by hand beside bench/worker_cpu.py (docs/benchm
 
     .venv/bin/python bench/sync_cpu.py [--rounds 5] [--requests 300] [--profile]
 
+Instructions per request, which no other process on the machine changes (valgrind from Debian; divide by --requests):
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce --callgrind-out-file=/tmp/cg.%p \
+        .venv/bin/python bench/sync_cpu.py --callgrind --requests 200
+
 Each request redeems a fresh key on one of 8 funded accounts, like sync_http.py's wrk script. The figure is the
 least of the rounds' CPU per request (time.process_time: what other processes on the machine do hardly changes it),
 next to GET /api/v1/health's; --profile prints cProfile's view instead (the profiler doubles Python's cost).
@@ -33,6 +38,8 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300, help="requests per round")
     parser.add_argument("--profile", action="store_true", help="one round under cProfile, its top functions")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="one round inside functools.reduce, for callgrind to count its instructions alone")
     args = parser.parse_args(argv)
     from werkzeug.test import EnvironBuilder
 
@@ -100,6 +107,20 @@ def main(argv=None) -> None:
             return (time.process_time() - started) / len(environs) * 1000
 
         run(syncs(50))  # warm: the price list cached, the interpreter's specialisations made
+        if args.callgrind:  # the requests alone, inside the one C function callgrind is told to count
+            import functools
+
+            def one(count: int, environ: dict) -> int:
+                answer = app(environ, start_response)
+                b"".join(answer)
+                getattr(answer, "close", lambda: None)()
+                return count + 1
+
+            functools.reduce(one, syncs(args.requests), 0)
+            if any(not status.startswith("200") for status in statuses):
+                raise SystemExit(f"not every request succeeded: {sorted(set(statuses))}")
+            print(f"{args.requests} single-op syncs counted")
+            return
         if args.profile:
             import cProfile
             import pstats

@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     ctx = ServerContext.from_config(config)
     ctx.signer  # fail at start, not at the first answer, when the signing key is missing or unreadable
     app = Flask(__name__, instance_path=ctx.settings.INSTANCE_PATH)
+    app.ensure_sync = _sync_once(app.ensure_sync)
     app.config.update(flask_config)  # Flask's own keys (TESTING, …) beside ours
     app.config["MAX_CONTENT_LENGTH"] = ctx.settings.MAX_BODY_BYTES
     app.config["RENTDESK_VERSION"] = version()
@@ -43,6 +44,26 @@ def create_app(config: Mapping[str, Any] | None = None):
     if ctx.settings.SWEEP_INTERVAL:
         sweep.start_periodic(ctx, ctx.settings.SWEEP_INTERVAL)
     return app
+
+
+def _sync_once(ensure_sync):
+    """Flask's ensure_sync, its verdict kept per function: Flask asks it of every hook and view at every request
+    (an `inspect.iscoroutinefunction` each, five per /sync: issue 27), and a function's kind never changes. Only
+    plain functions are remembered (an `async def` one is wrapped anew each time, as Flask does)."""
+    plain: set = set()
+
+    def ensure(func):
+        try:
+            if func in plain:
+                return func
+        except TypeError:  # a bound method of an unhashable object: asked every time
+            return ensure_sync(func)
+        made = ensure_sync(func)
+        if made is func and len(plain) < 1024:  # hooks and views: a few dozen
+            plain.add(func)
+        return made
+
+    return ensure
 
 
 def version() -> str:

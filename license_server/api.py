@@ -59,13 +59,15 @@ def server() -> ServerContext:
 @blueprint.before_request
 def authenticate() -> None:
     """Every route but health and the API description needs a technician's bearer token."""
-    if request.endpoint in PUBLIC or request.endpoint is None:
+    here = request._get_current_object()  # one look-up of the request (every API request passes here)
+    endpoint = here.endpoint
+    if endpoint in PUBLIC or endpoint is None:
         return
-    token = bearer_token(request.headers.get("Authorization"))
+    token = bearer_token(here.headers.get("Authorization"))
     if token is None:
         raise ApiError(401, "unauthorized", "api-token-missing")
     ctx = server()
-    address, now = request.remote_addr or "?", ctx.now()
+    address, now = here.remote_addr or "?", ctx.now()
     wait = ctx.guesses.retry_after(address, now)
     if wait is not None:  # token guessing: the token is not even looked at
         raise ApiError(429, "too-many-requests", "api-token-guessing", retry_after=wait, wait=wait)
@@ -270,17 +272,24 @@ def sync():
     if len(ops) > ctx.settings.MAX_OPS:
         raise ApiError(413, "too-large", "api-too-many-ops", count=len(ops), max=ctx.settings.MAX_OPS)
     now = ctx.now()
-    batch = apply_ops(ctx, g.caller, ops, now, str(body["client_id"]).lower())
-    g.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
+    here = g._get_current_object()  # one look-up of the request's globals
+    caller = here.caller
+    batch = apply_ops(ctx, caller, ops, now, str(body["client_id"]).lower())
+    here.op_outcomes = (ops, batch.outcomes)  # counted by license_server.metrics when METRICS is on
     named = dict.fromkeys(outcome.account_id for outcome in batch.outcomes if outcome.account_id is not None)
     # An op may name an account that does not exist (a stored refusal of create_account, an op_id reused with
     # another account_id): answer only accounts the batch holds, and only the caller's partner's (DESIGN §5).
-    accounts_out = [_signed_account(ctx, batch.records[account_id], now, batch.prices) for account_id in named
-                    if account_id in batch.records and batch.records[account_id].row["partner"] == g.caller.partner]
-    # the answer written from texts at hand: each op result as the batch stored it, each envelope once (a second
-    # encoding of every signed document by jsonify cost a few per cent of a single-op sync, issue 27)
+    prices = batch.prices
+    accounts_out = [ctx.sign_text("account", account_payload(
+                        batch.records[account_id], now, ctx.policy, prices.pricelist if prices else None,
+                        prices.history if prices else None))[1]
+                    for account_id in named
+                    if account_id in batch.records and batch.records[account_id].row["partner"] == caller.partner]
+    # the answer written from texts at hand: each op result as the batch stored it, each envelope's text made with
+    # its signature (a second encoding of every signed document by jsonify cost a few per cent of a single-op
+    # sync, issue 27)
     text = (f'{{"results": [{", ".join(outcome.json() for outcome in batch.outcomes)}], '
-            f'"accounts": [{", ".join(json.dumps(envelope) for envelope in accounts_out)}], '
+            f'"accounts": [{", ".join(accounts_out)}], '
             f'"pricelist": {batch.prices.envelope_text if batch.prices else "null"}}}')
     return current_app.response_class(text, mimetype="application/json")
 

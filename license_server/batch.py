@@ -304,8 +304,7 @@ class Batch:
             self.records[account_id] = record
         payload = op_result_payload(op_id, account_id, status, problems, warnings, now,
                                     record.row["revision"] if mine else None)
-        envelope = self.ctx.sign("op-result", payload)
-        result = json.dumps(envelope)
+        envelope, result = self.ctx.sign_text("op-result", payload)  # result: json.dumps(envelope), stored as is
         self.new_ops.append({"op_id": op_id, "partner": caller.partner, "account_id": account_id, "kind": kind,
                              "digest": digest, "result": result, "at": now})
         self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
@@ -466,7 +465,10 @@ def record_state(record: store.AccountRecord) -> decider.State:
 
 def edited_of(row: dict[str, Any]) -> dict[str, tuple[int, str]]:
     """Each account field's last edit as stored (migration 0011): field → (revision, client id)."""
-    stored = json.loads(row.get("edited") or "{}")
+    text = row.get("edited")
+    if not text or text == "{}":  # no field edited yet (most accounts): no parse
+        return {}
+    stored = json.loads(text)
     return {key: (int(value[0]), str(value[1])) for key, value in stored.items()}
 
 

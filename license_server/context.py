@@ -105,6 +105,10 @@ class ServerContext:
     def sign(self, type_: str, payload: dict) -> dict:
         return self.signer.sign_envelope(type_, payload)
 
+    def sign_text(self, type_: str, payload: dict) -> tuple[dict, str]:
+        """sign() and the envelope's JSON text (json.dumps' own, made without encoding: the /sync answer's)."""
+        return self.signer.sign_envelope_text(type_, payload)
+
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""
         latest = LATEST_PRICES.run(connection).scalar()

@@ -35,8 +35,14 @@ def init_app(app: Flask) -> None:
 def _never_cached(response):
     """Every answer, a refusal of a path the server does not have included: kept by no cache (money moves by the
     second) and read as the type it says, never sniffed as another (the customer page sets its own, stricter)."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers = response.headers
+    # one pass over the headers: werkzeug's setdefault looks a missing name up twice, raising and catching a
+    # KeyError each time (two of them per answer, about 8 µs of a single-op /sync: issue 27)
+    present = {name.lower() for name, _ in headers.items()}
+    if "cache-control" not in present:
+        headers["Cache-Control"] = "no-store"
+    if "x-content-type-options" not in present:
+        headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -518,6 +518,23 @@ def min_credit_problem(account: Account, pbx_id: str, new_lines: tuple[Line, ...
     return None
 
 
+def min_credit_fails_at(account: Account, pbx_id: str, new_lines: tuple[Line, ...], others: tuple[Line, ...],
+                        pricelist: PriceList, policy: Policy) -> int | None:
+    """The first second after ``account.as_of`` at which min_credit_problem starts refusing this change by time
+    alone (R14): the account runs on at its rate meanwhile, so its balance falls under the credit the new
+    configuration needs for min_credit_days. None when it refuses already, never will (a change that does not add,
+    an account charged nothing) or a stop comes first (R18: then the stop's second is the one that counts)."""
+    if min_credit_problem(account, pbx_id, new_lines, others, pricelist, policy) is not None:
+        return None
+    old_rate = _rate(billing.rerate(account.lines_of(pbx_id), pricelist))
+    if _rate(new_lines) <= old_rate or account.rate <= 0:
+        return None
+    spare = account.balance - rules.required_ticks(_rate(others) + _rate(new_lines), policy.min_credit_days)
+    at = account.as_of + spare // account.rate + 1  # the first second the balance is under what is needed
+    ends = account.depletes_at
+    return at if ends is None or at < ends else None
+
+
 def connection_event(account: Account, lines: Iterable[Line], ctx: Context, *, rated: bool = False) -> billing.Change:
     """R9, R23: settle at the old rates, run lines re-rated at the current list (rated: the caller rated them at
     ctx.pricelist already); a suspended account resumes when its credit pays the configuration for

@@ -116,6 +116,20 @@ CATALOG: dict[str, tuple[str, str]] = {
     "still-suspended": ("R18", N_("The credit does not yet resume the installation: {missing_milli} more are needed "
                                   "to run its configuration for {days}. Load that much more, or reduce "
                                   "the licenses.")),
+    # what a form showed while open and what its save found (the license editor's summary, the key form's preview):
+    # said beside the save, the save having decided again on the state of its second
+    "crossed-stopped": ("R18", N_("The credit ran out since: the installation is stopped, so this change waits for "
+                                  "credit ({missing_milli} more would run it).")),
+    "crossed-runs": ("R18", N_("Credit arrived since: this change runs at once instead of waiting for credit.")),
+    "crossed-monthly": ("R16", N_("The monthly consumption after this change is {to_milli}, not {from_milli}.")),
+    "crossed-ends": ("R16", N_("The credit now ends on {to_at}, not on {from_at}.")),
+    "crossed-refused": ("", N_("A rule now refuses this change ({rules}): see the reason next to the item.")),
+    "crossed-warns": ("", N_("A rule now warns about this change ({rules}).")),
+    "crossed-cleared": ("", N_("What {rules} said of this change no longer holds.")),
+    "crossed-key-restarts": ("R18", N_("The credit ran out since: this key restarts the stopped installation.")),
+    "crossed-key-short": ("R18", N_("The credit ran out since: this key alone does not restart the installation "
+                                    "({missing_milli} more are needed).")),
+    "crossed-key-ends": ("R16", N_("With this key the credit now lasts until {to_at}, not {from_at}.")),
     # R26 rental terms
     "terms-not-accepted": ("R26", N_("The customer must accept the rental terms version {version} before the "
                                      "account is created: show them the terms (Software rental), record the "

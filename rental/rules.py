@@ -178,6 +178,13 @@ def open_reductions(
     return [still for still in found if still.to_qty >= current_qty]
 
 
+def window_leaves_at(history: Iterable[Reduction], serial: str, at: int, window_s: int = TOGGLE_WINDOW_S) -> int | None:
+    """The first second after ``at`` at which a reduction of this serial made within the window leaves it (R6):
+    a restore of it then no longer counts, so what R6 says of a change may change by time alone then."""
+    return min((made.at + window_s + 1 for made in history
+                if made.serial == serial and made.at <= at and at - made.at <= window_s), default=None)
+
+
 def restored_refs(
     history: Iterable[Reduction],
     serial: str,

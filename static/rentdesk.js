@@ -28,13 +28,14 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-limit]").forEach(checkLimit);
   });
-  // The license editor previews as the technician types (after a short delay). A preview fired while
-  // "Queue these licenses" is on its way would replace (abort) the save: it is dropped instead, since the
-  // save's answer redraws the editor (or leaves the page) anyway.
+  // The license editor previews as the technician types (after a short delay), and its summary is worked out
+  // again after a sync or at its own second. Either fired while "Queue these licenses" is on its way would
+  // replace (abort) the save: it is dropped instead, since the save's answer redraws the editor (or leaves the
+  // page) anyway.
   var saving = 0;
   document.addEventListener("htmx:confirm", function (event) {
     var elt = event.detail.elt;
-    if (saving && elt && elt.id === "license-editor") event.preventDefault();
+    if (saving && elt && (elt.id === "license-editor" || elt.id === "editor-summary")) event.preventDefault();
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt && event.detail.elt.hasAttribute && event.detail.elt.hasAttribute("data-saves-editor")) saving += 1;

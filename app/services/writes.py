@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping
 
 
 from rental import billing
@@ -13,7 +13,9 @@ from rental import reload as reload_mod
 from rental.errors import KeyFormatError, SignatureError
 from rental.opkinds import PRICELIST_VERSION, with_flag
 from rental.ops import KINDS
-from rental.reasons import Reason
+from rental import ops as decider
+from rental import rules
+from rental.reasons import CATALOG, Reason, rule_of
 
 from .. import checks, outbox, projection
 from .. import terms as terms_mod
@@ -26,6 +28,7 @@ from ..views import (
     Figures,
     LicensePreview,
     QueuedOp,
+    SummaryShown,
 )
 from .common import _figures, _lines_view, _now
 
@@ -192,11 +195,13 @@ def preview_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str
 
 
 def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, items: Mapping[str, int], *,
-                 confirm: bool = False, replacing: str | None = None, seen_revision: int | None = None) -> QueuedOp:
+                 confirm: bool = False, replacing: str | None = None, seen_revision: int | None = None,
+                 shown: SummaryShown | None = None, same_day: Callable[[int, int], bool] | None = None) -> QueuedOp:
     """Queue the desired licenses of a PBX ({} ends the rent, R19); pending ones of the PBX collapse into this.
     ``replacing``: a refused or conflicting set of licenses of this PBX that this one replaces (edited anew on
     the server's current state, issue 21), dropped in the same transaction; ``seen_revision``: the account
-    revision the editor was checked on (ChangedMeanwhile when a sync moved it since).
+    revision the editor was checked on (ChangedMeanwhile when a sync moved it since); ``shown``: what the editor's
+    summary showed, compared with what is queued (QueuedOp.crossings: the credit ran out meanwhile, R18, ...).
 
     Raises RuleViolation with every problem, or NeedsConfirmation when R6 warns and confirm is False.
     """
@@ -214,7 +219,9 @@ def set_licenses(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, it
         queued = queue(uow, now, account_id, "set_licenses", {"pbx_id": pbx_id, "items": dict(sorted(desired.items()))},
                        book=book, decided=preview.decision)
         uow.commit()
+    if shown is None:
         return queued
+    return replace(queued, crossings=crossings(shown, preview.shown, same_day, preview.after.resume_needs_milli))
 
 
 def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *,
@@ -257,6 +264,45 @@ class KeyPreview:
     restarts: bool = False  # the account is suspended and this load restarts it (R18)
     still_needs_milli: int | None = None  # the account stays suspended: this much more would restart it
     after: Figures | None = None
+
+    @property
+    def outcome(self) -> str | None:
+        """What the key form says the load does (R18): ``restarts`` the stopped installation, is ``short`` of
+        restarting it, or the credit ``runs`` on; None when it says nothing (no key, or a refused one)."""
+        if self.problems or not self.amount_milli:
+            return None
+        return "restarts" if self.restarts else "short" if self.still_needs_milli else "runs"
+
+
+#: What the key form can have said of a load (KeyPreview.outcome).
+KEY_OUTCOMES = ("restarts", "short", "runs")
+
+
+@dataclass(frozen=True)
+class KeyShown:
+    """What the key form's answer showed, carried by the form to the save (untrusted: words only): the second it
+    was worked out for, the load's outcome (KeyPreview.outcome) and the end of credit with the key (R16)."""
+
+    at: int
+    outcome: str
+    ends_at: int | None
+
+
+def key_crossings(shown: KeyShown, now: KeyPreview, same_day: Callable[[int, int], bool] | None = None
+                  ) -> tuple[Reason, ...]:
+    """How what a load decides now differs from what the key form showed (R18: it restarts, or no longer does; R16:
+    the credit lasts until another day); pure, said beside the save."""
+    if now.outcome is None or now.outcome == shown.outcome and now.outcome != "runs":
+        return ()
+    if now.outcome == "restarts":
+        return (Reason.of("crossed-key-restarts"),)
+    if now.outcome == "short":
+        return (Reason.of("crossed-key-short", missing_milli=now.still_needs_milli),)
+    ends = now.after.ends_at if now.after is not None else None
+    if shown.outcome == "runs" and shown.ends_at is not None and ends is not None \
+            and not (same_day or (lambda a, b: a == b))(shown.ends_at, ends):
+        return (Reason.of("crossed-key-ends", from_at=shown.ends_at, to_at=ends),)
+    return ()
 
 
 def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> KeyPreview:
@@ -422,10 +468,66 @@ def _preview(book: "projection.Book", account_id: str, pbx_id: str, items: Mappi
         after = billing.reconfigure(billing.project(state.billing, now), now, others + lines).account
         problems = refusal.problems
         missing = next((int(p.params.get("missing_milli", 0)) for p in problems if p.code == "min-credit"), 0)
-        return LicensePreview(ok=False, problems=problems, warnings=(), current=_figures(state.billing, now, book),
-                              after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing)
+        current = _figures(state.billing, now, book, book.plan(state))
+        return LicensePreview(ok=False, problems=problems, warnings=(), current=current,
+                              after=_figures(after, now, book), lines=_lines_view(lines, prices), missing_milli=missing,
+                              changes_at=_first(current.changes_at, _r6_leaves_at(book, state, pbx_id, problems, now)))
     after_plan = projection.Plan(decision.state.auto_reload_days, decision.state.deposits, book.policy, book.prices)
-    return LicensePreview(ok=True, problems=(), warnings=decision.warnings,
-                          current=_figures(state.billing, now, book, book.plan(state)),
+    current = _figures(state.billing, now, book, book.plan(state))
+    # R14 by time alone: the state runs on meanwhile, its balance falls under what this change needs
+    settled = billing.project(state.billing, now)
+    others = billing.rerate([l for l in settled.lines if l.pbx_id != pbx_id], prices)
+    refuses_at = decider.min_credit_fails_at(settled, pbx_id, tuple(lines), tuple(others), prices, book.policy)
+    return LicensePreview(ok=True, problems=(), warnings=decision.warnings, current=current,
                           after=_figures(decision.state.billing, now, book, after_plan), lines=_lines_view(lines, prices),
-                          missing_milli=0, decision=decision)
+                          missing_milli=0, decision=decision, changes_at=_first(
+                              current.changes_at, refuses_at,
+                              _r6_leaves_at(book, state, pbx_id, decision.warnings, now)))
+
+
+def _r6_leaves_at(book: "projection.Book", state, pbx_id: str, said, now: int) -> int | None:
+    """When R6 speaks of the change (a warning, or a refusal), the second a reduction it counts leaves the window:
+    what R6 says may then change by time alone."""
+    if not any(reason.rule == "R6" for reason in said):
+        return None
+    return rules.window_leaves_at(book.history.reductions(state.pbxs[pbx_id].serial), state.pbxs[pbx_id].serial,
+                                  now, book.policy.toggle_window_s)
+
+
+def _first(*seconds: int | None) -> int | None:
+    """The earliest of the seconds given (None: none)."""
+    return min((s for s in seconds if s is not None), default=None)
+
+
+def crossings(shown: SummaryShown, now: SummaryShown, same_day: Callable[[int, int], bool] | None = None,
+              resume_needs_milli: int | None = None) -> tuple[Reason, ...]:
+    """How ``now`` (what the save decided) differs from what a summary showed, in what matters to money or to the
+    rules: the change starts stopped or runs after all (R18), its monthly consumption (R16, R23), its end of credit
+    (R16: ``same_day`` says when two seconds read as one day, as the screen shows a day), a rule problem or warning
+    appearing or gone (R6, R14, ...). Pure: the screen says them beside the save."""
+    said: list[Reason] = []
+    if now.status == "suspended" and shown.status != "suspended":
+        said.append(Reason.of("crossed-stopped", missing_milli=resume_needs_milli or 0))
+    elif shown.status == "suspended" and now.status == "active":
+        said.append(Reason.of("crossed-runs"))
+    if now.monthly_milli != shown.monthly_milli:
+        said.append(Reason.of("crossed-monthly", from_milli=shown.monthly_milli, to_milli=now.monthly_milli))
+    if now.status == shown.status == "active" and shown.ends_at is not None and now.ends_at is not None \
+            and not (same_day or (lambda a, b: a == b))(shown.ends_at, now.ends_at):
+        said.append(Reason.of("crossed-ends", from_at=shown.ends_at, to_at=now.ends_at))
+    appeared = [code for code in now.verdict if code not in shown.verdict]
+    gone = [code for code in shown.verdict if code not in now.verdict]
+    refusing = sorted({rule_of(c) for c in appeared if c in CATALOG and c not in WARNING_CODES})
+    warning = sorted({rule_of(c) for c in appeared if c in WARNING_CODES})
+    cleared = sorted({rule_of(c) for c in gone if c in CATALOG})
+    if refusing:
+        said.append(Reason.of("crossed-refused", rules=refusing))
+    if warning:
+        said.append(Reason.of("crossed-warns", rules=warning))
+    if cleared:
+        said.append(Reason.of("crossed-cleared", rules=cleared))
+    return tuple(said)
+
+
+#: The codes a license change warns with and may still be queued (the others a preview says refuse it).
+WARNING_CODES = frozenset({"toggle-warning"})

@@ -21,9 +21,9 @@ from . import core, forms
 from .pages import WATCH_PART, redirect_to, render, watch_account, watch_until
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
-from .labels import reason_text, status_badge, urgency
+from .labels import crossings_text, reason_text, status_badge, urgency
 from .i18n import (fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, fmt_runtime, format_day, here,
-                   language)
+                   language, same_local_day)
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 bp.before_request(require_unlocked(lambda: None))
@@ -291,21 +291,48 @@ def load_key(account_id: str):
     # a key's length grows with the signing kid (202 characters for "vendor-2026"): never cut it
     form = forms.Form(values={"key": forms.text(request.form, "key", None)})
     queued = None
-    try:
-        queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"])
-    except services.RuleViolation as error:
-        problems_to_form(form, error, "key")
+    shown, unreadable = _key_shown(request.form)
+    crossed = ()
+    if unreadable:  # the form's record of what its answer said is not what the answer wrote: nothing is queued
+        form.error("key", _("This form's record of what it said of the key is not readable (field %(field)s): "
+                            "nothing was queued. Load the key again.", field=unreadable))
+    else:
+        try:
+            if shown is not None:  # what the load does now, beside what the form said it would (R18, R16)
+                crossed = services.key_crossings(shown, services.preview_key(
+                    core.uow(), core.clock(), account_id, form.values["key"]), same_local_day)
+            queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"])
+        except services.RuleViolation as error:
+            problems_to_form(form, error, "key")
     if queued:
         flash(_("Activation key queued: +%(amount)s, not yet confirmed. The server confirms it at the next sync.",
                 amount=fmt_milli(queued.key_amount_milli or 0)))
+        if crossed:
+            flash(crossings_text(shown.at, crossed), "warning")
         for warning in queued.warnings:  # R18: a load too small to restart a suspended account says so now
-            flash(reason_text(warning), "warning")
+            if not any(c.code == "crossed-key-short" for c in crossed):  # said just above
+                flash(reason_text(warning), "warning")
         # the whole page changes (meter, queued changes): load it again
         return redirect_to(url_for("accounts.show", account_id=account_id))
     return render("accounts/show.html", "accounts/_key_form.html", account=account, key_form=form,
                   chart=_chart(account_id),
                   notice=services.pricelist_notice(core.uow(), account_id, account.price_version),
                   deposit_form=forms.Form(), reload_form=forms.Form())
+
+
+def _key_shown(f) -> tuple[services.KeyShown | None, str | None]:
+    """What the key form's answer said (its hidden key_shown*): (None, None) when it said nothing; (None, the
+    field) when a field is not what the answer writes there (untrusted: it only ever chooses words)."""
+    outcome, at, ends = f.get("key_shown"), f.get("key_shown_at"), f.get("key_shown_ends")
+    if outcome is None and at is None and ends is None:
+        return None, None
+    if outcome not in services.KEY_OUTCOMES:
+        return None, "key_shown"
+    if not (at and at.isascii() and at.isdecimal() and len(at) <= 19):
+        return None, "key_shown_at"
+    if ends and not (ends.isascii() and ends.isdecimal() and len(ends) <= 19):
+        return None, "key_shown_ends"
+    return services.KeyShown(int(at), outcome, int(ends) if ends else None), None
 
 
 @bp.post("/<account_id>/deposit")
@@ -512,14 +539,18 @@ def delete(account_id: str):
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
-        posted_milli, posted_at = _shown_consent(request.form)
+        posted_milli, posted_at, damaged = _shown_consent(request.form)
         if posted_milli is not None:
             shown_milli, shown_at = posted_milli, posted_at
+        milli = None
         try:
             milli = parse_isc(typed)
         except AmountError as error:
             form.error("confirm_amount", error.reason.message, "R13", error.reason.code, dict(error.reason.params))
-        else:
+        if damaged:  # the page's record of the amount it showed is not what it wrote: asked again, nothing queued
+            form.error("confirm_amount", _("This form's record of the amount it showed is not readable: nothing was "
+                                           "queued. Type the amount shown now."), "R13")
+        if form.ok:
             if milli != shown_milli:
                 form.error("confirm_amount", _("Type the amount shown, %(amount)s, exactly.",
                                                amount=fmt_milli(shown_milli, unit=False)), "R13")
@@ -537,9 +568,14 @@ def delete(account_id: str):
     return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
 
 
-def _shown_consent(f) -> tuple[int | None, int | None]:
-    """The amount and time the delete page showed (hidden fields), or None when absent or not whole numbers."""
-    raw_milli, raw_at = f.get("shown_milli", ""), f.get("shown_at", "")
-    if raw_milli.isascii() and raw_milli.isdecimal() and raw_at.isascii() and raw_at.isdecimal():
-        return int(raw_milli), int(raw_at)
-    return None, None
+def _shown_consent(f) -> tuple[int | None, int | None, bool]:
+    """The amount and time the delete page showed (hidden fields), and whether they are damaged: (None, None,
+    False) when the form carries none (the amount shown now is asked); (None, None, True) when they are not whole
+    numbers (untrusted: a clear error, nothing queued)."""
+    raw_milli, raw_at = f.get("shown_milli"), f.get("shown_at")
+    if raw_milli is None and raw_at is None:
+        return None, None, False
+    raw_milli, raw_at = raw_milli or "", raw_at or ""
+    if all(raw.isascii() and raw.isdecimal() and len(raw) <= 19 for raw in (raw_milli, raw_at)):
+        return int(raw_milli), int(raw_at), False
+    return None, None, True

@@ -147,6 +147,12 @@ def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     return format_day(int(ts), words.zone, fmt, words.language)
 
 
+def same_local_day(a: int, b: int) -> bool:
+    """Whether two seconds fall on one day of the laptop's zone: a screen that shows a day (an end of credit) still
+    says the truth of either."""
+    return _dt(a).date() == _dt(b).date()
+
+
 @functools.lru_cache(maxsize=4096)
 def format_day(ts: int, zone: tzinfo, fmt: str, lang: str) -> str:
     """Babel's words for the day of a second in a zone (a pure function of its arguments: an end of credit stays

@@ -70,6 +70,13 @@ def reason_text(reason) -> str:
                   words=_words, days=_days)
 
 
+def crossings_text(at: int, said) -> str:
+    """What a save found that differs from what its form showed while open (reasons "crossed-*": the credit ran
+    out meanwhile, R18; another monthly consumption or end of credit, R16; a rule now refusing it...), in words."""
+    intro = gettext("The figures you read were worked out for %(when)s, and have changed since.", when=fmt_moment(at))
+    return " ".join([intro, *(reason_text(reason) for reason in said)])
+
+
 def _days(count: int) -> str:
     """A number of days with the reader's plural forms ("1 jour", "3 jours"), never "day(s)" (issue 22)."""
     return ngettext("%(num)d day", "%(num)d days", count)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 
 from rental.ops import KINDS
+from rental.reasons import CATALOG
 from rental.rules import MODES, PLATFORMS
 
 from .. import services
@@ -13,8 +14,8 @@ from . import core, forms
 from .pages import is_htmx, redirect_to, render, watch_account
 from .accounts import problems_to_form
 from .auth import require_unlocked
-from .i18n import category_label
-from .labels import platform_label, reason_text
+from .i18n import category_label, same_local_day
+from .labels import crossings_text, platform_label, reason_text
 
 bp = Blueprint("pbx", __name__, url_prefix="/accounts/<account_id>/pbx")
 bp.before_request(require_unlocked(lambda: None))
@@ -274,13 +275,17 @@ def _editor(account_id: str, pbx_id: str, f=None):
                 general.append(problem)
     categories = sorted({item.category for item in prices.items.values()}) if prices else []
     seen = _seen(pbx, prices)
+    # the summary's own second, on the laptop's clock (as the page's watch: pages.watch_until)
+    summary_due = None
+    if preview is not None and preview.changes_at is not None and preview.changes_at > preview.current.at:
+        summary_due = core.clock().now() + preview.changes_at - preview.current.at
     # R23: a newer list than the account's re-rates it at this change (a connection event): the figures say why
     notice = services.pricelist_notice(core.uow(), account_id, account.price_version) if prices is not None else None
     return dict(account=account, pbx=pbx, prices=prices, desired=desired, raw=raw, typing_errors=typing_errors,
                 notice=notice,
                 seen=(f.get("seen") or seen) if f is not None else seen, seen_now=seen,
                 query=query, category=category, preview=preview, refusal=refusal, problems_by_ref=problems_by_ref,
-                general_problems=general, categories=categories, replacing=replacing,
+                general_problems=general, categories=categories, replacing=replacing, summary_due=summary_due,
                 catalog=_catalog(prices, query, category, desired) if prices else [])
 
 
@@ -301,10 +306,61 @@ def preview(account_id: str, pbx_id: str):
     return render("pbx/show.html", part, **_editor(account_id, pbx_id, request.form))
 
 
+#: The summary's hidden fields: what it showed (services.SummaryShown), read back at the save.
+SHOWN_FIELDS = ("shown_at", "shown_status", "shown_monthly", "shown_ends", "shown_verdict")
+_STATUSES = ("active", "idle", "suspended", "deleted")
+
+
+def _shown_from(f) -> tuple[services.SummaryShown | None, str | None]:
+    """What the summary showed, as its form carries it: (None, None) when it carries none (no figures were shown);
+    (None, the field) when a field is not what the summary writes there (edited by hand or damaged): untrusted, it
+    only ever chooses words, never money."""
+    raw = {name: f.get(name) for name in SHOWN_FIELDS}
+    if all(value is None for value in raw.values()):
+        return None, None
+
+    def whole(name: str, blank: bool = False) -> int | None:
+        value = raw[name] or ""
+        if blank and value == "":
+            return None
+        if not (value.isascii() and value.isdecimal() and len(value) <= 19):
+            raise ValueError(name)
+        return int(value)
+
+    try:
+        at, monthly, ends = whole("shown_at"), whole("shown_monthly"), whole("shown_ends", blank=True)
+        if raw["shown_status"] not in _STATUSES:
+            raise ValueError("shown_status")
+        verdict = tuple(code for code in (raw["shown_verdict"] or "").split(",") if code)
+        if len(verdict) > 40 or any(code not in CATALOG for code in verdict):
+            raise ValueError("shown_verdict")
+    except ValueError as bad:
+        return None, str(bad)
+    return services.SummaryShown(at, raw["shown_status"], monthly, ends, verdict), None
+
+
+def _crossed(shown: services.SummaryShown | None, context: dict) -> str | None:
+    """How the editor's figures for now differ from what its summary showed, in words (None: in nothing that
+    matters, or it showed none), for a save that queued nothing."""
+    preview = context.get("preview")
+    if shown is None or preview is None:
+        return None
+    said = services.crossings(shown, preview.shown, same_local_day, preview.after.resume_needs_milli)
+    return crossings_text(shown.at, said) if said else None
+
+
 @bp.post("/<pbx_id>/licenses")
 def save(account_id: str, pbx_id: str):
-    """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200)."""
+    """Queue the desired licenses; refused ones re-render with each problem next to its item (status 200). What the
+    summary showed travels with the form: what the save decides that differs from it is said (the credit ran out
+    meanwhile, R18; a key another laptop loaded moved the end of credit, R16; R14 now refuses; R6's warning is
+    gone...)."""
     context = _editor(account_id, pbx_id, request.form)
+    shown, unreadable = _shown_from(request.form)
+    if unreadable:
+        # the form's record of its figures is not what the summary wrote: nothing is queued, the figures drawn anew
+        context.update(shown_unreadable=unreadable)
+        return render("pbx/show.html", "pbx/_editor.html", **context)
     if context["seen"] != context["seen_now"]:
         # a sync brought another state of this PBX or a new price list since the editor opened: shown, not saved over
         context.update(seen=context["seen_now"], changed_since_opened=True)
@@ -315,14 +371,18 @@ def save(account_id: str, pbx_id: str):
         queued = services.set_licenses(core.uow(), core.clock(), account_id, pbx_id, context["desired"],
                                        confirm=request.form.get("confirm_warnings") == "yes",
                                        replacing=context["replacing"].op_id if context["replacing"] else None,
-                                       seen_revision=context["account"].revision)
+                                       seen_revision=context["account"].revision, shown=shown,
+                                       same_day=same_local_day)
     except services.ChangedMeanwhile:
         return save(account_id, pbx_id)  # a sync merged the account since the editor was checked above: check again
     except services.RuleViolation:
+        context["crossed"] = _crossed(shown, context)
         return render("pbx/show.html", "pbx/_editor.html", **context)
     except services.NeedsConfirmation as needs:
-        context["needs_confirmation"] = needs.warnings
+        context.update(needs_confirmation=needs.warnings, crossed=_crossed(shown, context))
         return render("pbx/show.html", "pbx/_editor.html", **context)
     flash(_("Licenses queued for %(name)s; the server applies them at the next sync.", name=context["pbx"].name))
-    del queued
+    if queued.crossings:
+        flash(crossings_text(shown.at, queued.crossings), "warning")
     return redirect_to(url_for("accounts.show", account_id=account_id))
+

@@ -122,6 +122,24 @@ def changed():
     return response
 
 
+#: The event a component's own due timer fires at its second (GET /sync/due): it bubbles to the component.
+DUE_EVENT = "rentdesk:due"
+
+
+@bp.get("/due")
+def due():
+    """A component's own second (polled every few seconds): what it shows of the technician's draft changes by time
+    alone then (the license editor's summary: R14 starts refusing the draft, R18, R24). Nothing (204) before the
+    laptop's clock reaches ``due``; then 286, which stops the polling, with the event the component is worked out
+    again on (HX-Trigger: rentdesk:due). Reads the clock, never the store; a ``due`` that is no number is 400."""
+    raw = request.args.get("due", "")
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 12):
+        abort(400)
+    if core.clock().now() < int(raw):
+        return "", 204
+    return "", 286, {"HX-Trigger": DUE_EVENT}
+
+
 @bp.get("/chip")
 def chip():
     """The small online/offline indicator in the header, and the clock banner out of band (issue 8)."""

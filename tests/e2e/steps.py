@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -23,6 +24,21 @@ def first_run(page: Page, app, server=None, token: str | None = None) -> None:
         page.fill("#token", token)
         page.click("button[value=online]")
     expect(page).to_have_url(re.compile(r"/accounts/$"))
+
+
+def french(page: Page, app) -> None:
+    """Settings: RentDesk in French."""
+    page.goto(app.url("/settings/"))
+    page.select_option("#language", "fr")
+    page.locator("form[action$='/language'] button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+
+def shot(page: Page, name: str) -> None:
+    """With RENTDESK_SHOTS_DIR set, the screen as it is now, as NAME.png there (docs/screenshots are made elsewhere)."""
+    folder = os.environ.get("RENTDESK_SHOTS_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name + ".png"), full_page=False)
 
 
 def sync_now(page: Page, app) -> str:
@@ -140,6 +156,14 @@ def another_laptop_deletes_account(server, token: str, account_url: str) -> None
         signed = server.keyring.verify_envelope(client.get(f"/accounts/{account_id}").json(), "account")
         _applied(server, client, {"kind": "delete_account", "account_id": account_id,
                                   "confirm_forfeit_milli": ticks_to_milli_floor(signed["balance_ticks"])})
+
+
+def another_laptop_loads_key(server, token: str, account_url: str, credit: str) -> None:
+    """A colleague's laptop loads an activation key of `credit` iSC on the account (R11, R17)."""
+    account_id = re.search(r"/accounts/([^/?#]+)", account_url)[1]
+    [key] = server.issue_keys(credit, 1)
+    with server.client(token) as client:
+        _applied(server, client, {"kind": "redeem_key", "account_id": account_id, "key": key})
 
 
 def _applied(server, client, op: dict) -> None:

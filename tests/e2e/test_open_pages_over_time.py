@@ -8,7 +8,6 @@ each screen is photographed before and after (docs/screenshots are made elsewher
 
 from __future__ import annotations
 
-import os
 import re
 
 from playwright.sync_api import expect
@@ -16,20 +15,6 @@ from playwright.sync_api import expect
 from . import steps
 
 AFTER = 10_000  # ms: the page's watch asks every 2 s, then each component asks
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("RENTDESK_SHOTS_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, name + ".png"), full_page=False)
-
-
-def _french(page, app) -> None:
-    """Settings: RentDesk in French."""
-    page.goto(app.url("/settings/"))
-    page.select_option("#language", "fr")
-    page.locator("form[action$='/language'] button[type=submit]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
 
 
 def _depletes_at(server, token: str, account_url: str) -> int:
@@ -44,19 +29,19 @@ def _runs_out_while_open(page, app, server, lang: str, words: dict) -> None:
     depletes_at = _depletes_at(server, token, account)
     server.stop()  # offline: no sync will tell the page
     if lang == "fr":
-        _french(page, app)
+        steps.french(page, app)
     page.goto(account)
     expect(page.locator("#account-title .badge")).to_have_text(words["active"])
     server.clock.set(depletes_at - 5)
     expect(page.get_by_test_id("runtime")).to_contain_text(words["seconds"], timeout=AFTER)
-    _shot(page, f"account-before-credit-runs-out-{lang}")
+    steps.shot(page, f"account-before-credit-runs-out-{lang}")
     server.clock.set(depletes_at)  # R18: the account stops at this second; the meter says so within a second
     expect(page.get_by_test_id("suspended")).to_be_visible(timeout=AFTER)
     expect(page.locator("#account-title .badge")).to_have_text(words["suspended"], timeout=AFTER)
     expect(page.locator("#pbx-list")).to_contain_text(words["suspended"])
     page.locator("#pbx-list").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, 0)")
-    _shot(page, f"account-after-credit-ran-out-{lang}")
+    steps.shot(page, f"account-after-credit-ran-out-{lang}")
 
 
 def test_an_account_page_left_open_says_suspended_everywhere_at_the_second_the_credit_runs_out_R18(
@@ -74,9 +59,9 @@ def test_a_page_left_open_says_suspendu_everywhere_at_the_second_the_credit_runs
 def _remove_over_a_sync(page, app, server, lang: str, words: dict) -> None:
     token, account, pbx = steps.partner_customer(page, app, server, {"01-00010-001": 40}, expect_monthly="20.000 iSC")
     if lang == "fr":
-        _french(page, app)
+        steps.french(page, app)
     page.goto(pbx)
-    _shot(page, f"pbx-before-colleague-change-{lang}")
+    steps.shot(page, f"pbx-before-colleague-change-{lang}")
     steps.another_laptop_sets_licenses(server, token, pbx, {"01-00010-001": 60})
     assert app.background_sync().accounts_updated == 1  # learnt while the page is open
     page.once("dialog", lambda dialog: dialog.accept())
@@ -85,7 +70,7 @@ def _remove_over_a_sync(page, app, server, lang: str, words: dict) -> None:
     notice = page.locator(".notice.warn").first
     expect(notice).to_contain_text(words["nothing"])
     expect(notice).to_contain_text(words["holds"])
-    _shot(page, f"pbx-after-colleague-change-remove-clicked-{lang}")
+    steps.shot(page, f"pbx-after-colleague-change-remove-clicked-{lang}")
     expect(page.locator("#sync-chip")).not_to_contain_text(words["queued"])
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("form[action$='/remove'] button").click()  # seen now: queued as asked

@@ -168,6 +168,19 @@ def test_every_answer_refusals_of_unknown_paths_included_is_never_cached_nor_sni
         "no-store", "nosniff")
 
 
+def test_an_answer_that_says_its_own_caching_and_type_policy_keeps_it_once(app):
+    """The hook adds no-store and nosniff only where an answer says nothing of them (issue 27 made it one pass over
+    the headers), whatever the case of the names, and never a second copy."""
+
+    @app.get("/own-policy")
+    def own_policy():
+        return "x", 200, {"cache-control": "private, max-age=0", "X-CONTENT-TYPE-OPTIONS": "other"}
+
+    answer = app.test_client().get("/own-policy")
+    assert answer.headers.getlist("Cache-Control") == ["private, max-age=0"]
+    assert answer.headers.getlist("X-Content-Type-Options") == ["other"]
+
+
 def test_http_refusals_carry_their_reason_as_a_code_with_params_beside_the_english_message(api):
     """Issue 20: HTTP's own refusals are reasons too (rental.reasons.API_ERRORS), extended onto the error
     document of DESIGN §5 ({"error", "message"} unchanged), so clients word them from the code."""

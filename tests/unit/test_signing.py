@@ -246,6 +246,22 @@ def test_any_int_only_payload_round_trips_and_any_flipped_bit_is_refused(type_, 
     refusal(RING.verify_envelope, {**envelope, field: b64(flip_bit(raw, bit))})
 
 
+@FEW
+@given(
+    type_=st.sampled_from(sorted(ENVELOPE_TYPES)),
+    payload=st.dictionaries(st.text(max_size=8).filter(lambda k: k != "type"), json_values, max_size=5),
+    kid=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}", fullmatch=True),
+)
+def test_an_envelope_signed_with_its_text_is_the_same_envelope_and_its_text_is_json_dumps_own(type_, payload, kid):
+    """The /sync answer and the stored op results are written from sign_envelope_text's text (issue 27): it must
+    be exactly what json.dumps writes of the envelope, for any type, kid and payload (DESIGN §4)."""
+    signer = SigningKey(kid, SERVER_PRIVATE)
+    envelope, text = signer.sign_envelope_text(type_, payload)
+    assert envelope == signer.sign_envelope(type_, payload)  # Ed25519 signatures are deterministic
+    assert text == json.dumps(envelope)
+    assert json.loads(text) == envelope
+
+
 @pytest.mark.parametrize(
     "raw, reason",
     [

@@ -199,5 +199,5 @@ def test_a_stopped_accounts_editor_says_r18_without_promising_a_confirmation_it_
     summary = words(unlocked.post(pbx_url + "/licenses/preview?part=summary", headers=htmx(),
                                   data={f"qty-{IP_PORT}": "9", "csrf_token": csrf}).data.decode())
     assert "R18" in summary and "asks you to confirm" not in summary
-    assert "No rule problem: this change can be queued." in summary
+    assert "No rule refuses this change, but it starts stopped: the installation waits for credit" in summary
     assert unlocked.post(pbx_url + "/licenses", data={f"qty-{IP_PORT}": "9", "csrf_token": csrf}).status_code == 302

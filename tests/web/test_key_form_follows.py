@@ -1,0 +1,95 @@
+"""The account page's key form answers as a key is typed (its amount, whether it restarts a stopped installation, the
+end of credit with it: R11, R18, R16). That answer is worked out again after a sync or at the second the account
+stops (the page's watch), and what it said travels with the form: a load whose outcome crossed since is said with
+the save, in English and French, from reason codes. Against a live license server, the clock moved."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from app.web.security import csrf_token
+from app.web.state import EXTENSION
+
+from .conftest import htmx
+from .live import running_account, server, server_account, text  # noqa: F401  (server: a fixture)
+
+
+def _answer(client, account: str, key: str) -> bytes:
+    """The key form's answer, as the form asks for it (typing, a sync's event, the page's second)."""
+    answer = client.post(account + "/key/preview", headers=htmx(),
+                         data={"key": key, "csrf_token": csrf_token(client.application)})
+    assert answer.status_code == 200
+    return answer.data
+
+
+def _said(page: bytes) -> dict[str, str]:
+    """The hidden fields in which the answer says what it showed."""
+    return {name: html.unescape(value) for name, value in
+            re.findall(r'name="(key_shown[a-z_]*)" value="([^"]*)"', page.decode())}
+
+
+def test_the_key_forms_answer_listens_to_the_pages_watch(unlocked, csrf, server):
+    account, _ = running_account(unlocked, csrf, server)
+    form = re.search(r'<div id="key-preview"[^>]*>', unlocked.get(account).data.decode())[0]
+    assert "rentdesk:synced from:body" in form and "/key/preview" in form and "data-refresh" in form
+
+
+def test_a_key_loaded_after_the_credit_ran_out_under_the_open_form_says_it_now_restarts_the_installation_R18(
+        unlocked, csrf, server, clock, app):
+    account, _ = running_account(unlocked, csrf, server, credit="10")  # two months at 5 iSC a month
+    depletes_at = server_account(server, account.rsplit("/", 1)[-1])["depletes_at"]
+    [key, other] = server.issue_keys("10", 2)
+    read = _said(_answer(unlocked, account, key))
+    assert read["key_shown"] == "runs" and read["key_shown_ends"]
+    assert "The credit then lasts until" in text(_answer(unlocked, account, key))
+    clock.set(depletes_at + 3_600)  # R18: stopped while the form was open
+    assert "This key restarts the stopped installation" in text(_answer(unlocked, account, key))
+
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read}).status_code == 302
+    said = text(unlocked.get(account).data)
+    assert "The figures you read were worked out for" in said
+    assert "The credit ran out since: this key restarts the stopped installation." in said
+
+    app.extensions[EXTENSION].language = "fr"
+    unlocked.post(account + "/key", data={"key": other, "csrf_token": csrf, **read})
+    said = text(unlocked.get(account).data)
+    assert "Les chiffres que vous avez lus étaient calculés pour le" in said
+    assert "Avec cette clé, le crédit dure désormais" in said
+
+
+def test_a_key_loaded_on_what_its_answer_said_says_nothing_more(unlocked, csrf, server):
+    account, _ = running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("10", 1)
+    read = _said(_answer(unlocked, account, key))
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read}).status_code == 302
+    said = text(unlocked.get(account).data)
+    assert "Activation key queued" in said and "The figures you read were worked out for" not in said
+
+
+def test_a_key_forms_record_edited_by_hand_is_a_clear_error_and_queues_nothing(unlocked, csrf, server):
+    account, _ = running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("10", 1)
+    read = _said(_answer(unlocked, account, key))
+    for field, bad in (("key_shown", "free"), ("key_shown_at", ""), ("key_shown_ends", "-1")):
+        answer = unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read, field: bad})
+        assert answer.status_code == 200
+        assert f"is not readable (field {field}): nothing was queued" in text(answer.data)
+    assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
+
+
+def test_a_delete_pages_record_of_the_amount_it_showed_edited_by_hand_is_a_clear_error_and_queues_nothing_R13(
+        unlocked, csrf, server):
+    """The delete page carries the balance it showed and its second (the consent, R13): a value there that is no
+    whole number is said, and nothing is queued (the audit of the forms that show money while open)."""
+    account, _ = running_account(unlocked, csrf, server)
+    page = unlocked.get(account + "/delete").data.decode()
+    typed = html.unescape(re.search(r'data-confirm-text="([^"]+)"', page)[1])
+    shown = {"shown_milli": re.search(r'name="shown_milli" value="(\d+)"', page)[1],
+             "shown_at": re.search(r'name="shown_at" value="(\d+)"', page)[1]}
+    for field, bad in (("shown_milli", "99999999999999999999999"), ("shown_at", "soon")):
+        answer = unlocked.post(account + "/delete", data={"confirm_amount": typed, "csrf_token": csrf,
+                                                          **shown, field: bad})
+        assert answer.status_code == 200
+        assert "record of the amount it showed is not readable: nothing was queued" in text(answer.data)
+    assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
