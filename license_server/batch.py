@@ -47,6 +47,9 @@ class Outcome:
     result: dict  # the signed op-result envelope
     account_id: str | None  # the account to answer with, when the caller may see it
     text: str | None = None  # the envelope as JSON text, when the batch wrote it (stored and answered as is)
+    #: the payload's (status, code) when this request signed it, for the op-result metrics (license_server.metrics)
+    #: without decoding what was just encoded; None for a stored result answered again
+    counted: tuple[str, str | None] | None = None
 
     def json(self) -> str:
         return self.text if self.text is not None else json.dumps(self.result)
@@ -305,7 +308,7 @@ class Batch:
         self.new_ops.append({"op_id": op_id, "partner": caller.partner, "account_id": account_id, "kind": kind,
                              "digest": digest, "result": result, "at": now})
         self.stored[op_id] = (caller.partner, digest, result)  # the same op twice in one batch
-        return Outcome(envelope, account_id if mine else None, result)
+        return Outcome(envelope, account_id if mine else None, result, (payload["status"], payload["code"]))
 
     def _decide(self, kind: str, record: store.AccountRecord | None, fields: dict, op: dict):
         """Load, decide (rental.ops), store: the one place an op's effect is written."""
@@ -487,7 +490,7 @@ def pbx_row(account_id: str, pbx: decider.Pbx) -> dict[str, Any]:
 def _unstored(ctx, op_id, account_id, now, reason: Reason, account=None) -> Outcome:
     """A refusal that cannot be stored under its op_id (none, or the id belongs to another op)."""
     payload = op_result_payload(op_id, account_id, REJECTED, (reason,), (), now, None)
-    return Outcome(ctx.sign("op-result", payload), account)
+    return Outcome(ctx.sign("op-result", payload), account, counted=(payload["status"], payload["code"]))
 
 
 def _check_access(record: store.AccountRecord | None, caller: Caller, kind: str) -> None:

@@ -103,17 +103,11 @@ class ServerContext:
         return ring
 
     def sign(self, type_: str, payload: dict) -> dict:
-        envelope = self.signer.sign_envelope(type_, payload)
-        if type_ == "op-result":
-            self.metrics.op_result_signed(envelope, payload)  # counted from the payload at hand (no-op when off)
-        return envelope
+        return self.signer.sign_envelope(type_, payload)
 
     def sign_text(self, type_: str, payload: dict) -> tuple[dict, str]:
         """sign() and the envelope's JSON text (json.dumps' own, made without encoding: the /sync answer's)."""
-        envelope, text = self.signer.sign_envelope_text(type_, payload)
-        if type_ == "op-result":
-            self.metrics.op_result_signed(envelope, payload)
-        return envelope, text
+        return self.signer.sign_envelope_text(type_, payload)
 
     def current_prices(self, connection: Connection) -> CurrentPrices | None:
         """The current price list; one indexed look-up tells whether another process published a newer one."""

@@ -18,8 +18,6 @@ import os
 import time
 from typing import Any, Callable, Iterator
 
-from flask import g, has_request_context
-
 from rental import ops as decider
 from rental.reasons import CATALOG
 
@@ -97,33 +95,25 @@ class Metrics:
         reason = TOKEN_FAILURES.get(code or "", "other") if had_token or code == "too-many-requests" else "missing"
         self.token_failures.labels(reason).inc()
 
-    def op_result_signed(self, envelope: dict, payload: dict) -> None:
-        """Note the status and code of an op result signed during this request (ServerContext.sign), so counting
-        it needs no decoding of what was just encoded."""
-        if not self.enabled or not has_request_context():
-            return
-        signed = g.get("op_results_signed")
-        if signed is None:
-            signed = g.op_results_signed = {}
-        signed[id(envelope)] = (payload.get("status"), payload.get("code"))
-
-    def op_results_answered(self, ops: list[Any], results: list[dict]) -> None:
-        """Each op's result envelope as answered (stored results sent again count again: they were answered)."""
+    def op_results_answered(self, ops: list[Any], outcomes: list[Any]) -> None:
+        """Each op's result as answered (stored results sent again count again: they were answered). An outcome
+        signed in this request carries its status and code (batch.Outcome.counted); a stored one is read from its
+        payload."""
         if not self.enabled:
             return
-        signed = g.get("op_results_signed") or {}
-        for op, envelope in zip(ops, results):
+        children = self._op_children
+        for op, outcome in zip(ops, outcomes):
             kind = op.get("kind") if isinstance(op, dict) else None
-            noted = signed.get(id(envelope))
+            noted = outcome.counted
             if noted is None:  # a stored result answered again: read from its payload
-                payload = _payload(envelope)
+                payload = _payload(outcome.result)
                 noted = payload.get("status"), payload.get("code")
             status, code = noted
             key = (kind if kind in decider.KINDS else "unknown", status if status in STATUSES else "other",
                    "none" if code is None else code if code in CATALOG else "other")
-            child = self._op_children.get(key)
+            child = children.get(key)
             if child is None:
-                child = self._op_children[key] = self.op_results.labels(*key)
+                child = children[key] = self.op_results.labels(*key)
             child.inc()
 
     @contextlib.contextmanager
@@ -150,8 +140,9 @@ class Metrics:
             self.mails.labels("failed").inc(report.mails_failed)
             self.mails_queued.set(max(0, report.mails_due - report.mails_sent))
 
-    def answered(self, request, response, route: str, seconds: float) -> None:
-        """Everything one answered request counts for (called by license_server.logs after each request)."""
+    def answered(self, request, response, route: str, seconds: float, op_outcomes: tuple | None = None) -> None:
+        """Everything one answered request counts for (called by license_server.logs after each request, with the
+        `(ops, outcomes)` /sync left in `g.op_outcomes`)."""
         if not self.enabled:
             return
         status = response.status_code
@@ -159,10 +150,8 @@ class Metrics:
         if (status == 401 or status == 429) and request.blueprint == "api":
             body = response.get_json(silent=True) or {}
             self.token_failure(body.get("error"), "Authorization" in request.headers)
-        answered = g.get("op_outcomes")
-        if answered is not None and status == 200:
-            ops, outcomes = answered
-            self.op_results_answered(ops, [outcome.result for outcome in outcomes])
+        if op_outcomes is not None and status == 200:
+            self.op_results_answered(*op_outcomes)
 
     # --------------------------------------------------------------------------------------------- exposing
 

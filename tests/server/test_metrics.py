@@ -112,6 +112,8 @@ def test_sync_time_and_op_results_by_kind_status_and_code(metered):
     op = api.set_licenses_op(account_id, {IP_PORT: 11}, base_revision=1)  # a stale revision
     assert api.sync(op).result["status"] == "conflict"
     assert api.sync(op).result["status"] == "conflict"  # the stored result, answered again, counts again
+    # the stored op's id on another op: refused and not stored (a result signed in this request, with no record)
+    assert api.sync({**op, "items": {IP_PORT: 12}}).result["code"] == "op-reuse"
     assert api.sync({"op_id": new_id(), "kind": "mint_money", "account_id": account_id}).result["code"] == \
         "kind-unknown"
     text, page = scrape(server.url)
@@ -123,11 +125,12 @@ def test_sync_time_and_op_results_by_kind_status_and_code(metered):
     conflicts = {labels: n for (name, labels), n in page.items()
                  if name == "license_server_op_results_total" and ("status", "conflict") in labels}
     assert sum(conflicts.values()) == 2 and all(dict(labels)["kind"] == "set_licenses" for labels in conflicts)
+    assert count("set_licenses", "rejected", "op-reuse") == 1
     assert count("unknown", "rejected", "kind-unknown") == 1  # a kind nobody declared is not a label value
     assert "mint_money" not in text and key not in text
     syncs = value(page, "license_server_sync_duration_seconds_count")
     assert syncs == value(page, "license_server_requests_total", route="/api/v1/sync", method="POST", status="200")
-    assert syncs == 9
+    assert syncs == 10
     assert value(page, "license_server_sync_duration_seconds_sum") > 0
 
 

@@ -180,8 +180,27 @@ def test_a_working_day_under_gunicorn_leaves_no_token_key_or_password_in_any_log
 
 def test_request_ids_are_new_for_each_request(tmp_path):
     with LiveLicenseServer(tmp_path / "server") as server:
-        ids = {httpx.get(server.url + "/api/v1/health").headers["X-Request-Id"] for _ in range(5)}
-    assert len(ids) == 5
+        answers = [httpx.get(server.url + "/api/v1/health") for _ in range(5)]
+    assert len({answer.headers["X-Request-Id"] for answer in answers}) == 5
+    assert all(len(answer.headers.get_list("X-Request-Id")) == 1 for answer in answers)
+
+
+def test_an_answer_whose_view_set_an_id_carries_the_requests_own_once(tmp_path, capsys):
+    from flask import Response
+
+    from license_server import create_app
+
+    app = create_app(dict(LiveLicenseServer(tmp_path / "server").config))
+
+    @app.get("/own-id")
+    def own_id():
+        return Response("", headers={"X-Request-Id": "the-views-own-id"})
+
+    answer = app.test_client().get("/own-id")
+    [request_id] = answer.headers.getlist("X-Request-Id")
+    assert request_id != "the-views-own-id"
+    [line] = [line for line in request_lines(capsys.readouterr().err) if "/own-id" in line]
+    assert f"request_id={request_id}" in line
 
 
 
