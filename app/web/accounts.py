@@ -328,11 +328,12 @@ def _key_shown(f) -> tuple[services.KeyShown | None, str | None]:
         return None, None
     if outcome not in services.KEY_OUTCOMES:
         return None, "key_shown"
-    if not (at and at.isascii() and at.isdecimal() and len(at) <= 19):
+    shown_at, shown_ends = forms.whole(at), forms.whole(ends) if ends else None
+    if shown_at is None:
         return None, "key_shown_at"
-    if ends and not (ends.isascii() and ends.isdecimal() and len(ends) <= 19):
+    if ends and shown_ends is None:
         return None, "key_shown_ends"
-    return services.KeyShown(int(at), outcome, int(ends) if ends else None), None
+    return services.KeyShown(shown_at, outcome, shown_ends), None
 
 
 @bp.post("/<account_id>/deposit")
@@ -575,7 +576,7 @@ def _shown_consent(f) -> tuple[int | None, int | None, bool]:
     raw_milli, raw_at = f.get("shown_milli"), f.get("shown_at")
     if raw_milli is None and raw_at is None:
         return None, None, False
-    raw_milli, raw_at = raw_milli or "", raw_at or ""
-    if all(raw.isascii() and raw.isdecimal() and len(raw) <= 19 for raw in (raw_milli, raw_at)):
-        return int(raw_milli), int(raw_at), False
-    return None, None, True
+    milli, at = forms.whole(raw_milli), forms.whole(raw_at)
+    if milli is None or at is None:
+        return None, None, True
+    return milli, at, False

@@ -106,6 +106,14 @@ def server_url(value: str) -> tuple[str | None, str | None]:
         return None, reason_text(error.reason)
 
 
+def whole(value: str | None, max_digits: int = 19) -> int | None:
+    """A whole number a page wrote in a hidden field (a second, an amount in milli-iSC), read back untrusted: digits
+    0-9 only and at most ``max_digits`` of them, else None (the caller names the field: a clear error)."""
+    if value is None or not is_ascii_digits(value) or len(value) > max_digits:
+        return None
+    return int(value)
+
+
 def quantity(value: str) -> tuple[int | None, str | None]:
     """A license quantity: a whole number from 0 to MAX_QTY (0 removes the item), capped before any arithmetic."""
     from rental.rules import MAX_QTY

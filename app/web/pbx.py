@@ -320,12 +320,12 @@ def _shown_from(f) -> tuple[services.SummaryShown | None, str | None]:
         return None, None
 
     def whole(name: str, blank: bool = False) -> int | None:
-        value = raw[name] or ""
-        if blank and value == "":
+        if blank and not raw[name]:
             return None
-        if not (value.isascii() and value.isdecimal() and len(value) <= 19):
+        value = forms.whole(raw[name])
+        if value is None:
             raise ValueError(name)
-        return int(value)
+        return value
 
     try:
         at, monthly, ends = whole("shown_at"), whole("shown_monthly"), whole("shown_ends", blank=True)

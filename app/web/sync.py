@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from rental.ops import KINDS
 
 from .. import services
-from . import core
+from . import core, forms
 from .pages import redirect_to, render, watch_again_url
 from .auth import require_unlocked
 from .labels import reason_text
@@ -132,10 +132,10 @@ def due():
     alone then (the license editor's summary: R14 starts refusing the draft, R18, R24). Nothing (204) before the
     laptop's clock reaches ``due``; then 286, which stops the polling, with the event the component is worked out
     again on (HX-Trigger: rentdesk:due). Reads the clock, never the store; a ``due`` that is no number is 400."""
-    raw = request.args.get("due", "")
-    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 12):
+    due = forms.whole(request.args.get("due"), max_digits=12)
+    if due is None:
         abort(400)
-    if core.clock().now() < int(raw):
+    if core.clock().now() < due:
         return "", 204
     return "", 286, {"HX-Trigger": DUE_EVENT}
 
