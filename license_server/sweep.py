@@ -158,16 +158,22 @@ def _stop_slice(ctx: ServerContext, now: int, due, low: int | None, high: int | 
         # JIT would compile this statement's expressions for rows it evaluates only once each (about 70 ms of a
         # 10,000-stop pass when the estimate crosses jit_above_cost): never worth it here
         connection.exec_driver_sql("SET LOCAL jit = off")
-        # each due row is locked once, in id order, and its ctid kept: the UPDATE finds it again by that ctid (a
-        # locked row cannot move) instead of probing the primary key for every stop
-        rows = select(A.id, A.as_of, A.depletes_at, literal_column("accounts.ctid").label("row")).where(*where) \
-            .order_by(A.id).with_for_update().cte("due")
-        parts = [part.cte(name) for name, part in zip(("charged", "noted", "mailed"),
-                                                        _stop_rows(_Due(rows.c.id, rows.c.as_of, rows.c.depletes_at,
-                                                                        rows), now))]
-        return connection.execute(update(models.accounts).where(literal_column("accounts.ctid") == rows.c.row,
-                                                                A.id == rows.c.id)
-                                  .values(_stopped(connection)).add_cte(*parts)).rowcount
+        return connection.execute(_stop_statement(connection, now, where)).rowcount
+
+
+def _stop_statement(connection, now: int, where: list):
+    """PostgreSQL's one statement for the stops of a slice: the due rows read and locked, then their charge lines
+    (from the licenses' key alone, which carries each line's values: migration 0014), history rows, mails and
+    update."""
+    # each due row is locked once, in id order, and its ctid kept: the UPDATE finds it again by that ctid (a
+    # locked row cannot move) instead of probing the primary key for every stop
+    rows = select(A.id, A.as_of, A.depletes_at, literal_column("accounts.ctid").label("row")).where(*where) \
+        .order_by(A.id).with_for_update().cte("due")
+    parts = [part.cte(name) for name, part in zip(("charged", "noted", "mailed"),
+                                                    _stop_rows(_Due(rows.c.id, rows.c.as_of, rows.c.depletes_at,
+                                                                    rows), now))]
+    return update(models.accounts).where(literal_column("accounts.ctid") == rows.c.row, A.id == rows.c.id) \
+        .values(_stopped(connection)).add_cte(*parts)
 
 
 @dataclass(frozen=True)
