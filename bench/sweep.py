@@ -77,9 +77,16 @@ def load(url_dsn: str, total: int, due_every: int) -> float:
                     view = memoryview(data.encode())
                     for offset in range(0, len(view), 1 << 20):
                         copy.write(view[offset:offset + (1 << 20)])
-        conn.execute("VACUUM ANALYZE accounts")
-        conn.execute("VACUUM ANALYZE pbxs")
-        conn.execute("VACUUM ANALYZE licenses")
+        # the COPYs' commits flushed, then every table vacuumed before any is analyzed: this cluster commits
+        # asynchronously, and VACUUM marks a page all-visible only once its rows' commit is known flushed, which
+        # PostgreSQL tracks per group of transactions; an ANALYZE's own commit in the group of the last COPY's left
+        # no page of the licenses all-visible, unlike a server's tables once autovacuum has been by, and an
+        # index-only scan of them went to the table for every row (issue 27, docs/benchmarks.md §30)
+        conn.execute("CHECKPOINT")
+        for table in ("accounts", "pbxs", "licenses"):
+            conn.execute(f"VACUUM {table}")
+        for table in ("accounts", "pbxs", "licenses"):
+            conn.execute(f"ANALYZE {table}")
         # the load's dirty pages written out now, as a server's checkpointer does within minutes of any load: the
         # pass then times the sweep's own work, not 14,000 pages of the COPY written out to make room (issue 27)
         conn.execute("CHECKPOINT")
