@@ -5,7 +5,8 @@ version. PostgreSQL found each due account's lines through `licenses_pkey` and t
 pages per stop, the second a random heap page (about 10,000 of the 19,400 pages the ledger's insert read for
 10,000 stops, `docs/benchmarks.md` §30). With `INCLUDE (qty, monthly_milli, price_version)` the key's index holds
 them too, and the same probe answers from the index alone (an index-only scan: the table is read only for pages
-changed since the last vacuum). An account's load (`store.load_many`) reads the same columns and gains the same way.
+changed since the last vacuum). An account's load (`store.load_many`) reads no other column of licenses, so its
+join can be answered the same way.
 
 Nothing else changes: the same key, the same uniqueness, the same foreign key to pbxs, no new index to keep up. A
 change of a line's quantity or price now writes an entry in the key's index (the update is no longer HOT), as
