@@ -145,8 +145,9 @@ class Metrics:
             child.inc()
 
     def _op_child(self, kind: Any, status: Any, code: Any) -> Any:
-        key = (kind if kind in decider.KINDS else "unknown", status if status in STATUSES else "other",
-               "none" if code is None else code if code in CATALOG else "other")
+        key = (kind if isinstance(kind, str) and kind in decider.KINDS else "unknown",  # any JSON value: a list…
+               status if status in STATUSES else "other",
+               "none" if code is None else code if isinstance(code, str) and code in CATALOG else "other")
         child = self.op_results.labels(*key)
         if key == (kind, status, "none" if code is None else code):  # known values only: a bounded cache
             self._op_children[(kind, status, code)] = child
