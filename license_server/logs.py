@@ -201,22 +201,21 @@ def init_app(app, ctx) -> None:
 
     @app.before_request
     def start() -> None:
-        # g's attributes set in its namespace's dict: flask's `g.x = …` is a Python __setattr__ call, per attribute
-        here = g._get_current_object().__dict__
-        here["request_started"] = perf_counter()
+        here = g._get_current_object()  # one look-up of the request's globals, not one per attribute
+        here.request_started = perf_counter()
         incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID")
-        here["request_id"] = (incoming if incoming and INCOMING_ID.fullmatch(incoming)
-                              else f"{_PROCESS}{next(_counter):08x}")  # new_request_id(), one call less
+        here.request_id = (incoming if incoming and INCOMING_ID.fullmatch(incoming)
+                           else f"{_PROCESS}{next(_counter):08x}")  # new_request_id(), one call less
 
     @app.after_request
     def finish(response):
-        here = g._get_current_object().__dict__  # read with dict.get: a missing one is no AttributeError raised
-        started = here.get("request_started")
+        here = g._get_current_object()
+        started = getattr(here, "request_started", None)
         seconds = perf_counter() - started if started is not None else 0.0
         current = request._get_current_object()
         rule = current.url_rule
         route = rule.rule if rule is not None else "unmatched"  # route_of(current), one call less
-        request_id = here.get("request_id") or new_request_id()
+        request_id = getattr(here, "request_id", None) or new_request_id()
         headers = response.headers
         for name, _ in headers:  # not `in headers`: werkzeug answers a miss by raising and catching a KeyError
             if name.lower() == _ID_HEADER_LOWER:  # a view's own id is replaced, as `headers[...] =` would
@@ -224,9 +223,9 @@ def init_app(app, ctx) -> None:
                 break
         else:  # appended: set() searches the list for one to replace and costs about 2 µs more a request
             headers.add(REQUEST_ID_HEADER, request_id)
-        caller = here.get("caller")
+        caller = getattr(here, "caller", None)
         lines.write(request_id, current.method, route, response.status_code, seconds,
                     None if caller is None else getattr(caller, "technician_id", None))
         if metrics.enabled:
-            metrics.answered(current, response, route, seconds, here.get("op_outcomes"))
+            metrics.answered(current, response, route, seconds, getattr(here, "op_outcomes", None))
         return response
