@@ -237,14 +237,24 @@ def remove_pbx(uow: UnitOfWork, clock: Clock, account_id: str, pbx_id: str, *,
         return queued
 
 
-def load_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
+def load_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str, *, shown: "KeyShown | None" = None,
+             same_day: Callable[[int, int], bool] | None = None) -> QueuedOp:
     """Queue an activation key (R11, R17) after verifying it offline; a forged or mistyped key is refused now.
 
     The credit shows as "+X iSC, not yet confirmed" until the server says the key was not used before; the
     warnings say, before the sync, when the load will not restart a suspended account (R18, still-suspended).
+    ``shown``: what the key form's answer said the load would do, compared with what it does at the second it is
+    queued, in the same transaction, so no sync lands between the two (QueuedOp.crossings: R18, R16).
     """
     key = _read_key(uow, key_text)
-    return _queued(uow, clock, account_id, "redeem_key", {"key": key.text}, read=key)
+    with uow.writing():
+        now = _now(uow, clock, writing=True)
+        said = _key_preview(uow, now, account_id, key) if shown is not None else None
+        queued = queue(uow, now, account_id, "redeem_key", {"key": key.text}, read=key)
+        uow.commit()
+    if said is None:
+        return queued
+    return replace(queued, crossings=key_crossings(shown, said, same_day))
 
 
 def deposit_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -> QueuedOp:
@@ -314,20 +324,24 @@ def preview_key(uow: UnitOfWork, clock: Clock, account_id: str, key_text: str) -
     except RuleViolation as refused:
         return KeyPreview(problems=refused.problems)
     with uow:
-        now = _now(uow, clock)
-        book = uow.accounts.book(now, account_id)
-        try:
-            book.require_alive(account_id)
-            _refuse_known_key(uow, book, key)
-            state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
-        except NotFound:
-            raise
-        except RuleViolation as refused:
-            return KeyPreview(key.amount_milli, on_form(refused).problems)
-        suspended = billing.project(state.billing, now).suspended
-        still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
-        return KeyPreview(key.amount_milli, (), suspended and not decision.state.billing.suspended, still,
-                          _figures(decision.state.billing, now, book))
+        return _key_preview(uow, _now(uow, clock), account_id, key)
+
+
+def _key_preview(uow: UnitOfWork, now: int, account_id: str, key) -> KeyPreview:
+    """The core's decision on loading a read key at ``now``, inside the caller's open unit of work."""
+    book = uow.accounts.book(now, account_id)
+    try:
+        book.require_alive(account_id)
+        _refuse_known_key(uow, book, key)
+        state, decision = book.decide(account_id, "redeem_key", _key_fields(key))
+    except NotFound:
+        raise
+    except RuleViolation as refused:
+        return KeyPreview(key.amount_milli, on_form(refused).problems)
+    suspended = billing.project(state.billing, now).suspended
+    still = next((int(w.params["missing_milli"]) for w in decision.warnings if w.code == "still-suspended"), None)
+    return KeyPreview(key.amount_milli, (), suspended and not decision.state.billing.suspended, still,
+                      _figures(decision.state.billing, now, book))
 
 
 def _read_key(uow: UnitOfWork, key_text: str):

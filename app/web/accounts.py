@@ -297,11 +297,10 @@ def load_key(account_id: str):
         form.error("key", _("This form's record of what it said of the key is not readable (field %(field)s): "
                             "nothing was queued. Load the key again.", field=unreadable))
     else:
-        try:
-            if shown is not None:  # what the load does now, beside what the form said it would (R18, R16)
-                crossed = services.key_crossings(shown, services.preview_key(
-                    core.uow(), core.clock(), account_id, form.values["key"]), same_local_day)
-            queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"])
+        try:  # what the load does when queued, beside what the form said it would (R18, R16)
+            queued = services.load_key(core.uow(), core.clock(), account_id, form.values["key"], shown=shown,
+                                       same_day=same_local_day)
+            crossed = queued.crossings
         except services.RuleViolation as error:
             problems_to_form(form, error, "key")
     if queued:

@@ -93,3 +93,30 @@ def test_a_delete_pages_record_of_the_amount_it_showed_edited_by_hand_is_a_clear
         assert answer.status_code == 200
         assert "record of the amount it showed is not readable: nothing was queued" in text(answer.data)
     assert "0 changes sent" in text(unlocked.post("/sync/run", data={"csrf_token": csrf}).data)
+
+
+def test_what_a_load_says_is_worked_out_at_the_second_it_is_queued_R18(unlocked, csrf, server, clock, app,
+                                                                         monkeypatch):
+    """The form's record is compared with the load in the transaction that queues it. A clock moving while the save
+    runs (a second apart, or a sync landing in that very instant) cannot make the save say one outcome and queue
+    the load at a second where another holds: here each read of the clock moves it an hour, and the stop falls
+    between one read and the next, each in turn."""
+    steady = clock.now
+    for reads_before_the_stop in range(5):
+        account, _ = running_account(unlocked, csrf, server, credit="10", name=f"Hôtel Azur {reads_before_the_stop}")
+        account_id = account.rsplit("/", 1)[-1]
+        depletes_at = server_account(server, account_id)["depletes_at"]
+        [key] = server.issue_keys("10", 1)
+        read = _said(_answer(unlocked, account, key))
+        assert read["key_shown"] == "runs"
+        clock.set(depletes_at - 1_800 - 3_600 * reads_before_the_stop)
+        monkeypatch.setattr(clock, "now", lambda: clock.advance(3_600) - 3_600)  # each read an hour after the last
+        assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf, **read}).status_code == 302
+        monkeypatch.setattr(clock, "now", steady)
+        with app.extensions[EXTENSION].store.unit_of_work() as uow:
+            [queued_at] = [op.created_at for op in uow.outbox.all_ops(account_id)
+                           if op.kind == "redeem_key" and op.state == "pending"]
+        said = text(unlocked.get(account).data)
+        restarts = "this key restarts the stopped installation" in said
+        assert restarts == (queued_at >= depletes_at), (reads_before_the_stop, queued_at - depletes_at, said)
+        clock.set(depletes_at - 3_600 * 24 * 30)  # the next account's form is read while it runs
