@@ -164,7 +164,8 @@ class RequestLog:
         if not log.isEnabledFor(logging.INFO):  # quietened like any logger (`rentdesk demo` does)
             return
         now = log_time()
-        when, head = _when_of(now, int((now % 1) * 1000)), self._head.get((method, route)) or self._head_of(method, route)
+        head = self._head.get((method, route)) or self._head_of(method, route)
+        when = _when_of(now, int((now % 1) * 1000))
         if self.json:
             tail = "" if technician is None else f', "technician": {int(technician)}'
             line = (f'{{"time": "{when}", "level": "info", "logger": "{LOGGER}", "message": "request", '
