@@ -164,7 +164,7 @@ class RequestLog:
         if not log.isEnabledFor(logging.INFO):  # quietened like any logger (`rentdesk demo` does)
             return
         now = log_time()
-        head = self._head.get((method, route)) or self._head_of(method, route)
+        head = self._head_of(method, route)
         when = _when_of(now, int((now % 1) * 1000))
         if self.json:
             tail = "" if technician is None else f', "technician": {int(technician)}'
@@ -205,8 +205,7 @@ def init_app(app, ctx) -> None:
         here = g._get_current_object()  # one look-up of the request's globals, not one per attribute
         here.request_started = perf_counter()
         incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID")
-        here.request_id = (incoming if incoming and INCOMING_ID.fullmatch(incoming)
-                           else f"{_PROCESS}{next(_counter):08x}")  # new_request_id(), one call less
+        here.request_id = incoming if incoming and INCOMING_ID.fullmatch(incoming) else new_request_id()
 
     @app.after_request
     def finish(response):
@@ -214,8 +213,7 @@ def init_app(app, ctx) -> None:
         started = getattr(here, "request_started", None)
         seconds = perf_counter() - started if started is not None else 0.0
         current = request._get_current_object()
-        rule = current.url_rule
-        route = rule.rule if rule is not None else "unmatched"  # route_of(current), one call less
+        route = route_of(current)
         request_id = getattr(here, "request_id", None) or new_request_id()
         headers = response.headers
         for name, _ in headers:  # not `in headers`: werkzeug answers a miss by raising and catching a KeyError

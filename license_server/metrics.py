@@ -183,14 +183,7 @@ class Metrics:
         if not self.enabled:
             return
         status = response.status_code
-        method = request.method
-        child = self._request_children.get((route, method, status))
-        if child is None:
-            self.request(route, method, status, seconds)
-        else:  # as request() does, one call less
-            child.inc()
-            if route == SYNC_ROUTE:
-                self.sync_seconds.observe(seconds)
+        self.request(route, request.method, status, seconds)
         if (status == 401 or status == 429) and request.blueprint == "api":
             body = response.get_json(silent=True) or {}
             self.token_failure(body.get("error"), "Authorization" in request.headers)
