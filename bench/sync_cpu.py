@@ -12,6 +12,17 @@ Instructions per request, which no other process on the machine changes (valgrin
 Each request redeems a fresh key on one of 8 funded accounts, like sync_http.py's wrk script. The figure is the
 least of the rounds' CPU per request (time.process_time: what other processes on the machine do hardly changes it),
 next to GET /api/v1/health's; --profile prints cProfile's view instead (the profiler doubles Python's cost).
+
+What the request line and metrics hooks cost (docs/benchmarks.md §31): `--hooks observed` runs the server as operators
+do (METRICS on in multiprocess mode, a folder of its own; LOG_FORMAT=json, every request line written to a file),
+`--hooks none` the same app with the hooks of license_server.logs and .metrics removed (as
+bench/without_observability.py does in gunicorn's workers); the difference of their callgrind counts is the hooks'.
+The default (`--hooks quiet`) keeps the hooks with metrics off and the request lines quietened, as before.
+The hooks' instructions alone, inside real requests (steadier than a difference of two runs: a sync's own count
+moves by ±0.5 % between runs, a third of the hooks'): `--wrap-hooks` calls each hook through operator.call, and
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call --callgrind-out-file=/tmp/cg.%p \
+        .venv/bin/python bench/sync_cpu.py --callgrind --requests 200 --hooks observed --wrap-hooks
 """
 
 from __future__ import annotations
@@ -40,6 +51,10 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", action="store_true", help="one round under cProfile, its top functions")
     parser.add_argument("--callgrind", action="store_true",
                         help="one round inside functools.reduce, for callgrind to count its instructions alone")
+    parser.add_argument("--hooks", choices=("quiet", "observed", "none"), default="quiet",
+                        help="observed: metrics (multiprocess) and JSON lines to a file; none: those hooks removed")
+    parser.add_argument("--wrap-hooks", action="store_true",
+                        help="call the request-log and metrics hooks through operator.call (callgrind counts them)")
     args = parser.parse_args(argv)
     from werkzeug.test import EnvironBuilder
 
@@ -59,9 +74,32 @@ def main(argv=None) -> None:
         (folder / "prices.json").write_text(json.dumps(PRICES), "utf-8")
         cli("publish-prices", str(folder / "prices.json"))
         token = cli("add-technician", "--partner", "Bench Partner", "--name", "Bench Tech").split()[-1]
+        if args.hooks == "observed":  # before prometheus_client is imported: it picks multiprocess mode at import
+            assert "prometheus_client" not in sys.modules
+            (folder / "metrics").mkdir()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder / "metrics")
+        observed = {"METRICS": True, "LOG_FORMAT": "json"} if args.hooks == "observed" else {}
         app = create_app({"DATABASE_URL": database, "INSTANCE_PATH": str(folder),
-                          "SIGNING_KEY_PATH": str(folder / "keys" / "bench.key")})
-        logging.getLogger("license_server.requests").setLevel(logging.WARNING)  # no request lines on the terminal
+                          "SIGNING_KEY_PATH": str(folder / "keys" / "bench.key"), **observed})
+        if args.hooks == "observed":  # every request line written, to a file rather than the terminal
+            sys.stderr = open(folder / "requests.log", "a", encoding="utf-8")
+        else:
+            logging.getLogger("license_server.requests").setLevel(logging.WARNING)  # no request lines on the terminal
+        if args.wrap_hooks:
+            import operator
+
+            def through_call(hook):
+                return lambda *given: operator.call(hook, *given)
+
+            for table in (app.before_request_funcs, app.after_request_funcs):
+                hooks = table.get(None, [])
+                hooks[:] = [through_call(hook) if hook.__module__ in ("license_server.logs", "license_server.metrics")
+                            else hook for hook in hooks]
+        if args.hooks == "none":
+            for table in (app.before_request_funcs, app.after_request_funcs):
+                hooks = table.get(None, [])
+                hooks[:] = [hook for hook in hooks
+                            if hook.__module__ not in ("license_server.logs", "license_server.metrics")]
         signer = app.extensions["license_server"].signer
         client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
         accounts = []
@@ -119,6 +157,13 @@ def main(argv=None) -> None:
             functools.reduce(one, syncs(args.requests), 0)
             if any(not status.startswith("200") for status in statuses):
                 raise SystemExit(f"not every request succeeded: {sorted(set(statuses))}")
+            if args.hooks == "observed":
+                sys.stderr.flush()
+                lines = (folder / "requests.log").read_text("utf-8").count('"route": "/api/v1/sync"')
+                page = app.extensions["license_server"].metrics.exposition()[0].decode()
+                counted = next(line for line in page.splitlines()
+                               if line.startswith("license_server_sync_duration_seconds_count"))
+                print(f"{lines} /sync request lines written; {counted}")
             print(f"{args.requests} single-op syncs counted")
             return
         if args.profile:

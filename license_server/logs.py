@@ -27,6 +27,7 @@ SERVER_LOGGER = "license_server"
 #: An id an outer proxy gave the request (nginx's $request_id) is kept when it looks like one.
 INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 REQUEST_ID_HEADER = "X-Request-Id"
+_ID_HEADER_LOWER = REQUEST_ID_HEADER.lower()
 
 
 class _Stderr(logging.StreamHandler):
@@ -163,7 +164,8 @@ class RequestLog:
         if not log.isEnabledFor(logging.INFO):  # quietened like any logger (`rentdesk demo` does)
             return
         now = log_time()
-        when, head = _when_of(now, int((now % 1) * 1000)), self._head_of(method, route)
+        head = self._head_of(method, route)
+        when = _when_of(now, int((now % 1) * 1000))
         if self.json:
             tail = "" if technician is None else f', "technician": {int(technician)}'
             line = (f'{{"time": "{when}", "level": "info", "logger": "{LOGGER}", "message": "request", '
@@ -196,10 +198,12 @@ def init_app(app, ctx) -> None:
     lines = RequestLog(ctx.settings.LOG_FORMAT)
     metrics = ctx.metrics
 
+    perf_counter = time.perf_counter
+
     @app.before_request
     def start() -> None:
         here = g._get_current_object()  # one look-up of the request's globals, not one per attribute
-        here.request_started = time.perf_counter()
+        here.request_started = perf_counter()
         incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID")
         here.request_id = incoming if incoming and INCOMING_ID.fullmatch(incoming) else new_request_id()
 
@@ -207,18 +211,20 @@ def init_app(app, ctx) -> None:
     def finish(response):
         here = g._get_current_object()
         started = getattr(here, "request_started", None)
-        seconds = time.perf_counter() - started if started is not None else 0.0
+        seconds = perf_counter() - started if started is not None else 0.0
         current = request._get_current_object()
         route = route_of(current)
         request_id = getattr(here, "request_id", None) or new_request_id()
         headers = response.headers
-        if REQUEST_ID_HEADER in headers:  # a view's own id is replaced, as `headers[...] =` would
-            headers[REQUEST_ID_HEADER] = request_id
+        for name, _ in headers:  # not `in headers`: werkzeug answers a miss by raising and catching a KeyError
+            if name.lower() == _ID_HEADER_LOWER:  # a view's own id is replaced, as `headers[...] =` would
+                headers[REQUEST_ID_HEADER] = request_id
+                break
         else:  # appended: set() searches the list for one to replace and costs about 2 µs more a request
             headers.add(REQUEST_ID_HEADER, request_id)
         caller = getattr(here, "caller", None)
         lines.write(request_id, current.method, route, response.status_code, seconds,
-                    getattr(caller, "technician_id", None))
+                    None if caller is None else getattr(caller, "technician_id", None))
         if metrics.enabled:
             metrics.answered(current, response, route, seconds, getattr(here, "op_outcomes", None))
         return response

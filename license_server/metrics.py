@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
+import operator
 import os
 import time
 from typing import Any, Callable, Iterator
@@ -33,6 +35,33 @@ STATUSES = ("applied", "rejected", "conflict")
 METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
 
 
+#: this process's id, renewed in a forked child before it runs anything (gunicorn forks its workers)
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+#: the id as prometheus-client asks it at each value it writes (to notice a fork): read from `_pid`, in C, with no
+#: system call — `os.getpid` is one, four times a /sync (docs/benchmarks.md §31)
+process_id = functools.partial(operator.getitem, _pid, 0)
+#: set once this process's multiprocess value class was chosen here (cached pid, or a fixed name for the sweep)
+_value_class_chosen = False
+
+
+def _multiprocess_values_with_cached_pid() -> None:
+    """In multiprocess mode, values that name their file by `process_id` instead of calling `os.getpid`: the same
+    files (`counter_<pid>.db`…, so gunicorn's `child_exit` still finds a dead worker's), the same fork check (a child
+    writes to its own files from its first value on). Public prometheus-client API (`values.MultiProcessValue`'s
+    `process_identifier`); done before this process makes its first metric, once, and only where prometheus-client
+    itself chose multiprocess mode at import."""
+    global _value_class_chosen
+    if _value_class_chosen or not os.environ.get(MULTIPROC_ENV):
+        return
+    from prometheus_client import values
+
+    _value_class_chosen = True
+    if values.ValueClass is values.MutexValue:  # the folder was set after prometheus-client's import: as before
+        return
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_id)
+
+
 class Metrics:
     """The server's counters; every method is a no-op when METRICS is off, so callers need not ask."""
 
@@ -40,6 +69,7 @@ class Metrics:
         self.enabled = bool(enabled)
         if not self.enabled:
             return
+        _multiprocess_values_with_cached_pid()
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
         disable_created_metrics()  # the *_created series double the page and say nothing an operator uses
@@ -108,13 +138,20 @@ class Metrics:
             if noted is None:  # a stored result answered again: read from its payload
                 payload = _payload(outcome.result)
                 noted = payload.get("status"), payload.get("code")
-            status, code = noted
-            key = (kind if kind in decider.KINDS else "unknown", status if status in STATUSES else "other",
-                   "none" if code is None else code if code in CATALOG else "other")
-            child = children.get(key)
-            if child is None:
-                child = children[key] = self.op_results.labels(*key)
+            try:  # (kind, status, code) as answered → its child, kept only for values that are labels as they are
+                child = children[(kind, *noted)]
+            except (KeyError, TypeError):  # new, or a kind or code a client sent that is no str (a list…)
+                child = self._op_child(kind, *noted)
             child.inc()
+
+    def _op_child(self, kind: Any, status: Any, code: Any) -> Any:
+        key = (kind if isinstance(kind, str) and kind in decider.KINDS else "unknown",  # any JSON value: a list…
+               status if status in STATUSES else "other",
+               "none" if code is None else code if isinstance(code, str) and code in CATALOG else "other")
+        child = self.op_results.labels(*key)
+        if key == (kind, status, "none" if code is None else code):  # known values only: a bounded cache
+            self._op_children[(kind, status, code)] = child
+        return child
 
     @contextlib.contextmanager
     def sweep_pass(self) -> Iterator[Callable[[Any], None]]:
@@ -189,6 +226,8 @@ def as_one_process_of_many(name: str) -> None:
         return
     from prometheus_client import values
 
+    global _value_class_chosen
+    _value_class_chosen = True
     values.ValueClass = values.MultiProcessValue(process_identifier=lambda: name)
 
 

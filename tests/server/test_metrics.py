@@ -291,3 +291,128 @@ def test_an_app_made_with_metrics_off_counts_nothing(tmp_path):
     assert "metrics" not in app.view_functions
     ctx.engine.dispose()
 
+
+
+# ------------------------------------------------------------------ multiprocess values (docs/benchmarks.md §31)
+
+FORKED_WORKER = r"""
+import json, os, sys
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[1]  # before prometheus_client's import, as under gunicorn
+from license_server.metrics import Metrics
+
+metrics = Metrics(True)
+getpids = []
+sys.setprofile(lambda frame, event, arg: getpids.append(1) if event == "c_call" and arg is os.getpid else None)
+metrics.request("/api/v1/sync", "POST", 200, 0.003)  # the parent counts before the fork, like gunicorn's arbiter
+sys.setprofile(None)
+child = os.fork()
+if child == 0:  # a worker: its values go to files of its own from its first write on
+    for _ in range(3):
+        metrics.request("/api/v1/sync", "POST", 200, 0.003)
+    os._exit(0)
+os.waitpid(child, 0)
+metrics.request("/api/v1/sync", "POST", 200, 0.2)
+print(json.dumps({"parent": os.getpid(), "child": child, "getpid_calls": len(getpids),
+                  "page": metrics.exposition()[0].decode()}))
+"""
+
+
+def test_values_written_after_a_fork_land_in_the_childs_own_files_and_add_up_exactly(tmp_path):
+    """The multiprocess values name their files by a process id kept per process and renewed at fork (no system
+    call per value written): a forked child's first value already goes to its own `counter_<pid>.db`, never into
+    the parent's mapped file, and the page adds both up to the request."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, "-c", FORKED_WORKER, str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["getpid_calls"] == 0  # a counter and a histogram (3 values) written without asking the kernel
+    counted = counted_by_process(folder, "license_server_requests_total", route="/api/v1/sync")
+    assert counted == {str(answer["parent"]): 2.0, str(answer["child"]): 3.0}
+    buckets = counted_by_process(folder, "license_server_sync_duration_seconds_bucket", le="0.005")
+    assert buckets == {str(answer["parent"]): 1.0, str(answer["child"]): 3.0}
+    page = samples(answer["page"])
+    assert value(page, "license_server_requests_total", route="/api/v1/sync", method="POST", status="200") == 5
+    assert value(page, "license_server_sync_duration_seconds_count") == 5
+    assert value(page, "license_server_sync_duration_seconds_bucket", le="0.005") == 4
+    assert value(page, "license_server_sync_duration_seconds_bucket", le="0.25") == 5
+    assert value(page, "license_server_sync_duration_seconds_sum") == pytest.approx(0.003 * 4 + 0.2)
+
+
+def counted_by_process(folder: Path, sample_name: str, **labels: str) -> dict[str, float]:
+    """One sample's value in each process's histogram and counter files, by the id in the file's name."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    found = {}
+    for file in [*folder.glob("counter_*.db"), *folder.glob("histogram_*.db")]:
+        for key, count, _, _ in MmapedDict.read_all_values_from_file(str(file)):
+            _, sample, its_labels, _ = json.loads(key)
+            if sample == sample_name and labels.items() <= its_labels.items() and count:
+                found[file.stem.rpartition("_")[2]] = count
+    return found
+
+
+def test_syncs_answered_by_two_gunicorn_workers_add_up_exactly_on_every_page(tmp_path):
+    """Multiprocess mode on /sync: the request counter, the time histogram (count, buckets) and the op results read
+    exactly the syncs sent, whichever of the 2 workers answered each and whichever answers /metrics."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {"LICENSE_SERVER_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    url = migrated_sqlite(tmp_path / "server.sqlite3")
+    with GunicornLicenseServer(url, tmp_path, workers=2, env=env) as server:
+        token = server.add_technician()
+        sent = [0]
+        lock = threading.Lock()
+
+        def sync(count: int) -> None:
+            with httpx.Client(base_url=server.url + "/api/v1",
+                              headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+                for _ in range(count):
+                    op = Api.op("create_account", new_id(), name="Client", contact_email="c@example.com",
+                                cloud_contract=False, language="en")
+                    answer = http.post("/sync", json={"client_id": new_id(), "ops": [op]})
+                    assert answer.status_code == 200, answer.text  # each applied: the op results say so below
+                    with lock:
+                        sent[0] += 1
+
+        for _ in range(50):  # until both workers have answered some: requests, not waiting
+            threads = [threading.Thread(target=sync, args=(5,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if len(counted_by_process(folder, "license_server_requests_total", route="/api/v1/sync")) >= 2:
+                break
+        per_worker = counted_by_process(folder, "license_server_requests_total", route="/api/v1/sync")
+        assert len(per_worker) == 2 and sum(per_worker.values()) == sent[0], per_worker
+        for _ in range(6):  # answered by either worker
+            page = scrape(server.url)[1]
+            assert value(page, "license_server_requests_total", route="/api/v1/sync", method="POST",
+                         status="200") == sent[0]
+            assert value(page, "license_server_sync_duration_seconds_count") == sent[0]
+            assert value(page, "license_server_sync_duration_seconds_bucket", le="+Inf") == sent[0]
+            assert value(page, "license_server_op_results_total", kind="create_account", status="applied",
+                         code="none") == sent[0]
+
+
+def test_op_results_of_kinds_no_one_declared_count_unknown_and_are_not_kept_one_by_one():
+    """A client's kind (any JSON value) is a label only when declared (R-free: metrics); each other one counts
+    `unknown`, and the hook's cache of label children keeps only label values (bounded, whatever clients send)."""
+    from license_server.batch import Outcome
+    from license_server.metrics import Metrics
+    from prometheus_client import generate_latest
+
+    metrics = Metrics(True)
+    ops = [{"kind": f"mint_money_{n}"} for n in range(40)] + [{"kind": ["a", "list"]}, {"kind": {"a": 1}}, "no op"]
+    refused = Outcome(result={}, account_id=None, counted=("rejected", "kind-unknown"))
+    for _ in range(2):
+        metrics.op_results_answered(ops, [refused] * len(ops))
+    applied = Outcome(result={}, account_id=None, counted=("applied", None))
+    metrics.op_results_answered([{"kind": "redeem_key"}] * 3, [applied] * 3)
+    page = samples(generate_latest(metrics.registry).decode())
+    count = lambda kind, status, code: value(page, "license_server_op_results_total", kind=kind, status=status,
+                                             code=code)  # noqa: E731
+    assert count("unknown", "rejected", "kind-unknown") == 2 * len(ops)
+    assert count("redeem_key", "applied", "none") == 3
+    assert len(metrics._op_children) <= 3  # not one entry per kind a client made up
