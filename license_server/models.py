@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    MetaData, PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, false, text,
+    MetaData, String, Table, Text, UniqueConstraint, false, text,
 )
 
 metadata = MetaData()
@@ -124,18 +124,14 @@ pbxs = Table(
     Column("revision", Integer, nullable=False),
 )
 
-#: A rented line. On PostgreSQL its primary key's index carries the line's values too (migration 0014): the sweep's
-#: final charge lines (R18, R25) and an account's load read a line from the index alone, not from the table.
-LINE_VALUES = ("qty", "monthly_milli", "price_version")
 licenses = Table(
     "licenses", metadata,
-    Column("account_id", String(36)),
-    Column("pbx_id", String(64)),
-    Column("ref", String(40)),
+    Column("account_id", String(36), primary_key=True),
+    Column("pbx_id", String(64), primary_key=True),
+    Column("ref", String(40), primary_key=True),
     Column("qty", Integer, CheckConstraint("qty > 0", name="qty_positive"), nullable=False),
     Column("monthly_milli", BigInteger, nullable=False),  # the unit price it was rated at (R23)
     Column("price_version", String(64), nullable=False),
-    PrimaryKeyConstraint("account_id", "pbx_id", "ref", name="licenses_pkey", postgresql_include=list(LINE_VALUES)),
     ForeignKeyConstraint(["account_id", "pbx_id"], ["pbxs.account_id", "pbxs.pbx_id"]),
 )
 

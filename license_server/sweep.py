@@ -182,9 +182,9 @@ def _stop_slice(ctx: ServerContext, now: int, compiled: Future, low: int | None,
 
 
 def _stop_statement(connection, now: int, where: list):
-    """PostgreSQL's one statement for the stops of a slice: the due rows read and locked, then their charge lines
-    (from the licenses' key alone, which carries each line's values: migration 0014), history rows, mails and
-    update. connection: anything with the engine as `.engine` (a connection, or the server's context)."""
+    """PostgreSQL's one statement for the stops of a slice: the due rows read and locked, then their charge lines,
+    history rows, mails and update. connection: anything with the engine as `.engine` (a connection, or the
+    server's context)."""
     # each due row is locked once, in id order, and its ctid kept: the UPDATE finds it again by that ctid (a
     # locked row cannot move) instead of probing the primary key for every stop
     rows = select(A.id, A.as_of, A.depletes_at, literal_column("accounts.ctid").label("row")).where(*where) \
