@@ -6,12 +6,14 @@ No label ever carries account data: the tests look through every label for the i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -224,33 +226,9 @@ def test_a_failing_sweep_is_counted_failed(tmp_path):
 
 def test_two_gunicorn_workers_and_the_sweep_command_add_up_in_one_metrics_page(tmp_path):
     """Multiprocess mode: whichever worker answers /metrics shows every worker's requests and every sweep run."""
-    folder = tmp_path / "prometheus"
-    folder.mkdir()
-    env = {"LICENSE_SERVER_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    url = migrated_sqlite(tmp_path / "server.sqlite3")
-    with GunicornLicenseServer(url, tmp_path, workers=2, env=env) as server:
-        token = server.add_technician()
-        sent = [0]
-        lock = threading.Lock()
-
-        def hit(count: int) -> None:
-            with httpx.Client(base_url=server.url + "/api/v1",
-                              headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-                for _ in range(count):
-                    assert http.get("/accounts").status_code == 200
-                    with lock:
-                        sent[0] += 1
-
-        # until both workers have answered some (each counts in its own file): requests, not waiting
-        for _ in range(50):
-            threads = [threading.Thread(target=hit, args=(10,)) for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if len(answered_by_worker(folder)) >= 2:
-                break
-        per_worker = answered_by_worker(folder)
+    with two_metered_workers(tmp_path) as (server, folder, env, token):
+        hit, sent = counting_sender(server, token, lambda http: http.get("/accounts").status_code == 200)
+        per_worker = until_both_workers_counted(lambda: hit(10), folder, "/api/v1/accounts")
         assert len(per_worker) == 2 and sum(per_worker.values()) == sent[0], per_worker
         pages = [scrape(server.url)[1] for _ in range(6)]  # answered by either worker
         for page in pages:
@@ -267,19 +245,6 @@ def test_two_gunicorn_workers_and_the_sweep_command_add_up_in_one_metrics_page(t
         assert value(page, "license_server_sweep_duration_seconds_count") == 2
         assert sorted(file.name for file in folder.glob("*_sweep.db")) == [
             "counter_sweep.db", "gauge_mostrecent_sweep.db", "histogram_sweep.db"]
-
-
-def answered_by_worker(folder: Path) -> dict[str, float]:
-    """GET /api/v1/accounts answers counted in each process's own file (multiprocess mode), by process id."""
-    from prometheus_client.mmap_dict import MmapedDict
-
-    found = {}
-    for file in folder.glob("counter_*.db"):
-        for key, count, _, _ in MmapedDict.read_all_values_from_file(str(file)):
-            _, sample, labels, _ = json.loads(key)
-            if sample == "license_server_requests_total" and labels.get("route") == "/api/v1/accounts" and count:
-                found[file.stem.rpartition("_")[2]] = found.get(file.stem.rpartition("_")[2], 0) + count
-    return found
 
 
 def test_an_app_made_with_metrics_off_counts_nothing(tmp_path):
@@ -341,7 +306,8 @@ def test_values_written_after_a_fork_land_in_the_childs_own_files_and_add_up_exa
 
 
 def counted_by_process(folder: Path, sample_name: str, **labels: str) -> dict[str, float]:
-    """One sample's value in each process's histogram and counter files, by the id in the file's name."""
+    """A sample's values (every series whose labels include `labels`) added up in each process's histogram and
+    counter files, by the id in the file's name."""
     from prometheus_client.mmap_dict import MmapedDict
 
     found = {}
@@ -349,42 +315,67 @@ def counted_by_process(folder: Path, sample_name: str, **labels: str) -> dict[st
         for key, count, _, _ in MmapedDict.read_all_values_from_file(str(file)):
             _, sample, its_labels, _ = json.loads(key)
             if sample == sample_name and labels.items() <= its_labels.items() and count:
-                found[file.stem.rpartition("_")[2]] = count
+                process = file.stem.rpartition("_")[2]
+                found[process] = found.get(process, 0) + count
     return found
+
+
+@contextlib.contextmanager
+def two_metered_workers(tmp_path: Path) -> Iterator[tuple[GunicornLicenseServer, Path, dict, str]]:
+    """gunicorn with 2 workers in multiprocess mode on a new SQLite database: the server, its metrics folder, the
+    environment that says so, a technician's token."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {"LICENSE_SERVER_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    with GunicornLicenseServer(migrated_sqlite(tmp_path / "server.sqlite3"), tmp_path, workers=2, env=env) as server:
+        yield server, folder, env, server.add_technician()
+
+
+def counting_sender(server, token: str, request: Callable[[httpx.Client], bool]
+                    ) -> tuple[Callable[[int], None], list[int]]:
+    """send(count): `count` requests on a client of its own (each `request` must answer True), safe from several
+    threads; and the list whose one item counts the requests sent."""
+    sent, lock = [0], threading.Lock()
+
+    def send(count: int) -> None:
+        with httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"},
+                          timeout=30) as http:
+            for _ in range(count):
+                assert request(http)
+                with lock:
+                    sent[0] += 1
+
+    return send, sent
+
+
+def until_both_workers_counted(send, folder: Path, route: str) -> dict[str, float]:
+    """Four clients `send` at a time until each of the 2 workers has counted requests of `route` in its own file
+    (multiprocess mode): requests, not waiting. The counts by process id."""
+    for _ in range(50):
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        counted = counted_by_process(folder, "license_server_requests_total", route=route)
+        if len(counted) >= 2:
+            break
+    return counted
 
 
 def test_syncs_answered_by_two_gunicorn_workers_add_up_exactly_on_every_page(tmp_path):
     """Multiprocess mode on /sync: the request counter, the time histogram (count, buckets) and the op results read
     exactly the syncs sent, whichever of the 2 workers answered each and whichever answers /metrics."""
-    folder = tmp_path / "prometheus"
-    folder.mkdir()
-    env = {"LICENSE_SERVER_METRICS": "1", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    url = migrated_sqlite(tmp_path / "server.sqlite3")
-    with GunicornLicenseServer(url, tmp_path, workers=2, env=env) as server:
-        token = server.add_technician()
-        sent = [0]
-        lock = threading.Lock()
+    def one_sync(http: httpx.Client) -> bool:
+        op = Api.op("create_account", new_id(), name="Client", contact_email="c@example.com", cloud_contract=False,
+                    language="en")
+        answer = http.post("/sync", json={"client_id": new_id(), "ops": [op]})
+        assert answer.status_code == 200, answer.text  # each applied: the op results say so below
+        return True
 
-        def sync(count: int) -> None:
-            with httpx.Client(base_url=server.url + "/api/v1",
-                              headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-                for _ in range(count):
-                    op = Api.op("create_account", new_id(), name="Client", contact_email="c@example.com",
-                                cloud_contract=False, language="en")
-                    answer = http.post("/sync", json={"client_id": new_id(), "ops": [op]})
-                    assert answer.status_code == 200, answer.text  # each applied: the op results say so below
-                    with lock:
-                        sent[0] += 1
-
-        for _ in range(50):  # until both workers have answered some: requests, not waiting
-            threads = [threading.Thread(target=sync, args=(5,)) for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if len(counted_by_process(folder, "license_server_requests_total", route="/api/v1/sync")) >= 2:
-                break
-        per_worker = counted_by_process(folder, "license_server_requests_total", route="/api/v1/sync")
+    with two_metered_workers(tmp_path) as (server, folder, _, token):
+        sync, sent = counting_sender(server, token, one_sync)
+        per_worker = until_both_workers_counted(lambda: sync(5), folder, "/api/v1/sync")
         assert len(per_worker) == 2 and sum(per_worker.values()) == sent[0], per_worker
         for _ in range(6):  # answered by either worker
             page = scrape(server.url)[1]
