@@ -45,7 +45,9 @@ def test_the_key_forms_answer_redraws_as_the_credit_runs_out_and_keeps_the_typed
     license_server.clock.set(depletes_at)  # R18: the account stops at this second; the technician is still reading
     expect(answer).to_contain_text(words["restarts"], timeout=AFTER)
     expect(field).to_have_value(key)  # the typed key stays
+    steps.shot(page, f"key-form-redrawn-{lang}")
 
     page.get_by_role("button", name="Load key" if lang == "en" else re.compile("Charger la clé")).click()
     expect(page.locator(".notice").filter(has_text=words["queued"])).to_be_visible()
     expect(page.locator(".notice").filter(has_text=words["crossed"])).to_have_count(0)
+    steps.shot(page, f"key-form-loaded-{lang}")

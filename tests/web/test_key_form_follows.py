@@ -120,3 +120,29 @@ def test_what_a_load_says_is_worked_out_at_the_second_it_is_queued_R18(unlocked,
         restarts = "this key restarts the stopped installation" in said
         assert restarts == (queued_at >= depletes_at), (reads_before_the_stop, queued_at - depletes_at, said)
         clock.set(depletes_at - 3_600 * 24 * 30)  # the next account's form is read while it runs
+
+
+def test_a_stopped_accounts_banner_counts_the_key_loaded_offline_and_asks_only_for_what_is_still_missing_R18(
+        unlocked, csrf, server, clock, app):
+    """The R18 banner of a stopped account said "Load at least …" even once a key that restarts it was queued: it
+    now says what the changes waiting for the sync do, and asks only for what they still leave missing."""
+    account, _ = running_account(unlocked, csrf, server, credit="10")  # 5 iSC a month: a day costs 0.164 iSC
+    depletes_at = server_account(server, account.rsplit("/", 1)[-1])["depletes_at"]
+    clock.set(depletes_at + 3_600)  # R18: stopped, offline
+    meter = lambda: text(unlocked.get(account + "/meter").data)  # noqa: E731
+    assert "Load at least 0.165 iSC: the configuration restarts at the next sync" in meter()
+
+    [small, enough] = server.issue_keys("0.1", 1) + server.issue_keys("10", 1)
+    assert unlocked.post(account + "/key", data={"key": small, "csrf_token": csrf}).status_code == 302
+    assert "With the changes waiting for the next sync, load at least 0.065 iSC more" in meter()
+    app.extensions[EXTENSION].language = "fr"
+    assert "Avec les changements en attente de la prochaine synchronisation, chargez au moins 0,065 iSC de plus" \
+        in meter()
+
+    assert unlocked.post(account + "/key", data={"key": enough, "csrf_token": csrf}).status_code == 302
+    said = meter()
+    assert "les changements qui l’attendent redémarrent alors la configuration" in said and "Chargez" not in said
+    app.extensions[EXTENSION].language = "en"
+    said = meter()
+    assert "stopped until the next sync: the changes waiting for it restart the configuration then" in said
+    assert "Load at least" not in said and "Stopped: the credit is used up." in said  # the balance is still 0.000
