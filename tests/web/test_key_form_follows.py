@@ -146,3 +146,15 @@ def test_a_stopped_accounts_banner_counts_the_key_loaded_offline_and_asks_only_f
     said = meter()
     assert "stopped until the next sync: the changes waiting for it restart the configuration then" in said
     assert "Load at least" not in said and "Stopped: the credit is used up." in said  # the balance is still 0.000
+
+
+def test_a_stopped_accounts_banner_asks_no_credit_when_the_changes_queued_rent_nothing_R18_R19(
+        unlocked, csrf, server, clock):
+    account, licenses = running_account(unlocked, csrf, server, credit="10")
+    depletes_at = server_account(server, account.rsplit("/", 1)[-1])["depletes_at"]
+    clock.set(depletes_at + 3_600)  # R18: stopped, offline
+    form = {name: "0" for name in re.findall(r'name="(qty-[^"]+)"', unlocked.get(licenses).data.decode())}
+    assert unlocked.post(licenses, data={**form, "csrf_token": csrf}).status_code == 302  # the rent ends (R19)
+    said = text(unlocked.get(account + "/meter").data)
+    assert "The changes waiting for the next sync leave nothing rented: no credit is needed for them." in said
+    assert "Load at least" not in said
