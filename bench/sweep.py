@@ -80,8 +80,8 @@ def load(url_dsn: str, total: int, due_every: int) -> float:
         # the COPYs' commits flushed, then every table vacuumed before any is analyzed: this cluster commits
         # asynchronously, and VACUUM marks a page all-visible only once its rows' commit is known flushed, which
         # PostgreSQL tracks per group of transactions; an ANALYZE's own commit in the group of the last COPY's left
-        # no page of the licenses all-visible, unlike a server's tables once autovacuum has been by, and an
-        # index-only scan of them went to the table for every row (issue 27, docs/benchmarks.md §30)
+        # no page of the licenses all-visible, unlike a server's tables once autovacuum has been by (issue 27,
+        # docs/benchmarks.md §30)
         conn.execute("CHECKPOINT")
         for table in ("accounts", "pbxs", "licenses"):
             conn.execute(f"VACUUM {table}")
