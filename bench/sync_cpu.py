@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server_setup import PRICES, REFS, new_op  # noqa: E402
 from bench.support import VENV_BIN, temp_dir  # noqa: E402
+from bench.without_observability import change_hooks  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -88,18 +89,9 @@ def main(argv=None) -> None:
         if args.wrap_hooks:
             import operator
 
-            def through_call(hook):
-                return lambda *given: operator.call(hook, *given)
-
-            for table in (app.before_request_funcs, app.after_request_funcs):
-                hooks = table.get(None, [])
-                hooks[:] = [through_call(hook) if hook.__module__ in ("license_server.logs", "license_server.metrics")
-                            else hook for hook in hooks]
+            change_hooks(app, lambda hook: lambda *given: operator.call(hook, *given))
         if args.hooks == "none":
-            for table in (app.before_request_funcs, app.after_request_funcs):
-                hooks = table.get(None, [])
-                hooks[:] = [hook for hook in hooks
-                            if hook.__module__ not in ("license_server.logs", "license_server.metrics")]
+            change_hooks(app, lambda hook: None)
         signer = app.extensions["license_server"].signer
         client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
         accounts = []

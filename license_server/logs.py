@@ -224,7 +224,7 @@ def init_app(app, ctx) -> None:
             headers.add(REQUEST_ID_HEADER, request_id)
         caller = getattr(here, "caller", None)
         lines.write(request_id, current.method, route, response.status_code, seconds,
-                    None if caller is None else getattr(caller, "technician_id", None))
+                    getattr(caller, "technician_id", None))
         if metrics.enabled:
             metrics.answered(current, response, route, seconds, getattr(here, "op_outcomes", None))
         return response
