@@ -35,7 +35,35 @@ def make_folder(path: str | os.PathLike) -> Path:
         check_owned(path)
         if not existed or is_data_folder(path):
             _chmod(path, FOLDER_MODE)
+        else:
+            check_closed(path)
     return path
+
+
+def check_closed(path: Path) -> None:
+    """OpenFolder when other users may write in a folder of ours that RentDesk leaves as it is (it holds other
+    files, so it is not made private): they could plant a link where RentDesk writes (its instance note, written
+    through whatever the name points at, would overwrite a file of the technician's) or a key file in its keys/
+    (trusted), as SSH refuses such a ~/.ssh. A folder writable by the user's own private group (Debian's user
+    private groups, umask 002) is the user's alone."""
+    from .store_base import OpenFolder
+
+    st = os.stat(path)
+    if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _is_private_group(st.st_gid)):
+        raise OpenFolder(home=path, mode=f"{stat.S_IMODE(st.st_mode):04o}")
+
+
+def _is_private_group(gid: int) -> bool:
+    """True when gid is this user's own group: their primary group, named as they are, with no other member."""
+    try:
+        import grp
+        import pwd
+
+        me = pwd.getpwuid(os.geteuid())
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return gid == me.pw_gid and group.gr_name == me.pw_name and set(group.gr_mem) <= {me.pw_name}
 
 
 #: The administrator: may own a link on the way to the data folder, and talk to the app (app/web/security.py).

@@ -433,6 +433,10 @@ STORE_ERRORS: dict[str, str] = {
     "store-folder-foreign": N_("The data folder {home} belongs to another user of this computer ({owner}), who could "
                                "change or replace what RentDesk keeps there. Choose a folder of your own with --home "
                                "or RENTDESK_HOME; nothing was changed."),
+    "store-folder-open": N_("Other users of this computer may write in the data folder {home} (its permissions "
+                            "are {mode}): they could plant a link or a key file where RentDesk keeps its store. "
+                            "Choose a folder of your own with --home or RENTDESK_HOME, or make this one yours alone "
+                            "(chmod 700); nothing was changed."),
     "backup-store-exists": N_("A store already exists in {home}: restore into a new, empty data folder."),
     "backup-unreadable": N_("{path} cannot be read: check the path (a {suffix} file)."),
     "backup-not-rentdesk": N_("{path} is not a RentDesk backup, or it is damaged: choose a {suffix} file. Nothing "

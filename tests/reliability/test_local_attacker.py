@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import shutil
 import stat
 import threading
 from pathlib import Path
@@ -163,6 +164,76 @@ def test_a_data_folder_another_user_made_beforehand_is_refused_and_nothing_in_it
     with under_umask_022("serve", "--home", str(tmp_path / "mine")) as app:  # a folder of one's own is used
         assert app.launch_url()
         assert app.stop() == 0
+
+
+def test_a_folder_of_ours_that_other_users_may_write_in_is_refused_so_no_planted_link_is_followed(tmp_path):
+    """RENTDESK_HOME names a folder of the technician's that holds other files (so RentDesk leaves its mode alone)
+    and that other users may write in (0777, a team folder). Another user planted there, beforehand, a link named
+    like the instance note's temporary file, pointing at a file of the technician's, and a key file in keys/. The
+    launch wrote its note through the link: the technician's file was overwritten. Now RentDesk refuses the folder
+    (exit 4), says why and what to do, and writes nothing there nor through the link."""
+    from rental.signing import write_key_pair
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker = local_user()
+    place = shared_folder()  # where the attacker can reach the team folder (pytest's own is private)
+    place.chmod(0o755)
+    team, victim = place / "team", place / "victim.txt"
+    team.mkdir()
+    team.chmod(0o777)
+    (team / "notes.txt").write_text("the team's notes\n")
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    _private, public = write_key_pair("vendor-2099", place / "theirs")
+    for made in (place / "theirs", public):
+        made.chmod(0o755 if made.is_dir() else 0o644)
+    planted = attacker.run("sh", "-c", f'ln -s "{victim}" "{team}/rentdesk.instance.json.tmp" && '
+                                       f'mkdir "{team}/keys" && cp "{public}" "{team}/keys/"')
+    assert planted.returncode == 0, planted.stderr
+    before = sorted(p.name for p in team.rglob("*"))
+    with under_umask_022("serve", "--home", str(team)) as app:
+        assert app.finish() == 4, app.output()
+    said = "".join(app.stderr)
+    assert f"Other users of this computer may write in the data folder {team} (its permissions are 0777)" in said
+    assert "Choose a folder of your own with --home or RENTDESK_HOME, or make this one yours alone" in said
+    assert victim.read_text() == "precious\n"  # nothing written through the planted link
+    assert sorted(p.name for p in team.rglob("*")) == before  # nor anything else
+    assert mode_of(team) == 0o777  # a folder holding other files is not RentDesk's to change
+    shutil.rmtree(place)
+
+
+def test_a_folder_of_ours_only_our_own_group_may_write_in_is_used(tmp_path):
+    """Debian's user private groups (umask 002): a folder writable by the user's own group, which holds nobody
+    else, is theirs alone; RentDesk uses it (and a folder others may only read is used as before)."""
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid())
+    own = grp.getgrgid(me.pw_gid)
+    assert own.gr_name == me.pw_name and set(own.gr_mem) <= {me.pw_name}, "this test needs a user private group"
+    for mode in (0o775, 0o755):
+        team = tmp_path / f"team-{mode:o}"
+        team.mkdir()
+        team.chmod(mode)
+        (team / "notes.txt").write_text("notes\n")
+        with under_umask_022("serve", "--home", str(team)) as app:
+            assert app.launch_url()
+            assert app.stop() == 0
+
+
+def test_a_folder_of_ours_another_group_may_write_in_is_refused(tmp_path):
+    """Group-writable for a group of other users (a team's group) is as open as world-writable."""
+    from tests.support.local_user import local_user
+
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "notes.txt").write_text("notes\n")
+    os.chown(team, -1, local_user().gid)
+    team.chmod(0o770)
+    with under_umask_022("serve", "--home", str(team)) as app:
+        assert app.finish() == 4, app.output()
+    assert "(its permissions are 0770)" in "".join(app.stderr)
+    assert sorted(p.name for p in team.iterdir()) == ["notes.txt"]
 
 
 # ------------------------------------------------------------------ item 1: a new server forgets the token
