@@ -48,9 +48,24 @@ def check_closed(path: Path) -> None:
     private groups, umask 002) is the user's alone."""
     from .store_base import OpenFolder
 
+    mode = open_mode(path)
+    if mode is not None:
+        raise OpenFolder(home=path, mode=mode)
+
+
+def open_mode(path: str | os.PathLike) -> str | None:
+    """The permissions of path ("0777") when users other than this one may write it, else None: writable by
+    others, or by a group that is not the user's own private group."""
     st = os.stat(path)
     if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _is_private_group(st.st_gid)):
-        raise OpenFolder(home=path, mode=f"{stat.S_IMODE(st.st_mode):04o}")
+        return f"{stat.S_IMODE(st.st_mode):04o}"
+    return None
+
+
+def is_ours(path: str | os.PathLike) -> bool:
+    """True when this user (or the administrator) owns path and, when it is a link, the link too."""
+    me = os.geteuid()
+    return all(st.st_uid in (me, ROOT_UID) for st in (os.lstat(path), os.stat(path)))
 
 
 def _is_private_group(gid: int) -> bool:

@@ -267,6 +267,13 @@ CATALOG.update({
     "key-file-kid-taken": ("trusted-key", N_("Another key named {kid} is already trusted (fingerprint "
                                              "{fingerprint}). RentDesk never replaces a trusted key: a vendor's new "
                                              "key comes with a new name. Check with your vendor.")),
+    "key-folder-open": ("trusted-key", N_("Another user of this computer owns or may write in {folder} "
+                                          "(permissions {mode}): no key there is trusted, as anyone could have put "
+                                          "one in. Make the folder yours alone (chmod 700), then open RentDesk "
+                                          "again.")),
+    "key-file-open": ("trusted-key", N_("“{name}” belongs to or may be changed by another user of this computer "
+                                        "(permissions {mode}): it is not trusted. Make it yours alone (chmod 600) "
+                                        "or import the key again.")),
     "key-file-changed": ("trusted-key", N_("The key to trust is not the one whose fingerprint was shown: import "
                                            "the file again.")),
     "key-file-unwritable": ("trusted-key", N_("The key could not be saved in {folder}: {detail}. Check that this "

@@ -236,6 +236,84 @@ def test_a_folder_of_ours_another_group_may_write_in_is_refused(tmp_path):
     assert sorted(p.name for p in team.iterdir()) == ["notes.txt"]
 
 
+def _signed_by(private_key: Path, kid: str) -> dict:
+    from rental.signing import SigningKey
+
+    return SigningKey.from_pem(kid, private_key.read_bytes()).sign_envelope("pricelist", {"type": "pricelist"})
+
+
+def test_a_key_planted_in_a_keys_folder_other_users_may_write_in_is_not_trusted(tmp_path):
+    """The technician's own keys folder (~/.config/RentDesk/keys when no data folder is chosen) is open to others
+    (0777; a team's group would do too): another user drops their vendor-2099.pub there. It was trusted, so what
+    they sign (activation keys, server answers) looked genuine offline. Now no key of such a folder is trusted,
+    and the first-run screen says why and what to do."""
+    from rental.errors import SignatureError
+    from rental.signing import write_key_pair
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker = local_user()
+    place = shared_folder()
+    place.chmod(0o755)
+    keys = place / "config" / "RentDesk" / "keys"
+    keys.mkdir(parents=True)
+    keys.chmod(0o777)
+    theirs, public = write_key_pair("vendor-2099", place / "theirs")
+    for made in (place / "theirs", public):
+        made.chmod(0o755 if made.is_dir() else 0o644)
+    planted = attacker.run("cp", str(public), str(keys / "vendor-2099.pub"))
+    assert planted.returncode == 0, planted.stderr
+    bundle = tmp_path / "bundle-keys"
+    bundle.mkdir()
+    try:
+        store = services.initialise(tmp_path / "home", PASSPHRASE, kdf=FAST_KDF, keys_dir=(bundle, keys))
+        try:
+            assert "vendor-2099" not in store.keyring.kids
+            try:
+                store.keyring.verify_envelope(_signed_by(theirs, "vendor-2099"))
+                raise AssertionError("an answer signed by the planted key was believed")
+            except SignatureError:
+                pass
+        finally:
+            store.close()
+        app = create_app({"RENTDESK_HOME": str(tmp_path / "other-home"), "TESTING": True, "KEYS_DIR": str(bundle),
+                          "USER_KEYS_DIR": str(keys), "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF})
+        try:
+            client = app.test_client()
+            assert client.get("/launch?secret=" + app.config["LAUNCH_SECRET"]).status_code == 302
+            page = " ".join(re.sub(r"<[^>]+>", " ", client.get("/first-run").data.decode()).split())
+            assert (f"vendor-2099.pub in your keys folder is not trusted: Another user of this computer owns or may "
+                    f"write in {keys} (permissions 0777): no key there is trusted") in page.replace("&#39;", "'")
+            assert "Make the folder yours alone (chmod 700)" in page
+        finally:
+            app.extensions["rentdesk.shutdown"]()
+    finally:
+        shutil.rmtree(place)
+
+
+def test_a_key_file_other_users_may_change_is_not_trusted_and_one_of_ours_is(tmp_path):
+    """A keys folder others may enter (0755) holding a key file they may write (0666): its owner's key today,
+    whatever another user writes into it tomorrow. Not trusted; the same file made 0644 is."""
+    from rental.signing import write_key_pair
+    from app.trusted_keys import add_user_keys
+    from rental.signing import Keyring
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    keys.chmod(0o755)
+    _private, public = write_key_pair("vendor-2026", tmp_path / "vendor")
+    key_file = keys / "vendor-2026.pub"
+    key_file.write_bytes(public.read_bytes())
+    key_file.chmod(0o666)
+    ring = Keyring()
+    skipped = add_user_keys(ring, keys)
+    assert "vendor-2026" not in ring.kids
+    assert [(name, refusal.code, refusal.params["mode"]) for name, refusal in skipped] == [
+        ("vendor-2026.pub", "key-file-open", "0666")]
+    key_file.chmod(0o644)
+    ring = Keyring()
+    assert add_user_keys(ring, keys) == [] and "vendor-2026" in ring.kids
+
+
 # ------------------------------------------------------------------ item 1: a new server forgets the token
 
 
