@@ -39,6 +39,25 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+def launch_refused(home: Path) -> str:
+    """`rentdesk serve` on home: refused (exit 4) with nothing written there; what it said."""
+    before = sorted(p.name for p in home.rglob("*"))
+    with under_umask_022("serve", "--home", str(home)) as app:
+        assert app.finish() == 4, app.output()
+    assert sorted(p.name for p in home.rglob("*")) == before  # nothing written
+    return "".join(app.stderr)
+
+
+def their_key_pair(folder: Path, kid: str) -> tuple[Path, Path]:
+    """Another user's key pair, made in folder, its public half readable by them (to plant it)."""
+    from rental.signing import write_key_pair
+
+    private, public = write_key_pair(kid, folder)
+    folder.chmod(0o755)
+    public.chmod(0o644)
+    return private, public
+
+
 # ------------------------------------------------------------------ item 1: the launch secret works once
 
 
@@ -144,23 +163,17 @@ def test_a_data_folder_another_user_made_beforehand_is_refused_and_nothing_in_it
     """RENTDESK_HOME in a shared place (/tmp/rentdesk): another user made the folder first, open to all, with their
     own signing key in its keys/. RentDesk used it, trusted that key, and kept the store where its owner could swap
     files. Now it says whose the folder is and what to do, and writes nothing there."""
-    from rental.signing import write_key_pair
     from tests.support.local_user import local_user, shared_folder
 
     attacker, shared = local_user(), shared_folder()
     home = shared / "rentdesk"
-    _private, public = write_key_pair("vendor-2027", shared / "theirs")  # a key pair of theirs
-    for made in (shared / "theirs", public):
-        made.chmod(0o755 if made.is_dir() else 0o644)
+    _private, public = their_key_pair(shared / "theirs", "vendor-2027")
     prepared = attacker.run("sh", "-c", f'mkdir -m 777 "{home}" "{home}/keys" && cp "{public}" "{home}/keys/"')
     assert prepared.returncode == 0, prepared.stderr
-    before = sorted(p.name for p in home.rglob("*"))
-    with under_umask_022("serve", "--home", str(home)) as app:
-        assert app.finish() == 4, app.output()
-    said = "".join(app.stderr)
+    said = launch_refused(home)
     assert f"The data folder {home} belongs to another user of this computer ({attacker.name})" in said
     assert "Choose a folder of your own with --home or RENTDESK_HOME" in said
-    assert sorted(p.name for p in home.rglob("*")) == before == ["keys", "vendor-2027.pub"]  # nothing written
+    assert sorted(p.name for p in home.rglob("*")) == ["keys", "vendor-2027.pub"]
     with under_umask_022("serve", "--home", str(tmp_path / "mine")) as app:  # a folder of one's own is used
         assert app.launch_url()
         assert app.stop() == 0
@@ -172,7 +185,6 @@ def test_a_folder_of_ours_that_other_users_may_write_in_is_refused_so_no_planted
     like the instance note's temporary file, pointing at a file of the technician's, and a key file in keys/. The
     launch wrote its note through the link: the technician's file was overwritten. Now RentDesk refuses the folder
     (exit 4), says why and what to do, and writes nothing there nor through the link."""
-    from rental.signing import write_key_pair
     from tests.support.local_user import local_user, shared_folder
 
     attacker = local_user()
@@ -184,20 +196,14 @@ def test_a_folder_of_ours_that_other_users_may_write_in_is_refused_so_no_planted
     (team / "notes.txt").write_text("the team's notes\n")
     victim.write_text("precious\n")
     victim.chmod(0o600)
-    _private, public = write_key_pair("vendor-2099", place / "theirs")
-    for made in (place / "theirs", public):
-        made.chmod(0o755 if made.is_dir() else 0o644)
+    _private, public = their_key_pair(place / "theirs", "vendor-2099")
     planted = attacker.run("sh", "-c", f'ln -s "{victim}" "{team}/rentdesk.instance.json.tmp" && '
                                        f'mkdir "{team}/keys" && cp "{public}" "{team}/keys/"')
     assert planted.returncode == 0, planted.stderr
-    before = sorted(p.name for p in team.rglob("*"))
-    with under_umask_022("serve", "--home", str(team)) as app:
-        assert app.finish() == 4, app.output()
-    said = "".join(app.stderr)
+    said = launch_refused(team)
     assert f"Other users of this computer may write in the data folder {team} (its permissions are 0777)" in said
     assert "Choose a folder of your own with --home or RENTDESK_HOME, or make this one yours alone" in said
     assert victim.read_text() == "precious\n"  # nothing written through the planted link
-    assert sorted(p.name for p in team.rglob("*")) == before  # nor anything else
     assert mode_of(team) == 0o777  # a folder holding other files is not RentDesk's to change
     shutil.rmtree(place)
 
@@ -230,10 +236,7 @@ def test_a_folder_of_ours_another_group_may_write_in_is_refused(tmp_path):
     (team / "notes.txt").write_text("notes\n")
     os.chown(team, -1, local_user().gid)
     team.chmod(0o770)
-    with under_umask_022("serve", "--home", str(team)) as app:
-        assert app.finish() == 4, app.output()
-    assert "(its permissions are 0770)" in "".join(app.stderr)
-    assert sorted(p.name for p in team.iterdir()) == ["notes.txt"]
+    assert "(its permissions are 0770)" in launch_refused(team)
 
 
 def _signed_by(private_key: Path, kid: str) -> dict:
@@ -248,7 +251,6 @@ def test_a_key_planted_in_a_keys_folder_other_users_may_write_in_is_not_trusted(
     they sign (activation keys, server answers) looked genuine offline. Now no key of such a folder is trusted,
     and the first-run screen says why and what to do."""
     from rental.errors import SignatureError
-    from rental.signing import write_key_pair
     from tests.support.local_user import local_user, shared_folder
 
     attacker = local_user()
@@ -257,9 +259,7 @@ def test_a_key_planted_in_a_keys_folder_other_users_may_write_in_is_not_trusted(
     keys = place / "config" / "RentDesk" / "keys"
     keys.mkdir(parents=True)
     keys.chmod(0o777)
-    theirs, public = write_key_pair("vendor-2099", place / "theirs")
-    for made in (place / "theirs", public):
-        made.chmod(0o755 if made.is_dir() else 0o644)
+    theirs, public = their_key_pair(place / "theirs", "vendor-2099")
     planted = attacker.run("cp", str(public), str(keys / "vendor-2099.pub"))
     assert planted.returncode == 0, planted.stderr
     bundle = tmp_path / "bundle-keys"
@@ -293,9 +293,8 @@ def test_a_key_planted_in_a_keys_folder_other_users_may_write_in_is_not_trusted(
 def test_a_key_file_other_users_may_change_is_not_trusted_and_one_of_ours_is(tmp_path):
     """A keys folder others may enter (0755) holding a key file they may write (0666): its owner's key today,
     whatever another user writes into it tomorrow. Not trusted; the same file made 0644 is."""
-    from rental.signing import write_key_pair
     from app.trusted_keys import add_user_keys
-    from rental.signing import Keyring
+    from rental.signing import Keyring, write_key_pair
 
     keys = tmp_path / "keys"
     keys.mkdir()
