@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
+
+from .ownership import ENFORCED, ROOT_UID, open_mode
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
-ENFORCED = sys.platform != "win32"
 
 
 #: What marks a folder as a RentDesk data folder (an existing folder is tightened only then: RENTDESK_HOME
@@ -51,38 +51,6 @@ def check_closed(path: Path) -> None:
     mode = open_mode(path)
     if mode is not None:
         raise OpenFolder(home=path, mode=mode)
-
-
-def open_mode(path: str | os.PathLike) -> str | None:
-    """The permissions of path ("0777") when users other than this one may write it, else None: writable by
-    others, or by a group that is not the user's own private group."""
-    st = os.stat(path)
-    if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _is_private_group(st.st_gid)):
-        return f"{stat.S_IMODE(st.st_mode):04o}"
-    return None
-
-
-def is_ours(path: str | os.PathLike) -> bool:
-    """True when this user (or the administrator) owns path and, when it is a link, the link too."""
-    me = os.geteuid()
-    return all(st.st_uid in (me, ROOT_UID) for st in (os.lstat(path), os.stat(path)))
-
-
-def _is_private_group(gid: int) -> bool:
-    """True when gid is this user's own group: their primary group, named as they are, with no other member."""
-    try:
-        import grp
-        import pwd
-
-        me = pwd.getpwuid(os.geteuid())
-        group = grp.getgrgid(gid)
-    except (ImportError, KeyError):
-        return False
-    return gid == me.pw_gid and group.gr_name == me.pw_name and set(group.gr_mem) <= {me.pw_name}
-
-
-#: The administrator: may own a link on the way to the data folder, and talk to the app (app/web/security.py).
-ROOT_UID = 0
 
 
 def check_owned(path: Path) -> None:

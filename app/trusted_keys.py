@@ -11,7 +11,7 @@ from pathlib import Path, PureWindowsPath
 from rental.errors import KeyFormatError, RuleViolation, SignatureError
 from rental.signing import Keyring
 
-from . import paths, private
+from . import ownership, paths
 
 #: A PEM Ed25519 public key is 113 bytes; a few kilobytes leave room for comments and line endings.
 MAX_KEY_FILE = 4096
@@ -109,11 +109,11 @@ def save_key(folder: str | os.PathLike, key: KeyFile, fingerprint_shown: str) ->
 def _unsafe_folder(folder: Path) -> RuleViolation | None:
     """Why no key of folder may be trusted, or None: another user owns it, or may write in it (they could put a
     key file there, and what it signs would look genuine, DESIGN §6), as SSH judges ~/.ssh."""
-    if not private.ENFORCED:
+    if not ownership.ENFORCED:
         return None
     try:
-        mode = private.open_mode(folder)
-        if not private.is_ours(folder) or mode is not None:
+        mode = ownership.open_mode(folder)
+        if not ownership.is_ours(folder) or mode is not None:
             return _refuse("key-folder-open", folder=str(folder), mode=mode or _mode(folder))
     except OSError:
         return None  # gone meanwhile: its files are not read either
@@ -122,10 +122,10 @@ def _unsafe_folder(folder: Path) -> RuleViolation | None:
 
 def _check_file_is_ours(file: Path) -> None:
     """RuleViolation when another user owns the key file, or may change it."""
-    if not private.ENFORCED:
+    if not ownership.ENFORCED:
         return
-    mode = private.open_mode(file)
-    if not private.is_ours(file) or mode is not None:
+    mode = ownership.open_mode(file)
+    if not ownership.is_ours(file) or mode is not None:
         raise _refuse("key-file-open", name=file.name, mode=mode or _mode(file))
 
 
