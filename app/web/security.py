@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 
-from ..private import ROOT_UID
+from ..ownership import ROOT_UID
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 CSRF_FIELD = "csrf_token"
