@@ -8,10 +8,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
-from rental.errors import KeyFormatError, RuleViolation, SignatureError
-from rental.signing import Keyring
+from rental.errors import KeyFormatError, RuleViolation
+from rental.signing import DEMO_FINGERPRINT, Keyring
 
-from . import ownership, paths
+from . import ownership
 
 #: A PEM Ed25519 public key is 113 bytes; a few kilobytes leave room for comments and line endings.
 MAX_KEY_FILE = 4096
@@ -38,13 +38,6 @@ def _file_name(name: str) -> str:
     return PureWindowsPath(name or "").name.strip()
 
 
-def _demo_fingerprint() -> str | None:
-    try:
-        return Keyring.from_dir(paths.keys_dir(), include_demo=True).fingerprint(DEMO_KID)
-    except (OSError, ValueError, SignatureError):
-        return None
-
-
 def read_key_file(name: str, data: bytes, size: int | None = None) -> KeyFile:
     """The key in a vendor's `<kid>.pub` file, checked; a RuleViolation (rule trusted-key) says what is wrong.
 
@@ -67,7 +60,7 @@ def read_key_file(name: str, data: bytes, size: int | None = None) -> KeyFile:
     except ValueError:  # the kid: rental.signing names what a kid may be
         raise _refuse("key-file-name", name=name) from None
     fingerprint = ring.fingerprint(kid)
-    if kid == DEMO_KID or fingerprint == _demo_fingerprint():
+    if kid == DEMO_KID or fingerprint == DEMO_FINGERPRINT:
         raise _refuse("key-file-demo", name=name)
     return KeyFile(kid=kid, pem=data.decode("ascii", "replace").strip() + "\n", fingerprint=fingerprint)
 
