@@ -337,11 +337,13 @@ def page_view(ctx: ServerContext, record: store.AccountRecord, now: int, words: 
     with reading(ctx.engine) as connection:
         prices = ctx.current_prices(connection)
         pricelist = prices.pricelist if prices else None
-        payload = account_payload(record, now, ctx.policy, pricelist)
+        price_history = prices.history if prices else None  # R24: a reload re-rates at the list in force at its second
+        payload = account_payload(record, now, ctx.policy, pricelist, price_history)
         state = record.state()
         open_entries: list[billing.Entry] = []
         if now > state.as_of:
-            done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy, now)
+            done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy, now,
+                                           price_history)
             open_entries = list(done.entries) + list(settled.entries)
         entries = _entries(connection, record, period, open_entries)
         events, _ = history.page(connection, record.id, HISTORY_SHOWN, None)
