@@ -260,6 +260,9 @@ def expire_until(state: State, at: int, policy: Policy) -> Decision:
     """R19: credit left unused past the retention period expired at that period's end, whoever looks first: an op
     decided after it starts from the expired account, as the sweep writes it (the same ledger line and history
     event, at the same second), so a key loaded before the sweep ran keeps no expired credit alive."""
+    running = state.billing.rate
+    if running and at < state.billing.as_of + state.billing.balance // running:
+        return Decision(state)  # still running at `at`: nothing is retained (the usual op, no settle on its way)
     ends = billing.retention_ends_at(billing.settle(state.billing, at).account, policy.retention_s)
     if ends is None or at < ends:
         return Decision(state)
