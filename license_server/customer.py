@@ -35,6 +35,7 @@ from rental import billing, reload, rules
 from rental import ops as decider
 from rental.money import SECONDS_PER_DAY, TICKS_PER_MILLI, format_milli, format_ticks, shares_milli_floor
 from rental.reasons import GOT_WORDS, VALUE_WORDS, Reason, render, template_of
+from rental.units import is_dated
 
 from . import history, links, mail, models, store
 from .auth import Caller
@@ -96,23 +97,34 @@ class Words:
     def number(self, n: int) -> str:
         return format_decimal(n, locale=self.language)
 
+    def undated(self, at: int) -> str | None:
+        """The words for a second past the calendar's last day (an end of credit thousands of years ahead, R16),
+        None for a second a calendar names (rental.units.LAST_DATED_SECOND)."""
+        return None if is_dated(at) else self._("a day in the year 9999 or later")
+
     def moment(self, at: int | None) -> str:
         """A day and a minute ("Dec 7, 2026, 4:31 AM")."""
         if at is None:
             return "—"
+        if not is_dated(at):
+            return self.undated(at)
         local = self.local(at)
         return format_date(local, "medium", locale=self.language) + " " + format_time(local, "short",
                                                                                      locale=self.language)
 
     def second(self, at: int) -> str:
         """A moment to the second, with the zone's name: when nothing is charged any more (R19)."""
+        if not is_dated(at):
+            return self.undated(at)
         local = self.local(at)
         return self._("%(date)s at %(time)s (%(zone)s)", date=format_date(local, "long", locale=self.language),
                       time=format_time(local, "HH:mm:ss", locale=self.language),
                       zone=get_timezone_name(local, "long", locale=self.language))
 
     def day(self, at: int | None) -> str:
-        return "—" if at is None else format_date(self.local(at), "long", locale=self.language)
+        if at is None:
+            return "—"
+        return self.undated(at) or format_date(self.local(at), "long", locale=self.language)
 
     def duration(self, seconds: int | None) -> str:
         """The remaining runtime in days and hours (minutes near the end) (R16)."""
@@ -337,11 +349,13 @@ def page_view(ctx: ServerContext, record: store.AccountRecord, now: int, words: 
     with reading(ctx.engine) as connection:
         prices = ctx.current_prices(connection)
         pricelist = prices.pricelist if prices else None
-        payload = account_payload(record, now, ctx.policy, pricelist)
+        price_history = prices.history if prices else None  # R24: a reload re-rates at the list in force at its second
+        payload = account_payload(record, now, ctx.policy, pricelist, price_history)
         state = record.state()
         open_entries: list[billing.Entry] = []
         if now > state.as_of:
-            done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy, now)
+            done, settled = reload.forward(state, record.deposits, row["auto_reload_days"] or 0, ctx.policy, now,
+                                           price_history)
             open_entries = list(done.entries) + list(settled.entries)
         entries = _entries(connection, record, period, open_entries)
         events, _ = history.page(connection, record.id, HISTORY_SHOWN, None)

@@ -25,6 +25,7 @@ from babel.support import NullTranslations, Translations
 
 from rental import validation
 from rental.money import SECONDS_PER_DAY, format_milli, format_ticks
+from rental.units import is_dated
 
 CATALOGS = Path(__file__).resolve().parent / "translations"
 DOMAIN = "mails"
@@ -78,10 +79,17 @@ class _Words:
     def _local(self, at: int) -> datetime:
         return datetime.fromtimestamp(at, timezone.utc).astimezone(self.zone)
 
+    def undated(self, at: int) -> str | None:
+        """The words for a second past the calendar's last day (an end of credit thousands of years ahead, R16),
+        None for a second a calendar names (rental.units.LAST_DATED_SECOND)."""
+        return None if is_dated(at) else self._("a day in the year 9999 or later")
+
     def date(self, at: int) -> str:
-        return format_date(self._local(at), "long", locale=self.locale)
+        return self.undated(at) or format_date(self._local(at), "long", locale=self.locale)
 
     def moment(self, at: int) -> str:
+        if not is_dated(at):
+            return self.undated(at)
         local = self._local(at)
         _ = self._
         return _("{date} at {time} ({zone})").format(

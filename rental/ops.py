@@ -186,12 +186,15 @@ def decide(kind: str, state: State | None, fields: Mapping[str, Any], ctx: Conte
         raise _refused("account-deleted")
     prices = ctx.price_history
     before = reload_until(state, max(ctx.now, state.billing.as_of), ctx.policy, prices)  # R24: reloads due by now
-    decision = KINDS[kind].decide(before.state, fields, ctx)
+    lapsed = expire_until(before.state, max(ctx.now, before.state.billing.as_of), ctx.policy)  # R19: expired by now
+    decision = KINDS[kind].decide(lapsed.state, fields, ctx)
     after = _reload_at_once(decision.state, max(ctx.now, decision.state.billing.as_of), ctx.policy, prices)
-    if before.reloads or after.reloads:
-        decision = replace(decision, state=after.state, entries=before.entries + decision.entries + after.entries,
+    if before.reloads or after.reloads or lapsed.entries:
+        decision = replace(decision, state=after.state,
+                           entries=before.entries + lapsed.entries + decision.entries + after.entries,
                            reloads=before.reloads + after.reloads,
-                           events=reload_events(before.reloads) + decision.events + reload_events(after.reloads))
+                           events=reload_events(before.reloads) + lapsed.events + decision.events
+                           + reload_events(after.reloads))
     decision = with_stops(state, decision, ctx.policy, prices)
     return with_rerate(decision, fields.get("pricelist_version"), ctx)
 
@@ -251,6 +254,23 @@ def reload_until(state: State, at: int, policy: Policy, prices: PriceHistory | N
     if not done.reloads:
         return Decision(state)
     return Decision(replace(state, billing=done.account, deposits=done.deposits), done.entries, reloads=done.reloads)
+
+
+def expire_until(state: State, at: int, policy: Policy) -> Decision:
+    """R19: credit left unused past the retention period expired at that period's end, whoever looks first: an op
+    decided after it starts from the expired account, as the sweep writes it (the same ledger line and history
+    event, at the same second), so a key loaded before the sweep ran keeps no expired credit alive."""
+    running = state.billing.rate
+    if running and at < state.billing.as_of + state.billing.balance // running:
+        return Decision(state)  # still running at `at`: nothing is retained (the usual op, no settle on its way)
+    ends = billing.retention_ends_at(billing.settle(state.billing, at).account, policy.retention_s)
+    if ends is None or at < ends:
+        return Decision(state)
+    change = billing.expire(state.billing, at, policy.retention_s)
+    [expiry] = [entry for entry in change.entries if entry.kind == billing.EXPIRY]
+    amount = ticks_to_milli_floor(expiry.ticks)  # what the balance showed (as license_server.history.expiry_rows)
+    return Decision(replace(state, billing=change.account), change.entries,
+                    events=(Event("expired", {"amount_milli": amount}, ends),))
 
 
 def _reload_at_once(state: State, at: int, policy: Policy, prices: PriceHistory | None = None) -> Decision:

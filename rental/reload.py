@@ -122,9 +122,10 @@ def rerated(account: Account, pricelist) -> Account:
 
 def forward(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy, at: int,
             prices: PriceHistory | None = None) -> tuple[Run, billing.Change]:
-    """The account as of second `at`: its reloads up to `at`, then settled to `at` (for answers and meters)."""
+    """The account as of second `at`: its reloads up to `at`, then settled to `at` (for answers and meters), its
+    credit expired when the retention period ended by then (R19: whether or not the sweep wrote it down yet)."""
     done = run(account, deposits, days, policy, at, prices)
-    return done, billing.settle(done.account, max(at, done.account.as_of))
+    return done, billing.expire(done.account, max(at, done.account.as_of), policy.retention_s)
 
 
 def ends_at(account: Account, deposits: Iterable[Deposit], days: int, policy: Policy,

@@ -63,6 +63,17 @@ def monthly_milli_of_rate(rate: int) -> int:
     return require_int(rate, "rate") * SECONDS_PER_MONTH // TICKS_PER_MILLI
 
 
+#: The last second every time zone can still name as a day (Python's calendar ends with the year 9999): 9999-12-30
+#: 00:00 UTC. An end of credit may lie later (100,000 iSC pay one 0.500 iSC-a-month item for 16,666 years, R16):
+#: screens then say so in words (a day in the year 9999 or later) instead of failing to name a day.
+LAST_DATED_SECOND = 253_402_128_000
+
+
+def is_dated(at: int) -> bool:
+    """Whether second at can be shown as a day and a time in any zone (see LAST_DATED_SECOND)."""
+    return require_int(at, "time") <= LAST_DATED_SECOND
+
+
 _STYLES = {
     # locale: (group separator, decimal mark)
     "en": (",", "."),

@@ -22,7 +22,7 @@ from .pages import WATCH_PART, redirect_to, render, watch_account, watch_until
 from .auth import require_unlocked
 from .chart import Series, render_burn_down
 from .labels import crossings_text, reason_text, status_badge, urgency
-from .i18n import (fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, fmt_runtime, format_day, here,
+from .i18n import (day_words, fmt_date, fmt_dayfield, fmt_isc, fmt_isodate, fmt_milli, fmt_number, fmt_runtime, here,
                    language, same_local_day)
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -91,7 +91,7 @@ class ListRow(NamedTuple):
 def list_rows(accounts: list[services.AccountSummary]) -> list[ListRow]:
     """The rows of the accounts list (templates/accounts/_list.html), each cell's words in the request's language."""
     words = here()
-    lang, zone = words.language, words.zone
+    lang = words.language
     prefix, suffix = _account_url_parts()
     badges: dict[str, Markup] = {}  # a page shows the same few statuses
     rows = []
@@ -107,7 +107,7 @@ def list_rows(accounts: list[services.AccountSummary]) -> list[ListRow]:
             format_milli(a.pending_credit_milli, lang) if a.pending_credit_milli else "",
             "—" if a.monthly_milli is None else format_milli(a.monthly_milli, lang),
             fmt_runtime(a, words),
-            format_day(a.ends_at, zone, "medium", lang) if a.ends_at else "—",
+            day_words(a.ends_at, words) if a.ends_at else "—",
             # as the template's ngettext gives them (Jinja's newstyle gettext: the catalog's text is markup)
             Markup(words.ngettext("%(num)d pending", "%(num)d pending", a.pending_ops)) if a.pending_ops else "",
             Markup(words.ngettext("%(num)d to resolve", "%(num)d to resolve", a.problem_ops))

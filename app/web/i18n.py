@@ -13,6 +13,7 @@ from flask_babel import Babel, get_locale, get_translations, gettext, lazy_gette
 
 from rental import validation
 from rental.money import format_milli, format_ticks, monthly_milli_of_rate
+from rental.units import LAST_DATED_SECOND, is_dated
 
 LANGUAGES = ("en", "fr")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -102,6 +103,14 @@ def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(int(ts), tz=timezone.utc).astimezone(local_zone())
 
 
+def _undated(ts: int, words: "_Request | None" = None) -> str | None:
+    """The words for a second past the calendar's last day (an end of credit thousands of years ahead, R16), None
+    for a second a calendar names: a screen says it rather than failing (rental.units.LAST_DATED_SECOND)."""
+    if is_dated(int(ts)):
+        return None
+    return (words or here()).gettext("a day in the year 9999 or later")
+
+
 def fmt_isc(ticks: int | None, unit: bool = True) -> str:
     """Ticks as iSC, 3 decimals rounded down, in the locale's style (1 234,567 iSC)."""
     if ticks is None:
@@ -120,13 +129,15 @@ def fmt_datetime(ts: int | None, fmt: str = "medium") -> str:
     """A moment in the laptop's zone, the locale's way ("12 mars 2027, 14:05")."""
     if ts is None:
         return "—"
-    return babel_dates.format_datetime(_dt(ts), format=fmt, locale=language())
+    return _undated(ts) or babel_dates.format_datetime(_dt(ts), format=fmt, locale=language())
 
 
 def fmt_moment(ts: int | None) -> str:
     """A day and a minute, the locale's way ("May 12, 2026 4:42 AM" / "12 mai 2026 04:42")."""
     if ts is None:
         return "—"
+    if not is_dated(int(ts)):
+        return _undated(ts)
     moment = _dt(ts)
     return (babel_dates.format_date(moment.date(), format="medium", locale=language()) + " "
             + babel_dates.format_time(moment, format="short", locale=language()))
@@ -136,21 +147,25 @@ def fmt_time(ts: int | None) -> str:
     """A time of day to the minute, the locale's way ("4:42 AM" / "04:42")."""
     if ts is None:
         return "—"
-    return babel_dates.format_time(_dt(ts), format="short", locale=language())
+    return _undated(ts) or babel_dates.format_time(_dt(ts), format="short", locale=language())
 
 
 def fmt_date(ts: int | None, fmt: str = "medium") -> str:
     """A day, the locale's way."""
     if ts is None:
         return "—"
-    words = here()
-    return format_day(int(ts), words.zone, fmt, words.language)
+    return day_words(int(ts), here(), fmt)
+
+
+def day_words(ts: int, words: "_Request", fmt: str = "medium") -> str:
+    """The day of a second in the reader's zone and language, or the words for a day past the calendar's last."""
+    return _undated(ts, words) or format_day(ts, words.zone, fmt, words.language)
 
 
 def same_local_day(a: int, b: int) -> bool:
     """Whether two seconds fall on one day of the laptop's zone: a screen that shows a day (an end of credit) still
     says the truth of either."""
-    return _dt(a).date() == _dt(b).date()
+    return _dt(min(a, LAST_DATED_SECOND)).date() == _dt(min(b, LAST_DATED_SECOND)).date()  # past it: one words
 
 
 @functools.lru_cache(maxsize=4096)

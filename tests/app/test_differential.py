@@ -38,11 +38,14 @@ LOAD = st.tuples(st.just("load"), st.sampled_from([50, 500, 2_000, 9_000, 30_000
 RELOAD = st.tuples(st.just("reload"), st.sampled_from([0, 14, 28]))
 DEPOSIT = st.tuples(st.just("deposit"), st.sampled_from([100, 2_000, 9_000]))
 TO_RELOAD = st.tuples(st.just("to_reload"), st.sampled_from([-1, 0, 1]))
+#: The very second the credit runs out (R10, R18) or left-over credit expires (R19), the one before or after.
+TO_END = st.tuples(st.sampled_from(["to_end", "to_expiry"]), st.sampled_from([-1, 0, 1]))
 #: A price rise, then time moved to the next reload's second (or a day past it): it re-rates there (R24, R23).
 RISE = st.tuples(st.just("rise"), st.sampled_from([0, DAY]))
 #: Money moves most: waits, licenses and loads are drawn three times as often as the rest; deletion rarely.
 STEPS = st.one_of(
     WAIT, WAIT, WAIT, LICENSES, LICENSES, LICENSES, LOAD, LOAD, RELOAD, DEPOSIT, DEPOSIT, TO_RELOAD, TO_RELOAD, RISE,
+    TO_END,
     st.tuples(st.just("withdraw"), st.just(None)),
     st.tuples(st.just("remove"), st.just(None)),
     st.tuples(st.just("register"), st.sampled_from(["rental", "purchased"])),
@@ -137,6 +140,13 @@ class Trial:
             if reload_at is not None and reload_at + value >= self.clock.now():
                 self.clock.set(reload_at + value)
                 event(f"at a reload second {value:+d}")
+                self.compare((kind, value))
+            return
+        if kind in ("to_end", "to_expiry"):  # the second the credit runs out or expires, the one before or after
+            at = self.server_account()["depletes_at" if kind == "to_end" else "retained_until"]
+            if at is not None and at + value >= self.clock.now():
+                self.clock.set(at + value)
+                event(f"at {'the end of credit' if kind == 'to_end' else 'an expiry'} {value:+d}")
                 self.compare((kind, value))
             return
         if kind == "rise":  # every rented item dearer, then the next reload's second (or a day past it)

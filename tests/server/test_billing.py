@@ -136,6 +136,31 @@ def test_left_over_credit_expires_after_the_retention_period_with_a_ledger_line(
     assert (expiry["kind"], expiry["at"], expiry["ticks"]) == ("expiry", ended_at + ctx.policy.retention_s, ticks(95_000))
 
 
+def test_credit_past_its_retention_is_expired_for_every_answer_and_op_before_the_sweep_writes_it_R19(api, clock, ctx):
+    """R19: the left-over credit expires at the retention period's end, sweep or no sweep (the sweep runs every few
+    minutes, or not at all while it is down): the answers show it gone, and a key loaded meanwhile keeps none of it
+    alive. The op writes the very ledger line and history event the sweep would, at the same second."""
+    account_id = api.running_account("100")
+    clock.advance(MONTH)
+    api.set_licenses(account_id, {})
+    expires_at = clock.now + ctx.policy.retention_s
+    clock.set(expires_at + DAY)  # no sweep
+    answer = api.account(account_id)
+    assert (answer["balance_ticks"], answer["retained_until"]) == (0, None)
+    [open_line] = [line for line in api.ledger(account_id)["lines"] if line["open"]]
+    assert (open_line["kind"], open_line["at"], open_line["ticks"]) == ("expiry", expires_at, ticks(95_000))
+    api.load(account_id, "1")
+    assert api.account(account_id)["balance_ticks"] == ticks(1_000)
+    assert api.sweep().expired == 0
+    assert api.account(account_id)["balance_ticks"] == ticks(1_000)
+    written = [(row["kind"], row["at"], row["ticks"]) for row in api.ledger_rows(account_id)][-2:]
+    assert written == [("expiry", expires_at, ticks(95_000)), ("credit", clock.now, ticks(1_000))]
+    status, body = api.call("GET", f"/accounts/{account_id}/history")
+    assert status == 200
+    assert [(e["kind"], e["at"], e["params"]) for e in body["events"] if e["kind"] == "expired"] == [
+        ("expired", expires_at, {"amount_milli": 95_000})]
+
+
 def test_new_prices_apply_from_the_next_connection_event_only(api, clock, ctx):
     account_id = api.running_account("100")
     dearer = admin.demo_pricelist()

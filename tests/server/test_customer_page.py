@@ -5,6 +5,7 @@ safe by default (plain 404, 429 per address, CSRF 400). SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 
@@ -396,3 +397,35 @@ def test_the_link_of_one_account_acts_on_no_other(api, ctx, web):
     response = web.post(f"/customer/{token}/pbxs/pbx-1/end", data=form)
     assert response.status_code == 400  # another account's form token is no token here
     assert api.account(theirs)["pbxs"][0]["licenses"]
+
+
+def test_a_reload_not_yet_swept_is_re_rated_on_the_page_at_the_list_in_force_at_its_second_R24_R25(
+        api, ctx, web, clock):
+    """The page, like every answer, applies a reload whose second has passed at the list published at or before
+    that second (R24), even when newer lists came after it: its balance is the signed account's and its statement
+    charges what the server's ledger charges, to the milli-iSC (R25)."""
+    account_id = api.running_account("10")  # ~60.9 days of 10 IP ports at 500 milli-iSC a month
+    started = clock.now
+    api.sync(api.op("update_account", account_id, auto_reload_days=28))
+    [key] = admin.issue_keys(ctx, 5_000, 1)
+    assert api.sync(api.op("deposit_key", account_id, key=key)).result["status"] == "applied"
+    reload_at = api.account(account_id)["reload_at"]
+    for version, factor, at in (("2099-02", 2, reload_at - DAY), ("2099-03", 3, reload_at + DAY)):
+        clock.set(at)
+        prices = admin.demo_pricelist()
+        prices["version"] = version
+        for item in prices["items"]:
+            item["monthly_milli"] *= factor
+        admin.publish_prices(ctx, prices)
+    clock.set(reload_at + 2 * DAY)  # no sweep: the reload is applied by the answers, at its second
+    signed = api.account(account_id)
+    assert signed["price_version"] == "2099-02"  # the list in force at the reload's second
+    charged = sum(line["ticks"] for line in api.ledger(account_id, limit=100)["lines"] if line["kind"] == "charge")
+
+    first = datetime.fromtimestamp(started, timezone.utc).date().isoformat()
+    last = datetime.fromtimestamp(clock.now, timezone.utc).date().isoformat()
+    html = web.get(f"/customer/{current_token(ctx, account_id)}?start={first}&end={last}").get_data(as_text=True)
+    shown_balance = re.search(r"Balance ([\d.,]+ iSC)", text(html)).group(1)
+    assert shown_balance == format_milli(signed["balance_ticks"] // 31_557_600)
+    shown = int(re.search(r'data-testid="charged">([\d.,]+) iSC', html).group(1).replace(".", "").replace(",", ""))
+    assert shown == charged // 31_557_600

@@ -129,3 +129,19 @@ def test_the_reasons_count_days_with_plural_forms(app, language, one, three):
             assert said in text and "(s)" not in text
     assert Reason.of("min-credit", days=30, missing_milli=5).message.startswith(
         "The credit does not cover this configuration for 30 days.")
+
+
+@pytest.mark.parametrize("language, gone, kept", [("en", "Balance 0.000 iSC", "kept until"), ("fr", "Solde 0,000 iSC", "conservé")])
+def test_offline_the_meter_shows_credit_gone_once_its_retention_ended_as_the_server_answers_R19(
+        app, unlocked, csrf, clock, language, gone, kept):
+    """R19: the snapshot (synced before) still holds the 12.500 iSC, but they expired on Jan 14, 2029; a laptop
+    offline since counts them gone from that second, as every answer of the server does, sweep or no sweep."""
+    account_id = "7d2e1b5f-4a6c-4b9d-8e3f-1c8a2b3d4e5f"
+    seed(app, snapshot(account_id, **STATES["idle with credit"][0]), 1)
+    if language == "fr":
+        unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    clock.advance(2 * 31_557_600 - 1)
+    assert kept in words(unlocked.get(f"/accounts/{account_id}/meter", headers=htmx()).data.decode())
+    clock.advance(1)
+    meter = words(unlocked.get(f"/accounts/{account_id}/meter", headers=htmx()).data.decode())
+    assert meter.startswith(gone) and kept not in meter, meter
