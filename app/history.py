@@ -87,6 +87,17 @@ class Recorded:
                 HistoryEvent.account_id == account_id, HistoryEvent.event_id.in_(wanted[start:start + 500]))))
         return held
 
+    def removed_pbx_names(self, account_id: str) -> dict[str, str]:
+        """The names of the account's removed PBXs by id, as their removal recorded them: the signed account lists
+        only the PBXs it holds now, and a statement's lines of a removed one must still say which it was (R25)."""
+        names: dict[str, str] = {}
+        for raw in self._session.scalars(select(HistoryEvent.params).where(
+                HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")):
+            params = json.loads(raw)
+            if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
+                names[params["pbx_id"]] = params["pbx"]
+        return names
+
     def recorded(self, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
         """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""
         total = self._session.scalar(select(func.count()).select_from(HistoryEvent)

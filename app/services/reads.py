@@ -281,11 +281,12 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int, clock: Clo
         now = max(_now(uow, clock), held_at) if clock is not None else held_at
         prices, policy = uow.replica.current_pricelist_and_policy()
         history = uow.replica.price_history(prices)
+        removed = uow.history.removed_pbx_names(account_id)  # lines of a PBX removed since name it too (R25)
     ahead = list(snapshot.open_entries(payload, now, policy, history))
     entries = written + billing.clipped(open_, held_at) + ahead
     redeemed = {e.key_id for e in ahead if e.kind == billing.CREDIT and e.auto}  # reloaded since the snapshot (R24)
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
-    pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
+    pbx_names = {**removed, **{p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}}
     shown = shares_milli_floor([r.ticks for r in rows])  # the lines add up to the total shown (SPEC)
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,
