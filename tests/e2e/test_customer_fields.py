@@ -37,3 +37,33 @@ def test_the_customer_name_field_says_its_limit_and_cuts_nothing(page, live_app,
     page.get_by_role("button", name="Create account").click()
     expect(page.locator("main")).to_contain_text("must be 1 to 200 printable characters: it has 300.")
     expect(page.locator("#name")).to_have_value(name)  # kept whole for the technician to shorten
+
+
+def test_a_refused_field_is_described_by_its_error_next_to_it_not_only_by_its_hint(page, live_app, license_server):
+    """Keyboard and screen-reader users: the error said next to a refused field is part of the field's accessible
+    description, beside its limit hint. Two aria-describedby attributes on one field (the hint's, the error's) left
+    the browser only the first, the hint: the error was never read out with the field."""
+    token = license_server.add_technician("Alpine Telecom", "Ann")
+    license_server.publish_terms()
+    page.goto(live_app.launch_url)
+    page.fill("#passphrase", "short")
+    page.fill("#confirm", "short")
+    page.locator("#passphrase").press("Enter")  # keyboard only
+    expect(page.locator("#passphrase-error")).to_be_visible()
+    expect(page.locator("#passphrase")).to_have_accessible_description(
+        re.compile(re.escape(page.locator("#passphrase-error").inner_text().strip()[:40])))
+    steps.first_run(page, live_app, license_server, token)
+    steps.sync_now(page, live_app)  # the rental terms the signatory accepts (R26)
+    page.goto(live_app.url("/accounts/new"))
+    long_name = ("Syndicat intercommunal des eaux du Haut-Jura " * 7)[:300]
+    page.fill("#name", long_name)
+    page.fill("#contact_email", "eau@haut-jura.example")
+    page.check("input[name=terms_accepted]")
+    page.fill("#accepted_by", long_name)
+    page.locator("#accepted_by").press("Enter")
+    expect(page.locator("#name-error")).to_be_visible()
+    expect(page.locator("#name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#name")).to_have_accessible_description(
+        re.compile(r"must be 1 to 200 printable characters: it has 300\..*At most 200 characters\."))
+    expect(page.locator("#accepted_by")).to_have_accessible_description(
+        re.compile(r"must be 1 to 200 printable characters: it has 300\..*At most 200 characters\."))
