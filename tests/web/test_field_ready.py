@@ -298,7 +298,7 @@ def test_a_key_the_server_refused_as_used_offers_only_discard_and_is_refused_at_
     redeem_elsewhere(server, key)
     sync(unlocked, csrf)
     sync_page = unlocked.get("/sync/").data.decode()
-    assert "key-used" in sync_page and 'data-testid="final-refusal"' in sync_page
+    assert "Activation key already used · " in words(sync_page) and 'data-testid="final-refusal"' in sync_page
     assert 'value="reapply"' not in sync_page and 'value="discard"' in sync_page
     again = new_account(unlocked, csrf, "Bistro Lune", "chef@lune.example")
     page = unlocked.post(again + "/key", data={"key": key, "csrf_token": csrf}, headers=htmx()).data.decode()
