@@ -67,3 +67,27 @@ def test_a_refused_field_is_described_by_its_error_next_to_it_not_only_by_its_hi
         re.compile(r"must be 1 to 200 printable characters: it has 300\..*At most 200 characters\."))
     expect(page.locator("#accepted_by")).to_have_accessible_description(
         re.compile(r"must be 1 to 200 printable characters: it has 300\..*At most 200 characters\."))
+
+
+def test_a_pbx_name_of_200_characters_without_a_space_never_widens_a_screen_at_1024(page, live_app, license_server):
+    """200 characters are allowed in a PBX's name, and a name may have no space (a serial, a made-up word): the
+    notice that says it was added, the changes waiting (account page, sync screen), the history and the statement
+    wrap it; none is wider than the 1,024 px screen (the notice and the waiting change made them 2,090 px)."""
+    token = license_server.add_technician("Alpine Telecom", "T" * 200)
+    [key] = license_server.issue_keys("100", 1)
+    steps.first_run(page, live_app, license_server, token)
+    steps.sync_now(page, live_app)
+    account = steps.create_account(page, live_app, "A" * 200, "it@hotel.example")
+    steps.load_key(page, account, key)
+    steps.add_pbx(page, account, "X" * 200, "S" * 100)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024, "the PBX page with its notice"
+    steps.set_quantities(page, {"01-00010-001": 10})
+    steps.queue_licenses(page)
+    for name, url in (("the account page", account), ("the sync screen", live_app.url("/sync/")),
+                      ("the history", account + "/history"), ("the accounts", live_app.url("/accounts/"))):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, name
+    steps.sync_now(page, live_app)
+    for name, url in (("the statement", account + "/statement"), ("the account page, synced", account)):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, name
