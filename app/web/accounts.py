@@ -430,7 +430,8 @@ def key_preview(account_id: str):
 def _period(args, now: int) -> tuple[int, int, dict]:
     """A statement period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default: the last 30 days.
 
-    ``now`` is the server's time as the account view projected it (Figures.at), not the laptop's clock.
+    ``now`` is the server's time as the account view projected it (Figures.at), not the laptop's clock. Errors are
+    said per field; the end is compared with the start only when both are dates.
     """
     errors = {}
 
@@ -450,9 +451,16 @@ def _period(args, now: int) -> tuple[int, int, dict]:
     start = day("start", end_default - 30 * 86_400)
     end = day("end", end_default - 86_400) + 86_400
     if end <= start:
-        errors["end"] = _("The end date must be on or after the start date.")
+        if not errors:
+            errors["end"] = _("The end date must be on or after the start date.")
         end = start + 86_400
     return start, end, errors
+
+
+def _typed_dates(args, errors: dict) -> dict:
+    """The dates as typed, for a period refused (each field keeps its text beside its error, nothing is cut or
+    replaced by a default)."""
+    return {name: (args.get(name) or "").strip() for name in ("start", "end")} if errors else {}
 
 
 @bp.get("/<account_id>/statement")
@@ -465,11 +473,13 @@ def statement(account_id: str):
     error = None
     services.pull_details(core.store().unit_of_work, core.clock(), account_id)  # issue 26: fetched when opened online
     try:
-        view = services.statement(core.uow(), account_id, start, end, core.clock())
+        if not errors:  # a period refused shows no statement of another one beneath its errors
+            view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         error = _("This account has not been synced yet: its statement comes from the server's ledger. Sync, then come back.")
     return render("accounts/statement.html", parts={"statement": "accounts/_statement.html"}, account=account,
-                  view=view, error=error, errors=errors, start=start, end=end - 86_400)
+                  view=view, error=error, errors=errors, typed=_typed_dates(request.args, errors), start=start,
+                  end=end - 86_400)
 
 
 @bp.get("/<account_id>/statement.csv")

@@ -629,3 +629,22 @@ def test_a_queued_license_change_names_the_items_as_the_price_list_gives_them_in
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     queue = words(unlocked.get("/sync/").data.decode())
     assert "Licences du PBX Lobby : App platform license (per instance) (01-00030-001) × 120" in queue
+
+
+def test_a_statement_period_that_cannot_be_shown_keeps_the_dates_as_typed_with_the_error_next_to_each(
+        unlocked, csrf, server, clock):
+    """A date that does not exist (30 February) or an end before the start: the fields keep what was typed, the
+    error is next to the field it is about (and described by it), and no statement of another period is shown
+    beneath. The screen put the default dates back in the fields, beside "Use a date like…", showed the
+    statement of a day nobody asked for, and compared the end with that invented start."""
+    account = statement_of_a_day(unlocked, csrf, server, clock)
+    page = unlocked.get(account + "/statement?start=2027-02-30&end=2027-01-01").data.decode()
+    assert 'value="2027-02-30"' in page and 'value="2027-01-01"' in page
+    assert "Use a date like" in words(page) and "The end date must be on or after" not in words(page)
+    assert re.search(r'id="start"[^>]*aria-invalid="true"[^>]*aria-describedby="start-error"', page)
+    assert 'class="statement"' not in page and "Nothing was charged" not in page
+    page = unlocked.get(account + "/statement?start=2027-01-10&end=2027-01-01").data.decode()
+    assert 'value="2027-01-10"' in page and 'value="2027-01-01"' in page
+    assert "The end date must be on or after the start date." in words(page)
+    assert re.search(r'id="end"[^>]*aria-invalid="true"[^>]*aria-describedby="end-error"', page)
+    assert 'class="statement"' not in page
