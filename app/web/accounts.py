@@ -544,8 +544,7 @@ def delete(account_id: str):
     """
     account = _account_or_404(account_id)
     form = forms.Form()
-    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
-    shown_at = account.confirmed.at
+    shown_milli, shown_at = _forfeit_shown(account)
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
@@ -570,12 +569,18 @@ def delete(account_id: str):
                 except services.RuleViolation as error:
                     # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
-                    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
-                    shown_at = account.confirmed.at
+                    shown_milli, shown_at = _forfeit_shown(account)  # ask again for today's
                 else:
                     flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
                     return redirect(url_for("accounts.show", account_id=account_id))
     return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
+
+
+def _forfeit_shown(account: services.AccountView) -> tuple[int, int]:
+    """The balance the deletion forfeits and its time (R13): with the changes queued on this laptop before it (a key
+    loaded here is credited first, in the queue's order), as the core decides the deletion."""
+    figures = account.pending or account.confirmed
+    return ticks_to_milli_floor(figures.balance_ticks), figures.at
 
 
 def _shown_consent(f) -> tuple[int | None, int | None, bool]:

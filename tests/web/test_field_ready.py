@@ -213,6 +213,23 @@ def test_deleting_after_a_key_was_loaded_asks_for_the_new_amount(unlocked, csrf,
     assert "credit was loaded since" in words(page)
 
 
+def test_with_a_key_queued_on_this_laptop_the_delete_page_asks_for_the_balance_the_deletion_will_forfeit(
+        unlocked, csrf, server, clock):
+    """A key loaded here and not yet synced is applied before the deletion queued after it (R13, the queue's order):
+    the amount to type is the balance with it, as the deletion is decided. The page showed the balance without it,
+    refused that amount ("credit was loaded since") and went on showing it: the account could not be deleted."""
+    account, _pbx = running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("50", 1)
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302  # queued
+    page = unlocked.get(account + "/delete").data.decode()
+    form = delete_form(page)
+    assert form["confirm_amount"] == "1,050.000" and "not yet confirmed" in words(page)
+    response = unlocked.post(account + "/delete", data={**form, "csrf_token": csrf})
+    assert response.status_code == 302, words(response.data.decode())
+    sync(unlocked, csrf)
+    assert "deleted" in words(unlocked.get(account).data.decode()).lower()
+
+
 # --------------------------------------------------------------------------- 4. the license editor agrees with itself
 
 
