@@ -250,6 +250,13 @@ def _pricelist_notice(account_version: str, current_version: str) -> PricelistNo
                            message=reason.message, reason=reason)
 
 
+def pbx_removal(uow: UnitOfWork, account_id: str, pbx_id: str):
+    """How a PBX no longer on the account left it (R19), as the server recorded it: a history Line (its reason's
+    params name the PBX), or None when this laptop holds no such event."""
+    with uow:
+        return uow.history.pbx_removal(account_id, pbx_id)
+
+
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
     """Balance over time until the end of credit, for the current and the pending configuration."""
     with uow:
