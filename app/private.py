@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import sys
 from pathlib import Path
+
+from .ownership import ENFORCED, ROOT_UID, open_mode
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
-ENFORCED = sys.platform != "win32"
 
 
 #: What marks a folder as a RentDesk data folder (an existing folder is tightened only then: RENTDESK_HOME
@@ -35,11 +35,22 @@ def make_folder(path: str | os.PathLike) -> Path:
         check_owned(path)
         if not existed or is_data_folder(path):
             _chmod(path, FOLDER_MODE)
+        else:
+            check_closed(path)
     return path
 
 
-#: The administrator: may own a link on the way to the data folder, and talk to the app (app/web/security.py).
-ROOT_UID = 0
+def check_closed(path: Path) -> None:
+    """OpenFolder when other users may write in a folder of ours that RentDesk leaves as it is (it holds other
+    files, so it is not made private): they could plant a link where RentDesk writes (its instance note, written
+    through whatever the name points at, would overwrite a file of the technician's) or a key file in its keys/
+    (trusted), as SSH refuses such a ~/.ssh. A folder writable by the user's own private group (Debian's user
+    private groups, umask 002) is the user's alone."""
+    from .store_base import OpenFolder
+
+    mode = open_mode(path)
+    if mode is not None:
+        raise OpenFolder(home=path, mode=mode)
 
 
 def check_owned(path: Path) -> None:

@@ -79,6 +79,13 @@ class ForeignFolder(StoreError):
     CODE = "store-folder-foreign"
 
 
+class OpenFolder(ForeignFolder):
+    """The data folder is the technician's, but other users may write in it and RentDesk does not make it private
+    (it holds other files): they could plant a link where RentDesk writes, or a key file in its keys/ (DESIGN §6)."""
+
+    CODE = "store-folder-open"
+
+
 def is_initialised(home: str | os.PathLike) -> bool:
     """True when this data folder holds a store (header and file)."""
     return paths.header_path(home).exists() and paths.store_path(home).exists()

@@ -8,10 +8,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
-from rental.errors import KeyFormatError, RuleViolation, SignatureError
-from rental.signing import Keyring
+from rental.errors import KeyFormatError, RuleViolation
+from rental.signing import DEMO_FINGERPRINT, Keyring
 
-from . import paths
+from . import ownership
 
 #: A PEM Ed25519 public key is 113 bytes; a few kilobytes leave room for comments and line endings.
 MAX_KEY_FILE = 4096
@@ -38,13 +38,6 @@ def _file_name(name: str) -> str:
     return PureWindowsPath(name or "").name.strip()
 
 
-def _demo_fingerprint() -> str | None:
-    try:
-        return Keyring.from_dir(paths.keys_dir(), include_demo=True).fingerprint(DEMO_KID)
-    except (OSError, ValueError, SignatureError):
-        return None
-
-
 def read_key_file(name: str, data: bytes, size: int | None = None) -> KeyFile:
     """The key in a vendor's `<kid>.pub` file, checked; a RuleViolation (rule trusted-key) says what is wrong.
 
@@ -67,7 +60,7 @@ def read_key_file(name: str, data: bytes, size: int | None = None) -> KeyFile:
     except ValueError:  # the kid: rental.signing names what a kid may be
         raise _refuse("key-file-name", name=name) from None
     fingerprint = ring.fingerprint(kid)
-    if kid == DEMO_KID or fingerprint == _demo_fingerprint():
+    if kid == DEMO_KID or fingerprint == DEMO_FINGERPRINT:
         raise _refuse("key-file-demo", name=name)
     return KeyFile(kid=kid, pem=data.decode("ascii", "replace").strip() + "\n", fingerprint=fingerprint)
 
@@ -106,14 +99,45 @@ def save_key(folder: str | os.PathLike, key: KeyFile, fingerprint_shown: str) ->
     return target
 
 
+def _unsafe_folder(folder: Path) -> RuleViolation | None:
+    """Why no key of folder may be trusted, or None: another user owns it, or may write in it (they could put a
+    key file there, and what it signs would look genuine, DESIGN §6), as SSH judges ~/.ssh."""
+    if not ownership.ENFORCED:
+        return None
+    try:
+        mode = ownership.open_mode(folder)
+        if not ownership.is_ours(folder) or mode is not None:
+            return _refuse("key-folder-open", folder=str(folder), mode=mode or _mode(folder))
+    except OSError:
+        return None  # gone meanwhile: its files are not read either
+    return None
+
+
+def _check_file_is_ours(file: Path) -> None:
+    """RuleViolation when another user owns the key file, or may change it."""
+    if not ownership.ENFORCED:
+        return
+    mode = ownership.open_mode(file)
+    if not ownership.is_ours(file) or mode is not None:
+        raise _refuse("key-file-open", name=file.name, mode=mode or _mode(file))
+
+
+def _mode(path: Path) -> str:
+    return f"{os.stat(path).st_mode & 0o7777:04o}"
+
+
 def add_user_keys(ring: Keyring, folder: str | os.PathLike | None) -> list[tuple[str, RuleViolation]]:
     """Trust the keys of the technician's folder too (beside the bundle's, which win a clash); the files that
     cannot be trusted are left out and listed with why, for the first-run screen to show."""
     skipped: list[tuple[str, RuleViolation]] = []
     if not folder or not Path(folder).is_dir():
         return skipped
+    unsafe = _unsafe_folder(Path(folder))
     for file in sorted(Path(folder).glob("*" + SUFFIX)):
         try:
+            if unsafe is not None:
+                raise unsafe
+            _check_file_is_ours(file)
             key = read_key_file(file.name, file.read_bytes())
             if not already_trusted(key, ring):
                 ring.add(key.kid, key.pem)

@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None):
     app.json.sort_keys = False
     app.extensions["license_server"] = ctx
     logs.init_app(app, ctx)  # request ids, one line per request, its metrics (before the API's own hooks)
+    _warn_of_demo_keys(ctx)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(readiness.blueprint)  # GET /api/v1/ready, no token
     metrics.init_app(app, ctx)  # /metrics only when METRICS is on
@@ -44,6 +45,18 @@ def create_app(config: Mapping[str, Any] | None = None):
     if ctx.settings.SWEEP_INTERVAL:
         sweep.start_periodic(ctx, ctx.settings.SWEEP_INTERVAL)
     return app
+
+
+def _warn_of_demo_keys(ctx) -> None:
+    """Say it at start when this server trusts the public demo key (its own signing key, or a file of
+    TRUSTED_KEYS_DIR): anyone can make activation keys it then accepts. Right for `rentdesk demo` and tests only."""
+    import logging
+
+    for kid in ctx.keyring.demo_kids():
+        logging.getLogger("license_server").warning(
+            "the key %r is RentDesk's public demo key, whose private half everyone has: anyone can make activation "
+            "keys this server accepts. For real credit, make your own with `license-server gen-key --kid K --out DIR`, "
+            "point LICENSE_SERVER_SIGNING_KEY_PATH at it, and keep demo.pub out of TRUSTED_KEYS_DIR.", kid)
 
 
 def _sync_once(ensure_sync):

@@ -276,10 +276,14 @@ def _period(words: Words, now: int) -> Period:
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw.strip()[:10])
+            found = date.fromisoformat(raw.strip()[:10])
         except ValueError:
             errors[name] = words._("Write the date as YYYY-MM-DD, e.g. %(example)s.", example=today.isoformat())
             return default
+        if found == date.max:  # the period ends the day after its last day: there is none after 9999-12-31
+            errors[name] = words._("Choose a day before %(day)s.", day=found.isoformat())
+            return default
+        return found
 
     first, last = day("start", today - timedelta(days=29)), day("end", today)
     if last < first:

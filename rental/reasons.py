@@ -267,6 +267,13 @@ CATALOG.update({
     "key-file-kid-taken": ("trusted-key", N_("Another key named {kid} is already trusted (fingerprint "
                                              "{fingerprint}). RentDesk never replaces a trusted key: a vendor's new "
                                              "key comes with a new name. Check with your vendor.")),
+    "key-folder-open": ("trusted-key", N_("Another user of this computer owns or may write in {folder} "
+                                          "(permissions {mode}): no key there is trusted, as anyone could have put "
+                                          "one in. Make the folder yours alone (chmod 700), then open RentDesk "
+                                          "again.")),
+    "key-file-open": ("trusted-key", N_("“{name}” belongs to or may be changed by another user of this computer "
+                                        "(permissions {mode}): it is not trusted. Make it yours alone (chmod 600) "
+                                        "or import the key again.")),
     "key-file-changed": ("trusted-key", N_("The key to trust is not the one whose fingerprint was shown: import "
                                            "the file again.")),
     "key-file-unwritable": ("trusted-key", N_("The key could not be saved in {folder}: {detail}. Check that this "
@@ -433,6 +440,10 @@ STORE_ERRORS: dict[str, str] = {
     "store-folder-foreign": N_("The data folder {home} belongs to another user of this computer ({owner}), who could "
                                "change or replace what RentDesk keeps there. Choose a folder of your own with --home "
                                "or RENTDESK_HOME; nothing was changed."),
+    "store-folder-open": N_("Other users of this computer may write in the data folder {home} (its permissions "
+                            "are {mode}): they could plant a link or a key file where RentDesk keeps its store. "
+                            "Choose a folder of your own with --home or RENTDESK_HOME, or make this one yours alone "
+                            "(chmod 700); nothing was changed."),
     "backup-store-exists": N_("A store already exists in {home}: restore into a new, empty data folder."),
     "backup-unreadable": N_("{path} cannot be read: check the path (a {suffix} file)."),
     "backup-not-rentdesk": N_("{path} is not a RentDesk backup, or it is damaged: choose a {suffix} file. Nothing "

@@ -424,6 +424,11 @@ class SigningKey:
         return _sign_key_fields(self._private_key, _pack_key_fields(key_id, amount_milli, issued_at, self.kid))
 
 
+#: The fingerprint (Keyring.fingerprint) of RentDesk's public demo key, keys/demo/demo.pub: its private half is in
+#: the repository, so anyone can sign with it. Only `rentdesk demo` and the tests may trust it (DESIGN §4).
+DEMO_FINGERPRINT = "8165 5b2f 7a52 f069 2147 6ec9 7d5e 357e"
+
+
 class Keyring:
     """The public keys this side trusts, by kid; several at once during a rotation (DESIGN §4)."""
 
@@ -475,6 +480,10 @@ class Keyring:
         for file in files:
             ring.add(file.stem, file.read_bytes())
         return ring
+
+    def demo_kids(self) -> list[str]:
+        """The names under which this ring trusts the public demo key (DEMO_FINGERPRINT), whatever they are."""
+        return [kid for kid in self._keys if self.fingerprint(kid) == DEMO_FINGERPRINT]
 
     def fingerprint(self, kid: str) -> str:
         """A short SHA-256 of the raw key, for a person to compare with the one the vendor publishes."""

@@ -25,7 +25,12 @@ LANGUAGES = ("en", "fr")  # the languages of e-mails (R20) and of the app
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: Control characters (C0, DEL, C1) and the line breaks Unicode adds (NEL is C1; U+2028, U+2029): a name goes into
 #: a mail's Subject, where Python refuses any line break, so one such name would stop every mail of a sweep.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Also the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): invisible, they turn
+#: round the words after a name wherever it is shown (a mail's Subject and body, the customer's page, a CSV, a
+#: terminal), so "Clinique<U+202E>" makes the amount or date that follows read backwards ("Trojan Source",
+#: CVE-2021-42574). The marks U+200E, U+200F and U+061C stay allowed: they reorder nothing, and names in Arabic or
+#: Hebrew may need them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _PBX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

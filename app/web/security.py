@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 
-from ..private import ROOT_UID
+from ..ownership import ROOT_UID
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 CSRF_FIELD = "csrf_token"
@@ -173,7 +173,11 @@ def _same(sent: str, expected: str) -> bool:
 
 
 def has_launch_cookie(app: Flask) -> bool:
-    return _same(request.cookies.get(cookie_name(_request_port()), ""), cookie_value(app))
+    """True when one of the cookies of this port's name is the launch cookie. Another program on 127.0.0.1 may set
+    cookies of the same name for a longer path (cookies ignore ports): the browser sends them first, beside ours,
+    and they must not shut the window out."""
+    expected = cookie_value(app)
+    return any(_same(sent, expected) for sent in request.cookies.getlist(cookie_name(_request_port())))
 
 
 def check_launch_cookie(app: Flask) -> None:

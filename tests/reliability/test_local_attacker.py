@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import os
 import re
+import shutil
 import stat
 import threading
 from pathlib import Path
@@ -36,6 +37,25 @@ def under_umask_022(*args: str, env: dict | None = None) -> Running:
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def launch_refused(home: Path) -> str:
+    """`rentdesk serve` on home: refused (exit 4) with nothing written there; what it said."""
+    before = sorted(p.name for p in home.rglob("*"))
+    with under_umask_022("serve", "--home", str(home)) as app:
+        assert app.finish() == 4, app.output()
+    assert sorted(p.name for p in home.rglob("*")) == before  # nothing written
+    return "".join(app.stderr)
+
+
+def their_key_pair(folder: Path, kid: str) -> tuple[Path, Path]:
+    """Another user's key pair, made in folder, its public half readable by them (to plant it)."""
+    from rental.signing import write_key_pair
+
+    private, public = write_key_pair(kid, folder)
+    folder.chmod(0o755)
+    public.chmod(0o644)
+    return private, public
 
 
 # ------------------------------------------------------------------ item 1: the launch secret works once
@@ -143,26 +163,154 @@ def test_a_data_folder_another_user_made_beforehand_is_refused_and_nothing_in_it
     """RENTDESK_HOME in a shared place (/tmp/rentdesk): another user made the folder first, open to all, with their
     own signing key in its keys/. RentDesk used it, trusted that key, and kept the store where its owner could swap
     files. Now it says whose the folder is and what to do, and writes nothing there."""
-    from rental.signing import write_key_pair
     from tests.support.local_user import local_user, shared_folder
 
     attacker, shared = local_user(), shared_folder()
     home = shared / "rentdesk"
-    _private, public = write_key_pair("vendor-2027", shared / "theirs")  # a key pair of theirs
-    for made in (shared / "theirs", public):
-        made.chmod(0o755 if made.is_dir() else 0o644)
+    _private, public = their_key_pair(shared / "theirs", "vendor-2027")
     prepared = attacker.run("sh", "-c", f'mkdir -m 777 "{home}" "{home}/keys" && cp "{public}" "{home}/keys/"')
     assert prepared.returncode == 0, prepared.stderr
-    before = sorted(p.name for p in home.rglob("*"))
-    with under_umask_022("serve", "--home", str(home)) as app:
-        assert app.finish() == 4, app.output()
-    said = "".join(app.stderr)
+    said = launch_refused(home)
     assert f"The data folder {home} belongs to another user of this computer ({attacker.name})" in said
     assert "Choose a folder of your own with --home or RENTDESK_HOME" in said
-    assert sorted(p.name for p in home.rglob("*")) == before == ["keys", "vendor-2027.pub"]  # nothing written
+    assert sorted(p.name for p in home.rglob("*")) == ["keys", "vendor-2027.pub"]
     with under_umask_022("serve", "--home", str(tmp_path / "mine")) as app:  # a folder of one's own is used
         assert app.launch_url()
         assert app.stop() == 0
+
+
+def test_a_folder_of_ours_that_other_users_may_write_in_is_refused_so_no_planted_link_is_followed(tmp_path):
+    """RENTDESK_HOME names a folder of the technician's that holds other files (so RentDesk leaves its mode alone)
+    and that other users may write in (0777, a team folder). Another user planted there, beforehand, a link named
+    like the instance note's temporary file, pointing at a file of the technician's, and a key file in keys/. The
+    launch wrote its note through the link: the technician's file was overwritten. Now RentDesk refuses the folder
+    (exit 4), says why and what to do, and writes nothing there nor through the link."""
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker = local_user()
+    place = shared_folder()  # where the attacker can reach the team folder (pytest's own is private)
+    place.chmod(0o755)
+    team, victim = place / "team", place / "victim.txt"
+    team.mkdir()
+    team.chmod(0o777)
+    (team / "notes.txt").write_text("the team's notes\n")
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    _private, public = their_key_pair(place / "theirs", "vendor-2099")
+    planted = attacker.run("sh", "-c", f'ln -s "{victim}" "{team}/rentdesk.instance.json.tmp" && '
+                                       f'mkdir "{team}/keys" && cp "{public}" "{team}/keys/"')
+    assert planted.returncode == 0, planted.stderr
+    said = launch_refused(team)
+    assert f"Other users of this computer may write in the data folder {team} (its permissions are 0777)" in said
+    assert "Choose a folder of your own with --home or RENTDESK_HOME, or make this one yours alone" in said
+    assert victim.read_text() == "precious\n"  # nothing written through the planted link
+    assert mode_of(team) == 0o777  # a folder holding other files is not RentDesk's to change
+    shutil.rmtree(place)
+
+
+def test_a_folder_of_ours_only_our_own_group_may_write_in_is_used(tmp_path):
+    """Debian's user private groups (umask 002): a folder writable by the user's own group, which holds nobody
+    else, is theirs alone; RentDesk uses it (and a folder others may only read is used as before)."""
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid())
+    own = grp.getgrgid(me.pw_gid)
+    assert own.gr_name == me.pw_name and set(own.gr_mem) <= {me.pw_name}, "this test needs a user private group"
+    for mode in (0o775, 0o755):
+        team = tmp_path / f"team-{mode:o}"
+        team.mkdir()
+        team.chmod(mode)
+        (team / "notes.txt").write_text("notes\n")
+        with under_umask_022("serve", "--home", str(team)) as app:
+            assert app.launch_url()
+            assert app.stop() == 0
+
+
+def test_a_folder_of_ours_another_group_may_write_in_is_refused(tmp_path):
+    """Group-writable for a group of other users (a team's group) is as open as world-writable."""
+    from tests.support.local_user import local_user
+
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "notes.txt").write_text("notes\n")
+    os.chown(team, -1, local_user().gid)
+    team.chmod(0o770)
+    assert "(its permissions are 0770)" in launch_refused(team)
+
+
+def _signed_by(private_key: Path, kid: str) -> dict:
+    from rental.signing import SigningKey
+
+    return SigningKey.from_pem(kid, private_key.read_bytes()).sign_envelope("pricelist", {"type": "pricelist"})
+
+
+def test_a_key_planted_in_a_keys_folder_other_users_may_write_in_is_not_trusted(tmp_path):
+    """The technician's own keys folder (~/.config/RentDesk/keys when no data folder is chosen) is open to others
+    (0777; a team's group would do too): another user drops their vendor-2099.pub there. It was trusted, so what
+    they sign (activation keys, server answers) looked genuine offline. Now no key of such a folder is trusted,
+    and the first-run screen says why and what to do."""
+    from rental.errors import SignatureError
+    from tests.support.local_user import local_user, shared_folder
+
+    attacker = local_user()
+    place = shared_folder()
+    place.chmod(0o755)
+    keys = place / "config" / "RentDesk" / "keys"
+    keys.mkdir(parents=True)
+    keys.chmod(0o777)
+    theirs, public = their_key_pair(place / "theirs", "vendor-2099")
+    planted = attacker.run("cp", str(public), str(keys / "vendor-2099.pub"))
+    assert planted.returncode == 0, planted.stderr
+    bundle = tmp_path / "bundle-keys"
+    bundle.mkdir()
+    try:
+        store = services.initialise(tmp_path / "home", PASSPHRASE, kdf=FAST_KDF, keys_dir=(bundle, keys))
+        try:
+            assert "vendor-2099" not in store.keyring.kids
+            try:
+                store.keyring.verify_envelope(_signed_by(theirs, "vendor-2099"))
+                raise AssertionError("an answer signed by the planted key was believed")
+            except SignatureError:
+                pass
+        finally:
+            store.close()
+        app = create_app({"RENTDESK_HOME": str(tmp_path / "other-home"), "TESTING": True, "KEYS_DIR": str(bundle),
+                          "USER_KEYS_DIR": str(keys), "BACKGROUND_SYNC": False, "STORE_KDF": FAST_KDF})
+        try:
+            client = app.test_client()
+            assert client.get("/launch?secret=" + app.config["LAUNCH_SECRET"]).status_code == 302
+            page = " ".join(re.sub(r"<[^>]+>", " ", client.get("/first-run").data.decode()).split())
+            assert (f"vendor-2099.pub in your keys folder is not trusted: Another user of this computer owns or may "
+                    f"write in {keys} (permissions 0777): no key there is trusted") in page.replace("&#39;", "'")
+            assert "Make the folder yours alone (chmod 700)" in page
+        finally:
+            app.extensions["rentdesk.shutdown"]()
+    finally:
+        shutil.rmtree(place)
+
+
+def test_a_key_file_other_users_may_change_is_not_trusted_and_one_of_ours_is(tmp_path):
+    """A keys folder others may enter (0755) holding a key file they may write (0666): its owner's key today,
+    whatever another user writes into it tomorrow. Not trusted; the same file made 0644 is."""
+    from app.trusted_keys import add_user_keys
+    from rental.signing import Keyring, write_key_pair
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    keys.chmod(0o755)
+    _private, public = write_key_pair("vendor-2026", tmp_path / "vendor")
+    key_file = keys / "vendor-2026.pub"
+    key_file.write_bytes(public.read_bytes())
+    key_file.chmod(0o666)
+    ring = Keyring()
+    skipped = add_user_keys(ring, keys)
+    assert "vendor-2026" not in ring.kids
+    assert [(name, refusal.code, refusal.params["mode"]) for name, refusal in skipped] == [
+        ("vendor-2026.pub", "key-file-open", "0666")]
+    key_file.chmod(0o644)
+    ring = Keyring()
+    assert add_user_keys(ring, keys) == [] and "vendor-2026" in ring.kids
 
 
 # ------------------------------------------------------------------ item 1: a new server forgets the token

@@ -147,3 +147,15 @@ def test_the_cookie_is_httponly_and_samesite_strict(live_app):
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     assert app.config["LAUNCH_SECRET"].lower() not in cookie  # the secret itself never sits in a cookie
+
+
+def test_a_cookie_of_the_same_name_set_by_another_port_does_not_shut_the_window_out(live_app, window):
+    """Cookies ignore ports: a page of another server on 127.0.0.1 can set rentdesk_<port> for a longer path, and
+    the browser then sends it first, beside the window's own (RFC 6265 §5.4). Its junk alone lets no one in."""
+    app, port, _ = live_app
+    name, real = security.cookie_name(port), window.cookies[security.cookie_name(port)]
+    tossed = httpx.get(f"http://127.0.0.1:{port}/", headers={"Cookie": f"{name}=junk; {name}={real}"}, timeout=10)
+    assert tossed.status_code != 403, tossed.text[:200]
+    only_junk = httpx.get(f"http://127.0.0.1:{port}/", headers={"Cookie": f"{name}=junk; {name}=more-junk"},
+                          timeout=10)
+    assert only_junk.status_code == 403

@@ -248,6 +248,21 @@ def test_a_removed_pbxs_statement_lines_name_it_as_its_removal_did_not_by_its_id
     assert "Main office" in web.get(f"/customer/{token}/statement.csv").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("language, words", [("en", "Choose a day before 9999-12-31."),
+                                             ("fr", "Choisissez un jour avant le 9999-12-31.")])
+@pytest.mark.parametrize("query", ["?end=9999-12-31", "?start=9999-12-31&end=9999-12-31"])
+def test_a_period_ending_on_the_last_day_a_calendar_holds_is_said_not_a_server_error(api, ctx, web, query, language,
+                                                                                    words):
+    """The statement's period ends the day after its last day: 9999-12-31 has none (OverflowError, a 500 in JSON
+    on the customer's HTML page). The field says what to choose and the default period is shown, CSV too (R25)."""
+    token = current_token(ctx, api.running_account("100", language=language))
+    page = web.get(f"/customer/{token}{query}")
+    assert page.status_code == 200
+    assert words in text(page.get_data(as_text=True))
+    download = web.get(f"/customer/{token}/statement.csv{query}")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+
+
 def test_the_history_and_the_accepted_terms_are_shown(api, ctx, web, clock):
     account_id = api.running_account("100")
     html = text(web.get(f"/customer/{current_token(ctx, account_id)}").get_data(as_text=True))

@@ -195,6 +195,9 @@ def test_the_nginx_example_serves_the_api_over_tls_keeps_metrics_and_customer_to
                 assert re.fullmatch(r"[0-9a-f]{32}", whoami.headers["X-Request-Id"])  # nginx's id, kept
                 assert tls.get("/metrics").status_code == 404  # not through the public name
                 tls.get("/customer/Secret-Link-Token-0123456789")
+                # the customer page's one stylesheet (R27, "phone-sized too") comes through the public name as well
+                css = tls.get("/customer-assets/customer.css")
+                assert (css.status_code, css.headers["Content-Type"].split(";")[0]) == (200, "text/css")
             assert httpx.get(f"{server.url}/metrics").status_code == 200  # but on the machine itself
             plain = httpx.get(f"http://127.0.0.1:{http_port}/api/v1/health")
             assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")

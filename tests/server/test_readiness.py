@@ -80,3 +80,26 @@ def _pg_ctl(postgres, action: str, *args: str) -> None:
 
     subprocess.run(_as_postgres([str(BIN / "pg_ctl"), "-w", "-D", str(postgres.data_dir), *args, action]),
                    check=True, capture_output=True)
+
+
+def test_a_server_that_trusts_the_public_demo_key_says_so_at_start(tmp_path, capsys):
+    """Its private half is in the repository: a server signing with it, or trusting demo.pub after a rotation,
+    accepts activation keys anyone can make (DESIGN §4). It still starts (`rentdesk demo`, the tests), and says so."""
+    import license_server
+    from rental.signing import write_key_pair
+    from tests.support.license_server import DEMO_KEY, DEMO_PUB
+
+    own = tmp_path / "keys"
+    write_key_pair("vendor-2026", own)
+    database = f"sqlite:///{tmp_path / 'server.db'}"
+    license_server.create_app({"DATABASE_URL": database, "SIGNING_KEY_PATH": str(own / "vendor-2026.key")})
+    assert "demo key" not in capsys.readouterr().err
+    license_server.create_app({"DATABASE_URL": database, "SIGNING_KEY_PATH": str(DEMO_KEY)})
+    assert "the key 'demo' is RentDesk's public demo key" in capsys.readouterr().err
+    rotated = tmp_path / "trusted"
+    rotated.mkdir()
+    (rotated / "vendor-2025.pub").write_bytes(DEMO_PUB.read_bytes())  # an old key that was the demo's, renamed
+    license_server.create_app({"DATABASE_URL": database, "SIGNING_KEY_PATH": str(own / "vendor-2026.key"),
+                               "TRUSTED_KEYS_DIR": str(rotated)})
+    said = capsys.readouterr().err
+    assert "the key 'vendor-2025' is RentDesk's public demo key" in said and "gen-key" in said

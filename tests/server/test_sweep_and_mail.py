@@ -272,6 +272,28 @@ def test_a_name_holding_a_unicode_line_break_is_refused_like_any_control_charact
     assert api.snapshot() == before
 
 
+@pytest.mark.parametrize("override", ["\u202e", "\u2067", "\u202b"])
+def test_a_name_holding_a_bidi_override_is_refused_so_no_mail_or_page_reads_backwards(api, override):
+    """A right-to-left override in a name turns round what follows it wherever the name is shown: in the reminder's
+    Subject "The iSC credit of X<U+202E> runs out on ..." the date read backwards (CVE-2021-42574). Refused like
+    any control character, for the account's name and a PBX's; nothing is stored."""
+    before = api.snapshot()
+    answer = api.sync(api.op("create_account", new_id(), name=f"Clinique{override}gnp.exe",
+                             contact_email="it@clinique.example", cloud_contract=False))
+    assert (answer.result["status"], answer.result["rule"], answer.result["code"]) == (
+        "rejected", "bad-op", "field-control")
+    assert answer.result["params"]["field"] == "create_account.name"
+    assert api.snapshot() == before
+    account_id = api.new_account()
+    revision = api.account(account_id)["revision"]
+    renamed = api.sync(api.op("update_account", account_id, name=f"Hôtel{override}"))
+    assert (renamed.result["status"], renamed.result["code"]) == ("rejected", "field-control")
+    pbx = api.sync(api.op("register_pbx", account_id, pbx_id="p1", name=f"Bloc{override}A", serial="S-1",
+                          platform="vmware", firmware="13r1", mode="rental"))
+    assert (pbx.result["status"], pbx.result["code"]) == ("rejected", "field-control")
+    assert api.account(account_id)["revision"] == revision
+
+
 def test_a_name_with_a_line_break_stored_by_an_older_version_stops_no_mail_of_the_sweep(api, clock, ctx, sink):
     """Accounts are mailed in the order of their ids: one whose name a mail header refuses must not end the sweep's
     mails for every account after it (another partner's too); its own goes out, the Subject on one line."""

@@ -760,3 +760,16 @@ def _group_of(body):
     from rental.signing import _group
 
     return _group(body)
+
+
+def test_the_demo_fingerprint_is_that_of_the_demo_key_file_and_found_under_any_name():
+    """DEMO_FINGERPRINT is what both programs refuse or warn of (DESIGN §4): it must be keys/demo/demo.pub's."""
+    from rental.signing import DEMO_FINGERPRINT, Keyring
+
+    demo = Path(__file__).resolve().parents[2] / "keys" / "demo" / "demo.pub"
+    ring = Keyring()
+    ring.add("vendor-2026", demo.read_bytes())  # the demo key renamed is still the demo key
+    ring.add("vendor-2027", Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert ring.fingerprint("vendor-2026") == DEMO_FINGERPRINT
+    assert ring.demo_kids() == ["vendor-2026"]

@@ -27,12 +27,23 @@ def test_text_is_kept_without_its_surrounding_spaces():
     ("line\u2028separator", "on one line"),
     ("paragraph\u2029separator", "on one line"),
     ("c1\x9bcontrol", "control character"),
+    ("Clinique\u202egnp.exe", "control character"),  # bidi override: the words after it read backwards
+    ("Clinique\u2067isolate\u2069", "control character"),  # bidi isolates (U+2066-U+2069)
+    ("\u202aembedding\u202c", "control character"),  # embeddings and their pop (U+202A-U+202C)
     (12, "must be text, not a number"),
     (None, "must be text, not null"),
 ])
 def test_bad_text_is_refused_with_the_field_named_and_what_to_write(value, words):
     message = refusal(validation.text, value)
     assert message.startswith("create_account.name ") and words in message
+
+
+@pytest.mark.parametrize("name", ["\u05de\u05e8\u05e4\u05d0\u05d4 \u200f2\u200f", "\u0634\u0631\u0643\u0629\u061c",
+                                  "Soci\u00e9t\u00e9\u00a0G\u00e9n\u00e9rale"])
+def test_bidi_marks_and_no_break_spaces_stay_allowed_in_names(name):
+    """Only the overrides, embeddings and isolates are refused: a Hebrew or Arabic name may need its marks (RLM,
+    ALM), which reorder nothing, and a French one its no-break space."""
+    assert validation.text(name, "The customer name") == name
 
 
 def test_the_refusal_names_the_field_by_its_label_in_its_params():

@@ -57,3 +57,13 @@ def test_a_name_of_300_characters_is_refused_with_the_limit_said_never_cut(unloc
     assert "must be 1 to 200 printable characters: it has 300." in words(page)
     assert f'value="{name}"' in page  # kept whole for the technician to shorten
     assert "Société" not in words(unlocked.get("/accounts/").data.decode())
+
+
+def test_a_name_holding_a_right_to_left_override_is_refused_on_site_and_nothing_is_queued(unlocked, csrf):
+    """The app runs the server's check offline (rental.validation): a name whose U+202E would turn round the words
+    after it in the customer's mails and page is said next to the field, in the technician's language, at once."""
+    answer = unlocked.post("/accounts/new", data={"name": "Clinique\u202egnp.exe", "contact_email": "it@clinique.example",
+                                                 "language": "en", "csrf_token": csrf})
+    assert answer.status_code == 200  # the form again, nothing queued
+    assert "it holds a line break, tab or other control character." in words(answer.data.decode())
+    assert "Clinique" not in words(unlocked.get("/accounts/").data.decode())
