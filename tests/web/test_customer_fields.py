@@ -67,3 +67,21 @@ def test_a_name_holding_a_right_to_left_override_is_refused_on_site_and_nothing_
     assert answer.status_code == 200  # the form again, nothing queued
     assert "it holds a line break, tab or other control character." in words(answer.data.decode())
     assert "Clinique" not in words(unlocked.get("/accounts/").data.decode())
+
+
+def test_the_pbx_name_and_serial_fields_say_their_limits_before_and_with_a_refusal(unlocked, csrf):
+    """The PBX form says its fields' limits as the account form does (200 characters a name, 100 a serial), the
+    live warning reads them (data-limit); a longer one is refused with the limit said, kept whole, and its error
+    and the limit describe the field."""
+    account = create_account(unlocked, csrf)
+    form = unlocked.get(account + "/pbx/new").data.decode()
+    name = re.search(r'<input id="name"[^>]*>', form).group(0)
+    serial = re.search(r'<input id="serial"[^>]*>', form).group(0)
+    assert 'data-limit="200"' in name and 'aria-describedby="name-limit"' in name and "maxlength" not in name
+    assert 'data-limit="100"' in serial and 'aria-describedby="serial-limit"' in serial
+    assert "At most 200 characters." in words(form) and "At most 100 characters." in words(form)
+    refused = unlocked.post(account + "/pbx/new", data={"name": "N" * 201, "serial": "S" * 101, "platform": "vmware",
+                                                        "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
+    page = refused.data.decode()
+    assert refused.status_code == 200 and 'value="' + "N" * 201 + '"' in page
+    assert 'aria-describedby="name-error name-limit"' in page and 'aria-describedby="serial-error serial-limit"' in page
