@@ -91,3 +91,19 @@ def test_a_pbx_name_of_200_characters_without_a_space_never_widens_a_screen_at_1
     for name, url in (("the statement", account + "/statement"), ("the account page, synced", account)):
         page.goto(url)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1024, name
+
+
+def test_the_french_account_list_with_a_key_and_changes_queued_fits_1024(page_fr, live_app, license_server):
+    """In French the words are longer ("pas encore synchronisé", "+100,000 iSC pas encore confirmés", "2 en
+    attente"): the list of an account created offline with a key queued is no wider than the 1,024 px screen (it
+    was 1,057 px, the queued badge cut at the right edge)."""
+    token = license_server.add_technician("Alpine Telecom", "Ann")
+    [key] = license_server.issue_keys("100", 1)
+    steps.first_run(page_fr, live_app, license_server, token)
+    steps.sync_now(page_fr, live_app)
+    steps.french(page_fr, live_app)
+    account = steps.create_account(page_fr, live_app, "Hotel du Lac", "it@hotel.example")
+    steps.load_key(page_fr, account, key)
+    page_fr.goto(live_app.url("/accounts/"))
+    expect(page_fr.locator("#account-list")).to_contain_text("pas encore confirmés")
+    assert page_fr.evaluate("document.documentElement.scrollWidth") <= 1024
