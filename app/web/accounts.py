@@ -147,7 +147,8 @@ def new():
     """Create a customer account (queued; the server learns it at the next sync)."""
     from .. import terms as terms_mod  # here, not at the top: the screens' modules load before unlock (issue 25)
 
-    form = forms.Form(values={"language": "en", "cloud_contract": False})
+    # the customer's mails and page start in the language the technician works in (R20, R27), changed at will
+    form = forms.Form(values={"language": language(), "cloud_contract": False})
     terms = terms_mod.held(core.uow())  # R26: the customer accepts the version held on this laptop
     if request.method == "POST":
         f = request.form

@@ -5,6 +5,8 @@ and a longer one is refused with the limit said, never cut."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from html import unescape
 
 from license_server import mail
@@ -85,3 +87,14 @@ def test_the_pbx_name_and_serial_fields_say_their_limits_before_and_with_a_refus
     page = refused.data.decode()
     assert refused.status_code == 200 and 'value="' + "N" * 201 + '"' in page
     assert 'aria-describedby="name-error name-limit"' in page and 'aria-describedby="serial-error serial-limit"' in page
+
+
+@pytest.mark.parametrize("app_language", ["en", "fr"])
+def test_a_new_accounts_mail_language_starts_as_the_language_the_technician_works_in(unlocked, csrf, app_language):
+    """A technician working in French reads the rental terms with the customer in French (R26): the customer's
+    e-mails and page (R20, R27) start in French too, to change when the customer reads another language. They
+    started in English whatever the app's language, and a French customer got English mails unless it was changed."""
+    unlocked.post("/settings/language", data={"language": app_language, "csrf_token": csrf})
+    form = unlocked.get("/accounts/new").data.decode()
+    select = re.search(r'<select id="language".*?</select>', form, re.S).group(0)
+    assert re.findall(r'<option value="(\w+)" selected', select) == [app_language]
