@@ -107,3 +107,19 @@ def test_the_french_account_list_with_a_key_and_changes_queued_fits_1024(page_fr
     page_fr.goto(live_app.url("/accounts/"))
     expect(page_fr.locator("#account-list")).to_contain_text("pas encore confirmés")
     assert page_fr.evaluate("document.documentElement.scrollWidth") <= 1024
+
+
+def test_a_key_of_a_vendor_kid_like_vendor_2026_shows_whole_in_the_key_fields_at_1024(page, live_app, license_server):
+    """A key grows with the vendor's signing key id: "vendor-2026" makes 202 characters (the demo's 189), typed
+    with its dashes or with spaces. The load and deposit fields show it whole, without scrolling inside them, so
+    the technician can check it against the card (the load field hid its first line at 1,024 px)."""
+    steps.first_run(page, live_app)
+    account = steps.create_account(page, live_app, "Hotel du Lac", "it@hotel.example")
+    page.goto(account)
+    groups = "-".join(["K7M2Q"] * 40)
+    for typed in (("ISC1-" + groups)[:202], ("ISC1 " + groups.replace("-", " "))[:202]):
+        for field in ("#key", "#deposit_key"):
+            page.fill(field, typed)
+            height, shown = page.evaluate(f"[document.querySelector('{field}').scrollHeight, "
+                                          f"document.querySelector('{field}').clientHeight]")
+            assert height <= shown, (field, len(typed))

@@ -200,3 +200,21 @@ def test_names_as_long_as_allowed_and_without_a_space_wrap_and_the_page_stays_as
             fits(page, width)
         finally:
             context.close()
+
+
+def test_the_customers_key_field_shows_a_key_of_a_vendor_kid_like_vendor_2026_whole(browser, server, tmp_path):
+    """A key of the vendor's kid "vendor-2026" has 202 characters (the demo's 189): the customer's key field shows it
+    whole on a phone and a desktop, to check against the card without scrolling inside it (R11, R27)."""
+    url = customer_account(server, "fr")
+    typed = ("ISC1-" + "-".join(["K7M2Q"] * 40))[:202]
+    for width in (375, 1024):
+        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 812})
+        try:
+            page = context.new_page()
+            page.goto(url)
+            page.fill("#key", typed)
+            height, shown = page.evaluate("[document.querySelector('#key').scrollHeight, "
+                                          "document.querySelector('#key').clientHeight]")
+            assert height <= shown, width
+        finally:
+            context.close()
