@@ -230,6 +230,20 @@ def test_with_a_key_queued_on_this_laptop_the_delete_page_asks_for_the_balance_t
     assert "deleted" in words(unlocked.get(account).data.decode()).lower()
 
 
+def test_a_deleted_accounts_page_offers_no_edit_and_no_key_to_load_R13(unlocked, csrf, server, clock):
+    """A deleted account accepts no change (R13): its page no longer offers to edit it or to load a key on it, as
+    it offers no deletion, no PBX to add and no key to deposit (a key typed there was refused, and a customer's key
+    is better loaded on an account that can use it)."""
+    account, _pbx = running_account(unlocked, csrf, server)
+    form = delete_form(unlocked.get(account + "/delete").data.decode())
+    assert unlocked.post(account + "/delete", data={**form, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    page = unlocked.get(account).data.decode()
+    assert "deleted" in words(page).lower()
+    assert 'id="key-form"' not in page and 'id="deposit-form"' not in page
+    assert account + "/edit" not in page and account + "/delete" not in page and account + "/statement" in page
+
+
 # --------------------------------------------------------------------------- 4. the license editor agrees with itself
 
 
