@@ -123,3 +123,25 @@ def test_a_key_of_a_vendor_kid_like_vendor_2026_shows_whole_in_the_key_fields_at
             height, shown = page.evaluate(f"[document.querySelector('{field}').scrollHeight, "
                                           f"document.querySelector('{field}').clientHeight]")
             assert height <= shown, (field, len(typed))
+
+
+def test_a_refused_form_puts_the_focus_on_the_field_refused_for_a_keyboard_user(page, live_app, license_server):
+    """Keyboard only: a key refused (the form swapped in place), a key to deposit refused (the page drawn again),
+    an account refused on its e-mail: the focus is on the field whose error is said next to it, to correct it at
+    once. It was on the page itself, a dozen Tabs away."""
+    steps.first_run(page, live_app)
+    account = steps.create_account(page, live_app, "Hotel du Lac", "it@hotel.example")
+    page.goto(account)
+    for field in ("#key", "#deposit_key"):
+        page.focus(field)
+        page.keyboard.type("ISC1-NOT-A-KEY")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        expect(page.locator(field)).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(field)).to_be_focused()
+    page.goto(live_app.url("/accounts/new"))
+    page.fill("#name", "Garage Roux")
+    page.fill("#contact_email", "not an address")
+    page.locator("#contact_email").press("Enter")
+    expect(page.locator("#contact_email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#contact_email")).to_be_focused()
