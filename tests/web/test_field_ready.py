@@ -241,6 +241,7 @@ def test_a_deleted_accounts_page_offers_no_edit_and_no_key_to_load_R13(unlocked,
     page = unlocked.get(account).data.decode()
     assert "deleted" in words(page).lower()
     assert 'id="key-form"' not in page and 'id="deposit-form"' not in page
+    assert 'id="account-chart"' not in page  # "load a key to see the balance over time" is no advice here
     assert account + "/edit" not in page and account + "/delete" not in page and account + "/statement" in page
 
 
