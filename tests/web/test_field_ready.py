@@ -245,6 +245,23 @@ def test_a_deleted_accounts_page_offers_no_edit_and_no_key_to_load_R13(unlocked,
     assert account + "/edit" not in page and account + "/delete" not in page and account + "/statement" in page
 
 
+def test_a_key_refused_because_its_account_was_deleted_meanwhile_is_said_to_be_unused(unlocked, csrf, server):
+    """A key queued here for an account a colleague deleted before the sync is refused with the account (R13): the
+    server did not use it, and the screen says so, with where it can go, both for a load and a deposit (R11, R24).
+    It said only that the account's iSC were forfeited: the customer's key looked lost with them."""
+    from tests.e2e.steps import another_laptop_deletes_account
+
+    account, _pbx = running_account(unlocked, csrf, server)
+    load, deposit = server.issue_keys("50", 2)
+    assert unlocked.post(account + "/key", data={"key": load, "csrf_token": csrf}).status_code == 302
+    assert unlocked.post(account + "/deposit", data={"deposit_key": deposit, "csrf_token": csrf}).status_code == 302
+    another_laptop_deletes_account(server, server.add_technician("Acme Telecom", "Bob"), account)
+    page = sync(unlocked, csrf)
+    assert "2 rejected" in words(page)
+    shown = words(unlocked.get("/sync/").data.decode())
+    assert shown.count("The server did not use the key: it can be loaded or deposited on another account.") >= 2
+
+
 # --------------------------------------------------------------------------- 4. the license editor agrees with itself
 
 
