@@ -81,6 +81,8 @@ def test_the_pbx_name_and_serial_fields_say_their_limits_before_and_with_a_refus
     serial = re.search(r'<input id="serial"[^>]*>', form).group(0)
     assert 'data-limit="200"' in name and 'aria-describedby="name-limit"' in name and "maxlength" not in name
     assert 'data-limit="100"' in serial and 'aria-describedby="serial-limit"' in serial
+    model = re.search(r'<input id="hardware_model"[^>]*>', form).group(0)
+    assert 'data-limit="100"' in model and 'aria-describedby="hardware_model-limit"' in model
     assert "At most 200 characters." in words(form) and "At most 100 characters." in words(form)
     refused = unlocked.post(account + "/pbx/new", data={"name": "N" * 201, "serial": "S" * 101, "platform": "vmware",
                                                         "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
