@@ -693,6 +693,8 @@ def test_a_statement_period_that_cannot_be_shown_keeps_the_dates_as_typed_with_t
     assert re.search(r'id="start"[^>]*aria-invalid="true"[^>]*aria-describedby="start-error"', page)
     assert 'class="statement"' not in page and "Nothing was charged" not in page
     assert "statement.csv" not in page  # no export of a period other than the one typed
+    section = re.search(r'<section[^>]*id="statement"[^>]*>', page).group(0)
+    assert "data-refresh" not in section  # nor a statement of the default period fetched there after a sync
     page = unlocked.get(account + "/statement?start=2027-01-10&end=2027-01-01").data.decode()
     assert 'value="2027-01-10"' in page and 'value="2027-01-01"' in page
     assert "The end date must be on or after the start date." in words(page)
