@@ -350,8 +350,9 @@ def deposit_key(account_id: str):
 def withdraw_key(account_id: str):
     """Queue giving a held key back (R24): it can then be loaded or deposited anywhere."""
     key_id = forms.text(request.form, "key_id", 40)
+    # a refusal is said with the keys held, where the button was (not on the deposit field, untouched)
     return _reload_action(account_id, lambda: services.withdraw_key(core.uow(), core.clock(), account_id, key_id),
-                          "deposit_form", "deposit_key", {},
+                          "withdraw_form", "key_id", {},
                           _("Withdrawing the key is queued; it is free for any account once the server confirms it."))
 
 
@@ -415,7 +416,8 @@ def _reload_action(account_id: str, queue, form_name: str, field: str, values: d
 
 def _show_with(account: services.AccountView, **forms_given):
     """The account page again with a form's errors next to its field (status 200, nothing queued)."""
-    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
+    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(),
+             "withdraw_form": forms.Form(), **forms_given}
     return render("accounts/show.html", account=account, chart=_chart(account.account_id),
                   notice=services.pricelist_notice(core.uow(), account.account_id, account.price_version), **given)
 
