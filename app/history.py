@@ -87,6 +87,28 @@ class Recorded:
                 HistoryEvent.account_id == account_id, HistoryEvent.event_id.in_(wanted[start:start + 500]))))
         return held
 
+    def pbx_removal(self, account_id: str, pbx_id: str) -> Line | None:
+        """The recorded removal of one PBX (R19), newest first: its name, when and by whom; None when not held."""
+        query = (select(HistoryEvent).where(HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")
+                 .order_by(HistoryEvent.event_id.desc()))
+        for row in self._session.scalars(query):
+            params = json.loads(row.params)
+            if params.get("pbx_id") == pbx_id and isinstance(params.get("pbx"), str):
+                by = params.pop(BY_KEY, None)
+                return Line(row.at, Reason("", event_code(row.kind), params), row.technician, by=by)
+        return None
+
+    def removed_pbx_names(self, account_id: str) -> dict[str, str]:
+        """The names of the account's removed PBXs by id, as their removal recorded them: the signed account lists
+        only the PBXs it holds now, and a statement's lines of a removed one must still say which it was (R25)."""
+        names: dict[str, str] = {}
+        for raw in self._session.scalars(select(HistoryEvent.params).where(
+                HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")):
+            params = json.loads(raw)
+            if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
+                names[params["pbx_id"]] = params["pbx"]
+        return names
+
     def recorded(self, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:
         """The account's recorded events newest first (as the server recorded them), at most limit, and how many."""
         total = self._session.scalar(select(func.count()).select_from(HistoryEvent)

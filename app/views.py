@@ -88,6 +88,16 @@ class PbxView:
 
 #: Refusals that re-applying can never turn into success (DESIGN §5's rule codes).
 FINAL_RULES = frozenset({"key-used", "key-invalid", "deleted", "access", "op-reuse"})
+#: Refusals of an op carrying a key that are about its account, not the key: the server did not use the key.
+_KEY_LEFT_UNUSED = frozenset({"deleted", "access"})
+
+
+def leaves_key_unused(kind: str | None, status: str, rule: str | None) -> bool:
+    """A key this op carried, refused for its account (deleted meanwhile, R13; another partner's): the server did
+    not use it, so it can be loaded or deposited on another account (R11, R24); not a key refused as used or
+    forged."""
+    declared = KINDS.get(kind) if kind else None
+    return status == "rejected" and declared is not None and declared.carries_key and rule in _KEY_LEFT_UNUSED
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,10 @@ class OpView:
     def needs_review(self) -> bool:
         """Re-applied only after seeing what it changes on the server's current state (issue 21)."""
         return KINDS[self.kind].reviewed_before_reapply
+
+    @property
+    def leaves_key_unused(self) -> bool:
+        return leaves_key_unused(self.kind, self.state, self.rule)
 
     @property
     def is_final(self) -> bool:
@@ -357,6 +371,10 @@ class ResultView:
     server_time: int  # the server's second the op took effect (or was refused)
     received_at: int  # laptop time the answer arrived
     problems: tuple[Reason, ...] = ()  # a refusal's problems as data
+
+    @property
+    def leaves_key_unused(self) -> bool:
+        return leaves_key_unused(self.kind, self.status, self.rule)
 
 
 @dataclass(frozen=True)

@@ -359,6 +359,7 @@ def page_view(ctx: ServerContext, record: store.AccountRecord, now: int, words: 
             open_entries = list(done.entries) + list(settled.entries)
         entries = _entries(connection, record, period, open_entries)
         events, _ = history.page(connection, record.id, HISTORY_SHOWN, None)
+        removed = history.removed_pbx_names(connection, record.id)  # lines of a PBX removed since name it (R25)
         terms_text = None
         if row.get("terms_version"):
             body = connection.execute(select(models.terms.c.body).where(
@@ -377,7 +378,7 @@ def page_view(ctx: ServerContext, record: store.AccountRecord, now: int, words: 
         lines = [{"ref": lic["ref"], "item": items.get(lic["ref"], lic["ref"]), "qty": lic["qty"],
                   "monthly_milli": lic["monthly_milli"] * lic["qty"]} for lic in pbx["licenses"]]
         pbxs.append({**pbx, "lines": lines, "monthly_milli": sum(line["monthly_milli"] for line in lines)})
-    names = {pbx["pbx_id"]: pbx["name"] for pbx in payload["pbxs"]}
+    names = {**removed, **{pbx["pbx_id"]: pbx["name"] for pbx in payload["pbxs"]}}
     shown_events = [{"at": e["at"], "text": words.reason(Reason("", e["code"], e["params"])), "by": e["by"],
                      "technician": e["technician"]} for e in events]
     return {

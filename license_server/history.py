@@ -59,6 +59,18 @@ def with_unrecorded_stop(events: list[dict], row: dict[str, Any], now: int) -> l
     return events
 
 
+def removed_pbx_names(connection: Connection, account_id: str) -> dict[str, str]:
+    """The names of the account's removed PBXs by id, as their removal recorded them: the account lists only the
+    PBXs it holds now, and a statement's lines of a removed one must still say which it was (R25)."""
+    names: dict[str, str] = {}
+    for raw in connection.execute(select(H.params).where(H.account_id == account_id, H.kind == "pbx-removed")
+                                  .order_by(H.id)).scalars():
+        params = json.loads(raw)
+        if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
+            names[params["pbx_id"]] = params["pbx"]
+    return names
+
+
 def page(connection: Connection, account_id: str, limit: int, before: int | None) -> tuple[list[dict], int | None]:
     """Recorded events newest first (by id: the order they were recorded), at most limit, older than before."""
     query = select(models.history).where(H.account_id == account_id)

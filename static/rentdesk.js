@@ -43,6 +43,21 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt && event.detail.elt.hasAttribute && event.detail.elt.hasAttribute("data-saves-editor")) saving = Math.max(0, saving - 1);
   });
+  // A form refused: the focus goes to its first field refused (aria-invalid), where its error is said, so a keyboard
+  // user corrects it there instead of tabbing back from the top of the page. After a submit only (a form swapped in
+  // place, or a page drawn again with the errors), never while a preview answers what is being typed.
+  function focusRefused(root) {
+    var field = root && root.querySelector ? root.querySelector("[aria-invalid=true]") : null;
+    if (field && typeof field.focus === "function") field.focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusRefused(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    var how = config && config.triggeringEvent ? config.triggeringEvent.type : null;
+    if (how !== "submit") return;
+    var form = config.elt && config.elt.id ? document.getElementById(config.elt.id) : null;
+    focusRefused(form || event.detail.target);
+  });
   // rentdesk demo: "Use this key" puts a demo activation key in the key field, ready for "Load key".
   document.addEventListener("click", function (event) {
     // Settings: a folder found on this computer goes in the backup field the same way (data-fill-value).

@@ -74,6 +74,7 @@ def _face() -> dict:
         pricelist_notice,
         pricelist_notices,
         burn_down,
+        pbx_removal,
         statement,
         sync_status,
     )  # noqa: F401

@@ -250,6 +250,13 @@ def _pricelist_notice(account_version: str, current_version: str) -> PricelistNo
                            message=reason.message, reason=reason)
 
 
+def pbx_removal(uow: UnitOfWork, account_id: str, pbx_id: str):
+    """How a PBX no longer on the account left it (R19), as the server recorded it: a history Line (its reason's
+    params name the PBX), or None when this laptop holds no such event."""
+    with uow:
+        return uow.history.pbx_removal(account_id, pbx_id)
+
+
 def burn_down(uow: UnitOfWork, clock: Clock, account_id: str, points: int = 24) -> BurnDown:
     """Balance over time until the end of credit, for the current and the pending configuration."""
     with uow:
@@ -281,11 +288,12 @@ def statement(uow: UnitOfWork, account_id: str, start: int, end: int, clock: Clo
         now = max(_now(uow, clock), held_at) if clock is not None else held_at
         prices, policy = uow.replica.current_pricelist_and_policy()
         history = uow.replica.price_history(prices)
+        removed = uow.history.removed_pbx_names(account_id)  # lines of a PBX removed since name it too (R25)
     ahead = list(snapshot.open_entries(payload, now, policy, history))
     entries = written + billing.clipped(open_, held_at) + ahead
     redeemed = {e.key_id for e in ahead if e.kind == billing.CREDIT and e.auto}  # reloaded since the snapshot (R24)
     rows, totals = billing.statement(entries, start, end, by_quantity=True)
-    pbx_names = {p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}
+    pbx_names = {**removed, **{p["pbx_id"]: p.get("name") or p["pbx_id"] for p in payload.get("pbxs", [])}}
     shown = shares_milli_floor([r.ticks for r in rows])  # the lines add up to the total shown (SPEC)
     view_rows = tuple(StatementRow(
         pbx_id=r.pbx_id, pbx_name=pbx_names.get(r.pbx_id, r.pbx_id), ref=r.ref,

@@ -147,7 +147,8 @@ def new():
     """Create a customer account (queued; the server learns it at the next sync)."""
     from .. import terms as terms_mod  # here, not at the top: the screens' modules load before unlock (issue 25)
 
-    form = forms.Form(values={"language": "en", "cloud_contract": False})
+    # the customer's mails and page start in the language the technician works in (R20, R27), changed at will
+    form = forms.Form(values={"language": language(), "cloud_contract": False})
     terms = terms_mod.held(core.uow())  # R26: the customer accepts the version held on this laptop
     if request.method == "POST":
         f = request.form
@@ -349,8 +350,9 @@ def deposit_key(account_id: str):
 def withdraw_key(account_id: str):
     """Queue giving a held key back (R24): it can then be loaded or deposited anywhere."""
     key_id = forms.text(request.form, "key_id", 40)
+    # a refusal is said with the keys held, where the button was (not on the deposit field, untouched)
     return _reload_action(account_id, lambda: services.withdraw_key(core.uow(), core.clock(), account_id, key_id),
-                          "deposit_form", "deposit_key", {},
+                          "withdraw_form", "key_id", {},
                           _("Withdrawing the key is queued; it is free for any account once the server confirms it."))
 
 
@@ -414,7 +416,8 @@ def _reload_action(account_id: str, queue, form_name: str, field: str, values: d
 
 def _show_with(account: services.AccountView, **forms_given):
     """The account page again with a form's errors next to its field (status 200, nothing queued)."""
-    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(), **forms_given}
+    given = {"key_form": forms.Form(), "deposit_form": forms.Form(), "reload_form": forms.Form(),
+             "withdraw_form": forms.Form(), **forms_given}
     return render("accounts/show.html", account=account, chart=_chart(account.account_id),
                   notice=services.pricelist_notice(core.uow(), account.account_id, account.price_version), **given)
 
@@ -430,7 +433,8 @@ def key_preview(account_id: str):
 def _period(args, now: int) -> tuple[int, int, dict]:
     """A statement period from ?start=YYYY-MM-DD&end=YYYY-MM-DD (end inclusive); default: the last 30 days.
 
-    ``now`` is the server's time as the account view projected it (Figures.at), not the laptop's clock.
+    ``now`` is the server's time as the account view projected it (Figures.at), not the laptop's clock. Errors are
+    said per field; the end is compared with the start only when both are dates.
     """
     errors = {}
 
@@ -450,9 +454,16 @@ def _period(args, now: int) -> tuple[int, int, dict]:
     start = day("start", end_default - 30 * 86_400)
     end = day("end", end_default - 86_400) + 86_400
     if end <= start:
-        errors["end"] = _("The end date must be on or after the start date.")
+        if not errors:
+            errors["end"] = _("The end date must be on or after the start date.")
         end = start + 86_400
     return start, end, errors
+
+
+def _typed_dates(args, errors: dict) -> dict:
+    """The dates as typed, for a period refused (each field keeps its text beside its error, nothing is cut or
+    replaced by a default)."""
+    return {name: (args.get(name) or "").strip() for name in ("start", "end")} if errors else {}
 
 
 @bp.get("/<account_id>/statement")
@@ -465,11 +476,13 @@ def statement(account_id: str):
     error = None
     services.pull_details(core.store().unit_of_work, core.clock(), account_id)  # issue 26: fetched when opened online
     try:
-        view = services.statement(core.uow(), account_id, start, end, core.clock())
+        if not errors:  # a period refused shows no statement of another one beneath its errors
+            view = services.statement(core.uow(), account_id, start, end, core.clock())
     except services.NotFound:
         error = _("This account has not been synced yet: its statement comes from the server's ledger. Sync, then come back.")
     return render("accounts/statement.html", parts={"statement": "accounts/_statement.html"}, account=account,
-                  view=view, error=error, errors=errors, start=start, end=end - 86_400)
+                  view=view, error=error, errors=errors, typed=_typed_dates(request.args, errors), start=start,
+                  end=end - 86_400)
 
 
 @bp.get("/<account_id>/statement.csv")
@@ -534,8 +547,7 @@ def delete(account_id: str):
     """
     account = _account_or_404(account_id)
     form = forms.Form()
-    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)
-    shown_at = account.confirmed.at
+    shown_milli, shown_at = _forfeit_shown(account)
     if request.method == "POST":
         typed = forms.text(request.form, "confirm_amount")
         form.values["confirm_amount"] = typed
@@ -560,12 +572,18 @@ def delete(account_id: str):
                 except services.RuleViolation as error:
                     # R13 is the core's decision, said in its words (forfeit-consent, translated from its code)
                     problems_to_form(form, error, "confirm_amount", {"confirm_forfeit_milli": "confirm_amount"})
-                    shown_milli = ticks_to_milli_floor(account.confirmed.balance_ticks)  # ask again for today's
-                    shown_at = account.confirmed.at
+                    shown_milli, shown_at = _forfeit_shown(account)  # ask again for today's
                 else:
                     flash(_("Deleting %(name)s is queued; it happens at the next sync.", name=account.name))
                     return redirect(url_for("accounts.show", account_id=account_id))
     return render("accounts/delete.html", account=account, form=form, shown_milli=shown_milli, shown_at=shown_at)
+
+
+def _forfeit_shown(account: services.AccountView) -> tuple[int, int]:
+    """The balance the deletion forfeits and its time (R13): with the changes queued on this laptop before it (a key
+    loaded here is credited first, in the queue's order), as the core decides the deletion."""
+    figures = account.pending or account.confirmed
+    return ticks_to_milli_floor(figures.balance_ticks), figures.at
 
 
 def _shown_consent(f) -> tuple[int | None, int | None, bool]:

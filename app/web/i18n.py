@@ -294,4 +294,5 @@ def init_app(app: Flask) -> None:
         dayfield=fmt_dayfield, category_label=category_label,
     )
     app.jinja_env.globals.update(language=language, LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES,
-                                 NAME_MAX=validation.MAX_TEXT)  # the longest name the core takes, said in its field
+                                 NAME_MAX=validation.MAX_TEXT,  # the longest name the core takes, said in its field
+                                 SERIAL_MAX=validation.MAX_SERIAL, HARDWARE_MODEL_MAX=validation.MAX_HARDWARE_MODEL)

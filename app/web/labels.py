@@ -51,6 +51,7 @@ RULE_TITLE = {
     "not-found": _l("not found"),
     "bad-op": _l("invalid value"),
     "op-reuse": _l("operation reused"),
+    "conflict": _l("changed meanwhile"),
 }
 
 def reason_text(reason) -> str:
@@ -194,6 +195,18 @@ def rule_title(rule: str | None) -> str:
     return str(RULE_TITLE.get(rule or "", ""))
 
 
+def rule_head(rule: str | None) -> Markup:
+    """What heads a reason's words on a screen: a rule of the guide by its number, its title beside it ("R14 (not
+    enough credit) · "); any other rule by its title alone, in the UI's language ("Changed meanwhile · "). The token
+    of a rule that is not the guide's ("conflict", "bad-op") is the clients' code, no word for a technician."""
+    if not rule:
+        return Markup("")
+    title = rule_title(rule)
+    if rule[:1] == "R" and rule[1:].isascii() and rule[1:].isdecimal():
+        return Markup("<strong>{}</strong>{} · ").format(rule, Markup(" ({})").format(title) if title else "")
+    return Markup("<strong>{}</strong> · ").format(title[:1].upper() + title[1:]) if title else Markup("")
+
+
 def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 * 86_400) -> str:
     """ok / warn / danger: one decision with the customer's page (rental.rules.urgency)."""
     return rules.urgency(status, remaining_seconds, warn_s)
@@ -202,7 +215,7 @@ def urgency(status: str | None, remaining_seconds: int | None, warn_s: int = 30 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         rule_message=translate_reason, reason=reason_text, stored_reason=stored_reason_text, reasons=reasons_text, change=change_words, clock_notice_lines=clock_notice_lines, status_label=status_label, platform_label=platform_label,
-        mode_label=mode_label, kind_label=kind_label, rule_title=rule_title,
+        mode_label=mode_label, kind_label=kind_label, rule_title=rule_title, rule_head=rule_head,
     )
     app.jinja_env.globals.update(urgency=urgency, PLATFORM=PLATFORM, MODE=MODE, status_badge_of=status_badge)
 

@@ -33,28 +33,31 @@ def _account(account_id: str) -> services.AccountView:
 class PbxGone(Exception):
     """The PBX is not (any more) on the account: a sync brought its removal, made elsewhere (R19)."""
 
-    def __init__(self, account: services.AccountView):
+    def __init__(self, account: services.AccountView, pbx_id: str):
         super().__init__(account.account_id)
         self.account = account
+        self.pbx_id = pbx_id
 
 
 def _pbx(account: services.AccountView, pbx_id: str) -> services.PbxView:
     for pbx in account.pbxs:
         if pbx.pbx_id == pbx_id:
             return pbx
-    raise PbxGone(account)
+    raise PbxGone(account, pbx_id)
 
 
 @bp.errorhandler(PbxGone)
 def gone(error: PbxGone):
     """A PBX page open when a sync brought the PBX's removal: its title, its facts, its editor's save or preview, or
     the page opened again say so (never a silent 404 under a page still showing it running); nothing is queued."""
+    # the removal as the server recorded it, when held: which PBX, when, by whom (this laptop's own removal too)
+    removal = services.pbx_removal(core.uow(), error.account.account_id, error.pbx_id)
     if is_htmx():
         part = request.args.get("part")
         template = "pbx/_gone_title.html" if part == "title" else "pbx/_gone.html"
         # the facts' refresh of the open page also takes its actions and its editor away (oob): nothing to act on
-        return render(template, account=error.account, oob=part == "facts")
-    return render("pbx/gone.html", account=error.account, http_status=404)
+        return render(template, account=error.account, removal=removal, oob=part == "facts")
+    return render("pbx/gone.html", account=error.account, removal=removal, http_status=404)
 
 
 def _pbx_form_values(f) -> dict:

@@ -100,3 +100,19 @@ def test_an_automatic_reload_between_syncs_is_on_the_statement_as_the_server_has
     assert [c.is_automatic for c in view.credits] == [True] and view.held == ()  # redeemed, no longer held
     clock.advance(DAY)
     assert_ties(store, clock, server, token, account_id)
+
+
+def test_a_removed_pbx_keeps_its_name_on_the_statement_not_its_id(server, laptop, clock, token):
+    """R25: the period's lines of a PBX removed since (R19) name it as the history does ("PBX Lobby removed"): the
+    signed account no longer lists it, and a technician cannot tell which PBX a bare id was."""
+    store = laptop("a")
+    account_id, pbx_id, _ = prepare_customer(store, clock, server)
+    services.set_licenses(store.unit_of_work(), clock, account_id, pbx_id, {IP_PORT: 10})
+    assert sync_now(store, clock).ok
+    clock.advance(DAY)
+    services.remove_pbx(store.unit_of_work(), clock, account_id, pbx_id)
+    assert sync_now(store, clock).ok
+    services.pull_details(store.unit_of_work, clock, account_id)  # as the statement screen does when opened online
+    start, end = default_period(clock.now())
+    view = services.statement(store.unit_of_work(), account_id, start, end, clock)
+    assert [(r.pbx_id, r.pbx_name, r.seconds) for r in view.rows] == [(pbx_id, "Lobby", DAY)]

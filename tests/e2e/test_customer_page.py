@@ -171,3 +171,50 @@ def test_the_readme_screenshot_desktop_english(browser, server, tmp_path):
         shoot(page, tmp_path, "customer-1024-en")
     finally:
         context.close()
+
+
+def test_names_as_long_as_allowed_and_without_a_space_wrap_and_the_page_stays_as_wide_as_the_screen(
+        browser, server, tmp_path):
+    """200 characters are allowed in a name, a PBX name and a technician's name, 100 in the partner's (R27's page
+    shows them all): a name without a space breaks where it must; the page never scrolls sideways (it was 2,663 px
+    wide at 1,024: the end-rent button, the history and the statement's PBX column went off the screen)."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        api = Api.for_http(http, server.add_technician("P" * 100, "T" * 200), server.ctx, server.clock,
+                           server.keyring)
+        account_id = str(uuid.uuid4())
+        api.applied(api.op("create_account", account_id, name="A" * 200, contact_email="emile@example.com",
+                           cloud_contract=False, language="fr"))
+        api.load(account_id, "120")
+        api.register(account_id, "pbx-1", name="X" * 200, serial="S" * 100)
+        assert api.set_licenses(account_id, {"01-00010-001": 12}, "pbx-1")["status"] == "applied"
+        server.clock.advance(3 * DAY)
+        status, body = api.call("POST", f"/accounts/{account_id}/customer-link")
+        assert status == 200, body
+    for width in (375, 1024):
+        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 812})
+        try:
+            page = context.new_page()
+            page.goto(body["url"])
+            expect(page.locator("[data-testid=balance]")).to_contain_text("iSC")
+            shoot(page, tmp_path, f"customer-{width}-long-names")
+            fits(page, width)
+        finally:
+            context.close()
+
+
+def test_the_customers_key_field_shows_a_key_of_a_vendor_kid_like_vendor_2026_whole(browser, server, tmp_path):
+    """A key of the vendor's kid "vendor-2026" has 202 characters (the demo's 189): the customer's key field shows it
+    whole on a phone and a desktop, to check against the card without scrolling inside it (R11, R27)."""
+    url = customer_account(server, "fr")
+    typed = ("ISC1-" + "-".join(["K7M2Q"] * 40))[:202]
+    for width in (375, 1024):
+        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 812})
+        try:
+            page = context.new_page()
+            page.goto(url)
+            page.fill("#key", typed)
+            height, shown = page.evaluate("[document.querySelector('#key').scrollHeight, "
+                                          "document.querySelector('#key').clientHeight]")
+            assert height <= shown, width
+        finally:
+            context.close()

@@ -94,3 +94,7 @@ def test_the_pages_french_catalog_is_complete_and_compiled():
         assert sorted(holes.findall(source)) == sorted(holes.findall(target)), message.id
         if isinstance(message.id, str):
             assert compiled.gettext(message.id) == found.string, f"stale customer.mo: {message.id}"
+        else:  # every plural form of French (one, many, other): an empty one shows the English text for 2 and up
+            assert all(found.string), f"a French plural form is empty: {message.id}"
+            for n in (1, 2, 5, 1_000_000):
+                assert compiled.ngettext(message.id[0], message.id[1], n) in found.string, f"{message.id}, {n}"

@@ -237,6 +237,18 @@ def test_the_statement_of_a_period_adds_up_and_comes_as_csv(api, ctx, web, clock
     assert f"Charged,,,,,,{charged // 1000}.{charged % 1000:03d}" in csv_text
 
 
+def test_a_removed_pbxs_statement_lines_name_it_as_its_removal_did_not_by_its_id(api, ctx, web, clock):
+    """R25: the period's lines of a PBX removed since (R19) say which PBX they were; the account lists it no more."""
+    account_id = api.running_account("100", items={IP_PORT: 10})
+    clock.advance(DAY)
+    api.applied(api.op("remove_pbx", account_id, pbx_id="pbx-1", base_revision=api.pbx_revision(account_id)))
+    token = current_token(ctx, account_id)
+    statement = text(web.get(f"/customer/{token}").get_data(as_text=True).split('data-testid="statement"')[1]
+                     .split("</tbody>")[0])
+    assert "Main office" in statement and "pbx-1" not in statement
+    assert "Main office" in web.get(f"/customer/{token}/statement.csv").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("language, words", [("en", "Choose a day before 9999-12-31."),
                                              ("fr", "Choisissez un jour avant le 9999-12-31.")])
 @pytest.mark.parametrize("query", ["?end=9999-12-31", "?start=9999-12-31&end=9999-12-31"])

@@ -5,6 +5,8 @@ and a longer one is refused with the limit said, never cut."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from html import unescape
 
 from license_server import mail
@@ -67,3 +69,34 @@ def test_a_name_holding_a_right_to_left_override_is_refused_on_site_and_nothing_
     assert answer.status_code == 200  # the form again, nothing queued
     assert "it holds a line break, tab or other control character." in words(answer.data.decode())
     assert "Clinique" not in words(unlocked.get("/accounts/").data.decode())
+
+
+def test_the_pbx_name_and_serial_fields_say_their_limits_before_and_with_a_refusal(unlocked, csrf):
+    """The PBX form says its fields' limits as the account form does (200 characters a name, 100 a serial), the
+    live warning reads them (data-limit); a longer one is refused with the limit said, kept whole, and its error
+    and the limit describe the field."""
+    account = create_account(unlocked, csrf)
+    form = unlocked.get(account + "/pbx/new").data.decode()
+    name = re.search(r'<input id="name"[^>]*>', form).group(0)
+    serial = re.search(r'<input id="serial"[^>]*>', form).group(0)
+    assert 'data-limit="200"' in name and 'aria-describedby="name-limit"' in name and "maxlength" not in name
+    assert 'data-limit="100"' in serial and 'aria-describedby="serial-limit"' in serial
+    model = re.search(r'<input id="hardware_model"[^>]*>', form).group(0)
+    assert 'data-limit="100"' in model and 'aria-describedby="hardware_model-limit"' in model
+    assert "At most 200 characters." in words(form) and "At most 100 characters." in words(form)
+    refused = unlocked.post(account + "/pbx/new", data={"name": "N" * 201, "serial": "S" * 101, "platform": "vmware",
+                                                        "firmware": "13r2", "mode": "rental", "csrf_token": csrf})
+    page = refused.data.decode()
+    assert refused.status_code == 200 and 'value="' + "N" * 201 + '"' in page
+    assert 'aria-describedby="name-error name-limit"' in page and 'aria-describedby="serial-error serial-limit"' in page
+
+
+@pytest.mark.parametrize("app_language", ["en", "fr"])
+def test_a_new_accounts_mail_language_starts_as_the_language_the_technician_works_in(unlocked, csrf, app_language):
+    """A technician working in French reads the rental terms with the customer in French (R26): the customer's
+    e-mails and page (R20, R27) start in French too, to change when the customer reads another language. They
+    started in English whatever the app's language, and a French customer got English mails unless it was changed."""
+    unlocked.post("/settings/language", data={"language": app_language, "csrf_token": csrf})
+    form = unlocked.get("/accounts/new").data.decode()
+    select = re.search(r'<select id="language".*?</select>', form, re.S).group(0)
+    assert re.findall(r'<option value="(\w+)" selected', select) == [app_language]

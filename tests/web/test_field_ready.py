@@ -213,6 +213,55 @@ def test_deleting_after_a_key_was_loaded_asks_for_the_new_amount(unlocked, csrf,
     assert "credit was loaded since" in words(page)
 
 
+def test_with_a_key_queued_on_this_laptop_the_delete_page_asks_for_the_balance_the_deletion_will_forfeit(
+        unlocked, csrf, server, clock):
+    """A key loaded here and not yet synced is applied before the deletion queued after it (R13, the queue's order):
+    the amount to type is the balance with it, as the deletion is decided. The page showed the balance without it,
+    refused that amount ("credit was loaded since") and went on showing it: the account could not be deleted."""
+    account, _pbx = running_account(unlocked, csrf, server)
+    [key] = server.issue_keys("50", 1)
+    assert unlocked.post(account + "/key", data={"key": key, "csrf_token": csrf}).status_code == 302  # queued
+    page = unlocked.get(account + "/delete").data.decode()
+    form = delete_form(page)
+    assert form["confirm_amount"] == "1,050.000" and "not yet confirmed" in words(page)
+    response = unlocked.post(account + "/delete", data={**form, "csrf_token": csrf})
+    assert response.status_code == 302, words(response.data.decode())
+    sync(unlocked, csrf)
+    assert "deleted" in words(unlocked.get(account).data.decode()).lower()
+
+
+def test_a_deleted_accounts_page_offers_no_edit_and_no_key_to_load_R13(unlocked, csrf, server, clock):
+    """A deleted account accepts no change (R13): its page no longer offers to edit it or to load a key on it, as
+    it offers no deletion, no PBX to add and no key to deposit (a key typed there was refused, and a customer's key
+    is better loaded on an account that can use it)."""
+    account, _pbx = running_account(unlocked, csrf, server)
+    form = delete_form(unlocked.get(account + "/delete").data.decode())
+    assert unlocked.post(account + "/delete", data={**form, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    page = unlocked.get(account).data.decode()
+    assert "deleted" in words(page).lower()
+    assert 'id="key-form"' not in page and 'id="deposit-form"' not in page
+    assert 'id="account-chart"' not in page  # "load a key to see the balance over time" is no advice here
+    assert account + "/edit" not in page and account + "/delete" not in page and account + "/statement" in page
+
+
+def test_a_key_refused_because_its_account_was_deleted_meanwhile_is_said_to_be_unused(unlocked, csrf, server):
+    """A key queued here for an account a colleague deleted before the sync is refused with the account (R13): the
+    server did not use it, and the screen says so, with where it can go, both for a load and a deposit (R11, R24).
+    It said only that the account's iSC were forfeited: the customer's key looked lost with them."""
+    from tests.e2e.steps import another_laptop_deletes_account
+
+    account, _pbx = running_account(unlocked, csrf, server)
+    load, deposit = server.issue_keys("50", 2)
+    assert unlocked.post(account + "/key", data={"key": load, "csrf_token": csrf}).status_code == 302
+    assert unlocked.post(account + "/deposit", data={"deposit_key": deposit, "csrf_token": csrf}).status_code == 302
+    another_laptop_deletes_account(server, server.add_technician("Acme Telecom", "Bob"), account)
+    page = sync(unlocked, csrf)
+    assert "2 rejected" in words(page)
+    shown = words(unlocked.get("/sync/").data.decode())
+    assert shown.count("The server did not use the key: it can be loaded or deposited on another account.") >= 2
+
+
 # --------------------------------------------------------------------------- 4. the license editor agrees with itself
 
 
@@ -298,7 +347,7 @@ def test_a_key_the_server_refused_as_used_offers_only_discard_and_is_refused_at_
     redeem_elsewhere(server, key)
     sync(unlocked, csrf)
     sync_page = unlocked.get("/sync/").data.decode()
-    assert "key-used" in sync_page and 'data-testid="final-refusal"' in sync_page
+    assert "Activation key already used · " in words(sync_page) and 'data-testid="final-refusal"' in sync_page
     assert 'value="reapply"' not in sync_page and 'value="discard"' in sync_page
     again = new_account(unlocked, csrf, "Bistro Lune", "chef@lune.example")
     page = unlocked.post(again + "/key", data={"key": key, "csrf_token": csrf}, headers=htmx()).data.decode()
@@ -629,3 +678,25 @@ def test_a_queued_license_change_names_the_items_as_the_price_list_gives_them_in
     unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
     queue = words(unlocked.get("/sync/").data.decode())
     assert "Licences du PBX Lobby : App platform license (per instance) (01-00030-001) × 120" in queue
+
+
+def test_a_statement_period_that_cannot_be_shown_keeps_the_dates_as_typed_with_the_error_next_to_each(
+        unlocked, csrf, server, clock):
+    """A date that does not exist (30 February) or an end before the start: the fields keep what was typed, the
+    error is next to the field it is about (and described by it), and no statement of another period is shown
+    beneath. The screen put the default dates back in the fields, beside "Use a date like…", showed the
+    statement of a day nobody asked for, and compared the end with that invented start."""
+    account = statement_of_a_day(unlocked, csrf, server, clock)
+    page = unlocked.get(account + "/statement?start=2027-02-30&end=2027-01-01").data.decode()
+    assert 'value="2027-02-30"' in page and 'value="2027-01-01"' in page
+    assert "Use a date like" in words(page) and "The end date must be on or after" not in words(page)
+    assert re.search(r'id="start"[^>]*aria-invalid="true"[^>]*aria-describedby="start-error"', page)
+    assert 'class="statement"' not in page and "Nothing was charged" not in page
+    assert "statement.csv" not in page  # no export of a period other than the one typed
+    section = re.search(r'<section[^>]*id="statement"[^>]*>', page).group(0)
+    assert "data-refresh" not in section  # nor a statement of the default period fetched there after a sync
+    page = unlocked.get(account + "/statement?start=2027-01-10&end=2027-01-01").data.decode()
+    assert 'value="2027-01-10"' in page and 'value="2027-01-01"' in page
+    assert "The end date must be on or after the start date." in words(page)
+    assert re.search(r'id="end"[^>]*aria-invalid="true"[^>]*aria-describedby="end-error"', page)
+    assert 'class="statement"' not in page

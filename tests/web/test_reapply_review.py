@@ -174,3 +174,19 @@ def test_edit_on_the_current_state_opens_the_accounts_form_on_the_servers_name_a
     assert f"/sync/ops/{op_id}/" not in unlocked.get("/sync/").data.decode()  # replaced, not left waiting
     assert "1 applied" in text(_sync(unlocked, csrf).data)
     assert server_account(server, account_id)["name"] == "Azur Hotels & Spa"
+
+
+@pytest.mark.parametrize("language, head, token", [
+    ("en", "Changed meanwhile · ", "conflict ·"),
+    ("fr", "Modifié entre-temps · ", "conflict ·"),
+])
+def test_a_conflicts_reason_is_headed_by_words_in_the_screens_language_not_by_the_token_conflict(
+        unlocked, csrf, server, app_platform_conflict, language, head, token):
+    """The sync screen and the account page head a conflict's reason with a title in the UI's language, as a rule of
+    the guide is headed by its number: the op's rule token ("conflict") is the clients' code, no word of the screen
+    (French showed "conflict · Reception a été modifié…")."""
+    account_id, _ = app_platform_conflict
+    unlocked.post("/settings/language", data={"language": language, "csrf_token": csrf})
+    for url in ("/sync/", f"/accounts/{account_id}"):
+        words = text(unlocked.get(url).data)
+        assert head in words and token not in words, url

@@ -148,3 +148,16 @@ def test_past_a_reload_offline_the_account_page_says_the_list_it_reloaded_at_and
     clock.set(reload_at + 3_600)
     after = unlocked.get(account).data.decode()
     assert "price list 2027-02" in after and "is newer" not in after
+
+
+def test_a_withdrawal_refused_is_said_under_the_keys_held_not_on_the_deposit_field(unlocked, csrf, server):
+    """A Withdraw pressed on a page opened before the key was withdrawn or loaded automatically (R24) is refused
+    next to the keys held, where the button was; the deposit field, which the technician did not touch, is not
+    marked refused (the error sat under it, and the focus went there)."""
+    account = running_account(unlocked, csrf, server, credit="10")[0]
+    answer = unlocked.post(account + "/withdraw", data={"key_id": "a71eb2b6c1de517acbd5", "csrf_token": csrf})
+    page = answer.data.decode()
+    assert answer.status_code == 200 and 'id="key_id-error"' in page
+    assert 'id="deposit_key-error"' not in page
+    assert not re.search(r'<textarea id="deposit_key"[^>]*aria-invalid', page)
+    assert page.index('id="key_id-error"') < page.index('id="deposit-form"')  # with the keys held, above

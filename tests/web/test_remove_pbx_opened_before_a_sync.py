@@ -166,3 +166,22 @@ def test_an_account_page_open_when_a_sync_brings_its_deletion_takes_delete_and_a
     fresh = unlocked.get(account).data.decode()
     assert f'href="{account}/delete"' not in fresh and f'href="{account}/pbx/new"' not in fresh
     assert "hx-swap-oob" not in fresh  # the page drawn whole holds the places, empty, never a swap
+
+
+def test_a_pbx_removed_from_this_laptop_then_opened_again_says_which_who_and_when_not_made_elsewhere_R19(
+        unlocked, csrf, server):
+    """The page of a PBX this laptop removed, opened again after the sync (the back button, a bookmark): it names
+    the PBX and says who removed it and when, as the server recorded it; it said "PBX removed" and that the removal
+    was "made elsewhere"."""
+    account, licenses = running_account(unlocked, csrf, server)
+    pbx = licenses.removesuffix("/licenses")
+    address, fields = _remove_form(unlocked.get(pbx).data)
+    assert unlocked.post(address, data=fields).headers["Location"] == account
+    assert "1 applied" in text(_sync(unlocked, csrf).data)
+    answer = unlocked.get(pbx)
+    shown = text(answer.data)
+    assert answer.status_code == 404
+    assert "PBX Lobby removed" in shown and "Ann removed it on" in shown and "made elsewhere" not in shown
+    unlocked.post("/settings/language", data={"language": "fr", "csrf_token": csrf})
+    shown = text(unlocked.get(pbx).data)
+    assert "PBX Lobby retiré" in shown and "Ann l’a retiré le" in shown
