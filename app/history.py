@@ -103,7 +103,8 @@ class Recorded:
         only the PBXs it holds now, and a statement's lines of a removed one must still say which it was (R25)."""
         names: dict[str, str] = {}
         for raw in self._session.scalars(select(HistoryEvent.params).where(
-                HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")):
+                HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")
+                .order_by(HistoryEvent.event_id)):  # a PBX id removed twice: its latest removal names it
             params = json.loads(raw)
             if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
                 names[params["pbx_id"]] = params["pbx"]
