@@ -700,3 +700,23 @@ def test_a_statement_period_that_cannot_be_shown_keeps_the_dates_as_typed_with_t
     assert "The end date must be on or after the start date." in words(page)
     assert re.search(r'id="end"[^>]*aria-invalid="true"[^>]*aria-describedby="end-error"', page)
     assert 'class="statement"' not in page
+
+
+def test_a_deleted_accounts_pbx_page_offers_no_edit_remove_or_licenses_to_queue_R13(unlocked, csrf, server):
+    """A PBX of a deleted account takes no change (R13): its page says so instead of offering Edit, Remove and a
+    license editor whose every save was refused; a page open when a sync brings the deletion loses Edit and Remove
+    at its next refresh of the title."""
+    account, pbx = running_account(unlocked, csrf, server)
+    open_title = unlocked.get(pbx + "?part=title").data.decode()
+    assert 'hx-swap-oob' not in open_title
+    form = delete_form(unlocked.get(account + "/delete").data.decode())
+    assert unlocked.post(account + "/delete", data={**form, "csrf_token": csrf}).status_code == 302
+    sync(unlocked, csrf)
+    page = unlocked.get(pbx).data.decode()
+    assert 'data-testid="pbx-of-deleted-account"' in page and "(R13)" in words(page)
+    assert pbx + "/edit" not in page and pbx + "/remove" not in page and pbx + "/licenses" not in page
+    assert 'id="pbx-actions" hx-swap-oob="true"' in unlocked.get(pbx + "?part=title").data.decode()
+    # the editor left open before the sync: its save is answered in the editor's place with the same words
+    saved = unlocked.post(pbx + "/licenses", data={"qty-01-00030-001": "126", "csrf_token": csrf},
+                          headers={"HX-Request": "true"}).data.decode()
+    assert 'id="license-editor"' in saved and 'data-testid="pbx-of-deleted-account"' in saved
