@@ -87,27 +87,30 @@ class Recorded:
                 HistoryEvent.account_id == account_id, HistoryEvent.event_id.in_(wanted[start:start + 500]))))
         return held
 
-    def pbx_removal(self, account_id: str, pbx_id: str) -> Line | None:
-        """The recorded removal of one PBX (R19), newest first: its name, when and by whom; None when not held."""
+    def _pbx_removals(self, account_id: str):
+        """The account's recorded PBX removals newest first, as (row, params) for those naming their PBX."""
         query = (select(HistoryEvent).where(HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")
                  .order_by(HistoryEvent.event_id.desc()))
         for row in self._session.scalars(query):
             params = json.loads(row.params)
-            if params.get("pbx_id") == pbx_id and isinstance(params.get("pbx"), str):
+            if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
+                yield row, params
+
+    def pbx_removal(self, account_id: str, pbx_id: str) -> Line | None:
+        """The latest recorded removal of one PBX (R19): its name, when and by whom; None when not held."""
+        for row, params in self._pbx_removals(account_id):
+            if params["pbx_id"] == pbx_id:
                 by = params.pop(BY_KEY, None)
                 return Line(row.at, Reason("", event_code(row.kind), params), row.technician, by=by)
         return None
 
     def removed_pbx_names(self, account_id: str) -> dict[str, str]:
-        """The names of the account's removed PBXs by id, as their removal recorded them: the signed account lists
-        only the PBXs it holds now, and a statement's lines of a removed one must still say which it was (R25)."""
+        """The names of the account's removed PBXs by id, as their latest removal recorded them: the signed account
+        lists only the PBXs it holds now, and a statement's lines of a removed one must still say which it was
+        (R25)."""
         names: dict[str, str] = {}
-        for raw in self._session.scalars(select(HistoryEvent.params).where(
-                HistoryEvent.account_id == account_id, HistoryEvent.kind == "pbx-removed")
-                .order_by(HistoryEvent.event_id)):  # a PBX id removed twice: its latest removal names it
-            params = json.loads(raw)
-            if isinstance(params.get("pbx_id"), str) and isinstance(params.get("pbx"), str):
-                names[params["pbx_id"]] = params["pbx"]
+        for _row, params in self._pbx_removals(account_id):
+            names.setdefault(params["pbx_id"], params["pbx"])  # newest first: a PBX id removed twice, its latest
         return names
 
     def recorded(self, account_id: str, limit: int | None = None) -> tuple[list[Line], int]:

@@ -260,17 +260,16 @@ def expire_until(state: State, at: int, policy: Policy) -> Decision:
     """R19: credit left unused past the retention period expired at that period's end, whoever looks first: an op
     decided after it starts from the expired account, as the sweep writes it (the same ledger line and history
     event, at the same second), so a key loaded before the sweep ran keeps no expired credit alive."""
-    running = state.billing.rate
-    if running and at < state.billing.as_of + state.billing.balance // running:
+    runs_out = state.billing.depletes_at
+    if runs_out is not None and at < runs_out:
         return Decision(state)  # still running at `at`: nothing is retained (the usual op, no settle on its way)
-    ends = billing.retention_ends_at(billing.settle(state.billing, at).account, policy.retention_s)
-    if ends is None or at < ends:
-        return Decision(state)
     change = billing.expire(state.billing, at, policy.retention_s)
-    [expiry] = [entry for entry in change.entries if entry.kind == billing.EXPIRY]
-    amount = ticks_to_milli_floor(expiry.ticks)  # what the balance showed (as license_server.history.expiry_rows)
+    expired = [entry for entry in change.entries if entry.kind == billing.EXPIRY]
+    if not expired:
+        return Decision(state)
+    amount = ticks_to_milli_floor(expired[0].ticks)  # what the balance showed (as license_server.history.expiry_rows)
     return Decision(replace(state, billing=change.account), change.entries,
-                    events=(Event("expired", {"amount_milli": amount}, ends),))
+                    events=(Event("expired", {"amount_milli": amount}, expired[0].at),))
 
 
 def _reload_at_once(state: State, at: int, policy: Policy, prices: PriceHistory | None = None) -> Decision:
